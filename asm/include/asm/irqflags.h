@@ -1,0 +1,40 @@
+/*
+ * asm/irqflags.h stand-in.  Interrupt-flag operations are the native
+ * instructions (no paravirt layer).  With CONFIG_TRACE_IRQFLAGS the
+ * TRACE_IRQS_* hooks call the lockdep C functions, which entryemu serves
+ * as callouts; they save the caller-clobbered registers around the call
+ * because the entry code holds live values in them.
+ */
+#ifndef _ENTRYEMU_ASM_IRQFLAGS_H
+#define _ENTRYEMU_ASM_IRQFLAGS_H
+#ifdef __ASSEMBLY__
+
+#define DISABLE_INTERRUPTS		cli
+#define ENABLE_INTERRUPTS		sti
+#define ENABLE_INTERRUPTS_SYSEXIT	sti; sysexit
+#define INTERRUPT_RETURN		iret
+
+#ifdef CONFIG_TRACE_IRQFLAGS
+# define TRACE_IRQS_ON			\
+	pushl %eax;			\
+	pushl %ecx;			\
+	pushl %edx;			\
+	call trace_hardirqs_on;		\
+	popl %edx;			\
+	popl %ecx;			\
+	popl %eax;
+# define TRACE_IRQS_OFF			\
+	pushl %eax;			\
+	pushl %ecx;			\
+	pushl %edx;			\
+	call trace_hardirqs_off;	\
+	popl %edx;			\
+	popl %ecx;			\
+	popl %eax;
+#else
+# define TRACE_IRQS_ON
+# define TRACE_IRQS_OFF
+#endif
+
+#endif /* __ASSEMBLY__ */
+#endif

@@ -1,0 +1,10 @@
+/* EFLAGS bits the entry code tests. */
+#ifndef _ENTRYEMU_ASM_PROCESSOR_FLAGS_H
+#define _ENTRYEMU_ASM_PROCESSOR_FLAGS_H
+#define CF_MASK		0x00000001
+#define TF_MASK		0x00000100
+#define IF_MASK		0x00000200
+#define DF_MASK		0x00000400
+#define NT_MASK		0x00004000
+#define VM_MASK		0x00020000
+#endif

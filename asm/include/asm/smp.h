@@ -1,0 +1,1 @@
+/* asm/smp.h stand-in: entryemu models one CPU; nothing for assembly. */

@@ -1,0 +1,356 @@
+/*
+ * libentryemu: run the i386 Linux kernel entry/exit assembly in user
+ * space, inside the Unicorn CPU emulator.
+ *
+ * A handle (entryemu) owns one emulated CPU with a kernel image loaded:
+ * GDT, IDT, TSS, per-CPU area, one task's thread_info and kernel stack,
+ * and a small user address space.  entryemu_run() starts the CPU in ring
+ * 3 on caller-supplied user code and state; the code enters the kernel
+ * (int $0x80, faults, ...), the entry assembly runs for real, the kernel
+ * C functions it calls are served by callouts, and the run ends when the
+ * user code finishes, the task is killed, the kernel oopses or the
+ * instruction budget runs out.  The result records the final user state,
+ * pt_regs at every callout, the __ex_table fixups taken and every event
+ * the CPU delivered.
+ *
+ * All functions return 0 or a negative ENTRYEMU_E_* code unless stated;
+ * entryemu_strerror() names a code, entryemu_last_error() gives the
+ * details of the last failure on a handle.  There is no global state:
+ * handles are independent (one thread per handle).
+ */
+#ifndef ENTRYEMU_ENTRYEMU_H
+#define ENTRYEMU_ENTRYEMU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ---------------------------------------------------------- */
+
+enum entryemu_error {
+	ENTRYEMU_OK = 0,
+	ENTRYEMU_E_NOMEM = -1,		/* out of host memory */
+	ENTRYEMU_E_INVAL = -2,		/* bad argument or register value */
+	ENTRYEMU_E_IMAGE = -3,		/* kernel image unreadable or incomplete */
+	ENTRYEMU_E_ENGINE = -4,		/* the CPU emulator refused an operation */
+	ENTRYEMU_E_IO = -5,		/* file could not be read or written */
+	ENTRYEMU_E_SCENARIO = -6,	/* malformed scenario file */
+	ENTRYEMU_E_NOENT = -7,		/* no such symbol, callout or syscall */
+};
+
+/* A static string naming an ENTRYEMU_E_* code. */
+const char *entryemu_strerror(int code);
+
+/* ---- the machine ----------------------------------------------------- */
+
+typedef struct entryemu entryemu;
+
+/* Kernel ABI of the images (see asm/include/asm/segment.h). */
+#define ENTRYEMU_KERNEL_CS	0x60
+#define ENTRYEMU_KERNEL_DS	0x68
+#define ENTRYEMU_USER_CS	0x73
+#define ENTRYEMU_USER_DS	0x7b
+#define ENTRYEMU_TSS_SEL	0x80
+#define ENTRYEMU_ESPFIX_SS	0xd0
+#define ENTRYEMU_KERNEL_PERCPU	0xd8
+#define ENTRYEMU_GDT_TLS_MIN	6
+#define ENTRYEMU_GDT_TLS_MAX	8
+#define ENTRYEMU_GDT_ENTRIES	32
+
+/* User address space every run gets. */
+#define ENTRYEMU_USER_CODE	0x08048000u	/* user code is loaded here */
+#define ENTRYEMU_USER_CODE_MAX	0x10000u	/* at most this many bytes */
+#define ENTRYEMU_USER_EXIT	0x08047000u	/* reaching it ends the run */
+#define ENTRYEMU_USER_DATA	0x08060000u	/* 64 KiB of zeroed user data */
+#define ENTRYEMU_USER_DATA_SIZE	0x10000u
+#define ENTRYEMU_USER_STACK_TOP	0xbfff0000u	/* default user %esp */
+#define ENTRYEMU_USER_STACK_SIZE 0x10000u	/* stack pages below it */
+
+/* The bundled images: which entry.S variant to load. */
+enum entryemu_variant {
+	ENTRYEMU_POST_PATCH,	/* the seed's kernel: %gs saved in pt_regs */
+	ENTRYEMU_PRE_PATCH,	/* 2.6.18: no xgs slot */
+};
+
+/*
+ * Path of a bundled image: $ENTRYEMU_IMAGE_DIR if set, else the build
+ * tree or the install prefix the library was configured with.
+ */
+const char *entryemu_image_path(enum entryemu_variant variant);
+
+/* Open a machine on the ELF32 kernel image at path. */
+int entryemu_open(entryemu **out, const char *image_path);
+void entryemu_close(entryemu *m);
+
+/* Details of the last error on m (never NULL). */
+const char *entryemu_last_error(const entryemu *m);
+
+/* True when the loaded image saves %gs in pt_regs (exports PT_GS). */
+int entryemu_image_saves_gs(const entryemu *m);
+
+/* ---- registers and frames -------------------------------------------- */
+
+struct entryemu_regs {
+	uint32_t eax, ebx, ecx, edx, esi, edi, ebp, esp;
+	uint32_t eip, eflags;
+	uint16_t cs, ss, ds, es, fs, gs;
+};
+
+/* struct pt_regs as the loaded image lays it out, read into host form. */
+struct entryemu_pt_regs {
+	uint32_t ebx, ecx, edx, esi, edi, ebp, eax;
+	uint32_t xds, xes;
+	uint32_t xgs;		/* meaningful only if has_xgs */
+	uint32_t orig_eax, eip, xcs, eflags;
+	uint32_t esp, xss;	/* meaningful only for frames from ring 3 */
+	int has_xgs;
+};
+
+/* EFLAGS bits used in results and checks. */
+#define ENTRYEMU_EFLAGS_TF	0x00000100u
+#define ENTRYEMU_EFLAGS_IF	0x00000200u
+#define ENTRYEMU_EFLAGS_NT	0x00004000u
+#define ENTRYEMU_EFLAGS_RF	0x00010000u
+#define ENTRYEMU_EFLAGS_VM	0x00020000u
+
+/* ---- callouts: the kernel C functions the assembly calls -------------- */
+
+typedef struct entryemu_call entryemu_call;
+
+/*
+ * A callout runs when the entry code calls the kernel function it
+ * stands for.  It reads its arguments with the accessors below and sets
+ * its return value with entryemu_call_return(); the library then returns
+ * to the caller (and clobbers %ecx and %edx, as a C function may).
+ */
+typedef void (*entryemu_callout_fn)(entryemu_call *call, void *opaque);
+
+/* Serve the kernel function name (a symbol of the image's callouts). */
+int entryemu_set_callout(entryemu *m, const char *name,
+			 entryemu_callout_fn fn, void *opaque);
+/* Serve system call nr (entry nr of sys_call_table). */
+int entryemu_set_syscall(entryemu *m, unsigned nr,
+			 entryemu_callout_fn fn, void *opaque);
+/* Back to the library's defaults for every callout and syscall. */
+void entryemu_reset_callouts(entryemu *m);
+
+enum entryemu_reg {
+	ENTRYEMU_REG_EAX, ENTRYEMU_REG_EBX, ENTRYEMU_REG_ECX, ENTRYEMU_REG_EDX,
+	ENTRYEMU_REG_ESI, ENTRYEMU_REG_EDI, ENTRYEMU_REG_EBP, ENTRYEMU_REG_ESP,
+};
+
+entryemu *entryemu_call_machine(entryemu_call *call);
+const char *entryemu_call_name(const entryemu_call *call);
+uint32_t entryemu_call_reg(entryemu_call *call, enum entryemu_reg reg);
+/* Stack argument n of an asmlinkage function (0 = the first). */
+uint32_t entryemu_call_stack_arg(entryemu_call *call, unsigned n);
+/* Address of the pt_regs this callout receives (0 if none). */
+uint32_t entryemu_call_pt_regs_addr(const entryemu_call *call);
+int entryemu_call_read_pt_regs(entryemu_call *call, struct entryemu_pt_regs *out);
+int entryemu_call_write_pt_regs(entryemu_call *call, const struct entryemu_pt_regs *regs);
+void entryemu_call_return(entryemu_call *call, uint32_t eax);
+/* End the run: the task was killed by signal sig. */
+void entryemu_call_kill(entryemu_call *call, int sig);
+/* End the run with a kernel oops (the message says why). */
+void entryemu_call_oops(entryemu_call *call, const char *why);
+/*
+ * Apply the __ex_table fixup for a kernel-mode fault whose pt_regs is
+ * regs_addr, as fixup_exception() does: returns 1 if an entry matched
+ * (regs->eip now points to its fixup), 0 if none did.
+ */
+int entryemu_call_fixup_exception(entryemu_call *call, uint32_t regs_addr,
+				  int vector, uint32_t error_code);
+
+/* ---- machine state a scenario or callout may change -------------------- */
+
+/* Copy bytes to or from the emulated memory; -ENTRYEMU_E_INVAL if unmapped. */
+int entryemu_mem_read(entryemu *m, uint32_t addr, void *buf, size_t len);
+int entryemu_mem_write(entryemu *m, uint32_t addr, const void *buf, size_t len);
+
+/* Read or write GDT entry idx as its two descriptor words. */
+int entryemu_gdt_get(entryemu *m, unsigned idx, uint32_t *lo, uint32_t *hi);
+int entryemu_gdt_set(entryemu *m, unsigned idx, uint32_t lo, uint32_t hi);
+
+/* Read or write IDT gate vec as its two descriptor words. */
+int entryemu_idt_get(entryemu *m, unsigned vec, uint32_t *lo, uint32_t *hi);
+int entryemu_idt_set(entryemu *m, unsigned vec, uint32_t lo, uint32_t hi);
+
+/*
+ * The task's thread_info (the base of its THREAD_SIZE kernel stack) and
+ * the TSS's esp0: the top of that stack less the 8 bytes copy_thread()
+ * reserves above pt_regs.
+ */
+uint32_t entryemu_thread_info(const entryemu *m);
+uint32_t entryemu_esp0(const entryemu *m);
+
+/* The current task's thread_info->flags (TIF_* bits). */
+uint32_t entryemu_ti_flags(entryemu *m);
+void entryemu_set_ti_flags(entryemu *m, uint32_t flags);
+
+/* ---- running ------------------------------------------------------------ */
+
+/* A descriptor written before the run starts (GDT, LDT or IDT entry). */
+enum entryemu_table { ENTRYEMU_GDT, ENTRYEMU_IDT };
+struct entryemu_desc_edit {
+	enum entryemu_table table;
+	unsigned index;
+	uint32_t lo, hi;		/* the descriptor's two words */
+};
+
+/* What a run starts from.  Zeroed fields take the defaults noted. */
+struct entryemu_setup {
+	struct entryemu_regs user;	/* cs/ss 0 => __USER_CS/__USER_DS,
+					 * ds/es 0 => __USER_DS (fs/gs stay 0),
+					 * esp 0 => ENTRYEMU_USER_STACK_TOP,
+					 * eflags 0 => 0x202 (IF);
+					 * eip is always the start of code */
+	const uint8_t *code;		/* user code, run from ENTRYEMU_USER_CODE;
+					 * falling off its end ends the run */
+	size_t code_len;
+	uint32_t ti_flags;		/* initial thread_info->flags */
+	uint32_t pid;			/* what getpid returns (0 => 1000) */
+	uint64_t insn_budget;		/* 0 => 1,000,000 instructions */
+	unsigned flags;			/* ENTRYEMU_RUN_* */
+	const struct entryemu_desc_edit *edits;	/* applied before user state */
+	unsigned nedits;
+};
+
+#define ENTRYEMU_RUN_TRACE	0x1	/* record every executed instruction */
+#define ENTRYEMU_RUN_NO_CLOBBER	0x2	/* callouts preserve %ecx/%edx */
+
+enum entryemu_outcome {
+	ENTRYEMU_DONE,		/* the user code ran to its end */
+	ENTRYEMU_KILLED,	/* the task was killed by a signal */
+	ENTRYEMU_EXITED,	/* the task called do_exit */
+	ENTRYEMU_OOPS,		/* kernel fault with no fixup, or a kernel bug */
+	ENTRYEMU_BUDGET,	/* instruction budget exhausted */
+	ENTRYEMU_UNSUPPORTED,	/* an event the model does not handle yet */
+	ENTRYEMU_ERROR,		/* the emulator failed */
+};
+const char *entryemu_outcome_name(enum entryemu_outcome o);
+
+#define ENTRYEMU_MAX_CALLOUTS	64
+#define ENTRYEMU_MAX_FIXUPS	16
+#define ENTRYEMU_MAX_EVENTS	32
+#define ENTRYEMU_MAX_RETURNS	16
+
+/* A kernel function called by the entry code, as the CPU stood then. */
+struct entryemu_callout_record {
+	const char *name;
+	uint32_t addr;			/* the callout's address */
+	uint32_t return_addr;		/* where it returns to */
+	uint32_t esp;			/* %esp at the call (return address slot) */
+	uint32_t eax, edx;		/* register arguments */
+	uint32_t eflags;
+	uint16_t cs, ss, ds, es, fs, gs;
+	uint32_t pt_regs_addr;		/* 0 if the callout gets no pt_regs */
+	struct entryemu_pt_regs regs;	/* valid if pt_regs_addr != 0 */
+};
+
+/* An event the CPU delivered through the IDT. */
+struct entryemu_event_record {
+	int vector;
+	int software;			/* int n / int3 / into */
+	int has_error_code;
+	uint32_t error_code;
+	uint32_t eip;			/* the EIP pushed (fault: the instruction) */
+	int from_cpl;
+	uint32_t handler;		/* where delivery sent the CPU */
+	uint32_t frame;			/* %esp after the pushes */
+};
+
+/* An __ex_table fixup the kernel applied. */
+struct entryemu_fixup_record {
+	uint32_t insn;			/* the faulting kernel instruction */
+	uint32_t fixup;			/* where execution resumed */
+	int vector;
+	uint32_t error_code;
+};
+
+struct entryemu_result {
+	enum entryemu_outcome outcome;
+	char message[2048];		/* why the run ended, oops report */
+	int signal;			/* for ENTRYEMU_KILLED */
+	struct entryemu_regs final;	/* CPU state when the run ended */
+	uint64_t insns;			/* instructions executed */
+
+	unsigned ncallouts;
+	struct entryemu_callout_record callouts[ENTRYEMU_MAX_CALLOUTS];
+	unsigned nfixups;
+	struct entryemu_fixup_record fixups[ENTRYEMU_MAX_FIXUPS];
+	unsigned nevents;
+	struct entryemu_event_record events[ENTRYEMU_MAX_EVENTS];
+	/* CPU state at each return to ring 3 (first user instruction after) */
+	unsigned nreturns;
+	struct entryemu_regs returns[ENTRYEMU_MAX_RETURNS];
+
+	/* With ENTRYEMU_RUN_TRACE: executed instruction addresses, owned by
+	 * the handle, valid until the next run. */
+	const uint32_t *trace;
+	size_t trace_len;
+};
+
+/*
+ * Reset the machine to its initial state, apply setup and run.  Returns
+ * 0 when the run happened (whatever its outcome), a negative code when
+ * the setup was refused (for example a selector the CPU would not load).
+ */
+int entryemu_run(entryemu *m, const struct entryemu_setup *setup,
+		 struct entryemu_result *result);
+
+/* Find the first callout record named name (NULL if none). */
+const struct entryemu_callout_record *
+entryemu_result_callout(const struct entryemu_result *r, const char *name);
+
+/* ---- symbols and disassembly ------------------------------------------- */
+
+/* "symbol+0xoff" for addr into buf; returns buf. */
+const char *entryemu_symbolize(const entryemu *m, uint32_t addr,
+			       char *buf, size_t len);
+/* Address of an image symbol (0 if none). */
+uint32_t entryemu_symbol(const entryemu *m, const char *name);
+/*
+ * One line "addr <sym+off>: bytes  mnemonic operands" for the instruction
+ * at addr; returns its length in bytes, or a negative code.
+ */
+int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len);
+
+
+/* ---- scenario files -------------------------------------------------------- */
+
+/*
+ * A scenario file (YAML, see docs/scenarios.md) describes one run and
+ * what it must show.  Loading reports any problem as
+ * "FILE:LINE:COL: message" in err.
+ */
+typedef struct entryemu_scenario entryemu_scenario;
+
+int entryemu_scenario_load(const char *path, entryemu_scenario **out,
+			   char *err, size_t errlen);
+void entryemu_scenario_free(entryemu_scenario *s);
+const char *entryemu_scenario_name(const entryemu_scenario *s);
+const char *entryemu_scenario_description(const entryemu_scenario *s);
+/* The image the scenario asks for (a bundled image's path, or its own). */
+const char *entryemu_scenario_image(const entryemu_scenario *s);
+/* The setup to run; valid while s lives. */
+const struct entryemu_setup *entryemu_scenario_setup(const entryemu_scenario *s);
+/*
+ * Resolve the scenario's symbols against m's image and user code
+ * (unknown symbol: ENTRYEMU_E_SCENARIO with FILE:LINE:COL in err).
+ */
+int entryemu_scenario_bind(entryemu_scenario *s, entryemu *m, char *err, size_t errlen);
+/*
+ * Check the expectations against a result: returns the number that
+ * failed, each described on its own line ("FILE:LINE:COL: expected ...,
+ * got ...") in report.
+ */
+int entryemu_scenario_check(const entryemu_scenario *s, const entryemu *m,
+			    const struct entryemu_result *r, char *report, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

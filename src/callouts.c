@@ -1,0 +1,296 @@
+/*
+ * Callouts: the kernel C functions the entry assembly calls, served by C
+ * functions of the library or the caller.
+ *
+ * Each function is a 4-byte slot holding "ret" in the image's .callouts
+ * section (asm/callouts.S).  A code hook limited to that section runs
+ * when a slot is reached: it records the CPU state of the call, runs the
+ * C function, sets %eax, clobbers %ecx and %edx as compiled C may, and
+ * lets the slot's ret return to the caller.  The slot is found from the
+ * address alone, so a call through a wrong table entry reaches the wrong
+ * function, as it would in the kernel.
+ */
+#include "machine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLOBBER 0xdeadbeefu	/* what a C function leaves in %ecx/%edx */
+
+static struct callout *slot_at(struct entryemu *m, uint32_t addr)
+{
+	if (addr < m->img.callouts_start || addr >= m->img.callouts_end ||
+	    (addr - m->img.callouts_start) & 3)
+		return NULL;
+	struct callout *co = &m->callouts[(addr - m->img.callouts_start) >> 2];
+	return co->name ? co : NULL;
+}
+
+const char *callout_name_at(const struct entryemu *m, uint32_t addr)
+{
+	struct callout *co = slot_at((struct entryemu *)m, addr);
+	return co ? co->name : NULL;
+}
+
+int callouts_init(struct entryemu *m)
+{
+	const struct image *img = &m->img;
+	m->ncallouts = (img->callouts_end - img->callouts_start) / 4;
+	m->callouts = calloc(m->ncallouts, sizeof(*m->callouts));
+	if (!m->callouts) {
+		machine_set_error(m, "out of memory");
+		return ENTRYEMU_E_NOMEM;
+	}
+	for (size_t i = 0; i < img->nsyms; i++) {
+		uint32_t a = img->syms[i].addr;
+		if (a < img->callouts_start || a >= img->callouts_end || (a & 3) ||
+		    !strcmp(img->syms[i].name, "__callouts_start") ||
+		    !strcmp(img->syms[i].name, "sys_call_stubs"))
+			continue;
+		m->callouts[(a - img->callouts_start) >> 2].name = img->syms[i].name;
+	}
+	m->sys_stubs = image_symbol(img, "sys_call_stubs");
+	if (m->sys_stubs) {
+		m->nr_syscalls = (img->callouts_end - m->sys_stubs) / 4;
+		m->syscall_names = calloc(m->nr_syscalls, sizeof(*m->syscall_names));
+		if (!m->syscall_names) {
+			machine_set_error(m, "out of memory");
+			return ENTRYEMU_E_NOMEM;
+		}
+		for (unsigned nr = 0; nr < m->nr_syscalls; nr++) {
+			struct callout *co =
+				&m->callouts[(m->sys_stubs - img->callouts_start) / 4 + nr];
+			snprintf(m->syscall_names[nr], sizeof(m->syscall_names[nr]),
+				 "sys_call[%u]", nr);
+			co->name = m->syscall_names[nr];
+			co->regs = REGS_STACK;
+		}
+	}
+	return 0;
+}
+
+void callouts_free(struct entryemu *m)
+{
+	free(m->callouts);
+	free(m->syscall_names);
+	m->callouts = NULL;
+	m->syscall_names = NULL;
+}
+
+static struct callout *find(struct entryemu *m, const char *name)
+{
+	for (size_t i = 0; i < m->ncallouts; i++)
+		if (m->callouts[i].name && !strcmp(m->callouts[i].name, name))
+			return &m->callouts[i];
+	return NULL;
+}
+
+int callout_set_default(struct entryemu *m, const char *name, enum callout_regs regs,
+			entryemu_callout_fn fn)
+{
+	struct callout *co = find(m, name);
+	if (!co)
+		return ENTRYEMU_E_NOENT;
+	co->regs = regs;
+	co->dflt = fn;
+	return 0;
+}
+
+struct callout *callout_syscall(struct entryemu *m, unsigned nr)
+{
+	if (!m->sys_stubs || nr >= m->nr_syscalls)
+		return NULL;
+	return &m->callouts[(m->sys_stubs - m->img.callouts_start) / 4 + nr];
+}
+
+int entryemu_set_callout(entryemu *m, const char *name, entryemu_callout_fn fn,
+			 void *opaque)
+{
+	struct callout *co = find(m, name);
+	if (!co) {
+		machine_set_error(m, "no kernel function '%s' among the image's callouts", name);
+		return ENTRYEMU_E_NOENT;
+	}
+	co->fn = fn;
+	co->opaque = opaque;
+	return 0;
+}
+
+int entryemu_set_syscall(entryemu *m, unsigned nr, entryemu_callout_fn fn, void *opaque)
+{
+	struct callout *co = callout_syscall(m, nr);
+	if (!co) {
+		machine_set_error(m, "syscall %u: the image's table has %u entries",
+				  nr, m->nr_syscalls);
+		return ENTRYEMU_E_NOENT;
+	}
+	co->fn = fn;
+	co->opaque = opaque;
+	return 0;
+}
+
+void entryemu_reset_callouts(entryemu *m)
+{
+	for (size_t i = 0; i < m->ncallouts; i++) {
+		m->callouts[i].fn = NULL;
+		m->callouts[i].opaque = NULL;
+	}
+}
+
+static uint16_t seg(struct entryemu *m, int reg)
+{
+	uint16_t v = 0;
+	uc_reg_read(m->uc, reg, &v);
+	return v;
+}
+
+static void record(struct entryemu *m, struct entryemu_call *c, uint32_t regs_addr)
+{
+	struct entryemu_result *r = m->res;
+	if (!r || r->ncallouts >= ENTRYEMU_MAX_CALLOUTS)
+		return;
+	struct entryemu_callout_record *rec = &r->callouts[r->ncallouts++];
+	int ok = 1;
+	rec->name = c->co->name;
+	rec->addr = c->addr;
+	rec->esp = c->esp;
+	rec->return_addr = machine_rd32(m, c->esp, &ok);
+	rec->eax = c->eax;
+	rec->edx = c->edx;
+	rec->eflags = machine_reg(m, UC_X86_REG_EFLAGS);
+	rec->cs = seg(m, UC_X86_REG_CS);
+	rec->ss = seg(m, UC_X86_REG_SS);
+	rec->ds = seg(m, UC_X86_REG_DS);
+	rec->es = seg(m, UC_X86_REG_ES);
+	rec->fs = seg(m, UC_X86_REG_FS);
+	rec->gs = seg(m, UC_X86_REG_GS);
+	rec->pt_regs_addr = regs_addr;
+	if (regs_addr)
+		ptregs_read(m, regs_addr, &rec->regs);
+	else
+		memset(&rec->regs, 0, sizeof(rec->regs));
+}
+
+void callouts_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
+{
+	struct entryemu *m = data;
+	(void)size;
+	if (m->stopping)
+		return;
+	struct callout *co = slot_at(m, (uint32_t)addr);
+	if (!co) {
+		char sym[128];
+		count_unexecuted(m, (uint32_t)addr);
+		run_oops(m, "jump into the padding of the callout slots at %s",
+			 entryemu_symbolize(m, (uint32_t)addr, sym, sizeof(sym)));
+		uc_emu_stop(uc);
+		return;
+	}
+	struct entryemu_call c = {
+		.m = m, .co = co, .addr = (uint32_t)addr,
+		.esp = machine_reg(m, UC_X86_REG_ESP),
+		.eax = machine_reg(m, UC_X86_REG_EAX),
+		.edx = machine_reg(m, UC_X86_REG_EDX),
+		.ecx = machine_reg(m, UC_X86_REG_ECX),
+	};
+	c.ret = c.eax;
+	c.regs_addr = co->regs == REGS_EAX ? c.eax :
+		      co->regs == REGS_STACK ? c.esp + 4 : 0;
+	record(m, &c, c.regs_addr);
+	entryemu_callout_fn fn = co->fn ? co->fn : co->dflt;
+	if (!fn) {
+		count_unexecuted(m, (uint32_t)addr);
+		run_oops(m, "the entry code called %s, which has no callout", co->name);
+		uc_emu_stop(uc);
+		return;
+	}
+	fn(&c, co->fn ? co->opaque : NULL);
+	if (m->stopping) {
+		count_unexecuted(m, (uint32_t)addr);
+		uc_emu_stop(uc);
+		return;
+	}
+	machine_set_reg(m, UC_X86_REG_EAX, c.ret);
+	if (!(m->setup->flags & ENTRYEMU_RUN_NO_CLOBBER)) {
+		machine_set_reg(m, UC_X86_REG_ECX, CLOBBER);
+		machine_set_reg(m, UC_X86_REG_EDX, CLOBBER);
+	}
+}
+
+/* ---- the accessors a callout uses ------------------------------------------ */
+
+entryemu *entryemu_call_machine(entryemu_call *c) { return c->m; }
+const char *entryemu_call_name(const entryemu_call *c) { return c->co->name; }
+
+uint32_t entryemu_call_reg(entryemu_call *c, enum entryemu_reg reg)
+{
+	static const int map[] = {
+		UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX,
+		UC_X86_REG_ESI, UC_X86_REG_EDI, UC_X86_REG_EBP, UC_X86_REG_ESP,
+	};
+	if ((unsigned)reg >= sizeof(map) / sizeof(map[0]))
+		return 0;
+	return machine_reg(c->m, map[reg]);
+}
+
+uint32_t entryemu_call_stack_arg(entryemu_call *c, unsigned n)
+{
+	int ok = 1;
+	return machine_rd32(c->m, c->esp + 4 + 4 * n, &ok);
+}
+
+uint32_t entryemu_call_pt_regs_addr(const entryemu_call *c) { return c->regs_addr; }
+
+int entryemu_call_read_pt_regs(entryemu_call *c, struct entryemu_pt_regs *out)
+{
+	if (!c->regs_addr)
+		return ENTRYEMU_E_INVAL;
+	ptregs_read(c->m, c->regs_addr, out);
+	return 0;
+}
+
+int entryemu_call_write_pt_regs(entryemu_call *c, const struct entryemu_pt_regs *regs)
+{
+	if (!c->regs_addr)
+		return ENTRYEMU_E_INVAL;
+	ptregs_write(c->m, c->regs_addr, regs);
+	return 0;
+}
+
+void entryemu_call_return(entryemu_call *c, uint32_t eax) { c->ret = eax; }
+
+void entryemu_call_kill(entryemu_call *c, int sig)
+{
+	if (c->m->res)
+		c->m->res->signal = sig;
+	machine_stop(c->m, ENTRYEMU_KILLED, "task killed by signal %d in %s",
+		     sig, c->co->name);
+}
+
+void entryemu_call_oops(entryemu_call *c, const char *why)
+{
+	run_oops(c->m, "%s: %s", c->co->name, why);
+}
+
+int entryemu_call_fixup_exception(entryemu_call *c, uint32_t regs_addr, int vector,
+				  uint32_t error_code)
+{
+	struct entryemu *m = c->m;
+	struct entryemu_pt_regs regs;
+	ptregs_read(m, regs_addr, &regs);
+	const struct extable_entry *e = image_extable_find(&m->img, regs.eip);
+	if (!e)
+		return 0;
+	struct entryemu_result *r = m->res;
+	if (r && r->nfixups < ENTRYEMU_MAX_FIXUPS) {
+		struct entryemu_fixup_record *f = &r->fixups[r->nfixups++];
+		f->insn = e->insn;
+		f->fixup = e->fixup;
+		f->vector = vector;
+		f->error_code = error_code;
+	}
+	regs.eip = e->fixup;
+	ptregs_write(m, regs_addr, &regs);
+	return 1;
+}

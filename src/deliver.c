@@ -1,0 +1,310 @@
+/*
+ * Protected-mode event delivery, as the Intel SDM vol. 3 ch. 6 describes
+ * it ("Interrupt and exception handling"), because Unicorn does none: it
+ * reports the vector to a hook and leaves CS, SS, ESP and the stack as
+ * they were.
+ *
+ * deliver() follows the manual's order: IDT limit, gate type, gate DPL
+ * (software interrupts only), gate present, target code segment, then
+ * either an inter-privilege transfer through the TSS (ss0:esp0) or a
+ * same-privilege one on the current stack; the frame is pushed, TF, NT,
+ * RF and VM are cleared (and IF for an interrupt gate), and CS:EIP come
+ * from the gate.  A check that fails yields the fault the manual names,
+ * which is then delivered in turn; a fault while delivering that one is
+ * a double fault.
+ */
+#include "desc.h"
+#include "fault.h"
+#include "machine.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct event {
+	int vector;
+	int software;		/* int n, int3, into: DPL-checked, EXT = 0 */
+	int has_error;
+	uint32_t error;
+	uint32_t eip;		/* return address to push */
+	uint32_t insn_eip;	/* the instruction that raised it */
+};
+
+/* Outcome of one delivery attempt. */
+enum delivered { DELIVERED, FAULTED, TASK_GATE, BROKEN };
+
+static struct fault mkfault(int vector, uint32_t error)
+{
+	struct fault f = { vector, error };
+	return f;
+}
+
+static void record(struct entryemu *m, const struct event *ev, int cpl,
+		   uint32_t handler, uint32_t frame)
+{
+	struct entryemu_result *r = m->res;
+	if (!r || r->nevents >= ENTRYEMU_MAX_EVENTS)
+		return;
+	struct entryemu_event_record *e = &r->events[r->nevents++];
+	e->vector = ev->vector;
+	e->software = ev->software;
+	e->has_error_code = ev->has_error;
+	e->error_code = ev->error;
+	e->eip = ev->eip;
+	e->from_cpl = cpl;
+	e->handler = handler;
+	e->frame = frame;
+}
+
+static enum delivered deliver(struct entryemu *m, const struct event *ev,
+			      struct fault *nested, char *why, size_t whylen)
+{
+	uint32_t ext = ev->software ? 0 : 1;
+	uint32_t idt_err = (uint32_t)ev->vector * 8 + 2 + ext;	/* IDT bit set */
+	int cpl = machine_cpl(m);
+	uc_x86_mmr idtr;
+	uc_reg_read(m->uc, UC_X86_REG_IDTR, &idtr);
+
+	/* 1. the gate must lie within the IDT */
+	if ((uint32_t)ev->vector * 8 + 7 > idtr.limit) {
+		*nested = mkfault(VEC_GP, idt_err);
+		return FAULTED;
+	}
+	int ok = 1;
+	uint32_t glo = machine_rd32(m, (uint32_t)idtr.base + ev->vector * 8, &ok);
+	uint32_t ghi = machine_rd32(m, (uint32_t)idtr.base + ev->vector * 8 + 4, &ok);
+	if (!ok) {
+		snprintf(why, whylen, "IDT at 0x%08x is not in mapped memory",
+			 (uint32_t)idtr.base);
+		return BROKEN;
+	}
+	struct desc gate;
+	desc_decode(glo, ghi, &gate);
+
+	/* 2. it must be a task, interrupt or trap gate */
+	if (gate.s || (gate.type != GATE_TASK && gate.type != GATE_INTR32 &&
+		       gate.type != GATE_TRAP32 && gate.type != GATE_INTR16 &&
+		       gate.type != GATE_TRAP16)) {
+		*nested = mkfault(VEC_GP, idt_err);
+		return FAULTED;
+	}
+	/* 3. int n, int3 and into may only use gates with DPL >= CPL */
+	if (ev->software && gate.dpl < (unsigned)cpl) {
+		*nested = mkfault(VEC_GP, (uint32_t)ev->vector * 8 + 2);
+		return FAULTED;
+	}
+	/* 4. the gate must be present */
+	if (!gate.p) {
+		*nested = mkfault(VEC_NP, idt_err);
+		return FAULTED;
+	}
+	if (gate.type == GATE_TASK) {
+		snprintf(why, whylen, "vector %d is a task gate to TSS selector 0x%04x "
+			 "(GDT entry %u): hardware task switches are not modelled",
+			 ev->vector, glo >> 16, (glo >> 16) / 8);
+		return TASK_GATE;
+	}
+	if (gate.type == GATE_INTR16 || gate.type == GATE_TRAP16) {
+		snprintf(why, whylen, "vector %d: 16-bit gates are not modelled", ev->vector);
+		return BROKEN;
+	}
+
+	/* 5. the target code segment */
+	uint16_t sel = (uint16_t)(glo >> 16);
+	uint32_t offset = (ghi & 0xffff0000) | (glo & 0xffff);
+	struct desc cs;
+	if ((sel & 0xfffc) == 0) {
+		*nested = mkfault(VEC_GP, ext);
+		return FAULTED;
+	}
+	if (desc_fetch(m, sel, &cs) < 0 || !cs.s || !(cs.type & 8) ||
+	    cs.dpl > (unsigned)cpl) {
+		*nested = mkfault(VEC_GP, (sel & 0xfffc) + ext);
+		return FAULTED;
+	}
+	if (!cs.p) {
+		*nested = mkfault(VEC_NP, (sel & 0xfffc) + ext);
+		return FAULTED;
+	}
+	uint32_t eflags = machine_reg(m, UC_X86_REG_EFLAGS);
+	if (eflags & ENTRYEMU_EFLAGS_VM) {
+		snprintf(why, whylen, "vector %d from virtual-8086 mode: not modelled yet",
+			 ev->vector);
+		return BROKEN;
+	}
+
+	uint32_t old_esp = machine_reg(m, UC_X86_REG_ESP);
+	uint16_t old_ss = 0, old_cs = 0;
+	uc_reg_read(m->uc, UC_X86_REG_SS, &old_ss);
+	uc_reg_read(m->uc, UC_X86_REG_CS, &old_cs);
+	int conforming = (cs.type & 4) != 0;
+	int new_cpl = conforming ? cpl : (int)cs.dpl;
+	uint32_t words[6], n = 0, esp;
+	uint16_t new_ss = old_ss;
+
+	if (new_cpl < cpl) {
+		/* 6a. inter-privilege: the new stack comes from the TSS */
+		uc_x86_mmr tr;
+		uc_reg_read(m->uc, UC_X86_REG_TR, &tr);
+		uint32_t slot = 4 + 8 * (uint32_t)new_cpl;	/* esp<n>, ss<n> */
+		if (slot + 5 > tr.limit) {
+			*nested = mkfault(VEC_TS, (tr.selector & 0xfffc) + ext);
+			return FAULTED;
+		}
+		esp = machine_rd32(m, (uint32_t)tr.base + slot, &ok);
+		new_ss = (uint16_t)machine_rd32(m, (uint32_t)tr.base + slot + 4, &ok);
+		if (!ok) {
+			snprintf(why, whylen, "TSS at 0x%08x is not in mapped memory",
+				 (uint32_t)tr.base);
+			return BROKEN;
+		}
+		struct desc ss;
+		if ((new_ss & 0xfffc) == 0) {
+			*nested = mkfault(VEC_TS, ext);
+			return FAULTED;
+		}
+		if (desc_fetch(m, new_ss, &ss) < 0 || (new_ss & 3) != (unsigned)new_cpl ||
+		    ss.dpl != (unsigned)new_cpl || !ss.s || (ss.type & 8) || !(ss.type & 2)) {
+			*nested = mkfault(VEC_TS, (new_ss & 0xfffc) + ext);
+			return FAULTED;
+		}
+		if (!ss.p) {
+			*nested = mkfault(VEC_SS, (new_ss & 0xfffc) + ext);
+			return FAULTED;
+		}
+		words[n++] = old_ss;
+		words[n++] = old_esp;
+	} else {
+		/* 6b. same privilege: push on the current stack */
+		esp = old_esp;
+	}
+	words[n++] = eflags;
+	words[n++] = old_cs;
+	words[n++] = ev->eip;
+	if (ev->has_error)
+		words[n++] = ev->error;
+
+	uint32_t frame = esp - 4 * n;
+	uint8_t *stack = machine_ptr(m, frame, 4 * n);
+	if (!stack) {
+		snprintf(why, whylen, "delivering vector %d: the stack at 0x%08x is not "
+			 "mapped", ev->vector, frame);
+		return BROKEN;
+	}
+	/* highest address first: SS, ESP, EFLAGS, CS, EIP, error code */
+	for (uint32_t i = 0; i < n; i++)
+		memcpy(stack + 4 * (n - 1 - i), &words[i], 4);
+
+	/* 7. flags: TF, NT, RF, VM cleared; IF too through an interrupt gate */
+	uint32_t new_flags = eflags & ~(ENTRYEMU_EFLAGS_TF | ENTRYEMU_EFLAGS_NT |
+					ENTRYEMU_EFLAGS_RF | ENTRYEMU_EFLAGS_VM);
+	if (gate.type == GATE_INTR32)
+		new_flags &= ~ENTRYEMU_EFLAGS_IF;
+
+	/* 8. load SS:ESP, CS:EIP */
+	if (new_cpl < cpl) {
+		if (machine_enter_ring0(m, new_ss, frame, sel)) {
+			snprintf(why, whylen, "the emulator refused SS=0x%04x CS=0x%04x",
+				 new_ss, sel);
+			return BROKEN;
+		}
+		if (cpl == 3)
+			m->in_kernel = 1;
+	} else {
+		machine_set_reg(m, UC_X86_REG_ESP, frame);
+		if (sel != old_cs) {
+			uint32_t c = sel;
+			uc_reg_write(m->uc, UC_X86_REG_CS, &c);
+		}
+	}
+	machine_set_reg(m, UC_X86_REG_EFLAGS, new_flags);
+	machine_set_reg(m, UC_X86_REG_EIP, offset);
+	record(m, ev, cpl, offset, frame);
+	return DELIVERED;
+}
+
+/*
+ * Deliver ev; a fault raised by the delivery is delivered next, with
+ * EXT set, and a fault while delivering that is a double fault (#DF,
+ * vector 8, whose task gate ends the run).
+ */
+static void deliver_chain(struct entryemu *m, struct event ev)
+{
+	char why[256] = "";
+	for (int depth = 0; depth < 3; depth++) {
+		struct fault f;
+		enum delivered d = deliver(m, &ev, &f, why, sizeof(why));
+		if (d == DELIVERED)
+			return;
+		if (d == TASK_GATE) {
+			run_oops(m, "%s%s", ev.vector == VEC_DF ? "double fault: " : "", why);
+			return;
+		}
+		if (d == BROKEN) {
+			machine_stop(m, ENTRYEMU_UNSUPPORTED, "%s", why);
+			return;
+		}
+		/* the delivery itself faulted: f is raised at the same EIP */
+		struct event next = {
+			.vector = depth == 0 ? f.vector : VEC_DF,
+			.software = 0,
+			.has_error = 1,
+			.error = depth == 0 ? f.error : 0,
+			.eip = ev.software ? ev.insn_eip : ev.eip,
+			.insn_eip = ev.insn_eip,
+		};
+		ev = next;
+	}
+	run_oops(m, "triple fault while delivering vector %d", ev.vector);
+}
+
+/* Bytes before eip that form "int n" (CD n), "int3" (CC) or "into" (CE). */
+static int software_int_len(struct entryemu *m, uint32_t eip, uint32_t vec)
+{
+	uint8_t *p2 = machine_ptr(m, eip - 2, 2);
+	uint8_t *p1 = machine_ptr(m, eip - 1, 1);
+	if (vec == VEC_BP && p1 && p1[0] == 0xcc)
+		return 1;
+	if (vec == VEC_OF && p1 && p1[0] == 0xce)
+		return 1;
+	if (p2 && p2[0] == 0xcd && p2[1] == vec)
+		return 2;
+	return 0;
+}
+
+/*
+ * UC_HOOK_INTR: the CPU raised vector intno.  For int n, EIP is already
+ * past the instruction; for a fault it is the faulting instruction (and
+ * nothing of it has been committed).
+ */
+void deliver_intr_hook(uc_engine *uc, uint32_t intno, void *data)
+{
+	struct entryemu *m = data;
+	(void)uc;
+	if (m->stopping)
+		return;
+	uint32_t eip = machine_reg(m, UC_X86_REG_EIP);
+	struct event ev = { .vector = (int)intno, .eip = eip, .insn_eip = eip };
+	int len = software_int_len(m, eip, intno);
+
+	if (len || intno >= 32) {
+		ev.software = 1;
+		ev.insn_eip = eip - (uint32_t)len;
+		count_unexecuted(m, eip);
+	} else if (intno == VEC_DB) {
+		ev.eip = eip;			/* single-step trap: after the insn */
+		count_unexecuted(m, eip);
+	} else {
+		struct fault_info fi;
+		count_unexecuted(m, eip);	/* the faulting insn did not retire */
+		if (fault_derive(m, (int)intno, eip, &fi) < 0) {
+			char sym[128];
+			machine_stop(m, ENTRYEMU_UNSUPPORTED, "exception %u at %s: %s",
+				     intno, entryemu_symbolize(m, eip, sym, sizeof(sym)),
+				     fi.why);
+			return;
+		}
+		ev.has_error = fi.has_error;
+		ev.error = fi.error;
+	}
+	deliver_chain(m, ev);
+}

@@ -1,0 +1,96 @@
+/* Handle lifecycle, error names and the bundled image paths. */
+#include "machine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef ENTRYEMU_IMAGE_DIR
+#define ENTRYEMU_IMAGE_DIR "."
+#endif
+
+const char *entryemu_strerror(int code)
+{
+	switch (code) {
+	case ENTRYEMU_OK: return "success";
+	case ENTRYEMU_E_NOMEM: return "out of memory";
+	case ENTRYEMU_E_INVAL: return "invalid argument";
+	case ENTRYEMU_E_IMAGE: return "bad kernel image";
+	case ENTRYEMU_E_ENGINE: return "CPU emulator failure";
+	case ENTRYEMU_E_IO: return "I/O error";
+	case ENTRYEMU_E_SCENARIO: return "bad scenario";
+	case ENTRYEMU_E_NOENT: return "no such symbol";
+	default: return "unknown error";
+	}
+}
+
+const char *entryemu_image_path(enum entryemu_variant v)
+{
+	/* thread-safe: distinct static buffers per variant, written once
+	 * per call with the same content */
+	static char post[4096], pre[4096];
+	const char *dir = getenv("ENTRYEMU_IMAGE_DIR");
+	if (!dir || !*dir)
+		dir = ENTRYEMU_IMAGE_DIR;
+	char *buf = v == ENTRYEMU_PRE_PATCH ? pre : post;
+	snprintf(buf, sizeof(post), "%s/%s", dir,
+		 v == ENTRYEMU_PRE_PATCH ? "entry-pre.elf" : "entry-post.elf");
+	return buf;
+}
+
+int entryemu_open(entryemu **out, const char *image_path)
+{
+	if (!out || !image_path)
+		return ENTRYEMU_E_INVAL;
+	*out = NULL;
+	entryemu *m = calloc(1, sizeof(*m));
+	if (!m)
+		return ENTRYEMU_E_NOMEM;
+	int rc = ENTRYEMU_E_IMAGE;
+	if (image_load(&m->img, image_path, m->err, sizeof(m->err)) < 0)
+		goto fail;
+	rc = ENTRYEMU_E_ENGINE;
+	uc_err e = uc_open(UC_ARCH_X86, UC_MODE_32, &m->uc);
+	if (e != UC_ERR_OK) {
+		machine_set_error(m, "uc_open: %s", uc_strerror(e));
+		goto fail;
+	}
+	if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs) != CS_ERR_OK) {
+		machine_set_error(m, "cs_open failed");
+		goto fail;
+	}
+	cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	if ((rc = callouts_init(m)) || (rc = run_install_hooks(m)) || (rc = machine_build(m)))
+		goto fail;
+	kernel_install_defaults(m);
+	*out = m;
+	return 0;
+fail:
+	*out = m;	/* so entryemu_last_error() can explain; close it */
+	return rc;
+}
+
+void entryemu_close(entryemu *m)
+{
+	if (!m)
+		return;
+	if (m->user_ctx)
+		uc_context_free(m->user_ctx);
+	if (m->uc)
+		uc_close(m->uc);
+	if (m->cs)
+		cs_close(&m->cs);
+	callouts_free(m);
+	image_free(&m->img);
+	free(m->image_pristine);
+	free(m->sys);
+	free(m->sys_pristine);
+	free(m->kstack);
+	free(m->kstack_pristine);
+	free(m->ucode);
+	free(m->uexit);
+	free(m->udata);
+	free(m->ustack);
+	free(m->trace);
+	free(m);
+}

@@ -1,0 +1,28 @@
+/*
+ * What the faulting instruction was, and the error code the CPU pushed.
+ * Unicorn reports only the vector; the error code is derived by decoding
+ * the instruction at the faulting EIP and redoing the check the SDM says
+ * it failed.  When the redone check disagrees with the CPU's vector, the
+ * model is wrong, and that is reported rather than guessed around.
+ */
+#ifndef ENTRYEMU_FAULT_H
+#define ENTRYEMU_FAULT_H
+
+#include <stdint.h>
+
+struct entryemu;
+
+struct fault_info {
+	int has_error;
+	uint32_t error;
+	char insn[192];			/* "pop gs" */
+	char why[512];			/* set when the code cannot be derived */
+};
+
+/* Vectors that push an error code (SDM table 6-1). */
+int vector_has_error_code(int vector);
+
+/* Returns 0 with info filled, or -1 with info->why explaining. */
+int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info *info);
+
+#endif

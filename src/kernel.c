@@ -1,0 +1,272 @@
+/*
+ * The library's default kernel: what the C functions the entry code
+ * calls do when the caller has not registered its own.  Each follows the
+ * 2.6.18 kernel's behaviour as far as the entry path can observe it.
+ */
+#include "machine.h"
+#include "desc.h"
+
+#include <string.h>
+
+#define ENOSYS 38
+#define EFAULT 14
+#define EINVAL 22
+#define ESRCH 3
+#define SIGILL 4
+#define SIGTRAP 5
+#define SIGBUS 7
+#define SIGFPE 8
+#define SIGSEGV 11
+
+#define TIF_SIGPENDING 2
+#define TIF_NEED_RESCHED 3
+#define PAGE_OFFSET 0xC0000000u
+
+/* copy_from_user/copy_to_user: user addresses only, mapped only. */
+static int user_copy_in(struct entryemu *m, void *dst, uint32_t src, size_t len)
+{
+	if (src >= PAGE_OFFSET || PAGE_OFFSET - src < len)
+		return -1;
+	return entryemu_mem_read(m, src, dst, len) ? -1 : 0;
+}
+
+static int user_copy_out(struct entryemu *m, uint32_t dst, const void *src, size_t len)
+{
+	if (dst >= PAGE_OFFSET || PAGE_OFFSET - dst < len)
+		return -1;
+	return entryemu_mem_write(m, dst, src, len) ? -1 : 0;
+}
+
+/* ---- system calls -------------------------------------------------------- */
+
+static void sys_ni_syscall(entryemu_call *c, void *o)
+{
+	(void)o;
+	entryemu_call_return(c, (uint32_t)-ENOSYS);
+}
+
+static void sys_getpid(entryemu_call *c, void *o)
+{
+	(void)o;
+	entryemu_call_return(c, c->m->setup->pid ? c->m->setup->pid : 1000);
+}
+
+/*
+ * set_thread_area(struct user_desc *u_info): install a TLS descriptor in
+ * GDT entry 6..8 (entry_number -1: the first free one, written back), or
+ * clear it when the descriptor is "empty" (LDT_empty()).  The GDT is
+ * updated at once (load_TLS); segment registers are not reloaded, so a
+ * selector already in %gs keeps its cached descriptor until the next load.
+ */
+static void sys_set_thread_area(entryemu_call *c, void *o)
+{
+	(void)o;
+	struct entryemu *m = c->m;
+	uint32_t uptr = entryemu_call_stack_arg(c, 0);
+	struct { uint32_t entry_number, base_addr, limit, flags; } u;
+	if (user_copy_in(m, &u, uptr, sizeof(u)) < 0) {
+		entryemu_call_return(c, (uint32_t)-EFAULT);
+		return;
+	}
+	int32_t idx = (int32_t)u.entry_number;
+	if (idx == -1) {
+		for (idx = ENTRYEMU_GDT_TLS_MIN; idx <= ENTRYEMU_GDT_TLS_MAX; idx++) {
+			uint32_t lo, hi;
+			entryemu_gdt_get(m, (unsigned)idx, &lo, &hi);
+			if (!lo && !hi)
+				break;
+		}
+		if (idx > ENTRYEMU_GDT_TLS_MAX) {
+			entryemu_call_return(c, (uint32_t)-ESRCH);
+			return;
+		}
+		uint32_t v = (uint32_t)idx;
+		if (user_copy_out(m, uptr, &v, 4) < 0) {
+			entryemu_call_return(c, (uint32_t)-EFAULT);
+			return;
+		}
+	}
+	if (idx < ENTRYEMU_GDT_TLS_MIN || idx > ENTRYEMU_GDT_TLS_MAX) {
+		entryemu_call_return(c, (uint32_t)-EINVAL);
+		return;
+	}
+	unsigned seg_32bit = u.flags & 1, contents = (u.flags >> 1) & 3,
+		 read_exec_only = (u.flags >> 3) & 1, limit_in_pages = (u.flags >> 4) & 1,
+		 seg_not_present = (u.flags >> 5) & 1, useable = (u.flags >> 6) & 1;
+	uint32_t a = 0, b = 0;
+	int empty = u.base_addr == 0 && u.limit == 0 && contents == 0 &&
+		    read_exec_only == 1 && seg_32bit == 0 && limit_in_pages == 0 &&
+		    seg_not_present == 1 && useable == 0;
+	if (!empty) {
+		a = ((u.base_addr & 0xffff) << 16) | (u.limit & 0x0ffff);
+		b = (u.base_addr & 0xff000000) | ((u.base_addr & 0x00ff0000) >> 16) |
+		    (u.limit & 0xf0000) | ((read_exec_only ^ 1) << 9) |
+		    (contents << 10) | ((seg_not_present ^ 1) << 15) |
+		    (seg_32bit << 22) | (limit_in_pages << 23) | (useable << 20) |
+		    0x7000;
+	}
+	entryemu_gdt_set(m, (unsigned)idx, a, b);
+	entryemu_call_return(c, 0);
+}
+
+/* ---- exceptions ------------------------------------------------------------ */
+
+struct trap_kind {
+	const char *fn;
+	int vector;
+	int signal;		/* what user mode gets */
+};
+
+static const struct trap_kind traps[] = {
+	{ "do_divide_error", VEC_DE, SIGFPE },
+	{ "do_overflow", VEC_OF, SIGSEGV },
+	{ "do_bounds", VEC_BR, SIGSEGV },
+	{ "do_invalid_op", VEC_UD, SIGILL },
+	{ "do_coprocessor_segment_overrun", VEC_CSO, SIGFPE },
+	{ "do_invalid_TSS", VEC_TS, SIGSEGV },
+	{ "do_segment_not_present", VEC_NP, SIGBUS },
+	{ "do_stack_segment", VEC_SS, SIGBUS },
+	{ "do_general_protection", VEC_GP, SIGSEGV },
+	{ "do_page_fault", VEC_PF, SIGSEGV },
+	{ "do_spurious_interrupt_bug", 15, 0 },
+	{ "do_coprocessor_error", VEC_MF, SIGFPE },
+	{ "do_alignment_check", VEC_AC, SIGBUS },
+	{ "do_machine_check", VEC_MC, 0 },
+	{ "do_simd_coprocessor_error", VEC_XM, SIGFPE },
+	{ "do_iret_error", 32, SIGSEGV },
+};
+
+/*
+ * do_trap() of traps.c: from user mode the task gets a signal (forced:
+ * it is delivered on the way out, by do_notify_resume); from kernel mode
+ * the __ex_table fixup is applied, and without one the kernel dies.
+ */
+static void do_trap(entryemu_call *c, void *o)
+{
+	(void)o;
+	struct entryemu *m = c->m;
+	const struct trap_kind *t = NULL;
+	for (size_t i = 0; i < sizeof(traps) / sizeof(traps[0]); i++)
+		if (!strcmp(traps[i].fn, c->co->name))
+			t = &traps[i];
+	struct entryemu_pt_regs regs;
+	ptregs_read(m, c->regs_addr, &regs);
+	if (regs.eflags & ENTRYEMU_EFLAGS_VM) {
+		machine_stop(m, ENTRYEMU_UNSUPPORTED, "%s from vm86 mode: not modelled yet",
+			     c->co->name);
+		return;
+	}
+	if (regs.xcs & 3) {
+		if (!t || !t->signal)
+			return;
+		/* force_sig(): pending, and fatal unless a handler is set */
+		m->pending_signal = (uint32_t)t->signal;
+		entryemu_set_ti_flags(m, entryemu_ti_flags(m) | (1u << TIF_SIGPENDING));
+		return;
+	}
+	if (entryemu_call_fixup_exception(c, c->regs_addr, t ? t->vector : -1, c->edx))
+		return;
+	char sym[128], why[256];
+	snprintf(why, sizeof(why), "kernel-mode fault at %s, error code 0x%x, "
+		 "no __ex_table entry",
+		 entryemu_symbolize(m, regs.eip, sym, sizeof(sym)), c->edx);
+	entryemu_call_oops(c, why);
+}
+
+/* int3, debug, nmi: notify_die() chain with nobody listening. */
+static void do_notify_only(entryemu_call *c, void *o)
+{
+	(void)c;
+	(void)o;
+}
+
+/* ---- return-to-user work ----------------------------------------------------- */
+
+/* schedule(): nothing else to run; the need to reschedule is met. */
+static void schedule(entryemu_call *c, void *o)
+{
+	(void)o;
+	entryemu_set_ti_flags(c->m, entryemu_ti_flags(c->m) & ~(1u << TIF_NEED_RESCHED));
+}
+
+/*
+ * do_notify_resume(regs, oldset, ti_flags): a signal forced by a fault
+ * has no handler here, so its default action kills the task.  Other
+ * pending work is acknowledged.
+ */
+static void do_notify_resume(entryemu_call *c, void *o)
+{
+	(void)o;
+	struct entryemu *m = c->m;
+	if (m->pending_signal) {
+		entryemu_call_kill(c, (int)m->pending_signal);
+		return;
+	}
+	entryemu_set_ti_flags(m, entryemu_ti_flags(m) & ~((1u << TIF_SIGPENDING) | 2u));
+}
+
+static void do_syscall_trace(entryemu_call *c, void *o)
+{
+	(void)o;
+	entryemu_call_return(c, 0);	/* not PTRACE_SYSEMU: run the call */
+}
+
+static void do_exit(entryemu_call *c, void *o)
+{
+	(void)o;
+	uint32_t code = entryemu_call_stack_arg(c, 0);
+	machine_stop(c->m, ENTRYEMU_EXITED, "do_exit(%d)", (int)code);
+}
+
+static void nothing(entryemu_call *c, void *o)
+{
+	(void)c;
+	(void)o;
+}
+
+static void not_modelled(entryemu_call *c, void *o)
+{
+	(void)o;
+	machine_stop(c->m, ENTRYEMU_UNSUPPORTED, "%s: not modelled yet", c->co->name);
+}
+
+void kernel_install_defaults(struct entryemu *m)
+{
+	static const struct { const char *name; enum callout_regs regs; entryemu_callout_fn fn; } d[] = {
+		{ "schedule", REGS_NONE, schedule },
+		{ "schedule_tail", REGS_NONE, nothing },
+		{ "preempt_schedule_irq", REGS_NONE, schedule },
+		{ "do_notify_resume", REGS_EAX, do_notify_resume },
+		{ "save_v86_state", REGS_EAX, not_modelled },
+		{ "do_syscall_trace", REGS_EAX, do_syscall_trace },
+		{ "do_exit", REGS_NONE, do_exit },
+		{ "trace_hardirqs_on", REGS_NONE, nothing },
+		{ "trace_hardirqs_off", REGS_NONE, nothing },
+		{ "setup_x86_bogus_stack", REGS_NONE, not_modelled },
+		{ "fixup_x86_bogus_stack", REGS_NONE, not_modelled },
+		{ "do_IRQ", REGS_EAX, nothing },
+		{ "do_debug", REGS_EAX, do_notify_only },
+		{ "do_nmi", REGS_EAX, do_notify_only },
+		{ "do_int3", REGS_EAX, do_notify_only },
+		{ "math_state_restore", REGS_STACK, nothing },
+		{ "math_emulate", REGS_NONE, not_modelled },
+	};
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+		callout_set_default(m, d[i].name, d[i].regs, d[i].fn);
+	for (size_t i = 0; i < sizeof(traps) / sizeof(traps[0]); i++)
+		callout_set_default(m, traps[i].fn, REGS_EAX, do_trap);
+
+	static const struct { unsigned nr; const char *name; entryemu_callout_fn fn; } sc[] = {
+		{ 20, "sys_getpid", sys_getpid },
+		{ 243, "sys_set_thread_area", sys_set_thread_area },
+	};
+	for (unsigned nr = 0; nr < m->nr_syscalls; nr++)
+		callout_syscall(m, nr)->dflt = sys_ni_syscall;
+	for (size_t i = 0; i < sizeof(sc) / sizeof(sc[0]); i++) {
+		struct callout *co = callout_syscall(m, sc[i].nr);
+		if (co) {
+			co->dflt = sc[i].fn;
+			co->name = sc[i].name;
+		}
+	}
+}

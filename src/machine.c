@@ -1,0 +1,635 @@
+/*
+ * The machine: memory map, descriptor tables, TSS, thread_info, and the
+ * way into ring 3.
+ *
+ * Every emulated region is backed by a host buffer (uc_mem_map_ptr), so
+ * the library reads pt_regs and descriptors without going through the
+ * engine, and a reset is a memcpy from a pristine copy.  The GDT and IDT
+ * are those the kernel's trap_init()/cpu_init() would build.
+ */
+#include "machine.h"
+#include "desc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE 0x1000u
+#define USER_STACK_BASE (ENTRYEMU_USER_STACK_TOP - ENTRYEMU_USER_STACK_SIZE)
+#define USER_DATA_SIZE_MAPPED 0x1000u
+
+void machine_set_error(struct entryemu *m, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m->err, sizeof(m->err), fmt, ap);
+	va_end(ap);
+}
+
+/* Host pointer for [addr, addr+len) if it lies inside one region. */
+uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len)
+{
+	struct { uint32_t base, size; uint8_t *p; } r[] = {
+		{ m->img.base, m->img.end - m->img.base, m->img.bytes },
+		{ SYS_BASE, SYS_SIZE, m->sys },
+		{ KSTACK_BASE, m->thread_size, m->kstack },
+		{ ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, m->ucode },
+		{ ENTRYEMU_USER_EXIT, PAGE, m->uexit },
+		{ ENTRYEMU_USER_DATA, USER_DATA_SIZE_MAPPED, m->udata },
+		{ USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, m->ustack },
+	};
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		if (addr >= r[i].base && len <= r[i].size &&
+		    addr - r[i].base <= r[i].size - len)
+			return r[i].p + (addr - r[i].base);
+	return NULL;
+}
+
+uint32_t machine_rd32(struct entryemu *m, uint32_t addr, int *ok)
+{
+	uint8_t *p = machine_ptr(m, addr, 4);
+	uint32_t v = 0;
+	if (p)
+		memcpy(&v, p, 4);
+	else if (ok)
+		*ok = 0;
+	return v;
+}
+
+int machine_wr32(struct entryemu *m, uint32_t addr, uint32_t v)
+{
+	uint8_t *p = machine_ptr(m, addr, 4);
+	if (!p)
+		return -1;
+	memcpy(p, &v, 4);
+	return 0;
+}
+
+uint32_t machine_reg(struct entryemu *m, int ucreg)
+{
+	uint32_t v = 0;
+	uc_reg_read(m->uc, ucreg, &v);
+	return v;
+}
+
+void machine_set_reg(struct entryemu *m, int ucreg, uint32_t v)
+{
+	uc_reg_write(m->uc, ucreg, &v);
+}
+
+static uint16_t seg_reg(struct entryemu *m, int ucreg)
+{
+	uint16_t v = 0;		/* a 32-bit read leaves garbage above bit 15 */
+	uc_reg_read(m->uc, ucreg, &v);
+	return v;
+}
+
+void machine_read_regs(struct entryemu *m, struct entryemu_regs *r)
+{
+	r->eax = machine_reg(m, UC_X86_REG_EAX);
+	r->ebx = machine_reg(m, UC_X86_REG_EBX);
+	r->ecx = machine_reg(m, UC_X86_REG_ECX);
+	r->edx = machine_reg(m, UC_X86_REG_EDX);
+	r->esi = machine_reg(m, UC_X86_REG_ESI);
+	r->edi = machine_reg(m, UC_X86_REG_EDI);
+	r->ebp = machine_reg(m, UC_X86_REG_EBP);
+	r->esp = machine_reg(m, UC_X86_REG_ESP);
+	r->eip = machine_reg(m, UC_X86_REG_EIP);
+	r->eflags = machine_reg(m, UC_X86_REG_EFLAGS);
+	r->cs = seg_reg(m, UC_X86_REG_CS);
+	r->ss = seg_reg(m, UC_X86_REG_SS);
+	r->ds = seg_reg(m, UC_X86_REG_DS);
+	r->es = seg_reg(m, UC_X86_REG_ES);
+	r->fs = seg_reg(m, UC_X86_REG_FS);
+	r->gs = seg_reg(m, UC_X86_REG_GS);
+}
+
+/* CPL is the RPL of CS in protected mode (QEMU keeps it as SS.DPL). */
+int machine_cpl(struct entryemu *m)
+{
+	return seg_reg(m, UC_X86_REG_CS) & 3;
+}
+
+/* ---- building the tables ------------------------------------------------ */
+
+static void gdt_write(struct entryemu *m, unsigned idx, uint32_t lo, uint32_t hi)
+{
+	uint8_t *p = m->sys + (SYS_GDT - SYS_BASE) + idx * 8;
+	memcpy(p, &lo, 4);
+	memcpy(p + 4, &hi, 4);
+}
+
+static void idt_write(struct entryemu *m, unsigned vec, const char *handler,
+		      unsigned type, unsigned dpl)
+{
+	uint32_t off = image_symbol(&m->img, handler), lo = 0, hi = 0;
+	if (off)	/* a kernel without this stub leaves the gate not present */
+		desc_make_gate(&lo, &hi, ENTRYEMU_KERNEL_CS, off, type, dpl);
+	uint8_t *p = m->sys + (SYS_IDT - SYS_BASE) + vec * 8;
+	memcpy(p, &lo, 4);
+	memcpy(p + 4, &hi, 4);
+}
+
+/* The GDT of cpu_init(), with the seed's per-CPU segment in entry 27. */
+static void build_gdt(struct entryemu *m)
+{
+	uint32_t lo, hi;
+	/* flat 4 GiB segments; types include the accessed bit so that
+	 * loading them does not write the GDT */
+	desc_make_seg(&lo, &hi, 0, 0xffffffff, 0xB, 1, 0, 1);
+	gdt_write(m, 12, lo, hi);		/* __KERNEL_CS */
+	desc_make_seg(&lo, &hi, 0, 0xffffffff, 0x3, 1, 0, 1);
+	gdt_write(m, 13, lo, hi);		/* __KERNEL_DS */
+	desc_make_seg(&lo, &hi, 0, 0xffffffff, 0xB, 1, 3, 1);
+	gdt_write(m, 14, lo, hi);		/* __USER_CS */
+	desc_make_seg(&lo, &hi, 0, 0xffffffff, 0x3, 1, 3, 1);
+	gdt_write(m, 15, lo, hi);		/* __USER_DS */
+	/* TSS, busy as after ltr */
+	desc_make_seg(&lo, &hi, SYS_TSS, (uint32_t)m->img.layout.tss_size - 1, 0xB, 0, 0, 0);
+	gdt_write(m, 16, lo, hi);
+	/*
+	 * ESPFIX_SS: the per-CPU 16-bit stack, limit CPU_16BIT_STACK_SIZE-1
+	 * in pages (G and B set), as cpu_init() patches it.
+	 */
+	lo = ((SYS_ESPFIX & 0xffff) << 16) | (1024 - 1);
+	hi = (SYS_ESPFIX & 0xff000000) | ((SYS_ESPFIX >> 16) & 0xff) | 0x00c09300;
+	gdt_write(m, 26, lo, hi);
+	/* __KERNEL_PERCPU: byte-granular data segment over the per-CPU area */
+	desc_make_seg(&lo, &hi, SYS_PERCPU, SYS_PERCPU_SIZE - 1, 0x3, 1, 0, 1);
+	gdt_write(m, 27, lo, hi);
+	/* double-fault TSS (vector 8 is a task gate to it) */
+	desc_make_seg(&lo, &hi, SYS_DF_TSS, 0x67, 0x9, 0, 0, 0);
+	gdt_write(m, 31, lo, hi);
+}
+
+/* The IDT of trap_init() and init_IRQ(). */
+static void build_idt(struct entryemu *m)
+{
+	static const struct { unsigned vec; const char *fn; unsigned type, dpl; } g[] = {
+		{ 0, "divide_error", GATE_TRAP32, 0 },
+		{ 1, "debug", GATE_INTR32, 0 },
+		{ 2, "nmi", GATE_INTR32, 0 },
+		{ 3, "int3", GATE_INTR32, 3 },		/* set_system_intr_gate */
+		{ 4, "overflow", GATE_TRAP32, 3 },	/* set_system_gate */
+		{ 5, "bounds", GATE_TRAP32, 0 },
+		{ 6, "invalid_op", GATE_TRAP32, 0 },
+		{ 7, "device_not_available", GATE_TRAP32, 0 },
+		{ 9, "coprocessor_segment_overrun", GATE_TRAP32, 0 },
+		{ 10, "invalid_TSS", GATE_TRAP32, 0 },
+		{ 11, "segment_not_present", GATE_TRAP32, 0 },
+		{ 12, "stack_segment", GATE_TRAP32, 0 },
+		{ 13, "general_protection", GATE_TRAP32, 0 },
+		{ 14, "page_fault", GATE_INTR32, 0 },
+		{ 15, "spurious_interrupt_bug", GATE_TRAP32, 0 },
+		{ 16, "coprocessor_error", GATE_TRAP32, 0 },
+		{ 17, "alignment_check", GATE_TRAP32, 0 },
+		{ 18, "machine_check", GATE_TRAP32, 0 },
+		{ 19, "simd_coprocessor_error", GATE_TRAP32, 0 },
+		{ 0x80, "system_call", GATE_TRAP32, 3 },	/* set_system_gate */
+	};
+	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++)
+		idt_write(m, g[i].vec, g[i].fn, g[i].type, g[i].dpl);
+
+	/* vector 8: task gate to the double-fault TSS */
+	uint32_t lo = (31u * 8) << 16, hi = (1u << 15) | (GATE_TASK << 8);
+	uint8_t *p = m->sys + (SYS_IDT - SYS_BASE) + 8 * 8;
+	memcpy(p, &lo, 4);
+	memcpy(p + 4, &hi, 4);
+
+	/* IRQ lines: interrupt gates to the interrupt[] stubs */
+	uint32_t table = image_symbol(&m->img, "interrupt");
+	for (unsigned irq = 0; table && irq < 16; irq++) {
+		int ok = 1;
+		uint32_t stub = machine_rd32(m, table + 4 * irq, &ok);
+		if (!ok || !stub)
+			break;
+		desc_make_gate(&lo, &hi, ENTRYEMU_KERNEL_CS, stub, GATE_INTR32, 0);
+		p = m->sys + (SYS_IDT - SYS_BASE) + (0x20 + irq) * 8;
+		memcpy(p, &lo, 4);
+		memcpy(p + 4, &hi, 4);
+	}
+}
+
+static void build_tss(struct entryemu *m)
+{
+	const struct image_layout *l = &m->img.layout;
+	uint8_t *tss = m->sys + (SYS_TSS - SYS_BASE);
+	uint32_t v;
+	/* the hardware part: ss0:esp0 for ring 3 -> 0 transitions */
+	v = m->esp0;
+	memcpy(tss + l->tss_esp0, &v, 4);
+	v = ENTRYEMU_KERNEL_DS;
+	memcpy(tss + l->tss_ss0, &v, 4);
+	/* no I/O bitmap: every port access from ring 3 faults */
+	v = 0x8000u << 16;
+	memcpy(tss + 100, &v, 4);
+	/* esp1 caches the sysenter stack pointer (the end of tss_struct) */
+	v = SYS_TSS + (uint32_t)l->tss_size;
+	memcpy(tss + 12, &v, 4);
+}
+
+static void build_thread_info(struct entryemu *m)
+{
+	const struct image_layout *l = &m->img.layout;
+	uint32_t v = 0xC0000000u;	/* addr_limit = USER_DS */
+	memcpy(m->kstack + l->ti_addr_limit, &v, 4);
+	v = 0xC0C00000u;		/* a task_struct the kernel never reads */
+	memcpy(m->kstack + 0, &v, 4);
+}
+
+/* ---- memory map ----------------------------------------------------------- */
+
+static uint8_t *page_alloc(size_t size)
+{
+	void *p = NULL;
+	if (posix_memalign(&p, PAGE, size))
+		return NULL;
+	memset(p, 0, size);
+	return p;
+}
+
+static int map(struct entryemu *m, uint32_t addr, size_t size, uint8_t *host)
+{
+	uc_err e = uc_mem_map_ptr(m->uc, addr, size, UC_PROT_ALL, host);
+	if (e != UC_ERR_OK) {
+		machine_set_error(m, "mapping 0x%08x+0x%zx: %s", addr, size, uc_strerror(e));
+		return ENTRYEMU_E_ENGINE;
+	}
+	return 0;
+}
+
+static int map_all(struct entryemu *m)
+{
+	size_t isize = m->img.end - m->img.base;
+	uint8_t *ibytes = page_alloc(isize);
+	m->image_pristine = malloc(isize);
+	m->sys = page_alloc(SYS_SIZE);
+	m->sys_pristine = malloc(SYS_SIZE);
+	m->kstack = page_alloc(m->thread_size);
+	m->kstack_pristine = malloc(m->thread_size);
+	m->ucode = page_alloc(ENTRYEMU_USER_CODE_MAX);
+	m->uexit = page_alloc(PAGE);
+	m->udata = page_alloc(USER_DATA_SIZE_MAPPED);
+	m->ustack = page_alloc(ENTRYEMU_USER_STACK_SIZE);
+	if (!ibytes || !m->image_pristine || !m->sys || !m->sys_pristine ||
+	    !m->kstack || !m->kstack_pristine || !m->ucode || !m->uexit ||
+	    !m->udata || !m->ustack) {
+		free(ibytes);
+		machine_set_error(m, "out of memory");
+		return ENTRYEMU_E_NOMEM;
+	}
+	memcpy(ibytes, m->img.bytes, isize);
+	memcpy(m->image_pristine, m->img.bytes, isize);
+	free(m->img.bytes);
+	m->img.bytes = ibytes;
+	/* the exit page: "jmp ." everywhere, each a one-instruction block */
+	for (unsigned i = 0; i < PAGE; i += 2) {
+		m->uexit[i] = 0xeb;
+		m->uexit[i + 1] = 0xfe;
+	}
+	int rc;
+	if ((rc = map(m, m->img.base, isize, m->img.bytes)) ||
+	    (rc = map(m, SYS_BASE, SYS_SIZE, m->sys)) ||
+	    (rc = map(m, KSTACK_BASE, m->thread_size, m->kstack)) ||
+	    (rc = map(m, ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, m->ucode)) ||
+	    (rc = map(m, ENTRYEMU_USER_EXIT, PAGE, m->uexit)) ||
+	    (rc = map(m, ENTRYEMU_USER_DATA, USER_DATA_SIZE_MAPPED, m->udata)) ||
+	    (rc = map(m, USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, m->ustack)))
+		return rc;
+	return 0;
+}
+
+/* ---- the way into ring 3 ----------------------------------------------- */
+
+static int set_table(struct entryemu *m, int reg, uint16_t sel, uint32_t base,
+		     uint32_t limit, uint32_t flags)
+{
+	uc_x86_mmr t = { .selector = sel, .base = base, .limit = limit, .flags = flags };
+	return uc_reg_write(m->uc, reg, &t) == UC_ERR_OK ? 0 : -1;
+}
+
+static int set_msr(struct entryemu *m, uint32_t id, uint64_t v)
+{
+	uc_x86_msr msr = { .rid = id, .value = v };
+	return uc_reg_write(m->uc, UC_X86_REG_MSR, &msr) == UC_ERR_OK ? 0 : -1;
+}
+
+/*
+ * Unicorn refuses ring-0 selector writes at CPL 3 and offers no way to
+ * set CPL directly.  A real-mode SS load makes CPL 0 (QEMU derives CPL
+ * from SS.DPL), after which the kernel selectors load with their normal
+ * checks.  Used by the boot and by event delivery.
+ */
+int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs)
+{
+	uint32_t cr0 = machine_reg(m, UC_X86_REG_CR0), z = 0;
+	uint32_t real = cr0 & ~1u;
+	if (uc_reg_write(m->uc, UC_X86_REG_CR0, &real) ||
+	    uc_reg_write(m->uc, UC_X86_REG_SS, &z) ||
+	    uc_reg_write(m->uc, UC_X86_REG_CR0, &cr0))
+		return -1;
+	uint32_t s = ss, c = cs;
+	if (uc_reg_write(m->uc, UC_X86_REG_SS, &s) ||
+	    uc_reg_write(m->uc, UC_X86_REG_ESP, &esp) ||
+	    uc_reg_write(m->uc, UC_X86_REG_CS, &c))
+		return -1;
+	return 0;
+}
+
+/*
+ * Start in ring 0 the way the kernel leaves its boot code, then iret to
+ * ring 3 with the CPU's own iret, and keep that CPU state as the start of
+ * every run.
+ */
+static int boot_to_user(struct entryemu *m)
+{
+	uc_x86_mmr tr;
+	uint32_t hi;
+	memcpy(&hi, m->sys + (SYS_GDT - SYS_BASE) + 16 * 8 + 4, 4);
+	if (set_table(m, UC_X86_REG_GDTR, 0, SYS_GDT, 32 * 8 - 1, 0) ||
+	    set_table(m, UC_X86_REG_IDTR, 0, SYS_IDT, 256 * 8 - 1, 0) ||
+	    set_table(m, UC_X86_REG_LDTR, 0, 0, 0, 0) ||
+	    set_table(m, UC_X86_REG_TR, ENTRYEMU_TSS_SEL, SYS_TSS,
+		      (uint32_t)m->img.layout.tss_size - 1, hi & 0x00f0ff00)) {
+		machine_set_error(m, "cannot load GDTR/IDTR/LDTR/TR");
+		return ENTRYEMU_E_ENGINE;
+	}
+	(void)tr;
+	uint32_t sysenter = image_symbol(&m->img, "sysenter_entry");
+	if (set_msr(m, 0x174, ENTRYEMU_KERNEL_CS) ||
+	    set_msr(m, 0x175, SYS_TSS + (uint32_t)m->img.layout.tss_size) ||
+	    set_msr(m, 0x176, sysenter)) {
+		machine_set_error(m, "cannot write the SYSENTER MSRs");
+		return ENTRYEMU_E_ENGINE;
+	}
+	/* the iret frame: EIP, CS, EFLAGS, ESP, SS */
+	uint32_t frame[5] = { ENTRYEMU_USER_EXIT, ENTRYEMU_USER_CS, 0x202,
+			      ENTRYEMU_USER_STACK_TOP, ENTRYEMU_USER_DS };
+	uint32_t fp = SYS_BOOT_STACK - sizeof(frame);
+	memcpy(m->sys + (fp - SYS_BASE), frame, sizeof(frame));
+	m->sys[SYS_BOOT - SYS_BASE] = 0xcf;	/* iret */
+	if (machine_enter_ring0(m, ENTRYEMU_KERNEL_DS, fp, ENTRYEMU_KERNEL_CS)) {
+		machine_set_error(m, "cannot reach ring 0 to boot");
+		return ENTRYEMU_E_ENGINE;
+	}
+	uint32_t uds = ENTRYEMU_USER_DS;
+	uc_reg_write(m->uc, UC_X86_REG_DS, &uds);
+	uc_reg_write(m->uc, UC_X86_REG_ES, &uds);
+	m->booting = 1;
+	uc_err e = uc_emu_start(m->uc, SYS_BOOT, 0, 0, 0);
+	m->booting = 0;
+	if (e != UC_ERR_OK || machine_cpl(m) != 3 ||
+	    machine_reg(m, UC_X86_REG_EIP) != ENTRYEMU_USER_EXIT) {
+		machine_set_error(m, "boot iret to ring 3 failed: %s (CPL %d, EIP 0x%08x)",
+				  uc_strerror(e), machine_cpl(m),
+				  machine_reg(m, UC_X86_REG_EIP));
+		return ENTRYEMU_E_ENGINE;
+	}
+	if (uc_context_alloc(m->uc, &m->user_ctx) || uc_context_save(m->uc, m->user_ctx)) {
+		machine_set_error(m, "cannot save the CPU context");
+		return ENTRYEMU_E_ENGINE;
+	}
+	return 0;
+}
+
+int machine_build(struct entryemu *m)
+{
+	m->thread_size = (uint32_t)m->img.layout.thread_size;
+	m->esp0 = KSTACK_BASE + m->thread_size - KSTACK_RESERVE;
+	int rc = map_all(m);
+	if (rc)
+		return rc;
+	build_gdt(m);
+	build_idt(m);
+	build_tss(m);
+	build_thread_info(m);
+	memcpy(m->sys_pristine, m->sys, SYS_SIZE);
+	memcpy(m->kstack_pristine, m->kstack, m->thread_size);
+	return boot_to_user(m);
+}
+
+/* ---- per-run reset ---------------------------------------------------------- */
+
+static int load_user_code(struct entryemu *m, const uint8_t *code, size_t len)
+{
+	uint8_t buf[ENTRYEMU_USER_CODE_MAX];
+	if (len > ENTRYEMU_USER_CODE_MAX - 5) {
+		machine_set_error(m, "code: %zu bytes, at most %u", len,
+				  ENTRYEMU_USER_CODE_MAX - 5);
+		return ENTRYEMU_E_INVAL;
+	}
+	/* the code, then "jmp ENTRYEMU_USER_EXIT" */
+	size_t n = 0;
+	if (len)
+		memcpy(buf, code, len);
+	n = len;
+	int32_t rel = (int32_t)(ENTRYEMU_USER_EXIT - (ENTRYEMU_USER_CODE + n + 5));
+	buf[n++] = 0xe9;
+	memcpy(buf + n, &rel, 4);
+	n += 4;
+	/* unchanged code (and untouched by the last run): nothing to do */
+	if (n == m->ucode_len && !memcmp(buf, m->ucode, n))
+		return 0;
+	size_t old = m->ucode_len;
+	if (old > n)
+		memset(buf + n, 0, old - n);
+	size_t span = old > n ? old : n;
+	/*
+	 * Unicorn 2.0.1 keeps blocks translated from the old bytes even when
+	 * they are written through uc_mem_write: drop them explicitly.
+	 */
+	memcpy(m->ucode, buf, span);
+	if (uc_ctl_remove_cache(m->uc, (uint64_t)ENTRYEMU_USER_CODE,
+				(uint64_t)ENTRYEMU_USER_CODE + span) != UC_ERR_OK) {
+		machine_set_error(m, "cannot drop translated user code");
+		return ENTRYEMU_E_ENGINE;
+	}
+	m->ucode_len = n;
+	memset(m->blocks, 0, sizeof(m->blocks));
+	return 0;
+}
+
+static const char *sreg_name(int r)
+{
+	switch (r) {
+	case UC_X86_REG_DS: return "ds";
+	case UC_X86_REG_ES: return "es";
+	case UC_X86_REG_FS: return "fs";
+	case UC_X86_REG_GS: return "gs";
+	case UC_X86_REG_SS: return "ss";
+	default: return "cs";
+	}
+}
+
+static int load_user_seg(struct entryemu *m, int reg, enum sreg sr, uint16_t sel)
+{
+	struct fault f = desc_check_data_load(m, sr, sel, 3);
+	if (f.vector >= 0) {
+		machine_set_error(m, "user.%s = 0x%04x: the CPU would refuse the load "
+				  "(#%s(0x%x))", sreg_name(reg), sel,
+				  f.vector == VEC_NP ? "NP" : f.vector == VEC_SS ? "SS" : "GP",
+				  f.error);
+		return ENTRYEMU_E_INVAL;
+	}
+	uint32_t v = sel;
+	if (uc_reg_write(m->uc, reg, &v) != UC_ERR_OK) {
+		machine_set_error(m, "user.%s = 0x%04x: refused by the CPU", sreg_name(reg), sel);
+		return ENTRYEMU_E_INVAL;
+	}
+	return 0;
+}
+
+/*
+ * Back to the state after boot, then the setup's user state.  Only the
+ * regions a run can write are restored.
+ */
+int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
+{
+	memcpy(m->sys, m->sys_pristine, SYS_SIZE);
+	memcpy(m->kstack, m->kstack_pristine, m->thread_size);
+	memcpy(m->img.bytes, m->image_pristine, m->img.end - m->img.base);
+	memset(m->ustack, 0, ENTRYEMU_USER_STACK_SIZE);
+	memset(m->udata, 0, USER_DATA_SIZE_MAPPED);
+	memcpy(m->kstack + m->img.layout.ti_flags, &s->ti_flags, 4);
+	for (unsigned i = 0; i < s->nedits; i++) {
+		const struct entryemu_desc_edit *e = &s->edits[i];
+		int bad = e->table == ENTRYEMU_GDT ? entryemu_gdt_set(m, e->index, e->lo, e->hi)
+			  : e->table == ENTRYEMU_IDT ? entryemu_idt_set(m, e->index, e->lo, e->hi)
+			  : ENTRYEMU_E_INVAL;
+		if (bad) {
+			machine_set_error(m, "edits[%u]: no %s entry %u", i,
+					  e->table == ENTRYEMU_IDT ? "IDT" : "GDT", e->index);
+			return ENTRYEMU_E_INVAL;
+		}
+	}
+
+	int rc = load_user_code(m, s->code, s->code_len);
+	if (rc)
+		return rc;
+	if (uc_context_restore(m->uc, m->user_ctx) != UC_ERR_OK) {
+		machine_set_error(m, "cannot restore the CPU context");
+		return ENTRYEMU_E_ENGINE;
+	}
+	const struct entryemu_regs *u = &s->user;
+	if ((u->cs && u->cs != ENTRYEMU_USER_CS)) {
+		machine_set_error(m, "user.cs = 0x%04x: only __USER_CS (0x73) is supported", u->cs);
+		return ENTRYEMU_E_INVAL;
+	}
+	uint32_t efl = u->eflags ? u->eflags : 0x202;
+	if (efl & (ENTRYEMU_EFLAGS_VM | ENTRYEMU_EFLAGS_NT | 0x3000u)) {
+		machine_set_error(m, "user.eflags = 0x%08x: VM, NT and IOPL must be clear", efl);
+		return ENTRYEMU_E_INVAL;
+	}
+	efl |= 0x2;		/* bit 1 always reads as 1 */
+	struct { int reg; uint32_t v; } gpr[] = {
+		{ UC_X86_REG_EAX, u->eax }, { UC_X86_REG_EBX, u->ebx },
+		{ UC_X86_REG_ECX, u->ecx }, { UC_X86_REG_EDX, u->edx },
+		{ UC_X86_REG_ESI, u->esi }, { UC_X86_REG_EDI, u->edi },
+		{ UC_X86_REG_EBP, u->ebp },
+		{ UC_X86_REG_ESP, u->esp ? u->esp : ENTRYEMU_USER_STACK_TOP },
+		{ UC_X86_REG_EFLAGS, efl },
+	};
+	for (size_t i = 0; i < sizeof(gpr) / sizeof(gpr[0]); i++)
+		uc_reg_write(m->uc, gpr[i].reg, &gpr[i].v);
+	uint16_t ss = u->ss ? u->ss : ENTRYEMU_USER_DS;
+	if (ss != ENTRYEMU_USER_DS && (rc = load_user_seg(m, UC_X86_REG_SS, SREG_SS, ss)))
+		return rc;
+	if ((rc = load_user_seg(m, UC_X86_REG_DS, SREG_DS, u->ds ? u->ds : ENTRYEMU_USER_DS)) ||
+	    (rc = load_user_seg(m, UC_X86_REG_ES, SREG_ES, u->es ? u->es : ENTRYEMU_USER_DS)) ||
+	    (rc = load_user_seg(m, UC_X86_REG_FS, SREG_FS, u->fs)) ||
+	    (rc = load_user_seg(m, UC_X86_REG_GS, SREG_GS, u->gs)))
+		return rc;
+	return 0;
+}
+
+/* ---- public machine API ---------------------------------------------------- */
+
+int entryemu_mem_read(entryemu *m, uint32_t addr, void *buf, size_t len)
+{
+	uint8_t *p = machine_ptr(m, addr, len);
+	if (!p)
+		return ENTRYEMU_E_INVAL;
+	memcpy(buf, p, len);
+	return 0;
+}
+
+int entryemu_mem_write(entryemu *m, uint32_t addr, const void *buf, size_t len)
+{
+	uint8_t *p = machine_ptr(m, addr, len);
+	if (!p)
+		return ENTRYEMU_E_INVAL;
+	memcpy(p, buf, len);
+	return 0;
+}
+
+int entryemu_gdt_get(entryemu *m, unsigned idx, uint32_t *lo, uint32_t *hi)
+{
+	if (idx >= ENTRYEMU_GDT_ENTRIES)
+		return ENTRYEMU_E_INVAL;
+	uint8_t *p = m->sys + (SYS_GDT - SYS_BASE) + idx * 8;
+	memcpy(lo, p, 4);
+	memcpy(hi, p + 4, 4);
+	return 0;
+}
+
+int entryemu_gdt_set(entryemu *m, unsigned idx, uint32_t lo, uint32_t hi)
+{
+	if (idx >= ENTRYEMU_GDT_ENTRIES)
+		return ENTRYEMU_E_INVAL;
+	gdt_write(m, idx, lo, hi);
+	return 0;
+}
+
+int entryemu_idt_get(entryemu *m, unsigned vec, uint32_t *lo, uint32_t *hi)
+{
+	if (vec > 255)
+		return ENTRYEMU_E_INVAL;
+	uint8_t *p = m->sys + (SYS_IDT - SYS_BASE) + vec * 8;
+	memcpy(lo, p, 4);
+	memcpy(hi, p + 4, 4);
+	return 0;
+}
+
+int entryemu_idt_set(entryemu *m, unsigned vec, uint32_t lo, uint32_t hi)
+{
+	if (vec > 255)
+		return ENTRYEMU_E_INVAL;
+	uint8_t *p = m->sys + (SYS_IDT - SYS_BASE) + vec * 8;
+	memcpy(p, &lo, 4);
+	memcpy(p + 4, &hi, 4);
+	return 0;
+}
+
+uint32_t entryemu_thread_info(const entryemu *m)
+{
+	(void)m;
+	return KSTACK_BASE;
+}
+
+uint32_t entryemu_esp0(const entryemu *m)
+{
+	return m->esp0;
+}
+
+uint32_t entryemu_ti_flags(entryemu *m)
+{
+	uint32_t v;
+	memcpy(&v, m->kstack + m->img.layout.ti_flags, 4);
+	return v;
+}
+
+void entryemu_set_ti_flags(entryemu *m, uint32_t flags)
+{
+	memcpy(m->kstack + m->img.layout.ti_flags, &flags, 4);
+}
+
+int entryemu_image_saves_gs(const entryemu *m)
+{
+	return m->img.layout.pt_gs >= 0;
+}
+
+const char *entryemu_last_error(const entryemu *m)
+{
+	return m->err;
+}

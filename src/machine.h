@@ -1,0 +1,153 @@
+/*
+ * The machine behind an entryemu handle: one Unicorn engine, the kernel
+ * image, and the host buffers that back the emulated memory.
+ */
+#ifndef ENTRYEMU_MACHINE_H
+#define ENTRYEMU_MACHINE_H
+
+#include <entryemu/entryemu.h>
+#include <capstone/capstone.h>
+#include <unicorn/unicorn.h>
+
+#include "image.h"
+
+/*
+ * Kernel-side memory the library builds (above the image).  One region
+ * holds the descriptor tables, the TSS, the per-CPU area and the espfix
+ * stack; the task's thread_info and kernel stack is another.
+ */
+#define SYS_BASE	0xC0800000u
+#define SYS_SIZE	0x4000u
+#define SYS_GDT		(SYS_BASE + 0x000)	/* 32 descriptors */
+#define SYS_IDT		(SYS_BASE + 0x100)	/* 256 gates */
+#define SYS_TSS		(SYS_BASE + 0x900)	/* tss_struct */
+#define SYS_DF_TSS	(SYS_BASE + 0xC00)	/* double-fault TSS (entry 31) */
+#define SYS_BOOT	(SYS_BASE + 0xF00)	/* iret used once to reach ring 3 */
+#define SYS_PERCPU	(SYS_BASE + 0x1000)	/* per-CPU area, %gs base */
+#define SYS_PERCPU_SIZE	0x1000u
+#define SYS_ESPFIX	(SYS_BASE + 0x2000)	/* 16-bit stack, ESPFIX_SS base */
+#define SYS_BOOT_STACK	(SYS_BASE + 0x4000)
+
+#define KSTACK_BASE	0xC0A00000u		/* thread_info; THREAD_SIZE aligned */
+#define KSTACK_RESERVE	8			/* bytes above pt_regs (copy_thread) */
+
+enum callout_regs {
+	REGS_NONE,		/* no pt_regs argument */
+	REGS_EAX,		/* fastcall/regparm: pt_regs in %eax */
+	REGS_STACK,		/* asmlinkage: pt_regs is the stack argument area */
+};
+
+struct callout {
+	const char *name;		/* symbol or syscall name */
+	enum callout_regs regs;
+	entryemu_callout_fn fn;
+	void *opaque;
+	entryemu_callout_fn dflt;	/* the library's default */
+};
+
+struct block_info {
+	uint32_t addr, size, ninsns;
+};
+#define BLOCK_CACHE 1024
+
+struct entryemu_call {
+	struct entryemu *m;
+	struct callout *co;
+	uint32_t addr, esp, eax, edx, ecx;
+	uint32_t regs_addr;		/* pt_regs argument, 0 if none */
+	uint32_t ret;			/* value for %eax */
+	int stop;			/* the callout ended the run */
+};
+
+struct entryemu {
+	uc_engine *uc;
+	csh cs;
+	struct image img;
+	char err[1024];
+
+	/* host memory backing the emulated regions */
+	uint8_t *sys, *sys_pristine;
+	uint8_t *kstack, *kstack_pristine;
+	uint8_t *ustack, *ucode, *udata, *uexit;
+	uint8_t *image_pristine;
+	size_t ucode_len;		/* bytes of user code currently loaded */
+	uint32_t thread_size;
+	uint32_t esp0;
+
+	uc_context *user_ctx;		/* CPU in ring 3, as after boot */
+	uc_hook h_intr, h_callout, h_block, h_user, h_trace, h_unmapped;
+
+	/* callouts: one per 4-byte slot of the .callouts section */
+	struct callout *callouts;
+	size_t ncallouts;
+	uint32_t sys_stubs;		/* address of sys_call_stubs */
+	unsigned nr_syscalls;
+	char (*syscall_names)[24];
+
+	/* the run in progress */
+	const struct entryemu_setup *setup;
+	struct entryemu_result *res;
+	int stopping;
+	int in_kernel;			/* entered from ring 3, not back yet */
+	int nest;			/* events being delivered (for #DF) */
+	uint64_t budget;
+	struct block_info cur_block;
+	struct block_info blocks[BLOCK_CACHE];
+	uint32_t *trace;
+	size_t trace_len, trace_cap;
+	int tracing;
+	int booting;
+	uint32_t pending_signal;	/* force_sig()ed, delivered at resume */
+	uint32_t unmapped_addr;	/* last access to unmapped memory */
+	int unmapped_kind;
+};
+
+/* machine.c */
+void machine_set_error(struct entryemu *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len);
+uint32_t machine_rd32(struct entryemu *m, uint32_t addr, int *ok);
+int machine_wr32(struct entryemu *m, uint32_t addr, uint32_t v);
+uint32_t machine_reg(struct entryemu *m, int ucreg);
+void machine_set_reg(struct entryemu *m, int ucreg, uint32_t v);
+int machine_build(struct entryemu *m);
+int machine_reset(struct entryemu *m, const struct entryemu_setup *setup);
+int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs);
+void machine_read_regs(struct entryemu *m, struct entryemu_regs *r);
+int machine_cpl(struct entryemu *m);
+void machine_stop(struct entryemu *m, enum entryemu_outcome o, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* deliver.c */
+void deliver_intr_hook(uc_engine *uc, uint32_t intno, void *data);
+
+/* counting.c */
+void count_block_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data);
+void count_unexecuted(struct entryemu *m, uint32_t from);
+unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size);
+
+/* ptregs.c */
+void ptregs_read(struct entryemu *m, uint32_t addr, struct entryemu_pt_regs *out);
+void ptregs_write(struct entryemu *m, uint32_t addr, const struct entryemu_pt_regs *in);
+
+/* callouts.c */
+int callouts_init(struct entryemu *m);
+void callouts_free(struct entryemu *m);
+void callouts_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data);
+const char *callout_name_at(const struct entryemu *m, uint32_t addr);
+int callout_set_default(struct entryemu *m, const char *name, enum callout_regs regs,
+			entryemu_callout_fn fn);
+struct callout *callout_syscall(struct entryemu *m, unsigned nr);
+
+/* kernel.c: the default kernel C functions */
+void kernel_install_defaults(struct entryemu *m);
+
+/* symbols.c */
+int insn_text(struct entryemu *m, uint32_t addr, char *buf, size_t len);
+
+/* run.c */
+int run_install_hooks(struct entryemu *m);
+void run_oops(struct entryemu *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

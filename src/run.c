@@ -1,0 +1,268 @@
+/*
+ * One run: reset, start in ring 3, let the hooks drive the kernel, and
+ * collect what happened.  Runs are deterministic, so an oops found
+ * without tracing is run again with tracing to show its last
+ * instructions.
+ */
+#include "machine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_BUDGET 1000000u
+#define OOPS_TRACE 32
+
+void machine_stop(struct entryemu *m, enum entryemu_outcome o, const char *fmt, ...)
+{
+	if (m->stopping)
+		return;
+	m->stopping = 1;
+	if (m->res) {
+		m->res->outcome = o;
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(m->res->message, sizeof(m->res->message), fmt, ap);
+		va_end(ap);
+	}
+	uc_emu_stop(m->uc);
+}
+
+void run_oops(struct entryemu *m, const char *fmt, ...)
+{
+	if (m->stopping)
+		return;
+	char why[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	machine_stop(m, ENTRYEMU_OOPS, "%s", why);
+}
+
+/* The user range: the first instruction after a return from the kernel,
+ * and the exit page. */
+static void user_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
+{
+	struct entryemu *m = data;
+	(void)size;
+	if (m->booting) {
+		uc_emu_stop(uc);
+		return;
+	}
+	if (m->stopping)
+		return;
+	if (m->in_kernel) {
+		m->in_kernel = 0;
+		struct entryemu_result *r = m->res;
+		if (r && r->nreturns < ENTRYEMU_MAX_RETURNS)
+			machine_read_regs(m, &r->returns[r->nreturns++]);
+	}
+	if (addr >= ENTRYEMU_USER_EXIT && addr < ENTRYEMU_USER_EXIT + 0x1000) {
+		count_unexecuted(m, (uint32_t)addr);
+		machine_stop(m, ENTRYEMU_DONE, "user code finished");
+	}
+}
+
+static void trace_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
+{
+	struct entryemu *m = data;
+	(void)uc;
+	(void)size;
+	if (m->trace_len == m->trace_cap) {
+		size_t cap = m->trace_cap ? m->trace_cap * 2 : 4096;
+		uint32_t *t = realloc(m->trace, cap * sizeof(*t));
+		if (!t)
+			return;
+		m->trace = t;
+		m->trace_cap = cap;
+	}
+	m->trace[m->trace_len++] = (uint32_t)addr;
+}
+
+static bool unmapped_hook(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+			  int64_t value, void *data)
+{
+	struct entryemu *m = data;
+	(void)uc;
+	(void)size;
+	(void)value;
+	m->unmapped_addr = (uint32_t)addr;
+	m->unmapped_kind = type;
+	return false;
+}
+
+int run_install_hooks(struct entryemu *m)
+{
+	if (uc_hook_add(m->uc, &m->h_intr, UC_HOOK_INTR, (void *)deliver_intr_hook, m, 1, 0) ||
+	    uc_hook_add(m->uc, &m->h_callout, UC_HOOK_CODE, (void *)callouts_hook, m,
+			m->img.callouts_start, m->img.callouts_end - 1) ||
+	    uc_hook_add(m->uc, &m->h_user, UC_HOOK_CODE, (void *)user_hook, m,
+			ENTRYEMU_USER_EXIT,
+			ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX - 1) ||
+	    uc_hook_add(m->uc, &m->h_block, UC_HOOK_BLOCK, (void *)count_block_hook, m, 1, 0) ||
+	    uc_hook_add(m->uc, &m->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)unmapped_hook,
+			m, 1, 0)) {
+		machine_set_error(m, "cannot install the emulator hooks");
+		return ENTRYEMU_E_ENGINE;
+	}
+	return 0;
+}
+
+static void append(struct entryemu_result *r, const char *fmt, ...)
+{
+	size_t n = strlen(r->message);
+	if (n >= sizeof(r->message) - 1)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->message + n, sizeof(r->message) - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Registers and the last instructions, under the oops message. */
+static void oops_report(struct entryemu *m, struct entryemu_result *r)
+{
+	const struct entryemu_regs *g = &r->final;
+	char sym[128];
+	append(r, "\nEIP: %04x:%08x <%s> EFLAGS: %08x\n", g->cs, g->eip,
+	       entryemu_symbolize(m, g->eip, sym, sizeof(sym)), g->eflags);
+	append(r, "eax: %08x ebx: %08x ecx: %08x edx: %08x\n", g->eax, g->ebx, g->ecx, g->edx);
+	append(r, "esi: %08x edi: %08x ebp: %08x esp: %08x\n", g->esi, g->edi, g->ebp, g->esp);
+	append(r, "ds: %04x es: %04x fs: %04x gs: %04x ss: %04x\n", g->ds, g->es, g->fs, g->gs, g->ss);
+	if (!r->trace_len)
+		return;
+	size_t from = r->trace_len > OOPS_TRACE ? r->trace_len - OOPS_TRACE : 0;
+	append(r, "last %zu instructions:\n", r->trace_len - from);
+	for (size_t i = from; i < r->trace_len; i++) {
+		char line[192];
+		entryemu_disasm(m, r->trace[i], line, sizeof(line));
+		append(r, "  %s\n", line);
+	}
+}
+
+static void clear_result(struct entryemu_result *r)
+{
+	r->outcome = ENTRYEMU_ERROR;
+	r->message[0] = 0;
+	r->signal = 0;
+	r->insns = 0;
+	r->ncallouts = r->nfixups = r->nevents = r->nreturns = 0;
+	r->trace = NULL;
+	r->trace_len = 0;
+}
+
+static int run_once(struct entryemu *m, const struct entryemu_setup *s,
+		    struct entryemu_result *r, int trace)
+{
+	clear_result(r);
+	int rc = machine_reset(m, s);
+	if (rc)
+		return rc;
+	m->setup = s;
+	m->res = r;
+	m->stopping = 0;
+	m->in_kernel = 0;
+	m->pending_signal = 0;
+	m->unmapped_kind = 0;
+	m->budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
+	memset(&m->cur_block, 0, sizeof(m->cur_block));
+	m->trace_len = 0;
+	/*
+	 * Blocks translated before a hook is added do not call it: flush the
+	 * translations when the trace hook comes and when it goes, so traced
+	 * runs see every instruction and untraced ones run uninstrumented.
+	 */
+	if (trace && (uc_hook_add(m->uc, &m->h_trace, UC_HOOK_CODE, (void *)trace_hook,
+				  m, 1, 0) != UC_ERR_OK ||
+		      uc_ctl_flush_tlb(m->uc) != UC_ERR_OK)) {
+		machine_set_error(m, "cannot install the trace hook");
+		return ENTRYEMU_E_ENGINE;
+	}
+
+	uc_err e = uc_emu_start(m->uc, ENTRYEMU_USER_CODE, 0, 0, 0);
+
+	if (trace) {
+		uc_hook_del(m->uc, m->h_trace);
+		uc_ctl_flush_tlb(m->uc);
+	}
+	machine_read_regs(m, &r->final);
+	if (!m->stopping) {
+		char sym[128];
+		const char *where = entryemu_symbolize(m, r->final.eip, sym, sizeof(sym));
+		if (m->unmapped_kind) {
+			const char *what = m->unmapped_kind == UC_MEM_WRITE_UNMAPPED ? "write to" :
+					   m->unmapped_kind == UC_MEM_FETCH_UNMAPPED ? "execution at" :
+					   "read of";
+			if ((r->final.cs & 3) == 0)
+				run_oops(m, "kernel %s unmapped address 0x%08x at %s",
+					 what, m->unmapped_addr, where);
+			else
+				machine_stop(m, ENTRYEMU_UNSUPPORTED, "user %s unmapped address "
+					     "0x%08x at %s: page faults are not modelled yet",
+					     what, m->unmapped_addr, where);
+		} else if (e != UC_ERR_OK) {
+			machine_stop(m, ENTRYEMU_ERROR, "emulator: %s at %s", uc_strerror(e), where);
+		} else {
+			run_oops(m, "the CPU halted at %s", where);
+		}
+	}
+	if (trace) {
+		r->trace = m->trace;
+		r->trace_len = m->trace_len;
+	}
+	m->res = NULL;
+	return 0;
+}
+
+int entryemu_run(entryemu *m, const struct entryemu_setup *s, struct entryemu_result *r)
+{
+	if (!m || !s || !r)
+		return ENTRYEMU_E_INVAL;
+	int trace = (s->flags & ENTRYEMU_RUN_TRACE) != 0;
+	int rc = run_once(m, s, r, trace);
+	if (rc)
+		return rc;
+	if (r->outcome == ENTRYEMU_OOPS) {
+		if (!trace) {
+			/* deterministic: the same run with tracing shows the path */
+			struct entryemu_result *again = malloc(sizeof(*again));
+			if (again && run_once(m, s, again, 1) == 0 &&
+			    again->outcome == ENTRYEMU_OOPS) {
+				r->trace = again->trace;
+				r->trace_len = again->trace_len;
+			}
+			free(again);
+		}
+		oops_report(m, r);
+		if (!trace) {
+			r->trace = NULL;
+			r->trace_len = 0;
+		}
+	}
+	return 0;
+}
+
+const struct entryemu_callout_record *
+entryemu_result_callout(const struct entryemu_result *r, const char *name)
+{
+	for (unsigned i = 0; i < r->ncallouts; i++)
+		if (!strcmp(r->callouts[i].name, name))
+			return &r->callouts[i];
+	return NULL;
+}
+
+const char *entryemu_outcome_name(enum entryemu_outcome o)
+{
+	switch (o) {
+	case ENTRYEMU_DONE: return "done";
+	case ENTRYEMU_KILLED: return "killed";
+	case ENTRYEMU_EXITED: return "exited";
+	case ENTRYEMU_OOPS: return "oops";
+	case ENTRYEMU_BUDGET: return "budget";
+	case ENTRYEMU_UNSUPPORTED: return "unsupported";
+	case ENTRYEMU_ERROR: return "error";
+	}
+	return "?";
+}

@@ -1,0 +1,559 @@
+/*
+ * Scenario files: YAML read with libfyaml.  Every problem is reported as
+ * FILE:LINE:COL: message, with the position of the offending key or
+ * value; docs/scenarios.md describes the schema.
+ */
+#include "scenario.h"
+
+#include <errno.h>
+#include <libfyaml.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct parser {
+	const char *path;
+	char *err;
+	size_t errlen;
+	entryemu_scenario *s;
+};
+
+static struct loc loc_of(struct fy_node *n)
+{
+	struct loc l = { 0, 0 };
+	struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
+	if (!t && n)
+		t = fy_node_get_tag_token(n);
+	const struct fy_mark *mk = t ? fy_token_start_mark(t) : NULL;
+	if (mk) {
+		l.line = mk->line + 1;
+		l.col = mk->column + 1;
+	}
+	return l;
+}
+
+static int fail_at(struct parser *p, struct loc l, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail_at(struct parser *p, struct loc l, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "%s:%d:%d: %s", p->path, l.line, l.col, msg);
+	return -1;
+}
+
+static const char *scalar(struct fy_node *n, char *buf, size_t len)
+{
+	size_t sl;
+	const char *s = fy_node_get_scalar(n, &sl);
+	if (!s)
+		return NULL;
+	snprintf(buf, len, "%.*s", (int)sl, s);
+	return buf;
+}
+
+static int is_symbol_text(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' || *s == '.'))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '+'))
+			return 0;
+	return 1;
+}
+
+/* An integer (decimal, 0x hex, negative as two's complement) or a symbol. */
+static int get_value(struct parser *p, struct fy_node *key, struct fy_node *n,
+		     uint32_t max, int allow_symbol, struct value *v)
+{
+	char buf[256], kb[64];
+	const char *k = scalar(key, kb, sizeof(kb));
+	struct loc l = loc_of(n);
+	if (!fy_node_is_scalar(n))
+		return fail_at(p, loc_of(key), "%s: expected an integer, got a %s", k,
+			       fy_node_is_mapping(n) ? "mapping" : "sequence");
+	const char *s = scalar(n, buf, sizeof(buf));
+	memset(v, 0, sizeof(*v));
+	v->loc = l;
+	v->set = 1;
+	if (!s || !*s)
+		return fail_at(p, l, "%s: expected an integer", k);
+	char *end;
+	errno = 0;
+	if (*s == '-') {
+		long long x = strtoll(s, &end, 0);
+		if (*end || errno)
+			return fail_at(p, l, "%s: '%s' is not an integer", k, s);
+		if (x < -(long long)max / 2 - 1)
+			return fail_at(p, l, "%s: %s is out of range", k, s);
+		v->num = (uint32_t)x & max;
+		return 0;
+	}
+	if (*s >= '0' && *s <= '9') {
+		unsigned long long x = strtoull(s, &end, 0);
+		if (*end || errno)
+			return fail_at(p, l, "%s: '%s' is not an integer", k, s);
+		if (x > max)
+			return fail_at(p, l, "%s: %s is out of range (at most 0x%x)", k, s, max);
+		v->num = (uint32_t)x;
+		return 0;
+	}
+	if (allow_symbol && is_symbol_text(s)) {
+		v->sym = strdup(s);
+		return v->sym ? 0 : fail_at(p, l, "out of memory");
+	}
+	return fail_at(p, l, "%s: expected an integer%s, got '%s'", k,
+		       allow_symbol ? " or a symbol" : "", s);
+}
+
+/* Walk a mapping's pairs; fn handles one key, unknown keys are errors. */
+typedef int (*pair_fn)(struct parser *p, const char *key, struct fy_node *k,
+		       struct fy_node *v, void *ctx);
+
+static int each_pair(struct parser *p, struct fy_node *map, struct fy_node *mapkey,
+		     const char *what, pair_fn fn, void *ctx)
+{
+	if (!fy_node_is_mapping(map))
+		return fail_at(p, mapkey ? loc_of(mapkey) : loc_of(map),
+			       "%s: expected a mapping", what);
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	while ((pair = fy_node_mapping_iterate(map, &it))) {
+		struct fy_node *k = fy_node_pair_key(pair), *v = fy_node_pair_value(pair);
+		char kb[64];
+		if (!k || !fy_node_is_scalar(k) || !scalar(k, kb, sizeof(kb)))
+			return fail_at(p, loc_of(k), "%s: keys must be plain words", what);
+		if (!v)
+			return fail_at(p, loc_of(k), "%s: '%s' has no value", what, kb);
+		if (fn(p, kb, k, v, ctx) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A mapping of field: value, for one of the field tables. */
+struct fields_ctx {
+	enum field_table t;
+	struct fields_expect *out;
+	const char *what;
+	int allow_symbol;
+};
+
+static int field_pair(struct parser *p, const char *key, struct fy_node *k,
+		      struct fy_node *v, void *c)
+{
+	struct fields_ctx *fc = c;
+	int f = field_lookup(fc->t, key);
+	if (f < 0)
+		return fail_at(p, loc_of(k), "%s: unknown key '%s'", fc->what, key);
+	if (fc->out->n >= MAX_FIELDS)
+		return fail_at(p, loc_of(k), "%s: too many fields", fc->what);
+	struct field_expect *fe = &fc->out->f[fc->out->n++];
+	fe->field = f;
+	uint32_t max = field_is_selector(fc->t, f) && fc->t == FT_REGS ? 0xffff : 0xffffffff;
+	return get_value(p, k, v, max, fc->allow_symbol, &fe->v);
+}
+
+static int get_fields(struct parser *p, struct fy_node *k, struct fy_node *v,
+		      enum field_table t, const char *what, struct fields_expect *out)
+{
+	struct fields_ctx fc = { t, out, what, 1 };
+	return each_pair(p, v, k, what, field_pair, &fc);
+}
+
+static int get_string(struct parser *p, struct fy_node *k, struct fy_node *v, char **out)
+{
+	char kb[64];
+	if (!fy_node_is_scalar(v))
+		return fail_at(p, loc_of(k), "%s: expected a string", scalar(k, kb, sizeof(kb)));
+	size_t len;
+	const char *s = fy_node_get_scalar(v, &len);
+	free(*out);
+	*out = strndup(s ? s : "", s ? len : 0);
+	return *out ? 0 : -1;
+}
+
+/* ---- expect ---------------------------------------------------------------- */
+
+static int callout_pair(struct parser *p, const char *key, struct fy_node *k,
+			struct fy_node *v, void *c)
+{
+	struct callout_expect *ce = c;
+	if (!strcmp(key, "name"))
+		return get_string(p, k, v, &ce->name);
+	if (!strcmp(key, "occurrence")) {
+		struct value val;
+		if (get_value(p, k, v, 1000, 0, &val) < 0)
+			return -1;
+		if (val.num < 1)
+			return fail_at(p, val.loc, "occurrence: counts from 1");
+		ce->occurrence = (int)val.num;
+		return 0;
+	}
+	if (!strcmp(key, "pt_regs"))
+		return get_fields(p, k, v, FT_PT_REGS, "pt_regs", &ce->regs);
+	struct fields_ctx fc = { FT_CALL, &ce->at, "callout", 1 };
+	if (field_lookup(FT_CALL, key) >= 0)
+		return field_pair(p, key, k, v, &fc);
+	return fail_at(p, loc_of(k), "callout: unknown key '%s' (name, occurrence, "
+		       "pt_regs, cs, ss, ds, es, fs, gs, eax, edx, esp, eflags, return_addr)",
+		       key);
+}
+
+static int get_list(struct parser *p, struct fy_node *k, struct fy_node *v,
+		    const char *what, struct fy_node **items, int *n)
+{
+	if (!fy_node_is_sequence(v))
+		return fail_at(p, loc_of(k), "%s: expected a list", what);
+	void *it = NULL;
+	struct fy_node *item;
+	*n = 0;
+	while ((item = fy_node_sequence_iterate(v, &it))) {
+		if (*n >= MAX_ITEMS)
+			return fail_at(p, loc_of(item), "%s: at most %d items", what, MAX_ITEMS);
+		items[(*n)++] = item;
+	}
+	return 0;
+}
+
+static int outcome_of(const char *s, enum entryemu_outcome *o)
+{
+	for (int i = ENTRYEMU_DONE; i <= ENTRYEMU_ERROR; i++)
+		if (!strcmp(s, entryemu_outcome_name((enum entryemu_outcome)i))) {
+			*o = (enum entryemu_outcome)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
+		       struct fy_node *v, void *c)
+{
+	entryemu_scenario *s = c;
+	struct fy_node *items[MAX_ITEMS];
+	char buf[64];
+	if (!strcmp(key, "outcome")) {
+		if (!fy_node_is_scalar(v) || outcome_of(scalar(v, buf, sizeof(buf)), &s->outcome))
+			return fail_at(p, loc_of(v), "outcome: expected one of done, killed, "
+				       "exited, oops, budget, unsupported, error");
+		s->has_outcome = 1;
+		s->outcome_loc = loc_of(v);
+		return 0;
+	}
+	if (!strcmp(key, "signal"))
+		return get_value(p, k, v, 64, 0, &s->signal);
+	if (!strcmp(key, "final"))
+		return get_fields(p, k, v, FT_REGS, "final", &s->final);
+	if (!strcmp(key, "returned"))
+		return get_fields(p, k, v, FT_REGS, "returned", &s->returned);
+	if (!strcmp(key, "fixups")) {
+		s->has_fixups = 1;
+		s->fixups_loc = loc_of(k);
+		if (get_list(p, k, v, "fixups", items, &s->nfixups) < 0)
+			return -1;
+		for (int i = 0; i < s->nfixups; i++) {
+			if (!fy_node_is_scalar(items[i]))
+				return fail_at(p, loc_of(items[i]), "fixups: each item is the "
+					       "faulting instruction, e.g. \"pop gs\"");
+			s->fixups[i].loc = loc_of(items[i]);
+			if (get_string(p, items[i], items[i], &s->fixups[i].insn) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "events")) {
+		s->has_events = 1;
+		s->events_loc = loc_of(k);
+		if (get_list(p, k, v, "events", items, &s->nevents) < 0)
+			return -1;
+		for (int i = 0; i < s->nevents; i++) {
+			s->events[i].loc = loc_of(items[i]);
+			if (get_fields(p, k, items[i], FT_EVENT, "events", &s->events[i].f) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "callouts")) {
+		if (get_list(p, k, v, "callouts", items, &s->ncallouts) < 0)
+			return -1;
+		for (int i = 0; i < s->ncallouts; i++) {
+			struct callout_expect *ce = &s->callouts[i];
+			ce->occurrence = 1;
+			ce->loc = loc_of(items[i]);
+			if (each_pair(p, items[i], k, "callouts", callout_pair, ce) < 0)
+				return -1;
+			if (!ce->name)
+				return fail_at(p, loc_of(k), "callouts: item %d has no name", i + 1);
+		}
+		return 0;
+	}
+	return fail_at(p, loc_of(k), "expect: unknown key '%s' (outcome, signal, final, "
+		       "returned, fixups, events, callouts)", key);
+}
+
+/* ---- top level --------------------------------------------------------------- */
+
+static const struct { const char *name; unsigned bit; } tif_names[] = {
+	{ "syscall_trace", 0 }, { "notify_resume", 1 }, { "sigpending", 2 },
+	{ "need_resched", 3 }, { "singlestep", 4 }, { "iret", 5 },
+	{ "syscall_emu", 6 }, { "syscall_audit", 7 }, { "seccomp", 8 },
+	{ "restore_sigmask", 9 },
+};
+
+static int get_ti_flags(struct parser *p, struct fy_node *k, struct fy_node *v)
+{
+	if (fy_node_is_scalar(v)) {
+		struct value val;
+		if (get_value(p, k, v, 0xffffffff, 0, &val) < 0)
+			return -1;
+		p->s->setup.ti_flags = val.num;
+		return 0;
+	}
+	struct fy_node *items[MAX_ITEMS];
+	int n;
+	if (get_list(p, k, v, "ti_flags", items, &n) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		char buf[64];
+		const char *s = fy_node_is_scalar(items[i]) ? scalar(items[i], buf, sizeof(buf)) : NULL;
+		size_t j;
+		for (j = 0; s && j < sizeof(tif_names) / sizeof(tif_names[0]); j++)
+			if (!strcmp(s, tif_names[j].name))
+				break;
+		if (!s || j == sizeof(tif_names) / sizeof(tif_names[0]))
+			return fail_at(p, loc_of(items[i]), "ti_flags: unknown flag '%s' "
+				       "(syscall_trace, notify_resume, sigpending, need_resched, "
+				       "singlestep, iret, syscall_emu, syscall_audit, seccomp, "
+				       "restore_sigmask)", s ? s : "?");
+		p->s->setup.ti_flags |= 1u << tif_names[j].bit;
+	}
+	return 0;
+}
+
+static int get_code(struct parser *p, struct fy_node *k, struct fy_node *v)
+{
+	if (!fy_node_is_scalar(v))
+		return fail_at(p, loc_of(k), "code: expected assembly text (use |)");
+	size_t len;
+	const char *txt = fy_node_get_scalar(v, &len);
+	char *text = strndup(txt ? txt : "", txt ? len : 0);
+	if (!text)
+		return fail_at(p, loc_of(k), "out of memory");
+	char msg[512];
+	int line;
+	int rc = userasm_assemble(text, &p->s->code, msg, sizeof(msg), &line);
+	free(text);
+	if (rc == 0)
+		return 0;
+	/* a block scalar's text starts on the line after its indicator */
+	struct loc l = loc_of(v);
+	enum fy_node_style st = fy_node_get_style(v);
+	if (line > 0) {
+		l.line += (st == FYNS_LITERAL || st == FYNS_FOLDED) ? line : line - 1;
+		l.col = 1;
+	}
+	return fail_at(p, l, "code: %s", msg);
+}
+
+static int get_bytes(struct parser *p, struct fy_node *k, struct fy_node *v)
+{
+	struct fy_node *items[ENTRYEMU_USER_CODE_MAX / 64];
+	if (!fy_node_is_sequence(v))
+		return fail_at(p, loc_of(k), "bytes: expected a list of byte values");
+	void *it = NULL;
+	struct fy_node *item;
+	size_t n = 0;
+	while ((item = fy_node_sequence_iterate(v, &it))) {
+		if (n >= sizeof(items) / sizeof(items[0]))
+			return fail_at(p, loc_of(item), "bytes: too many");
+		items[n++] = item;
+	}
+	uint8_t *b = calloc(1, n ? n : 1);
+	if (!b)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct value val;
+		if (get_value(p, k, items[i], 0xff, 0, &val) < 0) {
+			free(b);
+			return -1;
+		}
+		b[i] = (uint8_t)val.num;
+	}
+	userasm_free(&p->s->code);
+	p->s->code.bytes = b;
+	p->s->code.len = n;
+	return 0;
+}
+
+static int top_pair(struct parser *p, const char *key, struct fy_node *k,
+		    struct fy_node *v, void *c)
+{
+	entryemu_scenario *s = c;
+	struct value val;
+	if (!strcmp(key, "name"))
+		return get_string(p, k, v, &s->name);
+	if (!strcmp(key, "description"))
+		return get_string(p, k, v, &s->description);
+	if (!strcmp(key, "image"))
+		return get_string(p, k, v, &s->image);
+	if (!strcmp(key, "user"))
+		return get_fields(p, k, v, FT_REGS, "user", &s->user);
+	if (!strcmp(key, "code")) {
+		if (s->code.bytes)
+			return fail_at(p, loc_of(k), "code: give either code or bytes");
+		return get_code(p, k, v);
+	}
+	if (!strcmp(key, "bytes")) {
+		if (s->code.bytes)
+			return fail_at(p, loc_of(k), "bytes: give either code or bytes");
+		return get_bytes(p, k, v);
+	}
+	if (!strcmp(key, "pid")) {
+		if (get_value(p, k, v, 0x7fffffff, 0, &val) < 0)
+			return -1;
+		s->setup.pid = val.num;
+		return 0;
+	}
+	if (!strcmp(key, "budget")) {
+		if (get_value(p, k, v, 0xffffffff, 0, &val) < 0)
+			return -1;
+		s->setup.insn_budget = val.num;
+		return 0;
+	}
+	if (!strcmp(key, "ti_flags"))
+		return get_ti_flags(p, k, v);
+	if (!strcmp(key, "expect"))
+		return each_pair(p, v, k, "expect", expect_pair, s);
+	return fail_at(p, loc_of(k), "unknown key '%s' (name, description, image, user, "
+		       "code, bytes, pid, budget, ti_flags, expect)", key);
+}
+
+/* The first collected libfyaml diagnostic, as FILE:LINE:COL: message. */
+static void yaml_error(struct parser *p, struct fy_diag *diag)
+{
+	void *it = NULL;
+	struct fy_diag_error *e = diag ? fy_diag_errors_iterate(diag, &it) : NULL;
+	if (e)
+		snprintf(p->err, p->errlen, "%s:%d:%d: %s", p->path, e->line + 1,
+			 e->column + 1, e->msg);
+	else
+		snprintf(p->err, p->errlen, "%s:1:1: not a readable YAML file", p->path);
+}
+
+int entryemu_scenario_load(const char *path, entryemu_scenario **out, char *err,
+			   size_t errlen)
+{
+	*out = NULL;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return ENTRYEMU_E_IO;
+	}
+	fclose(f);
+	entryemu_scenario *s = calloc(1, sizeof(*s));
+	if (!s)
+		return ENTRYEMU_E_NOMEM;
+	s->path = strdup(path);
+	struct parser p = { path, err, errlen, s };
+
+	struct fy_diag_cfg dcfg;
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.output_fn = NULL;
+	struct fy_diag *diag = fy_diag_create(&dcfg);
+	if (diag)
+		fy_diag_set_collect_errors(diag, true);
+	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG, .diag = diag };
+	struct fy_document *doc = fy_document_build_from_file(&cfg, path);
+	int rc = ENTRYEMU_E_SCENARIO;
+	if (!doc) {
+		yaml_error(&p, diag);
+		goto out;
+	}
+	struct fy_node *root = fy_document_root(doc);
+	if (!root) {
+		snprintf(err, errlen, "%s:1:1: empty scenario", path);
+		goto out;
+	}
+	if (each_pair(&p, root, NULL, "scenario", top_pair, s) < 0)
+		goto out;
+	if (!s->name) {
+		const char *base = strrchr(path, '/');
+		s->name = strdup(base ? base + 1 : path);
+	}
+	if (!s->code.bytes) {
+		snprintf(err, errlen, "%s:1:1: the scenario has no user code (code or bytes)",
+			 path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (doc)
+		fy_document_destroy(doc);
+	if (diag)
+		fy_diag_destroy(diag);
+	if (rc) {
+		entryemu_scenario_free(s);
+		return rc;
+	}
+	s->setup.code = s->code.bytes;
+	s->setup.code_len = s->code.len;
+	*out = s;
+	return 0;
+}
+
+static void free_fields(struct fields_expect *f)
+{
+	for (int i = 0; i < f->n; i++)
+		free(f->f[i].v.sym);
+}
+
+void entryemu_scenario_free(entryemu_scenario *s)
+{
+	if (!s)
+		return;
+	free(s->path);
+	free(s->name);
+	free(s->description);
+	free(s->image);
+	userasm_free(&s->code);
+	free_fields(&s->user);
+	free_fields(&s->final);
+	free_fields(&s->returned);
+	free(s->signal.sym);
+	for (int i = 0; i < s->nfixups; i++)
+		free(s->fixups[i].insn);
+	for (int i = 0; i < s->nevents; i++)
+		free_fields(&s->events[i].f);
+	for (int i = 0; i < s->ncallouts; i++) {
+		free(s->callouts[i].name);
+		free_fields(&s->callouts[i].at);
+		free_fields(&s->callouts[i].regs);
+	}
+	free(s);
+}
+
+const char *entryemu_scenario_name(const entryemu_scenario *s) { return s->name; }
+const char *entryemu_scenario_description(const entryemu_scenario *s)
+{
+	return s->description ? s->description : "";
+}
+
+const char *entryemu_scenario_image(const entryemu_scenario *s)
+{
+	if (!s->image || !strcmp(s->image, "post"))
+		return entryemu_image_path(ENTRYEMU_POST_PATCH);
+	if (!strcmp(s->image, "pre"))
+		return entryemu_image_path(ENTRYEMU_PRE_PATCH);
+	return s->image;
+}
+
+const struct entryemu_setup *entryemu_scenario_setup(const entryemu_scenario *s)
+{
+	return &s->setup;
+}

@@ -1,0 +1,76 @@
+/* Symbol names and one-line disassembly, for traces and reports. */
+#include "machine.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *entryemu_symbolize(const entryemu *m, uint32_t addr, char *buf, size_t len)
+{
+	const char *co = callout_name_at(m, addr);
+	if (co) {
+		snprintf(buf, len, "%s", co);
+		return buf;
+	}
+	if (addr >= ENTRYEMU_USER_EXIT && addr < ENTRYEMU_USER_EXIT + 0x1000) {
+		snprintf(buf, len, "user_exit");
+		return buf;
+	}
+	if (addr >= ENTRYEMU_USER_CODE && addr < ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX) {
+		snprintf(buf, len, "user+0x%x", addr - ENTRYEMU_USER_CODE);
+		return buf;
+	}
+	const struct image_symbol *s = image_symbol_at(&m->img, addr);
+	if (s && addr < m->img.end) {
+		if (addr == s->addr)
+			snprintf(buf, len, "%s", s->name);
+		else
+			snprintf(buf, len, "%s+0x%x", s->name, addr - s->addr);
+	} else {
+		snprintf(buf, len, "0x%08x", addr);
+	}
+	return buf;
+}
+
+uint32_t entryemu_symbol(const entryemu *m, const char *name)
+{
+	return image_symbol(&m->img, name);
+}
+
+int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len)
+{
+	char sym[128];
+	size_t avail = 0;
+	while (avail < 15 && machine_ptr(m, addr + (uint32_t)avail, 1))
+		avail++;
+	uint8_t *p = machine_ptr(m, addr, 1);
+	cs_insn *insn = NULL;
+	entryemu_symbolize(m, addr, sym, sizeof(sym));
+	if (!p || cs_disasm(m->cs, p, avail, addr, 1, &insn) != 1) {
+		snprintf(buf, len, "%08x <%s>: (bad)", addr, sym);
+		return ENTRYEMU_E_INVAL;
+	}
+	char hex[48] = "";
+	for (size_t i = 0; i < insn->size && i < 8; i++)
+		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x ", insn->bytes[i]);
+	snprintf(buf, len, "%08x <%s>: %-24s %s %s", addr, sym, hex, insn->mnemonic,
+		 insn->op_str);
+	int size = (int)insn->size;
+	cs_free(insn, 1);
+	return size;
+}
+
+/* "mnemonic operands" of the instruction at addr ("pop gs"). */
+int insn_text(struct entryemu *m, uint32_t addr, char *buf, size_t len)
+{
+	size_t avail = 0;
+	while (avail < 15 && machine_ptr(m, addr + (uint32_t)avail, 1))
+		avail++;
+	uint8_t *p = machine_ptr(m, addr, 1);
+	cs_insn *insn = NULL;
+	buf[0] = 0;
+	if (!p || cs_disasm(m->cs, p, avail, addr, 1, &insn) != 1)
+		return ENTRYEMU_E_INVAL;
+	snprintf(buf, len, "%s%s%s", insn->mnemonic, insn->op_str[0] ? " " : "", insn->op_str);
+	cs_free(insn, 1);
+	return 0;
+}

@@ -1,0 +1,240 @@
+/* Assembling a scenario's user code with GNU as. */
+#include "userasm.h"
+
+#include <entryemu/entryemu.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* First "file:LINE: Error: msg" of the assembler's output. */
+static void first_error(const char *out, const char *src, char *err, size_t errlen,
+			int *line)
+{
+	size_t sl = strlen(src);
+	for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, src, sl) || p[sl] != ':')
+			continue;
+		char *end;
+		long l = strtol(p + sl + 1, &end, 10);
+		if (end == p + sl + 1 || *end != ':')
+			continue;
+		const char *msg = end + 1;
+		while (*msg == ' ')
+			msg++;
+		size_t n = strcspn(msg, "\n");
+		snprintf(err, errlen, "%.*s", (int)n, msg);
+		*line = (int)l;
+		return;
+	}
+	snprintf(err, errlen, "the assembler failed: %.200s", out);
+	*line = 0;
+}
+
+static int run_as(const char *src, const char *obj, char *err, size_t errlen, int *line)
+{
+	char outpath[] = "/tmp/entryemu-as-XXXXXX";
+	int ofd = mkstemp(outpath);
+	if (ofd < 0) {
+		snprintf(err, errlen, "cannot create a temporary file");
+		return -1;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, ofd, 1);
+	posix_spawn_file_actions_adddup2(&fa, ofd, 2);
+	char *argv[] = { "as", "--32", "-o", (char *)obj, (char *)src, NULL };
+	pid_t pid;
+	int rc = posix_spawnp(&pid, "as", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	int status = 0;
+	if (rc == 0)
+		waitpid(pid, &status, 0);
+	char out[4096] = "";
+	lseek(ofd, 0, SEEK_SET);
+	ssize_t n = read(ofd, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = 0;
+	close(ofd);
+	unlink(outpath);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot run the GNU assembler 'as' (binutils)");
+		*line = 0;
+		return -1;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		first_error(out, src, err, errlen, line);
+		return -1;
+	}
+	return 0;
+}
+
+/* .text bytes, labels, and R_386_32 relocations against .text. */
+static int read_object(const char *obj, struct user_code *c, char *err, size_t errlen)
+{
+	int fd = open(obj, O_RDONLY);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot read the assembled code");
+		return -1;
+	}
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	int rc = -1;
+	size_t shstrndx;
+	Elf_Scn *text = NULL, *symtab = NULL, *reltext = NULL;
+	size_t text_idx = 0;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx))
+		goto out;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		gelf_getshdr(scn, &sh);
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name)
+			continue;
+		if (!strcmp(name, ".text")) {
+			text = scn;
+			text_idx = elf_ndxscn(scn);
+		} else if (sh.sh_type == SHT_SYMTAB) {
+			symtab = scn;
+		} else if (!strcmp(name, ".rel.text")) {
+			reltext = scn;
+		} else if ((sh.sh_flags & SHF_ALLOC) && sh.sh_size &&
+			   strcmp(name, ".note.GNU-stack")) {
+			snprintf(err, errlen, "code: only .text is supported (found %s): "
+				 "put data after the instructions", name);
+			goto out;
+		}
+	}
+	if (!text) {
+		snprintf(err, errlen, "code: no .text");
+		goto out;
+	}
+	Elf_Data *td = elf_getdata(text, NULL);
+	c->len = td ? td->d_size : 0;
+	if (c->len > ENTRYEMU_USER_CODE_MAX - 5) {
+		snprintf(err, errlen, "code: %zu bytes, at most %u", c->len,
+			 ENTRYEMU_USER_CODE_MAX - 5);
+		goto out;
+	}
+	c->bytes = calloc(1, c->len ? c->len : 1);
+	if (!c->bytes)
+		goto out;
+	if (c->len)
+		memcpy(c->bytes, td->d_buf, c->len);
+
+	GElf_Shdr symsh;
+	Elf_Data *sd = symtab ? elf_getdata(symtab, NULL) : NULL;
+	size_t nsyms = 0;
+	if (sd) {
+		gelf_getshdr(symtab, &symsh);
+		nsyms = symsh.sh_size / symsh.sh_entsize;
+		c->labels = calloc(nsyms ? nsyms : 1, sizeof(*c->labels));
+		if (!c->labels)
+			goto out;
+		for (size_t i = 0; i < nsyms; i++) {
+			GElf_Sym s;
+			gelf_getsym(sd, (int)i, &s);
+			const char *n = elf_strptr(elf, symsh.sh_link, s.st_name);
+			if (!n || !*n || s.st_shndx != text_idx ||
+			    GELF_ST_TYPE(s.st_info) == STT_SECTION)
+				continue;
+			c->labels[c->nlabels].name = strdup(n);
+			c->labels[c->nlabels].addr = ENTRYEMU_USER_CODE + (uint32_t)s.st_value;
+			c->nlabels++;
+		}
+	}
+	if (reltext) {
+		GElf_Shdr rsh;
+		gelf_getshdr(reltext, &rsh);
+		Elf_Data *rd = elf_getdata(reltext, NULL);
+		for (size_t i = 0; rd && i < rsh.sh_size / rsh.sh_entsize; i++) {
+			GElf_Rel r;
+			gelf_getrel(rd, (int)i, &r);
+			GElf_Sym s;
+			size_t si = GELF_R_SYM(r.r_info);
+			if (!sd || si >= nsyms || !gelf_getsym(sd, (int)si, &s) ||
+			    s.st_shndx != text_idx || GELF_R_TYPE(r.r_info) != R_386_32 ||
+			    r.r_offset + 4 > c->len) {
+				const char *n = sd && si < nsyms && gelf_getsym(sd, (int)si, &s) ?
+						elf_strptr(elf, symsh.sh_link, s.st_name) : NULL;
+				snprintf(err, errlen, "code: reference to '%s' cannot be resolved: "
+					 "only labels of the code itself can be used",
+					 n && *n ? n : "?");
+				goto out;
+			}
+			uint32_t v;
+			memcpy(&v, c->bytes + r.r_offset, 4);
+			v += ENTRYEMU_USER_CODE + (uint32_t)s.st_value;
+			memcpy(c->bytes + r.r_offset, &v, 4);
+		}
+	}
+	rc = 0;
+out:
+	if (rc < 0 && !err[0])
+		snprintf(err, errlen, "code: cannot read the assembled object");
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return rc;
+}
+
+int userasm_assemble(const char *text, struct user_code *out, char *err,
+		     size_t errlen, int *err_line)
+{
+	memset(out, 0, sizeof(*out));
+	err[0] = 0;
+	*err_line = 0;
+	char src[] = "/tmp/entryemu-code-XXXXXX";
+	int fd = mkstemp(src);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create a temporary file");
+		return -1;
+	}
+	char obj[sizeof(src) + 2];
+	snprintf(obj, sizeof(obj), "%s.o", src);
+	/* code16/32 state and section are fixed: the user code is 32-bit .text */
+	int rc = -1;
+	if (write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1)) {
+		snprintf(err, errlen, "cannot write a temporary file");
+		close(fd);
+		goto out;
+	}
+	close(fd);
+	if (run_as(src, obj, err, errlen, err_line) == 0 &&
+	    read_object(obj, out, err, errlen) == 0)
+		rc = 0;
+out:
+	unlink(src);
+	unlink(obj);
+	if (rc < 0)
+		userasm_free(out);
+	return rc;
+}
+
+void userasm_free(struct user_code *c)
+{
+	for (size_t i = 0; i < c->nlabels; i++)
+		free(c->labels[i].name);
+	free(c->labels);
+	free(c->bytes);
+	memset(c, 0, sizeof(*c));
+}

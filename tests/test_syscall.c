@@ -1,0 +1,260 @@
+/*
+ * int $0x80 system calls through the real entry path.  The expected
+ * values are the user's own (what the kernel must preserve), the syscall
+ * ABI (number in %eax, result in %eax, -ENOSYS for a missing call) and
+ * the frame layout the seed documents at the top of entry.S.
+ */
+#include "support.h"
+
+#define USER_EFLAGS 0x287u	/* IF, SF, PF, CF set; bit 1 reads as 1 */
+
+/* movl $20,%eax ; int $0x80 ; (next) */
+static const uint8_t getpid_code[] = { 0xb8, 0x14, 0x00, 0x00, 0x00, 0xcd, 0x80 };
+#define AFTER_INT (ENTRYEMU_USER_CODE + sizeof(getpid_code))
+
+static struct entryemu_setup getpid_setup(void)
+{
+	struct entryemu_setup s = { 0 };
+	s.user.ebx = 0x11111111;
+	s.user.ecx = 0x22222222;
+	s.user.edx = 0x33333333;
+	s.user.esi = 0x44444444;
+	s.user.edi = 0x55555555;
+	s.user.ebp = 0x66666666;
+	s.user.esp = 0xbfffe000;
+	s.user.eflags = USER_EFLAGS;
+	s.pid = 4242;
+	return s;
+}
+
+static void test_getpid_returns_pid_and_preserves_state(void **state)
+{
+	entryemu *m = *state;
+	struct entryemu_setup s = getpid_setup();
+	static struct entryemu_result r;
+	run_code(m, &s, getpid_code, sizeof(getpid_code), &r);
+	assert_outcome(&r, ENTRYEMU_DONE);
+	assert_int_equal(r.nreturns, 1);
+	const struct entryemu_regs *u = &r.returns[0];
+	assert_int_equal(u->eax, 4242);
+	assert_int_equal(u->ebx, 0x11111111);
+	assert_int_equal(u->ecx, 0x22222222);
+	assert_int_equal(u->edx, 0x33333333);
+	assert_int_equal(u->esi, 0x44444444);
+	assert_int_equal(u->edi, 0x55555555);
+	assert_int_equal(u->ebp, 0x66666666);
+	assert_int_equal(u->esp, 0xbfffe000);
+	assert_int_equal(u->eip, AFTER_INT);
+	assert_int_equal(u->eflags, USER_EFLAGS);
+	assert_int_equal(u->cs, ENTRYEMU_USER_CS);
+	assert_int_equal(u->ss, ENTRYEMU_USER_DS);
+	assert_int_equal(u->ds, ENTRYEMU_USER_DS);
+	assert_int_equal(u->es, ENTRYEMU_USER_DS);
+	assert_int_equal(u->fs, 0);
+	assert_int_equal(u->gs, 0);
+	assert_int_equal(r.nfixups, 0);
+}
+
+static void test_getpid_pt_regs_at_callout(void **state)
+{
+	entryemu *m = *state;
+	struct entryemu_setup s = getpid_setup();
+	static struct entryemu_result r;
+	run_code(m, &s, getpid_code, sizeof(getpid_code), &r);
+	const struct entryemu_callout_record *c = must_call(&r, "sys_getpid");
+	const struct entryemu_pt_regs *p = &c->regs;
+	/* asmlinkage: pt_regs starts right above the return address */
+	assert_int_equal(c->pt_regs_addr, c->esp + 4);
+	assert_int_equal(p->ebx, 0x11111111);
+	assert_int_equal(p->ecx, 0x22222222);
+	assert_int_equal(p->edx, 0x33333333);
+	assert_int_equal(p->esi, 0x44444444);
+	assert_int_equal(p->edi, 0x55555555);
+	assert_int_equal(p->ebp, 0x66666666);
+	assert_int_equal(p->eax, NR_GETPID);
+	assert_int_equal(p->orig_eax, NR_GETPID);
+	assert_int_equal(p->xds & 0xffff, ENTRYEMU_USER_DS);
+	assert_int_equal(p->xes & 0xffff, ENTRYEMU_USER_DS);
+	assert_true(p->has_xgs);
+	assert_int_equal(p->xgs & 0xffff, 0);
+	assert_int_equal(p->eip, AFTER_INT);
+	assert_int_equal(p->xcs & 0xffff, ENTRYEMU_USER_CS);
+	assert_int_equal(p->eflags, USER_EFLAGS);
+	assert_int_equal(p->esp, 0xbfffe000);
+	assert_int_equal(p->xss & 0xffff, ENTRYEMU_USER_DS);
+	/* the frame ends at esp0: the CPU switched to the TSS stack */
+	assert_int_equal(c->pt_regs_addr + 0x40, entryemu_esp0(m));
+	/* the kernel's segments while C code runs (SAVE_ALL) */
+	assert_int_equal(c->cs, ENTRYEMU_KERNEL_CS);
+	assert_int_equal(c->ss, ENTRYEMU_KERNEL_DS);
+	assert_int_equal(c->ds, ENTRYEMU_USER_DS);
+	assert_int_equal(c->es, ENTRYEMU_USER_DS);
+	assert_int_equal(c->gs, ENTRYEMU_KERNEL_PERCPU);
+	/* a trap gate leaves IF as it was */
+	assert_true(c->eflags & ENTRYEMU_EFLAGS_IF);
+}
+
+static void test_getpid_preserves_user_gs(void **state)
+{
+	entryemu *m = *state;
+	/* a TLS descriptor in GDT entry 6, loaded in %gs before the call */
+	struct entryemu_desc_edit tls = { ENTRYEMU_GDT, 6, 0x0000ffff, 0x00cff300 };
+	struct entryemu_setup s = getpid_setup();
+	s.edits = &tls;
+	s.nedits = 1;
+	s.user.gs = TLS_SEL(6);
+	static struct entryemu_result r;
+	run_code(m, &s, getpid_code, sizeof(getpid_code), &r);
+	assert_outcome(&r, ENTRYEMU_DONE);
+	assert_int_equal(must_call(&r, "sys_getpid")->regs.xgs & 0xffff, TLS_SEL(6));
+	assert_int_equal(must_call(&r, "sys_getpid")->gs, ENTRYEMU_KERNEL_PERCPU);
+	assert_int_equal(r.returns[0].gs, TLS_SEL(6));
+	assert_int_equal(r.returns[0].eax, 4242);
+}
+
+/* movl $NR,%eax ; int $0x80 */
+static void run_nr(entryemu *m, uint32_t nr, struct entryemu_result *r)
+{
+	uint8_t code[] = { 0xb8, (uint8_t)nr, (uint8_t)(nr >> 8), (uint8_t)(nr >> 16),
+			   (uint8_t)(nr >> 24), 0xcd, 0x80 };
+	struct entryemu_setup s = { 0 };
+	run_code(m, &s, code, sizeof(code), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+}
+
+static void test_unknown_syscall_is_enosys(void **state)
+{
+	entryemu *m = *state;
+	static struct entryemu_result r;
+	/* in the table but not implemented: sys_ni_syscall */
+	run_nr(m, 300, &r);
+	assert_int_equal(r.returns[0].eax, (uint32_t)-ENOSYS);
+	assert_non_null(entryemu_result_callout(&r, "sys_call[300]"));
+	/* beyond the table: syscall_badsys, no call at all */
+	run_nr(m, 1000, &r);
+	assert_int_equal(r.returns[0].eax, (uint32_t)-ENOSYS);
+	for (unsigned i = 0; i < r.ncallouts; i++)
+		assert_null(strstr(r.callouts[i].name, "sys_"));
+	run_nr(m, 0xffffffffu, &r);	/* negative: unsigned compare rejects it */
+	assert_int_equal(r.returns[0].eax, (uint32_t)-ENOSYS);
+}
+
+/* A caller-served syscall reads its asmlinkage arguments from pt_regs. */
+static void sum_args(entryemu_call *c, void *opaque)
+{
+	int *calls = opaque;
+	(*calls)++;
+	uint32_t sum = 0;
+	for (unsigned i = 0; i < 6; i++)
+		sum += entryemu_call_stack_arg(c, i);
+	entryemu_call_return(c, sum);
+}
+
+static void test_custom_syscall_gets_six_arguments(void **state)
+{
+	entryemu *m = *state;
+	int calls = 0;
+	assert_int_equal(entryemu_set_syscall(m, 200, sum_args, &calls), 0);
+	/* movl $200,%eax ; int $0x80 */
+	static const uint8_t code[] = { 0xb8, 200, 0, 0, 0, 0xcd, 0x80 };
+	struct entryemu_setup s = { 0 };
+	s.user.ebx = 1;
+	s.user.ecx = 2;
+	s.user.edx = 4;
+	s.user.esi = 8;
+	s.user.edi = 16;
+	s.user.ebp = 32;
+	static struct entryemu_result r;
+	run_code(m, &s, code, sizeof(code), &r);
+	entryemu_reset_callouts(m);
+	assert_outcome(&r, ENTRYEMU_DONE);
+	assert_int_equal(calls, 1);
+	assert_int_equal(r.returns[0].eax, 63);
+	assert_int_equal(entryemu_set_syscall(m, 100000, sum_args, &calls), ENTRYEMU_E_NOENT);
+	assert_int_equal(entryemu_set_callout(m, "no_such_function", sum_args, &calls),
+			 ENTRYEMU_E_NOENT);
+}
+
+/* The 2.6.18 image: the same call, no xgs slot, %gs untouched in the kernel. */
+static void test_pre_patch_getpid(void **state)
+{
+	(void)state;
+	entryemu *m = open_image(ENTRYEMU_PRE_PATCH);
+	assert_false(entryemu_image_saves_gs(m));
+	struct entryemu_desc_edit tls = { ENTRYEMU_GDT, 6, 0x0000ffff, 0x00cff300 };
+	struct entryemu_setup s = getpid_setup();
+	s.edits = &tls;
+	s.nedits = 1;
+	s.user.gs = TLS_SEL(6);
+	static struct entryemu_result r;
+	run_code(m, &s, getpid_code, sizeof(getpid_code), &r);
+	assert_outcome(&r, ENTRYEMU_DONE);
+	const struct entryemu_callout_record *c = must_call(&r, "sys_getpid");
+	assert_false(c->regs.has_xgs);
+	assert_int_equal(c->regs.orig_eax, NR_GETPID);
+	assert_int_equal(c->regs.eip, AFTER_INT);
+	assert_int_equal(c->pt_regs_addr + 0x3c, entryemu_esp0(m));
+	assert_int_equal(c->gs, TLS_SEL(6));	/* the kernel runs with the user's %gs */
+	assert_int_equal(r.returns[0].eax, 4242);
+	assert_int_equal(r.returns[0].gs, TLS_SEL(6));
+	entryemu_close(m);
+}
+
+/* A run that never leaves the kernel's budget ends, it does not hang. */
+static void test_budget_ends_an_endless_loop(void **state)
+{
+	entryemu *m = *state;
+	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp . */
+	struct entryemu_setup s = { 0 };
+	s.insn_budget = 5000;
+	static struct entryemu_result r;
+	run_code(m, &s, code, sizeof(code), &r);
+	assert_outcome(&r, ENTRYEMU_BUDGET);
+	assert_true(r.insns >= 5000 && r.insns <= 5001);
+}
+
+static void test_instruction_count_is_exact_for_user_code(void **state)
+{
+	entryemu *m = *state;
+	/* five nops: the library's jump to the exit page is the sixth */
+	static const uint8_t code[] = { 0x90, 0x90, 0x90, 0x90, 0x90 };
+	struct entryemu_setup s = { 0 };
+	static struct entryemu_result r;
+	run_code(m, &s, code, sizeof(code), &r);
+	assert_outcome(&r, ENTRYEMU_DONE);
+	assert_int_equal(r.insns, 6);
+	/* tracing records the same instructions */
+	s.flags = ENTRYEMU_RUN_TRACE;
+	run_code(m, &s, code, sizeof(code), &r);
+	assert_int_equal(r.trace_len, 6);
+	/* and with a syscall, both counts agree */
+	run_code(m, &s, getpid_code, sizeof(getpid_code), &r);
+	assert_int_equal(r.trace_len, r.insns);
+}
+
+static int setup(void **state)
+{
+	*state = open_image(ENTRYEMU_POST_PATCH);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	entryemu_close(*state);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_getpid_returns_pid_and_preserves_state),
+		cmocka_unit_test(test_getpid_pt_regs_at_callout),
+		cmocka_unit_test(test_getpid_preserves_user_gs),
+		cmocka_unit_test(test_unknown_syscall_is_enosys),
+		cmocka_unit_test(test_custom_syscall_gets_six_arguments),
+		cmocka_unit_test(test_pre_patch_getpid),
+		cmocka_unit_test(test_budget_ends_an_endless_loop),
+		cmocka_unit_test(test_instruction_count_is_exact_for_user_code),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

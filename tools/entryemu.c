@@ -1,0 +1,388 @@
+/*
+ * entryemu: replay trap scenarios through the real i386 entry assembly.
+ *
+ *   entryemu replay [--trace] [--verbose] [--image PATH] [FILE...]
+ *   entryemu trace [--image PATH] FILE
+ *   entryemu list
+ *   entryemu disasm [--image PATH] SYMBOL
+ *
+ * Exit status: 0 every expectation held, 1 an expectation failed,
+ * 2 bad input (options, scenario file, image).
+ */
+#include <entryemu/entryemu.h>
+
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef ENTRYEMU_SCENARIO_DIR
+#define ENTRYEMU_SCENARIO_DIR "scenarios"
+#endif
+
+enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_BADINPUT = 2 };
+
+struct opts {
+	int trace, verbose;
+	const char *image;
+};
+
+/* One machine per image path, reused across scenarios. */
+struct machines {
+	struct { char *path; entryemu *m; } e[4];
+	int n;
+};
+
+static entryemu *machine_for(struct machines *ms, const char *path)
+{
+	for (int i = 0; i < ms->n; i++)
+		if (!strcmp(ms->e[i].path, path))
+			return ms->e[i].m;
+	entryemu *m = NULL;
+	int rc = entryemu_open(&m, path);
+	if (rc) {
+		fprintf(stderr, "entryemu: %s: %s\n", entryemu_strerror(rc),
+			m ? entryemu_last_error(m) : path);
+		entryemu_close(m);
+		return NULL;
+	}
+	if (ms->n == 4) {
+		entryemu_close(ms->e[0].m);
+		free(ms->e[0].path);
+		memmove(&ms->e[0], &ms->e[1], 3 * sizeof(ms->e[0]));
+		ms->n--;
+	}
+	ms->e[ms->n].path = strdup(path);
+	ms->e[ms->n].m = m;
+	ms->n++;
+	return m;
+}
+
+static void machines_close(struct machines *ms)
+{
+	for (int i = 0; i < ms->n; i++) {
+		entryemu_close(ms->e[i].m);
+		free(ms->e[i].path);
+	}
+}
+
+/* ---- printing ------------------------------------------------------------------ */
+
+static void print_regs(const char *title, const struct entryemu_regs *g)
+{
+	printf("%s:\n", title);
+	printf("  eax %08x ebx %08x ecx %08x edx %08x\n", g->eax, g->ebx, g->ecx, g->edx);
+	printf("  esi %08x edi %08x ebp %08x esp %08x\n", g->esi, g->edi, g->ebp, g->esp);
+	printf("  eip %08x eflags %08x\n", g->eip, g->eflags);
+	printf("  cs %04x ss %04x ds %04x es %04x fs %04x gs %04x\n", g->cs, g->ss, g->ds,
+	       g->es, g->fs, g->gs);
+}
+
+static void print_pt_regs(const struct entryemu_pt_regs *p)
+{
+	printf("    pt_regs: ebx %08x ecx %08x edx %08x esi %08x edi %08x ebp %08x\n",
+	       p->ebx, p->ecx, p->edx, p->esi, p->edi, p->ebp);
+	printf("             eax %08x ds %04x es %04x", p->eax, p->xds & 0xffff, p->xes & 0xffff);
+	if (p->has_xgs)
+		printf(" gs %04x", p->xgs & 0xffff);
+	printf(" orig_eax %08x\n", p->orig_eax);
+	printf("             eip %08x cs %04x eflags %08x esp %08x ss %04x\n", p->eip,
+	       p->xcs & 0xffff, p->eflags, p->esp, p->xss & 0xffff);
+}
+
+static void print_details(entryemu *m, const struct entryemu_result *r)
+{
+	char sym[128], sym2[128];
+	printf("outcome: %s (%s)\n", entryemu_outcome_name(r->outcome), r->message);
+	printf("instructions: %llu\n", (unsigned long long)r->insns);
+	for (unsigned i = 0; i < r->nevents; i++) {
+		const struct entryemu_event_record *e = &r->events[i];
+		printf("event: vector %d%s", e->vector, e->software ? " (int)" : "");
+		if (e->has_error_code)
+			printf(" error code 0x%x", e->error_code);
+		printf(" from CPL %d at %s -> %s, frame %08x\n", e->from_cpl,
+		       entryemu_symbolize(m, e->eip, sym, sizeof(sym)),
+		       entryemu_symbolize(m, e->handler, sym2, sizeof(sym2)), e->frame);
+	}
+	for (unsigned i = 0; i < r->ncallouts; i++) {
+		const struct entryemu_callout_record *c = &r->callouts[i];
+		printf("callout: %s from %s  cs %04x ds %04x es %04x gs %04x ss %04x esp %08x\n",
+		       c->name, entryemu_symbolize(m, c->return_addr, sym, sizeof(sym)),
+		       c->cs, c->ds, c->es, c->gs, c->ss, c->esp);
+		if (c->pt_regs_addr)
+			print_pt_regs(&c->regs);
+	}
+	for (unsigned i = 0; i < r->nfixups; i++) {
+		const struct entryemu_fixup_record *f = &r->fixups[i];
+		printf("fixup: %s -> %s (vector %d, error code 0x%x)\n",
+		       entryemu_symbolize(m, f->insn, sym, sizeof(sym)),
+		       entryemu_symbolize(m, f->fixup, sym2, sizeof(sym2)), f->vector,
+		       f->error_code);
+	}
+	for (unsigned i = 0; i < r->nreturns; i++)
+		print_regs("returned to ring 3", &r->returns[i]);
+	print_regs("final", &r->final);
+}
+
+static void print_trace(entryemu *m, const struct entryemu_result *r)
+{
+	for (size_t i = 0; i < r->trace_len; i++) {
+		char line[256];
+		entryemu_disasm(m, r->trace[i], line, sizeof(line));
+		printf("%s\n", line);
+	}
+}
+
+/* ---- replay ---------------------------------------------------------------------- */
+
+static int scenario_files(const char *dir, char ***out)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	char **v = NULL;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l < 6 || strcmp(e->d_name + l - 5, ".yaml"))
+			continue;
+		char **nv = realloc(v, (size_t)(n + 1) * sizeof(*v));
+		if (!nv)
+			break;
+		v = nv;
+		size_t pl = strlen(dir) + l + 2;
+		v[n] = malloc(pl);
+		snprintf(v[n++], pl, "%s/%s", dir, e->d_name);
+	}
+	closedir(d);
+	for (int i = 1; i < n; i++)		/* sorted: stable table order */
+		for (int j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+			char *t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	*out = v;
+	return n;
+}
+
+/* Run one file; returns its exit status. */
+static int replay_one(struct machines *ms, const char *path, const struct opts *o,
+		      int details, int table)
+{
+	char err[1024];
+	entryemu_scenario *s = NULL;
+	if (entryemu_scenario_load(path, &s, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		if (table)
+			printf("%-36s %-8s\n", path, "BADINPUT");
+		return EXIT_BADINPUT;
+	}
+	const char *image = o->image ? o->image : entryemu_scenario_image(s);
+	entryemu *m = machine_for(ms, image);
+	if (!m) {
+		entryemu_scenario_free(s);
+		return EXIT_BADINPUT;
+	}
+	if (entryemu_scenario_bind(s, m, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		entryemu_scenario_free(s);
+		return EXIT_BADINPUT;
+	}
+	struct entryemu_setup setup = *entryemu_scenario_setup(s);
+	if (o->trace)
+		setup.flags |= ENTRYEMU_RUN_TRACE;
+	static struct entryemu_result r;
+	int rc = entryemu_run(m, &setup, &r);
+	if (rc) {
+		fprintf(stderr, "%s: %s: %s\n", path, entryemu_strerror(rc), entryemu_last_error(m));
+		entryemu_scenario_free(s);
+		return EXIT_BADINPUT;
+	}
+	char report[8192];
+	int failures = entryemu_scenario_check(s, m, &r, report, sizeof(report));
+	if (details) {
+		printf("scenario: %s\n", entryemu_scenario_name(s));
+		if (*entryemu_scenario_description(s))
+			printf("  %s\n", entryemu_scenario_description(s));
+		printf("image: %s\n", image);
+		if (o->trace) {
+			printf("trace:\n");
+			print_trace(m, &r);
+		}
+		print_details(m, &r);
+	}
+	if (table)
+		printf("%-36s %-8s %12llu %6u\n", entryemu_scenario_name(s),
+		       failures ? "FAIL" : "PASS", (unsigned long long)r.insns, r.nfixups);
+	else
+		printf("verdict: %s\n", failures ? "FAIL" : "PASS");
+	if (failures)
+		fprintf(stderr, "%s", report);
+	entryemu_scenario_free(s);
+	return failures ? EXIT_FAIL : EXIT_PASS;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: entryemu COMMAND [OPTIONS] [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  replay [FILE...]   run scenarios and check their expectations\n"
+		"                     (no FILE: every bundled scenario)\n"
+		"  trace FILE         replay FILE printing every instruction executed\n"
+		"  list               list the bundled scenarios\n"
+		"  disasm SYMBOL      disassemble the image from SYMBOL to the next symbol\n"
+		"\n"
+		"options:\n"
+		"  --image PATH       run against this kernel image instead\n"
+		"  --trace            (replay) print the instruction trace\n"
+		"  --verbose, -v      (replay) print details for every scenario\n"
+		"  --help, -h         this text\n"
+		"\n"
+		"exit status: 0 all expectations held, 1 one failed, 2 bad input\n");
+}
+
+static int cmd_replay(int argc, char **argv, struct opts *o)
+{
+	char **files = argv;
+	int n = argc, owned = 0;
+	if (n == 0) {
+		n = scenario_files(ENTRYEMU_SCENARIO_DIR, &files);
+		if (n <= 0) {
+			fprintf(stderr, "entryemu: no scenarios in %s\n", ENTRYEMU_SCENARIO_DIR);
+			return EXIT_BADINPUT;
+		}
+		owned = 1;
+	}
+	int table = n > 1 && !o->trace, worst = EXIT_PASS;
+	if (table)
+		printf("%-36s %-8s %12s %6s\n", "scenario", "verdict", "instructions", "fixups");
+	struct machines ms = { .n = 0 };
+	for (int i = 0; i < n; i++) {
+		int rc = replay_one(&ms, files[i], o, !table || o->verbose, table);
+		if (rc > worst)
+			worst = rc;
+	}
+	machines_close(&ms);
+	if (owned) {
+		for (int i = 0; i < n; i++)
+			free(files[i]);
+		free(files);
+	}
+	return worst;
+}
+
+static int cmd_list(void)
+{
+	char **files;
+	int n = scenario_files(ENTRYEMU_SCENARIO_DIR, &files);
+	if (n < 0) {
+		fprintf(stderr, "entryemu: no scenarios in %s\n", ENTRYEMU_SCENARIO_DIR);
+		return EXIT_BADINPUT;
+	}
+	int worst = EXIT_PASS;
+	for (int i = 0; i < n; i++) {
+		char err[1024];
+		entryemu_scenario *s;
+		if (entryemu_scenario_load(files[i], &s, err, sizeof(err))) {
+			fprintf(stderr, "%s\n", err);
+			worst = EXIT_BADINPUT;
+		} else {
+			printf("%-32s %s\n", entryemu_scenario_name(s),
+			       entryemu_scenario_description(s));
+			entryemu_scenario_free(s);
+		}
+		free(files[i]);
+	}
+	free(files);
+	return worst;
+}
+
+static int cmd_disasm(int argc, char **argv, const struct opts *o)
+{
+	if (argc != 1) {
+		fprintf(stderr, "entryemu disasm: give one SYMBOL\n");
+		return EXIT_BADINPUT;
+	}
+	struct machines ms = { .n = 0 };
+	entryemu *m = machine_for(&ms, o->image ? o->image
+						 : entryemu_image_path(ENTRYEMU_POST_PATCH));
+	if (!m)
+		return EXIT_BADINPUT;
+	uint32_t a = entryemu_symbol(m, argv[0]);
+	if (!a) {
+		fprintf(stderr, "entryemu disasm: no symbol '%s' in the image\n", argv[0]);
+		machines_close(&ms);
+		return EXIT_BADINPUT;
+	}
+	char first[128], sym[128];
+	entryemu_symbolize(m, a, first, sizeof(first));
+	for (int i = 0; i < 4096; i++) {
+		char line[256];
+		int len = entryemu_disasm(m, a, line, sizeof(line));
+		if (len <= 0)
+			break;
+		/* stop at the next global symbol */
+		entryemu_symbolize(m, a, sym, sizeof(sym));
+		if (i && !strchr(sym, '+') && strcmp(sym, first))
+			break;
+		printf("%s\n", line);
+		a += (uint32_t)len;
+	}
+	machines_close(&ms);
+	return EXIT_PASS;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_BADINPUT;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return EXIT_PASS;
+	}
+	struct opts o = { 0, 0, NULL };
+	static const struct option lo[] = {
+		{ "image", required_argument, NULL, 'i' },
+		{ "trace", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	optind = 2;
+	int c;
+	while ((c = getopt_long(argc, argv, "i:tvh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'i': o.image = optarg; break;
+		case 't': o.trace = 1; break;
+		case 'v': o.verbose = 1; break;
+		case 'h': usage(stdout); return EXIT_PASS;
+		default: usage(stderr); return EXIT_BADINPUT;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(cmd, "replay"))
+		return cmd_replay(argc, argv, &o);
+	if (!strcmp(cmd, "trace")) {
+		if (argc != 1) {
+			fprintf(stderr, "entryemu trace: give one FILE\n");
+			return EXIT_BADINPUT;
+		}
+		o.trace = 1;
+		return cmd_replay(argc, argv, &o);
+	}
+	if (!strcmp(cmd, "list"))
+		return cmd_list();
+	if (!strcmp(cmd, "disasm"))
+		return cmd_disasm(argc, argv, &o);
+	fprintf(stderr, "entryemu: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return EXIT_BADINPUT;
+}
