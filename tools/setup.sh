@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install what entryemu needs (Debian packages, only those missing), then
+# configure and build it in build/ (or $1).  Run as root on a fresh machine.
+set -eu
+cd "$(dirname "$0")/.."
+build=${1:-build}
+shift 2>/dev/null || true
+
+pkgs="gcc binutils cmake pkg-config libunicorn-dev libcapstone-dev \
+libcmocka-dev libelf-dev libfyaml-dev valgrind"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing
+fi
+
+cmake -S . -B "$build" "$@" >/dev/null
+cmake --build "$build" -j"$(nproc)"
