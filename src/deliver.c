@@ -53,6 +53,7 @@ static void record(struct entryemu *m, const struct event *ev, int cpl,
 	e->from_cpl = cpl;
 	e->handler = handler;
 	e->frame = frame;
+	e->trace_index = m->trace_len ? m->trace_len - 1 : 0;
 }
 
 static enum delivered deliver(struct entryemu *m, const struct event *ev,

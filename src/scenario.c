@@ -350,11 +350,10 @@ static int get_code(struct parser *p, struct fy_node *k, struct fy_node *v)
 	free(text);
 	if (rc == 0)
 		return 0;
-	/* a block scalar's text starts on the line after its indicator */
+	/* the scalar's mark is its first line of text, for block scalars too */
 	struct loc l = loc_of(v);
-	enum fy_node_style st = fy_node_get_style(v);
 	if (line > 0) {
-		l.line += (st == FYNS_LITERAL || st == FYNS_FOLDED) ? line : line - 1;
+		l.line += line - 1;
 		l.col = 1;
 	}
 	return fail_at(p, l, "code: %s", msg);
@@ -439,8 +438,7 @@ static void yaml_error(struct parser *p, struct fy_diag *diag)
 	void *it = NULL;
 	struct fy_diag_error *e = diag ? fy_diag_errors_iterate(diag, &it) : NULL;
 	if (e)
-		snprintf(p->err, p->errlen, "%s:%d:%d: %s", p->path, e->line + 1,
-			 e->column + 1, e->msg);
+		snprintf(p->err, p->errlen, "%s:%d:%d: %s", p->path, e->line, e->column, e->msg);
 	else
 		snprintf(p->err, p->errlen, "%s:1:1: not a readable YAML file", p->path);
 }
@@ -556,4 +554,20 @@ const char *entryemu_scenario_image(const entryemu_scenario *s)
 const struct entryemu_setup *entryemu_scenario_setup(const entryemu_scenario *s)
 {
 	return &s->setup;
+}
+
+const char *entryemu_scenario_locate(const entryemu_scenario *s, const char *field,
+				     char *buf, size_t len)
+{
+	buf[0] = 0;
+	if (strncmp(field, "user.", 5))
+		return NULL;
+	int f = field_lookup(FT_REGS, field + 5);
+	for (int i = 0; f >= 0 && i < s->user.n; i++)
+		if (s->user.f[i].field == f) {
+			snprintf(buf, len, "%s:%d:%d", s->path, s->user.f[i].v.loc.line,
+				 s->user.f[i].v.loc.col);
+			return buf;
+		}
+	return NULL;
 }

@@ -20,6 +20,12 @@ const char *entryemu_symbolize(const entryemu *m, uint32_t addr, char *buf, size
 		return buf;
 	}
 	const struct image_symbol *s = image_symbol_at(&m->img, addr);
+	/* fixup code has no labels of its own, like the kernel's */
+	if (addr >= m->img.fixup_start && addr < m->img.fixup_end &&
+	    (!s || s->addr < m->img.fixup_start || !strcmp(s->name, "_etext"))) {
+		snprintf(buf, len, ".fixup+0x%x", addr - m->img.fixup_start);
+		return buf;
+	}
 	if (s && addr < m->img.end) {
 		if (addr == s->addr)
 			snprintf(buf, len, "%s", s->name);
@@ -52,8 +58,17 @@ int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len)
 	char hex[48] = "";
 	for (size_t i = 0; i < insn->size && i < 8; i++)
 		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x ", insn->bytes[i]);
-	snprintf(buf, len, "%08x <%s>: %-24s %s %s", addr, sym, hex, insn->mnemonic,
-		 insn->op_str);
+	/* a direct branch names its target, as objdump does */
+	char target[160] = "";
+	const cs_x86 *x = &insn->detail->x86;
+	if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM &&
+	    (cs_insn_group(m->cs, insn, CS_GRP_JUMP) || cs_insn_group(m->cs, insn, CS_GRP_CALL))) {
+		char tsym[128];
+		snprintf(target, sizeof(target), " <%s>",
+			 entryemu_symbolize(m, (uint32_t)x->operands[0].imm, tsym, sizeof(tsym)));
+	}
+	snprintf(buf, len, "%08x <%s>: %-24s %s %s%s", addr, sym, hex, insn->mnemonic,
+		 insn->op_str, target);
 	int size = (int)insn->size;
 	cs_free(insn, 1);
 	return size;

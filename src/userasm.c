@@ -42,6 +42,8 @@ static void first_error(const char *out, const char *src, char *err, size_t errl
 		const char *msg = end + 1;
 		while (*msg == ' ')
 			msg++;
+		if (!strncmp(msg, "Error: ", 7))
+			msg += 7;
 		size_t n = strcspn(msg, "\n");
 		snprintf(err, errlen, "%.*s", (int)n, msg);
 		*line = (int)l;

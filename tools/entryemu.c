@@ -127,10 +127,20 @@ static void print_details(entryemu *m, const struct entryemu_result *r)
 
 static void print_trace(entryemu *m, const struct entryemu_result *r)
 {
+	unsigned ev = 0;
 	for (size_t i = 0; i < r->trace_len; i++) {
 		char line[256];
 		entryemu_disasm(m, r->trace[i], line, sizeof(line));
-		printf("%s\n", line);
+		printf("%s", line);
+		/* mark where each event was raised */
+		for (; ev < r->nevents && r->events[ev].trace_index == i; ev++) {
+			const struct entryemu_event_record *e = &r->events[ev];
+			if (e->has_error_code)
+				printf("    <-- vector %d, error code 0x%x", e->vector, e->error_code);
+			else
+				printf("    <-- vector %d", e->vector);
+		}
+		printf("\n");
 	}
 }
 
@@ -196,7 +206,12 @@ static int replay_one(struct machines *ms, const char *path, const struct opts *
 	static struct entryemu_result r;
 	int rc = entryemu_run(m, &setup, &r);
 	if (rc) {
-		fprintf(stderr, "%s: %s: %s\n", path, entryemu_strerror(rc), entryemu_last_error(m));
+		/* "user.gs = ...": point at the scenario's line for that field */
+		const char *msg = entryemu_last_error(m), *where = NULL;
+		char field[32] = "", loc[512];
+		if (sscanf(msg, "%31[a-z.] =", field) == 1)
+			where = entryemu_scenario_locate(s, field, loc, sizeof(loc));
+		fprintf(stderr, "%s: %s\n", where ? where : path, msg);
 		entryemu_scenario_free(s);
 		return EXIT_BADINPUT;
 	}

@@ -260,6 +260,8 @@ struct entryemu_event_record {
 	int from_cpl;
 	uint32_t handler;		/* where delivery sent the CPU */
 	uint32_t frame;			/* %esp after the pushes */
+	size_t trace_index;		/* with a trace: the entry of the
+					 * instruction that raised it */
 };
 
 /* An __ex_table fixup the kernel applied. */
@@ -337,6 +339,12 @@ const char *entryemu_scenario_description(const entryemu_scenario *s);
 const char *entryemu_scenario_image(const entryemu_scenario *s);
 /* The setup to run; valid while s lives. */
 const struct entryemu_setup *entryemu_scenario_setup(const entryemu_scenario *s);
+/*
+ * "FILE:LINE:COL" of a field the scenario sets ("user.gs"), for errors
+ * the library reports by field name; NULL if the scenario does not set it.
+ */
+const char *entryemu_scenario_locate(const entryemu_scenario *s, const char *field,
+				     char *buf, size_t len);
 /*
  * Resolve the scenario's symbols against m's image and user code
  * (unknown symbol: ENTRYEMU_E_SCENARIO with FILE:LINE:COL in err).
