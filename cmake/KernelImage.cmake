@@ -25,7 +25,7 @@ function(entryemu_kernel_image name config)
     COMMENT "Generating asm-offsets.h for ${name}")
 
   set(objs)
-  foreach(part entry process callouts layout)
+  foreach(part entry process callouts layout vsyscall)
     add_custom_command(
       OUTPUT ${gen}/${part}.o
       COMMAND ${CMAKE_C_COMPILER} -m32 -c -D__ASSEMBLY__ -include ${cfg} ${defs}

@@ -309,3 +309,65 @@ void deliver_intr_hook(uc_engine *uc, uint32_t intno, void *data)
 	}
 	deliver_chain(m, ev);
 }
+
+/*
+ * SYSENTER (SDM vol. 2): a fast transition to CPL 0 that pushes nothing.
+ * CS = IA32_SYSENTER_CS (RPL cleared), SS = CS + 8, ESP and EIP from
+ * their MSRs; VM, IF and RF are cleared, TF is not (a single step into
+ * sysenter traps on the kernel's first instruction, on the sysenter
+ * stack).  #GP(0) if SYSENTER_CS is null.  Unicorn calls this hook and
+ * then advances EIP by the instruction's length, so EIP is set 2 short.
+ */
+void deliver_sysenter_hook(uc_engine *uc, void *data)
+{
+	struct entryemu *m = data;
+	if (m->stopping)
+		return;
+	uc_x86_msr cs = { .rid = 0x174 }, esp = { .rid = 0x175 }, eip = { .rid = 0x176 };
+	uc_reg_read(uc, UC_X86_REG_MSR, &cs);
+	uc_reg_read(uc, UC_X86_REG_MSR, &esp);
+	uc_reg_read(uc, UC_X86_REG_MSR, &eip);
+	uint32_t at = machine_reg(m, UC_X86_REG_EIP);
+	int cpl = machine_cpl(m);
+	if ((cs.value & 0xfffc) == 0) {
+		struct event ev = { .vector = VEC_GP, .has_error = 1, .error = 0,
+				    .eip = at, .insn_eip = at };
+		deliver_chain(m, ev);
+		/* Unicorn adds the length of sysenter to whatever EIP is now */
+		machine_set_reg(m, UC_X86_REG_EIP, machine_reg(m, UC_X86_REG_EIP) - 2);
+		return;
+	}
+	uint32_t eflags = machine_reg(m, UC_X86_REG_EFLAGS);
+	uint16_t sel = (uint16_t)(cs.value & 0xfffc);
+	if (machine_enter_ring0(m, (uint16_t)(sel + 8), (uint32_t)esp.value, sel)) {
+		machine_stop(m, ENTRYEMU_ERROR, "the emulator refused the sysenter selectors");
+		return;
+	}
+	machine_set_reg(m, UC_X86_REG_EFLAGS, eflags & ~(ENTRYEMU_EFLAGS_VM |
+		ENTRYEMU_EFLAGS_IF | ENTRYEMU_EFLAGS_RF));
+	machine_set_reg(m, UC_X86_REG_EIP, (uint32_t)eip.value - 2);
+	if (cpl == 3)
+		m->in_kernel = 1;
+	struct event ev = { .vector = ENTRYEMU_EVENT_SYSENTER, .software = 1,
+			    .eip = at + 2, .insn_eip = at };
+	record(m, &ev, cpl, (uint32_t)eip.value, (uint32_t)esp.value);
+}
+
+/*
+ * An access to memory nothing is mapped at: without paging Unicorn stops
+ * with an error; the CPU with paging raises #PF.  Error code (SDM vol. 3
+ * 4.7): P = 0 (not present), W/R = the access was a write, U/S = it was
+ * made at CPL 3; CR2 = the linear address.
+ */
+void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
+{
+	/* a fetch faults at the target, which is where EIP already is */
+	(void)fetch;
+	uint32_t eip = machine_reg(m, UC_X86_REG_EIP);
+	uint32_t err = (write ? 2u : 0u) | (machine_cpl(m) == 3 ? 4u : 0u);
+	machine_set_reg(m, UC_X86_REG_CR2, addr);
+	count_unexecuted(m, eip);
+	struct event ev = { .vector = VEC_PF, .has_error = 1, .error = err,
+			    .eip = eip, .insn_eip = eip };
+	deliver_chain(m, ev);
+}

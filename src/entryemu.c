@@ -91,6 +91,7 @@ void entryemu_close(entryemu *m)
 	free(m->uexit);
 	free(m->udata);
 	free(m->ustack);
+	free(m->uvsys);
 	free(m->trace);
 	free(m);
 }

@@ -167,9 +167,15 @@ static void do_trap(entryemu_call *c, void *o)
 	if (entryemu_call_fixup_exception(c, c->regs_addr, t ? t->vector : -1, c->edx))
 		return;
 	char sym[128], why[256];
-	snprintf(why, sizeof(why), "kernel-mode fault at %s, error code 0x%x, "
-		 "no __ex_table entry",
-		 entryemu_symbolize(m, regs.eip, sym, sizeof(sym)), c->edx);
+	if (t && t->vector == VEC_PF)
+		snprintf(why, sizeof(why), "unable to handle kernel paging request at "
+			 "0x%08x (CR2) at %s, error code 0x%x, no __ex_table entry",
+			 machine_reg(m, UC_X86_REG_CR2),
+			 entryemu_symbolize(m, regs.eip, sym, sizeof(sym)), c->edx);
+	else
+		snprintf(why, sizeof(why), "kernel-mode fault at %s, error code 0x%x, "
+			 "no __ex_table entry",
+			 entryemu_symbolize(m, regs.eip, sym, sizeof(sym)), c->edx);
 	entryemu_call_oops(c, why);
 }
 

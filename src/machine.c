@@ -38,6 +38,7 @@ uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len)
 		{ ENTRYEMU_USER_EXIT, PAGE, m->uexit },
 		{ ENTRYEMU_USER_DATA, USER_DATA_SIZE_MAPPED, m->udata },
 		{ USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, m->ustack },
+		{ VSYSCALL_PAGE, PAGE, m->uvsys },
 	};
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
 		if (addr >= r[i].base && len <= r[i].size &&
@@ -236,6 +237,12 @@ static void build_thread_info(struct entryemu *m)
 	memcpy(m->kstack + l->ti_addr_limit, &v, 4);
 	v = 0xC0C00000u;		/* a task_struct the kernel never reads */
 	memcpy(m->kstack + 0, &v, 4);
+	/* where sysexit returns: SYSENTER_RETURN in the vsyscall page */
+	uint32_t ret = image_symbol(&m->img, "SYSENTER_RETURN");
+	if (m->vsys_image && ret) {
+		v = ENTRYEMU_VSYSCALL + (ret - m->vsys_image);
+		memcpy(m->kstack + l->ti_sysenter_return, &v, 4);
+	}
 }
 
 /* ---- memory map ----------------------------------------------------------- */
@@ -272,9 +279,10 @@ static int map_all(struct entryemu *m)
 	m->uexit = page_alloc(PAGE);
 	m->udata = page_alloc(USER_DATA_SIZE_MAPPED);
 	m->ustack = page_alloc(ENTRYEMU_USER_STACK_SIZE);
+	m->uvsys = page_alloc(PAGE);
 	if (!ibytes || !m->image_pristine || !m->sys || !m->sys_pristine ||
 	    !m->kstack || !m->kstack_pristine || !m->ucode || !m->uexit ||
-	    !m->udata || !m->ustack) {
+	    !m->udata || !m->ustack || !m->uvsys) {
 		free(ibytes);
 		machine_set_error(m, "out of memory");
 		return ENTRYEMU_E_NOMEM;
@@ -288,8 +296,18 @@ static int map_all(struct entryemu *m)
 		m->uexit[i] = 0xeb;
 		m->uexit[i + 1] = 0xfe;
 	}
+	/* the vsyscall page: int3 everywhere but the entry code */
+	memset(m->uvsys, 0xcc, PAGE);
+	uint32_t vs = image_symbol(&m->img, "vsyscall_page");
+	uint32_t ve = image_symbol(&m->img, "vsyscall_page_end");
+	if (vs && ve > vs && ve - vs <= PAGE - (ENTRYEMU_VSYSCALL - VSYSCALL_PAGE)) {
+		memcpy(m->uvsys + (ENTRYEMU_VSYSCALL - VSYSCALL_PAGE),
+		       m->img.bytes + (vs - m->img.base), ve - vs);
+		m->vsys_image = vs;
+	}
 	int rc;
-	if ((rc = map(m, m->img.base, isize, m->img.bytes)) ||
+	if ((rc = map(m, VSYSCALL_PAGE, PAGE, m->uvsys)) ||
+	    (rc = map(m, m->img.base, isize, m->img.bytes)) ||
 	    (rc = map(m, SYS_BASE, SYS_SIZE, m->sys)) ||
 	    (rc = map(m, KSTACK_BASE, m->thread_size, m->kstack)) ||
 	    (rc = map(m, ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, m->ucode)) ||

@@ -29,6 +29,7 @@
 #define SYS_BOOT_STACK	(SYS_BASE + 0x4000)
 
 #define KSTACK_BASE	0xC0A00000u		/* thread_info; THREAD_SIZE aligned */
+#define VSYSCALL_PAGE	0xffffe000u		/* user-executable, holds vsyscall.S */
 #define KSTACK_RESERVE	8			/* bytes above pt_regs (copy_thread) */
 
 enum callout_regs {
@@ -68,14 +69,15 @@ struct entryemu {
 	/* host memory backing the emulated regions */
 	uint8_t *sys, *sys_pristine;
 	uint8_t *kstack, *kstack_pristine;
-	uint8_t *ustack, *ucode, *udata, *uexit;
+	uint8_t *ustack, *ucode, *udata, *uexit, *uvsys;
+	uint32_t vsys_image;		/* image address of vsyscall_page */
 	uint8_t *image_pristine;
 	size_t ucode_len;		/* bytes of user code currently loaded */
 	uint32_t thread_size;
 	uint32_t esp0;
 
 	uc_context *user_ctx;		/* CPU in ring 3, as after boot */
-	uc_hook h_intr, h_callout, h_block, h_user, h_trace, h_unmapped;
+	uc_hook h_intr, h_callout, h_block, h_user, h_vsys, h_trace, h_unmapped, h_sysenter;
 
 	/* callouts: one per 4-byte slot of the .callouts section */
 	struct callout *callouts;
@@ -120,6 +122,9 @@ void machine_stop(struct entryemu *m, enum entryemu_outcome o, const char *fmt, 
 
 /* deliver.c */
 void deliver_intr_hook(uc_engine *uc, uint32_t intno, void *data);
+void deliver_sysenter_hook(uc_engine *uc, void *data);
+/* A page fault at the current EIP (access to unmapped memory). */
+void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch);
 
 /* counting.c */
 void count_block_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data);

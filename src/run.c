@@ -101,6 +101,10 @@ int run_install_hooks(struct entryemu *m)
 	    uc_hook_add(m->uc, &m->h_user, UC_HOOK_CODE, (void *)user_hook, m,
 			ENTRYEMU_USER_EXIT,
 			ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX - 1) ||
+	    uc_hook_add(m->uc, &m->h_vsys, UC_HOOK_CODE, (void *)user_hook, m,
+			VSYSCALL_PAGE, VSYSCALL_PAGE + 0xfff) ||
+	    uc_hook_add(m->uc, &m->h_sysenter, UC_HOOK_INSN, (void *)deliver_sysenter_hook, m,
+			1, 0, UC_X86_INS_SYSENTER) ||
 	    uc_hook_add(m->uc, &m->h_block, UC_HOOK_BLOCK, (void *)count_block_hook, m, 1, 0) ||
 	    uc_hook_add(m->uc, &m->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)unmapped_hook,
 			m, 1, 0)) {
@@ -181,7 +185,25 @@ static int run_once(struct entryemu *m, const struct entryemu_setup *s,
 		return ENTRYEMU_E_ENGINE;
 	}
 
-	uc_err e = uc_emu_start(m->uc, ENTRYEMU_USER_CODE, 0, 0, 0);
+	/*
+	 * Emulation stops at an access to unmapped memory; the CPU would take
+	 * a page fault there, so deliver #PF and go on from the handler.
+	 */
+	uint32_t start = ENTRYEMU_USER_CODE;
+	uc_err e;
+	for (;;) {
+		e = uc_emu_start(m->uc, start, 0, 0, 0);
+		if (m->stopping || !m->unmapped_kind)
+			break;
+		int kind = m->unmapped_kind;
+		m->unmapped_kind = 0;
+		deliver_page_fault(m, m->unmapped_addr,
+				   kind == UC_MEM_WRITE_UNMAPPED,
+				   kind == UC_MEM_FETCH_UNMAPPED);
+		if (m->stopping)
+			break;
+		start = machine_reg(m, UC_X86_REG_EIP);
+	}
 
 	if (trace) {
 		uc_hook_del(m->uc, m->h_trace);
@@ -191,22 +213,10 @@ static int run_once(struct entryemu *m, const struct entryemu_setup *s,
 	if (!m->stopping) {
 		char sym[128];
 		const char *where = entryemu_symbolize(m, r->final.eip, sym, sizeof(sym));
-		if (m->unmapped_kind) {
-			const char *what = m->unmapped_kind == UC_MEM_WRITE_UNMAPPED ? "write to" :
-					   m->unmapped_kind == UC_MEM_FETCH_UNMAPPED ? "execution at" :
-					   "read of";
-			if ((r->final.cs & 3) == 0)
-				run_oops(m, "kernel %s unmapped address 0x%08x at %s",
-					 what, m->unmapped_addr, where);
-			else
-				machine_stop(m, ENTRYEMU_UNSUPPORTED, "user %s unmapped address "
-					     "0x%08x at %s: page faults are not modelled yet",
-					     what, m->unmapped_addr, where);
-		} else if (e != UC_ERR_OK) {
+		if (e != UC_ERR_OK)
 			machine_stop(m, ENTRYEMU_ERROR, "emulator: %s at %s", uc_strerror(e), where);
-		} else {
+		else
 			run_oops(m, "the CPU halted at %s", where);
-		}
 	}
 	if (trace) {
 		r->trace = m->trace;

@@ -15,6 +15,20 @@ const char *entryemu_symbolize(const entryemu *m, uint32_t addr, char *buf, size
 		snprintf(buf, len, "user_exit");
 		return buf;
 	}
+	if (addr >= VSYSCALL_PAGE && addr < VSYSCALL_PAGE + 0x1000) {
+		/* the vsyscall code is a copy of the image's vsyscall_page */
+		const struct image_symbol *s = NULL;
+		if (m->vsys_image && addr >= ENTRYEMU_VSYSCALL)
+			s = image_symbol_at(&m->img, m->vsys_image + (addr - ENTRYEMU_VSYSCALL));
+		uint32_t at = s ? ENTRYEMU_VSYSCALL + (s->addr - m->vsys_image) : VSYSCALL_PAGE;
+		if (!s)
+			snprintf(buf, len, "vsyscall+0x%x", addr - VSYSCALL_PAGE);
+		else if (addr == at)
+			snprintf(buf, len, "%s", s->name);
+		else
+			snprintf(buf, len, "%s+0x%x", s->name, addr - at);
+		return buf;
+	}
 	if (addr >= ENTRYEMU_USER_CODE && addr < ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX) {
 		snprintf(buf, len, "user+0x%x", addr - ENTRYEMU_USER_CODE);
 		return buf;

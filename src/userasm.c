@@ -121,19 +121,19 @@ static int read_object(const char *obj, struct user_code *c, char *err, size_t e
 			reltext = scn;
 		} else if ((sh.sh_flags & SHF_ALLOC) && sh.sh_size &&
 			   strcmp(name, ".note.GNU-stack")) {
-			snprintf(err, errlen, "code: only .text is supported (found %s): "
+			snprintf(err, errlen, "only .text is supported (found %s): "
 				 "put data after the instructions", name);
 			goto out;
 		}
 	}
 	if (!text) {
-		snprintf(err, errlen, "code: no .text");
+		snprintf(err, errlen, "no .text");
 		goto out;
 	}
 	Elf_Data *td = elf_getdata(text, NULL);
 	c->len = td ? td->d_size : 0;
 	if (c->len > ENTRYEMU_USER_CODE_MAX - 5) {
-		snprintf(err, errlen, "code: %zu bytes, at most %u", c->len,
+		snprintf(err, errlen, "%zu bytes, at most %u", c->len,
 			 ENTRYEMU_USER_CODE_MAX - 5);
 		goto out;
 	}
@@ -165,34 +165,48 @@ static int read_object(const char *obj, struct user_code *c, char *err, size_t e
 		}
 	}
 	if (reltext) {
+		/*
+		 * Relocations left by as: R_386_32 (absolute) and R_386_PC32
+		 * (relative) against the code's own labels or absolute
+		 * addresses ("call 0xffffe400"), resolved with the code at
+		 * ENTRYEMU_USER_CODE.  The addend is in place (REL).
+		 */
 		GElf_Shdr rsh;
 		gelf_getshdr(reltext, &rsh);
 		Elf_Data *rd = elf_getdata(reltext, NULL);
 		for (size_t i = 0; rd && i < rsh.sh_size / rsh.sh_entsize; i++) {
 			GElf_Rel r;
 			gelf_getrel(rd, (int)i, &r);
-			GElf_Sym s;
+			GElf_Sym sym = { 0 };
 			size_t si = GELF_R_SYM(r.r_info);
-			if (!sd || si >= nsyms || !gelf_getsym(sd, (int)si, &s) ||
-			    s.st_shndx != text_idx || GELF_R_TYPE(r.r_info) != R_386_32 ||
-			    r.r_offset + 4 > c->len) {
-				const char *n = sd && si < nsyms && gelf_getsym(sd, (int)si, &s) ?
-						elf_strptr(elf, symsh.sh_link, s.st_name) : NULL;
-				snprintf(err, errlen, "code: reference to '%s' cannot be resolved: "
-					 "only labels of the code itself can be used",
+			unsigned type = GELF_R_TYPE(r.r_info);
+			int ok = r.r_offset + 4 <= c->len && (type == R_386_32 || type == R_386_PC32);
+			uint32_t S = 0;
+			if (ok && si) {
+				ok = sd && si < nsyms && gelf_getsym(sd, (int)si, &sym) &&
+				     (sym.st_shndx == text_idx || sym.st_shndx == SHN_ABS);
+				if (ok)
+					S = (uint32_t)sym.st_value +
+					    (sym.st_shndx == text_idx ? ENTRYEMU_USER_CODE : 0);
+			}
+			if (!ok) {
+				const char *n = si && sd && si < nsyms ?
+						elf_strptr(elf, symsh.sh_link, sym.st_name) : NULL;
+				snprintf(err, errlen, "reference to '%s' cannot be resolved: only "
+					 "labels of the code itself and absolute addresses can be used",
 					 n && *n ? n : "?");
 				goto out;
 			}
-			uint32_t v;
+			uint32_t v, P = ENTRYEMU_USER_CODE + (uint32_t)r.r_offset;
 			memcpy(&v, c->bytes + r.r_offset, 4);
-			v += ENTRYEMU_USER_CODE + (uint32_t)s.st_value;
+			v += type == R_386_PC32 ? S - P : S;
 			memcpy(c->bytes + r.r_offset, &v, 4);
 		}
 	}
 	rc = 0;
 out:
 	if (rc < 0 && !err[0])
-		snprintf(err, errlen, "code: cannot read the assembled object");
+		snprintf(err, errlen, "cannot read the assembled object");
 	if (elf)
 		elf_end(elf);
 	close(fd);

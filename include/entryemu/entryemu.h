@@ -68,6 +68,8 @@ typedef struct entryemu entryemu;
 #define ENTRYEMU_USER_DATA_SIZE	0x10000u
 #define ENTRYEMU_USER_STACK_TOP	0xbfff0000u	/* default user %esp */
 #define ENTRYEMU_USER_STACK_SIZE 0x10000u	/* stack pages below it */
+#define ENTRYEMU_VSYSCALL	0xffffe400u	/* __kernel_vsyscall: call it to
+						 * make a syscall by sysenter */
 
 /* The bundled images: which entry.S variant to load. */
 enum entryemu_variant {
@@ -250,7 +252,8 @@ struct entryemu_callout_record {
 	struct entryemu_pt_regs regs;	/* valid if pt_regs_addr != 0 */
 };
 
-/* An event the CPU delivered through the IDT. */
+/* An event the CPU delivered: through the IDT, or a sysenter. */
+#define ENTRYEMU_EVENT_SYSENTER	256	/* vector of a sysenter record */
 struct entryemu_event_record {
 	int vector;
 	int software;			/* int n / int3 / into */
