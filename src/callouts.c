@@ -260,6 +260,12 @@ int entryemu_call_write_pt_regs(entryemu_call *c, const struct entryemu_pt_regs 
 
 void entryemu_call_return(entryemu_call *c, uint32_t eax) { c->ret = eax; }
 
+void entryemu_call_default(entryemu_call *c)
+{
+	if (c->co->dflt)
+		c->co->dflt(c, NULL);
+}
+
 void entryemu_call_kill(entryemu_call *c, int sig)
 {
 	if (c->m->res)

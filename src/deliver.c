@@ -258,6 +258,15 @@ static void deliver_chain(struct entryemu *m, struct event ev)
 	run_oops(m, "triple fault while delivering vector %d", ev.vector);
 }
 
+/* An event from outside the instruction stream (injection, IRQ, NMI). */
+void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t error,
+		      uint32_t eip)
+{
+	struct event ev = { .vector = vector, .software = 0, .has_error = has_error,
+			    .error = error, .eip = eip, .insn_eip = eip };
+	deliver_chain(m, ev);
+}
+
 /* Bytes before eip that form "int n" (CD n), "int3" (CC) or "into" (CE). */
 static int software_int_len(struct entryemu *m, uint32_t eip, uint32_t vec)
 {

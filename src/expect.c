@@ -71,6 +71,8 @@ int entryemu_scenario_bind(entryemu_scenario *s, entryemu *m, char *err, size_t 
 		if ((rc = resolve_fields(s, m, &s->callouts[i].at, err, errlen)) ||
 		    (rc = resolve_fields(s, m, &s->callouts[i].regs, err, errlen)))
 			return rc;
+	if ((rc = scenario_bind_setup(s, m, err, errlen)))
+		return rc;
 	memset(&s->setup.user, 0, sizeof(s->setup.user));
 	for (int i = 0; i < s->user.n; i++)
 		field_set(FT_REGS, s->user.f[i].field, &s->setup.user, s->user.f[i].v.num);

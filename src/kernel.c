@@ -14,6 +14,9 @@
 #define ESRCH 3
 #define SIGILL 4
 #define SIGTRAP 5
+#define TIF_SINGLESTEP 4
+#define TIF_IRET 5
+#define TIF_RESTORE_SIGMASK 9
 #define SIGBUS 7
 #define SIGFPE 8
 #define SIGSEGV 11
@@ -111,6 +114,14 @@ static void sys_set_thread_area(entryemu_call *c, void *o)
 
 /* ---- exceptions ------------------------------------------------------------ */
 
+/* force_sig(sig): pending, delivered (fatally: no handlers) on the way out. */
+static void force_sig(struct entryemu *m, int sig)
+{
+	m->pending_signal = (uint32_t)sig;
+	entryemu_set_ti_flags(m, entryemu_ti_flags(m) | (1u << TIF_SIGPENDING));
+}
+
+
 struct trap_kind {
 	const char *fn;
 	int vector;
@@ -131,7 +142,6 @@ static const struct trap_kind traps[] = {
 	{ "do_spurious_interrupt_bug", 15, 0 },
 	{ "do_coprocessor_error", VEC_MF, SIGFPE },
 	{ "do_alignment_check", VEC_AC, SIGBUS },
-	{ "do_machine_check", VEC_MC, 0 },
 	{ "do_simd_coprocessor_error", VEC_XM, SIGFPE },
 	{ "do_iret_error", 32, SIGSEGV },
 };
@@ -157,13 +167,12 @@ static void do_trap(entryemu_call *c, void *o)
 		return;
 	}
 	if (regs.xcs & 3) {
-		if (!t || !t->signal)
-			return;
-		/* force_sig(): pending, and fatal unless a handler is set */
-		m->pending_signal = (uint32_t)t->signal;
-		entryemu_set_ti_flags(m, entryemu_ti_flags(m) | (1u << TIF_SIGPENDING));
+		if (t && t->signal)
+			force_sig(m, t->signal);
 		return;
 	}
+	if (t && !t->signal)
+		return;		/* spurious_interrupt_bug: nothing to do */
 	if (entryemu_call_fixup_exception(c, c->regs_addr, t ? t->vector : -1, c->edx))
 		return;
 	char sym[128], why[256];
@@ -179,11 +188,62 @@ static void do_trap(entryemu_call *c, void *o)
 	entryemu_call_oops(c, why);
 }
 
-/* int3, debug, nmi: notify_die() chain with nobody listening. */
-static void do_notify_only(entryemu_call *c, void *o)
+/* do_int3: nobody on the notify_die() chain; user mode gets SIGTRAP. */
+static void do_int3(entryemu_call *c, void *o)
+{
+	(void)o;
+	struct entryemu_pt_regs regs;
+	ptregs_read(c->m, c->regs_addr, &regs);
+	if (regs.xcs & 3)
+		force_sig(c->m, SIGTRAP);
+}
+
+/*
+ * do_debug: a single step in user mode sends SIGTRAP; in kernel mode
+ * (a step into sysenter) the kernel clears TF in the frame and remembers
+ * the step in TIF_SINGLESTEP, so the syscall exit path reports it.
+ */
+static void do_debug(entryemu_call *c, void *o)
+{
+	(void)o;
+	struct entryemu *m = c->m;
+	struct entryemu_pt_regs regs;
+	ptregs_read(m, c->regs_addr, &regs);
+	if (regs.xcs & 3) {
+		force_sig(m, SIGTRAP);
+		return;
+	}
+	entryemu_set_ti_flags(m, entryemu_ti_flags(m) | (1u << TIF_SINGLESTEP));
+	regs.eflags &= ~ENTRYEMU_EFLAGS_TF;
+	ptregs_write(m, c->regs_addr, &regs);
+}
+
+/* do_nmi: nothing claims it (unknown_nmi_error just reports). */
+static void do_nmi(entryemu_call *c, void *o)
 {
 	(void)c;
 	(void)o;
+}
+
+/* math_state_restore: clts, then the task owns the FPU again. */
+static void math_state_restore(entryemu_call *c, void *o)
+{
+	(void)o;
+	machine_set_reg(c->m, UC_X86_REG_CR0, machine_reg(c->m, UC_X86_REG_CR0) & ~8u);
+}
+
+/* math_emulate without CONFIG_MATH_EMULATION: the task gets SIGFPE. */
+static void math_emulate(entryemu_call *c, void *o)
+{
+	(void)o;
+	force_sig(c->m, SIGFPE);
+}
+
+/* A machine check: the kernel panics. */
+static void do_machine_check(entryemu_call *c, void *o)
+{
+	(void)o;
+	entryemu_call_oops(c, "machine check exception: kernel panic");
 }
 
 /* ---- return-to-user work ----------------------------------------------------- */
@@ -196,19 +256,33 @@ static void schedule(entryemu_call *c, void *o)
 }
 
 /*
- * do_notify_resume(regs, oldset, ti_flags): a signal forced by a fault
- * has no handler here, so its default action kills the task.  Other
- * pending work is acknowledged.
+ * do_notify_resume(regs, oldset, ti_flags), as in 2.6.18's signal.c: a
+ * single step the kernel interrupted (TIF_SINGLESTEP) goes back into the
+ * frame as TF; pending signals are delivered: one forced by a fault has
+ * no handler here, so its default action kills the task, others are
+ * taken as handled; TIF_IRET is cleared.  Scenarios that deliver a
+ * signal to a handler replace this callout (pt_regs->eip = the handler).
  */
 static void do_notify_resume(entryemu_call *c, void *o)
 {
 	(void)o;
 	struct entryemu *m = c->m;
-	if (m->pending_signal) {
-		entryemu_call_kill(c, (int)m->pending_signal);
-		return;
+	uint32_t flags = entryemu_ti_flags(m);
+	if (flags & (1u << TIF_SINGLESTEP)) {
+		struct entryemu_pt_regs regs;
+		ptregs_read(m, c->regs_addr, &regs);
+		regs.eflags |= ENTRYEMU_EFLAGS_TF;
+		ptregs_write(m, c->regs_addr, &regs);
+		flags &= ~(1u << TIF_SINGLESTEP);
 	}
-	entryemu_set_ti_flags(m, entryemu_ti_flags(m) & ~((1u << TIF_SIGPENDING) | 2u));
+	if (flags & ((1u << TIF_SIGPENDING) | (1u << TIF_RESTORE_SIGMASK))) {
+		if (m->pending_signal) {
+			entryemu_call_kill(c, (int)m->pending_signal);
+			return;
+		}
+		flags &= ~((1u << TIF_SIGPENDING) | (1u << TIF_RESTORE_SIGMASK));
+	}
+	entryemu_set_ti_flags(m, flags & ~(1u << TIF_IRET));
 }
 
 static void do_syscall_trace(entryemu_call *c, void *o)
@@ -251,11 +325,12 @@ void kernel_install_defaults(struct entryemu *m)
 		{ "setup_x86_bogus_stack", REGS_NONE, not_modelled },
 		{ "fixup_x86_bogus_stack", REGS_NONE, not_modelled },
 		{ "do_IRQ", REGS_EAX, nothing },
-		{ "do_debug", REGS_EAX, do_notify_only },
-		{ "do_nmi", REGS_EAX, do_notify_only },
-		{ "do_int3", REGS_EAX, do_notify_only },
-		{ "math_state_restore", REGS_STACK, nothing },
-		{ "math_emulate", REGS_NONE, not_modelled },
+		{ "do_debug", REGS_EAX, do_debug },
+		{ "do_nmi", REGS_EAX, do_nmi },
+		{ "do_int3", REGS_EAX, do_int3 },
+		{ "math_state_restore", REGS_STACK, math_state_restore },
+		{ "math_emulate", REGS_STACK, math_emulate },
+		{ "do_machine_check", REGS_EAX, do_machine_check },
 	};
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
 		callout_set_default(m, d[i].name, d[i].regs, d[i].fn);

@@ -185,7 +185,7 @@ static void build_idt(struct entryemu *m)
 		{ 15, "spurious_interrupt_bug", GATE_TRAP32, 0 },
 		{ 16, "coprocessor_error", GATE_TRAP32, 0 },
 		{ 17, "alignment_check", GATE_TRAP32, 0 },
-		{ 18, "machine_check", GATE_TRAP32, 0 },
+		{ 18, "machine_check", GATE_TRAP32, 0 },	/* with CONFIG_X86_MCE */
 		{ 19, "simd_coprocessor_error", GATE_TRAP32, 0 },
 		{ 0x80, "system_call", GATE_TRAP32, 3 },	/* set_system_gate */
 	};
@@ -529,6 +529,13 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 		machine_set_error(m, "cannot restore the CPU context");
 		return ENTRYEMU_E_ENGINE;
 	}
+	if (s->cr0_set & ~0xeu) {
+		machine_set_error(m, "cr0_set = 0x%x: only MP (2), EM (4) and TS (8) may be set",
+				  s->cr0_set);
+		return ENTRYEMU_E_INVAL;
+	}
+	if (s->cr0_set)
+		machine_set_reg(m, UC_X86_REG_CR0, machine_reg(m, UC_X86_REG_CR0) | s->cr0_set);
 	const struct entryemu_regs *u = &s->user;
 	if ((u->cs && u->cs != ENTRYEMU_USER_CS)) {
 		machine_set_error(m, "user.cs = 0x%04x: only __USER_CS (0x73) is supported", u->cs);

@@ -99,6 +99,15 @@ struct entryemu {
 	size_t trace_len, trace_cap;
 	int tracing;
 	int booting;
+	/* injected events of the run in progress */
+	struct inject_state {
+		unsigned reached;	/* times the injection point was reached */
+		int armed, done;
+	} inject[8];
+	uint64_t exact_insns;
+	int restart;			/* stopped to resume at the new EIP */
+	uint32_t prev_insn, shadow_from;	/* for the STI / MOV SS shadow */		/* instructions seen by the inject hook */
+	uc_hook h_inject;
 	uint32_t pending_signal;	/* force_sig()ed, delivered at resume */
 	uint32_t unmapped_addr;	/* last access to unmapped memory */
 	int unmapped_kind;
@@ -125,6 +134,11 @@ void deliver_intr_hook(uc_engine *uc, uint32_t intno, void *data);
 void deliver_sysenter_hook(uc_engine *uc, void *data);
 /* A page fault at the current EIP (access to unmapped memory). */
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch);
+
+/* inject.c */
+void inject_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data);
+void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t error,
+		      uint32_t eip);
 
 /* counting.c */
 void count_block_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data);

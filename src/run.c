@@ -173,15 +173,32 @@ static int run_once(struct entryemu *m, const struct entryemu_setup *s,
 	m->budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
 	memset(&m->cur_block, 0, sizeof(m->cur_block));
 	m->trace_len = 0;
+	m->restart = 0;
+	m->exact_insns = 0;
+	m->prev_insn = m->shadow_from = 0;
+	memset(m->inject, 0, sizeof(m->inject));
+	if (s->ninjects > 8) {
+		machine_set_error(m, "injects: at most 8 per run");
+		return ENTRYEMU_E_INVAL;
+	}
+	int slow = s->ninjects > 0;
+	if (slow && (uc_hook_add(m->uc, &m->h_inject, UC_HOOK_CODE, (void *)inject_hook,
+				 m, 1, 0) != UC_ERR_OK)) {
+		machine_set_error(m, "cannot install the injection hook");
+		return ENTRYEMU_E_ENGINE;
+	}
 	/*
 	 * Blocks translated before a hook is added do not call it: flush the
 	 * translations when the trace hook comes and when it goes, so traced
 	 * runs see every instruction and untraced ones run uninstrumented.
 	 */
-	if (trace && (uc_hook_add(m->uc, &m->h_trace, UC_HOOK_CODE, (void *)trace_hook,
-				  m, 1, 0) != UC_ERR_OK ||
-		      uc_ctl_flush_tlb(m->uc) != UC_ERR_OK)) {
+	if (trace && uc_hook_add(m->uc, &m->h_trace, UC_HOOK_CODE, (void *)trace_hook,
+				 m, 1, 0) != UC_ERR_OK) {
 		machine_set_error(m, "cannot install the trace hook");
+		return ENTRYEMU_E_ENGINE;
+	}
+	if ((trace || slow) && uc_ctl_flush_tlb(m->uc) != UC_ERR_OK) {
+		machine_set_error(m, "cannot flush translated code");
 		return ENTRYEMU_E_ENGINE;
 	}
 
@@ -193,6 +210,12 @@ static int run_once(struct entryemu *m, const struct entryemu_setup *s,
 	uc_err e;
 	for (;;) {
 		e = uc_emu_start(m->uc, start, 0, 0, 0);
+		if (m->restart && !m->stopping) {
+			/* an injected event was delivered: go on from its handler */
+			m->restart = 0;
+			start = machine_reg(m, UC_X86_REG_EIP);
+			continue;
+		}
 		if (m->stopping || !m->unmapped_kind)
 			break;
 		int kind = m->unmapped_kind;
@@ -205,10 +228,12 @@ static int run_once(struct entryemu *m, const struct entryemu_setup *s,
 		start = machine_reg(m, UC_X86_REG_EIP);
 	}
 
-	if (trace) {
+	if (trace)
 		uc_hook_del(m->uc, m->h_trace);
+	if (slow)
+		uc_hook_del(m->uc, m->h_inject);
+	if (trace || slow)
 		uc_ctl_flush_tlb(m->uc);
-	}
 	machine_read_regs(m, &r->final);
 	if (!m->stopping) {
 		char sym[128];

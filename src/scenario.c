@@ -4,6 +4,7 @@
  * value; docs/scenarios.md describes the schema.
  */
 #include "scenario.h"
+#include "yaml.h"
 
 #include <errno.h>
 #include <libfyaml.h>
@@ -11,172 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct parser {
-	const char *path;
-	char *err;
-	size_t errlen;
-	entryemu_scenario *s;
-};
-
-static struct loc loc_of(struct fy_node *n)
-{
-	struct loc l = { 0, 0 };
-	struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
-	if (!t && n)
-		t = fy_node_get_tag_token(n);
-	const struct fy_mark *mk = t ? fy_token_start_mark(t) : NULL;
-	if (mk) {
-		l.line = mk->line + 1;
-		l.col = mk->column + 1;
-	}
-	return l;
-}
-
-static int fail_at(struct parser *p, struct loc l, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail_at(struct parser *p, struct loc l, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(p->err, p->errlen, "%s:%d:%d: %s", p->path, l.line, l.col, msg);
-	return -1;
-}
-
-static const char *scalar(struct fy_node *n, char *buf, size_t len)
-{
-	size_t sl;
-	const char *s = fy_node_get_scalar(n, &sl);
-	if (!s)
-		return NULL;
-	snprintf(buf, len, "%.*s", (int)sl, s);
-	return buf;
-}
-
-static int is_symbol_text(const char *s)
-{
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' || *s == '.'))
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '+'))
-			return 0;
-	return 1;
-}
-
-/* An integer (decimal, 0x hex, negative as two's complement) or a symbol. */
-static int get_value(struct parser *p, struct fy_node *key, struct fy_node *n,
-		     uint32_t max, int allow_symbol, struct value *v)
-{
-	char buf[256], kb[64];
-	const char *k = scalar(key, kb, sizeof(kb));
-	struct loc l = loc_of(n);
-	if (!fy_node_is_scalar(n))
-		return fail_at(p, loc_of(key), "%s: expected an integer, got a %s", k,
-			       fy_node_is_mapping(n) ? "mapping" : "sequence");
-	const char *s = scalar(n, buf, sizeof(buf));
-	memset(v, 0, sizeof(*v));
-	v->loc = l;
-	v->set = 1;
-	if (!s || !*s)
-		return fail_at(p, l, "%s: expected an integer", k);
-	char *end;
-	errno = 0;
-	if (*s == '-') {
-		long long x = strtoll(s, &end, 0);
-		if (*end || errno)
-			return fail_at(p, l, "%s: '%s' is not an integer", k, s);
-		if (x < -(long long)max / 2 - 1)
-			return fail_at(p, l, "%s: %s is out of range", k, s);
-		v->num = (uint32_t)x & max;
-		return 0;
-	}
-	if (*s >= '0' && *s <= '9') {
-		unsigned long long x = strtoull(s, &end, 0);
-		if (*end || errno)
-			return fail_at(p, l, "%s: '%s' is not an integer", k, s);
-		if (x > max)
-			return fail_at(p, l, "%s: %s is out of range (at most 0x%x)", k, s, max);
-		v->num = (uint32_t)x;
-		return 0;
-	}
-	if (allow_symbol && is_symbol_text(s)) {
-		v->sym = strdup(s);
-		return v->sym ? 0 : fail_at(p, l, "out of memory");
-	}
-	return fail_at(p, l, "%s: expected an integer%s, got '%s'", k,
-		       allow_symbol ? " or a symbol" : "", s);
-}
-
-/* Walk a mapping's pairs; fn handles one key, unknown keys are errors. */
-typedef int (*pair_fn)(struct parser *p, const char *key, struct fy_node *k,
-		       struct fy_node *v, void *ctx);
-
-static int each_pair(struct parser *p, struct fy_node *map, struct fy_node *mapkey,
-		     const char *what, pair_fn fn, void *ctx)
-{
-	if (!fy_node_is_mapping(map))
-		return fail_at(p, mapkey ? loc_of(mapkey) : loc_of(map),
-			       "%s: expected a mapping", what);
-	void *it = NULL;
-	struct fy_node_pair *pair;
-	while ((pair = fy_node_mapping_iterate(map, &it))) {
-		struct fy_node *k = fy_node_pair_key(pair), *v = fy_node_pair_value(pair);
-		char kb[64];
-		if (!k || !fy_node_is_scalar(k) || !scalar(k, kb, sizeof(kb)))
-			return fail_at(p, loc_of(k), "%s: keys must be plain words", what);
-		if (!v)
-			return fail_at(p, loc_of(k), "%s: '%s' has no value", what, kb);
-		if (fn(p, kb, k, v, ctx) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* A mapping of field: value, for one of the field tables. */
-struct fields_ctx {
-	enum field_table t;
-	struct fields_expect *out;
-	const char *what;
-	int allow_symbol;
-};
-
-static int field_pair(struct parser *p, const char *key, struct fy_node *k,
-		      struct fy_node *v, void *c)
-{
-	struct fields_ctx *fc = c;
-	int f = field_lookup(fc->t, key);
-	if (f < 0)
-		return fail_at(p, loc_of(k), "%s: unknown key '%s'", fc->what, key);
-	if (fc->out->n >= MAX_FIELDS)
-		return fail_at(p, loc_of(k), "%s: too many fields", fc->what);
-	struct field_expect *fe = &fc->out->f[fc->out->n++];
-	fe->field = f;
-	uint32_t max = field_is_selector(fc->t, f) && fc->t == FT_REGS ? 0xffff : 0xffffffff;
-	return get_value(p, k, v, max, fc->allow_symbol, &fe->v);
-}
-
-static int get_fields(struct parser *p, struct fy_node *k, struct fy_node *v,
-		      enum field_table t, const char *what, struct fields_expect *out)
-{
-	struct fields_ctx fc = { t, out, what, 1 };
-	return each_pair(p, v, k, what, field_pair, &fc);
-}
-
-static int get_string(struct parser *p, struct fy_node *k, struct fy_node *v, char **out)
-{
-	char kb[64];
-	if (!fy_node_is_scalar(v))
-		return fail_at(p, loc_of(k), "%s: expected a string", scalar(k, kb, sizeof(kb)));
-	size_t len;
-	const char *s = fy_node_get_scalar(v, &len);
-	free(*out);
-	*out = strndup(s ? s : "", s ? len : 0);
-	return *out ? 0 : -1;
-}
 
 /* ---- expect ---------------------------------------------------------------- */
 
@@ -203,22 +38,6 @@ static int callout_pair(struct parser *p, const char *key, struct fy_node *k,
 	return fail_at(p, loc_of(k), "callout: unknown key '%s' (name, occurrence, "
 		       "pt_regs, cs, ss, ds, es, fs, gs, eax, edx, esp, eflags, return_addr)",
 		       key);
-}
-
-static int get_list(struct parser *p, struct fy_node *k, struct fy_node *v,
-		    const char *what, struct fy_node **items, int *n)
-{
-	if (!fy_node_is_sequence(v))
-		return fail_at(p, loc_of(k), "%s: expected a list", what);
-	void *it = NULL;
-	struct fy_node *item;
-	*n = 0;
-	while ((item = fy_node_sequence_iterate(v, &it))) {
-		if (*n >= MAX_ITEMS)
-			return fail_at(p, loc_of(item), "%s: at most %d items", what, MAX_ITEMS);
-		items[(*n)++] = item;
-	}
-	return 0;
 }
 
 static int outcome_of(const char *s, enum entryemu_outcome *o)
@@ -298,40 +117,14 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 
 /* ---- top level --------------------------------------------------------------- */
 
-static const struct { const char *name; unsigned bit; } tif_names[] = {
-	{ "syscall_trace", 0 }, { "notify_resume", 1 }, { "sigpending", 2 },
-	{ "need_resched", 3 }, { "singlestep", 4 }, { "iret", 5 },
-	{ "syscall_emu", 6 }, { "syscall_audit", 7 }, { "seccomp", 8 },
-	{ "restore_sigmask", 9 },
-};
-
 static int get_ti_flags(struct parser *p, struct fy_node *k, struct fy_node *v)
 {
-	if (fy_node_is_scalar(v)) {
-		struct value val;
-		if (get_value(p, k, v, 0xffffffff, 0, &val) < 0)
-			return -1;
-		p->s->setup.ti_flags = val.num;
-		return 0;
-	}
-	struct fy_node *items[MAX_ITEMS];
-	int n;
-	if (get_list(p, k, v, "ti_flags", items, &n) < 0)
+	if (!fy_node_is_scalar(v))
+		return parse_ti_flag_list(p, k, v, &p->s->setup.ti_flags);
+	struct value val;
+	if (get_value(p, k, v, 0xffffffff, 0, &val) < 0)
 		return -1;
-	for (int i = 0; i < n; i++) {
-		char buf[64];
-		const char *s = fy_node_is_scalar(items[i]) ? scalar(items[i], buf, sizeof(buf)) : NULL;
-		size_t j;
-		for (j = 0; s && j < sizeof(tif_names) / sizeof(tif_names[0]); j++)
-			if (!strcmp(s, tif_names[j].name))
-				break;
-		if (!s || j == sizeof(tif_names) / sizeof(tif_names[0]))
-			return fail_at(p, loc_of(items[i]), "ti_flags: unknown flag '%s' "
-				       "(syscall_trace, notify_resume, sigpending, need_resched, "
-				       "singlestep, iret, syscall_emu, syscall_audit, seccomp, "
-				       "restore_sigmask)", s ? s : "?");
-		p->s->setup.ti_flags |= 1u << tif_names[j].bit;
-	}
+	p->s->setup.ti_flags = val.num;
 	return 0;
 }
 
@@ -399,7 +192,17 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 	if (!strcmp(key, "description"))
 		return get_string(p, k, v, &s->description);
 	if (!strcmp(key, "image"))
-		return get_string(p, k, v, &s->image);
+		return parse_images(p, k, v);
+	if (!strcmp(key, "gdt"))
+		return parse_descriptors(p, k, v, ENTRYEMU_GDT, s->edits, &s->nedits, 16);
+	if (!strcmp(key, "idt"))
+		return parse_descriptors(p, k, v, ENTRYEMU_IDT, s->edits, &s->nedits, 16);
+	if (!strcmp(key, "inject"))
+		return parse_injects(p, k, v);
+	if (!strcmp(key, "actions"))
+		return parse_actions(p, k, v);
+	if (!strcmp(key, "cr0"))
+		return parse_cr0(p, k, v);
 	if (!strcmp(key, "user"))
 		return get_fields(p, k, v, FT_REGS, "user", &s->user);
 	if (!strcmp(key, "code")) {
@@ -429,7 +232,8 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 	if (!strcmp(key, "expect"))
 		return each_pair(p, v, k, "expect", expect_pair, s);
 	return fail_at(p, loc_of(k), "unknown key '%s' (name, description, image, user, "
-		       "code, bytes, pid, budget, ti_flags, expect)", key);
+		       "code, bytes, pid, budget, ti_flags, cr0, gdt, idt, inject, actions, "
+		       "expect)", key);
 }
 
 /* The first collected libfyaml diagnostic, as FILE:LINE:COL: message. */
@@ -518,7 +322,17 @@ void entryemu_scenario_free(entryemu_scenario *s)
 	free(s->path);
 	free(s->name);
 	free(s->description);
-	free(s->image);
+	for (int i = 0; i < s->nimages; i++)
+		free(s->images[i]);
+	for (int i = 0; i < 16; i++)
+		free(s->edit_handlers[i]);
+	for (int i = 0; i < s->ninjects; i++)
+		free(s->injects[i].at.sym);
+	for (int i = 0; i < s->nactions; i++) {
+		free(s->actions[i].callout);
+		free(s->actions[i].ret.sym);
+		free_fields(&s->actions[i].regs);
+	}
 	userasm_free(&s->code);
 	free_fields(&s->user);
 	free_fields(&s->final);
@@ -542,13 +356,24 @@ const char *entryemu_scenario_description(const entryemu_scenario *s)
 	return s->description ? s->description : "";
 }
 
-const char *entryemu_scenario_image(const entryemu_scenario *s)
+int entryemu_scenario_nimages(const entryemu_scenario *s)
 {
-	if (!s->image || !strcmp(s->image, "post"))
+	return s->nimages ? s->nimages : 1;
+}
+
+const char *entryemu_scenario_image(const entryemu_scenario *s, int i)
+{
+	const char *img = i < s->nimages ? s->images[i] : "post";
+	if (!strcmp(img, "post"))
 		return entryemu_image_path(ENTRYEMU_POST_PATCH);
-	if (!strcmp(s->image, "pre"))
+	if (!strcmp(img, "pre"))
 		return entryemu_image_path(ENTRYEMU_PRE_PATCH);
-	return s->image;
+	return img;
+}
+
+const char *entryemu_scenario_image_name(const entryemu_scenario *s, int i)
+{
+	return i < s->nimages ? s->images[i] : "post";
 }
 
 const struct entryemu_setup *entryemu_scenario_setup(const entryemu_scenario *s)

@@ -51,11 +51,53 @@ struct event_expect {
 
 #define MAX_ITEMS 32
 
+/* What a scenario makes a callout do. */
+struct action {
+	char *callout;			/* callout name, or NULL for a syscall */
+	int syscall;			/* with callout == NULL */
+	int occurrence;			/* 0: every call */
+	struct loc loc;
+	struct value ret;		/* %eax to return */
+	struct fields_expect regs;	/* pt_regs fields to write */
+	int nedits;
+	struct entryemu_desc_edit edits[8];
+	uint32_t ti_set, ti_clear;
+	int run_default;		/* then the library's default */
+	int calls;			/* calls seen in this run */
+};
+
+/* Runs the actions of one callout or syscall (registered at bind time). */
+struct dispatch {
+	struct entryemu_scenario *s;
+	const char *callout;
+	int syscall;
+	int calls;			/* calls seen in this run */
+};
+
+struct inject_spec {
+	struct entryemu_inject in;
+	struct value at;		/* symbol or address */
+};
+
+#define MAX_IMAGES 4
+
 struct entryemu_scenario {
-	char *path, *name, *description, *image;
+	char *path, *name, *description;
+	char *images[MAX_IMAGES];	/* "post", "pre" or a path */
+	int nimages;
 	struct entryemu_setup setup;
 	struct user_code code;
 	struct fields_expect user;	/* initial user registers */
+	int nedits;
+	struct entryemu_desc_edit edits[16];
+	char *edit_handlers[16];	/* IDT gates by handler name */
+	struct loc edit_locs[16];
+	int ninjects;
+	struct inject_spec injects[8];
+	struct entryemu_inject bound_injects[8];
+	int nactions;
+	struct action actions[MAX_ITEMS];
+	struct dispatch dispatch[MAX_ITEMS];
 
 	int has_outcome;
 	enum entryemu_outcome outcome;
@@ -82,6 +124,21 @@ const char *field_name(enum field_table t, int field);
 int field_is_selector(enum field_table t, int field);
 uint32_t field_get(enum field_table t, int field, const void *record);
 void field_set(enum field_table t, int field, void *record, uint32_t v);
+
+struct parser;
+struct fy_node;
+/* scenario_setup.c: the run-shaping keys of a scenario */
+int parse_images(struct parser *p, struct fy_node *k, struct fy_node *v);
+int parse_descriptors(struct parser *p, struct fy_node *k, struct fy_node *v,
+		      enum entryemu_table table, struct entryemu_desc_edit *out,
+		      int *n, int max);
+int parse_injects(struct parser *p, struct fy_node *k, struct fy_node *v);
+int parse_actions(struct parser *p, struct fy_node *k, struct fy_node *v);
+int parse_cr0(struct parser *p, struct fy_node *k, struct fy_node *v);
+int parse_ti_flag_list(struct parser *p, struct fy_node *k, struct fy_node *v,
+		       uint32_t *out);
+/* Resolve injection points and register the actions' callouts on m. */
+int scenario_bind_setup(entryemu_scenario *s, entryemu *m, char *err, size_t errlen);
 
 int value_resolve(const struct entryemu_scenario *s, const entryemu *m, struct value *v,
 		  char *err, size_t errlen);

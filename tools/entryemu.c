@@ -177,27 +177,17 @@ static int scenario_files(const char *dir, char ***out)
 	return n;
 }
 
-/* Run one file; returns its exit status. */
-static int replay_one(struct machines *ms, const char *path, const struct opts *o,
-		      int details, int table)
+/* Run scenario s on one image; returns its exit status. */
+static int replay_on(struct machines *ms, entryemu_scenario *s, const char *path,
+		     const char *image, const char *label, const struct opts *o,
+		     int details, int table)
 {
 	char err[1024];
-	entryemu_scenario *s = NULL;
-	if (entryemu_scenario_load(path, &s, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		if (table)
-			printf("%-36s %-8s\n", path, "BADINPUT");
-		return EXIT_BADINPUT;
-	}
-	const char *image = o->image ? o->image : entryemu_scenario_image(s);
 	entryemu *m = machine_for(ms, image);
-	if (!m) {
-		entryemu_scenario_free(s);
+	if (!m)
 		return EXIT_BADINPUT;
-	}
 	if (entryemu_scenario_bind(s, m, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
-		entryemu_scenario_free(s);
 		return EXIT_BADINPUT;
 	}
 	struct entryemu_setup setup = *entryemu_scenario_setup(s);
@@ -212,13 +202,12 @@ static int replay_one(struct machines *ms, const char *path, const struct opts *
 		if (sscanf(msg, "%31[a-z.] =", field) == 1)
 			where = entryemu_scenario_locate(s, field, loc, sizeof(loc));
 		fprintf(stderr, "%s: %s\n", where ? where : path, msg);
-		entryemu_scenario_free(s);
 		return EXIT_BADINPUT;
 	}
 	char report[8192];
 	int failures = entryemu_scenario_check(s, m, &r, report, sizeof(report));
 	if (details) {
-		printf("scenario: %s\n", entryemu_scenario_name(s));
+		printf("scenario: %s%s\n", entryemu_scenario_name(s), label);
 		if (*entryemu_scenario_description(s))
 			printf("  %s\n", entryemu_scenario_description(s));
 		printf("image: %s\n", image);
@@ -228,15 +217,46 @@ static int replay_one(struct machines *ms, const char *path, const struct opts *
 		}
 		print_details(m, &r);
 	}
-	if (table)
-		printf("%-36s %-8s %12llu %6u\n", entryemu_scenario_name(s),
-		       failures ? "FAIL" : "PASS", (unsigned long long)r.insns, r.nfixups);
-	else
+	if (table) {
+		char name[128];
+		snprintf(name, sizeof(name), "%s%s", entryemu_scenario_name(s), label);
+		printf("%-40s %-8s %12llu %6u\n", name, failures ? "FAIL" : "PASS",
+		       (unsigned long long)r.insns, r.nfixups);
+	} else {
 		printf("verdict: %s\n", failures ? "FAIL" : "PASS");
+	}
+	if (failures)
+		fprintf(stderr, "%s%s%s", label[0] ? "on image " : "",
+			label[0] ? label + 1 : "", label[0] ? ":\n" : "");
 	if (failures)
 		fprintf(stderr, "%s", report);
-	entryemu_scenario_free(s);
 	return failures ? EXIT_FAIL : EXIT_PASS;
+}
+
+/* Run one file on each of its images (or --image); returns its exit status. */
+static int replay_one(struct machines *ms, const char *path, const struct opts *o,
+		      int details, int table)
+{
+	char err[1024];
+	entryemu_scenario *s = NULL;
+	if (entryemu_scenario_load(path, &s, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		if (table)
+			printf("%-40s %-8s\n", path, "BADINPUT");
+		return EXIT_BADINPUT;
+	}
+	int worst = EXIT_PASS, n = o->image ? 1 : entryemu_scenario_nimages(s);
+	for (int i = 0; i < n; i++) {
+		char label[80] = "";
+		if (n > 1)
+			snprintf(label, sizeof(label), " [%s]", entryemu_scenario_image_name(s, i));
+		int rc = replay_on(ms, s, path, o->image ? o->image : entryemu_scenario_image(s, i),
+				   label, o, details, table);
+		if (rc > worst)
+			worst = rc;
+	}
+	entryemu_scenario_free(s);
+	return worst;
 }
 
 static void usage(FILE *f)
@@ -274,7 +294,7 @@ static int cmd_replay(int argc, char **argv, struct opts *o)
 	}
 	int table = n > 1 && !o->trace, worst = EXIT_PASS;
 	if (table)
-		printf("%-36s %-8s %12s %6s\n", "scenario", "verdict", "instructions", "fixups");
+		printf("%-40s %-8s %12s %6s\n", "scenario", "verdict", "instructions", "fixups");
 	struct machines ms = { .n = 0 };
 	for (int i = 0; i < n; i++) {
 		int rc = replay_one(&ms, files[i], o, !table || o->verbose, table);

@@ -154,6 +154,8 @@ uint32_t entryemu_call_pt_regs_addr(const entryemu_call *call);
 int entryemu_call_read_pt_regs(entryemu_call *call, struct entryemu_pt_regs *out);
 int entryemu_call_write_pt_regs(entryemu_call *call, const struct entryemu_pt_regs *regs);
 void entryemu_call_return(entryemu_call *call, uint32_t eax);
+/* Run the library's default for this callout (after the caller's own work). */
+void entryemu_call_default(entryemu_call *call);
 /* End the run: the task was killed by signal sig. */
 void entryemu_call_kill(entryemu_call *call, int sig);
 /* End the run with a kernel oops (the message says why). */
@@ -202,6 +204,28 @@ struct entryemu_desc_edit {
 	uint32_t lo, hi;		/* the descriptor's two words */
 };
 
+/*
+ * An event raised from outside the program: an exception (as if the
+ * instruction at the injection point had raised it), an IRQ line (vector
+ * 0x20 + line, delivered at the first instruction boundary with IF = 1
+ * from that point on) or an NMI.
+ */
+enum entryemu_inject_kind {
+	ENTRYEMU_INJECT_EXCEPTION,
+	ENTRYEMU_INJECT_IRQ,
+	ENTRYEMU_INJECT_NMI,
+};
+struct entryemu_inject {
+	enum entryemu_inject_kind kind;
+	int vector;			/* exception vector, or IRQ line 0..15 */
+	int error_code_given;		/* exceptions: push error_code even if
+					 * the vector has none / give its value */
+	uint32_t error_code;
+	uint32_t at;			/* before the instruction at this address */
+	uint64_t after;			/* or after this many instructions (at = 0) */
+	unsigned occurrence;		/* the n-th time at is reached (0 => 1st) */
+};
+
 /* What a run starts from.  Zeroed fields take the defaults noted. */
 struct entryemu_setup {
 	struct entryemu_regs user;	/* cs/ss 0 => __USER_CS/__USER_DS,
@@ -218,6 +242,9 @@ struct entryemu_setup {
 	unsigned flags;			/* ENTRYEMU_RUN_* */
 	const struct entryemu_desc_edit *edits;	/* applied before user state */
 	unsigned nedits;
+	const struct entryemu_inject *injects;	/* events raised from outside */
+	unsigned ninjects;
+	uint32_t cr0_set;		/* CR0 bits to set for the run (TS, EM) */
 };
 
 #define ENTRYEMU_RUN_TRACE	0x1	/* record every executed instruction */
@@ -338,8 +365,13 @@ int entryemu_scenario_load(const char *path, entryemu_scenario **out,
 void entryemu_scenario_free(entryemu_scenario *s);
 const char *entryemu_scenario_name(const entryemu_scenario *s);
 const char *entryemu_scenario_description(const entryemu_scenario *s);
-/* The image the scenario asks for (a bundled image's path, or its own). */
-const char *entryemu_scenario_image(const entryemu_scenario *s);
+/*
+ * The images the scenario runs on (image: post, pre, a path, or a list):
+ * their count, the path of image i, and its name as the scenario gives it.
+ */
+int entryemu_scenario_nimages(const entryemu_scenario *s);
+const char *entryemu_scenario_image(const entryemu_scenario *s, int i);
+const char *entryemu_scenario_image_name(const entryemu_scenario *s, int i);
 /* The setup to run; valid while s lives. */
 const struct entryemu_setup *entryemu_scenario_setup(const entryemu_scenario *s);
 /*
@@ -350,7 +382,9 @@ const char *entryemu_scenario_locate(const entryemu_scenario *s, const char *fie
 				     char *buf, size_t len);
 /*
  * Resolve the scenario's symbols against m's image and user code
- * (unknown symbol: ENTRYEMU_E_SCENARIO with FILE:LINE:COL in err).
+ * (unknown symbol: ENTRYEMU_E_SCENARIO with FILE:LINE:COL in err) and
+ * register its callout actions on m (replacing any callouts set before).
+ * Bind before every run: it also resets the actions' call counts.
  */
 int entryemu_scenario_bind(entryemu_scenario *s, entryemu *m, char *err, size_t errlen);
 /*

@@ -1,0 +1,64 @@
+/*
+ * Events injected from outside the program: an exception at a chosen
+ * point, an IRQ, an NMI.  While a run has injections, a code hook sees
+ * every instruction (slow, and only then): when the chosen point is
+ * reached the event is delivered before that instruction executes, as
+ * an external event is taken at an instruction boundary.  An IRQ waits
+ * for a boundary with IF = 1 (SDM vol. 3 6.8.1); an NMI does not.
+ */
+#include "machine.h"
+#include "fault.h"
+
+/*
+ * STI, MOV SS and POP SS inhibit interrupts until the next instruction
+ * has run (SDM vol. 3 6.8.3): no IRQ on the boundary right after them.
+ */
+static int interrupt_shadow(struct entryemu *m)
+{
+	uint8_t *p = m->shadow_from ? machine_ptr(m, m->shadow_from, 2) : NULL;
+	if (!p)
+		return 0;
+	return p[0] == 0xfb || p[0] == 0x17 || (p[0] == 0x8e && ((p[1] >> 3) & 7) == 2);
+}
+
+void inject_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
+{
+	struct entryemu *m = data;
+	(void)size;
+	if (m->stopping || !m->setup)
+		return;
+	m->exact_insns++;
+	const struct entryemu_setup *s = m->setup;
+	m->shadow_from = m->prev_insn;
+	m->prev_insn = (uint32_t)addr;
+	for (unsigned i = 0; i < s->ninjects && i < 8; i++) {
+		const struct entryemu_inject *in = &s->injects[i];
+		struct inject_state *st = &m->inject[i];
+		if (st->done)
+			continue;
+		if (!st->armed) {
+			if (in->at && in->at == (uint32_t)addr)
+				st->armed = ++st->reached >= (in->occurrence ? in->occurrence : 1);
+			else if (!in->at && m->exact_insns > in->after)
+				st->armed = 1;
+			if (!st->armed)
+				continue;
+		}
+		if (in->kind == ENTRYEMU_INJECT_IRQ &&
+		    (!(machine_reg(m, UC_X86_REG_EFLAGS) & ENTRYEMU_EFLAGS_IF) ||
+		     interrupt_shadow(m)))
+			continue;		/* masked: stays pending */
+		st->done = 1;
+		m->exact_insns--;		/* this instruction has not run */
+		count_unexecuted(m, (uint32_t)addr);
+		int vector = in->kind == ENTRYEMU_INJECT_NMI ? 2 :
+			     in->kind == ENTRYEMU_INJECT_IRQ ? 0x20 + in->vector : in->vector;
+		int has_error = in->kind == ENTRYEMU_INJECT_EXCEPTION &&
+				(in->error_code_given || vector_has_error_code(vector));
+		deliver_external(m, vector, has_error, in->error_code, (uint32_t)addr);
+		/* continue at the handler: this instruction runs after the iret */
+		uc_emu_stop(uc);
+		m->restart = 1;
+		return;
+	}
+}
