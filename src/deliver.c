@@ -223,15 +223,25 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 	return DELIVERED;
 }
 
+/* SDM vol. 3 table 6-4: the exception classes that decide a double fault. */
+static int contributory(int vector)
+{
+	return vector == VEC_DE || vector == VEC_TS || vector == VEC_NP ||
+	       vector == VEC_SS || vector == VEC_GP;
+}
+
 /*
- * Deliver ev; a fault raised by the delivery is delivered next, with
- * EXT set, and a fault while delivering that is a double fault (#DF,
- * vector 8, whose task gate ends the run).
+ * Deliver ev.  A fault raised by the delivery is itself delivered, with
+ * EXT set, unless table 6-5 makes the pair a double fault: a contributory
+ * fault while delivering a contributory exception, or a contributory
+ * fault or #PF while delivering a #PF.  A fault while delivering #DF
+ * shuts the processor down.  Software interrupts, benign exceptions and
+ * external interrupts are not "first exceptions" for this rule.
  */
 static void deliver_chain(struct entryemu *m, struct event ev)
 {
 	char why[256] = "";
-	for (int depth = 0; depth < 3; depth++) {
+	for (int depth = 0; depth < 4; depth++) {
 		struct fault f;
 		enum delivered d = deliver(m, &ev, &f, why, sizeof(why));
 		if (d == DELIVERED)
@@ -244,18 +254,27 @@ static void deliver_chain(struct entryemu *m, struct event ev)
 			machine_stop(m, ENTRYEMU_UNSUPPORTED, "%s", why);
 			return;
 		}
-		/* the delivery itself faulted: f is raised at the same EIP */
+		if (ev.vector == VEC_DF) {
+			run_oops(m, "triple fault: vector %d while delivering a double fault "
+				 "(the processor shuts down)", f.vector);
+			return;
+		}
+		int first_is_exception = !ev.software && ev.vector < 32;
+		int dbl = first_is_exception &&
+			  ((contributory(ev.vector) && contributory(f.vector)) ||
+			   (ev.vector == VEC_PF && (contributory(f.vector) || f.vector == VEC_PF)));
+		/* the delivery itself faulted: raised at the same instruction */
 		struct event next = {
-			.vector = depth == 0 ? f.vector : VEC_DF,
+			.vector = dbl ? VEC_DF : f.vector,
 			.software = 0,
 			.has_error = 1,
-			.error = depth == 0 ? f.error : 0,
+			.error = dbl ? 0 : f.error,
 			.eip = ev.software ? ev.insn_eip : ev.eip,
 			.insn_eip = ev.insn_eip,
 		};
 		ev = next;
 	}
-	run_oops(m, "triple fault while delivering vector %d", ev.vector);
+	run_oops(m, "exceptions nested too deep while delivering vector %d", ev.vector);
 }
 
 /* An event from outside the instruction stream (injection, IRQ, NMI). */
@@ -378,5 +397,14 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 	count_unexecuted(m, eip);
 	struct event ev = { .vector = VEC_PF, .has_error = 1, .error = err,
 			    .eip = eip, .insn_eip = eip };
+	deliver_chain(m, ev);
+}
+
+/* An invalid opcode at the current EIP: #UD, a fault, no error code. */
+void deliver_invalid_opcode(struct entryemu *m)
+{
+	uint32_t eip = machine_reg(m, UC_X86_REG_EIP);
+	count_unexecuted(m, eip);
+	struct event ev = { .vector = VEC_UD, .eip = eip, .insn_eip = eip };
 	deliver_chain(m, ev);
 }

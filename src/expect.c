@@ -144,6 +144,9 @@ int entryemu_scenario_check(const entryemu_scenario *s, const entryemu *m,
 	if (s->signal.set && (uint32_t)res->signal != s->signal.num)
 		failf(&r, s->signal.loc, "expected signal %u, got %d", s->signal.num,
 		      res->signal);
+	if (s->message && !strstr(res->message, s->message))
+		failf(&r, s->message_loc, "expected the message to contain \"%s\", got \"%.300s\"",
+		      s->message, res->message);
 	check_fields(&r, FT_REGS, &s->final, &res->final, "final");
 	if (s->returned.n) {
 		if (!res->nreturns)

@@ -1,6 +1,6 @@
 /*
  * Events injected from outside the program: an exception at a chosen
- * point, an IRQ, an NMI.  While a run has injections, a code hook sees
+ * point, an IRQ, an NMI; and the #NM checks Unicorn leaves out.  While a run has injections, a code hook sees
  * every instruction (slow, and only then): when the chosen point is
  * reached the event is delivered before that instruction executes, as
  * an external event is taken at an instruction boundary.  An IRQ waits
@@ -21,12 +21,45 @@ static int interrupt_shadow(struct entryemu *m)
 	return p[0] == 0xfb || p[0] == 0x17 || (p[0] == 0x8e && ((p[1] >> 3) & 7) == 2);
 }
 
+/*
+ * SDM vol. 3 table 2-2: with CR0.EM or CR0.TS set an x87 instruction
+ * raises #NM; WAIT/FWAIT does when TS and MP are both set.  Unicorn
+ * 2.0.1 applies neither, so runs that set those bits check here.
+ */
+static int raises_nm(struct entryemu *m, uint32_t addr)
+{
+	uint32_t cr0 = machine_reg(m, UC_X86_REG_CR0);
+	if (!(cr0 & 0xc))
+		return 0;
+	uint8_t *p = machine_ptr(m, addr, 1);
+	for (int i = 0; p && i < 4; i++) {		/* skip prefixes */
+		uint8_t b = p[0];
+		if (b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 ||
+		    b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65)
+			p = machine_ptr(m, addr + (uint32_t)i + 1, 1);
+		else
+			break;
+	}
+	if (!p)
+		return 0;
+	if (p[0] >= 0xd8 && p[0] <= 0xdf)
+		return 1;
+	return p[0] == 0x9b && (cr0 & 0xa) == 0xa;
+}
+
 void inject_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 {
 	struct entryemu *m = data;
 	(void)size;
 	if (m->stopping || !m->setup)
 		return;
+	if (m->setup->cr0_set && raises_nm(m, (uint32_t)addr)) {
+		count_unexecuted(m, (uint32_t)addr);
+		deliver_external(m, 7, 0, 0, (uint32_t)addr);
+		uc_emu_stop(uc);
+		m->restart = 1;
+		return;
+	}
 	m->exact_insns++;
 	const struct entryemu_setup *s = m->setup;
 	m->shadow_from = m->prev_insn;

@@ -134,6 +134,7 @@ void deliver_intr_hook(uc_engine *uc, uint32_t intno, void *data);
 void deliver_sysenter_hook(uc_engine *uc, void *data);
 /* A page fault at the current EIP (access to unmapped memory). */
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch);
+void deliver_invalid_opcode(struct entryemu *m);
 
 /* inject.c */
 void inject_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data);

@@ -181,7 +181,8 @@ static int run_once(struct entryemu *m, const struct entryemu_setup *s,
 		machine_set_error(m, "injects: at most 8 per run");
 		return ENTRYEMU_E_INVAL;
 	}
-	int slow = s->ninjects > 0;
+	/* injections and CR0.TS/EM need a look at every instruction */
+	int slow = s->ninjects > 0 || (s->cr0_set & 0xc);
 	if (slow && (uc_hook_add(m->uc, &m->h_inject, UC_HOOK_CODE, (void *)inject_hook,
 				 m, 1, 0) != UC_ERR_OK)) {
 		machine_set_error(m, "cannot install the injection hook");
@@ -213,6 +214,14 @@ static int run_once(struct entryemu *m, const struct entryemu_setup *s,
 		if (m->restart && !m->stopping) {
 			/* an injected event was delivered: go on from its handler */
 			m->restart = 0;
+			start = machine_reg(m, UC_X86_REG_EIP);
+			continue;
+		}
+		if (e == UC_ERR_INSN_INVALID && !m->stopping) {
+			/* Unicorn stops at an invalid opcode; the CPU raises #UD */
+			deliver_invalid_opcode(m);
+			if (m->stopping)
+				break;
 			start = machine_reg(m, UC_X86_REG_EIP);
 			continue;
 		}

@@ -66,6 +66,10 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 	}
 	if (!strcmp(key, "signal"))
 		return get_value(p, k, v, 64, 0, &s->signal);
+	if (!strcmp(key, "message")) {
+		s->message_loc = loc_of(v);
+		return get_string(p, k, v, &s->message);
+	}
 	if (!strcmp(key, "final"))
 		return get_fields(p, k, v, FT_REGS, "final", &s->final);
 	if (!strcmp(key, "returned"))
@@ -111,8 +115,8 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		}
 		return 0;
 	}
-	return fail_at(p, loc_of(k), "expect: unknown key '%s' (outcome, signal, final, "
-		       "returned, fixups, events, callouts)", key);
+	return fail_at(p, loc_of(k), "expect: unknown key '%s' (outcome, signal, message, "
+		       "final, returned, fixups, events, callouts)", key);
 }
 
 /* ---- top level --------------------------------------------------------------- */
@@ -338,6 +342,7 @@ void entryemu_scenario_free(entryemu_scenario *s)
 	free_fields(&s->final);
 	free_fields(&s->returned);
 	free(s->signal.sym);
+	free(s->message);
 	for (int i = 0; i < s->nfixups; i++)
 		free(s->fixups[i].insn);
 	for (int i = 0; i < s->nevents; i++)

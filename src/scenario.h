@@ -103,6 +103,8 @@ struct entryemu_scenario {
 	enum entryemu_outcome outcome;
 	struct loc outcome_loc;
 	struct value signal;
+	char *message;			/* a substring of result.message */
+	struct loc message_loc;
 	struct fields_expect final, returned;
 	int has_fixups;
 	struct loc fixups_loc;

@@ -94,7 +94,10 @@ static void print_pt_regs(const struct entryemu_pt_regs *p)
 static void print_details(entryemu *m, const struct entryemu_result *r)
 {
 	char sym[128], sym2[128];
-	printf("outcome: %s (%s)\n", entryemu_outcome_name(r->outcome), r->message);
+	if (strchr(r->message, '\n'))		/* an oops report: lines of its own */
+		printf("outcome: %s\n%s", entryemu_outcome_name(r->outcome), r->message);
+	else
+		printf("outcome: %s (%s)\n", entryemu_outcome_name(r->outcome), r->message);
 	printf("instructions: %llu\n", (unsigned long long)r->insns);
 	for (unsigned i = 0; i < r->nevents; i++) {
 		const struct entryemu_event_record *e = &r->events[i];
