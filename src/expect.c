@@ -149,11 +149,13 @@ int entryemu_scenario_check(const entryemu_scenario *s, const entryemu *m,
 		      s->message, res->message);
 	check_fields(&r, FT_REGS, &s->final, &res->final, "final");
 	if (s->returned.n) {
+		/* the last return to ring 3: the one the scenario ends on */
 		if (!res->nreturns)
 			failf(&r, s->returned.f[0].v.loc, "expected a return to ring 3, "
 			      "there was none");
 		else
-			check_fields(&r, FT_REGS, &s->returned, &res->returns[0], "returned");
+			check_fields(&r, FT_REGS, &s->returned,
+				     &res->returns[res->nreturns - 1], "returned");
 	}
 	if (s->has_fixups) {
 		if ((unsigned)s->nfixups != res->nfixups)
