@@ -29,6 +29,9 @@ CALLOUT(save_v86_state)
 CALLOUT(do_syscall_trace)
 CALLOUT(do_exit)
 
+/* the function a kernel thread runs (scenarios start threads on it) */
+CALLOUT(entryemu_thread_fn)
+
 /* lockdep's view of the interrupt flag */
 CALLOUT(trace_hardirqs_on)
 CALLOUT(trace_hardirqs_off)

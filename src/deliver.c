@@ -184,7 +184,22 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 	if (ev->has_error)
 		words[n++] = ev->error;
 
-	uint32_t frame = esp - 4 * n;
+	/*
+	 * The pushes go through SS: its base, and for a 16-bit stack segment
+	 * (B = 0, such as ESPFIX_SS) only SP moves (SDM vol. 3 6.12.1).
+	 */
+	uint32_t base = 0, frame_off;
+	int stack16 = 0;
+	struct desc ssd;
+	if (desc_fetch(m, new_ss, &ssd) == 0 && ssd.s) {
+		base = ssd.base;
+		stack16 = !ssd.db;
+	}
+	if (stack16)
+		frame_off = (esp & 0xffff0000u) | ((esp - 4 * n) & 0xffff);
+	else
+		frame_off = esp - 4 * n;
+	uint32_t frame = base + (stack16 ? frame_off & 0xffff : frame_off);
 	uint8_t *stack = machine_ptr(m, frame, 4 * n);
 	if (!stack) {
 		snprintf(why, whylen, "delivering vector %d: the stack at 0x%08x is not "
@@ -203,7 +218,7 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 
 	/* 8. load SS:ESP, CS:EIP */
 	if (new_cpl < cpl) {
-		if (machine_enter_ring0(m, new_ss, frame, sel)) {
+		if (machine_enter_ring0(m, new_ss, frame_off, sel)) {
 			snprintf(why, whylen, "the emulator refused SS=0x%04x CS=0x%04x",
 				 new_ss, sel);
 			return BROKEN;
@@ -211,7 +226,7 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 		if (cpl == 3)
 			m->in_kernel = 1;
 	} else {
-		machine_set_reg(m, UC_X86_REG_ESP, frame);
+		machine_set_reg(m, UC_X86_REG_ESP, frame_off);
 		if (sel != old_cs) {
 			uint32_t c = sel;
 			uc_reg_write(m->uc, UC_X86_REG_CS, &c);

@@ -79,6 +79,18 @@ static int operand_selector(struct entryemu *m, const cs_x86_op *op, uint16_t *s
 	return -1;
 }
 
+/* Linear address of the stack top plus off, through SS (base; SP if 16-bit). */
+static uint32_t stack_addr(struct entryemu *m, uint32_t off)
+{
+	uint16_t ss = 0;
+	uc_reg_read(m->uc, UC_X86_REG_SS, &ss);
+	uint32_t esp = machine_reg(m, UC_X86_REG_ESP);
+	struct desc d;
+	if (desc_fetch(m, ss, &d) == 0 && d.s)
+		return d.base + (d.db ? esp + off : ((esp + off) & 0xffff));
+	return esp + off;
+}
+
 static int derive_from_check(struct fault_info *info, int vector, struct fault f)
 {
 	if (f.vector != vector) {
@@ -118,14 +130,13 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	const cs_x86 *x = &insn->detail->x86;
 	enum sreg sr;
 	uint16_t sel;
-	uint32_t esp = machine_reg(m, UC_X86_REG_ESP);
 	int ok = 1;
 
 	switch (insn->id) {
 	case X86_INS_POP:		/* pop %ds/%es/%fs/%gs/%ss */
 		if (x->op_count == 1 && x->operands[0].type == X86_OP_REG &&
 		    sreg_of(x->operands[0].reg, &sr) == 0) {
-			sel = (uint16_t)machine_rd32(m, esp, &ok);
+			sel = (uint16_t)machine_rd32(m, stack_addr(m, 0), &ok);
 			if (ok)
 				rc = derive_from_check(info, vector,
 						       desc_check_data_load(m, sr, sel, cpl));
@@ -158,9 +169,9 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		break;
 	}
 	case X86_INS_IRETD: {		/* the frame it was popping */
-		uint32_t reip = machine_rd32(m, esp, &ok);
-		uint16_t rcs = (uint16_t)machine_rd32(m, esp + 4, &ok);
-		uint16_t rss = (uint16_t)machine_rd32(m, esp + 16, &ok);
+		uint32_t reip = machine_rd32(m, stack_addr(m, 0), &ok);
+		uint16_t rcs = (uint16_t)machine_rd32(m, stack_addr(m, 4), &ok);
+		uint16_t rss = (uint16_t)machine_rd32(m, stack_addr(m, 16), &ok);
 		if (ok)
 			rc = derive_from_check(info, vector,
 					       desc_check_iret(m, rcs, rss, reip, cpl));

@@ -112,6 +112,135 @@ static void sys_set_thread_area(entryemu_call *c, void *o)
 	entryemu_call_return(c, 0);
 }
 
+/*
+ * modify_ldt(func, ptr, bytecount), funcs 1 and 0x11 (write_ldt): the
+ * LDT grows to hold the entry (alloc_ldt, in steps of 512 entries, here
+ * at most one step), the descriptor is built as for TLS (the old mode
+ * clears "useable"), and the LDT is loaded: GDT entry 17 describes it
+ * (type 2, DPL 0) and LDTR is reloaded with selector 0x88.
+ */
+static void sys_modify_ldt(entryemu_call *c, void *o)
+{
+	(void)o;
+	struct entryemu *m = c->m;
+	uint32_t func = entryemu_call_stack_arg(c, 0), ptr = entryemu_call_stack_arg(c, 1);
+	uint32_t count = entryemu_call_stack_arg(c, 2);
+	if (func != 1 && func != 0x11) {
+		entryemu_call_return(c, (uint32_t)-ENOSYS);	/* reads: not modelled */
+		return;
+	}
+	int oldmode = func == 1;
+	struct { uint32_t entry_number, base_addr, limit, flags; } u;
+	if (count != sizeof(u)) {
+		entryemu_call_return(c, (uint32_t)-EINVAL);
+		return;
+	}
+	if (user_copy_in(m, &u, ptr, sizeof(u)) < 0) {
+		entryemu_call_return(c, (uint32_t)-EFAULT);
+		return;
+	}
+	unsigned seg_32bit = u.flags & 1, contents = (u.flags >> 1) & 3,
+		 read_exec_only = (u.flags >> 3) & 1, limit_in_pages = (u.flags >> 4) & 1,
+		 seg_not_present = (u.flags >> 5) & 1, useable = (u.flags >> 6) & 1;
+	if (u.entry_number >= 8192 || (contents == 3 && (oldmode || !seg_not_present))) {
+		entryemu_call_return(c, (uint32_t)-EINVAL);
+		return;
+	}
+	if (u.entry_number >= SYS_LDT_ENTRIES) {
+		machine_stop(m, ENTRYEMU_UNSUPPORTED, "modify_ldt: entry %u; the model's LDT "
+			     "holds %u entries", u.entry_number, SYS_LDT_ENTRIES);
+		return;
+	}
+	uint32_t a = 0, b = 0;
+	int empty = u.base_addr == 0 && u.limit == 0 && contents == 0 &&
+		    read_exec_only == 1 && seg_32bit == 0 && limit_in_pages == 0 &&
+		    seg_not_present == 1 && useable == 0;
+	if (!(u.base_addr == 0 && u.limit == 0 && (oldmode || empty))) {
+		a = ((u.base_addr & 0xffff) << 16) | (u.limit & 0x0ffff);
+		b = (u.base_addr & 0xff000000) | ((u.base_addr & 0x00ff0000) >> 16) |
+		    (u.limit & 0xf0000) | ((read_exec_only ^ 1) << 9) | (contents << 10) |
+		    ((seg_not_present ^ 1) << 15) | (seg_32bit << 22) |
+		    (limit_in_pages << 23) | (useable << 20) | 0x7000;
+		if (oldmode)
+			b &= ~(1u << 20);
+	}
+	if (!m->ldt_entries) {
+		/* alloc_ldt + load_LDT: GDT entry 17, then lldt 0x88 */
+		m->ldt_entries = SYS_LDT_ENTRIES;
+		uint32_t lo, hi;
+		desc_make_seg(&lo, &hi, SYS_LDT, SYS_LDT_ENTRIES * 8 - 1, 0x2, 0, 0, 0);
+		entryemu_gdt_set(m, 17, lo, hi);
+		uc_x86_mmr ldtr = { .selector = 0x88, .base = SYS_LDT,
+				    .limit = SYS_LDT_ENTRIES * 8 - 1, .flags = hi & 0x00f0ff00 };
+		uc_reg_write(m->uc, UC_X86_REG_LDTR, &ldtr);
+	}
+	entryemu_mem_write(m, SYS_LDT + 8 * u.entry_number, &a, 4);
+	entryemu_mem_write(m, SYS_LDT + 8 * u.entry_number + 4, &b, 4);
+	entryemu_call_return(c, 0);
+}
+
+/* ---- espfix: returning to a 16-bit stack segment -------------------------- */
+
+/*
+ * setup_x86_bogus_stack(stk), fastcall, on the way to an iret to a 16-bit
+ * SS (ldt_ss): stk is %esp after "subl $8": pt_regs moves down 8 bytes
+ * to stk, the 20-byte iret frame is copied to the top of the per-CPU
+ * 16-bit stack (offset 1024 - 8 - 20), and two far pointers are written:
+ * switch16 (after pt_regs, read by "lss 20+4(%esp)") = ESPFIX_SS : the
+ * user's ESP high half | that offset, so the iret leaves the user's own
+ * high half in ESP; switch32 (the 16-bit stack's last 8 bytes, read by
+ * FIXUP_ESPFIX_STACK) = __KERNEL_DS : the 32-bit address matching offset
+ * 0 of the 16-bit stack.
+ */
+static void setup_x86_bogus_stack(entryemu_call *c, void *o)
+{
+	(void)o;
+	struct entryemu *m = c->m;
+	const struct image_layout *l = &m->img.layout;
+	uint32_t stk = c->eax, size = (uint32_t)l->pt_size;
+	uint32_t frame_off = SYS_ESPFIX_SIZE - 8 - 20;
+	uint8_t *regs = machine_ptr(m, stk, size + 8);
+	uint8_t *s16 = machine_ptr(m, SYS_ESPFIX, SYS_ESPFIX_SIZE);
+	if (!regs || !s16) {
+		entryemu_call_oops(c, "stack pointer outside the kernel stack");
+		return;
+	}
+	memmove(regs, regs + 8, size);
+	memcpy(s16 + frame_off, regs + l->pt_eip, 20);
+	uint32_t user_esp;
+	memcpy(&user_esp, regs + l->pt_oldesp, 4);
+	uint32_t switch16[2] = { (user_esp & 0xffff0000u) | frame_off, ENTRYEMU_ESPFIX_SS };
+	uint32_t switch32[2] = { stk + size + 8 - SYS_ESPFIX_SIZE, ENTRYEMU_KERNEL_DS };
+	memcpy(regs + size, switch16, 8);
+	memcpy(s16 + SYS_ESPFIX_SIZE - 8, switch32, 8);
+}
+
+/*
+ * fixup_x86_bogus_stack(sp), fastcall: an exception taken on the 16-bit
+ * stack; FIXUP_ESPFIX_STACK has switched to the 32-bit stack switch32
+ * names.  Copy everything from sp to the switch32 pointer back to the
+ * matching 32-bit addresses and return where sp corresponds to.
+ */
+static void fixup_x86_bogus_stack(entryemu_call *c, void *o)
+{
+	(void)o;
+	struct entryemu *m = c->m;
+	uint32_t sp = c->eax & 0xffff;
+	uint8_t *s16 = machine_ptr(m, SYS_ESPFIX, SYS_ESPFIX_SIZE);
+	if (sp > SYS_ESPFIX_SIZE - 8) {
+		entryemu_call_oops(c, "16-bit stack pointer outside the espfix stack");
+		return;
+	}
+	uint32_t len = SYS_ESPFIX_SIZE - 8 - sp, switch32;
+	memcpy(&switch32, s16 + SYS_ESPFIX_SIZE - 8, 4);
+	uint32_t dst = switch32 + SYS_ESPFIX_SIZE - 8 - len;
+	if (entryemu_mem_write(m, dst, s16 + sp, len)) {
+		entryemu_call_oops(c, "switch32 points outside the kernel stack");
+		return;
+	}
+	entryemu_call_return(c, dst);
+}
+
 /* ---- exceptions ------------------------------------------------------------ */
 
 /* force_sig(sig): pending, delivered (fatally: no handlers) on the way out. */
@@ -291,11 +420,19 @@ static void do_syscall_trace(entryemu_call *c, void *o)
 	entryemu_call_return(c, 0);	/* not PTRACE_SYSEMU: run the call */
 }
 
+/* do_exit(code) is fastcall: the code is in %eax. */
 static void do_exit(entryemu_call *c, void *o)
 {
 	(void)o;
-	uint32_t code = entryemu_call_stack_arg(c, 0);
+	uint32_t code = c->eax;
 	machine_stop(c->m, ENTRYEMU_EXITED, "do_exit(%d)", (int)code);
+}
+
+/* The default kernel thread: returns its argument (in %eax: regparm). */
+static void thread_fn(entryemu_call *c, void *o)
+{
+	(void)o;
+	entryemu_call_return(c, c->eax);
 }
 
 static void nothing(entryemu_call *c, void *o)
@@ -320,10 +457,11 @@ void kernel_install_defaults(struct entryemu *m)
 		{ "save_v86_state", REGS_EAX, not_modelled },
 		{ "do_syscall_trace", REGS_EAX, do_syscall_trace },
 		{ "do_exit", REGS_NONE, do_exit },
+		{ "entryemu_thread_fn", REGS_NONE, thread_fn },
 		{ "trace_hardirqs_on", REGS_NONE, nothing },
 		{ "trace_hardirqs_off", REGS_NONE, nothing },
-		{ "setup_x86_bogus_stack", REGS_NONE, not_modelled },
-		{ "fixup_x86_bogus_stack", REGS_NONE, not_modelled },
+		{ "setup_x86_bogus_stack", REGS_NONE, setup_x86_bogus_stack },
+		{ "fixup_x86_bogus_stack", REGS_NONE, fixup_x86_bogus_stack },
 		{ "do_IRQ", REGS_EAX, nothing },
 		{ "do_debug", REGS_EAX, do_debug },
 		{ "do_nmi", REGS_EAX, do_nmi },
@@ -339,6 +477,7 @@ void kernel_install_defaults(struct entryemu *m)
 
 	static const struct { unsigned nr; const char *name; entryemu_callout_fn fn; } sc[] = {
 		{ 20, "sys_getpid", sys_getpid },
+		{ 123, "sys_modify_ldt", sys_modify_ldt },
 		{ 243, "sys_set_thread_area", sys_set_thread_area },
 	};
 	for (unsigned nr = 0; nr < m->nr_syscalls; nr++)

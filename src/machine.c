@@ -150,11 +150,12 @@ static void build_gdt(struct entryemu *m)
 	desc_make_seg(&lo, &hi, SYS_TSS, (uint32_t)m->img.layout.tss_size - 1, 0xB, 0, 0, 0);
 	gdt_write(m, 16, lo, hi);
 	/*
-	 * ESPFIX_SS: the per-CPU 16-bit stack, limit CPU_16BIT_STACK_SIZE-1
-	 * in pages (G and B set), as cpu_init() patches it.
+	 * ESPFIX_SS: a 16-bit (B = 0), byte-granular, ring-0 data segment
+	 * over the per-CPU 16-bit stack, limit CPU_16BIT_STACK_SIZE - 1, as
+	 * cpu_init() completes head.S's template.
 	 */
-	lo = ((SYS_ESPFIX & 0xffff) << 16) | (1024 - 1);
-	hi = (SYS_ESPFIX & 0xff000000) | ((SYS_ESPFIX >> 16) & 0xff) | 0x00c09300;
+	lo = ((SYS_ESPFIX & 0xffff) << 16) | (SYS_ESPFIX_SIZE - 1);
+	hi = (SYS_ESPFIX & 0xff000000) | ((SYS_ESPFIX >> 16) & 0xff) | 0x00009300;
 	gdt_write(m, 26, lo, hi);
 	/* __KERNEL_PERCPU: byte-granular data segment over the per-CPU area */
 	desc_make_seg(&lo, &hi, SYS_PERCPU, SYS_PERCPU_SIZE - 1, 0x3, 1, 0, 1);
@@ -499,6 +500,52 @@ static int load_user_seg(struct entryemu *m, int reg, enum sreg sr, uint16_t sel
 }
 
 /*
+ * A new kernel thread as the scheduler first runs it: switch_to() jumps
+ * to thread.eip = ret_from_fork with %esp = thread.esp = the child's
+ * pt_regs (at the top of its stack, below copy_thread's 8 reserved bytes)
+ * and %eax = the previous task.  The frame is kernel_thread()'s, with
+ * copy_thread()'s eax = 0.
+ */
+static int start_kernel_thread(struct entryemu *m, const struct entryemu_setup *s)
+{
+	const struct image_layout *l = &m->img.layout;
+	uint32_t frame = m->esp0 - (uint32_t)l->pt_size;
+	struct entryemu_pt_regs regs = {
+		.ebx = s->thread_fn, .edx = s->thread_arg, .eax = 0,
+		.xds = ENTRYEMU_USER_DS, .xes = ENTRYEMU_USER_DS,
+		.xgs = ENTRYEMU_KERNEL_PERCPU,	/* the seed: threads run on the per-CPU %gs */
+		.orig_eax = 0xffffffffu,
+		.eip = image_symbol(&m->img, "kernel_thread_helper"),
+		.xcs = ENTRYEMU_KERNEL_CS,
+		.eflags = 0x286,		/* IF | SF | PF | bit 1 */
+	};
+	if (!regs.eip) {
+		machine_set_error(m, "thread_fn: the image has no kernel_thread_helper");
+		return ENTRYEMU_E_INVAL;
+	}
+	uint32_t rff = image_symbol(&m->img, "ret_from_fork");
+	if (!rff) {
+		machine_set_error(m, "thread_fn: the image has no ret_from_fork");
+		return ENTRYEMU_E_INVAL;
+	}
+	ptregs_write(m, frame, &regs);
+	if (machine_enter_ring0(m, ENTRYEMU_KERNEL_DS, frame, ENTRYEMU_KERNEL_CS)) {
+		machine_set_error(m, "cannot enter ring 0 for the kernel thread");
+		return ENTRYEMU_E_ENGINE;
+	}
+	/* the kernel's segments when switch_to() returns */
+	uint32_t uds = ENTRYEMU_USER_DS, gs = l->pt_gs >= 0 ? ENTRYEMU_KERNEL_PERCPU : 0;
+	uc_reg_write(m->uc, UC_X86_REG_DS, &uds);
+	uc_reg_write(m->uc, UC_X86_REG_ES, &uds);
+	uc_reg_write(m->uc, UC_X86_REG_GS, &gs);
+	machine_set_reg(m, UC_X86_REG_EAX, 0xC0C00000u);	/* prev task */
+	machine_set_reg(m, UC_X86_REG_EFLAGS, 0x46);		/* irqs off in switch_to */
+	m->start = rff;
+	m->in_kernel = 1;
+	return 0;
+}
+
+/*
  * Back to the state after boot, then the setup's user state.  Only the
  * regions a run can write are restored.
  */
@@ -510,6 +557,7 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 	memset(m->ustack, 0, ENTRYEMU_USER_STACK_SIZE);
 	memset(m->udata, 0, USER_DATA_SIZE_MAPPED);
 	memcpy(m->kstack + m->img.layout.ti_flags, &s->ti_flags, 4);
+	m->start = ENTRYEMU_USER_CODE;
 	for (unsigned i = 0; i < s->nedits; i++) {
 		const struct entryemu_desc_edit *e = &s->edits[i];
 		int bad = e->table == ENTRYEMU_GDT ? entryemu_gdt_set(m, e->index, e->lo, e->hi)
@@ -536,6 +584,8 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 	}
 	if (s->cr0_set)
 		machine_set_reg(m, UC_X86_REG_CR0, machine_reg(m, UC_X86_REG_CR0) | s->cr0_set);
+	if (s->thread_fn)
+		return start_kernel_thread(m, s);
 	const struct entryemu_regs *u = &s->user;
 	if ((u->cs && u->cs != ENTRYEMU_USER_CS)) {
 		machine_set_error(m, "user.cs = 0x%04x: only __USER_CS (0x73) is supported", u->cs);

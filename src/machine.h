@@ -26,7 +26,10 @@
 #define SYS_PERCPU	(SYS_BASE + 0x1000)	/* per-CPU area, %gs base */
 #define SYS_PERCPU_SIZE	0x1000u
 #define SYS_ESPFIX	(SYS_BASE + 0x2000)	/* 16-bit stack, ESPFIX_SS base */
-#define SYS_BOOT_STACK	(SYS_BASE + 0x4000)
+#define SYS_ESPFIX_SIZE	1024			/* CPU_16BIT_STACK_SIZE */
+#define SYS_LDT		(SYS_BASE + 0x3000)	/* the task's LDT, 512 entries */
+#define SYS_LDT_ENTRIES	512
+#define SYS_BOOT_STACK	(SYS_BASE + 0x2800)
 
 #define KSTACK_BASE	0xC0A00000u		/* thread_info; THREAD_SIZE aligned */
 #define VSYSCALL_PAGE	0xffffe000u		/* user-executable, holds vsyscall.S */
@@ -75,6 +78,7 @@ struct entryemu {
 	size_t ucode_len;		/* bytes of user code currently loaded */
 	uint32_t thread_size;
 	uint32_t esp0;
+	uint32_t start;			/* where the run begins */
 
 	uc_context *user_ctx;		/* CPU in ring 3, as after boot */
 	uc_hook h_intr, h_callout, h_block, h_user, h_vsys, h_trace, h_unmapped, h_sysenter;
@@ -108,6 +112,7 @@ struct entryemu {
 	int restart;			/* stopped to resume at the new EIP */
 	uint32_t prev_insn, shadow_from;	/* for the STI / MOV SS shadow */		/* instructions seen by the inject hook */
 	uc_hook h_inject;
+	unsigned ldt_entries;		/* the task's LDT size (0: none) */
 	uint32_t pending_signal;	/* force_sig()ed, delivered at resume */
 	uint32_t unmapped_addr;	/* last access to unmapped memory */
 	int unmapped_kind;

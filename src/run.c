@@ -161,14 +161,15 @@ static int run_once(struct entryemu *m, const struct entryemu_setup *s,
 		    struct entryemu_result *r, int trace)
 {
 	clear_result(r);
+	m->in_kernel = 0;
 	int rc = machine_reset(m, s);
 	if (rc)
 		return rc;
 	m->setup = s;
 	m->res = r;
 	m->stopping = 0;
-	m->in_kernel = 0;
 	m->pending_signal = 0;
+	m->ldt_entries = 0;
 	m->unmapped_kind = 0;
 	m->budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
 	memset(&m->cur_block, 0, sizeof(m->cur_block));
@@ -207,7 +208,7 @@ static int run_once(struct entryemu *m, const struct entryemu_setup *s,
 	 * Emulation stops at an access to unmapped memory; the CPU would take
 	 * a page fault there, so deliver #PF and go on from the handler.
 	 */
-	uint32_t start = ENTRYEMU_USER_CODE;
+	uint32_t start = m->start;
 	uc_err e;
 	for (;;) {
 		e = uc_emu_start(m->uc, start, 0, 0, 0);

@@ -207,6 +207,8 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 		return parse_actions(p, k, v);
 	if (!strcmp(key, "cr0"))
 		return parse_cr0(p, k, v);
+	if (!strcmp(key, "kernel_thread"))
+		return parse_kernel_thread(p, k, v);
 	if (!strcmp(key, "user"))
 		return get_fields(p, k, v, FT_REGS, "user", &s->user);
 	if (!strcmp(key, "code")) {
@@ -237,7 +239,7 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 		return each_pair(p, v, k, "expect", expect_pair, s);
 	return fail_at(p, loc_of(k), "unknown key '%s' (name, description, image, user, "
 		       "code, bytes, pid, budget, ti_flags, cr0, gdt, idt, inject, actions, "
-		       "expect)", key);
+		       "kernel_thread, expect)", key);
 }
 
 /* The first collected libfyaml diagnostic, as FILE:LINE:COL: message. */
@@ -292,9 +294,9 @@ int entryemu_scenario_load(const char *path, entryemu_scenario **out, char *err,
 		const char *base = strrchr(path, '/');
 		s->name = strdup(base ? base + 1 : path);
 	}
-	if (!s->code.bytes) {
-		snprintf(err, errlen, "%s:1:1: the scenario has no user code (code or bytes)",
-			 path);
+	if (!s->code.bytes && !s->thread_fn.set) {
+		snprintf(err, errlen, "%s:1:1: the scenario has no user code (code or bytes) "
+			 "and starts no kernel_thread", path);
 		goto out;
 	}
 	rc = 0;
@@ -343,6 +345,7 @@ void entryemu_scenario_free(entryemu_scenario *s)
 	free_fields(&s->returned);
 	free(s->signal.sym);
 	free(s->message);
+	free(s->thread_fn.sym);
 	for (int i = 0; i < s->nfixups; i++)
 		free(s->fixups[i].insn);
 	for (int i = 0; i < s->nevents; i++)

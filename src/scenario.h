@@ -95,6 +95,7 @@ struct entryemu_scenario {
 	int ninjects;
 	struct inject_spec injects[8];
 	struct entryemu_inject bound_injects[8];
+	struct value thread_fn, thread_arg;	/* kernel_thread: {fn, arg} */
 	int nactions;
 	struct action actions[MAX_ITEMS];
 	struct dispatch dispatch[MAX_ITEMS];
@@ -137,6 +138,7 @@ int parse_descriptors(struct parser *p, struct fy_node *k, struct fy_node *v,
 int parse_injects(struct parser *p, struct fy_node *k, struct fy_node *v);
 int parse_actions(struct parser *p, struct fy_node *k, struct fy_node *v);
 int parse_cr0(struct parser *p, struct fy_node *k, struct fy_node *v);
+int parse_kernel_thread(struct parser *p, struct fy_node *k, struct fy_node *v);
 int parse_ti_flag_list(struct parser *p, struct fy_node *k, struct fy_node *v,
 		       uint32_t *out);
 /* Resolve injection points and register the actions' callouts on m. */

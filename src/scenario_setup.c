@@ -226,6 +226,28 @@ int parse_injects(struct parser *p, struct fy_node *k, struct fy_node *v)
 	return 0;
 }
 
+/* ---- kernel threads ------------------------------------------------------------ */
+
+static int kthread_pair(struct parser *p, const char *key, struct fy_node *k,
+			struct fy_node *v, void *c)
+{
+	entryemu_scenario *s = c;
+	if (!strcmp(key, "fn"))
+		return get_value(p, k, v, 0xffffffff, 1, &s->thread_fn);
+	if (!strcmp(key, "arg"))
+		return get_value(p, k, v, 0xffffffff, 1, &s->thread_arg);
+	return fail_at(p, loc_of(k), "kernel_thread: unknown key '%s' (fn, arg)", key);
+}
+
+int parse_kernel_thread(struct parser *p, struct fy_node *k, struct fy_node *v)
+{
+	if (each_pair(p, v, k, "kernel_thread", kthread_pair, p->s) < 0)
+		return -1;
+	if (!p->s->thread_fn.set)
+		return fail_at(p, loc_of(k), "kernel_thread: needs fn");
+	return 0;
+}
+
 /* ---- CR0 and TIF flags ------------------------------------------------------- */
 
 int parse_cr0(struct parser *p, struct fy_node *k, struct fy_node *v)
@@ -402,6 +424,13 @@ int scenario_bind_setup(entryemu_scenario *s, entryemu *m, char *err, size_t err
 		s->bound_injects[i].at = s->injects[i].at.set ? s->injects[i].at.num : 0;
 	}
 	s->setup.injects = s->bound_injects;
+	if (s->thread_fn.set) {
+		if ((rc = value_resolve(s, m, &s->thread_fn, err, errlen)) ||
+		    (rc = value_resolve(s, m, &s->thread_arg, err, errlen)))
+			return rc;
+		s->setup.thread_fn = s->thread_fn.num;
+		s->setup.thread_arg = s->thread_arg.num;
+	}
 	s->setup.ninjects = (unsigned)s->ninjects;
 
 	entryemu_reset_callouts(m);

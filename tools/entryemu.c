@@ -4,6 +4,7 @@
  *   entryemu replay [--trace] [--verbose] [--image PATH] [FILE...]
  *   entryemu trace [--image PATH] FILE
  *   entryemu list
+ *   entryemu coverage [--image PATH] [--require FILE] [FILE...]
  *   entryemu disasm [--image PATH] SYMBOL
  *
  * Exit status: 0 every expectation held, 1 an expectation failed,
@@ -26,6 +27,7 @@ enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_BADINPUT = 2 };
 struct opts {
 	int trace, verbose;
 	const char *image;
+	const char *require;		/* coverage: labels that must be reached */
 };
 
 /* One machine per image path, reused across scenarios. */
@@ -262,6 +264,122 @@ static int replay_one(struct machines *ms, const char *path, const struct opts *
 	return worst;
 }
 
+/* ---- coverage ---------------------------------------------------------------- */
+
+/* Labels a file lists (one per line, '#' comments) that no run reached. */
+static int check_required(const char *file, const entryemu_coverage *c)
+{
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		fprintf(stderr, "entryemu coverage: cannot read %s\n", file);
+		return EXIT_BADINPUT;
+	}
+	char line[256];
+	int missing = 0, lineno = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		char name[128];
+		if (sscanf(line, "%127s", name) != 1)
+			continue;
+		size_t i, n = entryemu_coverage_nlabels(c);
+		for (i = 0; i < n; i++)
+			if (!strcmp(entryemu_coverage_label(c, i)->name, name))
+				break;
+		if (i == n) {
+			fprintf(stderr, "%s:%d:1: no label '%s' in the image\n", file, lineno, name);
+			missing++;
+		} else if (!entryemu_coverage_label(c, i)->runs) {
+			fprintf(stderr, "%s:%d:1: label '%s' was not reached\n", file, lineno, name);
+			missing++;
+		}
+	}
+	fclose(f);
+	return missing ? EXIT_FAIL : EXIT_PASS;
+}
+
+static int cmd_coverage(int argc, char **argv, const struct opts *o)
+{
+	char **files = argv;
+	int n = argc, owned = 0, worst = EXIT_PASS;
+	if (n == 0) {
+		n = scenario_files(ENTRYEMU_SCENARIO_DIR, &files);
+		if (n <= 0) {
+			fprintf(stderr, "entryemu: no scenarios in %s\n", ENTRYEMU_SCENARIO_DIR);
+			return EXIT_BADINPUT;
+		}
+		owned = 1;
+	}
+	const char *image = o->image ? o->image : entryemu_image_path(ENTRYEMU_POST_PATCH);
+	struct machines ms = { .n = 0 };
+	entryemu *m = machine_for(&ms, image);
+	if (!m)
+		return EXIT_BADINPUT;
+	entryemu_coverage *c = entryemu_coverage_new(m);
+	static struct entryemu_result r;
+	for (int i = 0; c && i < n; i++) {
+		char err[1024];
+		entryemu_scenario *s;
+		if (entryemu_scenario_load(files[i], &s, err, sizeof(err))) {
+			fprintf(stderr, "%s\n", err);
+			worst = EXIT_BADINPUT;
+			continue;
+		}
+		/* a scenario counts on the images it names (any, with --image) */
+		int applies = o->image != NULL;
+		for (int j = 0; !applies && j < entryemu_scenario_nimages(s); j++)
+			applies = !strcmp(entryemu_scenario_image(s, j), image);
+		if (applies && entryemu_scenario_bind(s, m, err, sizeof(err)) == 0) {
+			struct entryemu_setup setup = *entryemu_scenario_setup(s);
+			setup.flags |= ENTRYEMU_RUN_TRACE;
+			if (entryemu_run(m, &setup, &r) == 0)
+				entryemu_coverage_add(c, &r);
+		} else if (applies) {
+			fprintf(stderr, "%s\n", err);
+			worst = EXIT_BADINPUT;
+		}
+		entryemu_scenario_free(s);
+	}
+	if (!c) {
+		machines_close(&ms);
+		return EXIT_BADINPUT;
+	}
+	size_t nl = entryemu_coverage_nlabels(c), ne = entryemu_coverage_nextable(c);
+	size_t lr = 0, er = 0, et = 0;
+	printf("%-36s %6s\n", "label", "runs");
+	for (size_t i = 0; i < nl; i++) {
+		const struct entryemu_label_coverage *l = entryemu_coverage_label(c, i);
+		printf("%-36s %6u\n", l->name, l->runs);
+		lr += l->runs > 0;
+	}
+	printf("\n%-36s %-24s %7s %6s\n", "__ex_table insn", "fixup", "reached", "taken");
+	for (size_t i = 0; i < ne; i++) {
+		const struct entryemu_extable_coverage *e = entryemu_coverage_extable(c, i);
+		char a[128], b[128];
+		printf("%-36s %-24s %7u %6u\n", entryemu_symbolize(m, e->insn, a, sizeof(a)),
+		       entryemu_symbolize(m, e->fixup, b, sizeof(b)), e->reached, e->taken);
+		er += e->reached > 0;
+		et += e->taken > 0;
+	}
+	printf("\nruns: %u; labels reached: %zu/%zu; __ex_table entries reached: %zu/%zu, "
+	       "fixups taken: %zu/%zu\n", entryemu_coverage_runs(c), lr, nl, er, ne, et, ne);
+	if (o->require) {
+		int rc = check_required(o->require, c);
+		if (rc > worst)
+			worst = rc;
+	}
+	entryemu_coverage_free(c);
+	machines_close(&ms);
+	if (owned) {
+		for (int i = 0; i < n; i++)
+			free(files[i]);
+		free(files);
+	}
+	return worst;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -272,12 +390,15 @@ static void usage(FILE *f)
 		"                     (no FILE: every bundled scenario)\n"
 		"  trace FILE         replay FILE printing every instruction executed\n"
 		"  list               list the bundled scenarios\n"
+		"  coverage [FILE...] labels and __ex_table entries the scenarios reach\n"
+		"                     (on the post-patch image, or --image)\n"
 		"  disasm SYMBOL      disassemble the image from SYMBOL to the next symbol\n"
 		"\n"
 		"options:\n"
 		"  --image PATH       run against this kernel image instead\n"
 		"  --trace            (replay) print the instruction trace\n"
 		"  --verbose, -v      (replay) print details for every scenario\n"
+		"  --require FILE     (coverage) fail unless every label FILE lists is reached\n"
 		"  --help, -h         this text\n"
 		"\n"
 		"exit status: 0 all expectations held, 1 one failed, 2 bad input\n");
@@ -385,12 +506,13 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_PASS;
 	}
-	struct opts o = { 0, 0, NULL };
+	struct opts o = { 0, 0, NULL, NULL };
 	static const struct option lo[] = {
 		{ "image", required_argument, NULL, 'i' },
 		{ "trace", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "require", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	optind = 2;
@@ -401,6 +523,7 @@ int main(int argc, char **argv)
 		case 't': o.trace = 1; break;
 		case 'v': o.verbose = 1; break;
 		case 'h': usage(stdout); return EXIT_PASS;
+		case 'r': o.require = optarg; break;
 		default: usage(stderr); return EXIT_BADINPUT;
 		}
 	}
@@ -418,6 +541,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "list"))
 		return cmd_list();
+	if (!strcmp(cmd, "coverage"))
+		return cmd_coverage(argc, argv, &o);
 	if (!strcmp(cmd, "disasm"))
 		return cmd_disasm(argc, argv, &o);
 	fprintf(stderr, "entryemu: unknown command '%s'\n", cmd);

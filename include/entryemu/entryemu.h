@@ -245,6 +245,16 @@ struct entryemu_setup {
 	const struct entryemu_inject *injects;	/* events raised from outside */
 	unsigned ninjects;
 	uint32_t cr0_set;		/* CR0 bits to set for the run (TS, EM) */
+	/*
+	 * Start a kernel thread instead of user code (thread_fn != 0): the
+	 * run begins where the scheduler first switches to a new thread, at
+	 * ret_from_fork, on the frame kernel_thread() and copy_thread()
+	 * build: ebx = thread_fn, edx = thread_arg, eip =
+	 * kernel_thread_helper, CS = __KERNEL_CS, EFLAGS = IF|SF|PF, and on
+	 * the post-patch image xgs = __KERNEL_PERCPU.  thread_fn is usually
+	 * entryemu_thread_fn, a callout.  The run ends in do_exit.
+	 */
+	uint32_t thread_fn, thread_arg;
 };
 
 #define ENTRYEMU_RUN_TRACE	0x1	/* record every executed instruction */
@@ -336,6 +346,38 @@ int entryemu_run(entryemu *m, const struct entryemu_setup *setup,
 /* Find the first callout record named name (NULL if none). */
 const struct entryemu_callout_record *
 entryemu_result_callout(const struct entryemu_result *r, const char *name);
+
+/* ---- coverage ------------------------------------------------------------- */
+
+/*
+ * Which code labels and __ex_table entries of an image a set of runs
+ * reached.  Add traced results (ENTRYEMU_RUN_TRACE) one by one.
+ */
+typedef struct entryemu_coverage entryemu_coverage;
+
+entryemu_coverage *entryemu_coverage_new(entryemu *m);
+void entryemu_coverage_free(entryemu_coverage *c);
+/* Count one run; ENTRYEMU_E_INVAL if r has no trace. */
+int entryemu_coverage_add(entryemu_coverage *c, const struct entryemu_result *r);
+unsigned entryemu_coverage_runs(const entryemu_coverage *c);
+
+struct entryemu_label_coverage {
+	const char *name;
+	uint32_t addr;
+	unsigned runs;			/* runs that executed it */
+};
+size_t entryemu_coverage_nlabels(const entryemu_coverage *c);
+const struct entryemu_label_coverage *entryemu_coverage_label(const entryemu_coverage *c,
+							      size_t i);
+
+struct entryemu_extable_coverage {
+	uint32_t insn, fixup;
+	unsigned reached;		/* runs that executed the instruction */
+	unsigned taken;			/* runs whose fault there took the fixup */
+};
+size_t entryemu_coverage_nextable(const entryemu_coverage *c);
+const struct entryemu_extable_coverage *entryemu_coverage_extable(const entryemu_coverage *c,
+								  size_t i);
 
 /* ---- symbols and disassembly ------------------------------------------- */
 
