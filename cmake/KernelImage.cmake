@@ -1,4 +1,4 @@
-# entryemu_kernel_image(NAME CONFIG_HEADER): assemble asm/*.S against the
+# entryemu_kernel_image(NAME CONFIG_HEADER [DEFINES...]): assemble asm/*.S against the
 # kernel-style headers with offsets generated from asm-offsets.c, and link
 # them at the kernel's address into ${ENTRYEMU_IMAGE_OUT}/NAME.elf.
 #
@@ -9,10 +9,7 @@ function(entryemu_kernel_image name config)
   set(src ${CMAKE_SOURCE_DIR}/asm)
   set(gen ${CMAKE_BINARY_DIR}/asm/${name})
   set(cfg ${src}/${config})
-  set(defs)
-  if(ENTRYEMU_PREEMPT)
-    list(APPEND defs -DCONFIG_PREEMPT)
-  endif()
+  set(defs ${ARGN})
   file(GLOB headers ${src}/include/*.h ${src}/include/*/*.h ${src}/include/*.S)
 
   add_custom_command(

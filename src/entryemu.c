@@ -24,18 +24,25 @@ const char *entryemu_strerror(int code)
 	}
 }
 
+const char *entryemu_image_dir(void)
+{
+	const char *dir = getenv("ENTRYEMU_IMAGE_DIR");
+	return dir && *dir ? dir : ENTRYEMU_IMAGE_DIR;
+}
+
+const char *entryemu_image_named(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/entry-%s.elf", entryemu_image_dir(), name);
+	return buf;
+}
+
 const char *entryemu_image_path(enum entryemu_variant v)
 {
-	/* thread-safe: distinct static buffers per variant, written once
-	 * per call with the same content */
+	/* one buffer per variant; every call writes the same text */
 	static char post[4096], pre[4096];
-	const char *dir = getenv("ENTRYEMU_IMAGE_DIR");
-	if (!dir || !*dir)
-		dir = ENTRYEMU_IMAGE_DIR;
-	char *buf = v == ENTRYEMU_PRE_PATCH ? pre : post;
-	snprintf(buf, sizeof(post), "%s/%s", dir,
-		 v == ENTRYEMU_PRE_PATCH ? "entry-pre.elf" : "entry-post.elf");
-	return buf;
+	if (v == ENTRYEMU_PRE_PATCH)
+		return entryemu_image_named("pre", pre, sizeof(pre));
+	return entryemu_image_named("post", post, sizeof(post));
 }
 
 int entryemu_open(entryemu **out, const char *image_path)

@@ -200,5 +200,9 @@ int entryemu_scenario_check(const entryemu_scenario *s, const entryemu *m,
 		snprintf(what, sizeof(what), "%s.pt_regs", ce->name);
 		check_fields(&r, FT_PT_REGS, &ce->regs, &rec->regs, what);
 	}
+	for (int i = 0; i < s->nnot_called; i++)
+		if (entryemu_result_callout(res, s->not_called[i].insn))
+			failf(&r, s->not_called[i].loc, "expected %s not to be called, it was",
+			      s->not_called[i].insn);
 	return r.failures;
 }

@@ -89,6 +89,16 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		}
 		return 0;
 	}
+	if (!strcmp(key, "not_called")) {
+		if (get_list(p, k, v, "not_called", items, &s->nnot_called) < 0)
+			return -1;
+		for (int i = 0; i < s->nnot_called; i++) {
+			s->not_called[i].loc = loc_of(items[i]);
+			if (get_string(p, items[i], items[i], &s->not_called[i].insn) < 0)
+				return -1;
+		}
+		return 0;
+	}
 	if (!strcmp(key, "events")) {
 		s->has_events = 1;
 		s->events_loc = loc_of(k);
@@ -116,7 +126,7 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		return 0;
 	}
 	return fail_at(p, loc_of(k), "expect: unknown key '%s' (outcome, signal, message, "
-		       "final, returned, fixups, events, callouts)", key);
+		       "final, returned, fixups, events, callouts, not_called)", key);
 }
 
 /* ---- top level --------------------------------------------------------------- */
@@ -348,6 +358,8 @@ void entryemu_scenario_free(entryemu_scenario *s)
 	free(s->thread_fn.sym);
 	for (int i = 0; i < s->nfixups; i++)
 		free(s->fixups[i].insn);
+	for (int i = 0; i < s->nnot_called; i++)
+		free(s->not_called[i].insn);
 	for (int i = 0; i < s->nevents; i++)
 		free_fields(&s->events[i].f);
 	for (int i = 0; i < s->ncallouts; i++) {
@@ -372,11 +384,12 @@ int entryemu_scenario_nimages(const entryemu_scenario *s)
 const char *entryemu_scenario_image(const entryemu_scenario *s, int i)
 {
 	const char *img = i < s->nimages ? s->images[i] : "post";
-	if (!strcmp(img, "post"))
-		return entryemu_image_path(ENTRYEMU_POST_PATCH);
-	if (!strcmp(img, "pre"))
-		return entryemu_image_path(ENTRYEMU_PRE_PATCH);
-	return img;
+	/* a bare name is a bundled image; anything with a '/' is a path */
+	if (strchr(img, '/'))
+		return img;
+	entryemu_scenario *w = (entryemu_scenario *)s;
+	return entryemu_image_named(img, w->image_paths[i < MAX_IMAGES ? i : 0],
+				    sizeof(w->image_paths[0]));
 }
 
 const char *entryemu_scenario_image_name(const entryemu_scenario *s, int i)

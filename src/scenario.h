@@ -85,6 +85,7 @@ struct entryemu_scenario {
 	char *path, *name, *description;
 	char *images[MAX_IMAGES];	/* "post", "pre" or a path */
 	int nimages;
+	char image_paths[MAX_IMAGES][4096];	/* resolved bundled image paths */
 	struct entryemu_setup setup;
 	struct user_code code;
 	struct fields_expect user;	/* initial user registers */
@@ -117,6 +118,8 @@ struct entryemu_scenario {
 	struct event_expect events[MAX_ITEMS];
 	int ncallouts;
 	struct callout_expect callouts[MAX_ITEMS];
+	int nnot_called;
+	struct fixup_expect not_called[MAX_ITEMS];	/* callouts that must not run */
 };
 
 /* Field tables, shared by the parser (names) and the checker (access). */

@@ -78,10 +78,15 @@ enum entryemu_variant {
 };
 
 /*
- * Path of a bundled image: $ENTRYEMU_IMAGE_DIR if set, else the build
- * tree or the install prefix the library was configured with.
+ * Where the bundled images are: $ENTRYEMU_IMAGE_DIR if set, else the
+ * build tree or the install prefix the library was configured with.
+ * Image NAME is the file entry-NAME.elf there: post, pre, post-preempt.
  */
+const char *entryemu_image_dir(void);
+/* Path of a bundled image (a static string per variant). */
 const char *entryemu_image_path(enum entryemu_variant variant);
+/* Path of bundled image name into buf ("post" -> DIR/entry-post.elf). */
+const char *entryemu_image_named(const char *name, char *buf, size_t len);
 
 /* Open a machine on the ELF32 kernel image at path. */
 int entryemu_open(entryemu **out, const char *image_path);
