@@ -276,6 +276,8 @@ void entryemu_call_kill(entryemu_call *c, int sig)
 
 void entryemu_call_oops(entryemu_call *c, const char *why)
 {
+	/* like die(): report the context the handler was given */
+	c->m->oops_regs = c->regs_addr;
 	run_oops(c->m, "%s: %s", c->co->name, why);
 }
 

@@ -112,6 +112,7 @@ struct entryemu {
 	int restart;			/* stopped to resume at the new EIP */
 	uint32_t prev_insn, shadow_from;	/* for the STI / MOV SS shadow */		/* instructions seen by the inject hook */
 	uc_hook h_inject;
+	uint32_t oops_regs;		/* pt_regs of the faulting context, if known */
 	unsigned ldt_entries;		/* the task's LDT size (0: none) */
 	uint32_t pending_signal;	/* force_sig()ed, delivered at resume */
 	uint32_t unmapped_addr;	/* last access to unmapped memory */

@@ -128,8 +128,24 @@ static void append(struct entryemu_result *r, const char *fmt, ...)
 /* Registers and the last instructions, under the oops message. */
 static void oops_report(struct entryemu *m, struct entryemu_result *r)
 {
+	struct entryemu_regs frame;
 	const struct entryemu_regs *g = &r->final;
 	char sym[128];
+	if (m->oops_regs) {
+		/* a handler died: show the context it was called for */
+		struct entryemu_pt_regs p;
+		ptregs_read(m, m->oops_regs, &p);
+		frame = (struct entryemu_regs){
+			.eax = p.eax, .ebx = p.ebx, .ecx = p.ecx, .edx = p.edx,
+			.esi = p.esi, .edi = p.edi, .ebp = p.ebp, .eip = p.eip,
+			.eflags = p.eflags, .cs = (uint16_t)p.xcs, .ds = (uint16_t)p.xds,
+			.es = (uint16_t)p.xes, .fs = g->fs, .gs = (uint16_t)(p.has_xgs ? p.xgs : g->gs),
+			.ss = (p.xcs & 3) ? (uint16_t)p.xss : ENTRYEMU_KERNEL_DS,
+			/* a kernel-mode frame ends where esp/ss would be */
+			.esp = (p.xcs & 3) ? p.esp : m->oops_regs + (uint32_t)m->img.layout.pt_oldesp,
+		};
+		g = &frame;
+	}
 	append(r, "\nEIP: %04x:%08x <%s> EFLAGS: %08x\n", g->cs, g->eip,
 	       entryemu_symbolize(m, g->eip, sym, sizeof(sym)), g->eflags);
 	append(r, "eax: %08x ebx: %08x ecx: %08x edx: %08x\n", g->eax, g->ebx, g->ecx, g->edx);
@@ -170,6 +186,7 @@ static int run_once(struct entryemu *m, const struct entryemu_setup *s,
 	m->stopping = 0;
 	m->pending_signal = 0;
 	m->ldt_entries = 0;
+	m->oops_regs = 0;
 	m->unmapped_kind = 0;
 	m->budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
 	memset(&m->cur_block, 0, sizeof(m->cur_block));

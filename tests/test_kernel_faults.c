@@ -1,0 +1,154 @@
+/*
+ * Every exception vector raised while the kernel runs (injected at
+ * syscall_call, inside an int $0x80 system call): delivered on the kernel
+ * stack without a stack switch (SDM vol. 3 6.12.1: same privilege, no
+ * SS:ESP pushed), the right stub and C handler run with a kernel-mode
+ * frame, orig_eax = -1 (or the pushed %eax for NMI) and the error code in
+ * %edx.  With no __ex_table entry at syscall_call, the faults the kernel
+ * cannot handle there end in an oops report; NMI, #BP, #NM and vector 15
+ * are handled and the system call completes; #DB in kernel mode is taken
+ * as a single step into the kernel (2.6.18's do_debug): it is deferred
+ * with TIF_SINGLESTEP, the user resumes stepping, and gets SIGTRAP.
+ */
+#include "support.h"
+
+struct vec {
+	int vector;
+	const char *stub, *handler;
+	int error_code;		/* pushed by the CPU for this vector */
+	enum { OOPS, SURVIVES, SIGTRAP_LATER } then;
+};
+
+static const struct vec vectors[] = {
+	{ 0, "divide_error", "do_divide_error", 0, OOPS },
+	{ 1, "debug", "do_debug", 0, SIGTRAP_LATER },
+	{ 2, "nmi", "do_nmi", 0, SURVIVES },
+	{ 3, "int3", "do_int3", 0, SURVIVES },
+	{ 4, "overflow", "do_overflow", 0, OOPS },
+	{ 5, "bounds", "do_bounds", 0, OOPS },
+	{ 6, "invalid_op", "do_invalid_op", 0, OOPS },
+	{ 7, "device_not_available", "math_state_restore", 0, SURVIVES },
+	{ 9, "coprocessor_segment_overrun", "do_coprocessor_segment_overrun", 0, OOPS },
+	{ 10, "invalid_TSS", "do_invalid_TSS", 1, OOPS },
+	{ 11, "segment_not_present", "do_segment_not_present", 1, OOPS },
+	{ 12, "stack_segment", "do_stack_segment", 1, OOPS },
+	{ 13, "general_protection", "do_general_protection", 1, OOPS },
+	{ 14, "page_fault", "do_page_fault", 1, OOPS },
+	{ 15, "spurious_interrupt_bug", "do_spurious_interrupt_bug", 0, SURVIVES },
+	{ 16, "coprocessor_error", "do_coprocessor_error", 0, OOPS },
+	{ 17, "alignment_check", "do_alignment_check", 1, OOPS },
+	{ 18, "machine_check", "do_machine_check", 0, OOPS },
+	{ 19, "simd_coprocessor_error", "do_simd_coprocessor_error", 0, OOPS },
+};
+
+/* movl $20,%eax ; int $0x80 */
+static const uint8_t int80[] = { 0xb8, 0x14, 0, 0, 0, 0xcd, 0x80 };
+
+static void run_vector(entryemu *m, const struct vec *v, struct entryemu_result *r)
+{
+	struct entryemu_inject in = {
+		.kind = v->vector == 2 ? ENTRYEMU_INJECT_NMI : ENTRYEMU_INJECT_EXCEPTION,
+		.vector = v->vector,
+		.error_code = 0x1230,
+		.at = entryemu_symbol(m, "syscall_call"),
+	};
+	struct entryemu_setup s = { 0 };
+	s.injects = &in;
+	s.ninjects = 1;
+	run_code(m, &s, int80, sizeof(int80), r);
+}
+
+static void test_every_vector_from_ring0(void **state)
+{
+	entryemu *m = *state;
+	static struct entryemu_result r;
+	uint32_t at = entryemu_symbol(m, "syscall_call");
+	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+		const struct vec *v = &vectors[i];
+		run_vector(m, v, &r);
+		/* the int $0x80, then this vector from CPL 0 at syscall_call */
+		if (r.nevents < 2)
+			fail_msg("vector %d: %u events (%s)", v->vector, r.nevents, r.message);
+		const struct entryemu_event_record *e = &r.events[1];
+		assert_int_equal(e->vector, v->vector);
+		assert_int_equal(e->from_cpl, 0);
+		assert_int_equal(e->eip, at);
+		assert_int_equal(e->has_error_code, v->error_code);
+		assert_int_equal(e->handler, entryemu_symbol(m, v->stub));
+		/* no stack switch: the frame is pushed below the syscall's frame */
+		assert_true(e->frame < r.events[0].frame);
+		const struct entryemu_callout_record *c = entryemu_result_callout(&r, v->handler);
+		if (!c)
+			fail_msg("vector %d: %s not called (%s)", v->vector, v->handler, r.message);
+		if (c->pt_regs_addr) {
+			assert_int_equal(c->regs.xcs & 0xffff, ENTRYEMU_KERNEL_CS);
+			assert_int_equal(c->regs.eip, at);
+			/* NMI saves %eax (the syscall number) in orig_eax */
+			assert_int_equal(c->regs.orig_eax, v->vector == 2 ? 20u : 0xffffffffu);
+		}
+		if (v->error_code)
+			assert_int_equal(c->edx, 0x1230);
+		if (v->then == SURVIVES) {
+			if (r.outcome != ENTRYEMU_DONE)
+				fail_msg("vector %d: %s (%s)", v->vector,
+					 entryemu_outcome_name(r.outcome), r.message);
+			assert_int_equal(r.returns[r.nreturns - 1].eax, 1000);
+		} else if (v->then == SIGTRAP_LATER) {
+			assert_outcome(&r, ENTRYEMU_KILLED);
+			assert_int_equal(r.signal, 5);
+			assert_int_equal(r.returns[0].eax, 1000);
+		} else {
+			if (r.outcome != ENTRYEMU_OOPS)
+				fail_msg("vector %d: %s, expected an oops", v->vector,
+					 entryemu_outcome_name(r.outcome));
+			/* the oops report names the place and shows the path */
+			assert_non_null(strstr(r.message, "syscall_call"));
+			assert_non_null(strstr(r.message, "last "));
+			assert_non_null(strstr(r.message, "EIP: 0060:"));
+			assert_non_null(strstr(r.message, "<syscall_call>"));
+		}
+	}
+}
+
+/* An oops report: vector and error code, EIP with symbol, registers, trace. */
+static void test_oops_report(void **state)
+{
+	entryemu *m = *state;
+	static struct entryemu_result r;
+	const struct vec *gp = NULL;
+	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++)
+		if (vectors[i].vector == 13)
+			gp = &vectors[i];
+	run_vector(m, gp, &r);				/* #GP(0x1230) at syscall_call */
+	assert_outcome(&r, ENTRYEMU_OOPS);
+	assert_non_null(strstr(r.message, "kernel-mode fault at syscall_call, error code 0x1230"));
+	/* the faulting context, from the handler's pt_regs */
+	assert_non_null(strstr(r.message, "EIP: 0060:"));
+	assert_non_null(strstr(r.message, "<syscall_call>"));
+	assert_non_null(strstr(r.message, "eax: 00000014"));
+	assert_non_null(strstr(r.message, "last 32 instructions:"));
+	assert_non_null(strstr(r.message, "<general_protection>"));
+	/* the report does not leave a trace behind in an untraced result */
+	assert_null(r.trace);
+}
+
+static int setup(void **state)
+{
+	*state = open_image(ENTRYEMU_POST_PATCH);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	entryemu_close(*state);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_vector_from_ring0),
+		cmocka_unit_test(test_oops_report),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
