@@ -88,6 +88,12 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 		*nested = mkfault(VEC_GP, idt_err);
 		return FAULTED;
 	}
+	/* int n, int3 and into in virtual-8086 mode need IOPL 3 */
+	if (ev->software && (machine_reg(m, UC_X86_REG_EFLAGS) & ENTRYEMU_EFLAGS_VM) &&
+	    ((machine_reg(m, UC_X86_REG_EFLAGS) >> 12) & 3) < 3) {
+		*nested = mkfault(VEC_GP, 0);
+		return FAULTED;
+	}
 	/* 3. int n, int3 and into may only use gates with DPL >= CPL */
 	if (ev->software && gate.dpl < (unsigned)cpl) {
 		*nested = mkfault(VEC_GP, (uint32_t)ev->vector * 8 + 2);
@@ -127,19 +133,24 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 		return FAULTED;
 	}
 	uint32_t eflags = machine_reg(m, UC_X86_REG_EFLAGS);
-	if (eflags & ENTRYEMU_EFLAGS_VM) {
-		snprintf(why, whylen, "vector %d from virtual-8086 mode: not modelled yet",
-			 ev->vector);
-		return BROKEN;
+	int vm86 = (eflags & ENTRYEMU_EFLAGS_VM) != 0;
+	/* from virtual-8086 mode only a DPL-0 nonconforming code segment will do */
+	if (vm86 && ((cs.type & 4) || cs.dpl != 0)) {
+		*nested = mkfault(VEC_GP, (sel & 0xfffc) + ext);
+		return FAULTED;
 	}
 
+	uint32_t new_flags = eflags & ~(ENTRYEMU_EFLAGS_TF | ENTRYEMU_EFLAGS_NT |
+					ENTRYEMU_EFLAGS_RF | ENTRYEMU_EFLAGS_VM);
+	if (gate.type == GATE_INTR32)
+		new_flags &= ~ENTRYEMU_EFLAGS_IF;
 	uint32_t old_esp = machine_reg(m, UC_X86_REG_ESP);
 	uint16_t old_ss = 0, old_cs = 0;
 	uc_reg_read(m->uc, UC_X86_REG_SS, &old_ss);
 	uc_reg_read(m->uc, UC_X86_REG_CS, &old_cs);
 	int conforming = (cs.type & 4) != 0;
 	int new_cpl = conforming ? cpl : (int)cs.dpl;
-	uint32_t words[6], n = 0, esp;
+	uint32_t words[10], n = 0, esp;
 	uint16_t new_ss = old_ss;
 
 	if (new_cpl < cpl) {
@@ -171,6 +182,16 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 		if (!ss.p) {
 			*nested = mkfault(VEC_SS, (new_ss & 0xfffc) + ext);
 			return FAULTED;
+		}
+		if (vm86) {
+			/* INTERRUPT-FROM-VIRTUAL-8086-MODE: the data segments first */
+			static const int segs[] = { UC_X86_REG_GS, UC_X86_REG_FS,
+						    UC_X86_REG_DS, UC_X86_REG_ES };
+			for (int i = 0; i < 4; i++) {
+				uint16_t v = 0;
+				uc_reg_read(m->uc, segs[i], &v);
+				words[n++] = v;
+			}
 		}
 		words[n++] = old_ss;
 		words[n++] = old_esp;
@@ -211,13 +232,11 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 		memcpy(stack + 4 * (n - 1 - i), &words[i], 4);
 
 	/* 7. flags: TF, NT, RF, VM cleared; IF too through an interrupt gate */
-	uint32_t new_flags = eflags & ~(ENTRYEMU_EFLAGS_TF | ENTRYEMU_EFLAGS_NT |
-					ENTRYEMU_EFLAGS_RF | ENTRYEMU_EFLAGS_VM);
-	if (gate.type == GATE_INTR32)
-		new_flags &= ~ENTRYEMU_EFLAGS_IF;
 
 	/* 8. load SS:ESP, CS:EIP */
 	if (new_cpl < cpl) {
+		if (vm86)	/* leave vm86 first, or the real-mode trick lands in CPL 3 */
+			machine_set_reg(m, UC_X86_REG_EFLAGS, new_flags);
 		if (machine_enter_ring0(m, new_ss, frame_off, sel)) {
 			snprintf(why, whylen, "the emulator refused SS=0x%04x CS=0x%04x",
 				 new_ss, sel);
@@ -225,6 +244,14 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 		}
 		if (cpl == 3)
 			m->in_kernel = 1;
+		if (vm86) {
+			/* and the data segments are left null */
+			static const int segs[] = { UC_X86_REG_DS, UC_X86_REG_ES,
+						    UC_X86_REG_FS, UC_X86_REG_GS };
+			uint32_t z = 0;
+			for (int i = 0; i < 4; i++)
+				uc_reg_write(m->uc, segs[i], &z);
+		}
 	} else {
 		machine_set_reg(m, UC_X86_REG_ESP, frame_off);
 		if (sel != old_cs) {
@@ -327,19 +354,29 @@ void deliver_intr_hook(uc_engine *uc, uint32_t intno, void *data)
 	if (m->stopping)
 		return;
 	uint32_t eip = machine_reg(m, UC_X86_REG_EIP);
+	/* code addresses are linear: CS's base + EIP (CS * 16 in vm86 mode) */
+	uint32_t pc = machine_linear_pc(m);
 	struct event ev = { .vector = (int)intno, .eip = eip, .insn_eip = eip };
-	int len = software_int_len(m, eip, intno);
+	int len = software_int_len(m, pc, intno);
 
 	if (len || intno >= 32) {
 		ev.software = 1;
 		ev.insn_eip = eip - (uint32_t)len;
-		count_unexecuted(m, eip);
+		count_unexecuted(m, pc);
 	} else if (intno == VEC_DB) {
 		ev.eip = eip;			/* single-step trap: after the insn */
-		count_unexecuted(m, eip);
+		count_unexecuted(m, pc);
+	} else if (machine_reg(m, UC_X86_REG_EFLAGS) & ENTRYEMU_EFLAGS_VM) {
+		/*
+		 * Faults in vm86 mode are the IOPL-sensitive instructions'
+		 * #GP(0) and the like: no selector, so error code 0.
+		 */
+		count_unexecuted(m, pc);
+		ev.has_error = vector_has_error_code((int)intno);
+		ev.error = 0;
 	} else {
 		struct fault_info fi;
-		count_unexecuted(m, eip);	/* the faulting insn did not retire */
+		count_unexecuted(m, pc);	/* the faulting insn did not retire */
 		if (fault_derive(m, (int)intno, eip, &fi) < 0) {
 			char sym[128];
 			machine_stop(m, ENTRYEMU_UNSUPPORTED, "exception %u at %s: %s",

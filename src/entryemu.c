@@ -99,6 +99,7 @@ void entryemu_close(entryemu *m)
 	free(m->udata);
 	free(m->ustack);
 	free(m->uvsys);
+	free(m->uvm86);
 	free(m->trace);
 	free(m);
 }

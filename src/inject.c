@@ -55,7 +55,7 @@ void inject_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 		return;
 	if (m->setup->cr0_set && raises_nm(m, (uint32_t)addr)) {
 		count_unexecuted(m, (uint32_t)addr);
-		deliver_external(m, 7, 0, 0, (uint32_t)addr);
+		deliver_external(m, 7, 0, 0, machine_eip(m));
 		uc_emu_stop(uc);
 		m->restart = 1;
 		return;
@@ -88,7 +88,8 @@ void inject_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 			     in->kind == ENTRYEMU_INJECT_IRQ ? 0x20 + in->vector : in->vector;
 		int has_error = in->kind == ENTRYEMU_INJECT_EXCEPTION &&
 				(in->error_code_given || vector_has_error_code(vector));
-		deliver_external(m, vector, has_error, in->error_code, (uint32_t)addr);
+		/* the return address is EIP, not the hook's linear address */
+		deliver_external(m, vector, has_error, in->error_code, machine_eip(m));
 		/* continue at the handler: this instruction runs after the iret */
 		uc_emu_stop(uc);
 		m->restart = 1;

@@ -179,6 +179,30 @@ static void sys_modify_ldt(entryemu_call *c, void *o)
 	entryemu_call_return(c, 0);
 }
 
+/* ---- vm86 -------------------------------------------------------------------- */
+
+/*
+ * save_v86_state(regs), fastcall, when a vm86 task has work before its
+ * return: the vm86 registers go back to the task's vm86_info (not
+ * modelled: the values are in the callout record), esp0 and SYSENTER_CS
+ * are restored, and the vm86() call's own frame, regs32, is returned:
+ * the entry code switches %esp to it and the task leaves vm86 mode.
+ */
+static void save_v86_state(entryemu_call *c, void *o)
+{
+	(void)o;
+	struct entryemu *m = c->m;
+	if (!m->vm86_regs32) {
+		entryemu_call_oops(c, "no vm86_info: BAD (not in vm86 mode)");
+		return;
+	}
+	memcpy(m->sys + (SYS_TSS - SYS_BASE) + m->img.layout.tss_esp0, &m->esp0, 4);
+	uc_x86_msr msr = { .rid = 0x174, .value = ENTRYEMU_KERNEL_CS };
+	uc_reg_write(m->uc, UC_X86_REG_MSR, &msr);
+	entryemu_call_return(c, m->vm86_regs32);
+	m->vm86_regs32 = 0;
+}
+
 /* ---- espfix: returning to a 16-bit stack segment -------------------------- */
 
 /*
@@ -291,8 +315,9 @@ static void do_trap(entryemu_call *c, void *o)
 	struct entryemu_pt_regs regs;
 	ptregs_read(m, c->regs_addr, &regs);
 	if (regs.eflags & ENTRYEMU_EFLAGS_VM) {
-		machine_stop(m, ENTRYEMU_UNSUPPORTED, "%s from vm86 mode: not modelled yet",
-			     c->co->name);
+		/* handle_vm86_fault/handle_vm86_trap: emulating the 8086 monitor */
+		machine_stop(m, ENTRYEMU_UNSUPPORTED, "%s from vm86 mode: the kernel's vm86 "
+			     "monitor (handle_vm86_fault) is not modelled", c->co->name);
 		return;
 	}
 	if (regs.xcs & 3) {
@@ -441,12 +466,6 @@ static void nothing(entryemu_call *c, void *o)
 	(void)o;
 }
 
-static void not_modelled(entryemu_call *c, void *o)
-{
-	(void)o;
-	machine_stop(c->m, ENTRYEMU_UNSUPPORTED, "%s: not modelled yet", c->co->name);
-}
-
 void kernel_install_defaults(struct entryemu *m)
 {
 	static const struct { const char *name; enum callout_regs regs; entryemu_callout_fn fn; } d[] = {
@@ -454,7 +473,7 @@ void kernel_install_defaults(struct entryemu *m)
 		{ "schedule_tail", REGS_NONE, nothing },
 		{ "preempt_schedule_irq", REGS_NONE, schedule },
 		{ "do_notify_resume", REGS_EAX, do_notify_resume },
-		{ "save_v86_state", REGS_EAX, not_modelled },
+		{ "save_v86_state", REGS_EAX, save_v86_state },
 		{ "do_syscall_trace", REGS_EAX, do_syscall_trace },
 		{ "do_exit", REGS_NONE, do_exit },
 		{ "entryemu_thread_fn", REGS_NONE, thread_fn },

@@ -39,6 +39,7 @@ uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len)
 		{ ENTRYEMU_USER_DATA, USER_DATA_SIZE_MAPPED, m->udata },
 		{ USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, m->ustack },
 		{ VSYSCALL_PAGE, PAGE, m->uvsys },
+		{ ENTRYEMU_VM86_MEM, 0x10000, m->uvm86 },
 	};
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
 		if (addr >= r[i].base && len <= r[i].size &&
@@ -86,6 +87,20 @@ static uint16_t seg_reg(struct entryemu *m, int ucreg)
 	return v;
 }
 
+/*
+ * EIP as the program sees it.  Inside code hooks Unicorn reports the
+ * linear address (CS base + EIP); that differs only in vm86 mode, where
+ * the code lives at segment 0x1000 and above, so a value above 0xffff
+ * there is linear.
+ */
+uint32_t machine_eip(struct entryemu *m)
+{
+	uint32_t eip = machine_reg(m, UC_X86_REG_EIP);
+	if ((machine_reg(m, UC_X86_REG_EFLAGS) & ENTRYEMU_EFLAGS_VM) && eip > 0xffff)
+		eip -= (uint32_t)seg_reg(m, UC_X86_REG_CS) << 4;
+	return eip;
+}
+
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r)
 {
 	r->eax = machine_reg(m, UC_X86_REG_EAX);
@@ -96,7 +111,7 @@ void machine_read_regs(struct entryemu *m, struct entryemu_regs *r)
 	r->edi = machine_reg(m, UC_X86_REG_EDI);
 	r->ebp = machine_reg(m, UC_X86_REG_EBP);
 	r->esp = machine_reg(m, UC_X86_REG_ESP);
-	r->eip = machine_reg(m, UC_X86_REG_EIP);
+	r->eip = machine_eip(m);
 	r->eflags = machine_reg(m, UC_X86_REG_EFLAGS);
 	r->cs = seg_reg(m, UC_X86_REG_CS);
 	r->ss = seg_reg(m, UC_X86_REG_SS);
@@ -106,9 +121,21 @@ void machine_read_regs(struct entryemu *m, struct entryemu_regs *r)
 	r->gs = seg_reg(m, UC_X86_REG_GS);
 }
 
+/* The linear address of the next instruction: CS's base plus EIP. */
+uint32_t machine_linear_pc(struct entryemu *m)
+{
+	uint32_t eip = machine_reg(m, UC_X86_REG_EIP);
+	uint16_t cs = seg_reg(m, UC_X86_REG_CS);
+	if (machine_reg(m, UC_X86_REG_EFLAGS) & ENTRYEMU_EFLAGS_VM)
+		return ((uint32_t)cs << 4) + (eip & 0xffff);
+	return eip;	/* every protected-mode code segment here is flat */
+}
+
 /* CPL is the RPL of CS in protected mode (QEMU keeps it as SS.DPL). */
 int machine_cpl(struct entryemu *m)
 {
+	if (machine_reg(m, UC_X86_REG_EFLAGS) & ENTRYEMU_EFLAGS_VM)
+		return 3;		/* virtual-8086 mode runs at CPL 3 */
 	return seg_reg(m, UC_X86_REG_CS) & 3;
 }
 
@@ -281,9 +308,10 @@ static int map_all(struct entryemu *m)
 	m->udata = page_alloc(USER_DATA_SIZE_MAPPED);
 	m->ustack = page_alloc(ENTRYEMU_USER_STACK_SIZE);
 	m->uvsys = page_alloc(PAGE);
+	m->uvm86 = page_alloc(0x10000);
 	if (!ibytes || !m->image_pristine || !m->sys || !m->sys_pristine ||
 	    !m->kstack || !m->kstack_pristine || !m->ucode || !m->uexit ||
-	    !m->udata || !m->ustack || !m->uvsys) {
+	    !m->udata || !m->ustack || !m->uvsys || !m->uvm86) {
 		free(ibytes);
 		machine_set_error(m, "out of memory");
 		return ENTRYEMU_E_NOMEM;
@@ -308,6 +336,7 @@ static int map_all(struct entryemu *m)
 	}
 	int rc;
 	if ((rc = map(m, VSYSCALL_PAGE, PAGE, m->uvsys)) ||
+	    (rc = map(m, ENTRYEMU_VM86_MEM, 0x10000, m->uvm86)) ||
 	    (rc = map(m, m->img.base, isize, m->img.bytes)) ||
 	    (rc = map(m, SYS_BASE, SYS_SIZE, m->sys)) ||
 	    (rc = map(m, KSTACK_BASE, m->thread_size, m->kstack)) ||
@@ -546,6 +575,81 @@ static int start_kernel_thread(struct entryemu *m, const struct entryemu_setup *
 }
 
 /*
+ * A task in virtual-8086 mode as sys_vm86 leaves it: the vm86() call's
+ * own frame (regs32) at the top of the kernel stack, returning 0 to
+ * ENTRYEMU_USER_EXIT; below it the kernel_vm86_regs frame (pt_regs with
+ * EFLAGS.VM, then the real-mode ES, DS, FS, GS); esp0 moved to the top of
+ * that frame, so events from vm86 mode push it there; SYSENTER_CS 0, so
+ * sysenter from vm86 mode faults; and the kernel at resume_userspace,
+ * whose iret enters vm86 mode.
+ */
+static int start_vm86(struct entryemu *m, const struct entryemu_setup *s)
+{
+	const struct image_layout *l = &m->img.layout;
+	uint32_t size = (uint32_t)l->pt_size;
+	uint32_t regs32 = m->esp0 - size;
+	struct entryemu_pt_regs r32 = {
+		.orig_eax = 113, .eax = 0, .eip = ENTRYEMU_USER_EXIT,
+		.xcs = ENTRYEMU_USER_CS, .eflags = 0x202, .esp = ENTRYEMU_USER_STACK_TOP,
+		.xss = ENTRYEMU_USER_DS, .xds = ENTRYEMU_USER_DS, .xes = ENTRYEMU_USER_DS,
+	};
+	ptregs_write(m, regs32, &r32);
+	/* the vm86 frame: below regs32, with room for sys_vm86's locals */
+	uint32_t vm86_top = regs32 - 64;
+	uint32_t frame = vm86_top - 16 - size;
+	const struct entryemu_regs *u = &s->user;
+	uint32_t efl = (u->eflags ? u->eflags : 0x202) | ENTRYEMU_EFLAGS_VM;
+	if (efl & (ENTRYEMU_EFLAGS_NT | 0x3000u)) {
+		machine_set_error(m, "user.eflags = 0x%08x: NT and IOPL must be clear", efl);
+		return ENTRYEMU_E_INVAL;
+	}
+	struct entryemu_pt_regs v = {
+		.eax = u->eax, .ebx = u->ebx, .ecx = u->ecx, .edx = u->edx,
+		.esi = u->esi, .edi = u->edi, .ebp = u->ebp,
+		.orig_eax = 0xffffffffu,
+		.eip = 0, .xcs = ENTRYEMU_VM86_MEM >> 4, .eflags = efl | 0x2,
+		.esp = u->esp ? u->esp & 0xffff : 0xfff0,
+		.xss = u->ss ? u->ss : ENTRYEMU_VM86_MEM >> 4,
+	};
+	ptregs_write(m, frame, &v);
+	uint32_t segs[4] = { u->es, u->ds, u->fs, u->gs };
+	if (entryemu_mem_write(m, frame + size, segs, sizeof(segs)))
+		return ENTRYEMU_E_INVAL;
+	/* esp0 for events from vm86 mode: the top of the vm86 frame */
+	memcpy(m->sys + (SYS_TSS - SYS_BASE) + l->tss_esp0, &vm86_top, 4);
+	uc_x86_msr msr = { .rid = 0x174, .value = 0 };
+	uc_reg_write(m->uc, UC_X86_REG_MSR, &msr);
+	/* the code, at 0x1000:0000 */
+	if (s->code_len > 0x10000 - 0x100) {
+		machine_set_error(m, "code: %zu bytes, too large for vm86 mode", s->code_len);
+		return ENTRYEMU_E_INVAL;
+	}
+	memset(m->uvm86, 0, 0x10000);
+	memcpy(m->uvm86, s->code, s->code_len);
+	uc_ctl_remove_cache(m->uc, (uint64_t)ENTRYEMU_VM86_MEM,
+			    (uint64_t)ENTRYEMU_VM86_MEM + 0x10000);
+	m->vm86_dirty = 1;
+	m->vm86_regs32 = regs32;
+	if (machine_enter_ring0(m, ENTRYEMU_KERNEL_DS, frame, ENTRYEMU_KERNEL_CS)) {
+		machine_set_error(m, "cannot enter ring 0 for vm86 mode");
+		return ENTRYEMU_E_ENGINE;
+	}
+	uint32_t uds = ENTRYEMU_USER_DS, gs = l->pt_gs >= 0 ? ENTRYEMU_KERNEL_PERCPU : 0;
+	uc_reg_write(m->uc, UC_X86_REG_DS, &uds);
+	uc_reg_write(m->uc, UC_X86_REG_ES, &uds);
+	uc_reg_write(m->uc, UC_X86_REG_GS, &gs);
+	machine_set_reg(m, UC_X86_REG_EBP, KSTACK_BASE);	/* GET_THREAD_INFO */
+	machine_set_reg(m, UC_X86_REG_EFLAGS, 0x46);
+	m->start = image_symbol(&m->img, "resume_userspace");
+	if (!m->start) {
+		machine_set_error(m, "vm86: the image has no resume_userspace");
+		return ENTRYEMU_E_INVAL;
+	}
+	m->in_kernel = 1;
+	return 0;
+}
+
+/*
  * Back to the state after boot, then the setup's user state.  Only the
  * regions a run can write are restored.
  */
@@ -558,6 +662,11 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 	memset(m->udata, 0, USER_DATA_SIZE_MAPPED);
 	memcpy(m->kstack + m->img.layout.ti_flags, &s->ti_flags, 4);
 	m->start = ENTRYEMU_USER_CODE;
+	m->vm86_regs32 = 0;
+	if (m->vm86_dirty && !s->vm86) {
+		memset(m->uvm86, 0, 0x10000);
+		m->vm86_dirty = 0;
+	}
 	for (unsigned i = 0; i < s->nedits; i++) {
 		const struct entryemu_desc_edit *e = &s->edits[i];
 		int bad = e->table == ENTRYEMU_GDT ? entryemu_gdt_set(m, e->index, e->lo, e->hi)
@@ -586,6 +695,8 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 		machine_set_reg(m, UC_X86_REG_CR0, machine_reg(m, UC_X86_REG_CR0) | s->cr0_set);
 	if (s->thread_fn)
 		return start_kernel_thread(m, s);
+	if (s->vm86)
+		return start_vm86(m, s);
 	const struct entryemu_regs *u = &s->user;
 	if ((u->cs && u->cs != ENTRYEMU_USER_CS)) {
 		machine_set_error(m, "user.cs = 0x%04x: only __USER_CS (0x73) is supported", u->cs);

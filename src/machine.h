@@ -72,7 +72,9 @@ struct entryemu {
 	/* host memory backing the emulated regions */
 	uint8_t *sys, *sys_pristine;
 	uint8_t *kstack, *kstack_pristine;
-	uint8_t *ustack, *ucode, *udata, *uexit, *uvsys;
+	uint8_t *ustack, *ucode, *udata, *uexit, *uvsys, *uvm86;
+	uint32_t vm86_regs32;		/* the vm86() call's frame, 0 outside vm86 */
+	int vm86_dirty;			/* vm86 memory needs clearing */
 	uint32_t vsys_image;		/* image address of vsyscall_page */
 	uint8_t *image_pristine;
 	size_t ucode_len;		/* bytes of user code currently loaded */
@@ -81,7 +83,8 @@ struct entryemu {
 	uint32_t start;			/* where the run begins */
 
 	uc_context *user_ctx;		/* CPU in ring 3, as after boot */
-	uc_hook h_intr, h_callout, h_block, h_user, h_vsys, h_trace, h_unmapped, h_sysenter;
+	uc_hook h_intr, h_callout, h_block, h_user, h_vsys, h_vm86, h_trace, h_unmapped,
+		h_sysenter;
 
 	/* callouts: one per 4-byte slot of the .callouts section */
 	struct callout *callouts;
@@ -132,6 +135,8 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *setup);
 int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs);
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r);
 int machine_cpl(struct entryemu *m);
+uint32_t machine_linear_pc(struct entryemu *m);
+uint32_t machine_eip(struct entryemu *m);
 void machine_stop(struct entryemu *m, enum entryemu_outcome o, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

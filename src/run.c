@@ -103,6 +103,8 @@ int run_install_hooks(struct entryemu *m)
 			ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX - 1) ||
 	    uc_hook_add(m->uc, &m->h_vsys, UC_HOOK_CODE, (void *)user_hook, m,
 			VSYSCALL_PAGE, VSYSCALL_PAGE + 0xfff) ||
+	    uc_hook_add(m->uc, &m->h_vm86, UC_HOOK_CODE, (void *)user_hook, m,
+			ENTRYEMU_VM86_MEM, ENTRYEMU_VM86_MEM + 0xffff) ||
 	    uc_hook_add(m->uc, &m->h_sysenter, UC_HOOK_INSN, (void *)deliver_sysenter_hook, m,
 			1, 0, UC_X86_INS_SYSENTER) ||
 	    uc_hook_add(m->uc, &m->h_block, UC_HOOK_BLOCK, (void *)count_block_hook, m, 1, 0) ||

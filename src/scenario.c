@@ -219,6 +219,12 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 		return parse_cr0(p, k, v);
 	if (!strcmp(key, "kernel_thread"))
 		return parse_kernel_thread(p, k, v);
+	if (!strcmp(key, "vm86")) {
+		if (get_value(p, k, v, 1, 0, &val) < 0)
+			return -1;
+		s->setup.vm86 = (int)val.num;
+		return 0;
+	}
 	if (!strcmp(key, "user"))
 		return get_fields(p, k, v, FT_REGS, "user", &s->user);
 	if (!strcmp(key, "code")) {
@@ -249,7 +255,7 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 		return each_pair(p, v, k, "expect", expect_pair, s);
 	return fail_at(p, loc_of(k), "unknown key '%s' (name, description, image, user, "
 		       "code, bytes, pid, budget, ti_flags, cr0, gdt, idt, inject, actions, "
-		       "kernel_thread, expect)", key);
+		       "kernel_thread, vm86, expect)", key);
 }
 
 /* The first collected libfyaml diagnostic, as FILE:LINE:COL: message. */

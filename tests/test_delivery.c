@@ -146,6 +146,70 @@ static void test_bad_user_selector_is_refused(void **state)
 	assert_non_null(strstr(entryemu_last_error(m), "eflags"));
 }
 
+/*
+ * From virtual-8086 mode (SDM vol. 3 6.12.1, figure 6-5): the frame on the
+ * ring-0 stack is ES, DS, FS, GS above SS, ESP, EFLAGS, CS, EIP, and the
+ * handler runs with DS, ES, FS, GS null.
+ */
+static void test_vm86_frame(void **state)
+{
+	entryemu *m = *state;
+	static const uint8_t code[] = { 0x90, 0x90, 0xf4 };	/* nop; nop; hlt */
+	struct entryemu_inject irq = { .kind = ENTRYEMU_INJECT_IRQ, .vector = 4,
+				       .at = ENTRYEMU_VM86_MEM + 1 };
+	struct entryemu_setup s = { 0 };
+	s.vm86 = 1;
+	s.user.ds = 0x2000;
+	s.user.es = 0x3000;
+	s.user.fs = 0x4000;
+	s.user.gs = 0x5000;
+	s.injects = &irq;
+	s.ninjects = 1;
+	static struct entryemu_result r;
+	run_code(m, &s, code, sizeof(code), &r);
+	assert_int_equal(r.nevents, 2);
+	const struct entryemu_event_record *e = &r.events[0];
+	assert_int_equal(e->vector, 0x24);
+	assert_int_equal(e->from_cpl, 3);
+	assert_int_equal(e->eip, 1);
+	/* the IRQ's frame, as the handler saw it */
+	const struct entryemu_callout_record *irq_c = must_call(&r, "do_IRQ");
+	assert_int_equal(irq_c->regs.eip, 1);
+	assert_int_equal(irq_c->regs.xcs & 0xffff, 0x1000);
+	assert_true(irq_c->regs.eflags & ENTRYEMU_EFLAGS_VM);
+	assert_int_equal(irq_c->regs.esp, 0xfff0);
+	assert_int_equal(irq_c->regs.xss & 0xffff, 0x1000);
+	/*
+	 * The last frame in memory is the #GP's (it overwrote the IRQ's):
+	 * error code, EIP, CS, EFLAGS, ESP, SS, then ES, DS, FS, GS, which
+	 * the iret back into vm86 mode had restored.
+	 */
+	uint32_t w[10];
+	assert_int_equal(entryemu_mem_read(m, r.events[1].frame, w, sizeof(w)), 0);
+	/* w[0], the error code's slot, is orig_eax: error_code stored -1 */
+	assert_int_equal(w[1], 2);			/* EIP: the hlt */
+	assert_int_equal(w[2], 0x1000);			/* CS */
+	assert_true(w[3] & ENTRYEMU_EFLAGS_VM);		/* EFLAGS with VM */
+	assert_int_equal(w[4], 0xfff0);			/* ESP */
+	assert_int_equal(w[5], 0x1000);			/* SS */
+	assert_int_equal(w[6], 0x3000);			/* ES */
+	assert_int_equal(w[7], 0x2000);			/* DS */
+	assert_int_equal(w[8], 0x4000);			/* FS */
+	assert_int_equal(w[9], 0x5000);			/* GS */
+	const struct entryemu_callout_record *c = must_call(&r, "do_IRQ");
+	assert_int_equal(c->fs, 0);			/* nulled by the delivery */
+	assert_int_equal(c->regs.xds & 0xffff, 0);	/* SAVE_ALL saw null DS/ES */
+	assert_int_equal(c->regs.xes & 0xffff, 0);
+	/* back in vm86 mode, hlt is privileged: #GP(0), a fault at the hlt */
+	assert_int_equal(r.events[1].vector, 13);
+	assert_int_equal(r.events[1].error_code, 0);
+	assert_int_equal(r.events[1].eip, 2);
+	assert_int_equal(r.events[1].from_cpl, 3);
+	/* the kernel's vm86 monitor would take it from there */
+	assert_outcome(&r, ENTRYEMU_UNSUPPORTED);
+	assert_non_null(strstr(r.message, "handle_vm86_fault"));
+}
+
 static int setup(void **state)
 {
 	*state = open_image(ENTRYEMU_POST_PATCH);
@@ -166,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_interrupt_gate_clears_if),
 		cmocka_unit_test(test_not_present_gate_is_np),
 		cmocka_unit_test(test_bad_user_selector_is_refused),
+		cmocka_unit_test(test_vm86_frame),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -70,6 +70,8 @@ typedef struct entryemu entryemu;
 #define ENTRYEMU_USER_STACK_SIZE 0x10000u	/* stack pages below it */
 #define ENTRYEMU_VSYSCALL	0xffffe400u	/* __kernel_vsyscall: call it to
 						 * make a syscall by sysenter */
+#define ENTRYEMU_VM86_MEM	0x00010000u	/* 64 KiB for virtual-8086 code:
+						 * segment 0x1000 */
 
 /* The bundled images: which entry.S variant to load. */
 enum entryemu_variant {
@@ -260,6 +262,17 @@ struct entryemu_setup {
 	 * entryemu_thread_fn, a callout.  The run ends in do_exit.
 	 */
 	uint32_t thread_fn, thread_arg;
+	/*
+	 * Run the code in virtual-8086 mode (vm86 != 0), as a task that
+	 * called vm86(): the code is 16-bit, at segment 0x1000 (linear
+	 * ENTRYEMU_VM86_MEM), entered with CS = 0x1000, IP = 0 and user.ss
+	 * (0 => 0x1000), user.esp (0 => 0xfff0), user.ds/es/fs/gs as real-mode
+	 * segments.  The run starts where sys_vm86 leaves the kernel, in
+	 * resume_userspace on the vm86 frame; the vm86() call's own frame,
+	 * returning to ENTRYEMU_USER_EXIT, is above it, so leaving vm86 mode
+	 * (save_v86_state) ends the run normally.
+	 */
+	int vm86;
 };
 
 #define ENTRYEMU_RUN_TRACE	0x1	/* record every executed instruction */
