@@ -10,6 +10,7 @@
  * address alone, so a call through a wrong table entry reaches the wrong
  * function, as it would in the kernel.
  */
+#include "checks.h"
 #include "machine.h"
 
 #include <stdio.h>
@@ -198,6 +199,7 @@ void callouts_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 	c.regs_addr = co->regs == REGS_EAX ? c.eax :
 		      co->regs == REGS_STACK ? c.esp + 4 : 0;
 	record(m, &c, c.regs_addr);
+	checks_callout_before(m, &c);
 	entryemu_callout_fn fn = co->fn ? co->fn : co->dflt;
 	if (!fn) {
 		count_unexecuted(m, (uint32_t)addr);
@@ -211,6 +213,7 @@ void callouts_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 		uc_emu_stop(uc);
 		return;
 	}
+	checks_callout_after(m, &c);
 	machine_set_reg(m, UC_X86_REG_EAX, c.ret);
 	if (!(m->setup->flags & ENTRYEMU_RUN_NO_CLOBBER)) {
 		machine_set_reg(m, UC_X86_REG_ECX, CLOBBER);
@@ -300,5 +303,6 @@ int entryemu_call_fixup_exception(entryemu_call *c, uint32_t regs_addr, int vect
 	}
 	regs.eip = e->fixup;
 	ptregs_write(m, regs_addr, &regs);
+	checks_fixup(m, e->insn);
 	return 1;
 }

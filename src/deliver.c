@@ -13,6 +13,7 @@
  * which is then delivered in turn; a fault while delivering that one is
  * a double fault.
  */
+#include "checks.h"
 #include "desc.h"
 #include "fault.h"
 #include "machine.h"
@@ -233,6 +234,15 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 
 	/* 7. flags: TF, NT, RF, VM cleared; IF too through an interrupt gate */
 
+	if (new_cpl < cpl && cpl == 3) {
+		/* the checkers keep what the kernel must save and give back */
+		struct entryemu_regs user;
+		machine_read_regs(m, &user);
+		user.eflags = eflags;
+		uint32_t hw[5] = { ev->eip, old_cs, eflags, old_esp, old_ss };
+		checks_entry(m, ev->vector, &user, hw, esp);
+	}
+
 	/* 8. load SS:ESP, CS:EIP */
 	if (new_cpl < cpl) {
 		if (vm86)	/* leave vm86 first, or the real-mode trick lands in CPL 3 */
@@ -419,6 +429,17 @@ void deliver_sysenter_hook(uc_engine *uc, void *data)
 	}
 	uint32_t eflags = machine_reg(m, UC_X86_REG_EFLAGS);
 	uint16_t sel = (uint16_t)(cs.value & 0xfffc);
+	if (cpl == 3) {
+		/* pt_regs will be built by hand: EIP from thread_info, ESP from %ebp */
+		struct entryemu_regs user;
+		machine_read_regs(m, &user);
+		uint32_t ret = 0, esp0 = 0;
+		entryemu_mem_read(m, KSTACK_BASE + (uint32_t)m->img.layout.ti_sysenter_return,
+				  &ret, 4);
+		entryemu_mem_read(m, SYS_TSS + (uint32_t)m->img.layout.tss_esp0, &esp0, 4);
+		uint32_t hw[5] = { ret, ENTRYEMU_USER_CS, 0, user.ebp, ENTRYEMU_USER_DS };
+		checks_entry(m, ENTRYEMU_EVENT_SYSENTER, &user, hw, esp0);
+	}
 	if (machine_enter_ring0(m, (uint16_t)(sel + 8), (uint32_t)esp.value, sel)) {
 		machine_stop(m, ENTRYEMU_ERROR, "the emulator refused the sysenter selectors");
 		return;
@@ -441,9 +462,26 @@ void deliver_sysenter_hook(uc_engine *uc, void *data)
  */
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 {
-	/* a fetch faults at the target, which is where EIP already is */
-	(void)fetch;
+	/*
+	 * A fetch faults at the target, which is where EIP already is.  For a
+	 * data access Unicorn leaves EIP wherever the last exit to its main
+	 * loop put it (chained blocks do not update it); the block hook saw
+	 * the block that was running, and the faulting instruction in it is
+	 * found by its access.
+	 */
 	uint32_t eip = machine_reg(m, UC_X86_REG_EIP);
+	if (!fetch && !(machine_reg(m, UC_X86_REG_EFLAGS) & ENTRYEMU_EFLAGS_VM)) {
+		uint32_t at = fault_locate_access(m, m->cur_block.addr, addr, write);
+		if (!at) {
+			char sym[128];
+			machine_stop(m, ENTRYEMU_UNSUPPORTED, "access to unmapped 0x%08x in the "
+				     "block at %s: no instruction there makes it", addr,
+				     entryemu_symbolize(m, m->cur_block.addr, sym, sizeof(sym)));
+			return;
+		}
+		eip = at;
+		machine_set_reg(m, UC_X86_REG_EIP, eip);
+	}
 	uint32_t err = (write ? 2u : 0u) | (machine_cpl(m) == 3 ? 4u : 0u);
 	machine_set_reg(m, UC_X86_REG_CR2, addr);
 	count_unexecuted(m, eip);

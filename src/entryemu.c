@@ -1,4 +1,5 @@
 /* Handle lifecycle, error names and the bundled image paths. */
+#include "checks.h"
 #include "machine.h"
 
 #include <stdio.h>
@@ -70,6 +71,11 @@ int entryemu_open(entryemu **out, const char *image_path)
 	if ((rc = callouts_init(m)) || (rc = run_install_hooks(m)) || (rc = machine_build(m)))
 		goto fail;
 	kernel_install_defaults(m);
+	checks_image(m);
+	if ((rc = checks_install_exit_hooks(m))) {
+		machine_set_error(m, "cannot watch the image's iret and sysexit instructions");
+		goto fail;
+	}
 	*out = m;
 	return 0;
 fail:

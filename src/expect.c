@@ -200,6 +200,22 @@ int entryemu_scenario_check(const entryemu_scenario *s, const entryemu *m,
 		snprintf(what, sizeof(what), "%s.pt_regs", ce->name);
 		check_fields(&r, FT_PT_REGS, &ce->regs, &rec->regs, what);
 	}
+	/* checker findings: none unless the scenario names them */
+	int matched[ENTRYEMU_MAX_FINDINGS] = { 0 };
+	for (int i = 0; i < s->nfindings; i++) {
+		int found = 0;
+		for (unsigned j = 0; j < res->nfindings && !found; j++)
+			if (!matched[j] && !strcmp(entryemu_check_name(res->findings[j].check),
+						   s->findings[i].insn))
+				found = matched[j] = 1;
+		if (!found)
+			failf(&r, s->findings[i].loc, "expected a %s finding, there was none",
+			      s->findings[i].insn);
+	}
+	for (unsigned j = 0; j < res->nfindings; j++)
+		if (!matched[j])
+			failf(&r, s->has_findings ? s->findings_loc : top, "unexpected finding: %s",
+			      res->findings[j].text);
 	for (int i = 0; i < s->nnot_called; i++)
 		if (entryemu_result_callout(res, s->not_called[i].insn))
 			failf(&r, s->not_called[i].loc, "expected %s not to be called, it was",

@@ -198,3 +198,65 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	cs_free(insn, 1);
 	return rc;
 }
+
+/* Does [lo, lo + len) hold addr? */
+static int covers(uint32_t lo, uint32_t len, uint32_t addr)
+{
+	return addr - lo < len;
+}
+
+uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr, int write)
+{
+	(void)write;
+	uint32_t esp = machine_reg(m, UC_X86_REG_ESP);
+	uint32_t esi = machine_reg(m, UC_X86_REG_ESI), edi = machine_reg(m, UC_X86_REG_EDI);
+	uint32_t pc = start;
+	/* a translated block is at most a few hundred bytes; stop at 64 insns */
+	for (int n = 0; n < 64; n++) {
+		size_t avail = 0;
+		while (avail < 15 && machine_ptr(m, pc + (uint32_t)avail, 1))
+			avail++;
+		uint8_t *p = machine_ptr(m, pc, 1);
+		cs_insn *insn = NULL;
+		if (!p || cs_disasm(m->cs, p, avail, pc, 1, &insn) != 1)
+			return 0;
+		const cs_x86 *x = &insn->detail->x86;
+		int hit = 0;
+		for (int i = 0; i < x->op_count && !hit; i++)
+			if (x->operands[i].type == X86_OP_MEM &&
+			    insn->id != X86_INS_LEA && insn->id != X86_INS_NOP)
+				hit = covers(mem_addr(m, &x->operands[i]),
+					     x->operands[i].size ? x->operands[i].size : 4, addr);
+		switch (insn->id) {	/* the stack and string accesses they imply */
+		case X86_INS_PUSH: case X86_INS_PUSHFD: case X86_INS_CALL: case X86_INS_PUSHAL:
+			hit |= covers(esp - 32, 32, addr);
+			break;
+		case X86_INS_POP: case X86_INS_POPFD: case X86_INS_RET: case X86_INS_IRETD:
+		case X86_INS_POPAL: case X86_INS_LEAVE:
+			hit |= covers(esp, 32, addr);
+			break;
+		case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD:
+		case X86_INS_CMPSB: case X86_INS_CMPSW: case X86_INS_CMPSD:
+		case X86_INS_LODSB: case X86_INS_LODSW: case X86_INS_LODSD:
+		case X86_INS_STOSB: case X86_INS_STOSW: case X86_INS_STOSD:
+		case X86_INS_SCASB: case X86_INS_SCASW: case X86_INS_SCASD:
+			hit |= covers(esi, 4, addr) || covers(edi, 4, addr);
+			break;
+		default:
+			break;
+		}
+		int ends = cs_insn_group(m->cs, insn, CS_GRP_JUMP) ||
+			   cs_insn_group(m->cs, insn, CS_GRP_CALL) ||
+			   cs_insn_group(m->cs, insn, CS_GRP_RET) ||
+			   cs_insn_group(m->cs, insn, CS_GRP_INT) ||
+			   cs_insn_group(m->cs, insn, CS_GRP_IRET);
+		uint32_t next = pc + insn->size;
+		cs_free(insn, 1);
+		if (hit)
+			return pc;
+		if (ends)
+			return 0;		/* a block ends at a branch */
+		pc = next;
+	}
+	return 0;
+}

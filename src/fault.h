@@ -25,4 +25,13 @@ int vector_has_error_code(int vector);
 /* Returns 0 with info filled, or -1 with info->why explaining. */
 int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info *info);
 
+/*
+ * Unicorn stops an access to unmapped memory with the registers as they
+ * were before the faulting instruction but EIP at the start of its
+ * translated block.  Find the instruction: the first from start on whose
+ * memory access, computed with the current registers, covers addr.
+ * Returns its address, or 0 if none does.
+ */
+uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr, int write);
+
 #endif

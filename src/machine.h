@@ -49,6 +49,17 @@ struct callout {
 	entryemu_callout_fn dflt;	/* the library's default */
 };
 
+/* What the checkers know of the current entry from ring 3. */
+struct entry_state {
+	int active, checked, vm86;
+	int vector;			/* or ENTRYEMU_EVENT_SYSENTER */
+	uint32_t frame;			/* where pt_regs must be */
+	struct entryemu_regs user;	/* the CPU at entry */
+	uint32_t hw[5];			/* EIP, CS, EFLAGS, ESP, SS to save */
+	uint32_t ret_eip, ret_esp;	/* what the frame says the user gets back */
+	uint16_t ret_cs, ret_ss, ret_ds, ret_es, ret_gs;
+};
+
 struct block_info {
 	uint32_t addr, size, ninsns;
 };
@@ -117,6 +128,11 @@ struct entryemu {
 	uc_hook h_inject;
 	uint32_t oops_regs;		/* pt_regs of the faulting context, if known */
 	unsigned ldt_entries;		/* the task's LDT size (0: none) */
+	struct entry_state entry;
+	uc_hook exit_hooks[32];		/* on every iret and sysexit */
+	unsigned nexit_hooks;
+	struct entryemu_finding image_findings[ENTRYEMU_MAX_FINDINGS];
+	unsigned nimage_findings;
 	uint32_t pending_signal;	/* force_sig()ed, delivered at resume */
 	uint32_t unmapped_addr;	/* last access to unmapped memory */
 	int unmapped_kind;

@@ -4,6 +4,7 @@
  * without tracing is run again with tracing to show its last
  * instructions.
  */
+#include "checks.h"
 #include "machine.h"
 
 #include <stdarg.h>
@@ -58,6 +59,7 @@ static void user_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 		struct entryemu_result *r = m->res;
 		if (r && r->nreturns < ENTRYEMU_MAX_RETURNS)
 			machine_read_regs(m, &r->returns[r->nreturns++]);
+		checks_return(m);
 	}
 	if (addr >= ENTRYEMU_USER_EXIT && addr < ENTRYEMU_USER_EXIT + 0x1000) {
 		count_unexecuted(m, (uint32_t)addr);
@@ -170,7 +172,7 @@ static void clear_result(struct entryemu_result *r)
 	r->message[0] = 0;
 	r->signal = 0;
 	r->insns = 0;
-	r->ncallouts = r->nfixups = r->nevents = r->nreturns = 0;
+	r->ncallouts = r->nfixups = r->nevents = r->nreturns = r->nfindings = 0;
 	r->trace = NULL;
 	r->trace_len = 0;
 }
@@ -186,6 +188,7 @@ static int run_once(struct entryemu *m, const struct entryemu_setup *s,
 	m->setup = s;
 	m->res = r;
 	m->stopping = 0;
+	checks_run_start(m);
 	m->pending_signal = 0;
 	m->ldt_entries = 0;
 	m->oops_regs = 0;

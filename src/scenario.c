@@ -89,6 +89,26 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		}
 		return 0;
 	}
+	if (!strcmp(key, "findings")) {
+		s->has_findings = 1;
+		s->findings_loc = loc_of(k);
+		if (get_list(p, k, v, "findings", items, &s->nfindings) < 0)
+			return -1;
+		for (int i = 0; i < s->nfindings; i++) {
+			s->findings[i].loc = loc_of(items[i]);
+			if (get_string(p, items[i], items[i], &s->findings[i].insn) < 0)
+				return -1;
+			int known = 0;
+			for (int c = 1; c <= ENTRYEMU_CHECK_STACK; c <<= 1)
+				known |= !strcmp(s->findings[i].insn,
+						 entryemu_check_name((enum entryemu_check)c));
+			if (!known)
+				return fail_at(p, s->findings[i].loc, "findings: unknown checker "
+					       "'%s' (ptregs, segments, return, extable, stack)",
+					       s->findings[i].insn);
+		}
+		return 0;
+	}
 	if (!strcmp(key, "not_called")) {
 		if (get_list(p, k, v, "not_called", items, &s->nnot_called) < 0)
 			return -1;
@@ -126,7 +146,7 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		return 0;
 	}
 	return fail_at(p, loc_of(k), "expect: unknown key '%s' (outcome, signal, message, "
-		       "final, returned, fixups, events, callouts, not_called)", key);
+		       "final, returned, fixups, events, callouts, not_called, findings)", key);
 }
 
 /* ---- top level --------------------------------------------------------------- */
@@ -366,6 +386,8 @@ void entryemu_scenario_free(entryemu_scenario *s)
 		free(s->fixups[i].insn);
 	for (int i = 0; i < s->nnot_called; i++)
 		free(s->not_called[i].insn);
+	for (int i = 0; i < s->nfindings; i++)
+		free(s->findings[i].insn);
 	for (int i = 0; i < s->nevents; i++)
 		free_fields(&s->events[i].f);
 	for (int i = 0; i < s->ncallouts; i++) {

@@ -118,6 +118,10 @@ struct entryemu_scenario {
 	struct event_expect events[MAX_ITEMS];
 	int ncallouts;
 	struct callout_expect callouts[MAX_ITEMS];
+	int has_findings;
+	struct loc findings_loc;
+	int nfindings;
+	struct fixup_expect findings[MAX_ITEMS];	/* checker names expected */
 	int nnot_called;
 	struct fixup_expect not_called[MAX_ITEMS];	/* callouts that must not run */
 };

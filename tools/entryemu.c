@@ -125,6 +125,8 @@ static void print_details(entryemu *m, const struct entryemu_result *r)
 		       entryemu_symbolize(m, f->fixup, sym2, sizeof(sym2)), f->vector,
 		       f->error_code);
 	}
+	for (unsigned i = 0; i < r->nfindings; i++)
+		printf("finding: %s\n", r->findings[i].text);
 	for (unsigned i = 0; i < r->nreturns; i++)
 		print_regs("returned to ring 3", &r->returns[i]);
 	print_regs("final", &r->final);
@@ -224,6 +226,8 @@ static int replay_on(struct machines *ms, entryemu_scenario *s, const char *path
 	}
 	if (table) {
 		char name[128];
+		for (unsigned i = 0; i < r.nfindings && o->verbose; i++)
+			printf("  finding: %s\n", r.findings[i].text);
 		snprintf(name, sizeof(name), "%s%s", entryemu_scenario_name(s), label);
 		printf("%-40s %-8s %12llu %6u\n", name, failures ? "FAIL" : "PASS",
 		       (unsigned long long)r.insns, r.nfixups);

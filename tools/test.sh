@@ -12,7 +12,7 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 echo "== sanitizers (ASan + UBSan) =="
 tools/setup.sh build-asan -DENTRYEMU_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	ctest --test-dir build-asan --output-on-failure -j"$jobs"
+	ctest --test-dir build-asan --output-on-failure -j"$jobs" -E mutation
 
 # memcheck: any invalid access or definite leak fails (exit 99).  Under
 # valgrind, Unicorn cannot map a fault inside a translated block back to

@@ -273,7 +273,29 @@ struct entryemu_setup {
 	 * (save_v86_state) ends the run normally.
 	 */
 	int vm86;
+	unsigned checks_off;		/* ENTRYEMU_CHECK_* bits to switch off */
 };
+
+/*
+ * Checkers watch every run for the invariants the entry path relies on;
+ * all are on unless setup.checks_off names them.  Each finding names the
+ * instruction (symbol+offset) and the register state.
+ */
+enum entryemu_check {
+	ENTRYEMU_CHECK_PTREGS = 0x01,	/* pt_regs holds what the CPU had at entry,
+					 * at esp0 - sizeof(pt_regs) */
+	ENTRYEMU_CHECK_SEGMENTS = 0x02,	/* C code runs with __KERNEL_CS, __USER_DS
+					 * and (post-patch) %gs = __KERNEL_PERCPU,
+					 * on the task's kernel stack */
+	ENTRYEMU_CHECK_RETURN = 0x04,	/* ring 3 gets back its frame and segments
+					 * (0 after a fixup, or a callout's value) */
+	ENTRYEMU_CHECK_EXTABLE = 0x08,	/* __ex_table entries: a faulting insn,
+					 * a fixup in .fixup or at a label */
+	ENTRYEMU_CHECK_STACK = 0x10,	/* the kernel stack is back where the
+					 * entry found it at iret/sysexit */
+	ENTRYEMU_CHECK_ALL = 0x1f,
+};
+const char *entryemu_check_name(enum entryemu_check c);
 
 #define ENTRYEMU_RUN_TRACE	0x1	/* record every executed instruction */
 #define ENTRYEMU_RUN_NO_CLOBBER	0x2	/* callouts preserve %ecx/%edx */
@@ -293,6 +315,14 @@ const char *entryemu_outcome_name(enum entryemu_outcome o);
 #define ENTRYEMU_MAX_FIXUPS	16
 #define ENTRYEMU_MAX_EVENTS	32
 #define ENTRYEMU_MAX_RETURNS	16
+#define ENTRYEMU_MAX_FINDINGS	16
+
+/* A checker's finding. */
+struct entryemu_finding {
+	enum entryemu_check check;
+	uint32_t eip;			/* where it was seen */
+	char text[384];			/* what, where (symbol+offset), registers */
+};
 
 /* A kernel function called by the entry code, as the CPU stood then. */
 struct entryemu_callout_record {
@@ -346,6 +376,8 @@ struct entryemu_result {
 	/* CPU state at each return to ring 3 (first user instruction after) */
 	unsigned nreturns;
 	struct entryemu_regs returns[ENTRYEMU_MAX_RETURNS];
+	unsigned nfindings;		/* checker findings (0 on a correct path) */
+	struct entryemu_finding findings[ENTRYEMU_MAX_FINDINGS];
 
 	/* With ENTRYEMU_RUN_TRACE: executed instruction addresses, owned by
 	 * the handle, valid until the next run. */

@@ -1,0 +1,385 @@
+/*
+ * Checkers: invariants of the entry path, watched on every run.
+ *
+ * The library delivered every event itself, so it knows what the CPU
+ * had when the kernel was entered; from that it can tell whether the
+ * entry code saved it (pt_regs), whether C code ran in the state the
+ * kernel promises it (segments), whether the user got back what it had
+ * (return), whether the kernel stack came back to where the entry found
+ * it (stack), and whether the image's exception table is sane (extable).
+ */
+#include "checks.h"
+#include "desc.h"
+#include "machine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *entryemu_check_name(enum entryemu_check c)
+{
+	switch (c) {
+	case ENTRYEMU_CHECK_PTREGS: return "ptregs";
+	case ENTRYEMU_CHECK_SEGMENTS: return "segments";
+	case ENTRYEMU_CHECK_RETURN: return "return";
+	case ENTRYEMU_CHECK_EXTABLE: return "extable";
+	case ENTRYEMU_CHECK_STACK: return "stack";
+	default: return "?";
+	}
+}
+
+static int on(struct entryemu *m, enum entryemu_check c)
+{
+	return m->res && m->setup && !(m->setup->checks_off & c);
+}
+
+/* A finding at eip, with the CPU's registers as they are now. */
+static void finding(struct entryemu *m, enum entryemu_check c, uint32_t eip,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void finding(struct entryemu *m, enum entryemu_check c, uint32_t eip,
+		    const char *fmt, ...)
+{
+	struct entryemu_result *r = m->res;
+	if (!r || r->nfindings >= ENTRYEMU_MAX_FINDINGS)
+		return;
+	struct entryemu_finding *f = &r->findings[r->nfindings++];
+	char what[192], sym[96];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	struct entryemu_regs g;
+	machine_read_regs(m, &g);
+	f->check = c;
+	f->eip = eip;
+	snprintf(f->text, sizeof(f->text),
+		 "%s: %s at %s; eax %08x ebx %08x ecx %08x edx %08x esi %08x edi %08x "
+		 "ebp %08x esp %08x cs %04x ds %04x es %04x gs %04x ss %04x",
+		 entryemu_check_name(c), what, entryemu_symbolize(m, eip, sym, sizeof(sym)),
+		 g.eax, g.ebx, g.ecx, g.edx, g.esi, g.edi, g.ebp, g.esp, g.cs, g.ds, g.es,
+		 g.gs, g.ss);
+}
+
+/* ---- entry and return ------------------------------------------------------ */
+
+void checks_entry(struct entryemu *m, int vector, const struct entryemu_regs *user,
+		  const uint32_t hw[5], uint32_t esp0)
+{
+	struct entry_state *e = &m->entry;
+	const struct image_layout *l = &m->img.layout;
+	memset(e, 0, sizeof(*e));
+	e->active = 1;
+	e->vector = vector;
+	e->user = *user;
+	e->vm86 = (user->eflags & ENTRYEMU_EFLAGS_VM) != 0;
+	memcpy(e->hw, hw, sizeof(e->hw));
+	/* pt_regs ends at esp0; a vm86 frame has ES, DS, FS, GS above it */
+	e->frame = esp0 - (uint32_t)l->pt_size - (e->vm86 ? 16 : 0);
+	/* what the user should get back, unless the kernel changes the frame */
+	e->ret_eip = hw[0];
+	e->ret_cs = (uint16_t)hw[1];
+	e->ret_esp = hw[3];
+	e->ret_ss = (uint16_t)hw[4];
+	e->ret_ds = user->ds;
+	e->ret_es = user->es;
+	e->ret_gs = user->gs;
+}
+
+/* Re-read what the frame now says the user gets back. */
+static void snapshot_return(struct entryemu *m)
+{
+	struct entry_state *e = &m->entry;
+	struct entryemu_pt_regs p;
+	ptregs_read(m, e->frame, &p);
+	e->ret_eip = p.eip;
+	e->ret_cs = (uint16_t)p.xcs;
+	e->ret_esp = p.esp;
+	e->ret_ss = (uint16_t)p.xss;
+	e->ret_ds = (uint16_t)p.xds;
+	e->ret_es = (uint16_t)p.xes;
+	if (p.has_xgs)
+		e->ret_gs = (uint16_t)p.xgs;
+}
+
+void checks_return(struct entryemu *m)
+{
+	struct entry_state *e = &m->entry;
+	if (!e->active || e->vm86)
+		return;
+	e->active = 0;
+	if (!on(m, ENTRYEMU_CHECK_RETURN))
+		return;
+	struct entryemu_regs g;
+	machine_read_regs(m, &g);
+	if (g.eflags & ENTRYEMU_EFLAGS_VM)
+		return;
+	struct { const char *n; uint32_t got, want; } f[] = {
+		{ "eip", g.eip, e->ret_eip }, { "esp", g.esp, e->ret_esp },
+		{ "cs", g.cs, e->ret_cs }, { "ss", g.ss, e->ret_ss },
+		{ "ds", g.ds, e->ret_ds }, { "es", g.es, e->ret_es },
+		{ "fs", g.fs, e->user.fs }, { "gs", g.gs, e->ret_gs },
+	};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i].got != f[i].want)
+			finding(m, ENTRYEMU_CHECK_RETURN, g.eip, "returned to ring 3 with %s = "
+				"0x%x, the frame %s 0x%x", f[i].n, f[i].got,
+				i < 4 ? "holds" : i == 6 ? "(not saved: untouched) was" : "says",
+				f[i].want);
+}
+
+/* An __ex_table fixup was taken at insn: a segment pop there leaves 0. */
+void checks_fixup(struct entryemu *m, uint32_t insn)
+{
+	struct entry_state *e = &m->entry;
+	char text[96];
+	if (!e->active || insn_text(m, insn, text, sizeof(text)))
+		return;
+	if (strstr(text, "pop ds") || !strncmp(text, "mov ds", 6))
+		e->ret_ds = 0;
+	else if (strstr(text, "pop es") || !strncmp(text, "mov es", 6))
+		e->ret_es = 0;
+	else if (strstr(text, "pop gs") || !strncmp(text, "mov gs", 6))
+		e->ret_gs = 0;
+}
+
+/* ---- callouts ------------------------------------------------------------------ */
+
+static void check_segments(struct entryemu *m, const struct entryemu_call *c)
+{
+	const struct entryemu_callout_record *rec = &m->res->callouts[m->res->ncallouts - 1];
+	uint32_t at = rec->return_addr;
+	/*
+	 * FIXUP_ESPFIX_STACK runs from error_code after it loaded the kernel's
+	 * own data segments, or from nmi_16bit_stack after SAVE_ALL: either.
+	 */
+	int espfix = !strcmp(c->co->name, "fixup_x86_bogus_stack");
+	int ds_ok = rec->ds == ENTRYEMU_USER_DS || (espfix && rec->ds == ENTRYEMU_KERNEL_DS);
+	int es_ok = rec->es == ENTRYEMU_USER_DS || (espfix && rec->es == ENTRYEMU_KERNEL_DS);
+	if (rec->cs != ENTRYEMU_KERNEL_CS)
+		finding(m, ENTRYEMU_CHECK_SEGMENTS, at, "%s called with cs = 0x%x",
+			c->co->name, rec->cs);
+	if (!ds_ok || !es_ok)
+		finding(m, ENTRYEMU_CHECK_SEGMENTS, at, "%s called with ds = 0x%x, es = 0x%x, "
+			"not __USER_DS", c->co->name, rec->ds, rec->es);
+	if (m->img.layout.pt_gs >= 0 && rec->gs != ENTRYEMU_KERNEL_PERCPU)
+		finding(m, ENTRYEMU_CHECK_SEGMENTS, at, "%s called with gs = 0x%x, not "
+			"__KERNEL_PERCPU", c->co->name, rec->gs);
+	uint32_t lo = KSTACK_BASE + (uint32_t)m->img.layout.ti_size;
+	if (c->esp < lo || c->esp >= KSTACK_BASE + m->thread_size)
+		finding(m, ENTRYEMU_CHECK_SEGMENTS, at, "%s called with esp = 0x%08x, outside "
+			"the task's kernel stack", c->co->name, c->esp);
+}
+
+/* The frame of this entry, read at its first C call, against the CPU's state. */
+static void check_frame(struct entryemu *m, const struct entryemu_call *c)
+{
+	struct entry_state *e = &m->entry;
+	const struct entryemu_callout_record *rec = &m->res->callouts[m->res->ncallouts - 1];
+	const struct entryemu_pt_regs *p = &rec->regs;
+	const struct entryemu_regs *u = &e->user;
+	uint32_t at = rec->return_addr;
+	int sysenter = e->vector == ENTRYEMU_EVENT_SYSENTER;
+
+	uint32_t orig = u->eax;			/* syscalls and NMI keep %eax */
+	if (e->vector >= 0x20 && e->vector < 0x30)
+		orig = ~(uint32_t)(e->vector - 0x20);	/* IRQ stubs push ~irq */
+	else if (e->vector < 32 && e->vector != 2)
+		orig = 0xffffffffu;			/* exceptions: not a syscall */
+	struct { const char *n; uint32_t got, want; int skip; } f[] = {
+		{ "ebx", p->ebx, u->ebx, 0 }, { "ecx", p->ecx, u->ecx, 0 },
+		{ "edx", p->edx, u->edx, 0 }, { "esi", p->esi, u->esi, 0 },
+		{ "edi", p->edi, u->edi, 0 },
+		/* sysenter: ebp holds the sixth argument, from the user stack */
+		{ "ebp", p->ebp, u->ebp, sysenter },
+		{ "xds", p->xds & 0xffff, u->ds, e->vm86 }, { "xes", p->xes & 0xffff, u->es, e->vm86 },
+		{ "xgs", p->xgs & 0xffff, u->gs, !p->has_xgs || e->vm86 },
+		{ "orig_eax", p->orig_eax, orig, 0 },
+		{ "eip", p->eip, e->hw[0], 0 }, { "xcs", p->xcs & 0xffff, e->hw[1], 0 },
+		/* sysenter: the flags are pushed by the kernel, after its sti */
+		{ "eflags", p->eflags, e->hw[2], sysenter },
+		{ "esp", p->esp, e->hw[3], 0 }, { "xss", p->xss & 0xffff, e->hw[4], 0 },
+	};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (!f[i].skip && f[i].got != f[i].want)
+			finding(m, ENTRYEMU_CHECK_PTREGS, at, "%s sees pt_regs->%s = 0x%x, the "
+				"CPU had 0x%x at entry (vector %d)", c->co->name, f[i].n,
+				f[i].got, f[i].want, e->vector);
+}
+
+void checks_callout_before(struct entryemu *m, const struct entryemu_call *c)
+{
+	if (!m->res || !m->res->ncallouts)
+		return;
+	if (on(m, ENTRYEMU_CHECK_SEGMENTS))
+		check_segments(m, c);
+	struct entry_state *e = &m->entry;
+	if (!e->active || !c->regs_addr)
+		return;
+	if (c->regs_addr != e->frame) {
+		/* a ring-3 frame somewhere else: the entry built it in the wrong place */
+		struct entryemu_pt_regs p;
+		ptregs_read(m, c->regs_addr, &p);
+		if ((p.xcs & 3) == 3 && !e->checked && on(m, ENTRYEMU_CHECK_PTREGS))
+			finding(m, ENTRYEMU_CHECK_PTREGS, m->res->callouts[m->res->ncallouts - 1]
+				.return_addr, "%s gets a user frame at 0x%08x, not at esp0 - "
+				"sizeof(pt_regs) = 0x%08x", c->co->name, c->regs_addr, e->frame);
+		return;
+	}
+	if (!e->checked) {
+		e->checked = 1;
+		if (on(m, ENTRYEMU_CHECK_PTREGS))
+			check_frame(m, c);
+	}
+}
+
+/*
+ * Only a function handed the entry's frame may change what the user gets
+ * back (a syscall's pt_regs edit, do_notify_resume's handler address).
+ * Others must not be read back: once RESTORE_REGS pops, a nested fault's
+ * frame lands on the part already popped, and setup_x86_bogus_stack moves
+ * the frame away.
+ */
+void checks_callout_after(struct entryemu *m, const struct entryemu_call *c)
+{
+	if (m->entry.active && !m->entry.vm86 && c->regs_addr == m->entry.frame)
+		snapshot_return(m);
+}
+
+/* ---- the exits: iret and sysexit --------------------------------------------- */
+
+void checks_exit_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
+{
+	struct entryemu *m = data;
+	(void)uc;
+	(void)size;
+	struct entry_state *e = &m->entry;
+	if (m->stopping || !e->active || e->vm86 || !on(m, ENTRYEMU_CHECK_STACK))
+		return;
+	uint8_t *p = machine_ptr(m, (uint32_t)addr, 2);
+	uint32_t esp = machine_reg(m, UC_X86_REG_ESP);
+	uint16_t ss = 0;
+	uc_reg_read(m->uc, UC_X86_REG_SS, &ss);
+	if (!p || ss != ENTRYEMU_KERNEL_DS)
+		return;			/* the espfix stack is checked by its result */
+	int ok = 1;
+	if (p[0] == 0xcf) {
+		/*
+		 * iret: a return to the kernel (a nested event's) pops
+		 * __KERNEL_CS, RPL 0; anything else is meant as the return to
+		 * user space, which must pop exactly the frame the CPU pushed.
+		 * (A misplaced %esp pops some other word as CS: still not 0.)
+		 */
+		uint32_t cs = machine_rd32(m, esp + 4, &ok);
+		if (!ok || (cs & 3) == 0)
+			return;
+		uint32_t want = e->frame + (uint32_t)m->img.layout.pt_eip;
+		if (esp != want)
+			finding(m, ENTRYEMU_CHECK_STACK, (uint32_t)addr, "iret to ring 3 with "
+				"esp = 0x%08x; the entry's frame is at 0x%08x", esp, want);
+	} else if (esp != e->frame) {	/* sysexit: pt_regs still on the stack */
+		finding(m, ENTRYEMU_CHECK_STACK, (uint32_t)addr, "sysexit with esp = 0x%08x; "
+			"the entry's pt_regs is at 0x%08x", esp, e->frame);
+	}
+}
+
+/*
+ * The iret and sysexit instructions of the image: a linear sweep of the
+ * executable sections (the entry code has no data in them).
+ */
+int checks_install_exit_hooks(struct entryemu *m)
+{
+	const struct image *img = &m->img;
+	cs_insn *insn = cs_malloc(m->cs);
+	if (!insn)
+		return ENTRYEMU_E_NOMEM;
+	cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_OFF);
+	const uint8_t *code = img->bytes + (img->text_start - img->base);
+	size_t left = img->text_end - img->text_start;
+	uint64_t a = img->text_start;
+	int rc = 0;
+	while (left && rc == 0) {
+		if (!cs_disasm_iter(m->cs, &code, &left, &a, insn)) {
+			code++;			/* padding: skip a byte */
+			left--;
+			a++;
+			continue;
+		}
+		if (insn->id != X86_INS_IRETD && insn->id != X86_INS_SYSEXIT)
+			continue;
+		if (m->nexit_hooks >= sizeof(m->exit_hooks) / sizeof(m->exit_hooks[0]))
+			break;
+		if (uc_hook_add(m->uc, &m->exit_hooks[m->nexit_hooks++], UC_HOOK_CODE,
+				(void *)checks_exit_hook, m, insn->address, insn->address))
+			rc = ENTRYEMU_E_ENGINE;
+	}
+	cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	cs_free(insn, 1);
+	return rc;
+}
+
+/* ---- the image's exception table --------------------------------------------- */
+
+static int can_fault(struct entryemu *m, uint32_t addr)
+{
+	uint8_t *p = machine_ptr(m, addr, 1);
+	size_t avail = 0;
+	while (avail < 15 && machine_ptr(m, addr + (uint32_t)avail, 1))
+		avail++;
+	cs_insn *insn = NULL;
+	if (!p || cs_disasm(m->cs, p, avail, addr, 1, &insn) != 1)
+		return 0;
+	const cs_x86 *x = &insn->detail->x86;
+	int fault = 0;
+	for (int i = 0; i < x->op_count; i++) {
+		if (x->operands[i].type == X86_OP_MEM)
+			fault = 1;		/* a memory access */
+		if (x->operands[i].type == X86_OP_REG &&
+		    (x->operands[i].reg == X86_REG_DS || x->operands[i].reg == X86_REG_ES ||
+		     x->operands[i].reg == X86_REG_FS || x->operands[i].reg == X86_REG_GS ||
+		     x->operands[i].reg == X86_REG_SS) && i == 0)
+			fault = 1;		/* a segment register load */
+	}
+	if (insn->id == X86_INS_IRETD || insn->id == X86_INS_POP || insn->id == X86_INS_PUSH)
+		fault = 1;			/* they touch the stack */
+	cs_free(insn, 1);
+	return fault;
+}
+
+void checks_image(struct entryemu *m)
+{
+	const struct image *img = &m->img;
+	m->nimage_findings = 0;
+	for (size_t i = 0; i < img->nextable; i++) {
+		const struct extable_entry *x = &img->extable[i];
+		char a[96], b[96], text[256];
+		text[0] = 0;
+		if (!can_fault(m, x->insn))
+			snprintf(text, sizeof(text), "extable: __ex_table entry %zu names %s, "
+				 "which cannot fault", i,
+				 entryemu_symbolize(m, x->insn, a, sizeof(a)));
+		else if (!(x->fixup >= img->fixup_start && x->fixup < img->fixup_end)) {
+			const struct image_symbol *s = image_symbol_at(img, x->fixup);
+			if (!s || s->addr != x->fixup)
+				snprintf(text, sizeof(text), "extable: the fixup of %s, %s, is "
+					 "neither in .fixup nor at a label",
+					 entryemu_symbolize(m, x->insn, a, sizeof(a)),
+					 entryemu_symbolize(m, x->fixup, b, sizeof(b)));
+		}
+		if (text[0] && m->nimage_findings < ENTRYEMU_MAX_FINDINGS) {
+			struct entryemu_finding *f = &m->image_findings[m->nimage_findings++];
+			f->check = ENTRYEMU_CHECK_EXTABLE;
+			f->eip = x->insn;
+			snprintf(f->text, sizeof(f->text), "%s", text);
+		}
+	}
+}
+
+void checks_run_start(struct entryemu *m)
+{
+	memset(&m->entry, 0, sizeof(m->entry));
+	if (!on(m, ENTRYEMU_CHECK_EXTABLE))
+		return;
+	for (unsigned i = 0; i < m->nimage_findings; i++)
+		if (m->res->nfindings < ENTRYEMU_MAX_FINDINGS)
+			m->res->findings[m->res->nfindings++] = m->image_findings[i];
+}

@@ -1,0 +1,133 @@
+/*
+ * Each checker fires on an image with a seeded bug of its kind (built
+ * from tests/mutation/mutants.txt) and stays silent on the correct image;
+ * switched off, it stays silent on the broken one too.
+ */
+#include "support.h"
+
+#ifndef CHECKER_MUTANTS
+#define CHECKER_MUTANTS "checker-mutants"
+#endif
+
+static entryemu *open_mutant(const char *id)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s/entry-post.elf", CHECKER_MUTANTS, id);
+	entryemu *m = NULL;
+	int rc = entryemu_open(&m, path);
+	if (rc)
+		fail_msg("%s: %s", path, m ? entryemu_last_error(m) : entryemu_strerror(rc));
+	return m;
+}
+
+static unsigned count(const struct entryemu_result *r, enum entryemu_check c)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < r->nfindings; i++)
+		n += r->findings[i].check == c;
+	return n;
+}
+
+/* movl $20,%eax ; int $0x80 */
+static const uint8_t getpid[] = { 0xb8, 0x14, 0, 0, 0, 0xcd, 0x80 };
+/* hlt: #GP(0) from user mode */
+static const uint8_t hlt[] = { 0xf4 };
+/*
+ * movl $0x33,%ecx ; movl %ecx,%gs ; push $0x28 ; push $0 ; push $0 ;
+ * push $6 ; movl %esp,%ebx ; movl $243,%eax ; int $0x80 ; addl $16,%esp
+ */
+static const uint8_t clear_gs_tls[] = {
+	0xb9, 0x33, 0, 0, 0, 0x8e, 0xe9, 0x6a, 0x28, 0x6a, 0x00, 0x6a, 0x00, 0x6a, 0x06,
+	0x89, 0xe3, 0xb8, 0xf3, 0, 0, 0, 0xcd, 0x80, 0x83, 0xc4, 0x10,
+};
+
+/* Run code on the mutant and on the correct image; expect findings of c on the first only. */
+static void fires_on_mutant(const char *id, enum entryemu_check c, const uint8_t *code,
+			    size_t len, const struct entryemu_desc_edit *edit)
+{
+	static struct entryemu_result r;
+	struct entryemu_setup s = { 0 };
+	if (edit) {
+		s.edits = edit;
+		s.nedits = 1;
+	}
+	entryemu *bad = open_mutant(id);
+	run_code(bad, &s, code, len, &r);
+	if (!count(&r, c))
+		fail_msg("%s: no %s finding on mutant %s (outcome %s: %s)", id,
+			 entryemu_check_name(c), id, entryemu_outcome_name(r.outcome), r.message);
+	/* each finding says where; run-time ones show the registers too (the
+	 * exception table is checked in the image, before any run) */
+	for (unsigned i = 0; i < r.nfindings; i++)
+		if (r.findings[i].check == c) {
+			assert_non_null(strstr(r.findings[i].text, entryemu_check_name(c)));
+			if (c != ENTRYEMU_CHECK_EXTABLE) {
+				assert_non_null(strstr(r.findings[i].text, " at "));
+				assert_non_null(strstr(r.findings[i].text, "esp "));
+			} else {
+				assert_non_null(strstr(r.findings[i].text, "syscall_fault+0x1"));
+			}
+		}
+	/* switched off, the checker stays silent */
+	s.checks_off = c;
+	run_code(bad, &s, code, len, &r);
+	assert_int_equal(count(&r, c), 0);
+	entryemu_close(bad);
+
+	entryemu *good = open_image(ENTRYEMU_POST_PATCH);
+	s.checks_off = 0;
+	run_code(good, &s, code, len, &r);
+	if (r.nfindings)
+		fail_msg("correct image: %s", r.findings[0].text);
+	entryemu_close(good);
+}
+
+/* error_code leaves the error code where orig_eax = -1 belongs */
+static void test_ptregs_checker(void **state)
+{
+	(void)state;
+	fires_on_mutant("keep-error-code-in-orig-eax", ENTRYEMU_CHECK_PTREGS, hlt, sizeof(hlt), NULL);
+}
+
+/* SAVE_ALL loads __USER_DS into %gs: C code runs without the per-CPU segment */
+static void test_segments_checker(void **state)
+{
+	(void)state;
+	fires_on_mutant("user-ds-into-gs", ENTRYEMU_CHECK_SEGMENTS, getpid, sizeof(getpid), NULL);
+}
+
+/* the %gs fixup stores 1: the user gets 1 back, not the 0 a fixup gives */
+static void test_return_checker(void **state)
+{
+	(void)state;
+	struct entryemu_desc_edit tls = { ENTRYEMU_GDT, 6, 0x0000ffff, 0x00cff300 };
+	fires_on_mutant("gs-fixup-stores-1", ENTRYEMU_CHECK_RETURN, clear_gs_tls,
+			sizeof(clear_gs_tls), &tls);
+}
+
+/* restore_nocheck drops 8 bytes: the iret runs 4 bytes above the frame */
+static void test_stack_checker(void **state)
+{
+	(void)state;
+	fires_on_mutant("restore-skips-too-much", ENTRYEMU_CHECK_STACK, getpid, sizeof(getpid), NULL);
+}
+
+/* an __ex_table fixup that is neither in .fixup nor at a label */
+static void test_extable_checker(void **state)
+{
+	(void)state;
+	fires_on_mutant("sixth-arg-fixup-off-label", ENTRYEMU_CHECK_EXTABLE, getpid,
+			sizeof(getpid), NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ptregs_checker),
+		cmocka_unit_test(test_segments_checker),
+		cmocka_unit_test(test_return_checker),
+		cmocka_unit_test(test_stack_checker),
+		cmocka_unit_test(test_extable_checker),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Build the post-patch image with one seeded bug from
+# tests/mutation/mutants.txt (usage: tools/mutate.sh ID OUTDIR).  OUTDIR
+# then holds entry.S, entry-post.elf (the mutant) and the unmutated pre
+# and preempt images, so ENTRYEMU_IMAGE_DIR=OUTDIR runs anything on it.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+id=${1:?usage: tools/mutate.sh ID OUTDIR}
+out=${2:?usage: tools/mutate.sh ID OUTDIR}
+spec=$top/tests/mutation/mutants.txt
+script=$(awk -F ' :: ' -v id="$id" '$1 == id { print $3 }' "$spec")
+[ -n "$script" ] || { echo "mutate.sh: no mutant '$id' in $spec" >&2; exit 2; }
+gen=$top/build/asm/entry-post
+imgs=$top/build/share/entryemu
+[ -f "$gen/callouts.o" ] || { echo "mutate.sh: build entryemu first" >&2; exit 2; }
+mkdir -p "$out"
+sed -e "$script" "$top/asm/entry.S" > "$out/entry.S"
+if cmp -s "$top/asm/entry.S" "$out/entry.S"; then
+	echo "mutate.sh: mutant '$id' changes nothing: its sed script no longer applies" >&2
+	exit 2
+fi
+gcc -m32 -c -D__ASSEMBLY__ -include "$top/asm/config-post.h" -I"$gen" \
+	-I"$top/asm/include" -I"$top/asm" -Wa,--32 -o "$out/entry.o" "$out/entry.S"
+ld -m elf_i386 -T "$top/asm/kernel.lds" -o "$out/entry-post.elf" "$out/entry.o" \
+	"$gen/process.o" "$gen/callouts.o" "$gen/layout.o" "$gen/vsyscall.o"
+cp "$imgs/entry-pre.elf" "$imgs/entry-post-preempt.elf" "$out/"
