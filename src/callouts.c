@@ -139,13 +139,6 @@ void entryemu_reset_callouts(entryemu *m)
 	}
 }
 
-static uint16_t seg(struct entryemu *m, int reg)
-{
-	uint16_t v = 0;
-	uc_reg_read(m->uc, reg, &v);
-	return v;
-}
-
 static void record(struct entryemu *m, struct entryemu_call *c, uint32_t regs_addr)
 {
 	struct entryemu_result *r = m->res;
@@ -159,13 +152,18 @@ static void record(struct entryemu *m, struct entryemu_call *c, uint32_t regs_ad
 	rec->return_addr = machine_rd32(m, c->esp, &ok);
 	rec->eax = c->eax;
 	rec->edx = c->edx;
-	rec->eflags = machine_reg(m, UC_X86_REG_EFLAGS);
-	rec->cs = seg(m, UC_X86_REG_CS);
-	rec->ss = seg(m, UC_X86_REG_SS);
-	rec->ds = seg(m, UC_X86_REG_DS);
-	rec->es = seg(m, UC_X86_REG_ES);
-	rec->fs = seg(m, UC_X86_REG_FS);
-	rec->gs = seg(m, UC_X86_REG_GS);
+	static int ids[] = { UC_X86_REG_EFLAGS, UC_X86_REG_CS, UC_X86_REG_SS, UC_X86_REG_DS,
+			     UC_X86_REG_ES, UC_X86_REG_FS, UC_X86_REG_GS };
+	uint16_t sg[6] = { 0 };
+	void *ptrs[7] = { &rec->eflags, &sg[0], &sg[1], &sg[2], &sg[3], &sg[4], &sg[5] };
+	rec->eflags = 0;
+	uc_reg_read_batch(m->uc, ids, ptrs, 7);
+	rec->cs = sg[0];
+	rec->ss = sg[1];
+	rec->ds = sg[2];
+	rec->es = sg[3];
+	rec->fs = sg[4];
+	rec->gs = sg[5];
 	rec->pt_regs_addr = regs_addr;
 	if (regs_addr)
 		ptregs_read(m, regs_addr, &rec->regs);
@@ -188,18 +186,17 @@ void callouts_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 		uc_emu_stop(uc);
 		return;
 	}
-	struct entryemu_call c = {
-		.m = m, .co = co, .addr = (uint32_t)addr,
-		.esp = machine_reg(m, UC_X86_REG_ESP),
-		.eax = machine_reg(m, UC_X86_REG_EAX),
-		.edx = machine_reg(m, UC_X86_REG_EDX),
-		.ecx = machine_reg(m, UC_X86_REG_ECX),
-	};
+	struct entryemu_call c = { .m = m, .co = co, .addr = (uint32_t)addr };
+	static int ids[] = { UC_X86_REG_ESP, UC_X86_REG_EAX, UC_X86_REG_EDX, UC_X86_REG_ECX };
+	void *ptrs[4] = { &c.esp, &c.eax, &c.edx, &c.ecx };
+	uc_reg_read_batch(m->uc, ids, ptrs, 4);
 	c.ret = c.eax;
 	c.regs_addr = co->regs == REGS_EAX ? c.eax :
 		      co->regs == REGS_STACK ? c.esp + 4 : 0;
 	record(m, &c, c.regs_addr);
+	uint64_t t0 = prof_now(m);
 	checks_callout_before(m, &c);
+	PROF_ADD(m, check_ns, t0);
 	entryemu_callout_fn fn = co->fn ? co->fn : co->dflt;
 	if (!fn) {
 		count_unexecuted(m, (uint32_t)addr);
@@ -207,18 +204,22 @@ void callouts_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 		uc_emu_stop(uc);
 		return;
 	}
+	t0 = prof_now(m);
 	fn(&c, co->fn ? co->opaque : NULL);
+	PROF_ADD(m, callout_ns, t0);
 	if (m->stopping) {
 		count_unexecuted(m, (uint32_t)addr);
 		uc_emu_stop(uc);
 		return;
 	}
+	t0 = prof_now(m);
 	checks_callout_after(m, &c);
-	machine_set_reg(m, UC_X86_REG_EAX, c.ret);
-	if (!(m->setup->flags & ENTRYEMU_RUN_NO_CLOBBER)) {
-		machine_set_reg(m, UC_X86_REG_ECX, CLOBBER);
-		machine_set_reg(m, UC_X86_REG_EDX, CLOBBER);
-	}
+	PROF_ADD(m, check_ns, t0);
+	static int out[] = { UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX };
+	uint32_t clobber = CLOBBER;
+	void *vals[3] = { &c.ret, &clobber, &clobber };
+	uc_reg_write_batch(m->uc, out, vals,
+			   (m->setup->flags & ENTRYEMU_RUN_NO_CLOBBER) ? 1 : 3);
 }
 
 /* ---- the accessors a callout uses ------------------------------------------ */

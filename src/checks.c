@@ -101,7 +101,7 @@ static void snapshot_return(struct entryemu *m)
 		e->ret_gs = (uint16_t)p.xgs;
 }
 
-void checks_return(struct entryemu *m)
+void checks_return(struct entryemu *m, const struct entryemu_regs *now)
 {
 	struct entry_state *e = &m->entry;
 	if (!e->active || e->vm86)
@@ -109,8 +109,7 @@ void checks_return(struct entryemu *m)
 	e->active = 0;
 	if (!on(m, ENTRYEMU_CHECK_RETURN))
 		return;
-	struct entryemu_regs g;
-	machine_read_regs(m, &g);
+	struct entryemu_regs g = *now;
 	if (g.eflags & ENTRYEMU_EFLAGS_VM)
 		return;
 	struct { const char *n; uint32_t got, want; } f[] = {
@@ -247,6 +246,8 @@ void checks_callout_after(struct entryemu *m, const struct entryemu_call *c)
 
 /* ---- the exits: iret and sysexit --------------------------------------------- */
 
+static void check_exit(struct entryemu *m, uint32_t addr);
+
 void checks_exit_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 {
 	struct entryemu *m = data;
@@ -255,6 +256,14 @@ void checks_exit_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 	struct entry_state *e = &m->entry;
 	if (m->stopping || !e->active || e->vm86 || !on(m, ENTRYEMU_CHECK_STACK))
 		return;
+	uint64_t t0 = prof_now(m);
+	check_exit(m, (uint32_t)addr);
+	PROF_ADD(m, check_ns, t0);
+}
+
+static void check_exit(struct entryemu *m, uint32_t addr)
+{
+	struct entry_state *e = &m->entry;
 	uint8_t *p = machine_ptr(m, (uint32_t)addr, 2);
 	uint32_t esp = machine_reg(m, UC_X86_REG_ESP);
 	uint16_t ss = 0;
@@ -289,16 +298,13 @@ void checks_exit_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 int checks_install_exit_hooks(struct entryemu *m)
 {
 	const struct image *img = &m->img;
-	cs_insn *insn = cs_malloc(m->cs);
-	if (!insn)
-		return ENTRYEMU_E_NOMEM;
-	cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_OFF);
+	cs_insn *insn = m->count_insn;
 	const uint8_t *code = img->bytes + (img->text_start - img->base);
 	size_t left = img->text_end - img->text_start;
 	uint64_t a = img->text_start;
 	int rc = 0;
 	while (left && rc == 0) {
-		if (!cs_disasm_iter(m->cs, &code, &left, &a, insn)) {
+		if (!cs_disasm_iter(m->cs_count, &code, &left, &a, insn)) {
 			code++;			/* padding: skip a byte */
 			left--;
 			a++;
@@ -312,8 +318,6 @@ int checks_install_exit_hooks(struct entryemu *m)
 				(void *)checks_exit_hook, m, insn->address, insn->address))
 			rc = ENTRYEMU_E_ENGINE;
 	}
-	cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_ON);
-	cs_free(insn, 1);
 	return rc;
 }
 

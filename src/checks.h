@@ -12,7 +12,8 @@ struct entryemu_call;
  * (EIP, CS, EFLAGS, ESP, SS) the kernel must save. */
 void checks_entry(struct entryemu *m, int vector, const struct entryemu_regs *user,
 		  const uint32_t hw[5], uint32_t esp0);
-void checks_return(struct entryemu *m);
+/* Back in ring 3, with the registers as they are now. */
+void checks_return(struct entryemu *m, const struct entryemu_regs *now);
 void checks_fixup(struct entryemu *m, uint32_t insn);
 void checks_callout_before(struct entryemu *m, const struct entryemu_call *c);
 void checks_callout_after(struct entryemu *m, const struct entryemu_call *c);

@@ -19,22 +19,19 @@ unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size)
 	const uint8_t *code = p;
 	size_t left = size;
 	uint64_t a = addr;
-	cs_insn *insn = cs_malloc(m->cs);
-	if (!insn)
-		return 0;
-	/* without detail: only lengths are needed */
-	cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_OFF);
-	while (left && cs_disasm_iter(m->cs, &code, &left, &a, insn))
+	/* a handle without detail and a reused insn: only lengths are needed */
+	while (left && cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn))
 		n++;
-	cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_ON);
-	cs_free(insn, 1);
 	return n;
 }
 
 void count_block_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 {
 	struct entryemu *m = data;
-	struct block_info *b = &m->blocks[((uint32_t)addr >> 2) % BLOCK_CACHE];
+
+	/* Fibonacci hashing: neighbouring blocks, and blocks a page apart, differ */
+	uint32_t h = ((uint32_t)addr * 2654435761u) >> (32 - BLOCK_CACHE_BITS);
+	struct block_info *b = &m->blocks[h];
 	if (b->addr != (uint32_t)addr || b->size != size || !b->ninsns) {
 		b->addr = (uint32_t)addr;
 		b->size = size;

@@ -357,12 +357,21 @@ static int software_int_len(struct entryemu *m, uint32_t eip, uint32_t vec)
  * past the instruction; for a fault it is the faulting instruction (and
  * nothing of it has been committed).
  */
+static void deliver_intr(struct entryemu *m, uint32_t intno);
+
 void deliver_intr_hook(uc_engine *uc, uint32_t intno, void *data)
 {
 	struct entryemu *m = data;
 	(void)uc;
 	if (m->stopping)
 		return;
+	uint64_t t0 = prof_now(m);
+	deliver_intr(m, intno);
+	PROF_ADD(m, deliver_ns, t0);
+}
+
+static void deliver_intr(struct entryemu *m, uint32_t intno)
+{
 	uint32_t eip = machine_reg(m, UC_X86_REG_EIP);
 	/* code addresses are linear: CS's base + EIP (CS * 16 in vm86 mode) */
 	uint32_t pc = machine_linear_pc(m);
@@ -408,11 +417,20 @@ void deliver_intr_hook(uc_engine *uc, uint32_t intno, void *data)
  * stack).  #GP(0) if SYSENTER_CS is null.  Unicorn calls this hook and
  * then advances EIP by the instruction's length, so EIP is set 2 short.
  */
+static void deliver_sysenter(uc_engine *uc, struct entryemu *m);
+
 void deliver_sysenter_hook(uc_engine *uc, void *data)
 {
 	struct entryemu *m = data;
 	if (m->stopping)
 		return;
+	uint64_t t0 = prof_now(m);
+	deliver_sysenter(uc, m);
+	PROF_ADD(m, deliver_ns, t0);
+}
+
+static void deliver_sysenter(uc_engine *uc, struct entryemu *m)
+{
 	uc_x86_msr cs = { .rid = 0x174 }, esp = { .rid = 0x175 }, eip = { .rid = 0x176 };
 	uc_reg_read(uc, UC_X86_REG_MSR, &cs);
 	uc_reg_read(uc, UC_X86_REG_MSR, &esp);

@@ -68,8 +68,14 @@ int entryemu_open(entryemu **out, const char *image_path)
 		goto fail;
 	}
 	cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs_count) != CS_ERR_OK ||
+	    !(m->count_insn = cs_malloc(m->cs_count))) {
+		machine_set_error(m, "cs_open failed");
+		goto fail;
+	}
 	if ((rc = callouts_init(m)) || (rc = run_install_hooks(m)) || (rc = machine_build(m)))
 		goto fail;
+
 	kernel_install_defaults(m);
 	checks_image(m);
 	if ((rc = checks_install_exit_hooks(m))) {
@@ -93,6 +99,10 @@ void entryemu_close(entryemu *m)
 		uc_close(m->uc);
 	if (m->cs)
 		cs_close(&m->cs);
+	if (m->count_insn)
+		cs_free(m->count_insn, 1);
+	if (m->cs_count)
+		cs_close(&m->cs_count);
 	callouts_free(m);
 	image_free(&m->img);
 	free(m->image_pristine);

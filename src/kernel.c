@@ -164,6 +164,7 @@ static void sys_modify_ldt(entryemu_call *c, void *o)
 		if (oldmode)
 			b &= ~(1u << 20);
 	}
+	m->dirty_sys_tail = 1;			/* the LDT page is written */
 	if (!m->ldt_entries) {
 		/* alloc_ldt + load_LDT: GDT entry 17, then lldt 0x88 */
 		m->ldt_entries = SYS_LDT_ENTRIES;
@@ -231,6 +232,7 @@ static void setup_x86_bogus_stack(entryemu_call *c, void *o)
 	}
 	memmove(regs, regs + 8, size);
 	memcpy(s16 + frame_off, regs + l->pt_eip, 20);
+	m->dirty_sys_tail = 1;		/* the espfix stack is in use */
 	uint32_t user_esp;
 	memcpy(&user_esp, regs + l->pt_oldesp, 4);
 	uint32_t switch16[2] = { (user_esp & 0xffff0000u) | frame_off, ENTRYEMU_ESPFIX_SS };

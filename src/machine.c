@@ -103,22 +103,41 @@ uint32_t machine_eip(struct entryemu *m)
 
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r)
 {
-	r->eax = machine_reg(m, UC_X86_REG_EAX);
-	r->ebx = machine_reg(m, UC_X86_REG_EBX);
-	r->ecx = machine_reg(m, UC_X86_REG_ECX);
-	r->edx = machine_reg(m, UC_X86_REG_EDX);
-	r->esi = machine_reg(m, UC_X86_REG_ESI);
-	r->edi = machine_reg(m, UC_X86_REG_EDI);
-	r->ebp = machine_reg(m, UC_X86_REG_EBP);
-	r->esp = machine_reg(m, UC_X86_REG_ESP);
-	r->eip = machine_eip(m);
-	r->eflags = machine_reg(m, UC_X86_REG_EFLAGS);
-	r->cs = seg_reg(m, UC_X86_REG_CS);
-	r->ss = seg_reg(m, UC_X86_REG_SS);
-	r->ds = seg_reg(m, UC_X86_REG_DS);
-	r->es = seg_reg(m, UC_X86_REG_ES);
-	r->fs = seg_reg(m, UC_X86_REG_FS);
-	r->gs = seg_reg(m, UC_X86_REG_GS);
+	/* one batched read: each register read is a call into the engine */
+	static int ids[] = {
+		UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX,
+		UC_X86_REG_ESI, UC_X86_REG_EDI, UC_X86_REG_EBP, UC_X86_REG_ESP,
+		UC_X86_REG_EIP, UC_X86_REG_EFLAGS,
+		UC_X86_REG_CS, UC_X86_REG_SS, UC_X86_REG_DS, UC_X86_REG_ES,
+		UC_X86_REG_FS, UC_X86_REG_GS,
+	};
+	uint32_t v[10] = { 0 };
+	uint16_t sg[6] = { 0 };
+	void *ptrs[16];
+	for (int i = 0; i < 10; i++)
+		ptrs[i] = &v[i];
+	for (int i = 0; i < 6; i++)
+		ptrs[10 + i] = &sg[i];
+	uc_reg_read_batch(m->uc, ids, ptrs, 16);
+	r->eax = v[0];
+	r->ebx = v[1];
+	r->ecx = v[2];
+	r->edx = v[3];
+	r->esi = v[4];
+	r->edi = v[5];
+	r->ebp = v[6];
+	r->esp = v[7];
+	r->eflags = v[9];
+	r->cs = sg[0];
+	r->ss = sg[1];
+	r->ds = sg[2];
+	r->es = sg[3];
+	r->fs = sg[4];
+	r->gs = sg[5];
+	/* EIP as the program sees it (see machine_eip) */
+	r->eip = v[8];
+	if ((r->eflags & ENTRYEMU_EFLAGS_VM) && r->eip > 0xffff)
+		r->eip -= (uint32_t)r->cs << 4;
 }
 
 /* The linear address of the next instruction: CS's base plus EIP. */
@@ -655,9 +674,28 @@ static int start_vm86(struct entryemu *m, const struct entryemu_setup *s)
  */
 int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 {
-	memcpy(m->sys, m->sys_pristine, SYS_SIZE);
+	/*
+	 * The regions a run can write: the system pages and the kernel stack
+	 * by the CPU; the image only by host writes (its pages hold code, and
+	 * a guest store there would be an oops report of its own); the user
+	 * stack, small enough to clear whole.
+	 */
+	/*
+	 * The descriptor tables, TSS and per-CPU pages always; the espfix
+	 * stack and the LDT only after a run used them (ldt_ss and
+	 * modify_ldt are their only writers, and mark them).
+	 */
+	memcpy(m->sys, m->sys_pristine, SYS_ESPFIX - SYS_BASE);
+	if (m->dirty_sys_tail) {
+		memcpy(m->sys + (SYS_ESPFIX - SYS_BASE), m->sys_pristine + (SYS_ESPFIX - SYS_BASE),
+		       SYS_SIZE - (SYS_ESPFIX - SYS_BASE));
+		m->dirty_sys_tail = 0;
+	}
 	memcpy(m->kstack, m->kstack_pristine, m->thread_size);
-	memcpy(m->img.bytes, m->image_pristine, m->img.end - m->img.base);
+	if (m->dirty_image) {
+		memcpy(m->img.bytes, m->image_pristine, m->img.end - m->img.base);
+		m->dirty_image = 0;
+	}
 	memset(m->ustack, 0, ENTRYEMU_USER_STACK_SIZE);
 	memset(m->udata, 0, USER_DATA_SIZE_MAPPED);
 	memcpy(m->kstack + m->img.layout.ti_flags, &s->ti_flags, 4);
@@ -708,23 +746,28 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 		return ENTRYEMU_E_INVAL;
 	}
 	efl |= 0x2;		/* bit 1 always reads as 1 */
-	struct { int reg; uint32_t v; } gpr[] = {
-		{ UC_X86_REG_EAX, u->eax }, { UC_X86_REG_EBX, u->ebx },
-		{ UC_X86_REG_ECX, u->ecx }, { UC_X86_REG_EDX, u->edx },
-		{ UC_X86_REG_ESI, u->esi }, { UC_X86_REG_EDI, u->edi },
-		{ UC_X86_REG_EBP, u->ebp },
-		{ UC_X86_REG_ESP, u->esp ? u->esp : ENTRYEMU_USER_STACK_TOP },
-		{ UC_X86_REG_EFLAGS, efl },
+	static int ids[] = {
+		UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX,
+		UC_X86_REG_ESI, UC_X86_REG_EDI, UC_X86_REG_EBP, UC_X86_REG_ESP,
+		UC_X86_REG_EFLAGS,
 	};
-	for (size_t i = 0; i < sizeof(gpr) / sizeof(gpr[0]); i++)
-		uc_reg_write(m->uc, gpr[i].reg, &gpr[i].v);
+	uint32_t v[9] = { u->eax, u->ebx, u->ecx, u->edx, u->esi, u->edi, u->ebp,
+			  u->esp ? u->esp : ENTRYEMU_USER_STACK_TOP, efl };
+	void *ptrs[9];
+	for (int i = 0; i < 9; i++)
+		ptrs[i] = &v[i];
+	uc_reg_write_batch(m->uc, ids, ptrs, 9);
+	/*
+	 * The context restored holds SS = DS = ES = __USER_DS and FS = GS = 0
+	 * (as the boot's iret left them): only other selectors are loaded.
+	 */
 	uint16_t ss = u->ss ? u->ss : ENTRYEMU_USER_DS;
-	if (ss != ENTRYEMU_USER_DS && (rc = load_user_seg(m, UC_X86_REG_SS, SREG_SS, ss)))
-		return rc;
-	if ((rc = load_user_seg(m, UC_X86_REG_DS, SREG_DS, u->ds ? u->ds : ENTRYEMU_USER_DS)) ||
-	    (rc = load_user_seg(m, UC_X86_REG_ES, SREG_ES, u->es ? u->es : ENTRYEMU_USER_DS)) ||
-	    (rc = load_user_seg(m, UC_X86_REG_FS, SREG_FS, u->fs)) ||
-	    (rc = load_user_seg(m, UC_X86_REG_GS, SREG_GS, u->gs)))
+	uint16_t ds = u->ds ? u->ds : ENTRYEMU_USER_DS, es = u->es ? u->es : ENTRYEMU_USER_DS;
+	if ((ss != ENTRYEMU_USER_DS && (rc = load_user_seg(m, UC_X86_REG_SS, SREG_SS, ss))) ||
+	    (ds != ENTRYEMU_USER_DS && (rc = load_user_seg(m, UC_X86_REG_DS, SREG_DS, ds))) ||
+	    (es != ENTRYEMU_USER_DS && (rc = load_user_seg(m, UC_X86_REG_ES, SREG_ES, es))) ||
+	    (u->fs && (rc = load_user_seg(m, UC_X86_REG_FS, SREG_FS, u->fs))) ||
+	    (u->gs && (rc = load_user_seg(m, UC_X86_REG_GS, SREG_GS, u->gs))))
 		return rc;
 	return 0;
 }
@@ -746,7 +789,16 @@ int entryemu_mem_write(entryemu *m, uint32_t addr, const void *buf, size_t len)
 	if (!p)
 		return ENTRYEMU_E_INVAL;
 	memcpy(p, buf, len);
+	machine_mark_dirty(m, addr, (uint32_t)len);
 	return 0;
+}
+
+/* Host writes to the image are undone by the next reset. */
+void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len)
+{
+	(void)len;
+	if (addr >= m->img.base && addr < m->img.end)
+		m->dirty_image = 1;
 }
 
 int entryemu_gdt_get(entryemu *m, unsigned idx, uint32_t *lo, uint32_t *hi)

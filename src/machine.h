@@ -63,7 +63,8 @@ struct entry_state {
 struct block_info {
 	uint32_t addr, size, ninsns;
 };
-#define BLOCK_CACHE 1024
+#define BLOCK_CACHE_BITS 12
+#define BLOCK_CACHE (1u << BLOCK_CACHE_BITS)
 
 struct entryemu_call {
 	struct entryemu *m;
@@ -76,7 +77,9 @@ struct entryemu_call {
 
 struct entryemu {
 	uc_engine *uc;
-	csh cs;
+	csh cs;				/* Capstone with operand detail */
+	csh cs_count;			/* and without, for counting instructions */
+	cs_insn *count_insn;
 	struct image img;
 	char err[1024];
 
@@ -86,6 +89,8 @@ struct entryemu {
 	uint8_t *ustack, *ucode, *udata, *uexit, *uvsys, *uvm86;
 	uint32_t vm86_regs32;		/* the vm86() call's frame, 0 outside vm86 */
 	int vm86_dirty;			/* vm86 memory needs clearing */
+	int dirty_image;		/* a host write changed the image */
+	int dirty_sys_tail;		/* the espfix stack or LDT was used */
 	uint32_t vsys_image;		/* image address of vsyscall_page */
 	uint8_t *image_pristine;
 	size_t ucode_len;		/* bytes of user code currently loaded */
@@ -124,6 +129,7 @@ struct entryemu {
 	} inject[8];
 	uint64_t exact_insns;
 	int restart;			/* stopped to resume at the new EIP */
+	int profiling;
 	uint32_t prev_insn, shadow_from;	/* for the STI / MOV SS shadow */		/* instructions seen by the inject hook */
 	uc_hook h_inject;
 	uint32_t oops_regs;		/* pt_regs of the faulting context, if known */
@@ -138,6 +144,19 @@ struct entryemu {
 	int unmapped_kind;
 };
 
+/* Phase timers, active with ENTRYEMU_RUN_PROFILE only. */
+#include <time.h>
+static inline uint64_t prof_now(const struct entryemu *m)
+{
+	struct timespec t;
+	if (!m->profiling)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+#define PROF_ADD(m, field, t0) \
+	do { if ((m)->profiling && (m)->res) (m)->res->profile.field += prof_now(m) - (t0); } while (0)
+
 /* machine.c */
 void machine_set_error(struct entryemu *m, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -149,6 +168,8 @@ void machine_set_reg(struct entryemu *m, int ucreg, uint32_t v);
 int machine_build(struct entryemu *m);
 int machine_reset(struct entryemu *m, const struct entryemu_setup *setup);
 int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs);
+void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len);
+
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r);
 int machine_cpl(struct entryemu *m);
 uint32_t machine_linear_pc(struct entryemu *m);

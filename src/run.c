@@ -57,13 +57,21 @@ static void user_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 	if (m->in_kernel) {
 		m->in_kernel = 0;
 		struct entryemu_result *r = m->res;
+		struct entryemu_regs now;
+		machine_read_regs(m, &now);
 		if (r && r->nreturns < ENTRYEMU_MAX_RETURNS)
-			machine_read_regs(m, &r->returns[r->nreturns++]);
-		checks_return(m);
+			r->returns[r->nreturns++] = now;
+		checks_return(m, &now);
 	}
 	if (addr >= ENTRYEMU_USER_EXIT && addr < ENTRYEMU_USER_EXIT + 0x1000) {
 		count_unexecuted(m, (uint32_t)addr);
-		machine_stop(m, ENTRYEMU_DONE, "user code finished");
+		/* the common end: no formatting */
+		m->stopping = 1;
+		if (m->res) {
+			m->res->outcome = ENTRYEMU_DONE;
+			memcpy(m->res->message, "user code finished", sizeof("user code finished"));
+		}
+		uc_emu_stop(uc);
 	}
 }
 
@@ -181,10 +189,15 @@ static int run_once(struct entryemu *m, const struct entryemu_setup *s,
 		    struct entryemu_result *r, int trace)
 {
 	clear_result(r);
+	memset(&r->profile, 0, sizeof(r->profile));
+	m->profiling = (s->flags & ENTRYEMU_RUN_PROFILE) != 0;
+	uint64_t t_start = prof_now(m);
 	m->in_kernel = 0;
 	int rc = machine_reset(m, s);
 	if (rc)
 		return rc;
+	if (m->profiling)
+		r->profile.reset_ns = prof_now(m) - t_start;
 	m->setup = s;
 	m->res = r;
 	m->stopping = 0;
@@ -279,6 +292,8 @@ static int run_once(struct entryemu *m, const struct entryemu_setup *s,
 		r->trace = m->trace;
 		r->trace_len = m->trace_len;
 	}
+	if (m->profiling)
+		r->profile.total_ns = prof_now(m) - t_start;
 	m->res = NULL;
 	return 0;
 }

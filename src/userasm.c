@@ -213,12 +213,118 @@ out:
 	return rc;
 }
 
+/* ---- a cache of assembled code ----------------------------------------------- */
+
+/*
+ * Running the assembler costs milliseconds; the result depends only on
+ * the text (and the assembler).  It is kept in $ENTRYEMU_CACHE_DIR, else
+ * $XDG_CACHE_HOME/entryemu, else ~/.cache/entryemu, under the text's
+ * 64-bit FNV-1a hash; the file holds the text too, so a collision is a
+ * miss.  Any failure just means assembling again.
+ */
+static int cache_path(const char *text, char *path, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *p = text; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	const char *dir = getenv("ENTRYEMU_CACHE_DIR"), *base = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	if (dir && *dir)
+		snprintf(path, len, "%s", dir);
+	else if (base && *base)
+		snprintf(path, len, "%s/entryemu", base);
+	else if (home && *home)
+		snprintf(path, len, "%s/.cache/entryemu", home);
+	else
+		return -1;
+	size_t n = strlen(path);
+	snprintf(path + n, len - n, "/code-%016llx", (unsigned long long)h);
+	return 0;
+}
+
+static int cache_load(const char *text, struct user_code *c)
+{
+	char path[4096];
+	if (cache_path(text, path, sizeof(path)) < 0)
+		return -1;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	int rc = -1;
+	size_t tlen = strlen(text), stored = 0, nl = 0;
+	char *t = NULL;
+	if (fread(&stored, sizeof(stored), 1, f) != 1 || stored != tlen ||
+	    !(t = malloc(tlen + 1)) || fread(t, 1, tlen, f) != tlen || memcmp(t, text, tlen) ||
+	    fread(&c->len, sizeof(c->len), 1, f) != 1 || c->len > ENTRYEMU_USER_CODE_MAX ||
+	    !(c->bytes = malloc(c->len ? c->len : 1)) ||
+	    fread(c->bytes, 1, c->len, f) != c->len ||
+	    fread(&nl, sizeof(nl), 1, f) != 1 || nl > 4096 ||
+	    !(c->labels = calloc(nl ? nl : 1, sizeof(*c->labels))))
+		goto out;
+	for (size_t i = 0; i < nl; i++) {
+		char name[256];
+		size_t ln;
+		if (fread(&ln, sizeof(ln), 1, f) != 1 || ln >= sizeof(name) ||
+		    fread(name, 1, ln, f) != ln ||
+		    fread(&c->labels[i].addr, sizeof(c->labels[i].addr), 1, f) != 1)
+			goto out;
+		name[ln] = 0;
+		if (!(c->labels[i].name = strdup(name)))
+			goto out;
+		c->nlabels++;
+	}
+	rc = 0;
+out:
+	free(t);
+	fclose(f);
+	if (rc)
+		userasm_free(c);
+	return rc;
+}
+
+static void cache_store(const char *text, const struct user_code *c)
+{
+	char path[4096], tmp[4200];
+	if (cache_path(text, path, sizeof(path)) < 0)
+		return;
+	char *slash = strrchr(path, '/');
+	*slash = 0;
+	mkdir(path, 0755);		/* ~/.cache may need creating too */
+	char *parent = strrchr(path, '/');
+	if (parent && access(path, F_OK)) {
+		*parent = 0;
+		mkdir(path, 0755);
+		*parent = '/';
+		mkdir(path, 0755);
+	}
+	*slash = '/';
+	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+	FILE *f = fopen(tmp, "wb");
+	if (!f)
+		return;
+	size_t tlen = strlen(text);
+	int ok = fwrite(&tlen, sizeof(tlen), 1, f) == 1 && fwrite(text, 1, tlen, f) == tlen &&
+		 fwrite(&c->len, sizeof(c->len), 1, f) == 1 &&
+		 fwrite(c->bytes, 1, c->len, f) == c->len &&
+		 fwrite(&c->nlabels, sizeof(c->nlabels), 1, f) == 1;
+	for (size_t i = 0; ok && i < c->nlabels; i++) {
+		size_t ln = strlen(c->labels[i].name);
+		ok = fwrite(&ln, sizeof(ln), 1, f) == 1 &&
+		     fwrite(c->labels[i].name, 1, ln, f) == ln &&
+		     fwrite(&c->labels[i].addr, sizeof(c->labels[i].addr), 1, f) == 1;
+	}
+	if (fclose(f) || !ok || rename(tmp, path))
+		unlink(tmp);
+}
+
 int userasm_assemble(const char *text, struct user_code *out, char *err,
 		     size_t errlen, int *err_line)
 {
 	memset(out, 0, sizeof(*out));
 	err[0] = 0;
 	*err_line = 0;
+	if (cache_load(text, out) == 0)
+		return 0;
 	char src[] = "/tmp/entryemu-code-XXXXXX";
 	int fd = mkstemp(src);
 	if (fd < 0) {
@@ -236,8 +342,10 @@ int userasm_assemble(const char *text, struct user_code *out, char *err,
 	}
 	close(fd);
 	if (run_as(src, obj, err, errlen, err_line) == 0 &&
-	    read_object(obj, out, err, errlen) == 0)
+	    read_object(obj, out, err, errlen) == 0) {
 		rc = 0;
+		cache_store(text, out);
+	}
 out:
 	unlink(src);
 	unlink(obj);

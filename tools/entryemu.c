@@ -6,29 +6,25 @@
  *   entryemu list
  *   entryemu coverage [--image PATH] [--require FILE] [FILE...]
  *   entryemu disasm [--image PATH] SYMBOL
+ *   entryemu bench [--image PATH] [--quick]
+ *   entryemu cost
  *
  * Exit status: 0 every expectation held, 1 an expectation failed,
  * 2 bad input (options, scenario file, image).
  */
-#include <entryemu/entryemu.h>
+#include "cli.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef ENTRYEMU_SCENARIO_DIR
-#define ENTRYEMU_SCENARIO_DIR "scenarios"
-#endif
-
-enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_BADINPUT = 2 };
-
-struct opts {
-	int trace, verbose;
-	const char *image;
-	const char *require;		/* coverage: labels that must be reached */
-};
+int open_devnull(void)
+{
+	return open("/dev/null", O_WRONLY);
+}
 
 /* One machine per image path, reused across scenarios. */
 struct machines {
@@ -397,6 +393,8 @@ static void usage(FILE *f)
 		"  coverage [FILE...] labels and __ex_table entries the scenarios reach\n"
 		"                     (on the post-patch image, or --image)\n"
 		"  disasm SYMBOL      disassemble the image from SYMBOL to the next symbol\n"
+		"  bench [--quick]    warm and cold replay speed, name=value lines\n"
+		"  cost               what saving %%gs costs: instructions pre/post, native ns\n"
 		"\n"
 		"options:\n"
 		"  --image PATH       run against this kernel image instead\n"
@@ -510,13 +508,15 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_PASS;
 	}
-	struct opts o = { 0, 0, NULL, NULL };
+	struct opts o = { 0, 0, 0, 0, NULL, NULL };
 	static const struct option lo[] = {
 		{ "image", required_argument, NULL, 'i' },
 		{ "trace", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "require", required_argument, NULL, 'r' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	optind = 2;
@@ -528,6 +528,8 @@ int main(int argc, char **argv)
 		case 'v': o.verbose = 1; break;
 		case 'h': usage(stdout); return EXIT_PASS;
 		case 'r': o.require = optarg; break;
+		case 'q': o.quick = 1; break;
+		case 'j': o.json = 1; break;
 		default: usage(stderr); return EXIT_BADINPUT;
 		}
 	}
@@ -547,6 +549,10 @@ int main(int argc, char **argv)
 		return cmd_list();
 	if (!strcmp(cmd, "coverage"))
 		return cmd_coverage(argc, argv, &o);
+	if (!strcmp(cmd, "bench"))
+		return cmd_bench(argc, argv, &o);
+	if (!strcmp(cmd, "cost"))
+		return cmd_cost(argc, argv, &o);
 	if (!strcmp(cmd, "disasm"))
 		return cmd_disasm(argc, argv, &o);
 	fprintf(stderr, "entryemu: unknown command '%s'\n", cmd);

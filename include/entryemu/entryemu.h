@@ -67,7 +67,7 @@ typedef struct entryemu entryemu;
 #define ENTRYEMU_USER_DATA	0x08060000u	/* 64 KiB of zeroed user data */
 #define ENTRYEMU_USER_DATA_SIZE	0x10000u
 #define ENTRYEMU_USER_STACK_TOP	0xbfff0000u	/* default user %esp */
-#define ENTRYEMU_USER_STACK_SIZE 0x10000u	/* stack pages below it */
+#define ENTRYEMU_USER_STACK_SIZE 0x2000u	/* stack pages below it */
 #define ENTRYEMU_VSYSCALL	0xffffe400u	/* __kernel_vsyscall: call it to
 						 * make a syscall by sysenter */
 #define ENTRYEMU_VM86_MEM	0x00010000u	/* 64 KiB for virtual-8086 code:
@@ -299,6 +299,7 @@ const char *entryemu_check_name(enum entryemu_check c);
 
 #define ENTRYEMU_RUN_TRACE	0x1	/* record every executed instruction */
 #define ENTRYEMU_RUN_NO_CLOBBER	0x2	/* callouts preserve %ecx/%edx */
+#define ENTRYEMU_RUN_PROFILE	0x4	/* time the phases (result.profile) */
 
 enum entryemu_outcome {
 	ENTRYEMU_DONE,		/* the user code ran to its end */
@@ -378,6 +379,12 @@ struct entryemu_result {
 	struct entryemu_regs returns[ENTRYEMU_MAX_RETURNS];
 	unsigned nfindings;		/* checker findings (0 on a correct path) */
 	struct entryemu_finding findings[ENTRYEMU_MAX_FINDINGS];
+
+	/* With ENTRYEMU_RUN_PROFILE: where the run's time went, in ns
+	 * (emulation is the rest of total). */
+	struct entryemu_profile {
+		uint64_t reset_ns, deliver_ns, callout_ns, check_ns, total_ns;
+	} profile;
 
 	/* With ENTRYEMU_RUN_TRACE: executed instruction addresses, owned by
 	 * the handle, valid until the next run. */

@@ -1,0 +1,23 @@
+/* What the entryemu command's source files share. */
+#ifndef ENTRYEMU_CLI_H
+#define ENTRYEMU_CLI_H
+
+#include <entryemu/entryemu.h>
+
+#ifndef ENTRYEMU_SCENARIO_DIR
+#define ENTRYEMU_SCENARIO_DIR "scenarios"
+#endif
+
+enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_BADINPUT = 2 };
+
+struct opts {
+	int trace, verbose, json, quick;
+	const char *image;
+	const char *require;		/* coverage: labels that must be reached */
+};
+
+int open_devnull(void);
+int cmd_bench(int argc, char **argv, const struct opts *o);	/* bench.c */
+int cmd_cost(int argc, char **argv, const struct opts *o);	/* cost.c */
+
+#endif
