@@ -1,8 +1,11 @@
 /* Handle lifecycle, error names and the bundled image paths. */
+#define _GNU_SOURCE 1
 #include "checks.h"
 #include "machine.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,10 +28,37 @@ const char *entryemu_strerror(int code)
 	}
 }
 
+/*
+ * The images sit in share/entryemu beside the lib/ or bin/ directory the
+ * code was loaded from, in the build tree and in an installed prefix
+ * alike; failing that, where the build configured them.
+ */
 const char *entryemu_image_dir(void)
 {
 	const char *dir = getenv("ENTRYEMU_IMAGE_DIR");
-	return dir && *dir ? dir : ENTRYEMU_IMAGE_DIR;
+	if (dir && *dir)
+		return dir;
+	static char found[4096];
+	static int looked;
+	if (!looked) {
+		looked = 1;
+		Dl_info info;
+		if (dladdr((void *)entryemu_image_dir, &info) && info.dli_fname) {
+			char *slash;
+			snprintf(found, sizeof(found), "%s", info.dli_fname);
+			if ((slash = strrchr(found, '/'))) {
+				snprintf(slash, sizeof(found) - (size_t)(slash - found),
+					 "/../share/entryemu");
+				char probe[4200];
+				snprintf(probe, sizeof(probe), "%s/entry-post.elf", found);
+				if (access(probe, R_OK))
+					found[0] = 0;
+			} else {
+				found[0] = 0;
+			}
+		}
+	}
+	return found[0] ? found : ENTRYEMU_IMAGE_DIR;
 }
 
 const char *entryemu_image_named(const char *name, char *buf, size_t len)

@@ -180,7 +180,7 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 	       (double)(w80.avg.total_ns > rest ? w80.avg.total_ns - rest : 0) / 1e3);
 	printf("breakdown_int80_total_profiled=%.3f us\n", (double)w80.avg.total_ns / 1e3);
 	char scen[4096];
-	snprintf(scen, sizeof(scen), "%s/syscall-int80-getpid.yaml", ENTRYEMU_SCENARIO_DIR);
+	snprintf(scen, sizeof(scen), "%s/syscall-int80-getpid.yaml", scenario_dir());
 	double cold = cold_replay_ms(scen, quick ? 3 : 21);
 	if (cold < 0)
 		printf("cold_replay=failed\n");

@@ -17,6 +17,9 @@ struct opts {
 };
 
 int open_devnull(void);
+/* The bundled scenarios: $ENTRYEMU_SCENARIO_DIR, the source tree, or the
+ * installed copy. */
+const char *scenario_dir(void);
 int cmd_bench(int argc, char **argv, const struct opts *o);	/* bench.c */
 int cmd_cost(int argc, char **argv, const struct opts *o);	/* cost.c */
 

@@ -26,6 +26,23 @@ int open_devnull(void)
 	return open("/dev/null", O_WRONLY);
 }
 
+#ifndef ENTRYEMU_INSTALLED_SCENARIO_DIR
+#define ENTRYEMU_INSTALLED_SCENARIO_DIR ENTRYEMU_SCENARIO_DIR
+#endif
+
+const char *scenario_dir(void)
+{
+	const char *env = getenv("ENTRYEMU_SCENARIO_DIR");
+	if (env && *env)
+		return env;
+	DIR *d = opendir(ENTRYEMU_SCENARIO_DIR);
+	if (d) {
+		closedir(d);
+		return ENTRYEMU_SCENARIO_DIR;
+	}
+	return ENTRYEMU_INSTALLED_SCENARIO_DIR;
+}
+
 /* One machine per image path, reused across scenarios. */
 struct machines {
 	struct { char *path; entryemu *m; } e[4];
@@ -305,9 +322,9 @@ static int cmd_coverage(int argc, char **argv, const struct opts *o)
 	char **files = argv;
 	int n = argc, owned = 0, worst = EXIT_PASS;
 	if (n == 0) {
-		n = scenario_files(ENTRYEMU_SCENARIO_DIR, &files);
+		n = scenario_files(scenario_dir(), &files);
 		if (n <= 0) {
-			fprintf(stderr, "entryemu: no scenarios in %s\n", ENTRYEMU_SCENARIO_DIR);
+			fprintf(stderr, "entryemu: no scenarios in %s\n", scenario_dir());
 			return EXIT_BADINPUT;
 		}
 		owned = 1;
@@ -411,9 +428,9 @@ static int cmd_replay(int argc, char **argv, struct opts *o)
 	char **files = argv;
 	int n = argc, owned = 0;
 	if (n == 0) {
-		n = scenario_files(ENTRYEMU_SCENARIO_DIR, &files);
+		n = scenario_files(scenario_dir(), &files);
 		if (n <= 0) {
-			fprintf(stderr, "entryemu: no scenarios in %s\n", ENTRYEMU_SCENARIO_DIR);
+			fprintf(stderr, "entryemu: no scenarios in %s\n", scenario_dir());
 			return EXIT_BADINPUT;
 		}
 		owned = 1;
@@ -439,9 +456,9 @@ static int cmd_replay(int argc, char **argv, struct opts *o)
 static int cmd_list(void)
 {
 	char **files;
-	int n = scenario_files(ENTRYEMU_SCENARIO_DIR, &files);
+	int n = scenario_files(scenario_dir(), &files);
 	if (n < 0) {
-		fprintf(stderr, "entryemu: no scenarios in %s\n", ENTRYEMU_SCENARIO_DIR);
+		fprintf(stderr, "entryemu: no scenarios in %s\n", scenario_dir());
 		return EXIT_BADINPUT;
 	}
 	int worst = EXIT_PASS;
