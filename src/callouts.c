@@ -169,6 +169,7 @@ static void record(struct entryemu *m, struct entryemu_call *c, uint32_t regs_ad
 		ptregs_read(m, regs_addr, &rec->regs);
 	else
 		memset(&rec->regs, 0, sizeof(rec->regs));
+	rec->custom = 0;
 }
 
 void callouts_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
@@ -204,9 +205,34 @@ void callouts_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 		uc_emu_stop(uc);
 		return;
 	}
+	/* a caller's function: note what it does, so a run can be recorded */
+	struct entryemu_callout_record *rec = NULL;
+	uint8_t gdt_before[ENTRYEMU_GDT_ENTRIES * 8];
+	if (co->fn && m->res && m->res->ncallouts &&
+	    m->res->callouts[m->res->ncallouts - 1].addr == c.addr) {
+		rec = &m->res->callouts[m->res->ncallouts - 1];
+		rec->custom = 1;
+		rec->ti_flags_before = entryemu_ti_flags(m);
+		memcpy(gdt_before, m->sys + (SYS_GDT - SYS_BASE), sizeof(gdt_before));
+	}
 	t0 = prof_now(m);
 	fn(&c, co->fn ? co->opaque : NULL);
 	PROF_ADD(m, callout_ns, t0);
+	if (rec) {
+		rec->ret = c.ret;
+		rec->ti_flags_after = entryemu_ti_flags(m);
+		if (c.regs_addr)
+			ptregs_read(m, c.regs_addr, &rec->regs_after);
+		const uint8_t *now = m->sys + (SYS_GDT - SYS_BASE);
+		rec->ngdt = 0;
+		for (unsigned i = 0; i < ENTRYEMU_GDT_ENTRIES && rec->ngdt < 4; i++)
+			if (memcmp(gdt_before + 8 * i, now + 8 * i, 8)) {
+				rec->gdt[rec->ngdt].index = i;
+				memcpy(&rec->gdt[rec->ngdt].lo, now + 8 * i, 4);
+				memcpy(&rec->gdt[rec->ngdt].hi, now + 8 * i + 4, 4);
+				rec->ngdt++;
+			}
+	}
 	if (m->stopping) {
 		count_unexecuted(m, (uint32_t)addr);
 		uc_emu_stop(uc);

@@ -85,6 +85,7 @@ int entryemu_open(entryemu **out, const char *image_path)
 	if (!m)
 		return ENTRYEMU_E_NOMEM;
 	int rc = ENTRYEMU_E_IMAGE;
+	snprintf(m->image_path, sizeof(m->image_path), "%s", image_path);
 	if (image_load(&m->img, image_path, m->err, sizeof(m->err)) < 0)
 		goto fail;
 	rc = ENTRYEMU_E_ENGINE;

@@ -81,6 +81,7 @@ struct entryemu {
 	csh cs_count;			/* and without, for counting instructions */
 	cs_insn *count_insn;
 	struct image img;
+	char image_path[4096];		/* as opened */
 	char err[1024];
 
 	/* host memory backing the emulated regions */

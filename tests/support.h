@@ -73,4 +73,25 @@ nth_call(const struct entryemu_result *r, const char *name, int n)
 	return NULL;
 }
 
+/*
+ * Fail unless the run ended as expected with no checker finding; on
+ * failure, write a scenario reproducing it into the working directory
+ * (NAME.yaml, for entryemu replay) and say where.
+ */
+static inline void expect_clean(entryemu *m, const struct entryemu_setup *s,
+				const struct entryemu_result *r, enum entryemu_outcome o,
+				const char *name)
+{
+	if (r->outcome == o && !r->nfindings)
+		return;
+	char path[256], why[512];
+	snprintf(path, sizeof(path), "%s.yaml", name);
+	snprintf(why, sizeof(why), "%s: outcome %s, %u finding(s)%s%.300s", name,
+		 entryemu_outcome_name(r->outcome), r->nfindings, r->nfindings ? ": " : "",
+		 r->nfindings ? r->findings[0].text : "");
+	if (entryemu_record(m, s, r, why, path) == 0)
+		print_message("recorded the failing run: entryemu replay %s\n", path);
+	fail_msg("%s", why);
+}
+
 #endif

@@ -114,6 +114,8 @@ static void print_details(entryemu *m, const struct entryemu_result *r)
 	else
 		printf("outcome: %s (%s)\n", entryemu_outcome_name(r->outcome), r->message);
 	printf("instructions: %llu\n", (unsigned long long)r->insns);
+	if (r->trace)
+		printf("trace hash: %016llx\n", (unsigned long long)entryemu_trace_hash(r));
 	for (unsigned i = 0; i < r->nevents; i++) {
 		const struct entryemu_event_record *e = &r->events[i];
 		printf("event: vector %d%s", e->vector, e->software ? " (int)" : "");
@@ -143,6 +145,84 @@ static void print_details(entryemu *m, const struct entryemu_result *r)
 	for (unsigned i = 0; i < r->nreturns; i++)
 		print_regs("returned to ring 3", &r->returns[i]);
 	print_regs("final", &r->final);
+}
+
+/* ---- JSON ------------------------------------------------------------------------ */
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c == '\n')
+			printf("\\n");
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void json_regs(const struct entryemu_regs *g)
+{
+	printf("{\"eax\":%u,\"ebx\":%u,\"ecx\":%u,\"edx\":%u,\"esi\":%u,\"edi\":%u,"
+	       "\"ebp\":%u,\"esp\":%u,\"eip\":%u,\"eflags\":%u,\"cs\":%u,\"ss\":%u,"
+	       "\"ds\":%u,\"es\":%u,\"fs\":%u,\"gs\":%u}", g->eax, g->ebx, g->ecx, g->edx,
+	       g->esi, g->edi, g->ebp, g->esp, g->eip, g->eflags, g->cs, g->ss, g->ds, g->es,
+	       g->fs, g->gs);
+}
+
+/* One object per run, on one line. */
+static void print_json(entryemu *m, const char *scenario, const char *image,
+		       const struct entryemu_result *r, int failures, const char *report)
+{
+	char sym[128];
+	printf("{\"scenario\":");
+	json_str(scenario);
+	printf(",\"image\":");
+	json_str(image);
+	printf(",\"verdict\":\"%s\",\"failures\":%d,\"report\":", failures ? "FAIL" : "PASS",
+	       failures);
+	json_str(report);
+	printf(",\"outcome\":\"%s\",\"message\":", entryemu_outcome_name(r->outcome));
+	json_str(r->message);
+	printf(",\"signal\":%d,\"instructions\":%llu", r->signal, (unsigned long long)r->insns);
+	if (r->trace)
+		printf(",\"trace_hash\":\"%016llx\"", (unsigned long long)entryemu_trace_hash(r));
+	printf(",\"events\":[");
+	for (unsigned i = 0; i < r->nevents; i++) {
+		const struct entryemu_event_record *e = &r->events[i];
+		printf("%s{\"vector\":%d,\"software\":%d,\"error_code\":%s%u,\"eip\":%u,"
+		       "\"from_cpl\":%d,\"handler\":", i ? "," : "", e->vector, e->software,
+		       "", e->has_error_code ? e->error_code : 0, e->eip, e->from_cpl);
+		json_str(entryemu_symbolize(m, e->handler, sym, sizeof(sym)));
+		printf("}");
+	}
+	printf("],\"callouts\":[");
+	for (unsigned i = 0; i < r->ncallouts; i++) {
+		printf("%s", i ? "," : "");
+		json_str(r->callouts[i].name);
+	}
+	printf("],\"fixups\":[");
+	for (unsigned i = 0; i < r->nfixups; i++) {
+		printf("%s{\"insn\":", i ? "," : "");
+		json_str(entryemu_symbolize(m, r->fixups[i].insn, sym, sizeof(sym)));
+		printf(",\"fixup\":");
+		json_str(entryemu_symbolize(m, r->fixups[i].fixup, sym, sizeof(sym)));
+		printf(",\"vector\":%d,\"error_code\":%u}", r->fixups[i].vector,
+		       r->fixups[i].error_code);
+	}
+	printf("],\"findings\":[");
+	for (unsigned i = 0; i < r->nfindings; i++) {
+		printf("%s", i ? "," : "");
+		json_str(r->findings[i].text);
+	}
+	printf("],\"final\":");
+	json_regs(&r->final);
+	printf("}\n");
 }
 
 static void print_trace(entryemu *m, const struct entryemu_result *r)
@@ -226,6 +306,12 @@ static int replay_on(struct machines *ms, entryemu_scenario *s, const char *path
 	}
 	char report[8192];
 	int failures = entryemu_scenario_check(s, m, &r, report, sizeof(report));
+	if (o->json) {
+		char name[160];
+		snprintf(name, sizeof(name), "%s%s", entryemu_scenario_name(s), label);
+		print_json(m, name, image, &r, failures, report);
+		return failures ? EXIT_FAIL : EXIT_PASS;
+	}
 	if (details) {
 		printf("scenario: %s%s\n", entryemu_scenario_name(s), label);
 		if (*entryemu_scenario_description(s))
@@ -418,6 +504,8 @@ static void usage(FILE *f)
 		"  --trace            (replay) print the instruction trace\n"
 		"  --verbose, -v      (replay) print details for every scenario\n"
 		"  --require FILE     (coverage) fail unless every label FILE lists is reached\n"
+		"  --json             (replay) one JSON object per run\n"
+		"  --quick            (bench) a short run\n"
 		"  --help, -h         this text\n"
 		"\n"
 		"exit status: 0 all expectations held, 1 one failed, 2 bad input\n");
@@ -435,7 +523,7 @@ static int cmd_replay(int argc, char **argv, struct opts *o)
 		}
 		owned = 1;
 	}
-	int table = n > 1 && !o->trace, worst = EXIT_PASS;
+	int table = n > 1 && !o->trace && !o->json, worst = EXIT_PASS;
 	if (table)
 		printf("%-40s %-8s %12s %6s\n", "scenario", "verdict", "instructions", "fixups");
 	struct machines ms = { .n = 0 };

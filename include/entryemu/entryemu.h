@@ -336,6 +336,13 @@ struct entryemu_callout_record {
 	uint16_t cs, ss, ds, es, fs, gs;
 	uint32_t pt_regs_addr;		/* 0 if the callout gets no pt_regs */
 	struct entryemu_pt_regs regs;	/* valid if pt_regs_addr != 0 */
+	/* What a caller-served callout did (custom != 0), for recording. */
+	int custom;
+	uint32_t ret;			/* %eax it returned */
+	struct entryemu_pt_regs regs_after;
+	uint32_t ti_flags_before, ti_flags_after;
+	unsigned ngdt;			/* GDT entries it changed */
+	struct { unsigned index; uint32_t lo, hi; } gdt[4];
 };
 
 /* An event the CPU delivered: through the IDT, or a sysenter. */
@@ -399,6 +406,21 @@ struct entryemu_result {
  */
 int entryemu_run(entryemu *m, const struct entryemu_setup *setup,
 		 struct entryemu_result *result);
+
+/*
+ * Write a scenario file that reproduces the run of setup on m that gave
+ * result: the image, the user state and code (as bytes), the descriptor
+ * edits, injections, flags, and for every callout the caller served, what
+ * it returned and changed (as actions).  Its expectations are the run's
+ * outcome; checker findings make the replay fail as the run did.  why, if
+ * not NULL, goes in as a comment.  Returns 0 or a negative code.
+ */
+int entryemu_record(entryemu *m, const struct entryemu_setup *setup,
+		    const struct entryemu_result *result, const char *why,
+		    const char *path);
+
+/* A hash of the executed-instruction trace (FNV-1a over the addresses). */
+uint64_t entryemu_trace_hash(const struct entryemu_result *result);
 
 /* Find the first callout record named name (NULL if none). */
 const struct entryemu_callout_record *
