@@ -548,6 +548,19 @@ static int load_user_seg(struct entryemu *m, int reg, enum sreg sr, uint16_t sel
 }
 
 /*
+ * The data segments kernel code runs with: __USER_DS in %ds/%es, and on
+ * the post-patch image the per-CPU segment in %gs (0 before the patch).
+ */
+static void load_kernel_data_segments(struct entryemu *m)
+{
+	uint32_t uds = ENTRYEMU_USER_DS;
+	uint32_t gs = m->img.layout.pt_gs >= 0 ? ENTRYEMU_KERNEL_PERCPU : 0;
+	uc_reg_write(m->uc, UC_X86_REG_DS, &uds);
+	uc_reg_write(m->uc, UC_X86_REG_ES, &uds);
+	uc_reg_write(m->uc, UC_X86_REG_GS, &gs);
+}
+
+/*
  * A new kernel thread as the scheduler first runs it: switch_to() jumps
  * to thread.eip = ret_from_fork with %esp = thread.esp = the child's
  * pt_regs (at the top of its stack, below copy_thread's 8 reserved bytes)
@@ -582,10 +595,7 @@ static int start_kernel_thread(struct entryemu *m, const struct entryemu_setup *
 		return ENTRYEMU_E_ENGINE;
 	}
 	/* the kernel's segments when switch_to() returns */
-	uint32_t uds = ENTRYEMU_USER_DS, gs = l->pt_gs >= 0 ? ENTRYEMU_KERNEL_PERCPU : 0;
-	uc_reg_write(m->uc, UC_X86_REG_DS, &uds);
-	uc_reg_write(m->uc, UC_X86_REG_ES, &uds);
-	uc_reg_write(m->uc, UC_X86_REG_GS, &gs);
+	load_kernel_data_segments(m);
 	machine_set_reg(m, UC_X86_REG_EAX, 0xC0C00000u);	/* prev task */
 	machine_set_reg(m, UC_X86_REG_EFLAGS, 0x46);		/* irqs off in switch_to */
 	m->start = rff;
@@ -653,10 +663,7 @@ static int start_vm86(struct entryemu *m, const struct entryemu_setup *s)
 		machine_set_error(m, "cannot enter ring 0 for vm86 mode");
 		return ENTRYEMU_E_ENGINE;
 	}
-	uint32_t uds = ENTRYEMU_USER_DS, gs = l->pt_gs >= 0 ? ENTRYEMU_KERNEL_PERCPU : 0;
-	uc_reg_write(m->uc, UC_X86_REG_DS, &uds);
-	uc_reg_write(m->uc, UC_X86_REG_ES, &uds);
-	uc_reg_write(m->uc, UC_X86_REG_GS, &gs);
+	load_kernel_data_segments(m);
 	machine_set_reg(m, UC_X86_REG_EBP, KSTACK_BASE);	/* GET_THREAD_INFO */
 	machine_set_reg(m, UC_X86_REG_EFLAGS, 0x46);
 	m->start = image_symbol(&m->img, "resume_userspace");

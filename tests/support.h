@@ -35,6 +35,19 @@ static inline entryemu *open_image(enum entryemu_variant v)
 	return m;
 }
 
+/* Group fixtures: one machine on the post-patch image for a whole suite. */
+static inline int setup_post_image(void **state)
+{
+	*state = open_image(ENTRYEMU_POST_PATCH);
+	return 0;
+}
+
+static inline int close_image(void **state)
+{
+	entryemu_close(*state);
+	return 0;
+}
+
 /* Run code with setup s (code fields filled in here); asserts the run happened. */
 static inline void run_code(entryemu *m, struct entryemu_setup *s, const uint8_t *code,
 			    size_t len, struct entryemu_result *r)

@@ -210,18 +210,6 @@ static void test_vm86_frame(void **state)
 	assert_non_null(strstr(r.message, "handle_vm86_fault"));
 }
 
-static int setup(void **state)
-{
-	*state = open_image(ENTRYEMU_POST_PATCH);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	entryemu_close(*state);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,5 +220,5 @@ int main(void)
 		cmocka_unit_test(test_bad_user_selector_is_refused),
 		cmocka_unit_test(test_vm86_frame),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

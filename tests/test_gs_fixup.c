@@ -168,18 +168,6 @@ static void test_callout_sets_xgs(void **state)
 	assert_int_equal(r.nfixups, 0);
 }
 
-static int setup(void **state)
-{
-	*state = open_image(ENTRYEMU_POST_PATCH);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	entryemu_close(*state);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,5 +177,5 @@ int main(void)
 		cmocka_unit_test(test_pre_patch_keeps_stale_gs),
 		cmocka_unit_test(test_callout_sets_xgs),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

@@ -132,23 +132,11 @@ static void test_oops_report(void **state)
 	assert_null(r.trace);
 }
 
-static int setup(void **state)
-{
-	*state = open_image(ENTRYEMU_POST_PATCH);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	entryemu_close(*state);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_vector_from_ring0),
 		cmocka_unit_test(test_oops_report),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

@@ -232,18 +232,6 @@ static void test_instruction_count_is_exact_for_user_code(void **state)
 	assert_int_equal(r.trace_len, r.insns);
 }
 
-static int setup(void **state)
-{
-	*state = open_image(ENTRYEMU_POST_PATCH);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	entryemu_close(*state);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,5 +244,5 @@ int main(void)
 		cmocka_unit_test(test_budget_ends_an_endless_loop),
 		cmocka_unit_test(test_instruction_count_is_exact_for_user_code),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }
