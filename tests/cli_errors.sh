@@ -33,5 +33,9 @@ for f in "$dir"/fail/*.yaml; do check "$f" 1; done
 "$cli" replay "$dir/bad/missing.yaml" >/dev/null 2>&1; [ $? -eq 2 ] || { echo "FAIL missing file"; failures=$((failures + 1)); }
 "$cli" replay --image /dev/null "$dir/../scenarios/getpid.yaml" >/dev/null 2>&1; [ $? -eq 2 ] || { echo "FAIL bad image"; failures=$((failures + 1)); }
 "$cli" --help >/dev/null 2>&1 || { echo "FAIL --help"; failures=$((failures + 1)); }
+for c in replay trace list coverage disasm bench cost; do
+	"$cli" "$c" --help 2>/dev/null | grep -q "^usage: entryemu $c" ||
+		{ echo "FAIL $c --help"; failures=$((failures + 1)); }
+done
 [ "$failures" -eq 0 ] && echo "cli errors: all as expected"
 exit "$failures"

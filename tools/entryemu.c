@@ -483,6 +483,47 @@ static int cmd_coverage(int argc, char **argv, const struct opts *o)
 	return worst;
 }
 
+/* entryemu COMMAND --help */
+static int command_help(const char *cmd)
+{
+	static const struct { const char *cmd, *text; } h[] = {
+		{ "replay", "usage: entryemu replay [--trace] [--verbose] [--json] [--image PATH] [FILE...]\n"
+			    "Run each scenario FILE (default: every bundled scenario) on each image it\n"
+			    "names, and check its expectations and the checkers' findings.\n"
+			    "One file: events, callouts with pt_regs, fixups, findings, final state and\n"
+			    "a verdict; several: a line each (scenario, verdict, instructions, fixups).\n"
+			    "  --trace    every executed instruction, with delivered events marked\n"
+			    "  --json     one JSON object per run\n"
+			    "  --verbose  details for every scenario, even with several files\n"
+			    "  --image    run against this image instead of the scenario's\n"
+			    "exit status: 0 all held, 1 an expectation or checker failed, 2 bad input\n" },
+		{ "trace", "usage: entryemu trace [--image PATH] FILE\n"
+			   "Replay FILE printing every executed instruction (Capstone, image symbols).\n" },
+		{ "list", "usage: entryemu list\n"
+			  "The bundled scenarios, one line each: name and description.\n" },
+		{ "coverage", "usage: entryemu coverage [--image PATH] [--require FILE] [SCENARIO...]\n"
+			      "How many runs reached each code label and __ex_table entry of the image\n"
+			      "(default: the post-patch image).  --require fails (exit 1) unless every\n"
+			      "label FILE lists (one per line) was reached.\n" },
+		{ "disasm", "usage: entryemu disasm [--image PATH] SYMBOL\n"
+			    "Disassemble the image from SYMBOL to the next symbol.\n" },
+		{ "bench", "usage: entryemu bench [--quick] [--image PATH]\n"
+			   "Warm round trips per second (int $0x80, sysenter, the %gs fixup) on one\n"
+			   "engine with a full reset and all checkers on, the per-phase breakdown and\n"
+			   "a cold replay; name=value lines, the last roundtrip_per_s=N.\n" },
+		{ "cost", "usage: entryemu cost\n"
+			  "Instructions the %gs-saving patch adds per round trip (pre- against\n"
+			  "post-patch image, each listed), and the native cost of those %gs\n"
+			  "operations on this CPU (docs/cost.md).\n" },
+	};
+	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+		if (!strcmp(h[i].cmd, cmd)) {
+			fputs(h[i].text, stdout);
+			return EXIT_PASS;
+		}
+	return -1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -631,7 +672,10 @@ int main(int argc, char **argv)
 		case 'i': o.image = optarg; break;
 		case 't': o.trace = 1; break;
 		case 'v': o.verbose = 1; break;
-		case 'h': usage(stdout); return EXIT_PASS;
+		case 'h':
+			if (command_help(cmd) < 0)
+				usage(stdout);
+			return EXIT_PASS;
 		case 'r': o.require = optarg; break;
 		case 'q': o.quick = 1; break;
 		case 'j': o.json = 1; break;
