@@ -411,7 +411,6 @@ int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t 
  */
 static int boot_to_user(struct entryemu *m)
 {
-	uc_x86_mmr tr;
 	uint32_t hi;
 	memcpy(&hi, m->sys + (SYS_GDT - SYS_BASE) + 16 * 8 + 4, 4);
 	if (set_table(m, UC_X86_REG_GDTR, 0, SYS_GDT, 32 * 8 - 1, 0) ||
@@ -422,7 +421,6 @@ static int boot_to_user(struct entryemu *m)
 		machine_set_error(m, "cannot load GDTR/IDTR/LDTR/TR");
 		return ENTRYEMU_E_ENGINE;
 	}
-	(void)tr;
 	uint32_t sysenter = image_symbol(&m->img, "sysenter_entry");
 	if (set_msr(m, 0x174, ENTRYEMU_KERNEL_CS) ||
 	    set_msr(m, 0x175, SYS_TSS + (uint32_t)m->img.layout.tss_size) ||
