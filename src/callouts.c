@@ -152,18 +152,15 @@ static void record(struct entryemu *m, struct entryemu_call *c, uint32_t regs_ad
 	rec->return_addr = machine_rd32(m, c->esp, &ok);
 	rec->eax = c->eax;
 	rec->edx = c->edx;
-	static int ids[] = { UC_X86_REG_EFLAGS, UC_X86_REG_CS, UC_X86_REG_SS, UC_X86_REG_DS,
-			     UC_X86_REG_ES, UC_X86_REG_FS, UC_X86_REG_GS };
-	uint16_t sg[6] = { 0 };
-	void *ptrs[7] = { &rec->eflags, &sg[0], &sg[1], &sg[2], &sg[3], &sg[4], &sg[5] };
-	rec->eflags = 0;
-	uc_reg_read_batch(m->uc, ids, ptrs, 7);
-	rec->cs = sg[0];
-	rec->ss = sg[1];
-	rec->ds = sg[2];
-	rec->es = sg[3];
-	rec->fs = sg[4];
-	rec->gs = sg[5];
+	struct entryemu_regs now;
+	machine_read_segments(m, &now);
+	rec->eflags = now.eflags;
+	rec->cs = now.cs;
+	rec->ss = now.ss;
+	rec->ds = now.ds;
+	rec->es = now.es;
+	rec->fs = now.fs;
+	rec->gs = now.gs;
 	rec->pt_regs_addr = regs_addr;
 	if (regs_addr)
 		ptregs_read(m, regs_addr, &rec->regs);

@@ -489,7 +489,7 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 	 */
 	uint32_t eip = machine_reg(m, UC_X86_REG_EIP);
 	if (!fetch && !(machine_reg(m, UC_X86_REG_EFLAGS) & ENTRYEMU_EFLAGS_VM)) {
-		uint32_t at = fault_locate_access(m, m->cur_block.addr, addr, write);
+		uint32_t at = fault_locate_access(m, m->cur_block.addr, addr);
 		if (!at) {
 			char sym[128];
 			machine_stop(m, ENTRYEMU_UNSUPPORTED, "access to unmapped 0x%08x in the "

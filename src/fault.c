@@ -205,9 +205,8 @@ static int covers(uint32_t lo, uint32_t len, uint32_t addr)
 	return addr - lo < len;
 }
 
-uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr, int write)
+uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr)
 {
-	(void)write;
 	uint32_t esp = machine_reg(m, UC_X86_REG_ESP);
 	uint32_t esi = machine_reg(m, UC_X86_REG_ESI), edi = machine_reg(m, UC_X86_REG_EDI);
 	uint32_t pc = start;

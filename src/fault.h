@@ -32,6 +32,6 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
  * memory access, computed with the current registers, covers addr.
  * Returns its address, or 0 if none does.
  */
-uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr, int write);
+uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr);
 
 #endif

@@ -101,41 +101,33 @@ uint32_t machine_eip(struct entryemu *m)
 	return eip;
 }
 
+/*
+ * Batched reads: each single register read is a call into the engine.
+ * EFLAGS and the six selectors (read into 16 bits: a 32-bit read leaves
+ * garbage above bit 15) ...
+ */
+void machine_read_segments(struct entryemu *m, struct entryemu_regs *r)
+{
+	static int ids[] = { UC_X86_REG_EFLAGS, UC_X86_REG_CS, UC_X86_REG_SS,
+			     UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_FS, UC_X86_REG_GS };
+	void *ptrs[7] = { &r->eflags, &r->cs, &r->ss, &r->ds, &r->es, &r->fs, &r->gs };
+	r->eflags = 0;
+	uc_reg_read_batch(m->uc, ids, ptrs, 7);
+}
+
+/* ... and with them the general registers and EIP. */
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r)
 {
-	/* one batched read: each register read is a call into the engine */
 	static int ids[] = {
 		UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX,
 		UC_X86_REG_ESI, UC_X86_REG_EDI, UC_X86_REG_EBP, UC_X86_REG_ESP,
-		UC_X86_REG_EIP, UC_X86_REG_EFLAGS,
-		UC_X86_REG_CS, UC_X86_REG_SS, UC_X86_REG_DS, UC_X86_REG_ES,
-		UC_X86_REG_FS, UC_X86_REG_GS,
+		UC_X86_REG_EIP,
 	};
-	uint32_t v[10] = { 0 };
-	uint16_t sg[6] = { 0 };
-	void *ptrs[16];
-	for (int i = 0; i < 10; i++)
-		ptrs[i] = &v[i];
-	for (int i = 0; i < 6; i++)
-		ptrs[10 + i] = &sg[i];
-	uc_reg_read_batch(m->uc, ids, ptrs, 16);
-	r->eax = v[0];
-	r->ebx = v[1];
-	r->ecx = v[2];
-	r->edx = v[3];
-	r->esi = v[4];
-	r->edi = v[5];
-	r->ebp = v[6];
-	r->esp = v[7];
-	r->eflags = v[9];
-	r->cs = sg[0];
-	r->ss = sg[1];
-	r->ds = sg[2];
-	r->es = sg[3];
-	r->fs = sg[4];
-	r->gs = sg[5];
+	void *ptrs[9] = { &r->eax, &r->ebx, &r->ecx, &r->edx, &r->esi, &r->edi,
+			  &r->ebp, &r->esp, &r->eip };
+	uc_reg_read_batch(m->uc, ids, ptrs, 9);
+	machine_read_segments(m, r);
 	/* EIP as the program sees it (see machine_eip) */
-	r->eip = v[8];
 	if ((r->eflags & ENTRYEMU_EFLAGS_VM) && r->eip > 0xffff)
 		r->eip -= (uint32_t)r->cs << 4;
 }

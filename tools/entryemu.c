@@ -277,6 +277,37 @@ static int scenario_files(const char *dir, char ***out)
 	return n;
 }
 
+/* The files named, or (none named) every bundled scenario. */
+struct file_list {
+	char **v;
+	int n, owned;
+};
+
+static int file_list_get(int argc, char **argv, struct file_list *fl)
+{
+	fl->v = argv;
+	fl->n = argc;
+	fl->owned = 0;
+	if (argc)
+		return 0;
+	fl->n = scenario_files(scenario_dir(), &fl->v);
+	if (fl->n <= 0) {
+		fprintf(stderr, "entryemu: no scenarios in %s\n", scenario_dir());
+		return -1;
+	}
+	fl->owned = 1;
+	return 0;
+}
+
+static void file_list_free(struct file_list *fl)
+{
+	if (!fl->owned)
+		return;
+	for (int i = 0; i < fl->n; i++)
+		free(fl->v[i]);
+	free(fl->v);
+}
+
 /* Run scenario s on one image; returns its exit status. */
 static int replay_on(struct machines *ms, entryemu_scenario *s, const char *path,
 		     const char *image, const char *label, const struct opts *o,
@@ -405,21 +436,19 @@ static int check_required(const char *file, const entryemu_coverage *c)
 
 static int cmd_coverage(int argc, char **argv, const struct opts *o)
 {
-	char **files = argv;
-	int n = argc, owned = 0, worst = EXIT_PASS;
-	if (n == 0) {
-		n = scenario_files(scenario_dir(), &files);
-		if (n <= 0) {
-			fprintf(stderr, "entryemu: no scenarios in %s\n", scenario_dir());
-			return EXIT_BADINPUT;
-		}
-		owned = 1;
-	}
+	struct file_list fl;
+	int worst = EXIT_PASS;
+	if (file_list_get(argc, argv, &fl))
+		return EXIT_BADINPUT;
+	char **files = fl.v;
+	int n = fl.n;
 	const char *image = o->image ? o->image : entryemu_image_path(ENTRYEMU_POST_PATCH);
 	struct machines ms = { .n = 0 };
 	entryemu *m = machine_for(&ms, image);
-	if (!m)
+	if (!m) {
+		file_list_free(&fl);
 		return EXIT_BADINPUT;
+	}
 	entryemu_coverage *c = entryemu_coverage_new(m);
 	static struct entryemu_result r;
 	for (int i = 0; c && i < n; i++) {
@@ -447,6 +476,7 @@ static int cmd_coverage(int argc, char **argv, const struct opts *o)
 	}
 	if (!c) {
 		machines_close(&ms);
+		file_list_free(&fl);
 		return EXIT_BADINPUT;
 	}
 	size_t nl = entryemu_coverage_nlabels(c), ne = entryemu_coverage_nextable(c);
@@ -475,11 +505,7 @@ static int cmd_coverage(int argc, char **argv, const struct opts *o)
 	}
 	entryemu_coverage_free(c);
 	machines_close(&ms);
-	if (owned) {
-		for (int i = 0; i < n; i++)
-			free(files[i]);
-		free(files);
-	}
+	file_list_free(&fl);
 	return worst;
 }
 
@@ -554,16 +580,11 @@ static void usage(FILE *f)
 
 static int cmd_replay(int argc, char **argv, struct opts *o)
 {
-	char **files = argv;
-	int n = argc, owned = 0;
-	if (n == 0) {
-		n = scenario_files(scenario_dir(), &files);
-		if (n <= 0) {
-			fprintf(stderr, "entryemu: no scenarios in %s\n", scenario_dir());
-			return EXIT_BADINPUT;
-		}
-		owned = 1;
-	}
+	struct file_list fl;
+	if (file_list_get(argc, argv, &fl))
+		return EXIT_BADINPUT;
+	char **files = fl.v;
+	int n = fl.n;
 	int table = n > 1 && !o->trace && !o->json, worst = EXIT_PASS;
 	if (table)
 		printf("%-40s %-8s %12s %6s\n", "scenario", "verdict", "instructions", "fixups");
@@ -574,11 +595,7 @@ static int cmd_replay(int argc, char **argv, struct opts *o)
 			worst = rc;
 	}
 	machines_close(&ms);
-	if (owned) {
-		for (int i = 0; i < n; i++)
-			free(files[i]);
-		free(files);
-	}
+	file_list_free(&fl);
 	return worst;
 }
 
