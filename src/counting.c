@@ -9,6 +9,8 @@
 #include "machine.h"
 
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size)
 {
@@ -25,22 +27,34 @@ unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size)
 	return n;
 }
 
+/*
+ * The instruction count of [addr, addr + size), decoded once: a block's
+ * count when it starts, a block's tail when it is left early.  Both
+ * recur run after run, and decoding costs far more than the lookup.  Two
+ * ways per set: a fault's tail and the block that resumes at the same
+ * address share a start but not a size.
+ */
+static unsigned cached_count(struct entryemu *m, uint32_t addr, uint32_t size)
+{
+	/* Fibonacci hashing: neighbouring blocks, and blocks a page apart, differ */
+	uint32_t h = (addr * 2654435761u) >> (32 - BLOCK_CACHE_BITS);
+	struct block_info *set = m->blocks[h];
+	for (int way = 0; way < 2; way++)
+		if (set[way].addr == addr && set[way].size == size && set[way].ninsns)
+			return set[way].ninsns;
+	set[1] = set[0];
+	set[0] = (struct block_info){ addr, size, count_insns(m, addr, size) };
+	return set[0].ninsns;
+}
+
 void count_block_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 {
 	struct entryemu *m = data;
-
-	/* Fibonacci hashing: neighbouring blocks, and blocks a page apart, differ */
-	uint32_t h = ((uint32_t)addr * 2654435761u) >> (32 - BLOCK_CACHE_BITS);
-	struct block_info *b = &m->blocks[h];
-	if (b->addr != (uint32_t)addr || b->size != size || !b->ninsns) {
-		b->addr = (uint32_t)addr;
-		b->size = size;
-		b->ninsns = count_insns(m, (uint32_t)addr, size);
-	}
-	m->cur_block = *b;
+	unsigned n = cached_count(m, (uint32_t)addr, size);
+	m->cur_block = (struct block_info){ (uint32_t)addr, size, n };
 	if (!m->res)
 		return;
-	m->res->insns += b->ninsns;
+	m->res->insns += n;
 	if (m->res->insns > m->budget && !m->stopping) {
 		machine_stop(m, ENTRYEMU_BUDGET,
 			     "instruction budget of %llu exhausted",
@@ -56,7 +70,8 @@ void count_unexecuted(struct entryemu *m, uint32_t from)
 	struct block_info *b = &m->cur_block;
 	if (!m->res || from < b->addr || from >= b->addr + b->size)
 		return;
-	unsigned n = count_insns(m, from, b->addr + b->size - from);
+	unsigned n = from == b->addr ? b->ninsns
+		     : cached_count(m, from, b->addr + b->size - from);
 	m->res->insns -= n < m->res->insns ? n : m->res->insns;
 	b->size = from - b->addr;	/* taken back once only */
 }

@@ -27,24 +27,19 @@ void machine_set_error(struct entryemu *m, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Host pointer for [addr, addr+len) if it lies inside one region. */
+/*
+ * Host pointer for [addr, addr+len) if it lies inside one region.  The
+ * regions are searched in the order map_all() mapped them, the kernel's
+ * first: descriptor and stack reads are the common case.
+ */
 uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len)
 {
-	struct { uint32_t base, size; uint8_t *p; } r[] = {
-		{ m->img.base, m->img.end - m->img.base, m->img.bytes },
-		{ SYS_BASE, SYS_SIZE, m->sys },
-		{ KSTACK_BASE, m->thread_size, m->kstack },
-		{ ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, m->ucode },
-		{ ENTRYEMU_USER_EXIT, PAGE, m->uexit },
-		{ ENTRYEMU_USER_DATA, USER_DATA_SIZE_MAPPED, m->udata },
-		{ USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, m->ustack },
-		{ VSYSCALL_PAGE, PAGE, m->uvsys },
-		{ ENTRYEMU_VM86_MEM, 0x10000, m->uvm86 },
-	};
-	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
-		if (addr >= r[i].base && len <= r[i].size &&
-		    addr - r[i].base <= r[i].size - len)
-			return r[i].p + (addr - r[i].base);
+	for (unsigned i = 0; i < m->nregions; i++) {
+		const struct host_region *r = &m->regions[i];
+		uint32_t off = addr - r->base;	/* below base: wraps, too large */
+		if (len <= r->size && off <= r->size - len)
+			return r->p + off;
+	}
 	return NULL;
 }
 
@@ -298,10 +293,12 @@ static uint8_t *page_alloc(size_t size)
 static int map(struct entryemu *m, uint32_t addr, size_t size, uint8_t *host)
 {
 	uc_err e = uc_mem_map_ptr(m->uc, addr, size, UC_PROT_ALL, host);
-	if (e != UC_ERR_OK) {
-		machine_set_error(m, "mapping 0x%08x+0x%zx: %s", addr, size, uc_strerror(e));
+	if (e != UC_ERR_OK || m->nregions == MACHINE_REGIONS) {
+		machine_set_error(m, "mapping 0x%08x+0x%zx: %s", addr, size,
+				  e != UC_ERR_OK ? uc_strerror(e) : "too many regions");
 		return ENTRYEMU_E_ENGINE;
 	}
+	m->regions[m->nregions++] = (struct host_region){ addr, (uint32_t)size, host };
 	return 0;
 }
 
@@ -346,15 +343,16 @@ static int map_all(struct entryemu *m)
 		m->vsys_image = vs;
 	}
 	int rc;
-	if ((rc = map(m, VSYSCALL_PAGE, PAGE, m->uvsys)) ||
-	    (rc = map(m, ENTRYEMU_VM86_MEM, 0x10000, m->uvm86)) ||
-	    (rc = map(m, m->img.base, isize, m->img.bytes)) ||
+	/* the order machine_ptr() searches in: the kernel's regions first */
+	if ((rc = map(m, KSTACK_BASE, m->thread_size, m->kstack)) ||
 	    (rc = map(m, SYS_BASE, SYS_SIZE, m->sys)) ||
-	    (rc = map(m, KSTACK_BASE, m->thread_size, m->kstack)) ||
+	    (rc = map(m, m->img.base, isize, m->img.bytes)) ||
+	    (rc = map(m, USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, m->ustack)) ||
 	    (rc = map(m, ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, m->ucode)) ||
-	    (rc = map(m, ENTRYEMU_USER_EXIT, PAGE, m->uexit)) ||
 	    (rc = map(m, ENTRYEMU_USER_DATA, USER_DATA_SIZE_MAPPED, m->udata)) ||
-	    (rc = map(m, USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, m->ustack)))
+	    (rc = map(m, ENTRYEMU_USER_EXIT, PAGE, m->uexit)) ||
+	    (rc = map(m, VSYSCALL_PAGE, PAGE, m->uvsys)) ||
+	    (rc = map(m, ENTRYEMU_VM86_MEM, 0x10000, m->uvm86)))
 		return rc;
 	return 0;
 }

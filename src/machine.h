@@ -60,6 +60,8 @@ struct entry_state {
 	uint16_t ret_cs, ret_ss, ret_ds, ret_es, ret_gs;
 };
 
+#define MACHINE_REGIONS 9		/* kernel stack, system, image, 6 user */
+
 struct block_info {
 	uint32_t addr, size, ninsns;
 };
@@ -85,6 +87,11 @@ struct entryemu {
 	char err[1024];
 
 	/* host memory backing the emulated regions */
+	struct host_region {
+		uint32_t base, size;
+		uint8_t *p;
+	} regions[MACHINE_REGIONS];	/* as mapped, for machine_ptr() */
+	unsigned nregions;
 	uint8_t *sys, *sys_pristine;
 	uint8_t *kstack, *kstack_pristine;
 	uint8_t *ustack, *ucode, *udata, *uexit, *uvsys, *uvm86;
@@ -118,7 +125,7 @@ struct entryemu {
 	int nest;			/* events being delivered (for #DF) */
 	uint64_t budget;
 	struct block_info cur_block;
-	struct block_info blocks[BLOCK_CACHE];
+	struct block_info blocks[BLOCK_CACHE][2];	/* counting.c's cache */
 	uint32_t *trace;
 	size_t trace_len, trace_cap;
 	int tracing;

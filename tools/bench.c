@@ -36,6 +36,20 @@ static const uint8_t gs_fixup[] = {
 	0x89, 0xe3, 0xb8, 0xf3, 0, 0, 0, 0xcd, 0x80, 0x83, 0xc4, 0x10,
 };
 
+#define BATCHES 21
+
+/* The median of n values; sorts them in place (insertion sort: n is small). */
+static double median(double *t, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
+			double x = t[j];
+			t[j] = t[j - 1];
+			t[j - 1] = x;
+		}
+	return t[n / 2];
+}
+
 struct warm {
 	double us;		/* per run */
 	double per_s;
@@ -57,14 +71,24 @@ static int warm_runs(entryemu *m, const uint8_t *code, size_t len,
 	for (long i = 0; i < n / 10 + 10; i++)		/* warm the translation cache */
 		if (entryemu_run(m, &s, &r) || r.outcome != ENTRYEMU_DONE)
 			return -1;
-	double t0 = now_s();
-	for (long i = 0; i < n; i++)
-		entryemu_run(m, &s, &r);
-	double t = now_s() - t0;
-	if (r.outcome != ENTRYEMU_DONE || r.nfindings)
-		return -1;
-	w->us = t / (double)n * 1e6;
-	w->per_s = (double)n / t;
+	/*
+	 * The runs in BATCHES batches, and the median batch: a host that
+	 * steals the CPU now and then (a virtual machine's neighbours) moves
+	 * a mean, not a median.
+	 */
+	double per_run[BATCHES];
+	long each = n / BATCHES > 0 ? n / BATCHES : 1;
+	for (int b = 0; b < BATCHES; b++) {
+		double t0 = now_s();
+		for (long i = 0; i < each; i++)
+			entryemu_run(m, &s, &r);
+		per_run[b] = (now_s() - t0) / (double)each;
+		if (r.outcome != ENTRYEMU_DONE || r.nfindings)
+			return -1;
+	}
+	double t = median(per_run, BATCHES);
+	w->us = t * 1e6;
+	w->per_s = 1.0 / t;
 	w->insns = r.insns;
 	/* the breakdown, from a separate set of profiled runs */
 	memset(&w->avg, 0, sizeof(w->avg));
@@ -122,13 +146,7 @@ static double cold_replay_ms(const char *file, int n)
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			return -1;
 	}
-	for (int i = 1; i < n; i++)		/* insertion sort for the median */
-		for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
-			double x = t[j];
-			t[j] = t[j - 1];
-			t[j - 1] = x;
-		}
-	return t[n / 2];
+	return median(t, n);
 }
 
 int cmd_bench(int argc, char **argv, const struct opts *o)
