@@ -44,6 +44,7 @@ static unsigned cached_count(struct entryemu *m, uint32_t addr, uint32_t size)
 			return set[way].ninsns;
 	set[1] = set[0];
 	set[0] = (struct block_info){ addr, size, count_insns(m, addr, size) };
+	machine_mark_code(m, addr, size);	/* Unicorn translated these bytes */
 	return set[0].ninsns;
 }
 

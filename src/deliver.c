@@ -222,7 +222,7 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 	else
 		frame_off = esp - 4 * n;
 	uint32_t frame = base + (stack16 ? frame_off & 0xffff : frame_off);
-	uint8_t *stack = machine_ptr(m, frame, 4 * n);
+	uint8_t *stack = machine_wptr(m, frame, 4 * n);
 	if (!stack) {
 		snprintf(why, whylen, "delivering vector %d: the stack at 0x%08x is not "
 			 "mapped", ev->vector, frame);

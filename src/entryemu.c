@@ -136,11 +136,9 @@ void entryemu_close(entryemu *m)
 		cs_close(&m->cs_count);
 	callouts_free(m);
 	image_free(&m->img);
-	free(m->image_pristine);
+	machine_free_regions(m);
 	free(m->sys);
-	free(m->sys_pristine);
 	free(m->kstack);
-	free(m->kstack_pristine);
 	free(m->ucode);
 	free(m->uexit);
 	free(m->udata);

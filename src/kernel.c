@@ -164,7 +164,6 @@ static void sys_modify_ldt(entryemu_call *c, void *o)
 		if (oldmode)
 			b &= ~(1u << 20);
 	}
-	m->dirty_sys_tail = 1;			/* the LDT page is written */
 	if (!m->ldt_entries) {
 		/* alloc_ldt + load_LDT: GDT entry 17, then lldt 0x88 */
 		m->ldt_entries = SYS_LDT_ENTRIES;
@@ -197,7 +196,7 @@ static void save_v86_state(entryemu_call *c, void *o)
 		entryemu_call_oops(c, "no vm86_info: BAD (not in vm86 mode)");
 		return;
 	}
-	memcpy(m->sys + (SYS_TSS - SYS_BASE) + m->img.layout.tss_esp0, &m->esp0, 4);
+	machine_wr32(m, SYS_TSS + (uint32_t)m->img.layout.tss_esp0, m->esp0);
 	uc_x86_msr msr = { .rid = 0x174, .value = ENTRYEMU_KERNEL_CS };
 	uc_reg_write(m->uc, UC_X86_REG_MSR, &msr);
 	entryemu_call_return(c, m->vm86_regs32);
@@ -224,15 +223,14 @@ static void setup_x86_bogus_stack(entryemu_call *c, void *o)
 	const struct image_layout *l = &m->img.layout;
 	uint32_t stk = c->eax, size = (uint32_t)l->pt_size;
 	uint32_t frame_off = SYS_ESPFIX_SIZE - 8 - 20;
-	uint8_t *regs = machine_ptr(m, stk, size + 8);
-	uint8_t *s16 = machine_ptr(m, SYS_ESPFIX, SYS_ESPFIX_SIZE);
+	uint8_t *regs = machine_wptr(m, stk, size + 8);
+	uint8_t *s16 = machine_wptr(m, SYS_ESPFIX, SYS_ESPFIX_SIZE);
 	if (!regs || !s16) {
 		entryemu_call_oops(c, "stack pointer outside the kernel stack");
 		return;
 	}
 	memmove(regs, regs + 8, size);
 	memcpy(s16 + frame_off, regs + l->pt_eip, 20);
-	m->dirty_sys_tail = 1;		/* the espfix stack is in use */
 	uint32_t user_esp;
 	memcpy(&user_esp, regs + l->pt_oldesp, 4);
 	uint32_t switch16[2] = { (user_esp & 0xffff0000u) | frame_off, ENTRYEMU_ESPFIX_SS };

@@ -27,22 +27,6 @@ void machine_set_error(struct entryemu *m, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * Host pointer for [addr, addr+len) if it lies inside one region.  The
- * regions are searched in the order map_all() mapped them, the kernel's
- * first: descriptor and stack reads are the common case.
- */
-uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len)
-{
-	for (unsigned i = 0; i < m->nregions; i++) {
-		const struct host_region *r = &m->regions[i];
-		uint32_t off = addr - r->base;	/* below base: wraps, too large */
-		if (len <= r->size && off <= r->size - len)
-			return r->p + off;
-	}
-	return NULL;
-}
-
 uint32_t machine_rd32(struct entryemu *m, uint32_t addr, int *ok)
 {
 	uint8_t *p = machine_ptr(m, addr, 4);
@@ -56,7 +40,7 @@ uint32_t machine_rd32(struct entryemu *m, uint32_t addr, int *ok)
 
 int machine_wr32(struct entryemu *m, uint32_t addr, uint32_t v)
 {
-	uint8_t *p = machine_ptr(m, addr, 4);
+	uint8_t *p = machine_wptr(m, addr, 4);
 	if (!p)
 		return -1;
 	memcpy(p, &v, 4);
@@ -149,7 +133,7 @@ int machine_cpl(struct entryemu *m)
 
 static void gdt_write(struct entryemu *m, unsigned idx, uint32_t lo, uint32_t hi)
 {
-	uint8_t *p = m->sys + (SYS_GDT - SYS_BASE) + idx * 8;
+	uint8_t *p = machine_wptr(m, SYS_GDT + idx * 8, 8);
 	memcpy(p, &lo, 4);
 	memcpy(p + 4, &hi, 4);
 }
@@ -290,42 +274,25 @@ static uint8_t *page_alloc(size_t size)
 	return p;
 }
 
-static int map(struct entryemu *m, uint32_t addr, size_t size, uint8_t *host)
-{
-	uc_err e = uc_mem_map_ptr(m->uc, addr, size, UC_PROT_ALL, host);
-	if (e != UC_ERR_OK || m->nregions == MACHINE_REGIONS) {
-		machine_set_error(m, "mapping 0x%08x+0x%zx: %s", addr, size,
-				  e != UC_ERR_OK ? uc_strerror(e) : "too many regions");
-		return ENTRYEMU_E_ENGINE;
-	}
-	m->regions[m->nregions++] = (struct host_region){ addr, (uint32_t)size, host };
-	return 0;
-}
-
 static int map_all(struct entryemu *m)
 {
 	size_t isize = m->img.end - m->img.base;
 	uint8_t *ibytes = page_alloc(isize);
-	m->image_pristine = malloc(isize);
 	m->sys = page_alloc(SYS_SIZE);
-	m->sys_pristine = malloc(SYS_SIZE);
 	m->kstack = page_alloc(m->thread_size);
-	m->kstack_pristine = malloc(m->thread_size);
 	m->ucode = page_alloc(ENTRYEMU_USER_CODE_MAX);
 	m->uexit = page_alloc(PAGE);
 	m->udata = page_alloc(USER_DATA_SIZE_MAPPED);
 	m->ustack = page_alloc(ENTRYEMU_USER_STACK_SIZE);
 	m->uvsys = page_alloc(PAGE);
 	m->uvm86 = page_alloc(0x10000);
-	if (!ibytes || !m->image_pristine || !m->sys || !m->sys_pristine ||
-	    !m->kstack || !m->kstack_pristine || !m->ucode || !m->uexit ||
+	if (!ibytes || !m->sys || !m->kstack || !m->ucode || !m->uexit ||
 	    !m->udata || !m->ustack || !m->uvsys || !m->uvm86) {
 		free(ibytes);
 		machine_set_error(m, "out of memory");
 		return ENTRYEMU_E_NOMEM;
 	}
 	memcpy(ibytes, m->img.bytes, isize);
-	memcpy(m->image_pristine, m->img.bytes, isize);
 	free(m->img.bytes);
 	m->img.bytes = ibytes;
 	/* the exit page: "jmp ." everywhere, each a one-instruction block */
@@ -342,19 +309,27 @@ static int map_all(struct entryemu *m)
 		       m->img.bytes + (vs - m->img.base), ve - vs);
 		m->vsys_image = vs;
 	}
+	/*
+	 * In the order machine_ptr() searches, the kernel's regions first.
+	 * Every entry builds its frame in the kernel stack's top page: that
+	 * page is restored on every reset, the rest only once written.
+	 */
+	uint32_t ktop = m->thread_size > PAGE ? m->thread_size - PAGE : 0;
 	int rc;
-	/* the order machine_ptr() searches in: the kernel's regions first */
-	if ((rc = map(m, KSTACK_BASE, m->thread_size, m->kstack)) ||
-	    (rc = map(m, SYS_BASE, SYS_SIZE, m->sys)) ||
-	    (rc = map(m, m->img.base, isize, m->img.bytes)) ||
-	    (rc = map(m, USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, m->ustack)) ||
-	    (rc = map(m, ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, m->ucode)) ||
-	    (rc = map(m, ENTRYEMU_USER_DATA, USER_DATA_SIZE_MAPPED, m->udata)) ||
-	    (rc = map(m, ENTRYEMU_USER_EXIT, PAGE, m->uexit)) ||
-	    (rc = map(m, VSYSCALL_PAGE, PAGE, m->uvsys)) ||
-	    (rc = map(m, ENTRYEMU_VM86_MEM, 0x10000, m->uvm86)))
+	if ((rc = machine_map(m, KSTACK_BASE, m->thread_size, m->kstack, 1, ktop)) ||
+	    (rc = machine_map(m, SYS_BASE, SYS_SIZE, m->sys, 1, SYS_SIZE)) ||
+	    (rc = machine_map(m, m->img.base, (uint32_t)isize, m->img.bytes, 1, (uint32_t)isize)) ||
+	    (rc = machine_map(m, USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, m->ustack, 0,
+			      ENTRYEMU_USER_STACK_SIZE)) ||
+	    (rc = machine_map(m, ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, m->ucode, 0,
+			      ENTRYEMU_USER_CODE_MAX)) ||
+	    (rc = machine_map(m, ENTRYEMU_USER_DATA, USER_DATA_SIZE_MAPPED, m->udata, 0,
+			      USER_DATA_SIZE_MAPPED)) ||
+	    (rc = machine_map(m, ENTRYEMU_USER_EXIT, PAGE, m->uexit, 1, PAGE)) ||
+	    (rc = machine_map(m, VSYSCALL_PAGE, PAGE, m->uvsys, 1, PAGE)) ||
+	    (rc = machine_map(m, ENTRYEMU_VM86_MEM, 0x10000, m->uvm86, 0, 0x10000)))
 		return rc;
-	return 0;
+	return machine_watch_writes(m);
 }
 
 /* ---- the way into ring 3 ----------------------------------------------- */
@@ -422,8 +397,8 @@ static int boot_to_user(struct entryemu *m)
 	uint32_t frame[5] = { ENTRYEMU_USER_EXIT, ENTRYEMU_USER_CS, 0x202,
 			      ENTRYEMU_USER_STACK_TOP, ENTRYEMU_USER_DS };
 	uint32_t fp = SYS_BOOT_STACK - sizeof(frame);
-	memcpy(m->sys + (fp - SYS_BASE), frame, sizeof(frame));
-	m->sys[SYS_BOOT - SYS_BASE] = 0xcf;	/* iret */
+	memcpy(machine_wptr(m, fp, sizeof(frame)), frame, sizeof(frame));
+	*machine_wptr(m, SYS_BOOT, 1) = 0xcf;	/* iret */
 	if (machine_enter_ring0(m, ENTRYEMU_KERNEL_DS, fp, ENTRYEMU_KERNEL_CS)) {
 		machine_set_error(m, "cannot reach ring 0 to boot");
 		return ENTRYEMU_E_ENGINE;
@@ -459,8 +434,7 @@ int machine_build(struct entryemu *m)
 	build_idt(m);
 	build_tss(m);
 	build_thread_info(m);
-	memcpy(m->sys_pristine, m->sys, SYS_SIZE);
-	memcpy(m->kstack_pristine, m->kstack, m->thread_size);
+	machine_snapshot(m);
 	return boot_to_user(m);
 }
 
@@ -633,7 +607,7 @@ static int start_vm86(struct entryemu *m, const struct entryemu_setup *s)
 	if (entryemu_mem_write(m, frame + size, segs, sizeof(segs)))
 		return ENTRYEMU_E_INVAL;
 	/* esp0 for events from vm86 mode: the top of the vm86 frame */
-	memcpy(m->sys + (SYS_TSS - SYS_BASE) + l->tss_esp0, &vm86_top, 4);
+	machine_wr32(m, SYS_TSS + (uint32_t)l->tss_esp0, vm86_top);
 	uc_x86_msr msr = { .rid = 0x174, .value = 0 };
 	uc_reg_write(m->uc, UC_X86_REG_MSR, &msr);
 	/* the code, at 0x1000:0000 */
@@ -641,11 +615,9 @@ static int start_vm86(struct entryemu *m, const struct entryemu_setup *s)
 		machine_set_error(m, "code: %zu bytes, too large for vm86 mode", s->code_len);
 		return ENTRYEMU_E_INVAL;
 	}
-	memset(m->uvm86, 0, 0x10000);
-	memcpy(m->uvm86, s->code, s->code_len);
+	memcpy(machine_wptr(m, ENTRYEMU_VM86_MEM, s->code_len), s->code, s->code_len);
 	uc_ctl_remove_cache(m->uc, (uint64_t)ENTRYEMU_VM86_MEM,
 			    (uint64_t)ENTRYEMU_VM86_MEM + 0x10000);
-	m->vm86_dirty = 1;
 	m->vm86_regs32 = regs32;
 	if (machine_enter_ring0(m, ENTRYEMU_KERNEL_DS, frame, ENTRYEMU_KERNEL_CS)) {
 		machine_set_error(m, "cannot enter ring 0 for vm86 mode");
@@ -669,37 +641,20 @@ static int start_vm86(struct entryemu *m, const struct entryemu_setup *s)
  */
 int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 {
-	/*
-	 * The regions a run can write: the system pages and the kernel stack
-	 * by the CPU; the image only by host writes (its pages hold code, and
-	 * a guest store there would be an oops report of its own); the user
-	 * stack, small enough to clear whole.
-	 */
-	/*
-	 * The descriptor tables, TSS and per-CPU pages always; the espfix
-	 * stack and the LDT only after a run used them (ldt_ss and
-	 * modify_ldt are their only writers, and mark them).
-	 */
-	memcpy(m->sys, m->sys_pristine, SYS_ESPFIX - SYS_BASE);
-	if (m->dirty_sys_tail) {
-		memcpy(m->sys + (SYS_ESPFIX - SYS_BASE), m->sys_pristine + (SYS_ESPFIX - SYS_BASE),
-		       SYS_SIZE - (SYS_ESPFIX - SYS_BASE));
-		m->dirty_sys_tail = 0;
+	/* user code the guest wrote over: clear all of it and load it again */
+	struct host_region *code = machine_region(m, ENTRYEMU_USER_CODE);
+	if (code && code->dirty) {
+		machine_mark_dirty(m, ENTRYEMU_USER_CODE, (uint32_t)m->ucode_len);
+		m->ucode_len = 0;
 	}
-	memcpy(m->kstack, m->kstack_pristine, m->thread_size);
-	if (m->dirty_image) {
-		memcpy(m->img.bytes, m->image_pristine, m->img.end - m->img.base);
-		m->dirty_image = 0;
-	}
-	memset(m->ustack, 0, ENTRYEMU_USER_STACK_SIZE);
-	memset(m->udata, 0, USER_DATA_SIZE_MAPPED);
-	memcpy(m->kstack + m->img.layout.ti_flags, &s->ti_flags, 4);
+	machine_restore(m);
+	if ((s->flags & ENTRYEMU_RUN_CHECK_RESET) &&
+	    machine_check_restored(m, ENTRYEMU_USER_CODE, (uint32_t)m->ucode_len))
+		return ENTRYEMU_E_ENGINE;
+	if (entryemu_ti_flags(m) != s->ti_flags)
+		entryemu_set_ti_flags(m, s->ti_flags);
 	m->start = ENTRYEMU_USER_CODE;
 	m->vm86_regs32 = 0;
-	if (m->vm86_dirty && !s->vm86) {
-		memset(m->uvm86, 0, 0x10000);
-		m->vm86_dirty = 0;
-	}
 	for (unsigned i = 0; i < s->nedits; i++) {
 		const struct entryemu_desc_edit *e = &s->edits[i];
 		int bad = e->table == ENTRYEMU_GDT ? entryemu_gdt_set(m, e->index, e->lo, e->hi)
@@ -788,14 +743,6 @@ int entryemu_mem_write(entryemu *m, uint32_t addr, const void *buf, size_t len)
 	return 0;
 }
 
-/* Host writes to the image are undone by the next reset. */
-void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len)
-{
-	(void)len;
-	if (addr >= m->img.base && addr < m->img.end)
-		m->dirty_image = 1;
-}
-
 int entryemu_gdt_get(entryemu *m, unsigned idx, uint32_t *lo, uint32_t *hi)
 {
 	if (idx >= ENTRYEMU_GDT_ENTRIES)
@@ -828,7 +775,7 @@ int entryemu_idt_set(entryemu *m, unsigned vec, uint32_t lo, uint32_t hi)
 {
 	if (vec > 255)
 		return ENTRYEMU_E_INVAL;
-	uint8_t *p = m->sys + (SYS_IDT - SYS_BASE) + vec * 8;
+	uint8_t *p = machine_wptr(m, SYS_IDT + vec * 8, 8);
 	memcpy(p, &lo, 4);
 	memcpy(p + 4, &hi, 4);
 	return 0;
@@ -854,7 +801,7 @@ uint32_t entryemu_ti_flags(entryemu *m)
 
 void entryemu_set_ti_flags(entryemu *m, uint32_t flags)
 {
-	memcpy(m->kstack + m->img.layout.ti_flags, &flags, 4);
+	machine_wr32(m, KSTACK_BASE + (uint32_t)m->img.layout.ti_flags, flags);
 }
 
 int entryemu_image_saves_gs(const entryemu *m)

@@ -90,17 +90,17 @@ struct entryemu {
 	struct host_region {
 		uint32_t base, size;
 		uint8_t *p;
-	} regions[MACHINE_REGIONS];	/* as mapped, for machine_ptr() */
+		uint8_t *pristine;	/* after boot; NULL: zeros */
+		uint32_t always_from;	/* restored every run from here on */
+		uint32_t granule;	/* bytes per bit of dirty and code */
+		uint64_t dirty;		/* written since the last reset */
+		uint64_t code;		/* has run as code (translated) */
+	} regions[MACHINE_REGIONS];	/* memory.c */
 	unsigned nregions;
-	uint8_t *sys, *sys_pristine;
-	uint8_t *kstack, *kstack_pristine;
+	uint8_t *sys, *kstack;
 	uint8_t *ustack, *ucode, *udata, *uexit, *uvsys, *uvm86;
 	uint32_t vm86_regs32;		/* the vm86() call's frame, 0 outside vm86 */
-	int vm86_dirty;			/* vm86 memory needs clearing */
-	int dirty_image;		/* a host write changed the image */
-	int dirty_sys_tail;		/* the espfix stack or LDT was used */
 	uint32_t vsys_image;		/* image address of vsyscall_page */
-	uint8_t *image_pristine;
 	size_t ucode_len;		/* bytes of user code currently loaded */
 	uint32_t thread_size;
 	uint32_t esp0;
@@ -165,10 +165,23 @@ static inline uint64_t prof_now(const struct entryemu *m)
 #define PROF_ADD(m, field, t0) \
 	do { if ((m)->profiling && (m)->res) (m)->res->profile.field += prof_now(m) - (t0); } while (0)
 
+/* memory.c */
+uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len);
+uint8_t *machine_wptr(struct entryemu *m, uint32_t addr, size_t len);
+void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len);
+void machine_mark_code(struct entryemu *m, uint32_t addr, uint32_t size);
+int machine_map(struct entryemu *m, uint32_t addr, uint32_t size, uint8_t *host,
+		int keep, uint32_t always_from);
+int machine_watch_writes(struct entryemu *m);
+void machine_snapshot(struct entryemu *m);
+void machine_restore(struct entryemu *m);
+int machine_check_restored(struct entryemu *m, uint32_t skip_base, uint32_t skip_len);
+struct host_region *machine_region(struct entryemu *m, uint32_t base);
+void machine_free_regions(struct entryemu *m);
+
 /* machine.c */
 void machine_set_error(struct entryemu *m, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len);
 uint32_t machine_rd32(struct entryemu *m, uint32_t addr, int *ok);
 int machine_wr32(struct entryemu *m, uint32_t addr, uint32_t v);
 uint32_t machine_reg(struct entryemu *m, int ucreg);
@@ -176,7 +189,6 @@ void machine_set_reg(struct entryemu *m, int ucreg, uint32_t v);
 int machine_build(struct entryemu *m);
 int machine_reset(struct entryemu *m, const struct entryemu_setup *setup);
 int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs);
-void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len);
 
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r);
 void machine_read_segments(struct entryemu *m, struct entryemu_regs *r);

@@ -54,7 +54,7 @@ void ptregs_read(struct entryemu *m, uint32_t addr, struct entryemu_pt_regs *o)
 void ptregs_write(struct entryemu *m, uint32_t addr, const struct entryemu_pt_regs *in)
 {
 	const struct image_layout *l = &m->img.layout;
-	uint8_t *p = machine_ptr(m, addr, (size_t)l->pt_oldesp);
+	uint8_t *p = machine_wptr(m, addr, (size_t)l->pt_oldesp);
 	if (!p)
 		return;
 	wr(p, l->pt_ebx, in->ebx);
@@ -72,7 +72,7 @@ void ptregs_write(struct entryemu *m, uint32_t addr, const struct entryemu_pt_re
 	wr(p, l->pt_eip, in->eip);
 	wr(p, l->pt_cs, in->xcs);
 	wr(p, l->pt_eflags, in->eflags);
-	if (machine_ptr(m, addr, (size_t)l->pt_size)) {
+	if (machine_wptr(m, addr, (size_t)l->pt_size)) {
 		wr(p, l->pt_oldesp, in->esp);
 		wr(p, l->pt_oldss, in->xss);
 	}

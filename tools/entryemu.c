@@ -1,7 +1,7 @@
 /*
  * entryemu: replay trap scenarios through the real i386 entry assembly.
  *
- *   entryemu replay [--trace] [--verbose] [--image PATH] [FILE...]
+ *   entryemu replay [--trace] [--verbose] [--check-reset] [--image PATH] [FILE...]
  *   entryemu trace [--image PATH] FILE
  *   entryemu list
  *   entryemu coverage [--image PATH] [--require FILE] [FILE...]
@@ -324,8 +324,14 @@ static int replay_on(struct machines *ms, entryemu_scenario *s, const char *path
 	struct entryemu_setup setup = *entryemu_scenario_setup(s);
 	if (o->trace)
 		setup.flags |= ENTRYEMU_RUN_TRACE;
+	if (o->check_reset)
+		setup.flags |= ENTRYEMU_RUN_CHECK_RESET;
 	static struct entryemu_result r;
 	int rc = entryemu_run(m, &setup, &r);
+	if (rc == ENTRYEMU_E_ENGINE) {
+		fprintf(stderr, "%s: %s\n", path, entryemu_last_error(m));
+		return EXIT_FAIL;
+	}
 	if (rc) {
 		/* "user.gs = ...": point at the scenario's line for that field */
 		const char *msg = entryemu_last_error(m), *where = NULL;
@@ -513,7 +519,8 @@ static int cmd_coverage(int argc, char **argv, const struct opts *o)
 static int command_help(const char *cmd)
 {
 	static const struct { const char *cmd, *text; } h[] = {
-		{ "replay", "usage: entryemu replay [--trace] [--verbose] [--json] [--image PATH] [FILE...]\n"
+		{ "replay", "usage: entryemu replay [--trace] [--verbose] [--json] [--check-reset]\n"
+			    "                       [--image PATH] [FILE...]\n"
 			    "Run each scenario FILE (default: every bundled scenario) on each image it\n"
 			    "names, and check its expectations and the checkers' findings.\n"
 			    "One file: events, callouts with pt_regs, fixups, findings, final state and\n"
@@ -522,6 +529,8 @@ static int command_help(const char *cmd)
 			    "  --json     one JSON object per run\n"
 			    "  --verbose  details for every scenario, even with several files\n"
 			    "  --image    run against this image instead of the scenario's\n"
+			    "  --check-reset  before each run, compare all guest memory with its\n"
+			    "             state after boot (a test of the library's reset)\n"
 			    "exit status: 0 all held, 1 an expectation or checker failed, 2 bad input\n" },
 		{ "trace", "usage: entryemu trace [--image PATH] FILE\n"
 			   "Replay FILE printing every executed instruction (Capstone, image symbols).\n" },
@@ -572,6 +581,7 @@ static void usage(FILE *f)
 		"  --verbose, -v      (replay) print details for every scenario\n"
 		"  --require FILE     (coverage) fail unless every label FILE lists is reached\n"
 		"  --json             (replay) one JSON object per run\n"
+		"  --check-reset      (replay) check each reset restored all guest memory\n"
 		"  --quick            (bench) a short run\n"
 		"  --help, -h         this text\n"
 		"\n"
@@ -671,7 +681,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_PASS;
 	}
-	struct opts o = { 0, 0, 0, 0, NULL, NULL };
+	struct opts o = { 0 };
 	static const struct option lo[] = {
 		{ "image", required_argument, NULL, 'i' },
 		{ "trace", no_argument, NULL, 't' },
@@ -680,6 +690,7 @@ int main(int argc, char **argv)
 		{ "require", required_argument, NULL, 'r' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "check-reset", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	optind = 2;
@@ -696,6 +707,7 @@ int main(int argc, char **argv)
 		case 'r': o.require = optarg; break;
 		case 'q': o.quick = 1; break;
 		case 'j': o.json = 1; break;
+		case 'c': o.check_reset = 1; break;
 		default: usage(stderr); return EXIT_BADINPUT;
 		}
 	}

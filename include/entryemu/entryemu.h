@@ -300,6 +300,10 @@ const char *entryemu_check_name(enum entryemu_check c);
 #define ENTRYEMU_RUN_TRACE	0x1	/* record every executed instruction */
 #define ENTRYEMU_RUN_NO_CLOBBER	0x2	/* callouts preserve %ecx/%edx */
 #define ENTRYEMU_RUN_PROFILE	0x4	/* time the phases (result.profile) */
+/* Before the run, compare all guest memory with its state after boot: a
+ * byte the reset missed fails entryemu_run() with ENTRYEMU_E_ENGINE and
+ * names the address in entryemu_last_error().  For tests. */
+#define ENTRYEMU_RUN_CHECK_RESET 0x8
 
 enum entryemu_outcome {
 	ENTRYEMU_DONE,		/* the user code ran to its end */

@@ -1,0 +1,134 @@
+/*
+ * The reset between runs: whatever one run writes, the next starts from
+ * the state after boot.  The library restores only what was written, so
+ * each test writes somewhere in one run and reads it back in the next,
+ * with ENTRYEMU_RUN_CHECK_RESET also comparing all of memory.
+ */
+#include "support.h"
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+/* Run code with the reset check on; the run must complete. */
+static void run_checked(entryemu *m, const uint8_t *code, size_t len,
+			struct entryemu_result *r)
+{
+	struct entryemu_setup s = { .flags = ENTRYEMU_RUN_CHECK_RESET };
+	run_code(m, &s, code, len, r);
+	assert_outcome(r, ENTRYEMU_DONE);
+}
+
+/* movl $0x12345678, ENTRYEMU_USER_DATA; then movl ENTRYEMU_USER_DATA, %ebx */
+static void test_user_data_write_undone(void **state)
+{
+	entryemu *m = *state;
+	static struct entryemu_result r;
+	uint8_t wr[10] = { 0xc7, 0x05 }, rd[6] = { 0x8b, 0x1d };
+	put32(wr + 2, ENTRYEMU_USER_DATA);
+	put32(wr + 6, 0x12345678);
+	put32(rd + 2, ENTRYEMU_USER_DATA);
+	run_checked(m, wr, sizeof(wr), &r);
+	run_checked(m, rd, sizeof(rd), &r);
+	assert_int_equal(r.final.ebx, 0);	/* user data starts zeroed */
+}
+
+/* pushl $0x5a5a5a5a; then movl -4(%esp), %ebx at the same %esp */
+static void test_user_stack_push_undone(void **state)
+{
+	entryemu *m = *state;
+	static struct entryemu_result r;
+	static const uint8_t push[] = { 0x68, 0x5a, 0x5a, 0x5a, 0x5a };
+	static const uint8_t peek[] = { 0x8b, 0x5c, 0x24, 0xfc };
+	run_checked(m, push, sizeof(push), &r);
+	run_checked(m, peek, sizeof(peek), &r);
+	assert_int_equal(r.final.ebx, 0);
+}
+
+/*
+ * The exit page holds "jmp ." (eb fe) at every even address: overwrite
+ * its first word, then read it back.
+ */
+static void test_exit_page_write_undone(void **state)
+{
+	entryemu *m = *state;
+	static struct entryemu_result r;
+	uint8_t wr[10] = { 0xc7, 0x05 }, rd[6] = { 0x8b, 0x1d };
+	put32(wr + 2, ENTRYEMU_USER_EXIT);
+	put32(wr + 6, 0x90909090);
+	put32(rd + 2, ENTRYEMU_USER_EXIT);
+	run_checked(m, wr, sizeof(wr), &r);
+	run_checked(m, rd, sizeof(rd), &r);
+	assert_int_equal(r.final.ebx, 0xfeebfeeb);
+}
+
+/*
+ * Code a run wrote and ran must not run again from a stale translation
+ * once the reset has cleared it.  Run 1 stores "movl $0x42,%eax; ret"
+ * (b8 42 00 00 00 c3) at ENTRYEMU_USER_CODE + 0x1000 and calls it.  Run 2 calls the same address
+ * with %eax pointing at user data: the bytes there are zeros again,
+ * "addb %al,(%eax)" over and over up to the end of the code region, where
+ * the fetch from unmapped memory is a page fault that kills the task.
+ */
+static void test_written_code_not_rerun(void **state)
+{
+	entryemu *m = *state;
+	static struct entryemu_result r;
+	const uint32_t at = ENTRYEMU_USER_CODE + 0x1000;
+	/* movl $0x000042b8,at ; movl $0xc3000000,at+4 ; call at */
+	uint8_t one[25] = { 0xc7, 0x05 };
+	put32(one + 2, at);
+	put32(one + 6, 0x000042b8);
+	one[10] = 0xc7;
+	one[11] = 0x05;
+	put32(one + 12, at + 4);
+	put32(one + 16, 0x0000c300);
+	one[20] = 0xe8;
+	put32(one + 21, at - (ENTRYEMU_USER_CODE + 25));
+	run_checked(m, one, sizeof(one), &r);
+	assert_int_equal(r.final.eax, 0x42);
+
+	/* movl $ENTRYEMU_USER_DATA,%eax ; call at */
+	uint8_t two[10] = { 0xb8 };
+	put32(two + 1, ENTRYEMU_USER_DATA);
+	two[5] = 0xe8;
+	put32(two + 6, at - (ENTRYEMU_USER_CODE + 10));
+	struct entryemu_setup s = { .flags = ENTRYEMU_RUN_CHECK_RESET };
+	run_code(m, &s, two, sizeof(two), &r);
+	assert_outcome(&r, ENTRYEMU_KILLED);
+	assert_int_equal(r.signal, SIGSEGV);
+	assert_int_not_equal(r.final.eax, 0x42);
+}
+
+/* A GDT edit of one run is gone in the next (edits are per run). */
+static void test_gdt_edit_undone(void **state)
+{
+	entryemu *m = *state;
+	static struct entryemu_result r;
+	uint32_t lo0, hi0, lo, hi;
+	assert_int_equal(entryemu_gdt_get(m, 6, &lo0, &hi0), 0);
+	struct entryemu_desc_edit tls = { ENTRYEMU_GDT, 6, 0x0000ffff, 0x00cff300 };
+	static const uint8_t nop[] = { 0x90 };
+	struct entryemu_setup s = { .flags = ENTRYEMU_RUN_CHECK_RESET, .edits = &tls,
+				    .nedits = 1 };
+	run_code(m, &s, nop, sizeof(nop), &r);
+	assert_int_equal(entryemu_gdt_get(m, 6, &lo, &hi), 0);
+	assert_int_equal(hi, 0x00cff300);
+	run_checked(m, nop, sizeof(nop), &r);
+	assert_int_equal(entryemu_gdt_get(m, 6, &lo, &hi), 0);
+	assert_int_equal(lo, lo0);
+	assert_int_equal(hi, hi0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_user_data_write_undone),
+		cmocka_unit_test(test_user_stack_push_undone),
+		cmocka_unit_test(test_exit_page_write_undone),
+		cmocka_unit_test(test_written_code_not_rerun),
+		cmocka_unit_test(test_gdt_edit_undone),
+	};
+	return cmocka_run_group_tests(tests, setup_post_image, close_image);
+}
