@@ -292,30 +292,49 @@ static void check_exit(struct entryemu *m, uint32_t addr)
 }
 
 /*
- * The iret and sysexit instructions of the image: a linear sweep of the
- * executable sections (the entry code has no data in them).
+ * Does an instruction start at c, in a sweep from the closest symbol at
+ * or below it?  Symbols (functions and labels) start instructions, and
+ * the entry code keeps no data among its instructions.
+ */
+static int insn_starts_at(struct entryemu *m, uint32_t c)
+{
+	const struct image *img = &m->img;
+	const struct image_symbol *sym = image_symbol_at(img, c);
+	uint32_t from = sym && sym->addr >= img->text_start ? sym->addr : img->text_start;
+	const uint8_t *code = img->bytes + (from - img->base);
+	uint64_t a = from;
+	while (a < c) {
+		size_t left = img->end - a < 16 ? img->end - a : 16;
+		if (!cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn)) {
+			code++;			/* padding: skip a byte */
+			a++;
+		}
+	}
+	return a == c;
+}
+
+/*
+ * The iret and sysexit instructions of the image.  Decoding all of the
+ * executable sections costs a millisecond at every start; only the places
+ * holding their opcodes (cf; 0f 35) are decoded, from the symbol before
+ * each.
  */
 int checks_install_exit_hooks(struct entryemu *m)
 {
 	const struct image *img = &m->img;
-	cs_insn *insn = m->count_insn;
-	const uint8_t *code = img->bytes + (img->text_start - img->base);
-	size_t left = img->text_end - img->text_start;
-	uint64_t a = img->text_start;
+	const uint8_t *text = img->bytes + (img->text_start - img->base);
+	uint32_t len = img->text_end - img->text_start;
 	int rc = 0;
-	while (left && rc == 0) {
-		if (!cs_disasm_iter(m->cs_count, &code, &left, &a, insn)) {
-			code++;			/* padding: skip a byte */
-			left--;
-			a++;
-			continue;
-		}
-		if (insn->id != X86_INS_IRETD && insn->id != X86_INS_SYSEXIT)
+	for (uint32_t i = 0; i < len && rc == 0; i++) {
+		int iret = text[i] == 0xcf;
+		int sysexit = text[i] == 0x0f && i + 1 < len && text[i + 1] == 0x35;
+		uint32_t c = img->text_start + i;
+		if ((!iret && !sysexit) || !insn_starts_at(m, c))
 			continue;
 		if (m->nexit_hooks >= sizeof(m->exit_hooks) / sizeof(m->exit_hooks[0]))
 			break;
 		if (uc_hook_add(m->uc, &m->exit_hooks[m->nexit_hooks++], UC_HOOK_CODE,
-				(void *)checks_exit_hook, m, insn->address, insn->address))
+				(void *)checks_exit_hook, m, c, c))
 			rc = ENTRYEMU_E_ENGINE;
 	}
 	return rc;

@@ -135,16 +135,8 @@ void entryemu_close(entryemu *m)
 	if (m->cs_count)
 		cs_close(&m->cs_count);
 	callouts_free(m);
+	machine_unmap(m);
 	image_free(&m->img);
-	machine_free_regions(m);
-	free(m->sys);
-	free(m->kstack);
-	free(m->ucode);
-	free(m->uexit);
-	free(m->udata);
-	free(m->ustack);
-	free(m->uvsys);
-	free(m->uvm86);
 	free(m->trace);
 	free(m);
 }

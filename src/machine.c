@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define PAGE 0x1000u
 #define USER_STACK_BASE (ENTRYEMU_USER_STACK_TOP - ENTRYEMU_USER_STACK_SIZE)
@@ -265,36 +266,45 @@ static void build_thread_info(struct entryemu *m)
 
 /* ---- memory map ----------------------------------------------------------- */
 
-static uint8_t *page_alloc(size_t size)
+/*
+ * All guest memory in one anonymous mapping: zero-filled by the kernel,
+ * and its pages are only faulted in once used (most of the user code and
+ * vm86 regions never are), which matters for a short-lived process.
+ */
+static uint8_t *arena_take(struct entryemu *m, size_t *used, size_t size)
 {
-	void *p = NULL;
-	if (posix_memalign(&p, PAGE, size))
-		return NULL;
-	memset(p, 0, size);
+	uint8_t *p = m->arena + *used;
+	*used += (size + PAGE - 1) & ~(size_t)(PAGE - 1);
 	return p;
 }
 
 static int map_all(struct entryemu *m)
 {
 	size_t isize = m->img.end - m->img.base;
-	uint8_t *ibytes = page_alloc(isize);
-	m->sys = page_alloc(SYS_SIZE);
-	m->kstack = page_alloc(m->thread_size);
-	m->ucode = page_alloc(ENTRYEMU_USER_CODE_MAX);
-	m->uexit = page_alloc(PAGE);
-	m->udata = page_alloc(USER_DATA_SIZE_MAPPED);
-	m->ustack = page_alloc(ENTRYEMU_USER_STACK_SIZE);
-	m->uvsys = page_alloc(PAGE);
-	m->uvm86 = page_alloc(0x10000);
-	if (!ibytes || !m->sys || !m->kstack || !m->ucode || !m->uexit ||
-	    !m->udata || !m->ustack || !m->uvsys || !m->uvm86) {
-		free(ibytes);
+	m->arena_size = ((isize + PAGE - 1) & ~(size_t)(PAGE - 1)) + SYS_SIZE + m->thread_size +
+			ENTRYEMU_USER_CODE_MAX + PAGE + USER_DATA_SIZE_MAPPED +
+			ENTRYEMU_USER_STACK_SIZE + PAGE + 0x10000;
+	void *arena = mmap(NULL, m->arena_size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (arena == MAP_FAILED) {
+		m->arena_size = 0;
 		machine_set_error(m, "out of memory");
 		return ENTRYEMU_E_NOMEM;
 	}
+	m->arena = arena;
+	size_t used = 0;
+	uint8_t *ibytes = arena_take(m, &used, isize);
+	m->sys = arena_take(m, &used, SYS_SIZE);
+	m->kstack = arena_take(m, &used, m->thread_size);
+	m->ucode = arena_take(m, &used, ENTRYEMU_USER_CODE_MAX);
+	m->uexit = arena_take(m, &used, PAGE);
+	m->udata = arena_take(m, &used, USER_DATA_SIZE_MAPPED);
+	m->ustack = arena_take(m, &used, ENTRYEMU_USER_STACK_SIZE);
+	m->uvsys = arena_take(m, &used, PAGE);
+	m->uvm86 = arena_take(m, &used, 0x10000);
 	memcpy(ibytes, m->img.bytes, isize);
 	free(m->img.bytes);
-	m->img.bytes = ibytes;
+	m->img.bytes = ibytes;		/* the arena's now: see machine_unmap() */
 	/* the exit page: "jmp ." everywhere, each a one-instruction block */
 	for (unsigned i = 0; i < PAGE; i += 2) {
 		m->uexit[i] = 0xeb;
@@ -812,4 +822,16 @@ int entryemu_image_saves_gs(const entryemu *m)
 const char *entryemu_last_error(const entryemu *m)
 {
 	return m->err;
+}
+
+/* Release the guest memory (the image's bytes live in it). */
+void machine_unmap(struct entryemu *m)
+{
+	machine_free_regions(m);
+	if (m->arena) {
+		if (m->img.bytes >= m->arena && m->img.bytes < m->arena + m->arena_size)
+			m->img.bytes = NULL;
+		munmap(m->arena, m->arena_size);
+		m->arena = NULL;
+	}
 }

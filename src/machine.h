@@ -97,6 +97,8 @@ struct entryemu {
 		uint64_t code;		/* has run as code (translated) */
 	} regions[MACHINE_REGIONS];	/* memory.c */
 	unsigned nregions;
+	uint8_t *arena;			/* all of the buffers below, one mmap */
+	size_t arena_size;
 	uint8_t *sys, *kstack;
 	uint8_t *ustack, *ucode, *udata, *uexit, *uvsys, *uvm86;
 	uint32_t vm86_regs32;		/* the vm86() call's frame, 0 outside vm86 */
@@ -187,6 +189,7 @@ int machine_wr32(struct entryemu *m, uint32_t addr, uint32_t v);
 uint32_t machine_reg(struct entryemu *m, int ucreg);
 void machine_set_reg(struct entryemu *m, int ucreg, uint32_t v);
 int machine_build(struct entryemu *m);
+void machine_unmap(struct entryemu *m);
 int machine_reset(struct entryemu *m, const struct entryemu_setup *setup);
 int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs);
 
