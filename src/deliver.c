@@ -62,9 +62,17 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 {
 	uint32_t ext = ev->software ? 0 : 1;
 	uint32_t idt_err = (uint32_t)ev->vector * 8 + 2 + ext;	/* IDT bit set */
-	int cpl = machine_cpl(m);
-	uc_x86_mmr idtr;
-	uc_reg_read(m->uc, UC_X86_REG_IDTR, &idtr);
+
+	/* the CPU as the event finds it, in one read */
+	uint32_t eflags = 0, old_esp = 0;
+	uint16_t old_cs = 0, old_ss = 0;	/* selectors read as 16 bits */
+	uc_x86_mmr idtr, tr;
+	static int ids[] = { UC_X86_REG_EFLAGS, UC_X86_REG_ESP, UC_X86_REG_CS, UC_X86_REG_SS,
+			     UC_X86_REG_IDTR, UC_X86_REG_TR };
+	void *vals[] = { &eflags, &old_esp, &old_cs, &old_ss, &idtr, &tr };
+	uc_reg_read_batch(m->uc, ids, vals, 6);
+	int vm86 = (eflags & ENTRYEMU_EFLAGS_VM) != 0;
+	int cpl = vm86 ? 3 : old_cs & 3;	/* virtual-8086 mode runs at CPL 3 */
 
 	/* 1. the gate must lie within the IDT */
 	if ((uint32_t)ev->vector * 8 + 7 > idtr.limit) {
@@ -90,8 +98,7 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 		return FAULTED;
 	}
 	/* int n, int3 and into in virtual-8086 mode need IOPL 3 */
-	if (ev->software && (machine_reg(m, UC_X86_REG_EFLAGS) & ENTRYEMU_EFLAGS_VM) &&
-	    ((machine_reg(m, UC_X86_REG_EFLAGS) >> 12) & 3) < 3) {
+	if (ev->software && vm86 && ((eflags >> 12) & 3) < 3) {
 		*nested = mkfault(VEC_GP, 0);
 		return FAULTED;
 	}
@@ -133,8 +140,6 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 		*nested = mkfault(VEC_NP, (sel & 0xfffc) + ext);
 		return FAULTED;
 	}
-	uint32_t eflags = machine_reg(m, UC_X86_REG_EFLAGS);
-	int vm86 = (eflags & ENTRYEMU_EFLAGS_VM) != 0;
 	/* from virtual-8086 mode only a DPL-0 nonconforming code segment will do */
 	if (vm86 && ((cs.type & 4) || cs.dpl != 0)) {
 		*nested = mkfault(VEC_GP, (sel & 0xfffc) + ext);
@@ -145,10 +150,6 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 					ENTRYEMU_EFLAGS_RF | ENTRYEMU_EFLAGS_VM);
 	if (gate.type == GATE_INTR32)
 		new_flags &= ~ENTRYEMU_EFLAGS_IF;
-	uint32_t old_esp = machine_reg(m, UC_X86_REG_ESP);
-	uint16_t old_ss = 0, old_cs = 0;
-	uc_reg_read(m->uc, UC_X86_REG_SS, &old_ss);
-	uc_reg_read(m->uc, UC_X86_REG_CS, &old_cs);
 	int conforming = (cs.type & 4) != 0;
 	int new_cpl = conforming ? cpl : (int)cs.dpl;
 	uint32_t words[10], n = 0, esp;
@@ -156,8 +157,6 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 
 	if (new_cpl < cpl) {
 		/* 6a. inter-privilege: the new stack comes from the TSS */
-		uc_x86_mmr tr;
-		uc_reg_read(m->uc, UC_X86_REG_TR, &tr);
 		uint32_t slot = 4 + 8 * (uint32_t)new_cpl;	/* esp<n>, ss<n> */
 		if (slot + 5 > tr.limit) {
 			*nested = mkfault(VEC_TS, (tr.selector & 0xfffc) + ext);

@@ -73,8 +73,14 @@ static uint64_t granules(const struct host_region *r, uint32_t addr, uint32_t le
 
 void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len)
 {
-	for (unsigned i = 0; i < m->nregions; i++)
-		m->regions[i].dirty |= granules(&m->regions[i], addr, len);
+	for (unsigned i = 0; i < m->nregions; i++) {
+		struct host_region *r = &m->regions[i];
+		if (addr - r->base < r->size && len <= r->size - (addr - r->base)) {
+			r->dirty |= granules(r, addr, len);
+			return;		/* inside one region: the common case */
+		}
+		r->dirty |= granules(r, addr, len);
+	}
 }
 
 /* A block ran at [addr, addr+size): restoring those bytes must also drop
