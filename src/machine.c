@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define PAGE 0x1000u
 #define USER_STACK_BASE (ENTRYEMU_USER_STACK_TOP - ENTRYEMU_USER_STACK_SIZE)
@@ -266,45 +265,34 @@ static void build_thread_info(struct entryemu *m)
 
 /* ---- memory map ----------------------------------------------------------- */
 
-/*
- * All guest memory in one anonymous mapping: zero-filled by the kernel,
- * and its pages are only faulted in once used (most of the user code and
- * vm86 regions never are), which matters for a short-lived process.
- */
-static uint8_t *arena_take(struct entryemu *m, size_t *used, size_t size)
-{
-	uint8_t *p = m->arena + *used;
-	*used += (size + PAGE - 1) & ~(size_t)(PAGE - 1);
-	return p;
-}
-
 static int map_all(struct entryemu *m)
 {
-	size_t isize = m->img.end - m->img.base;
-	m->arena_size = ((isize + PAGE - 1) & ~(size_t)(PAGE - 1)) + SYS_SIZE + m->thread_size +
-			ENTRYEMU_USER_CODE_MAX + PAGE + USER_DATA_SIZE_MAPPED +
-			ENTRYEMU_USER_STACK_SIZE + PAGE + 0x10000;
-	void *arena = mmap(NULL, m->arena_size, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (arena == MAP_FAILED) {
-		m->arena_size = 0;
-		machine_set_error(m, "out of memory");
-		return ENTRYEMU_E_NOMEM;
-	}
-	m->arena = arena;
-	size_t used = 0;
-	uint8_t *ibytes = arena_take(m, &used, isize);
-	m->sys = arena_take(m, &used, SYS_SIZE);
-	m->kstack = arena_take(m, &used, m->thread_size);
-	m->ucode = arena_take(m, &used, ENTRYEMU_USER_CODE_MAX);
-	m->uexit = arena_take(m, &used, PAGE);
-	m->udata = arena_take(m, &used, USER_DATA_SIZE_MAPPED);
-	m->ustack = arena_take(m, &used, ENTRYEMU_USER_STACK_SIZE);
-	m->uvsys = arena_take(m, &used, PAGE);
-	m->uvm86 = arena_take(m, &used, 0x10000);
+	uint32_t isize = m->img.end - m->img.base;
+	uint8_t *ibytes;
+	/*
+	 * In the order machine_ptr() searches, the kernel's regions first.
+	 * Every entry builds its frame in the kernel stack's top page: that
+	 * page is restored on every reset, the rest only once written.
+	 */
+	uint32_t ktop = m->thread_size > PAGE ? m->thread_size - PAGE : 0;
+	const struct region_spec regions[] = {
+		{ KSTACK_BASE, m->thread_size, &m->kstack, 1, ktop },
+		{ SYS_BASE, SYS_SIZE, &m->sys, 1, SYS_SIZE },
+		{ m->img.base, isize, &ibytes, 1, isize },
+		{ USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, &m->ustack, 0,
+		  ENTRYEMU_USER_STACK_SIZE },
+		{ ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, &m->ucode, 0, ENTRYEMU_USER_CODE_MAX },
+		{ ENTRYEMU_USER_DATA, USER_DATA_SIZE_MAPPED, &m->udata, 0, USER_DATA_SIZE_MAPPED },
+		{ ENTRYEMU_USER_EXIT, PAGE, &m->uexit, 1, PAGE },
+		{ VSYSCALL_PAGE, PAGE, &m->uvsys, 1, PAGE },
+		{ ENTRYEMU_VM86_MEM, 0x10000, &m->uvm86, 0, 0x10000 },
+	};
+	int rc = machine_map_regions(m, regions, sizeof(regions) / sizeof(regions[0]));
+	if (rc)
+		return rc;
 	memcpy(ibytes, m->img.bytes, isize);
 	free(m->img.bytes);
-	m->img.bytes = ibytes;		/* the arena's now: see machine_unmap() */
+	m->img.bytes = ibytes;		/* guest memory now: see machine_unmap() */
 	/* the exit page: "jmp ." everywhere, each a one-instruction block */
 	for (unsigned i = 0; i < PAGE; i += 2) {
 		m->uexit[i] = 0xeb;
@@ -319,27 +307,7 @@ static int map_all(struct entryemu *m)
 		       m->img.bytes + (vs - m->img.base), ve - vs);
 		m->vsys_image = vs;
 	}
-	/*
-	 * In the order machine_ptr() searches, the kernel's regions first.
-	 * Every entry builds its frame in the kernel stack's top page: that
-	 * page is restored on every reset, the rest only once written.
-	 */
-	uint32_t ktop = m->thread_size > PAGE ? m->thread_size - PAGE : 0;
-	int rc;
-	if ((rc = machine_map(m, KSTACK_BASE, m->thread_size, m->kstack, 1, ktop)) ||
-	    (rc = machine_map(m, SYS_BASE, SYS_SIZE, m->sys, 1, SYS_SIZE)) ||
-	    (rc = machine_map(m, m->img.base, (uint32_t)isize, m->img.bytes, 1, (uint32_t)isize)) ||
-	    (rc = machine_map(m, USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, m->ustack, 0,
-			      ENTRYEMU_USER_STACK_SIZE)) ||
-	    (rc = machine_map(m, ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, m->ucode, 0,
-			      ENTRYEMU_USER_CODE_MAX)) ||
-	    (rc = machine_map(m, ENTRYEMU_USER_DATA, USER_DATA_SIZE_MAPPED, m->udata, 0,
-			      USER_DATA_SIZE_MAPPED)) ||
-	    (rc = machine_map(m, ENTRYEMU_USER_EXIT, PAGE, m->uexit, 1, PAGE)) ||
-	    (rc = machine_map(m, VSYSCALL_PAGE, PAGE, m->uvsys, 1, PAGE)) ||
-	    (rc = machine_map(m, ENTRYEMU_VM86_MEM, 0x10000, m->uvm86, 0, 0x10000)))
-		return rc;
-	return machine_watch_writes(m);
+	return 0;
 }
 
 /* ---- the way into ring 3 ----------------------------------------------- */
@@ -824,14 +792,3 @@ const char *entryemu_last_error(const entryemu *m)
 	return m->err;
 }
 
-/* Release the guest memory (the image's bytes live in it). */
-void machine_unmap(struct entryemu *m)
-{
-	machine_free_regions(m);
-	if (m->arena) {
-		if (m->img.bytes >= m->arena && m->img.bytes < m->arena + m->arena_size)
-			m->img.bytes = NULL;
-		munmap(m->arena, m->arena_size);
-		m->arena = NULL;
-	}
-}

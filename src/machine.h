@@ -172,14 +172,18 @@ uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len);
 uint8_t *machine_wptr(struct entryemu *m, uint32_t addr, size_t len);
 void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len);
 void machine_mark_code(struct entryemu *m, uint32_t addr, uint32_t size);
-int machine_map(struct entryemu *m, uint32_t addr, uint32_t size, uint8_t *host,
-		int keep, uint32_t always_from);
-int machine_watch_writes(struct entryemu *m);
+struct region_spec {
+	uint32_t base, size;
+	uint8_t **host;			/* set to the region's buffer */
+	int keep;			/* reset to its contents at machine_snapshot() */
+	uint32_t always_from;		/* guest-writable and restored every run from here */
+};
+int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n);
 void machine_snapshot(struct entryemu *m);
 void machine_restore(struct entryemu *m);
 int machine_check_restored(struct entryemu *m, uint32_t skip_base, uint32_t skip_len);
 struct host_region *machine_region(struct entryemu *m, uint32_t base);
-void machine_free_regions(struct entryemu *m);
+void machine_unmap(struct entryemu *m);
 
 /* machine.c */
 void machine_set_error(struct entryemu *m, const char *fmt, ...)
@@ -189,7 +193,6 @@ int machine_wr32(struct entryemu *m, uint32_t addr, uint32_t v);
 uint32_t machine_reg(struct entryemu *m, int ucreg);
 void machine_set_reg(struct entryemu *m, int ucreg, uint32_t v);
 int machine_build(struct entryemu *m);
-void machine_unmap(struct entryemu *m);
 int machine_reset(struct entryemu *m, const struct entryemu_setup *setup);
 int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs);
 

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define PAGE 0x1000u
 
@@ -102,53 +103,79 @@ static bool watch_hook(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 	return true;		/* and the store goes ahead */
 }
 
-int machine_watch_writes(struct entryemu *m)
-{
-	uc_hook h;
-	if (uc_hook_add(m->uc, &h, UC_HOOK_MEM_WRITE_PROT, (void *)watch_hook, m, 1, 0)) {
-		machine_set_error(m, "cannot install the write-watch hook");
-		return ENTRYEMU_E_ENGINE;
-	}
-	return 0;
-}
-
 /*
  * Map [addr, addr+size) onto host.  With keep, machine_snapshot() copies
  * its contents as the state every reset returns to; without, that state
  * is all zeros.  Bytes from always_from on are writable to the guest and
  * restored on every reset; those before it are watched.
  */
-int machine_map(struct entryemu *m, uint32_t addr, uint32_t size, uint8_t *host,
-		int keep, uint32_t always_from)
+static int map_one(struct entryemu *m, const struct region_spec *r, uint8_t *host)
 {
-	if (m->nregions == MACHINE_REGIONS) {
-		machine_set_error(m, "mapping 0x%08x+0x%x: too many regions", addr, size);
-		return ENTRYEMU_E_ENGINE;
-	}
-	uint8_t *pristine = keep ? malloc(size) : NULL;
-	if (keep && !pristine) {
+	uint8_t *pristine = r->keep ? malloc(r->size) : NULL;
+	if (r->keep && !pristine) {
 		machine_set_error(m, "out of memory");
 		return ENTRYEMU_E_NOMEM;
 	}
 	uc_err e = UC_ERR_OK;
-	if (always_from)
-		e = uc_mem_map_ptr(m->uc, addr, always_from, UC_PROT_READ | UC_PROT_EXEC, host);
-	if (e == UC_ERR_OK && always_from < size)
-		e = uc_mem_map_ptr(m->uc, addr + always_from, size - always_from, UC_PROT_ALL,
-				   host + always_from);
+	if (r->always_from)
+		e = uc_mem_map_ptr(m->uc, r->base, r->always_from, UC_PROT_READ | UC_PROT_EXEC,
+				   host);
+	if (e == UC_ERR_OK && r->always_from < r->size)
+		e = uc_mem_map_ptr(m->uc, r->base + r->always_from, r->size - r->always_from,
+				   UC_PROT_ALL, host + r->always_from);
 	if (e != UC_ERR_OK) {
 		free(pristine);
-		machine_set_error(m, "mapping 0x%08x+0x%x: %s", addr, size, uc_strerror(e));
+		machine_set_error(m, "mapping 0x%08x+0x%x: %s", r->base, r->size, uc_strerror(e));
 		return ENTRYEMU_E_ENGINE;
 	}
 	/* 64 granules at most, each a whole number of pages */
 	uint32_t granule = PAGE;
-	while ((uint64_t)granule * 64 < size)
+	while ((uint64_t)granule * 64 < r->size)
 		granule += PAGE;
 	m->regions[m->nregions++] = (struct host_region){
-		.base = addr, .size = size, .p = host, .pristine = pristine,
-		.always_from = always_from, .granule = granule,
+		.base = r->base, .size = r->size, .p = host, .pristine = pristine,
+		.always_from = r->always_from, .granule = granule,
 	};
+	return 0;
+}
+
+/*
+ * The regions, backed by one anonymous mapping: zero-filled by the
+ * kernel, and its pages are only faulted in once used (most of the user
+ * code and vm86 regions never are), which matters to a short-lived
+ * process.  Each *host is pointed at its region's buffer.  Then the
+ * write-watch hook.
+ */
+int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n)
+{
+	if (n > MACHINE_REGIONS) {
+		machine_set_error(m, "%u regions, at most %u", n, MACHINE_REGIONS);
+		return ENTRYEMU_E_ENGINE;
+	}
+	size_t total = 0;
+	for (unsigned i = 0; i < n; i++)
+		total += (spec[i].size + PAGE - 1) & ~(PAGE - 1);
+	void *arena = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+	if (arena == MAP_FAILED) {
+		machine_set_error(m, "out of memory");
+		return ENTRYEMU_E_NOMEM;
+	}
+	m->arena = arena;
+	m->arena_size = total;
+	size_t off = 0;
+	for (unsigned i = 0; i < n; i++) {
+		*spec[i].host = m->arena + off;
+		int rc = map_one(m, &spec[i], m->arena + off);
+		if (rc)
+			return rc;
+		off += (spec[i].size + PAGE - 1) & ~(PAGE - 1);
+	}
+	uc_hook h;
+	if (uc_hook_add(m->uc, &h, UC_HOOK_MEM_WRITE_PROT, (void *)watch_hook, m, 1, 0)) {
+		machine_set_error(m, "cannot install the write-watch hook");
+		return ENTRYEMU_E_ENGINE;
+	}
 	return 0;
 }
 
@@ -163,12 +190,18 @@ void machine_snapshot(struct entryemu *m)
 	}
 }
 
-/* The pristine copies; the host buffers belong to the machine. */
-void machine_free_regions(struct entryemu *m)
+/* Release the guest memory (the image's bytes live in it). */
+void machine_unmap(struct entryemu *m)
 {
 	for (unsigned i = 0; i < m->nregions; i++)
 		free(m->regions[i].pristine);
 	m->nregions = 0;
+	if (m->arena) {
+		if (m->img.bytes >= m->arena && m->img.bytes < m->arena + m->arena_size)
+			m->img.bytes = NULL;
+		munmap(m->arena, m->arena_size);
+		m->arena = NULL;
+	}
 }
 
 struct host_region *machine_region(struct entryemu *m, uint32_t base)

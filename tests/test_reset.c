@@ -20,18 +20,23 @@ static void run_checked(entryemu *m, const uint8_t *code, size_t len,
 	assert_outcome(r, ENTRYEMU_DONE);
 }
 
-/* movl $0x12345678, ENTRYEMU_USER_DATA; then movl ENTRYEMU_USER_DATA, %ebx */
-static void test_user_data_write_undone(void **state)
+/* Run 1: movl $value, addr.  Run 2: movl addr, %ebx.  Returns that %ebx. */
+static uint32_t read_after_write(entryemu *m, uint32_t addr, uint32_t value)
 {
-	entryemu *m = *state;
 	static struct entryemu_result r;
 	uint8_t wr[10] = { 0xc7, 0x05 }, rd[6] = { 0x8b, 0x1d };
-	put32(wr + 2, ENTRYEMU_USER_DATA);
-	put32(wr + 6, 0x12345678);
-	put32(rd + 2, ENTRYEMU_USER_DATA);
+	put32(wr + 2, addr);
+	put32(wr + 6, value);
+	put32(rd + 2, addr);
 	run_checked(m, wr, sizeof(wr), &r);
 	run_checked(m, rd, sizeof(rd), &r);
-	assert_int_equal(r.final.ebx, 0);	/* user data starts zeroed */
+	return r.final.ebx;
+}
+
+static void test_user_data_write_undone(void **state)
+{
+	/* user data starts zeroed */
+	assert_int_equal(read_after_write(*state, ENTRYEMU_USER_DATA, 0x12345678), 0);
 }
 
 /* pushl $0x5a5a5a5a; then movl -4(%esp), %ebx at the same %esp */
@@ -46,21 +51,10 @@ static void test_user_stack_push_undone(void **state)
 	assert_int_equal(r.final.ebx, 0);
 }
 
-/*
- * The exit page holds "jmp ." (eb fe) at every even address: overwrite
- * its first word, then read it back.
- */
+/* The exit page holds "jmp ." (eb fe) at every even address. */
 static void test_exit_page_write_undone(void **state)
 {
-	entryemu *m = *state;
-	static struct entryemu_result r;
-	uint8_t wr[10] = { 0xc7, 0x05 }, rd[6] = { 0x8b, 0x1d };
-	put32(wr + 2, ENTRYEMU_USER_EXIT);
-	put32(wr + 6, 0x90909090);
-	put32(rd + 2, ENTRYEMU_USER_EXIT);
-	run_checked(m, wr, sizeof(wr), &r);
-	run_checked(m, rd, sizeof(rd), &r);
-	assert_int_equal(r.final.ebx, 0xfeebfeeb);
+	assert_int_equal(read_after_write(*state, ENTRYEMU_USER_EXIT, 0x90909090), 0xfeebfeeb);
 }
 
 /*
