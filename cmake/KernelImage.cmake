@@ -5,9 +5,16 @@
 # The offsets are generated per image, as a kernel build does: the 32-bit
 # compiler turns asm-offsets.c into assembly whose marker lines become
 # asm/asm-offsets.h.
+#
+# Each image's objects and generated headers go to
+# ${ENTRYEMU_ASM_GEN_DIR}/NAME, where tools/mutate.sh and tools/own-entry.sh
+# (told through ENTRYEMU_ASM_DIR) link images of their own against them;
+# the global property ENTRYEMU_OBJECTS_NAME lists the objects.
+set(ENTRYEMU_ASM_GEN_DIR ${CMAKE_BINARY_DIR}/asm)
+
 function(entryemu_kernel_image name config)
   set(src ${CMAKE_SOURCE_DIR}/asm)
-  set(gen ${CMAKE_BINARY_DIR}/asm/${name})
+  set(gen ${ENTRYEMU_ASM_GEN_DIR}/${name})
   set(cfg ${src}/${config})
   set(defs ${ARGN})
   file(GLOB headers ${src}/include/*.h ${src}/include/*/*.h ${src}/include/*.S)
@@ -39,4 +46,5 @@ function(entryemu_kernel_image name config)
     DEPENDS ${objs} ${src}/kernel.lds
     COMMENT "Linking kernel image ${name}.elf")
   set_property(GLOBAL APPEND PROPERTY ENTRYEMU_IMAGES ${ENTRYEMU_IMAGE_OUT}/${name}.elf)
+  set_property(GLOBAL PROPERTY ENTRYEMU_OBJECTS_${name} ${objs})
 endfunction()

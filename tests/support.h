@@ -2,6 +2,10 @@
  * Shared helpers of the CMocka suites: open a bundled image, and run a
  * few bytes of user code.  User code is written as machine code with its
  * assembly beside it, so each test shows exactly what the CPU executes.
+ *
+ * Results are read through the library's accessors only; the must_*
+ * helpers below fail the test (instead of crashing on NULL) when a
+ * record a test expects is not there.
  */
 #ifndef ENTRYEMU_TEST_SUPPORT_H
 #define ENTRYEMU_TEST_SUPPORT_H
@@ -25,14 +29,28 @@
 #define THREAD_SIZE		8192
 #define TLS_SEL(entry)		((entry) * 8 + 3)	/* GDT, RPL 3 */
 
-static inline entryemu *open_image(enum entryemu_variant v)
+/* A GDT entry written before the run (its reserved words zero). */
+#define GDT_EDIT(idx, lo_, hi_)                                                       \
+	((struct entryemu_desc_edit){ .table = ENTRYEMU_GDT, .index = (idx), .lo = (lo_), \
+				      .hi = (hi_) })
+
+/* Open the machine on the ELF at path; fails the test if it cannot. */
+static inline entryemu *open_path(const char *path)
 {
 	entryemu *m = NULL;
-	int rc = entryemu_open(&m, entryemu_image_path(v));
-	if (rc)
-		fail_msg("entryemu_open(%s): %s: %s", entryemu_image_path(v),
-			 entryemu_strerror(rc), m ? entryemu_last_error(m) : "");
+	char err[512] = "";
+	int rc = entryemu_open(&m, path, err, sizeof(err));
+	if (rc || !m)
+		fail_msg("entryemu_open(%s): %s: %s", path, entryemu_strerror(rc), err);
 	return m;
+}
+
+static inline entryemu *open_image(enum entryemu_variant v)
+{
+	char path[4096];
+	if (!entryemu_image_path(v, path, sizeof(path)))
+		fail_msg("entryemu_image_path(%d): no room", (int)v);
+	return open_path(path);
 }
 
 /* Group fixtures: one machine on the post-patch image for a whole suite. */
@@ -48,9 +66,43 @@ static inline int close_image(void **state)
 	return 0;
 }
 
+/*
+ * A result for a test.  Every result made here is freed when the suite
+ * exits, so a test that fails half-way (CMocka leaves it by longjmp)
+ * leaks nothing.  Not for threads: they make and free their own.
+ */
+static entryemu_result **support_results;
+static size_t support_nresults;
+
+static void support_free_results(void)
+{
+	for (size_t i = 0; i < support_nresults; i++)
+		entryemu_result_free(support_results[i]);
+	free(support_results);
+	support_results = NULL;
+	support_nresults = 0;
+}
+
+static inline entryemu_result *new_result(void)
+{
+	if (!support_results && atexit(support_free_results))
+		fail_msg("atexit");
+	entryemu_result **p = realloc(support_results,
+				      (support_nresults + 1) * sizeof(*support_results));
+	if (!p)
+		fail_msg("out of memory");
+	support_results = p;
+	entryemu_result *r = NULL;
+	int rc = entryemu_result_new(&r);
+	if (rc || !r)
+		fail_msg("entryemu_result_new: %s", entryemu_strerror(rc));
+	support_results[support_nresults++] = r;
+	return r;
+}
+
 /* Run code with setup s (code fields filled in here); asserts the run happened. */
 static inline void run_code(entryemu *m, struct entryemu_setup *s, const uint8_t *code,
-			    size_t len, struct entryemu_result *r)
+			    size_t len, entryemu_result *r)
 {
 	s->code = code;
 	s->code_len = len;
@@ -59,52 +111,123 @@ static inline void run_code(entryemu *m, struct entryemu_setup *s, const uint8_t
 		fail_msg("entryemu_run: %s: %s", entryemu_strerror(rc), entryemu_last_error(m));
 }
 
-static inline void assert_outcome(const struct entryemu_result *r, enum entryemu_outcome o)
+static inline void assert_outcome(const entryemu_result *r, enum entryemu_outcome o)
 {
-	if (r->outcome != o)
-		fail_msg("outcome %s (%s), expected %s", entryemu_outcome_name(r->outcome),
-			 r->message, entryemu_outcome_name(o));
+	if (entryemu_result_outcome(r) != o)
+		fail_msg("outcome %s (%s), expected %s",
+			 entryemu_outcome_name(entryemu_result_outcome(r)),
+			 entryemu_result_message(r), entryemu_outcome_name(o));
 }
 
-static inline const struct entryemu_callout_record *
-must_call(const struct entryemu_result *r, const char *name)
+/* The CPU state when the run ended. */
+static inline const struct entryemu_regs *final_regs(const entryemu_result *r)
 {
-	const struct entryemu_callout_record *c = entryemu_result_callout(r, name);
+	const struct entryemu_regs *f = entryemu_result_final(r);
+	if (!f)
+		fail_msg("no final state");
+	return f;
+}
+
+/* The n-th call (from 1) of name. */
+static inline const struct entryemu_callout_record *
+nth_call(const entryemu_result *r, const char *name, unsigned n)
+{
+	const struct entryemu_callout_record *c = entryemu_result_find_callout(r, name, n);
+	if (!c)
+		fail_msg("%s was not called %u time(s)", name, n);
+	return c;
+}
+
+/* The first call of name. */
+static inline const struct entryemu_callout_record *
+must_call(const entryemu_result *r, const char *name)
+{
+	const struct entryemu_callout_record *c = entryemu_result_find_callout(r, name, 1);
 	if (!c)
 		fail_msg("%s was not called", name);
 	return c;
 }
 
-/* The n-th call (from 1) of name. */
-static inline const struct entryemu_callout_record *
-nth_call(const struct entryemu_result *r, const char *name, int n)
+/* Record i (from 0) of each kind; the test fails if there is none. */
+static inline const struct entryemu_callout_record *must_callout(const entryemu_result *r,
+								 size_t i)
 {
-	for (unsigned i = 0; i < r->ncallouts; i++)
-		if (!strcmp(r->callouts[i].name, name) && --n == 0)
-			return &r->callouts[i];
-	fail_msg("%s was not called that often", name);
-	return NULL;
+	const struct entryemu_callout_record *c = entryemu_result_callout(r, i);
+	if (!c)
+		fail_msg("no callout %zu (%zu recorded)", i, entryemu_result_ncallouts(r));
+	return c;
 }
 
+static inline const struct entryemu_event_record *must_event(const entryemu_result *r,
+							     size_t i)
+{
+	const struct entryemu_event_record *e = entryemu_result_event(r, i);
+	if (!e)
+		fail_msg("no event %zu (%zu recorded)", i, entryemu_result_nevents(r));
+	return e;
+}
+
+static inline const struct entryemu_fixup_record *must_fixup(const entryemu_result *r,
+							     size_t i)
+{
+	const struct entryemu_fixup_record *f = entryemu_result_fixup(r, i);
+	if (!f)
+		fail_msg("no fixup %zu (%zu recorded)", i, entryemu_result_nfixups(r));
+	return f;
+}
+
+static inline const struct entryemu_regs *must_return(const entryemu_result *r, size_t i)
+{
+	const struct entryemu_regs *g = entryemu_result_return(r, i);
+	if (!g)
+		fail_msg("no return %zu (%zu recorded)", i, entryemu_result_nreturns(r));
+	return g;
+}
+
+static inline const struct entryemu_finding *must_finding(const entryemu_result *r, size_t i)
+{
+	const struct entryemu_finding *f = entryemu_result_finding(r, i);
+	if (!f)
+		fail_msg("no finding %zu (%zu recorded)", i, entryemu_result_nfindings(r));
+	return f;
+}
+
+/* Length of the run's trace (0 without ENTRYEMU_RUN_TRACE). */
+static inline size_t trace_len(const entryemu_result *r)
+{
+	size_t n = 0;
+	(void)entryemu_result_trace(r, &n);
+	return n;
+}
+
+#ifdef ENTRYEMU_SCENARIO_H
 /*
- * Fail unless the run ended as expected with no checker finding; on
- * failure, write a scenario reproducing it into the working directory
- * (NAME.yaml, for entryemu replay) and say where.
+ * For suites that link the scenario library (include
+ * <entryemu/scenario.h> before this file).  Fail unless the run ended as
+ * expected with no checker finding; on failure, write a scenario
+ * reproducing it (NAME.yaml, for entryemu replay) into a fresh directory
+ * under $TMPDIR (else /tmp), never the working directory, and say where.
  */
 static inline void expect_clean(entryemu *m, const struct entryemu_setup *s,
-				const struct entryemu_result *r, enum entryemu_outcome o,
+				const entryemu_result *r, enum entryemu_outcome o,
 				const char *name)
 {
-	if (r->outcome == o && !r->nfindings)
+	size_t nfindings = entryemu_result_nfindings(r);
+	if (entryemu_result_outcome(r) == o && !nfindings)
 		return;
-	char path[256], why[512];
-	snprintf(path, sizeof(path), "%s.yaml", name);
-	snprintf(why, sizeof(why), "%s: outcome %s, %u finding(s)%s%.300s", name,
-		 entryemu_outcome_name(r->outcome), r->nfindings, r->nfindings ? ": " : "",
-		 r->nfindings ? r->findings[0].text : "");
-	if (entryemu_record(m, s, r, why, path) == 0)
-		print_message("recorded the failing run: entryemu replay %s\n", path);
+	char dir[256], path[512], why[512];
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/entryemu-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+	snprintf(why, sizeof(why), "%s: outcome %s, %zu finding(s)%s%.300s", name,
+		 entryemu_outcome_name(entryemu_result_outcome(r)), nfindings,
+		 nfindings ? ": " : "", nfindings ? entryemu_result_finding(r, 0)->text : "");
+	if (mkdtemp(dir)) {
+		snprintf(path, sizeof(path), "%s/%s.yaml", dir, name);
+		if (entryemu_scenario_record(m, s, r, why, path) == 0)
+			print_message("recorded the failing run: entryemu replay %s\n", path);
+	}
 	fail_msg("%s", why);
 }
+#endif
 
 #endif

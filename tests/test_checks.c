@@ -13,18 +13,14 @@ static entryemu *open_mutant(const char *id)
 {
 	char path[1024];
 	snprintf(path, sizeof(path), "%s/%s/entry-post.elf", CHECKER_MUTANTS, id);
-	entryemu *m = NULL;
-	int rc = entryemu_open(&m, path);
-	if (rc)
-		fail_msg("%s: %s", path, m ? entryemu_last_error(m) : entryemu_strerror(rc));
-	return m;
+	return open_path(path);
 }
 
-static unsigned count(const struct entryemu_result *r, enum entryemu_check c)
+static unsigned count(const entryemu_result *r, enum entryemu_check c)
 {
 	unsigned n = 0;
-	for (unsigned i = 0; i < r->nfindings; i++)
-		n += r->findings[i].check == c;
+	for (unsigned i = 0; i < entryemu_result_nfindings(r); i++)
+		n += must_finding(r, i)->check == c;
 	return n;
 }
 
@@ -45,40 +41,41 @@ static const uint8_t clear_gs_tls[] = {
 static void fires_on_mutant(const char *id, enum entryemu_check c, const uint8_t *code,
 			    size_t len, const struct entryemu_desc_edit *edit)
 {
-	static struct entryemu_result r;
+	entryemu_result *r = new_result();
 	struct entryemu_setup s = { 0 };
 	if (edit) {
 		s.edits = edit;
 		s.nedits = 1;
 	}
 	entryemu *bad = open_mutant(id);
-	run_code(bad, &s, code, len, &r);
-	if (!count(&r, c))
+	run_code(bad, &s, code, len, r);
+	if (!count(r, c))
 		fail_msg("%s: no %s finding on mutant %s (outcome %s: %s)", id,
-			 entryemu_check_name(c), id, entryemu_outcome_name(r.outcome), r.message);
+			 entryemu_check_name(c), id, entryemu_outcome_name(entryemu_result_outcome(r)),
+			 entryemu_result_message(r));
 	/* each finding says where; run-time ones show the registers too (the
 	 * exception table is checked in the image, before any run) */
-	for (unsigned i = 0; i < r.nfindings; i++)
-		if (r.findings[i].check == c) {
-			assert_non_null(strstr(r.findings[i].text, entryemu_check_name(c)));
+	for (unsigned i = 0; i < entryemu_result_nfindings(r); i++)
+		if (must_finding(r, i)->check == c) {
+			assert_non_null(strstr(must_finding(r, i)->text, entryemu_check_name(c)));
 			if (c != ENTRYEMU_CHECK_EXTABLE) {
-				assert_non_null(strstr(r.findings[i].text, " at "));
-				assert_non_null(strstr(r.findings[i].text, "esp "));
+				assert_non_null(strstr(must_finding(r, i)->text, " at "));
+				assert_non_null(strstr(must_finding(r, i)->text, "esp "));
 			} else {
-				assert_non_null(strstr(r.findings[i].text, "syscall_fault+0x1"));
+				assert_non_null(strstr(must_finding(r, i)->text, "syscall_fault+0x1"));
 			}
 		}
 	/* switched off, the checker stays silent */
 	s.checks_off = c;
-	run_code(bad, &s, code, len, &r);
-	assert_int_equal(count(&r, c), 0);
+	run_code(bad, &s, code, len, r);
+	assert_int_equal(count(r, c), 0);
 	entryemu_close(bad);
 
 	entryemu *good = open_image(ENTRYEMU_POST_PATCH);
 	s.checks_off = 0;
-	run_code(good, &s, code, len, &r);
-	if (r.nfindings)
-		fail_msg("correct image: %s", r.findings[0].text);
+	run_code(good, &s, code, len, r);
+	if (entryemu_result_nfindings(r))
+		fail_msg("correct image: %s", must_finding(r, 0)->text);
 	entryemu_close(good);
 }
 
@@ -100,7 +97,7 @@ static void test_segments_checker(void **state)
 static void test_return_checker(void **state)
 {
 	(void)state;
-	struct entryemu_desc_edit tls = { ENTRYEMU_GDT, 6, 0x0000ffff, 0x00cff300 };
+	struct entryemu_desc_edit tls = GDT_EDIT(6, 0x0000ffff, 0x00cff300);
 	fires_on_mutant("gs-fixup-stores-1", ENTRYEMU_CHECK_RETURN, clear_gs_tls,
 			sizeof(clear_gs_tls), &tls);
 }

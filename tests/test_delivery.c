@@ -14,9 +14,10 @@ static struct entryemu_desc_edit gate(entryemu *m, unsigned vec, const char *han
 	uint32_t off = entryemu_symbol(m, handler);
 	assert_true(off != 0);
 	struct entryemu_desc_edit e = {
-		ENTRYEMU_IDT, vec,
-		((uint32_t)ENTRYEMU_KERNEL_CS << 16) | (off & 0xffff),
-		(off & 0xffff0000) | (present << 15) | (dpl << 13) | (type << 8),
+		.table = ENTRYEMU_IDT,
+		.index = vec,
+		.lo = ((uint32_t)ENTRYEMU_KERNEL_CS << 16) | (off & 0xffff),
+		.hi = (off & 0xffff0000) | (present << 15) | (dpl << 13) | (type << 8),
 	};
 	return e;
 }
@@ -35,11 +36,11 @@ static void test_int80_through_dpl0_gate_is_gp_0x402(void **state)
 	s.edits = &g;
 	s.nedits = 1;
 	s.user.esp = USER_ESP;
-	static struct entryemu_result r;
-	run_code(m, &s, int80, sizeof(int80), &r);
+	entryemu_result *r = new_result();
+	run_code(m, &s, int80, sizeof(int80), r);
 
-	assert_true(r.nevents >= 1);
-	const struct entryemu_event_record *e = &r.events[0];
+	assert_true(entryemu_result_nevents(r) >= 1);
+	const struct entryemu_event_record *e = must_event(r, 0);
 	assert_int_equal(e->vector, 13);
 	assert_false(e->software);
 	assert_true(e->has_error_code);
@@ -49,7 +50,7 @@ static void test_int80_through_dpl0_gate_is_gp_0x402(void **state)
 	assert_int_equal(e->handler, entryemu_symbol(m, "general_protection"));
 	/* stack switch to ss0:esp0, then SS, ESP, EFLAGS, CS, EIP, error code */
 	assert_int_equal(e->frame, entryemu_esp0(m) - 6 * 4);
-	const struct entryemu_callout_record *c = must_call(&r, "do_general_protection");
+	const struct entryemu_callout_record *c = must_call(r, "do_general_protection");
 	assert_int_equal(c->edx, 0x402);
 	assert_int_equal(c->regs.eip, INT_ADDR);
 	assert_int_equal(c->regs.xcs & 0xffff, ENTRYEMU_USER_CS);
@@ -66,9 +67,9 @@ static void test_int80_through_dpl0_gate_is_gp_0x402(void **state)
 	assert_int_equal(w[3], USER_ESP);
 	assert_int_equal(w[4], ENTRYEMU_USER_DS);
 	/* the kernel sends SIGSEGV for a user-mode #GP; nobody handles it */
-	assert_outcome(&r, ENTRYEMU_KILLED);
-	assert_int_equal(r.signal, SIGSEGV);
-	assert_null(entryemu_result_callout(&r, "sys_getpid"));
+	assert_outcome(r, ENTRYEMU_KILLED);
+	assert_int_equal(entryemu_result_signal(r), SIGSEGV);
+	assert_null(entryemu_result_find_callout(r, "sys_getpid", 1));
 }
 
 /* The stock gate: the five-word frame at esp0, EIP after the int. */
@@ -78,10 +79,10 @@ static void test_int80_frame_lands_at_esp0(void **state)
 	struct entryemu_setup s = { 0 };
 	s.user.esp = USER_ESP;
 	s.user.eflags = 0x246;
-	static struct entryemu_result r;
-	run_code(m, &s, int80, sizeof(int80), &r);
-	assert_outcome(&r, ENTRYEMU_DONE);
-	const struct entryemu_event_record *e = &r.events[0];
+	entryemu_result *r = new_result();
+	run_code(m, &s, int80, sizeof(int80), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	const struct entryemu_event_record *e = must_event(r, 0);
 	assert_int_equal(e->vector, 0x80);
 	assert_true(e->software);
 	assert_false(e->has_error_code);
@@ -101,14 +102,14 @@ static void test_interrupt_gate_clears_if(void **state)
 	s.edits = &g;
 	s.nedits = 1;
 	s.user.eflags = 0x202;
-	static struct entryemu_result r;
-	run_code(m, &s, int80, sizeof(int80), &r);
-	assert_outcome(&r, ENTRYEMU_DONE);
-	assert_false(must_call(&r, "sys_getpid")->eflags & ENTRYEMU_EFLAGS_IF);
-	assert_true(r.returns[0].eflags & ENTRYEMU_EFLAGS_IF);	/* iret restores it */
+	entryemu_result *r = new_result();
+	run_code(m, &s, int80, sizeof(int80), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	assert_false(must_call(r, "sys_getpid")->eflags & ENTRYEMU_EFLAGS_IF);
+	assert_true(must_return(r, 0)->eflags & ENTRYEMU_EFLAGS_IF);	/* iret restores it */
 	s.nedits = 0;
-	run_code(m, &s, int80, sizeof(int80), &r);
-	assert_true(must_call(&r, "sys_getpid")->eflags & ENTRYEMU_EFLAGS_IF);
+	run_code(m, &s, int80, sizeof(int80), r);
+	assert_true(must_call(r, "sys_getpid")->eflags & ENTRYEMU_EFLAGS_IF);
 }
 
 /* A gate that is not present: #NP(vector * 8 + 2). */
@@ -119,14 +120,14 @@ static void test_not_present_gate_is_np(void **state)
 	struct entryemu_setup s = { 0 };
 	s.edits = &g;
 	s.nedits = 1;
-	static struct entryemu_result r;
-	run_code(m, &s, int80, sizeof(int80), &r);
-	assert_true(r.nevents >= 1);
-	assert_int_equal(r.events[0].vector, 11);
-	assert_int_equal(r.events[0].error_code, 0x402);
-	assert_int_equal(r.events[0].eip, INT_ADDR);
-	assert_non_null(entryemu_result_callout(&r, "do_segment_not_present"));
-	assert_outcome(&r, ENTRYEMU_KILLED);
+	entryemu_result *r = new_result();
+	run_code(m, &s, int80, sizeof(int80), r);
+	assert_true(entryemu_result_nevents(r) >= 1);
+	assert_int_equal(must_event(r, 0)->vector, 11);
+	assert_int_equal(must_event(r, 0)->error_code, 0x402);
+	assert_int_equal(must_event(r, 0)->eip, INT_ADDR);
+	assert_non_null(entryemu_result_find_callout(r, "do_segment_not_present", 1));
+	assert_outcome(r, ENTRYEMU_KILLED);
 }
 
 /* A selector the CPU would refuse is refused in the setup, naming the field. */
@@ -135,14 +136,14 @@ static void test_bad_user_selector_is_refused(void **state)
 	entryemu *m = *state;
 	struct entryemu_setup s = { 0 };
 	s.user.gs = TLS_SEL(6);		/* TLS entry 6 is empty */
-	static struct entryemu_result r;
+	entryemu_result *r = new_result();
 	s.code = int80;
 	s.code_len = sizeof(int80);
-	assert_int_equal(entryemu_run(m, &s, &r), ENTRYEMU_E_INVAL);
+	assert_int_equal(entryemu_run(m, &s, r), ENTRYEMU_E_INVAL);
 	assert_non_null(strstr(entryemu_last_error(m), "user.gs"));
 	s.user.gs = 0;
 	s.user.eflags = 0x20202;	/* VM */
-	assert_int_equal(entryemu_run(m, &s, &r), ENTRYEMU_E_INVAL);
+	assert_int_equal(entryemu_run(m, &s, r), ENTRYEMU_E_INVAL);
 	assert_non_null(strstr(entryemu_last_error(m), "eflags"));
 }
 
@@ -165,15 +166,15 @@ static void test_vm86_frame(void **state)
 	s.user.gs = 0x5000;
 	s.injects = &irq;
 	s.ninjects = 1;
-	static struct entryemu_result r;
-	run_code(m, &s, code, sizeof(code), &r);
-	assert_int_equal(r.nevents, 2);
-	const struct entryemu_event_record *e = &r.events[0];
+	entryemu_result *r = new_result();
+	run_code(m, &s, code, sizeof(code), r);
+	assert_int_equal(entryemu_result_nevents(r), 2);
+	const struct entryemu_event_record *e = must_event(r, 0);
 	assert_int_equal(e->vector, 0x24);
 	assert_int_equal(e->from_cpl, 3);
 	assert_int_equal(e->eip, 1);
 	/* the IRQ's frame, as the handler saw it */
-	const struct entryemu_callout_record *irq_c = must_call(&r, "do_IRQ");
+	const struct entryemu_callout_record *irq_c = must_call(r, "do_IRQ");
 	assert_int_equal(irq_c->regs.eip, 1);
 	assert_int_equal(irq_c->regs.xcs & 0xffff, 0x1000);
 	assert_true(irq_c->regs.eflags & ENTRYEMU_EFLAGS_VM);
@@ -185,7 +186,7 @@ static void test_vm86_frame(void **state)
 	 * the iret back into vm86 mode had restored.
 	 */
 	uint32_t w[10];
-	assert_int_equal(entryemu_mem_read(m, r.events[1].frame, w, sizeof(w)), 0);
+	assert_int_equal(entryemu_mem_read(m, must_event(r, 1)->frame, w, sizeof(w)), 0);
 	/* w[0], the error code's slot, is orig_eax: error_code stored -1 */
 	assert_int_equal(w[1], 2);			/* EIP: the hlt */
 	assert_int_equal(w[2], 0x1000);			/* CS */
@@ -196,18 +197,18 @@ static void test_vm86_frame(void **state)
 	assert_int_equal(w[7], 0x2000);			/* DS */
 	assert_int_equal(w[8], 0x4000);			/* FS */
 	assert_int_equal(w[9], 0x5000);			/* GS */
-	const struct entryemu_callout_record *c = must_call(&r, "do_IRQ");
+	const struct entryemu_callout_record *c = must_call(r, "do_IRQ");
 	assert_int_equal(c->fs, 0);			/* nulled by the delivery */
 	assert_int_equal(c->regs.xds & 0xffff, 0);	/* SAVE_ALL saw null DS/ES */
 	assert_int_equal(c->regs.xes & 0xffff, 0);
 	/* back in vm86 mode, hlt is privileged: #GP(0), a fault at the hlt */
-	assert_int_equal(r.events[1].vector, 13);
-	assert_int_equal(r.events[1].error_code, 0);
-	assert_int_equal(r.events[1].eip, 2);
-	assert_int_equal(r.events[1].from_cpl, 3);
+	assert_int_equal(must_event(r, 1)->vector, 13);
+	assert_int_equal(must_event(r, 1)->error_code, 0);
+	assert_int_equal(must_event(r, 1)->eip, 2);
+	assert_int_equal(must_event(r, 1)->from_cpl, 3);
 	/* the kernel's vm86 monitor would take it from there */
-	assert_outcome(&r, ENTRYEMU_UNSUPPORTED);
-	assert_non_null(strstr(r.message, "handle_vm86_fault"));
+	assert_outcome(r, ENTRYEMU_UNSUPPORTED);
+	assert_non_null(strstr(entryemu_result_message(r), "handle_vm86_fault"));
 }
 
 int main(void)

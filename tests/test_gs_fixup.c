@@ -35,23 +35,23 @@ static size_t clear_tls_code(enum sreg which, uint8_t *code)
 	return sizeof(c);
 }
 
-static void run_clear_tls(entryemu *m, enum sreg which, struct entryemu_result *r)
+static void run_clear_tls(entryemu *m, enum sreg which, entryemu_result *r)
 {
 	uint8_t code[64];
 	size_t n = clear_tls_code(which, code);
-	struct entryemu_desc_edit tls = { ENTRYEMU_GDT, TLS_ENTRY, FLAT_TLS_LO, FLAT_TLS_HI };
+	struct entryemu_desc_edit tls = GDT_EDIT(TLS_ENTRY, FLAT_TLS_LO, FLAT_TLS_HI);
 	struct entryemu_setup s = { 0 };
 	s.edits = &tls;
 	s.nedits = 1;
 	run_code(m, &s, code, n, r);
 }
 
-static void check_fixup(entryemu *m, const struct entryemu_result *r, const char *pop,
+static void check_fixup(entryemu *m, const entryemu_result *r, const char *pop,
 			uint16_t final_sel)
 {
 	assert_outcome(r, ENTRYEMU_DONE);
 	/* set_thread_area succeeded and emptied the entry */
-	assert_int_equal(r->final.eax, 0);
+	assert_int_equal(final_regs(r)->eax, 0);
 	uint32_t lo, hi;
 	entryemu_gdt_get(m, TLS_ENTRY, &lo, &hi);
 	assert_int_equal(lo, 0);
@@ -59,31 +59,31 @@ static void check_fixup(entryemu *m, const struct entryemu_result *r, const char
 	assert_int_equal(final_sel, 0);
 
 	/* exactly one fixup, at the pop of that register */
-	assert_int_equal(r->nfixups, 1);
+	assert_int_equal(entryemu_result_nfixups(r), 1);
 	char line[256];
-	assert_true(entryemu_disasm(m, r->fixups[0].insn, line, sizeof(line)) > 0);
+	assert_true(entryemu_disasm(m, must_fixup(r, 0)->insn, line, sizeof(line)) > 0);
 	if (!strstr(line, pop))
 		fail_msg("fixup at '%s', expected the %s", line, pop);
-	assert_int_equal(r->fixups[0].vector, 13);
-	assert_int_equal(r->fixups[0].error_code, TLS_SEL(TLS_ENTRY) & 0xfffc);
+	assert_int_equal(must_fixup(r, 0)->vector, 13);
+	assert_int_equal(must_fixup(r, 0)->error_code, TLS_SEL(TLS_ENTRY) & 0xfffc);
 
 	/* the #GP was delivered in kernel mode, on the kernel stack */
 	const struct entryemu_event_record *gp = NULL;
-	for (unsigned i = 0; i < r->nevents; i++)
-		if (r->events[i].vector == 13)
-			gp = &r->events[i];
+	for (unsigned i = 0; i < entryemu_result_nevents(r); i++)
+		if (must_event(r, i)->vector == 13)
+			gp = must_event(r, i);
 	assert_non_null(gp);
 	assert_int_equal(gp->from_cpl, 0);
 	assert_true(gp->has_error_code);
 	assert_int_equal(gp->error_code, 0x30);
-	assert_int_equal(gp->eip, r->fixups[0].insn);
+	assert_int_equal(gp->eip, must_fixup(r, 0)->insn);
 	assert_int_equal(gp->handler, entryemu_symbol(m, "general_protection"));
 
 	/* do_general_protection(regs, error_code): a kernel-mode frame */
 	const struct entryemu_callout_record *c = must_call(r, "do_general_protection");
 	assert_int_equal(c->edx, 0x30);
 	assert_int_equal(c->regs.xcs & 0xffff, ENTRYEMU_KERNEL_CS);
-	assert_int_equal(c->regs.eip, r->fixups[0].insn);
+	assert_int_equal(c->regs.eip, must_fixup(r, 0)->insn);
 	assert_int_equal(c->regs.orig_eax, 0xffffffffu);
 	assert_int_equal(c->gs, ENTRYEMU_KERNEL_PERCPU);
 }
@@ -91,34 +91,34 @@ static void check_fixup(entryemu *m, const struct entryemu_result *r, const char
 static void test_gs_becomes_zero(void **state)
 {
 	entryemu *m = *state;
-	static struct entryemu_result r;
-	run_clear_tls(m, GS, &r);
+	entryemu_result *r = new_result();
+	run_clear_tls(m, GS, r);
 	/* the selector was saved in pt_regs->xgs on entry */
-	assert_int_equal(must_call(&r, "sys_set_thread_area")->regs.xgs & 0xffff,
+	assert_int_equal(must_call(r, "sys_set_thread_area")->regs.xgs & 0xffff,
 			 TLS_SEL(TLS_ENTRY));
-	check_fixup(m, &r, "pop gs", r.final.gs);
-	assert_int_equal(r.final.ds, ENTRYEMU_USER_DS);
-	assert_int_equal(r.final.es, ENTRYEMU_USER_DS);
+	check_fixup(m, r, "pop gs", final_regs(r)->gs);
+	assert_int_equal(final_regs(r)->ds, ENTRYEMU_USER_DS);
+	assert_int_equal(final_regs(r)->es, ENTRYEMU_USER_DS);
 }
 
 static void test_ds_becomes_zero(void **state)
 {
 	entryemu *m = *state;
-	static struct entryemu_result r;
-	run_clear_tls(m, DS, &r);
-	assert_int_equal(must_call(&r, "sys_set_thread_area")->regs.xds & 0xffff,
+	entryemu_result *r = new_result();
+	run_clear_tls(m, DS, r);
+	assert_int_equal(must_call(r, "sys_set_thread_area")->regs.xds & 0xffff,
 			 TLS_SEL(TLS_ENTRY));
-	check_fixup(m, &r, "pop ds", r.final.ds);
-	assert_int_equal(r.final.es, ENTRYEMU_USER_DS);
+	check_fixup(m, r, "pop ds", final_regs(r)->ds);
+	assert_int_equal(final_regs(r)->es, ENTRYEMU_USER_DS);
 }
 
 static void test_es_becomes_zero(void **state)
 {
 	entryemu *m = *state;
-	static struct entryemu_result r;
-	run_clear_tls(m, ES, &r);
-	check_fixup(m, &r, "pop es", r.final.es);
-	assert_int_equal(r.final.ds, ENTRYEMU_USER_DS);
+	entryemu_result *r = new_result();
+	run_clear_tls(m, ES, r);
+	check_fixup(m, r, "pop es", final_regs(r)->es);
+	assert_int_equal(final_regs(r)->ds, ENTRYEMU_USER_DS);
 }
 
 /*
@@ -131,12 +131,12 @@ static void test_pre_patch_keeps_stale_gs(void **state)
 {
 	(void)state;
 	entryemu *m = open_image(ENTRYEMU_PRE_PATCH);
-	static struct entryemu_result r;
-	run_clear_tls(m, GS, &r);
-	assert_outcome(&r, ENTRYEMU_DONE);
-	assert_int_equal(r.final.eax, 0);
-	assert_int_equal(r.final.gs, TLS_SEL(TLS_ENTRY));
-	assert_int_equal(r.nfixups, 0);
+	entryemu_result *r = new_result();
+	run_clear_tls(m, GS, r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	assert_int_equal(final_regs(r)->eax, 0);
+	assert_int_equal(final_regs(r)->gs, TLS_SEL(TLS_ENTRY));
+	assert_int_equal(entryemu_result_nfixups(r), 0);
 	entryemu_close(m);
 }
 
@@ -154,18 +154,18 @@ static void set_xgs(entryemu_call *c, void *opaque)
 static void test_callout_sets_xgs(void **state)
 {
 	entryemu *m = *state;
-	struct entryemu_desc_edit tls = { ENTRYEMU_GDT, 7, FLAT_TLS_LO, FLAT_TLS_HI };
+	struct entryemu_desc_edit tls = GDT_EDIT(7, FLAT_TLS_LO, FLAT_TLS_HI);
 	struct entryemu_setup s = { 0 };
 	s.edits = &tls;
 	s.nedits = 1;
 	static const uint8_t code[] = { 0xb8, 200, 0, 0, 0, 0xcd, 0x80 };
 	assert_int_equal(entryemu_set_syscall(m, 200, set_xgs, NULL), 0);
-	static struct entryemu_result r;
-	run_code(m, &s, code, sizeof(code), &r);
+	entryemu_result *r = new_result();
+	run_code(m, &s, code, sizeof(code), r);
 	entryemu_reset_callouts(m);
-	assert_outcome(&r, ENTRYEMU_DONE);
-	assert_int_equal(r.final.gs, TLS_SEL(7));
-	assert_int_equal(r.nfixups, 0);
+	assert_outcome(r, ENTRYEMU_DONE);
+	assert_int_equal(final_regs(r)->gs, TLS_SEL(7));
+	assert_int_equal(entryemu_result_nfixups(r), 0);
 }
 
 int main(void)

@@ -44,7 +44,7 @@ static const struct vec vectors[] = {
 /* movl $20,%eax ; int $0x80 */
 static const uint8_t int80[] = { 0xb8, 0x14, 0, 0, 0, 0xcd, 0x80 };
 
-static void run_vector(entryemu *m, const struct vec *v, struct entryemu_result *r)
+static void run_vector(entryemu *m, const struct vec *v, entryemu_result *r)
 {
 	struct entryemu_inject in = {
 		.kind = v->vector == 2 ? ENTRYEMU_INJECT_NMI : ENTRYEMU_INJECT_EXCEPTION,
@@ -61,25 +61,26 @@ static void run_vector(entryemu *m, const struct vec *v, struct entryemu_result 
 static void test_every_vector_from_ring0(void **state)
 {
 	entryemu *m = *state;
-	static struct entryemu_result r;
+	entryemu_result *r = new_result();
 	uint32_t at = entryemu_symbol(m, "syscall_call");
 	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
 		const struct vec *v = &vectors[i];
-		run_vector(m, v, &r);
+		run_vector(m, v, r);
 		/* the int $0x80, then this vector from CPL 0 at syscall_call */
-		if (r.nevents < 2)
-			fail_msg("vector %d: %u events (%s)", v->vector, r.nevents, r.message);
-		const struct entryemu_event_record *e = &r.events[1];
+		if (entryemu_result_nevents(r) < 2)
+			fail_msg("vector %d: %zu events (%s)", v->vector, entryemu_result_nevents(r),
+				 entryemu_result_message(r));
+		const struct entryemu_event_record *e = must_event(r, 1);
 		assert_int_equal(e->vector, v->vector);
 		assert_int_equal(e->from_cpl, 0);
 		assert_int_equal(e->eip, at);
 		assert_int_equal(e->has_error_code, v->error_code);
 		assert_int_equal(e->handler, entryemu_symbol(m, v->stub));
 		/* no stack switch: the frame is pushed below the syscall's frame */
-		assert_true(e->frame < r.events[0].frame);
-		const struct entryemu_callout_record *c = entryemu_result_callout(&r, v->handler);
+		assert_true(e->frame < must_event(r, 0)->frame);
+		const struct entryemu_callout_record *c = entryemu_result_find_callout(r, v->handler, 1);
 		if (!c)
-			fail_msg("vector %d: %s not called (%s)", v->vector, v->handler, r.message);
+			fail_msg("vector %d: %s not called (%s)", v->vector, v->handler, entryemu_result_message(r));
 		if (c->pt_regs_addr) {
 			assert_int_equal(c->regs.xcs & 0xffff, ENTRYEMU_KERNEL_CS);
 			assert_int_equal(c->regs.eip, at);
@@ -89,23 +90,24 @@ static void test_every_vector_from_ring0(void **state)
 		if (v->error_code)
 			assert_int_equal(c->edx, 0x1230);
 		if (v->then == SURVIVES) {
-			if (r.outcome != ENTRYEMU_DONE)
+			if (entryemu_result_outcome(r) != ENTRYEMU_DONE)
 				fail_msg("vector %d: %s (%s)", v->vector,
-					 entryemu_outcome_name(r.outcome), r.message);
-			assert_int_equal(r.returns[r.nreturns - 1].eax, 1000);
+					 entryemu_outcome_name(entryemu_result_outcome(r)),
+					 entryemu_result_message(r));
+			assert_int_equal(must_return(r, entryemu_result_nreturns(r) - 1)->eax, 1000);
 		} else if (v->then == SIGTRAP_LATER) {
-			assert_outcome(&r, ENTRYEMU_KILLED);
-			assert_int_equal(r.signal, 5);
-			assert_int_equal(r.returns[0].eax, 1000);
+			assert_outcome(r, ENTRYEMU_KILLED);
+			assert_int_equal(entryemu_result_signal(r), 5);
+			assert_int_equal(must_return(r, 0)->eax, 1000);
 		} else {
-			if (r.outcome != ENTRYEMU_OOPS)
+			if (entryemu_result_outcome(r) != ENTRYEMU_OOPS)
 				fail_msg("vector %d: %s, expected an oops", v->vector,
-					 entryemu_outcome_name(r.outcome));
+					 entryemu_outcome_name(entryemu_result_outcome(r)));
 			/* the oops report names the place and shows the path */
-			assert_non_null(strstr(r.message, "syscall_call"));
-			assert_non_null(strstr(r.message, "last "));
-			assert_non_null(strstr(r.message, "EIP: 0060:"));
-			assert_non_null(strstr(r.message, "<syscall_call>"));
+			assert_non_null(strstr(entryemu_result_message(r), "syscall_call"));
+			assert_non_null(strstr(entryemu_result_message(r), "last "));
+			assert_non_null(strstr(entryemu_result_message(r), "EIP: 0060:"));
+			assert_non_null(strstr(entryemu_result_message(r), "<syscall_call>"));
 		}
 	}
 }
@@ -114,22 +116,23 @@ static void test_every_vector_from_ring0(void **state)
 static void test_oops_report(void **state)
 {
 	entryemu *m = *state;
-	static struct entryemu_result r;
+	entryemu_result *r = new_result();
 	const struct vec *gp = NULL;
 	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++)
 		if (vectors[i].vector == 13)
 			gp = &vectors[i];
-	run_vector(m, gp, &r);				/* #GP(0x1230) at syscall_call */
-	assert_outcome(&r, ENTRYEMU_OOPS);
-	assert_non_null(strstr(r.message, "kernel-mode fault at syscall_call, error code 0x1230"));
+	run_vector(m, gp, r);				/* #GP(0x1230) at syscall_call */
+	assert_outcome(r, ENTRYEMU_OOPS);
+	const char *msg = entryemu_result_message(r);
+	assert_non_null(strstr(msg, "kernel-mode fault at syscall_call, error code 0x1230"));
 	/* the faulting context, from the handler's pt_regs */
-	assert_non_null(strstr(r.message, "EIP: 0060:"));
-	assert_non_null(strstr(r.message, "<syscall_call>"));
-	assert_non_null(strstr(r.message, "eax: 00000014"));
-	assert_non_null(strstr(r.message, "last 32 instructions:"));
-	assert_non_null(strstr(r.message, "<general_protection>"));
+	assert_non_null(strstr(msg, "EIP: 0060:"));
+	assert_non_null(strstr(msg, "<syscall_call>"));
+	assert_non_null(strstr(msg, "eax: 00000014"));
+	assert_non_null(strstr(msg, "last 32 instructions:"));
+	assert_non_null(strstr(msg, "<general_protection>"));
 	/* the report does not leave a trace behind in an untraced result */
-	assert_null(r.trace);
+	assert_null(entryemu_result_trace(r, NULL));
 }
 
 int main(void)

@@ -5,9 +5,24 @@
  * the same result; a run with a checker finding replays to the same
  * failure.
  */
+#include <entryemu/scenario.h>
+
 #include "support.h"
 
 #include <unistd.h>
+
+/* A scratch file NAME in a fresh directory of its own (dir: its template). */
+static void scratch_file(char *dir, char *path, size_t len, const char *name)
+{
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, len, "%s/%s", dir, name);
+}
+
+static void remove_scratch(const char *dir, const char *path)
+{
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
 
 /* the test's set_thread_area stand-in: empties TLS entry 6 and says 7 */
 static void clear_tls(entryemu_call *c, void *opaque)
@@ -25,28 +40,29 @@ static void clear_tls(entryemu_call *c, void *opaque)
 static const uint8_t code[] = { 0xb9, 0x33, 0, 0, 0, 0x8e, 0xe9,
 				0xb8, 200, 0, 0, 0, 0xcd, 0x80 };
 
-static void replay_file(const char *path, entryemu *m, struct entryemu_result *r,
+static void replay_file(const char *path, entryemu *m, entryemu_result *r,
 			int *failures)
 {
 	char err[1024], report[4096];
 	entryemu_scenario *sc = NULL;
+	entryemu_binding *b = NULL;
 	if (entryemu_scenario_load(path, &sc, err, sizeof(err)))
 		fail_msg("%s", err);
-	if (entryemu_scenario_bind(sc, m, err, sizeof(err)))
+	if (entryemu_scenario_bind(sc, m, &b, err, sizeof(err)))
 		fail_msg("%s", err);
-	struct entryemu_setup s = *entryemu_scenario_setup(sc);
+	entryemu_scenario_free(sc);		/* the binding owns what it needs */
+	struct entryemu_setup s = *entryemu_binding_setup(b);
 	s.flags |= ENTRYEMU_RUN_TRACE;
 	assert_int_equal(entryemu_run(m, &s, r), 0);
-	*failures = entryemu_scenario_check(sc, m, r, report, sizeof(report));
-	entryemu_scenario_free(sc);
-	entryemu_reset_callouts(m);
+	*failures = entryemu_binding_check(b, r, report, sizeof(report));
+	entryemu_binding_free(b);		/* and m has its callouts back */
 }
 
 static void test_record_replays_the_same_trace(void **state)
 {
 	(void)state;
 	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
-	struct entryemu_desc_edit tls = { ENTRYEMU_GDT, 6, 0x0000ffff, 0x00cff300 };
+	struct entryemu_desc_edit tls = GDT_EDIT(6, 0x0000ffff, 0x00cff300);
 	struct entryemu_setup s = { 0 };
 	s.code = code;
 	s.code_len = sizeof(code);
@@ -55,34 +71,32 @@ static void test_record_replays_the_same_trace(void **state)
 	s.user.ebx = 0x55;
 	s.flags = ENTRYEMU_RUN_TRACE;
 	assert_int_equal(entryemu_set_syscall(m, 200, clear_tls, NULL), 0);
-	static struct entryemu_result a, b;
-	run_code(m, &s, code, sizeof(code), &a);
-	assert_outcome(&a, ENTRYEMU_DONE);
-	assert_int_equal(a.final.eax, 7);
-	assert_int_equal(a.final.gs, 0);		/* the fixup ran */
-	assert_int_equal(a.final.edi, 0x1234);
-	uint64_t hash = entryemu_trace_hash(&a);
-	size_t len = a.trace_len;
-	uint64_t insns = a.insns;
-	struct entryemu_regs final = a.final;
+	entryemu_result *a = new_result(), *b = new_result();
+	run_code(m, &s, code, sizeof(code), a);
+	assert_outcome(a, ENTRYEMU_DONE);
+	assert_int_equal(final_regs(a)->eax, 7);
+	assert_int_equal(final_regs(a)->gs, 0);		/* the fixup ran */
+	assert_int_equal(final_regs(a)->edi, 0x1234);
+	uint64_t hash = entryemu_result_trace_hash(a);
+	size_t len = trace_len(a);
+	uint64_t insns = entryemu_result_insns(a);
+	struct entryemu_regs final = *final_regs(a);
 
-	char path[] = "/tmp/entryemu-record-XXXXXX.yaml";
-	int fd = mkstemps(path, 5);
-	assert_true(fd >= 0);
-	close(fd);
-	assert_int_equal(entryemu_record(m, &s, &a, "test", path), 0);
+	char dir[] = "/tmp/entryemu-record-XXXXXX", path[sizeof(dir) + 32];
+	scratch_file(dir, path, sizeof(path), "run.yaml");
+	assert_int_equal(entryemu_scenario_record(m, &s, a, "test", path), 0);
 	entryemu_reset_callouts(m);			/* the file must carry them */
 
 	int failures = -1;
-	replay_file(path, m, &b, &failures);
+	replay_file(path, m, b, &failures);
 	assert_int_equal(failures, 0);
-	assert_int_equal(b.trace_len, len);
-	assert_true(entryemu_trace_hash(&b) == hash);
-	assert_int_equal(b.insns, insns);
-	assert_int_equal(b.final.eax, final.eax);
-	assert_int_equal(b.final.gs, final.gs);
-	assert_int_equal(b.final.edi, final.edi);
-	unlink(path);
+	assert_int_equal(trace_len(b), len);
+	assert_true(entryemu_result_trace_hash(b) == hash);
+	assert_int_equal(entryemu_result_insns(b), insns);
+	assert_int_equal(final_regs(b)->eax, final.eax);
+	assert_int_equal(final_regs(b)->gs, final.gs);
+	assert_int_equal(final_regs(b)->edi, final.edi);
+	remove_scratch(dir, path);
 	entryemu_close(m);
 }
 
@@ -91,27 +105,25 @@ static void test_recorded_failure_fails_again(void **state)
 	(void)state;
 	char image[1024];
 	snprintf(image, sizeof(image), "%s/user-ds-into-gs/entry-post.elf", CHECKER_MUTANTS);
-	entryemu *m = NULL;
-	assert_int_equal(entryemu_open(&m, image), 0);
+	entryemu *m = open_path(image);
 	static const uint8_t getpid[] = { 0xb8, 20, 0, 0, 0, 0xcd, 0x80 };
 	struct entryemu_setup s = { 0 };
 	s.code = getpid;
 	s.code_len = sizeof(getpid);
 	s.flags = ENTRYEMU_RUN_TRACE;
-	static struct entryemu_result a, b;
-	run_code(m, &s, getpid, sizeof(getpid), &a);
-	assert_true(a.nfindings > 0);			/* the segments checker */
-	uint64_t hash = entryemu_trace_hash(&a);
-	char path[] = "/tmp/entryemu-record-XXXXXX.yaml";
-	int fd = mkstemps(path, 5);
-	close(fd);
-	assert_int_equal(entryemu_record(m, &s, &a, "segments finding", path), 0);
+	entryemu_result *a = new_result(), *b = new_result();
+	run_code(m, &s, getpid, sizeof(getpid), a);
+	assert_true(entryemu_result_nfindings(a) > 0);	/* the segments checker */
+	uint64_t hash = entryemu_result_trace_hash(a);
+	char dir[] = "/tmp/entryemu-record-XXXXXX", path[sizeof(dir) + 32];
+	scratch_file(dir, path, sizeof(path), "run.yaml");
+	assert_int_equal(entryemu_scenario_record(m, &s, a, "segments finding", path), 0);
 	int failures = 0;
-	replay_file(path, m, &b, &failures);
+	replay_file(path, m, b, &failures);
 	assert_true(failures > 0);			/* the same unexpected finding */
-	assert_int_equal(b.nfindings, a.nfindings);
-	assert_true(entryemu_trace_hash(&b) == hash);
-	unlink(path);
+	assert_int_equal(entryemu_result_nfindings(b), entryemu_result_nfindings(a));
+	assert_true(entryemu_result_trace_hash(b) == hash);
+	remove_scratch(dir, path);
 	entryemu_close(m);
 }
 
@@ -122,10 +134,53 @@ static void test_expect_clean_helper(void **state)
 	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
 	static const uint8_t getpid[] = { 0xb8, 20, 0, 0, 0, 0xcd, 0x80 };
 	struct entryemu_setup s = { 0 };
-	static struct entryemu_result r;
-	run_code(m, &s, getpid, sizeof(getpid), &r);
-	expect_clean(m, &s, &r, ENTRYEMU_DONE, "test_expect_clean_helper");
-	assert_int_equal(access("test_expect_clean_helper.yaml", F_OK), -1);
+	entryemu_result *r = new_result();
+	run_code(m, &s, getpid, sizeof(getpid), r);
+	/* it would record under $TMPDIR: a fresh directory, empty afterwards */
+	char dir[] = "/tmp/entryemu-test-record-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char *tmpdir = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+	assert_int_equal(setenv("TMPDIR", dir, 1), 0);
+	expect_clean(m, &s, r, ENTRYEMU_DONE, "test_expect_clean_helper");
+	tmpdir ? setenv("TMPDIR", tmpdir, 1) : unsetenv("TMPDIR");
+	free(tmpdir);
+	assert_int_equal(rmdir(dir), 0);
+	entryemu_close(m);
+}
+
+/*
+ * A binding owns the callouts it serves: the scenario can be freed first,
+ * the binding run again, and once the binding is freed the machine's
+ * callout is the library's again (valgrind, under tools/test.sh, sees
+ * every access).  work-signal.yaml's do_notify_resume action points the
+ * frame at the handler, which sets %ebx = 2 (the scenario's own intent).
+ */
+static void test_binding_outlives_its_scenario(void **state)
+{
+	(void)state;
+	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
+	entryemu_result *r = new_result();
+	char err[1024], report[2048];
+	entryemu_scenario *sc = NULL;
+	entryemu_binding *b = NULL;
+	if (entryemu_scenario_load(SCENARIO_DIR "/work-signal.yaml", &sc, err, sizeof(err)))
+		fail_msg("%s", err);
+	if (entryemu_scenario_bind(sc, m, &b, err, sizeof(err)))
+		fail_msg("%s", err);
+	entryemu_scenario_free(sc);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(entryemu_binding_run(b, r), 0);
+		assert_int_equal(final_regs(r)->ebx, 2);
+		const struct entryemu_callout_record *c = must_call(r, "do_notify_resume");
+		assert_true(c->custom);			/* the binding served it */
+		assert_int_equal(entryemu_binding_check(b, r, report, sizeof(report)), 0);
+	}
+	entryemu_binding_free(b);
+	/* movl $20,%eax ; int $0x80, with a signal pending: the default serves it */
+	static const uint8_t getpid[] = { 0xb8, 20, 0, 0, 0, 0xcd, 0x80 };
+	struct entryemu_setup s = { .ti_flags = 1u << 2 };	/* TIF_SIGPENDING */
+	run_code(m, &s, getpid, sizeof(getpid), r);
+	assert_false(must_call(r, "do_notify_resume")->custom);
 	entryemu_close(m);
 }
 
@@ -135,6 +190,7 @@ int main(void)
 		cmocka_unit_test(test_record_replays_the_same_trace),
 		cmocka_unit_test(test_recorded_failure_fails_again),
 		cmocka_unit_test(test_expect_clean_helper),
+		cmocka_unit_test(test_binding_outlives_its_scenario),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,7 @@ static void put32(uint8_t *p, uint32_t v)
 
 /* Run code with the reset check on; the run must complete. */
 static void run_checked(entryemu *m, const uint8_t *code, size_t len,
-			struct entryemu_result *r)
+			entryemu_result *r)
 {
 	struct entryemu_setup s = { .flags = ENTRYEMU_RUN_CHECK_RESET };
 	run_code(m, &s, code, len, r);
@@ -23,14 +23,14 @@ static void run_checked(entryemu *m, const uint8_t *code, size_t len,
 /* Run 1: movl $value, addr.  Run 2: movl addr, %ebx.  Returns that %ebx. */
 static uint32_t read_after_write(entryemu *m, uint32_t addr, uint32_t value)
 {
-	static struct entryemu_result r;
+	entryemu_result *r = new_result();
 	uint8_t wr[10] = { 0xc7, 0x05 }, rd[6] = { 0x8b, 0x1d };
 	put32(wr + 2, addr);
 	put32(wr + 6, value);
 	put32(rd + 2, addr);
-	run_checked(m, wr, sizeof(wr), &r);
-	run_checked(m, rd, sizeof(rd), &r);
-	return r.final.ebx;
+	run_checked(m, wr, sizeof(wr), r);
+	run_checked(m, rd, sizeof(rd), r);
+	return final_regs(r)->ebx;
 }
 
 static void test_user_data_write_undone(void **state)
@@ -43,12 +43,12 @@ static void test_user_data_write_undone(void **state)
 static void test_user_stack_push_undone(void **state)
 {
 	entryemu *m = *state;
-	static struct entryemu_result r;
+	entryemu_result *r = new_result();
 	static const uint8_t push[] = { 0x68, 0x5a, 0x5a, 0x5a, 0x5a };
 	static const uint8_t peek[] = { 0x8b, 0x5c, 0x24, 0xfc };
-	run_checked(m, push, sizeof(push), &r);
-	run_checked(m, peek, sizeof(peek), &r);
-	assert_int_equal(r.final.ebx, 0);
+	run_checked(m, push, sizeof(push), r);
+	run_checked(m, peek, sizeof(peek), r);
+	assert_int_equal(final_regs(r)->ebx, 0);
 }
 
 /* The exit page holds "jmp ." (eb fe) at every even address. */
@@ -68,7 +68,7 @@ static void test_exit_page_write_undone(void **state)
 static void test_written_code_not_rerun(void **state)
 {
 	entryemu *m = *state;
-	static struct entryemu_result r;
+	entryemu_result *r = new_result();
 	const uint32_t at = ENTRYEMU_USER_CODE + 0x1000;
 	/* movl $0x000042b8,at ; movl $0xc3000000,at+4 ; call at */
 	uint8_t one[25] = { 0xc7, 0x05 };
@@ -80,8 +80,8 @@ static void test_written_code_not_rerun(void **state)
 	put32(one + 16, 0x0000c300);
 	one[20] = 0xe8;
 	put32(one + 21, at - (ENTRYEMU_USER_CODE + 25));
-	run_checked(m, one, sizeof(one), &r);
-	assert_int_equal(r.final.eax, 0x42);
+	run_checked(m, one, sizeof(one), r);
+	assert_int_equal(final_regs(r)->eax, 0x42);
 
 	/* movl $ENTRYEMU_USER_DATA,%eax ; call at */
 	uint8_t two[10] = { 0xb8 };
@@ -89,27 +89,27 @@ static void test_written_code_not_rerun(void **state)
 	two[5] = 0xe8;
 	put32(two + 6, at - (ENTRYEMU_USER_CODE + 10));
 	struct entryemu_setup s = { .flags = ENTRYEMU_RUN_CHECK_RESET };
-	run_code(m, &s, two, sizeof(two), &r);
-	assert_outcome(&r, ENTRYEMU_KILLED);
-	assert_int_equal(r.signal, SIGSEGV);
-	assert_int_not_equal(r.final.eax, 0x42);
+	run_code(m, &s, two, sizeof(two), r);
+	assert_outcome(r, ENTRYEMU_KILLED);
+	assert_int_equal(entryemu_result_signal(r), SIGSEGV);
+	assert_int_not_equal(final_regs(r)->eax, 0x42);
 }
 
 /* A GDT edit of one run is gone in the next (edits are per run). */
 static void test_gdt_edit_undone(void **state)
 {
 	entryemu *m = *state;
-	static struct entryemu_result r;
+	entryemu_result *r = new_result();
 	uint32_t lo0, hi0, lo, hi;
 	assert_int_equal(entryemu_gdt_get(m, 6, &lo0, &hi0), 0);
-	struct entryemu_desc_edit tls = { ENTRYEMU_GDT, 6, 0x0000ffff, 0x00cff300 };
+	struct entryemu_desc_edit tls = GDT_EDIT(6, 0x0000ffff, 0x00cff300);
 	static const uint8_t nop[] = { 0x90 };
 	struct entryemu_setup s = { .flags = ENTRYEMU_RUN_CHECK_RESET, .edits = &tls,
 				    .nedits = 1 };
-	run_code(m, &s, nop, sizeof(nop), &r);
+	run_code(m, &s, nop, sizeof(nop), r);
 	assert_int_equal(entryemu_gdt_get(m, 6, &lo, &hi), 0);
 	assert_int_equal(hi, 0x00cff300);
-	run_checked(m, nop, sizeof(nop), &r);
+	run_checked(m, nop, sizeof(nop), r);
 	assert_int_equal(entryemu_gdt_get(m, 6, &lo, &hi), 0);
 	assert_int_equal(lo, lo0);
 	assert_int_equal(hi, hi0);

@@ -31,11 +31,11 @@ static void test_getpid_returns_pid_and_preserves_state(void **state)
 {
 	entryemu *m = *state;
 	struct entryemu_setup s = getpid_setup();
-	static struct entryemu_result r;
-	run_code(m, &s, getpid_code, sizeof(getpid_code), &r);
-	assert_outcome(&r, ENTRYEMU_DONE);
-	assert_int_equal(r.nreturns, 1);
-	const struct entryemu_regs *u = &r.returns[0];
+	entryemu_result *r = new_result();
+	run_code(m, &s, getpid_code, sizeof(getpid_code), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	assert_int_equal(entryemu_result_nreturns(r), 1);
+	const struct entryemu_regs *u = must_return(r, 0);
 	assert_int_equal(u->eax, 4242);
 	assert_int_equal(u->ebx, 0x11111111);
 	assert_int_equal(u->ecx, 0x22222222);
@@ -52,16 +52,16 @@ static void test_getpid_returns_pid_and_preserves_state(void **state)
 	assert_int_equal(u->es, ENTRYEMU_USER_DS);
 	assert_int_equal(u->fs, 0);
 	assert_int_equal(u->gs, 0);
-	assert_int_equal(r.nfixups, 0);
+	assert_int_equal(entryemu_result_nfixups(r), 0);
 }
 
 static void test_getpid_pt_regs_at_callout(void **state)
 {
 	entryemu *m = *state;
 	struct entryemu_setup s = getpid_setup();
-	static struct entryemu_result r;
-	run_code(m, &s, getpid_code, sizeof(getpid_code), &r);
-	const struct entryemu_callout_record *c = must_call(&r, "sys_getpid");
+	entryemu_result *r = new_result();
+	run_code(m, &s, getpid_code, sizeof(getpid_code), r);
+	const struct entryemu_callout_record *c = must_call(r, "sys_getpid");
 	const struct entryemu_pt_regs *p = &c->regs;
 	/* asmlinkage: pt_regs starts right above the return address */
 	assert_int_equal(c->pt_regs_addr, c->esp + 4);
@@ -98,22 +98,22 @@ static void test_getpid_preserves_user_gs(void **state)
 {
 	entryemu *m = *state;
 	/* a TLS descriptor in GDT entry 6, loaded in %gs before the call */
-	struct entryemu_desc_edit tls = { ENTRYEMU_GDT, 6, 0x0000ffff, 0x00cff300 };
+	struct entryemu_desc_edit tls = GDT_EDIT(6, 0x0000ffff, 0x00cff300);
 	struct entryemu_setup s = getpid_setup();
 	s.edits = &tls;
 	s.nedits = 1;
 	s.user.gs = TLS_SEL(6);
-	static struct entryemu_result r;
-	run_code(m, &s, getpid_code, sizeof(getpid_code), &r);
-	assert_outcome(&r, ENTRYEMU_DONE);
-	assert_int_equal(must_call(&r, "sys_getpid")->regs.xgs & 0xffff, TLS_SEL(6));
-	assert_int_equal(must_call(&r, "sys_getpid")->gs, ENTRYEMU_KERNEL_PERCPU);
-	assert_int_equal(r.returns[0].gs, TLS_SEL(6));
-	assert_int_equal(r.returns[0].eax, 4242);
+	entryemu_result *r = new_result();
+	run_code(m, &s, getpid_code, sizeof(getpid_code), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	assert_int_equal(must_call(r, "sys_getpid")->regs.xgs & 0xffff, TLS_SEL(6));
+	assert_int_equal(must_call(r, "sys_getpid")->gs, ENTRYEMU_KERNEL_PERCPU);
+	assert_int_equal(must_return(r, 0)->gs, TLS_SEL(6));
+	assert_int_equal(must_return(r, 0)->eax, 4242);
 }
 
 /* movl $NR,%eax ; int $0x80 */
-static void run_nr(entryemu *m, uint32_t nr, struct entryemu_result *r)
+static void run_nr(entryemu *m, uint32_t nr, entryemu_result *r)
 {
 	uint8_t code[] = { 0xb8, (uint8_t)nr, (uint8_t)(nr >> 8), (uint8_t)(nr >> 16),
 			   (uint8_t)(nr >> 24), 0xcd, 0x80 };
@@ -125,18 +125,18 @@ static void run_nr(entryemu *m, uint32_t nr, struct entryemu_result *r)
 static void test_unknown_syscall_is_enosys(void **state)
 {
 	entryemu *m = *state;
-	static struct entryemu_result r;
+	entryemu_result *r = new_result();
 	/* in the table but not implemented: sys_ni_syscall */
-	run_nr(m, 300, &r);
-	assert_int_equal(r.returns[0].eax, (uint32_t)-ENOSYS);
-	assert_non_null(entryemu_result_callout(&r, "sys_call[300]"));
+	run_nr(m, 300, r);
+	assert_int_equal(must_return(r, 0)->eax, (uint32_t)-ENOSYS);
+	assert_non_null(entryemu_result_find_callout(r, "sys_call[300]", 1));
 	/* beyond the table: syscall_badsys, no call at all */
-	run_nr(m, 1000, &r);
-	assert_int_equal(r.returns[0].eax, (uint32_t)-ENOSYS);
-	for (unsigned i = 0; i < r.ncallouts; i++)
-		assert_null(strstr(r.callouts[i].name, "sys_"));
-	run_nr(m, 0xffffffffu, &r);	/* negative: unsigned compare rejects it */
-	assert_int_equal(r.returns[0].eax, (uint32_t)-ENOSYS);
+	run_nr(m, 1000, r);
+	assert_int_equal(must_return(r, 0)->eax, (uint32_t)-ENOSYS);
+	for (unsigned i = 0; i < entryemu_result_ncallouts(r); i++)
+		assert_null(strstr(must_callout(r, i)->name, "sys_"));
+	run_nr(m, 0xffffffffu, r);	/* negative: unsigned compare rejects it */
+	assert_int_equal(must_return(r, 0)->eax, (uint32_t)-ENOSYS);
 }
 
 /* A caller-served syscall reads its asmlinkage arguments from pt_regs. */
@@ -164,12 +164,12 @@ static void test_custom_syscall_gets_six_arguments(void **state)
 	s.user.esi = 8;
 	s.user.edi = 16;
 	s.user.ebp = 32;
-	static struct entryemu_result r;
-	run_code(m, &s, code, sizeof(code), &r);
+	entryemu_result *r = new_result();
+	run_code(m, &s, code, sizeof(code), r);
 	entryemu_reset_callouts(m);
-	assert_outcome(&r, ENTRYEMU_DONE);
+	assert_outcome(r, ENTRYEMU_DONE);
 	assert_int_equal(calls, 1);
-	assert_int_equal(r.returns[0].eax, 63);
+	assert_int_equal(must_return(r, 0)->eax, 63);
 	assert_int_equal(entryemu_set_syscall(m, 100000, sum_args, &calls), ENTRYEMU_E_NOENT);
 	assert_int_equal(entryemu_set_callout(m, "no_such_function", sum_args, &calls),
 			 ENTRYEMU_E_NOENT);
@@ -181,22 +181,22 @@ static void test_pre_patch_getpid(void **state)
 	(void)state;
 	entryemu *m = open_image(ENTRYEMU_PRE_PATCH);
 	assert_false(entryemu_image_saves_gs(m));
-	struct entryemu_desc_edit tls = { ENTRYEMU_GDT, 6, 0x0000ffff, 0x00cff300 };
+	struct entryemu_desc_edit tls = GDT_EDIT(6, 0x0000ffff, 0x00cff300);
 	struct entryemu_setup s = getpid_setup();
 	s.edits = &tls;
 	s.nedits = 1;
 	s.user.gs = TLS_SEL(6);
-	static struct entryemu_result r;
-	run_code(m, &s, getpid_code, sizeof(getpid_code), &r);
-	assert_outcome(&r, ENTRYEMU_DONE);
-	const struct entryemu_callout_record *c = must_call(&r, "sys_getpid");
+	entryemu_result *r = new_result();
+	run_code(m, &s, getpid_code, sizeof(getpid_code), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	const struct entryemu_callout_record *c = must_call(r, "sys_getpid");
 	assert_false(c->regs.has_xgs);
 	assert_int_equal(c->regs.orig_eax, NR_GETPID);
 	assert_int_equal(c->regs.eip, AFTER_INT);
 	assert_int_equal(c->pt_regs_addr + 0x3c, entryemu_esp0(m));
 	assert_int_equal(c->gs, TLS_SEL(6));	/* the kernel runs with the user's %gs */
-	assert_int_equal(r.returns[0].eax, 4242);
-	assert_int_equal(r.returns[0].gs, TLS_SEL(6));
+	assert_int_equal(must_return(r, 0)->eax, 4242);
+	assert_int_equal(must_return(r, 0)->gs, TLS_SEL(6));
 	entryemu_close(m);
 }
 
@@ -207,10 +207,10 @@ static void test_budget_ends_an_endless_loop(void **state)
 	static const uint8_t code[] = { 0xeb, 0xfe };	/* jmp . */
 	struct entryemu_setup s = { 0 };
 	s.insn_budget = 5000;
-	static struct entryemu_result r;
-	run_code(m, &s, code, sizeof(code), &r);
-	assert_outcome(&r, ENTRYEMU_BUDGET);
-	assert_true(r.insns >= 5000 && r.insns <= 5001);
+	entryemu_result *r = new_result();
+	run_code(m, &s, code, sizeof(code), r);
+	assert_outcome(r, ENTRYEMU_BUDGET);
+	assert_true(entryemu_result_insns(r) >= 5000 && entryemu_result_insns(r) <= 5001);
 }
 
 static void test_instruction_count_is_exact_for_user_code(void **state)
@@ -219,17 +219,17 @@ static void test_instruction_count_is_exact_for_user_code(void **state)
 	/* five nops: the library's jump to the exit page is the sixth */
 	static const uint8_t code[] = { 0x90, 0x90, 0x90, 0x90, 0x90 };
 	struct entryemu_setup s = { 0 };
-	static struct entryemu_result r;
-	run_code(m, &s, code, sizeof(code), &r);
-	assert_outcome(&r, ENTRYEMU_DONE);
-	assert_int_equal(r.insns, 6);
+	entryemu_result *r = new_result();
+	run_code(m, &s, code, sizeof(code), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	assert_int_equal(entryemu_result_insns(r), 6);
 	/* tracing records the same instructions */
 	s.flags = ENTRYEMU_RUN_TRACE;
-	run_code(m, &s, code, sizeof(code), &r);
-	assert_int_equal(r.trace_len, 6);
+	run_code(m, &s, code, sizeof(code), r);
+	assert_int_equal(trace_len(r), 6);
 	/* and with a syscall, both counts agree */
-	run_code(m, &s, getpid_code, sizeof(getpid_code), &r);
-	assert_int_equal(r.trace_len, r.insns);
+	run_code(m, &s, getpid_code, sizeof(getpid_code), r);
+	assert_int_equal(trace_len(r), entryemu_result_insns(r));
 }
 
 int main(void)

@@ -57,10 +57,9 @@ struct warm {
 	struct entryemu_profile avg;
 };
 
-static int warm_runs(entryemu *m, const uint8_t *code, size_t len,
+static int warm_runs(entryemu *m, entryemu_result *r, const uint8_t *code, size_t len,
 		     const struct entryemu_desc_edit *edit, long n, struct warm *w)
 {
-	static struct entryemu_result r;
 	struct entryemu_setup s = { 0 };
 	s.code = code;
 	s.code_len = len;
@@ -69,7 +68,7 @@ static int warm_runs(entryemu *m, const uint8_t *code, size_t len,
 		s.nedits = 1;
 	}
 	for (long i = 0; i < n / 10 + 10; i++)		/* warm the translation cache */
-		if (entryemu_run(m, &s, &r) || r.outcome != ENTRYEMU_DONE)
+		if (entryemu_run(m, &s, r) || entryemu_result_outcome(r) != ENTRYEMU_DONE)
 			return -1;
 	/*
 	 * The runs in BATCHES batches, and the median batch: a host that
@@ -81,26 +80,27 @@ static int warm_runs(entryemu *m, const uint8_t *code, size_t len,
 	for (int b = 0; b < BATCHES; b++) {
 		double t0 = now_s();
 		for (long i = 0; i < each; i++)
-			entryemu_run(m, &s, &r);
+			entryemu_run(m, &s, r);
 		per_run[b] = (now_s() - t0) / (double)each;
-		if (r.outcome != ENTRYEMU_DONE || r.nfindings)
+		if (entryemu_result_outcome(r) != ENTRYEMU_DONE || entryemu_result_nfindings(r))
 			return -1;
 	}
 	double t = median(per_run, BATCHES);
 	w->us = t * 1e6;
 	w->per_s = 1.0 / t;
-	w->insns = r.insns;
+	w->insns = entryemu_result_insns(r);
 	/* the breakdown, from a separate set of profiled runs */
 	memset(&w->avg, 0, sizeof(w->avg));
 	s.flags = ENTRYEMU_RUN_PROFILE;
 	long np = n / 4 + 1;
 	for (long i = 0; i < np; i++) {
-		entryemu_run(m, &s, &r);
-		w->avg.reset_ns += r.profile.reset_ns;
-		w->avg.deliver_ns += r.profile.deliver_ns;
-		w->avg.callout_ns += r.profile.callout_ns;
-		w->avg.check_ns += r.profile.check_ns;
-		w->avg.total_ns += r.profile.total_ns;
+		entryemu_run(m, &s, r);
+		const struct entryemu_profile *pr = entryemu_result_profile(r);
+		w->avg.reset_ns += pr->reset_ns;
+		w->avg.deliver_ns += pr->deliver_ns;
+		w->avg.callout_ns += pr->callout_ns;
+		w->avg.check_ns += pr->check_ns;
+		w->avg.total_ns += pr->total_ns;
 	}
 	w->avg.reset_ns /= (uint64_t)np;
 	w->avg.deliver_ns /= (uint64_t)np;
@@ -155,12 +155,23 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 	(void)argv;
 	int quick = o->quick;
 	long n = quick ? 2000 : 100000;
-	const char *image = o->image ? o->image : entryemu_image_path(ENTRYEMU_POST_PATCH);
+	char post[4096], err[1024] = "";
+	const char *image = o->image ? o->image
+				     : entryemu_image_path(ENTRYEMU_POST_PATCH, post, sizeof(post));
+	if (!image) {
+		fprintf(stderr, "entryemu bench: the image path is too long\n");
+		return EXIT_BADINPUT;
+	}
 	entryemu *m = NULL;
-	int rc = entryemu_open(&m, image);
+	int rc = entryemu_open(&m, image, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "entryemu bench: %s: %s\n", entryemu_strerror(rc),
-			m ? entryemu_last_error(m) : image);
+			err[0] ? err : image);
+		return EXIT_BADINPUT;
+	}
+	entryemu_result *r = NULL;	/* made once, reused by every run */
+	if (entryemu_result_new(&r)) {
+		fprintf(stderr, "entryemu bench: out of memory\n");
 		entryemu_close(m);
 		return EXIT_BADINPUT;
 	}
@@ -169,16 +180,20 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 	uint8_t se[10] = { 0xb8, 20, 0, 0, 0, 0xe8 };
 	memcpy(se + 6, &rel, 4);
 	memcpy(sysenter_getpid, se, sizeof(se));
-	struct entryemu_desc_edit tls = { ENTRYEMU_GDT, 6, 0x0000ffff, 0x00cff300 };
+	struct entryemu_desc_edit tls = {
+		.table = ENTRYEMU_GDT, .index = 6, .lo = 0x0000ffff, .hi = 0x00cff300,
+	};
 
 	struct warm w80, wse, wgs;
-	if (warm_runs(m, int80_getpid, sizeof(int80_getpid), NULL, n, &w80) ||
-	    warm_runs(m, sysenter_getpid, sizeof(sysenter_getpid), NULL, n, &wse) ||
-	    warm_runs(m, gs_fixup, sizeof(gs_fixup), &tls, n, &wgs)) {
+	if (warm_runs(m, r, int80_getpid, sizeof(int80_getpid), NULL, n, &w80) ||
+	    warm_runs(m, r, sysenter_getpid, sizeof(sysenter_getpid), NULL, n, &wse) ||
+	    warm_runs(m, r, gs_fixup, sizeof(gs_fixup), &tls, n, &wgs)) {
 		fprintf(stderr, "entryemu bench: a benchmark run did not complete cleanly\n");
+		entryemu_result_free(r);
 		entryemu_close(m);
 		return EXIT_FAIL;
 	}
+	entryemu_result_free(r);
 	entryemu_close(m);
 
 	printf("image=%s\n", image);

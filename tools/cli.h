@@ -3,6 +3,7 @@
 #define ENTRYEMU_CLI_H
 
 #include <entryemu/entryemu.h>
+#include <entryemu/scenario.h>
 
 #ifndef ENTRYEMU_SCENARIO_DIR
 #define ENTRYEMU_SCENARIO_DIR "scenarios"

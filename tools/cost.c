@@ -40,23 +40,27 @@ struct stream {
 };
 
 /* The kernel instructions of one traced run (callout slots excluded). */
-static int kernel_stream(entryemu *m, const struct path *p, struct stream *st)
+static int kernel_stream(entryemu *m, entryemu_result *r, const struct path *p,
+			 struct stream *st)
 {
-	static struct entryemu_result r;
 	struct entryemu_setup s = { 0 };
 	s.code = p->code;
 	s.code_len = p->len;
 	s.cr0_set = p->cr0;
 	s.flags = ENTRYEMU_RUN_TRACE;
-	if (entryemu_run(m, &s, &r) || r.outcome != ENTRYEMU_DONE)
+	if (entryemu_run(m, &s, r) || entryemu_result_outcome(r) != ENTRYEMU_DONE)
 		return -1;
-	st->text = calloc(r.trace_len + 1, sizeof(*st->text));
-	st->where = calloc(r.trace_len + 1, sizeof(*st->where));
+	size_t trace_len = 0;
+	const uint32_t *trace = entryemu_result_trace(r, &trace_len);
+	if (!trace)
+		return -1;
+	st->text = calloc(trace_len + 1, sizeof(*st->text));
+	st->where = calloc(trace_len + 1, sizeof(*st->where));
 	st->n = 0;
 	if (!st->text || !st->where)
 		return -1;
-	for (size_t i = 0; i < r.trace_len; i++) {
-		uint32_t a = r.trace[i];
+	for (size_t i = 0; i < trace_len; i++) {
+		uint32_t a = trace[i];
 		char line[160], sym[64];
 		if (a < KERNEL_BASE || a >= 0xffffe000u)
 			continue;
@@ -203,11 +207,22 @@ int cmd_cost(int argc, char **argv, const struct opts *o)
 	(void)argv;
 	(void)o;
 	entryemu *pre = NULL, *post = NULL;
-	int rc = entryemu_open(&pre, entryemu_image_path(ENTRYEMU_PRE_PATCH));
-	if (!rc)
-		rc = entryemu_open(&post, entryemu_image_path(ENTRYEMU_POST_PATCH));
+	entryemu_result *r = NULL;
+	char pre_path[4096], post_path[4096], err[1024] = "";
+	int rc = ENTRYEMU_E_INVAL;
+	if (entryemu_image_path(ENTRYEMU_PRE_PATCH, pre_path, sizeof(pre_path)) &&
+	    entryemu_image_path(ENTRYEMU_POST_PATCH, post_path, sizeof(post_path))) {
+		rc = entryemu_open(&pre, pre_path, err, sizeof(err));
+		if (!rc)
+			rc = entryemu_open(&post, post_path, err, sizeof(err));
+		if (!rc)
+			rc = entryemu_result_new(&r);
+	}
 	if (rc) {
-		fprintf(stderr, "entryemu cost: %s\n", entryemu_strerror(rc));
+		if (err[0])
+			fprintf(stderr, "entryemu cost: %s: %s\n", entryemu_strerror(rc), err);
+		else
+			fprintf(stderr, "entryemu cost: %s\n", entryemu_strerror(rc));
 		entryemu_close(pre);
 		entryemu_close(post);
 		return EXIT_BADINPUT;
@@ -223,7 +238,7 @@ int cmd_cost(int argc, char **argv, const struct opts *o)
 	int worst = EXIT_PASS;
 	for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
 		struct stream a = { 0 }, b = { 0 };
-		if (kernel_stream(pre, &paths[k], &a) || kernel_stream(post, &paths[k], &b)) {
+		if (kernel_stream(pre, r, &paths[k], &a) || kernel_stream(post, r, &paths[k], &b)) {
 			fprintf(stderr, "entryemu cost: %s did not run cleanly\n", paths[k].name);
 			worst = EXIT_FAIL;
 		} else {
@@ -239,6 +254,7 @@ int cmd_cost(int argc, char **argv, const struct opts *o)
 		free(b.text);
 		free(b.where);
 	}
+	entryemu_result_free(r);
 	entryemu_close(pre);
 	entryemu_close(post);
 

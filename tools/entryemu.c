@@ -55,11 +55,10 @@ static entryemu *machine_for(struct machines *ms, const char *path)
 		if (!strcmp(ms->e[i].path, path))
 			return ms->e[i].m;
 	entryemu *m = NULL;
-	int rc = entryemu_open(&m, path);
+	char err[1024] = "";
+	int rc = entryemu_open(&m, path, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "entryemu: %s: %s\n", entryemu_strerror(rc),
-			m ? entryemu_last_error(m) : path);
-		entryemu_close(m);
+		fprintf(stderr, "entryemu: %s: %s\n", entryemu_strerror(rc), err[0] ? err : path);
 		return NULL;
 	}
 	if (ms->n == 4) {
@@ -106,18 +105,21 @@ static void print_pt_regs(const struct entryemu_pt_regs *p)
 	       p->xcs & 0xffff, p->eflags, p->esp, p->xss & 0xffff);
 }
 
-static void print_details(entryemu *m, const struct entryemu_result *r)
+static void print_details(entryemu *m, const entryemu_result *r)
 {
 	char sym[128], sym2[128];
-	if (strchr(r->message, '\n'))		/* an oops report: lines of its own */
-		printf("outcome: %s\n%s", entryemu_outcome_name(r->outcome), r->message);
+	const char *msg = entryemu_result_message(r);
+	enum entryemu_outcome o = entryemu_result_outcome(r);
+	size_t trace_len = 0;
+	if (strchr(msg, '\n'))		/* an oops report: lines of its own */
+		printf("outcome: %s\n%s", entryemu_outcome_name(o), msg);
 	else
-		printf("outcome: %s (%s)\n", entryemu_outcome_name(r->outcome), r->message);
-	printf("instructions: %llu\n", (unsigned long long)r->insns);
-	if (r->trace)
-		printf("trace hash: %016llx\n", (unsigned long long)entryemu_trace_hash(r));
-	for (unsigned i = 0; i < r->nevents; i++) {
-		const struct entryemu_event_record *e = &r->events[i];
+		printf("outcome: %s (%s)\n", entryemu_outcome_name(o), msg);
+	printf("instructions: %llu\n", (unsigned long long)entryemu_result_insns(r));
+	if (entryemu_result_trace(r, &trace_len))
+		printf("trace hash: %016llx\n", (unsigned long long)entryemu_result_trace_hash(r));
+	for (size_t i = 0; i < entryemu_result_nevents(r); i++) {
+		const struct entryemu_event_record *e = entryemu_result_event(r, i);
 		printf("event: vector %d%s", e->vector, e->software ? " (int)" : "");
 		if (e->has_error_code)
 			printf(" error code 0x%x", e->error_code);
@@ -125,26 +127,26 @@ static void print_details(entryemu *m, const struct entryemu_result *r)
 		       entryemu_symbolize(m, e->eip, sym, sizeof(sym)),
 		       entryemu_symbolize(m, e->handler, sym2, sizeof(sym2)), e->frame);
 	}
-	for (unsigned i = 0; i < r->ncallouts; i++) {
-		const struct entryemu_callout_record *c = &r->callouts[i];
+	for (size_t i = 0; i < entryemu_result_ncallouts(r); i++) {
+		const struct entryemu_callout_record *c = entryemu_result_callout(r, i);
 		printf("callout: %s from %s  cs %04x ds %04x es %04x gs %04x ss %04x esp %08x\n",
 		       c->name, entryemu_symbolize(m, c->return_addr, sym, sizeof(sym)),
 		       c->cs, c->ds, c->es, c->gs, c->ss, c->esp);
 		if (c->pt_regs_addr)
 			print_pt_regs(&c->regs);
 	}
-	for (unsigned i = 0; i < r->nfixups; i++) {
-		const struct entryemu_fixup_record *f = &r->fixups[i];
+	for (size_t i = 0; i < entryemu_result_nfixups(r); i++) {
+		const struct entryemu_fixup_record *f = entryemu_result_fixup(r, i);
 		printf("fixup: %s -> %s (vector %d, error code 0x%x)\n",
 		       entryemu_symbolize(m, f->insn, sym, sizeof(sym)),
 		       entryemu_symbolize(m, f->fixup, sym2, sizeof(sym2)), f->vector,
 		       f->error_code);
 	}
-	for (unsigned i = 0; i < r->nfindings; i++)
-		printf("finding: %s\n", r->findings[i].text);
-	for (unsigned i = 0; i < r->nreturns; i++)
-		print_regs("returned to ring 3", &r->returns[i]);
-	print_regs("final", &r->final);
+	for (size_t i = 0; i < entryemu_result_nfindings(r); i++)
+		printf("finding: %s\n", entryemu_result_finding(r, i)->text);
+	for (size_t i = 0; i < entryemu_result_nreturns(r); i++)
+		print_regs("returned to ring 3", entryemu_result_return(r, i));
+	print_regs("final", entryemu_result_final(r));
 }
 
 /* ---- JSON ------------------------------------------------------------------------ */
@@ -177,9 +179,10 @@ static void json_regs(const struct entryemu_regs *g)
 
 /* One object per run, on one line. */
 static void print_json(entryemu *m, const char *scenario, const char *image,
-		       const struct entryemu_result *r, int failures, const char *report)
+		       const entryemu_result *r, int failures, const char *report)
 {
 	char sym[128];
+	size_t trace_len = 0;
 	printf("{\"scenario\":");
 	json_str(scenario);
 	printf(",\"image\":");
@@ -187,14 +190,17 @@ static void print_json(entryemu *m, const char *scenario, const char *image,
 	printf(",\"verdict\":\"%s\",\"failures\":%d,\"report\":", failures ? "FAIL" : "PASS",
 	       failures);
 	json_str(report);
-	printf(",\"outcome\":\"%s\",\"message\":", entryemu_outcome_name(r->outcome));
-	json_str(r->message);
-	printf(",\"signal\":%d,\"instructions\":%llu", r->signal, (unsigned long long)r->insns);
-	if (r->trace)
-		printf(",\"trace_hash\":\"%016llx\"", (unsigned long long)entryemu_trace_hash(r));
+	printf(",\"outcome\":\"%s\",\"message\":",
+	       entryemu_outcome_name(entryemu_result_outcome(r)));
+	json_str(entryemu_result_message(r));
+	printf(",\"signal\":%d,\"instructions\":%llu", entryemu_result_signal(r),
+	       (unsigned long long)entryemu_result_insns(r));
+	if (entryemu_result_trace(r, &trace_len))
+		printf(",\"trace_hash\":\"%016llx\"",
+		       (unsigned long long)entryemu_result_trace_hash(r));
 	printf(",\"events\":[");
-	for (unsigned i = 0; i < r->nevents; i++) {
-		const struct entryemu_event_record *e = &r->events[i];
+	for (size_t i = 0; i < entryemu_result_nevents(r); i++) {
+		const struct entryemu_event_record *e = entryemu_result_event(r, i);
 		printf("%s{\"vector\":%d,\"software\":%d,\"error_code\":%s%u,\"eip\":%u,"
 		       "\"from_cpl\":%d,\"handler\":", i ? "," : "", e->vector, e->software,
 		       "", e->has_error_code ? e->error_code : 0, e->eip, e->from_cpl);
@@ -202,39 +208,40 @@ static void print_json(entryemu *m, const char *scenario, const char *image,
 		printf("}");
 	}
 	printf("],\"callouts\":[");
-	for (unsigned i = 0; i < r->ncallouts; i++) {
+	for (size_t i = 0; i < entryemu_result_ncallouts(r); i++) {
 		printf("%s", i ? "," : "");
-		json_str(r->callouts[i].name);
+		json_str(entryemu_result_callout(r, i)->name);
 	}
 	printf("],\"fixups\":[");
-	for (unsigned i = 0; i < r->nfixups; i++) {
+	for (size_t i = 0; i < entryemu_result_nfixups(r); i++) {
+		const struct entryemu_fixup_record *f = entryemu_result_fixup(r, i);
 		printf("%s{\"insn\":", i ? "," : "");
-		json_str(entryemu_symbolize(m, r->fixups[i].insn, sym, sizeof(sym)));
+		json_str(entryemu_symbolize(m, f->insn, sym, sizeof(sym)));
 		printf(",\"fixup\":");
-		json_str(entryemu_symbolize(m, r->fixups[i].fixup, sym, sizeof(sym)));
-		printf(",\"vector\":%d,\"error_code\":%u}", r->fixups[i].vector,
-		       r->fixups[i].error_code);
+		json_str(entryemu_symbolize(m, f->fixup, sym, sizeof(sym)));
+		printf(",\"vector\":%d,\"error_code\":%u}", f->vector, f->error_code);
 	}
 	printf("],\"findings\":[");
-	for (unsigned i = 0; i < r->nfindings; i++) {
+	for (size_t i = 0; i < entryemu_result_nfindings(r); i++) {
 		printf("%s", i ? "," : "");
-		json_str(r->findings[i].text);
+		json_str(entryemu_result_finding(r, i)->text);
 	}
 	printf("],\"final\":");
-	json_regs(&r->final);
+	json_regs(entryemu_result_final(r));
 	printf("}\n");
 }
 
-static void print_trace(entryemu *m, const struct entryemu_result *r)
+static void print_trace(entryemu *m, const entryemu_result *r)
 {
-	unsigned ev = 0;
-	for (size_t i = 0; i < r->trace_len; i++) {
+	size_t ev = 0, nev = entryemu_result_nevents(r), trace_len = 0;
+	const uint32_t *trace = entryemu_result_trace(r, &trace_len);
+	for (size_t i = 0; trace && i < trace_len; i++) {
 		char line[256];
-		entryemu_disasm(m, r->trace[i], line, sizeof(line));
+		entryemu_disasm(m, trace[i], line, sizeof(line));
 		printf("%s", line);
 		/* mark where each event was raised */
-		for (; ev < r->nevents && r->events[ev].trace_index == i; ev++) {
-			const struct entryemu_event_record *e = &r->events[ev];
+		for (; ev < nev && entryemu_result_event(r, ev)->trace_index == i; ev++) {
+			const struct entryemu_event_record *e = entryemu_result_event(r, ev);
 			if (e->has_error_code)
 				printf("    <-- vector %d, error code 0x%x", e->vector, e->error_code);
 			else
@@ -308,45 +315,49 @@ static void file_list_free(struct file_list *fl)
 	free(fl->v);
 }
 
-/* Run scenario s on one image; returns its exit status. */
-static int replay_on(struct machines *ms, entryemu_scenario *s, const char *path,
-		     const char *image, const char *label, const struct opts *o,
-		     int details, int table)
+/* Run scenario s on one image into r; returns its exit status. */
+static int replay_on(struct machines *ms, entryemu_result *r, const entryemu_scenario *s,
+		     const char *path, const char *image, const char *label,
+		     const struct opts *o, int details, int table)
 {
 	char err[1024];
 	entryemu *m = machine_for(ms, image);
 	if (!m)
 		return EXIT_BADINPUT;
-	if (entryemu_scenario_bind(s, m, err, sizeof(err))) {
+	entryemu_binding *b = NULL;
+	if (entryemu_scenario_bind(s, m, &b, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return EXIT_BADINPUT;
 	}
-	struct entryemu_setup setup = *entryemu_scenario_setup(s);
-	if (o->trace)
-		setup.flags |= ENTRYEMU_RUN_TRACE;
-	if (o->check_reset)
-		setup.flags |= ENTRYEMU_RUN_CHECK_RESET;
-	static struct entryemu_result r;
-	int rc = entryemu_run(m, &setup, &r);
+	entryemu_binding_set_flags(b, (o->trace ? ENTRYEMU_RUN_TRACE : 0) |
+				      (o->check_reset ? ENTRYEMU_RUN_CHECK_RESET : 0));
+	int rc = entryemu_binding_run(b, r);
 	if (rc == ENTRYEMU_E_ENGINE) {
 		fprintf(stderr, "%s: %s\n", path, entryemu_last_error(m));
+		entryemu_binding_free(b);
 		return EXIT_FAIL;
 	}
 	if (rc) {
-		/* "user.gs = ...": point at the scenario's line for that field */
-		const char *msg = entryemu_last_error(m), *where = NULL;
-		char field[32] = "", loc[512];
-		if (sscanf(msg, "%31[a-z.] =", field) == 1)
+		/* a setup field the machine refused: point at the scenario's line for it */
+		const char *field = entryemu_last_error_field(m), *where = NULL;
+		char loc[512];
+		if (field)
 			where = entryemu_scenario_locate(s, field, loc, sizeof(loc));
-		fprintf(stderr, "%s: %s\n", where ? where : path, msg);
+		fprintf(stderr, "%s: %s\n", where ? where : path, entryemu_last_error(m));
+		entryemu_binding_free(b);
 		return EXIT_BADINPUT;
 	}
 	char report[8192];
-	int failures = entryemu_scenario_check(s, m, &r, report, sizeof(report));
+	int failures = entryemu_binding_check(b, r, report, sizeof(report));
+	entryemu_binding_free(b);
+	if (failures < 0) {
+		fprintf(stderr, "%s: %s\n", path, entryemu_strerror(failures));
+		return EXIT_FAIL;
+	}
 	if (o->json) {
 		char name[160];
 		snprintf(name, sizeof(name), "%s%s", entryemu_scenario_name(s), label);
-		print_json(m, name, image, &r, failures, report);
+		print_json(m, name, image, r, failures, report);
 		return failures ? EXIT_FAIL : EXIT_PASS;
 	}
 	if (details) {
@@ -356,17 +367,17 @@ static int replay_on(struct machines *ms, entryemu_scenario *s, const char *path
 		printf("image: %s\n", image);
 		if (o->trace) {
 			printf("trace:\n");
-			print_trace(m, &r);
+			print_trace(m, r);
 		}
-		print_details(m, &r);
+		print_details(m, r);
 	}
 	if (table) {
 		char name[128];
-		for (unsigned i = 0; i < r.nfindings && o->verbose; i++)
-			printf("  finding: %s\n", r.findings[i].text);
+		for (size_t i = 0; i < entryemu_result_nfindings(r) && o->verbose; i++)
+			printf("  finding: %s\n", entryemu_result_finding(r, i)->text);
 		snprintf(name, sizeof(name), "%s%s", entryemu_scenario_name(s), label);
-		printf("%-40s %-8s %12llu %6u\n", name, failures ? "FAIL" : "PASS",
-		       (unsigned long long)r.insns, r.nfixups);
+		printf("%-40s %-8s %12llu %6zu\n", name, failures ? "FAIL" : "PASS",
+		       (unsigned long long)entryemu_result_insns(r), entryemu_result_nfixups(r));
 	} else {
 		printf("verdict: %s\n", failures ? "FAIL" : "PASS");
 	}
@@ -379,8 +390,8 @@ static int replay_on(struct machines *ms, entryemu_scenario *s, const char *path
 }
 
 /* Run one file on each of its images (or --image); returns its exit status. */
-static int replay_one(struct machines *ms, const char *path, const struct opts *o,
-		      int details, int table)
+static int replay_one(struct machines *ms, entryemu_result *r, const char *path,
+		      const struct opts *o, int details, int table)
 {
 	char err[1024];
 	entryemu_scenario *s = NULL;
@@ -395,7 +406,8 @@ static int replay_one(struct machines *ms, const char *path, const struct opts *
 		char label[80] = "";
 		if (n > 1)
 			snprintf(label, sizeof(label), " [%s]", entryemu_scenario_image_name(s, i));
-		int rc = replay_on(ms, s, path, o->image ? o->image : entryemu_scenario_image(s, i),
+		int rc = replay_on(ms, r, s, path,
+				   o->image ? o->image : entryemu_scenario_image(s, i),
 				   label, o, details, table);
 		if (rc > worst)
 			worst = rc;
@@ -448,15 +460,25 @@ static int cmd_coverage(int argc, char **argv, const struct opts *o)
 		return EXIT_BADINPUT;
 	char **files = fl.v;
 	int n = fl.n;
-	const char *image = o->image ? o->image : entryemu_image_path(ENTRYEMU_POST_PATCH);
+	char post[4096];
+	const char *image = o->image ? o->image
+				     : entryemu_image_path(ENTRYEMU_POST_PATCH, post, sizeof(post));
+	if (!image) {
+		fprintf(stderr, "entryemu coverage: the image path is too long\n");
+		file_list_free(&fl);
+		return EXIT_BADINPUT;
+	}
 	struct machines ms = { .n = 0 };
 	entryemu *m = machine_for(&ms, image);
-	if (!m) {
+	entryemu_result *r = NULL;
+	if (!m || entryemu_result_new(&r)) {
+		if (m)
+			fprintf(stderr, "entryemu coverage: out of memory\n");
+		machines_close(&ms);
 		file_list_free(&fl);
 		return EXIT_BADINPUT;
 	}
 	entryemu_coverage *c = entryemu_coverage_new(m);
-	static struct entryemu_result r;
 	for (int i = 0; c && i < n; i++) {
 		char err[1024];
 		entryemu_scenario *s;
@@ -469,17 +491,19 @@ static int cmd_coverage(int argc, char **argv, const struct opts *o)
 		int applies = o->image != NULL;
 		for (int j = 0; !applies && j < entryemu_scenario_nimages(s); j++)
 			applies = !strcmp(entryemu_scenario_image(s, j), image);
-		if (applies && entryemu_scenario_bind(s, m, err, sizeof(err)) == 0) {
-			struct entryemu_setup setup = *entryemu_scenario_setup(s);
-			setup.flags |= ENTRYEMU_RUN_TRACE;
-			if (entryemu_run(m, &setup, &r) == 0)
-				entryemu_coverage_add(c, &r);
+		entryemu_binding *b = NULL;
+		if (applies && entryemu_scenario_bind(s, m, &b, err, sizeof(err)) == 0) {
+			entryemu_binding_set_flags(b, ENTRYEMU_RUN_TRACE);
+			if (entryemu_binding_run(b, r) == 0)
+				entryemu_coverage_add(c, r);
+			entryemu_binding_free(b);
 		} else if (applies) {
 			fprintf(stderr, "%s\n", err);
 			worst = EXIT_BADINPUT;
 		}
 		entryemu_scenario_free(s);
 	}
+	entryemu_result_free(r);
 	if (!c) {
 		machines_close(&ms);
 		file_list_free(&fl);
@@ -605,11 +629,18 @@ static int cmd_replay(int argc, char **argv, struct opts *o)
 	 * stay reachable to leak checkers.
 	 */
 	static struct machines ms;
+	entryemu_result *r = NULL;	/* one result, reused by every run */
+	if (entryemu_result_new(&r)) {
+		fprintf(stderr, "entryemu: out of memory\n");
+		file_list_free(&fl);
+		return EXIT_BADINPUT;
+	}
 	for (int i = 0; i < n; i++) {
-		int rc = replay_one(&ms, files[i], o, !table || o->verbose, table);
+		int rc = replay_one(&ms, r, files[i], o, !table || o->verbose, table);
 		if (rc > worst)
 			worst = rc;
 	}
+	entryemu_result_free(r);
 	file_list_free(&fl);
 	return worst;
 }
@@ -646,9 +677,11 @@ static int cmd_disasm(int argc, char **argv, const struct opts *o)
 		fprintf(stderr, "entryemu disasm: give one SYMBOL\n");
 		return EXIT_BADINPUT;
 	}
+	char post[4096];
+	const char *image = o->image ? o->image
+				     : entryemu_image_path(ENTRYEMU_POST_PATCH, post, sizeof(post));
 	struct machines ms = { .n = 0 };
-	entryemu *m = machine_for(&ms, o->image ? o->image
-						 : entryemu_image_path(ENTRYEMU_POST_PATCH));
+	entryemu *m = image ? machine_for(&ms, image) : NULL;
 	if (!m)
 		return EXIT_BADINPUT;
 	uint32_t a = entryemu_symbol(m, argv[0]);

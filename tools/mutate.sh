@@ -3,6 +3,14 @@
 # tests/mutation/mutants.txt (usage: tools/mutate.sh ID OUTDIR).  OUTDIR
 # then holds entry.S, entry-post.elf (the mutant) and the unmutated pre
 # and preempt images, so ENTRYEMU_IMAGE_DIR=OUTDIR runs anything on it.
+#
+# It links the mutant with the objects of an existing build; CMake passes
+# where they are, and by hand the build directory is ENTRYEMU_BUILD
+# (default: build/ in the source tree):
+#   ENTRYEMU_ASM_DIR  the assembled kernel objects, one directory per
+#                     image (default: $ENTRYEMU_BUILD/asm)
+#   ENTRYEMU_IMAGES   the built images (default: $ENTRYEMU_BUILD/share/entryemu)
+#   CC                the compiler that assembles entry.S (default: gcc)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 id=${1:?usage: tools/mutate.sh ID OUTDIR}
@@ -10,16 +18,18 @@ out=${2:?usage: tools/mutate.sh ID OUTDIR}
 spec=$top/tests/mutation/mutants.txt
 script=$(awk -F ' :: ' -v id="$id" '$1 == id { print $3 }' "$spec")
 [ -n "$script" ] || { echo "mutate.sh: no mutant '$id' in $spec" >&2; exit 2; }
-gen=$top/build/asm/entry-post
-imgs=$top/build/share/entryemu
-[ -f "$gen/callouts.o" ] || { echo "mutate.sh: build entryemu first" >&2; exit 2; }
+build=${ENTRYEMU_BUILD:-$top/build}
+gen=${ENTRYEMU_ASM_DIR:-$build/asm}/entry-post
+imgs=${ENTRYEMU_IMAGES:-$build/share/entryemu}
+[ -f "$gen/callouts.o" ] ||
+	{ echo "mutate.sh: no $gen/callouts.o: build entryemu first (or set ENTRYEMU_BUILD)" >&2; exit 2; }
 mkdir -p "$out"
 sed -e "$script" "$top/asm/entry.S" > "$out/entry.S"
 if cmp -s "$top/asm/entry.S" "$out/entry.S"; then
 	echo "mutate.sh: mutant '$id' changes nothing: its sed script no longer applies" >&2
 	exit 2
 fi
-gcc -m32 -c -D__ASSEMBLY__ -include "$top/asm/config-post.h" -I"$gen" \
+"${CC:-gcc}" -m32 -c -D__ASSEMBLY__ -include "$top/asm/config-post.h" -I"$gen" \
 	-I"$top/asm/include" -I"$top/asm" -Wa,--32 -o "$out/entry.o" "$out/entry.S"
 ld -m elf_i386 -T "$top/asm/kernel.lds" -o "$out/entry-post.elf" "$out/entry.o" \
 	"$gen/process.o" "$gen/callouts.o" "$gen/layout.o" "$gen/vsyscall.o"

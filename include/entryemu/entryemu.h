@@ -13,10 +13,16 @@
  * pt_regs at every callout, the __ex_table fixups taken and every event
  * the CPU delivered.
  *
- * All functions return 0 or a negative ENTRYEMU_E_* code unless stated;
+ * All functions return 0 or a negative ENTRYEMU_E_* code unless stated,
+ * and refuse NULL or out-of-range arguments with ENTRYEMU_E_INVAL;
  * entryemu_strerror() names a code, entryemu_last_error() gives the
  * details of the last failure on a handle.  There is no global state:
  * handles are independent (one thread per handle).
+ *
+ * Room to grow: handles and results are opaque; the structures a caller
+ * fills in (setup, injections, descriptor edits) end in reserved words
+ * that must be zero; the records a result hands out by pointer may gain
+ * fields at their end, so never copy them into arrays of your own.
  */
 #ifndef ENTRYEMU_ENTRYEMU_H
 #define ENTRYEMU_ENTRYEMU_H
@@ -27,6 +33,23 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Every public function is marked; everything else in the library is hidden. */
+#if defined(__GNUC__)
+#define ENTRYEMU_EXTERN __attribute__((visibility("default")))
+#else
+#define ENTRYEMU_EXTERN
+#endif
+
+/* ---- version ---------------------------------------------------------- */
+
+#define ENTRYEMU_VERSION_MAJOR 1
+#define ENTRYEMU_VERSION_MINOR 0
+#define ENTRYEMU_VERSION_PATCH 0
+/* (major << 16) | (minor << 8) | patch of the library actually loaded. */
+ENTRYEMU_EXTERN unsigned entryemu_version(void);
+/* "1.0.0" */
+ENTRYEMU_EXTERN const char *entryemu_version_string(void);
 
 /* ---- errors ---------------------------------------------------------- */
 
@@ -42,7 +65,7 @@ enum entryemu_error {
 };
 
 /* A static string naming an ENTRYEMU_E_* code. */
-const char *entryemu_strerror(int code);
+ENTRYEMU_EXTERN const char *entryemu_strerror(int code);
 
 /* ---- the machine ----------------------------------------------------- */
 
@@ -80,25 +103,42 @@ enum entryemu_variant {
 };
 
 /*
- * Where the bundled images are: $ENTRYEMU_IMAGE_DIR if set, else the
- * build tree or the install prefix the library was configured with.
- * Image NAME is the file entry-NAME.elf there: post, pre, post-preempt.
+ * Where the bundled images are, written into buf (returned; NULL if
+ * it does not fit): $ENTRYEMU_IMAGE_DIR if set, else share/entryemu
+ * beside the directory the library was loaded from (the build tree or
+ * an installed prefix), else the prefix the library was configured
+ * with.  Image NAME is the file entry-NAME.elf there: post, pre,
+ * post-preempt.  These three are safe to call from any thread.
  */
-const char *entryemu_image_dir(void);
-/* Path of a bundled image (a static string per variant). */
-const char *entryemu_image_path(enum entryemu_variant variant);
+ENTRYEMU_EXTERN const char *entryemu_image_dir(char *buf, size_t len);
+/* Path of a bundled image into buf (returned; NULL if it does not fit). */
+ENTRYEMU_EXTERN const char *entryemu_image_path(enum entryemu_variant variant,
+						char *buf, size_t len);
 /* Path of bundled image name into buf ("post" -> DIR/entry-post.elf). */
-const char *entryemu_image_named(const char *name, char *buf, size_t len);
+ENTRYEMU_EXTERN const char *entryemu_image_named(const char *name, char *buf, size_t len);
 
-/* Open a machine on the ELF32 kernel image at path. */
-int entryemu_open(entryemu **out, const char *image_path);
-void entryemu_close(entryemu *m);
+/*
+ * Open a machine on the ELF32 kernel image at path.  On failure *out is
+ * NULL and err (if not NULL) says why.
+ */
+ENTRYEMU_EXTERN int entryemu_open(entryemu **out, const char *image_path,
+				  char *err, size_t errlen);
+ENTRYEMU_EXTERN void entryemu_close(entryemu *m);
 
-/* Details of the last error on m (never NULL). */
-const char *entryemu_last_error(const entryemu *m);
+/* Details of the last error on m (never NULL); like errno, kept until the
+ * next error. */
+ENTRYEMU_EXTERN const char *entryemu_last_error(const entryemu *m);
+/*
+ * The setup field the last error is about, as a scenario names it
+ * ("user.gs", "code", "edits[2]", "injects[0]", "cr0_set", "thread_fn",
+ * "vm86", "reserved"), or NULL.
+ */
+ENTRYEMU_EXTERN const char *entryemu_last_error_field(const entryemu *m);
 
 /* True when the loaded image saves %gs in pt_regs (exports PT_GS). */
-int entryemu_image_saves_gs(const entryemu *m);
+ENTRYEMU_EXTERN int entryemu_image_saves_gs(const entryemu *m);
+/* The path the machine's image was opened from. */
+ENTRYEMU_EXTERN const char *entryemu_image_file(const entryemu *m);
 
 /* ---- registers and frames -------------------------------------------- */
 
@@ -138,68 +178,68 @@ typedef struct entryemu_call entryemu_call;
 typedef void (*entryemu_callout_fn)(entryemu_call *call, void *opaque);
 
 /* Serve the kernel function name (a symbol of the image's callouts). */
-int entryemu_set_callout(entryemu *m, const char *name,
+ENTRYEMU_EXTERN int entryemu_set_callout(entryemu *m, const char *name,
 			 entryemu_callout_fn fn, void *opaque);
 /* Serve system call nr (entry nr of sys_call_table). */
-int entryemu_set_syscall(entryemu *m, unsigned nr,
+ENTRYEMU_EXTERN int entryemu_set_syscall(entryemu *m, unsigned nr,
 			 entryemu_callout_fn fn, void *opaque);
 /* Back to the library's defaults for every callout and syscall. */
-void entryemu_reset_callouts(entryemu *m);
+ENTRYEMU_EXTERN void entryemu_reset_callouts(entryemu *m);
 
 enum entryemu_reg {
 	ENTRYEMU_REG_EAX, ENTRYEMU_REG_EBX, ENTRYEMU_REG_ECX, ENTRYEMU_REG_EDX,
 	ENTRYEMU_REG_ESI, ENTRYEMU_REG_EDI, ENTRYEMU_REG_EBP, ENTRYEMU_REG_ESP,
 };
 
-entryemu *entryemu_call_machine(entryemu_call *call);
-const char *entryemu_call_name(const entryemu_call *call);
-uint32_t entryemu_call_reg(entryemu_call *call, enum entryemu_reg reg);
+ENTRYEMU_EXTERN entryemu *entryemu_call_machine(entryemu_call *call);
+ENTRYEMU_EXTERN const char *entryemu_call_name(const entryemu_call *call);
+ENTRYEMU_EXTERN uint32_t entryemu_call_reg(entryemu_call *call, enum entryemu_reg reg);
 /* Stack argument n of an asmlinkage function (0 = the first). */
-uint32_t entryemu_call_stack_arg(entryemu_call *call, unsigned n);
+ENTRYEMU_EXTERN uint32_t entryemu_call_stack_arg(entryemu_call *call, unsigned n);
 /* Address of the pt_regs this callout receives (0 if none). */
-uint32_t entryemu_call_pt_regs_addr(const entryemu_call *call);
-int entryemu_call_read_pt_regs(entryemu_call *call, struct entryemu_pt_regs *out);
-int entryemu_call_write_pt_regs(entryemu_call *call, const struct entryemu_pt_regs *regs);
-void entryemu_call_return(entryemu_call *call, uint32_t eax);
+ENTRYEMU_EXTERN uint32_t entryemu_call_pt_regs_addr(const entryemu_call *call);
+ENTRYEMU_EXTERN int entryemu_call_read_pt_regs(entryemu_call *call, struct entryemu_pt_regs *out);
+ENTRYEMU_EXTERN int entryemu_call_write_pt_regs(entryemu_call *call, const struct entryemu_pt_regs *regs);
+ENTRYEMU_EXTERN void entryemu_call_return(entryemu_call *call, uint32_t eax);
 /* Run the library's default for this callout (after the caller's own work). */
-void entryemu_call_default(entryemu_call *call);
+ENTRYEMU_EXTERN void entryemu_call_default(entryemu_call *call);
 /* End the run: the task was killed by signal sig. */
-void entryemu_call_kill(entryemu_call *call, int sig);
+ENTRYEMU_EXTERN void entryemu_call_kill(entryemu_call *call, int sig);
 /* End the run with a kernel oops (the message says why). */
-void entryemu_call_oops(entryemu_call *call, const char *why);
+ENTRYEMU_EXTERN void entryemu_call_oops(entryemu_call *call, const char *why);
 /*
  * Apply the __ex_table fixup for a kernel-mode fault whose pt_regs is
  * regs_addr, as fixup_exception() does: returns 1 if an entry matched
  * (regs->eip now points to its fixup), 0 if none did.
  */
-int entryemu_call_fixup_exception(entryemu_call *call, uint32_t regs_addr,
+ENTRYEMU_EXTERN int entryemu_call_fixup_exception(entryemu_call *call, uint32_t regs_addr,
 				  int vector, uint32_t error_code);
 
 /* ---- machine state a scenario or callout may change -------------------- */
 
-/* Copy bytes to or from the emulated memory; -ENTRYEMU_E_INVAL if unmapped. */
-int entryemu_mem_read(entryemu *m, uint32_t addr, void *buf, size_t len);
-int entryemu_mem_write(entryemu *m, uint32_t addr, const void *buf, size_t len);
+/* Copy bytes to or from the emulated memory; ENTRYEMU_E_INVAL if unmapped. */
+ENTRYEMU_EXTERN int entryemu_mem_read(entryemu *m, uint32_t addr, void *buf, size_t len);
+ENTRYEMU_EXTERN int entryemu_mem_write(entryemu *m, uint32_t addr, const void *buf, size_t len);
 
 /* Read or write GDT entry idx as its two descriptor words. */
-int entryemu_gdt_get(entryemu *m, unsigned idx, uint32_t *lo, uint32_t *hi);
-int entryemu_gdt_set(entryemu *m, unsigned idx, uint32_t lo, uint32_t hi);
+ENTRYEMU_EXTERN int entryemu_gdt_get(entryemu *m, unsigned idx, uint32_t *lo, uint32_t *hi);
+ENTRYEMU_EXTERN int entryemu_gdt_set(entryemu *m, unsigned idx, uint32_t lo, uint32_t hi);
 
 /* Read or write IDT gate vec as its two descriptor words. */
-int entryemu_idt_get(entryemu *m, unsigned vec, uint32_t *lo, uint32_t *hi);
-int entryemu_idt_set(entryemu *m, unsigned vec, uint32_t lo, uint32_t hi);
+ENTRYEMU_EXTERN int entryemu_idt_get(entryemu *m, unsigned vec, uint32_t *lo, uint32_t *hi);
+ENTRYEMU_EXTERN int entryemu_idt_set(entryemu *m, unsigned vec, uint32_t lo, uint32_t hi);
 
 /*
  * The task's thread_info (the base of its THREAD_SIZE kernel stack) and
  * the TSS's esp0: the top of that stack less the 8 bytes copy_thread()
  * reserves above pt_regs.
  */
-uint32_t entryemu_thread_info(const entryemu *m);
-uint32_t entryemu_esp0(const entryemu *m);
+ENTRYEMU_EXTERN uint32_t entryemu_thread_info(const entryemu *m);
+ENTRYEMU_EXTERN uint32_t entryemu_esp0(const entryemu *m);
 
 /* The current task's thread_info->flags (TIF_* bits). */
-uint32_t entryemu_ti_flags(entryemu *m);
-void entryemu_set_ti_flags(entryemu *m, uint32_t flags);
+ENTRYEMU_EXTERN uint32_t entryemu_ti_flags(entryemu *m);
+ENTRYEMU_EXTERN void entryemu_set_ti_flags(entryemu *m, uint32_t flags);
 
 /* ---- running ------------------------------------------------------------ */
 
@@ -209,6 +249,7 @@ struct entryemu_desc_edit {
 	enum entryemu_table table;
 	unsigned index;
 	uint32_t lo, hi;		/* the descriptor's two words */
+	uint32_t reserved[2];		/* zero */
 };
 
 /*
@@ -231,6 +272,7 @@ struct entryemu_inject {
 	uint32_t at;			/* before the instruction at this address */
 	uint64_t after;			/* or after this many instructions (at = 0) */
 	unsigned occurrence;		/* the n-th time at is reached (0 => 1st) */
+	uint32_t reserved[2];		/* zero */
 };
 
 /* What a run starts from.  Zeroed fields take the defaults noted. */
@@ -274,6 +316,7 @@ struct entryemu_setup {
 	 */
 	int vm86;
 	unsigned checks_off;		/* ENTRYEMU_CHECK_* bits to switch off */
+	uint32_t reserved[8];		/* zero: room for new fields */
 };
 
 /*
@@ -295,7 +338,7 @@ enum entryemu_check {
 					 * entry found it at iret/sysexit */
 	ENTRYEMU_CHECK_ALL = 0x1f,
 };
-const char *entryemu_check_name(enum entryemu_check c);
+ENTRYEMU_EXTERN const char *entryemu_check_name(enum entryemu_check c);
 
 #define ENTRYEMU_RUN_TRACE	0x1	/* record every executed instruction */
 #define ENTRYEMU_RUN_NO_CLOBBER	0x2	/* callouts preserve %ecx/%edx */
@@ -314,19 +357,13 @@ enum entryemu_outcome {
 	ENTRYEMU_UNSUPPORTED,	/* an event the model does not handle yet */
 	ENTRYEMU_ERROR,		/* the emulator failed */
 };
-const char *entryemu_outcome_name(enum entryemu_outcome o);
-
-#define ENTRYEMU_MAX_CALLOUTS	64
-#define ENTRYEMU_MAX_FIXUPS	16
-#define ENTRYEMU_MAX_EVENTS	32
-#define ENTRYEMU_MAX_RETURNS	16
-#define ENTRYEMU_MAX_FINDINGS	16
+ENTRYEMU_EXTERN const char *entryemu_outcome_name(enum entryemu_outcome o);
 
 /* A checker's finding. */
 struct entryemu_finding {
 	enum entryemu_check check;
 	uint32_t eip;			/* where it was seen */
-	char text[384];			/* what, where (symbol+offset), registers */
+	const char *text;		/* what, where (symbol+offset), registers */
 };
 
 /* A kernel function called by the entry code, as the CPU stood then. */
@@ -347,6 +384,7 @@ struct entryemu_callout_record {
 	uint32_t ti_flags_before, ti_flags_after;
 	unsigned ngdt;			/* GDT entries it changed */
 	struct { unsigned index; uint32_t lo, hi; } gdt[4];
+	int syscall;			/* sys_call_table entry it serves, or -1 */
 };
 
 /* An event the CPU delivered: through the IDT, or a sysenter. */
@@ -372,63 +410,78 @@ struct entryemu_fixup_record {
 	uint32_t error_code;
 };
 
-struct entryemu_result {
-	enum entryemu_outcome outcome;
-	char message[2048];		/* why the run ended, oops report */
-	int signal;			/* for ENTRYEMU_KILLED */
-	struct entryemu_regs final;	/* CPU state when the run ended */
-	uint64_t insns;			/* instructions executed */
-
-	unsigned ncallouts;
-	struct entryemu_callout_record callouts[ENTRYEMU_MAX_CALLOUTS];
-	unsigned nfixups;
-	struct entryemu_fixup_record fixups[ENTRYEMU_MAX_FIXUPS];
-	unsigned nevents;
-	struct entryemu_event_record events[ENTRYEMU_MAX_EVENTS];
-	/* CPU state at each return to ring 3 (first user instruction after) */
-	unsigned nreturns;
-	struct entryemu_regs returns[ENTRYEMU_MAX_RETURNS];
-	unsigned nfindings;		/* checker findings (0 on a correct path) */
-	struct entryemu_finding findings[ENTRYEMU_MAX_FINDINGS];
-
-	/* With ENTRYEMU_RUN_PROFILE: where the run's time went, in ns
-	 * (emulation is the rest of total). */
-	struct entryemu_profile {
-		uint64_t reset_ns, deliver_ns, callout_ns, check_ns, total_ns;
-	} profile;
-
-	/* With ENTRYEMU_RUN_TRACE: executed instruction addresses, owned by
-	 * the handle, valid until the next run. */
-	const uint32_t *trace;
-	size_t trace_len;
+/* With ENTRYEMU_RUN_PROFILE: where a run's time went, in ns (emulation
+ * is the rest of total). */
+struct entryemu_profile {
+	uint64_t reset_ns, deliver_ns, callout_ns, check_ns, total_ns;
 };
 
 /*
- * Reset the machine to its initial state, apply setup and run.  Returns
- * 0 when the run happened (whatever its outcome), a negative code when
- * the setup was refused (for example a selector the CPU would not load).
+ * What a run showed.  A result is made once and reused: each run
+ * clears it and fills it in.  It holds every callout, event, fixup,
+ * return and finding of a run, however long; the records it hands out
+ * stay valid until the next run into it or its free.
  */
-int entryemu_run(entryemu *m, const struct entryemu_setup *setup,
-		 struct entryemu_result *result);
+typedef struct entryemu_result entryemu_result;
+
+ENTRYEMU_EXTERN int entryemu_result_new(entryemu_result **out);
+ENTRYEMU_EXTERN void entryemu_result_free(entryemu_result *r);
+
+ENTRYEMU_EXTERN enum entryemu_outcome entryemu_result_outcome(const entryemu_result *r);
+/* Why the run ended; for an oops, the report with its registers and the
+ * last instructions executed. */
+ENTRYEMU_EXTERN const char *entryemu_result_message(const entryemu_result *r);
+/* The signal of an ENTRYEMU_KILLED run. */
+ENTRYEMU_EXTERN int entryemu_result_signal(const entryemu_result *r);
+/* CPU state when the run ended. */
+ENTRYEMU_EXTERN const struct entryemu_regs *entryemu_result_final(const entryemu_result *r);
+/* Instructions executed. */
+ENTRYEMU_EXTERN uint64_t entryemu_result_insns(const entryemu_result *r);
+
+/* Kernel functions called, in order (i < ncallouts, else NULL). */
+ENTRYEMU_EXTERN size_t entryemu_result_ncallouts(const entryemu_result *r);
+ENTRYEMU_EXTERN const struct entryemu_callout_record *
+entryemu_result_callout(const entryemu_result *r, size_t i);
+/* The n-th call (1 = the first) of the function name, or NULL. */
+ENTRYEMU_EXTERN const struct entryemu_callout_record *
+entryemu_result_find_callout(const entryemu_result *r, const char *name, unsigned n);
+
+/* Events delivered, in order. */
+ENTRYEMU_EXTERN size_t entryemu_result_nevents(const entryemu_result *r);
+ENTRYEMU_EXTERN const struct entryemu_event_record *
+entryemu_result_event(const entryemu_result *r, size_t i);
+
+/* __ex_table fixups taken, in order. */
+ENTRYEMU_EXTERN size_t entryemu_result_nfixups(const entryemu_result *r);
+ENTRYEMU_EXTERN const struct entryemu_fixup_record *
+entryemu_result_fixup(const entryemu_result *r, size_t i);
+
+/* CPU state at each return to ring 3 (at the first user instruction after). */
+ENTRYEMU_EXTERN size_t entryemu_result_nreturns(const entryemu_result *r);
+ENTRYEMU_EXTERN const struct entryemu_regs *
+entryemu_result_return(const entryemu_result *r, size_t i);
+
+/* Checker findings (none on a correct path). */
+ENTRYEMU_EXTERN size_t entryemu_result_nfindings(const entryemu_result *r);
+ENTRYEMU_EXTERN const struct entryemu_finding *
+entryemu_result_finding(const entryemu_result *r, size_t i);
+
+/* With ENTRYEMU_RUN_PROFILE, the phase times; zeros otherwise. */
+ENTRYEMU_EXTERN const struct entryemu_profile *entryemu_result_profile(const entryemu_result *r);
+
+/* With ENTRYEMU_RUN_TRACE: the executed instruction addresses, in order. */
+ENTRYEMU_EXTERN const uint32_t *entryemu_result_trace(const entryemu_result *r, size_t *len);
+/* A hash of that trace (FNV-1a over the addresses). */
+ENTRYEMU_EXTERN uint64_t entryemu_result_trace_hash(const entryemu_result *r);
 
 /*
- * Write a scenario file that reproduces the run of setup on m that gave
- * result: the image, the user state and code (as bytes), the descriptor
- * edits, injections, flags, and for every callout the caller served, what
- * it returned and changed (as actions).  Its expectations are the run's
- * outcome; checker findings make the replay fail as the run did.  why, if
- * not NULL, goes in as a comment.  Returns 0 or a negative code.
+ * Reset the machine to its initial state, apply setup and run, into
+ * result.  Returns 0 when the run happened (whatever its outcome), a
+ * negative code when the setup was refused (for example a selector the
+ * CPU would not load; entryemu_last_error_field() names the field).
  */
-int entryemu_record(entryemu *m, const struct entryemu_setup *setup,
-		    const struct entryemu_result *result, const char *why,
-		    const char *path);
-
-/* A hash of the executed-instruction trace (FNV-1a over the addresses). */
-uint64_t entryemu_trace_hash(const struct entryemu_result *result);
-
-/* Find the first callout record named name (NULL if none). */
-const struct entryemu_callout_record *
-entryemu_result_callout(const struct entryemu_result *r, const char *name);
+ENTRYEMU_EXTERN int entryemu_run(entryemu *m, const struct entryemu_setup *setup,
+				 entryemu_result *result);
 
 /* ---- coverage ------------------------------------------------------------- */
 
@@ -438,19 +491,19 @@ entryemu_result_callout(const struct entryemu_result *r, const char *name);
  */
 typedef struct entryemu_coverage entryemu_coverage;
 
-entryemu_coverage *entryemu_coverage_new(entryemu *m);
-void entryemu_coverage_free(entryemu_coverage *c);
+ENTRYEMU_EXTERN entryemu_coverage *entryemu_coverage_new(entryemu *m);
+ENTRYEMU_EXTERN void entryemu_coverage_free(entryemu_coverage *c);
 /* Count one run; ENTRYEMU_E_INVAL if r has no trace. */
-int entryemu_coverage_add(entryemu_coverage *c, const struct entryemu_result *r);
-unsigned entryemu_coverage_runs(const entryemu_coverage *c);
+ENTRYEMU_EXTERN int entryemu_coverage_add(entryemu_coverage *c, const entryemu_result *r);
+ENTRYEMU_EXTERN unsigned entryemu_coverage_runs(const entryemu_coverage *c);
 
 struct entryemu_label_coverage {
 	const char *name;
 	uint32_t addr;
 	unsigned runs;			/* runs that executed it */
 };
-size_t entryemu_coverage_nlabels(const entryemu_coverage *c);
-const struct entryemu_label_coverage *entryemu_coverage_label(const entryemu_coverage *c,
+ENTRYEMU_EXTERN size_t entryemu_coverage_nlabels(const entryemu_coverage *c);
+ENTRYEMU_EXTERN const struct entryemu_label_coverage *entryemu_coverage_label(const entryemu_coverage *c,
 							      size_t i);
 
 struct entryemu_extable_coverage {
@@ -458,67 +511,25 @@ struct entryemu_extable_coverage {
 	unsigned reached;		/* runs that executed the instruction */
 	unsigned taken;			/* runs whose fault there took the fixup */
 };
-size_t entryemu_coverage_nextable(const entryemu_coverage *c);
-const struct entryemu_extable_coverage *entryemu_coverage_extable(const entryemu_coverage *c,
+ENTRYEMU_EXTERN size_t entryemu_coverage_nextable(const entryemu_coverage *c);
+ENTRYEMU_EXTERN const struct entryemu_extable_coverage *entryemu_coverage_extable(const entryemu_coverage *c,
 								  size_t i);
 
 /* ---- symbols and disassembly ------------------------------------------- */
 
 /* "symbol+0xoff" for addr into buf; returns buf. */
-const char *entryemu_symbolize(const entryemu *m, uint32_t addr,
+ENTRYEMU_EXTERN const char *entryemu_symbolize(const entryemu *m, uint32_t addr,
 			       char *buf, size_t len);
 /* Address of an image symbol (0 if none). */
-uint32_t entryemu_symbol(const entryemu *m, const char *name);
+ENTRYEMU_EXTERN uint32_t entryemu_symbol(const entryemu *m, const char *name);
 /*
  * One line "addr <sym+off>: bytes  mnemonic operands" for the instruction
  * at addr; returns its length in bytes, or a negative code.
  */
-int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len);
+ENTRYEMU_EXTERN int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len);
+/* Just "mnemonic operands" of the instruction at addr ("pop gs"); 0 or a negative code. */
+ENTRYEMU_EXTERN int entryemu_insn_text(entryemu *m, uint32_t addr, char *buf, size_t len);
 
-
-/* ---- scenario files -------------------------------------------------------- */
-
-/*
- * A scenario file (YAML, see docs/scenarios.md) describes one run and
- * what it must show.  Loading reports any problem as
- * "FILE:LINE:COL: message" in err.
- */
-typedef struct entryemu_scenario entryemu_scenario;
-
-int entryemu_scenario_load(const char *path, entryemu_scenario **out,
-			   char *err, size_t errlen);
-void entryemu_scenario_free(entryemu_scenario *s);
-const char *entryemu_scenario_name(const entryemu_scenario *s);
-const char *entryemu_scenario_description(const entryemu_scenario *s);
-/*
- * The images the scenario runs on (image: post, pre, a path, or a list):
- * their count, the path of image i, and its name as the scenario gives it.
- */
-int entryemu_scenario_nimages(const entryemu_scenario *s);
-const char *entryemu_scenario_image(const entryemu_scenario *s, int i);
-const char *entryemu_scenario_image_name(const entryemu_scenario *s, int i);
-/* The setup to run; valid while s lives. */
-const struct entryemu_setup *entryemu_scenario_setup(const entryemu_scenario *s);
-/*
- * "FILE:LINE:COL" of a field the scenario sets ("user.gs"), for errors
- * the library reports by field name; NULL if the scenario does not set it.
- */
-const char *entryemu_scenario_locate(const entryemu_scenario *s, const char *field,
-				     char *buf, size_t len);
-/*
- * Resolve the scenario's symbols against m's image and user code
- * (unknown symbol: ENTRYEMU_E_SCENARIO with FILE:LINE:COL in err) and
- * register its callout actions on m (replacing any callouts set before).
- * Bind before every run: it also resets the actions' call counts.
- */
-int entryemu_scenario_bind(entryemu_scenario *s, entryemu *m, char *err, size_t errlen);
-/*
- * Check the expectations against a result: returns the number that
- * failed, each described on its own line ("FILE:LINE:COL: expected ...,
- * got ...") in report.
- */
-int entryemu_scenario_check(const entryemu_scenario *s, const entryemu *m,
-			    const struct entryemu_result *r, char *report, size_t len);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,122 @@
+/*
+ * Instruction counting and the instruction budget, without a hook per
+ * instruction (which would disable Unicorn's block chaining).  A block
+ * hook adds the number of instructions of each translated block as it
+ * starts; the count per block is decoded once and cached.  When a block
+ * is left early (a fault, a stop from a hook), the instructions from the
+ * exit point to the block's end are taken back.  The last blocks run
+ * are kept in a ring, so an oops report can list the last instructions
+ * without running anything again.
+ */
+#include "cpu/cpu.h"
+
+#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size)
+{
+	uint8_t *p = machine_ptr(m, addr, size);
+	if (!p || !size)
+		return 0;
+	unsigned n = 0;
+	const uint8_t *code = p;
+	size_t left = size;
+	uint64_t a = addr;
+	/* a handle without detail and a reused insn: only lengths are needed */
+	while (left && cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn))
+		n++;
+	return n;
+}
+
+/*
+ * The instruction count of [addr, addr + size), decoded once: a block's
+ * count when it starts, a block's tail when it is left early.  Both
+ * recur run after run, and decoding costs far more than the lookup.  Two
+ * ways per set: a fault's tail and the block that resumes at the same
+ * address share a start but not a size.
+ */
+static unsigned cached_count(struct entryemu *m, uint32_t addr, uint32_t size)
+{
+	/* Fibonacci hashing: neighbouring blocks, and blocks a page apart, differ */
+	uint32_t h = (addr * 2654435761u) >> (32 - BLOCK_CACHE_BITS);
+	struct block_info *set = m->blocks[h];
+	for (int way = 0; way < 2; way++)
+		if (set[way].addr == addr && set[way].size == size && set[way].ninsns)
+			return set[way].ninsns;
+	set[1] = set[0];
+	set[0] = (struct block_info){ addr, size, count_insns(m, addr, size) };
+	machine_mark_code(m, addr, size);	/* Unicorn translated these bytes */
+	return set[0].ninsns;
+}
+
+void count_block_hook(void *data, uint32_t addr, uint32_t size)
+{
+	struct entryemu *m = data;
+	unsigned n = cached_count(m, (uint32_t)addr, size);
+	struct count_state *c = m->count;
+	if (!c)
+		return;			/* the boot */
+	c->ring[c->ring_next++ % BLOCK_RING] = c->cur;
+	c->cur = (struct block_info){ (uint32_t)addr, size, n };
+	c->insns += n;
+	if (c->insns > c->budget && !machine_stopping(m))
+		machine_stop(m, ENTRYEMU_BUDGET, "instruction budget of %llu exhausted",
+			     (unsigned long long)c->budget);
+}
+
+/* The current block was left at from: its instructions from there on did
+ * not execute. */
+void count_unexecuted(struct entryemu *m, uint32_t from)
+{
+	struct count_state *c = m->count;
+	struct block_info *b = c ? &c->cur : NULL;
+	if (!b || from < b->addr || from >= b->addr + b->size)
+		return;
+	unsigned n = from == b->addr ? b->ninsns
+		     : cached_count(m, from, b->addr + b->size - from);
+	c->insns -= n < c->insns ? n : c->insns;
+	b->ninsns -= n < b->ninsns ? n : b->ninsns;
+	b->size = from - b->addr;	/* taken back once only */
+}
+
+/* The instruction addresses of block b, at most max of its last ones. */
+static size_t block_insns(struct entryemu *m, const struct block_info *b, uint32_t *out,
+			  size_t max)
+{
+	uint8_t *p = b->size ? machine_ptr(m, b->addr, b->size) : NULL;
+	uint32_t all[256];
+	size_t n = 0;
+	const uint8_t *code = p;
+	size_t left = b->size;
+	uint64_t a = b->addr;
+	while (p && left && n < 256 &&
+	       cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn))
+		all[n++] = (uint32_t)m->count_insn->address;
+	size_t from = n > max ? n - max : 0;
+	memcpy(out, all + from, (n - from) * sizeof(*out));
+	return n - from;
+}
+
+size_t count_last_insns(struct entryemu *m, uint32_t *out, size_t max)
+{
+	struct count_state *c = m->count;
+	if (!c || !max)
+		return 0;
+	/* newest first: the block running now, then the ring backwards */
+	const struct block_info *order[BLOCK_RING + 1];
+	size_t nb = 0;
+	order[nb++] = &c->cur;
+	for (unsigned i = 1; i <= BLOCK_RING && i <= c->ring_next; i++)
+		order[nb++] = &c->ring[(c->ring_next - i) % BLOCK_RING];
+	uint32_t tmp[256];
+	size_t total = 0;
+	for (size_t k = 0; k < nb && total < max; k++) {
+		size_t got = block_insns(m, order[k], tmp, max - total);
+		/* prepend: older blocks go in front */
+		memmove(out + got, out, total * sizeof(*out));
+		memcpy(out, tmp, got * sizeof(*out));
+		total += got;
+	}
+	return total;
+}

@@ -1,0 +1,60 @@
+/*
+ * The CPU layer: the engine, guest memory, the machine's tables and
+ * state, instruction counting, event delivery and injected events.
+ * Nothing here calls into kernel/ or run/: a delivery is emitted into
+ * the run's stream, and a reason to stop goes into the run's halt.
+ */
+#ifndef ENTRYEMU_CPU_CPU_H
+#define ENTRYEMU_CPU_CPU_H
+
+#include "handle.h"
+
+#include "mem/memory.h"
+#include "image/symbols.h"
+
+/* machine.c */
+uint32_t machine_rd32(struct entryemu *m, uint32_t addr, int *ok);
+int machine_wr32(struct entryemu *m, uint32_t addr, uint32_t v);
+uint32_t machine_reg(struct entryemu *m, enum engine_reg r);
+void machine_set_reg(struct entryemu *m, enum engine_reg r, uint32_t v);
+int machine_build(struct entryemu *m);
+/* Back to the state after boot, with the setup's tables, flags and code... */
+int machine_reset(struct entryemu *m, const struct entryemu_setup *setup);
+/* ... then its user state (for a run that starts in user code). */
+int machine_load_user(struct entryemu *m, const struct entryemu_setup *setup);
+int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs);
+void machine_read_regs(struct entryemu *m, struct entryemu_regs *r);
+void machine_read_segments(struct entryemu *m, struct entryemu_regs *r);
+int machine_cpl(struct entryemu *m);
+uint32_t machine_linear_pc(struct entryemu *m);
+uint32_t machine_eip(struct entryemu *m);
+uint32_t machine_ti_flags(struct entryemu *m);
+void machine_set_ti_flags(struct entryemu *m, uint32_t flags);
+/* End the run in progress (the first reason counts) and stop the engine. */
+void machine_stop(struct entryemu *m, enum entryemu_outcome o, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static inline int machine_stopping(const struct entryemu *m)
+{
+	return !m->halt || m->halt->stopping;
+}
+
+/* deliver.c: each delivery is emitted as RUN_EV_DELIVERED */
+void deliver_intr_hook(void *m, uint32_t intno);
+void deliver_sysenter_hook(void *m);
+/* A page fault at the current EIP (access to unmapped memory). */
+void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch);
+void deliver_invalid_opcode(struct entryemu *m);
+void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t error,
+		      uint32_t eip);
+
+/* inject.c: a code hook over everything, for runs that inject events */
+void inject_hook(void *m, uint32_t addr, uint32_t size);
+
+/* counting.c */
+void count_block_hook(void *m, uint32_t addr, uint32_t size);
+void count_unexecuted(struct entryemu *m, uint32_t from);
+unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size);
+/* The addresses of the last (up to max) instructions run, oldest first. */
+size_t count_last_insns(struct entryemu *m, uint32_t *out, size_t max);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * Protected-mode event delivery, as the Intel SDM vol. 3 ch. 6 describes
+ * it ("Interrupt and exception handling"), because Unicorn does none: it
+ * reports the vector to a hook and leaves CS, SS, ESP and the stack as
+ * they were.
+ *
+ * The model itself (deliver_model.c) is a pure function of a CPU
+ * snapshot and the tables in memory; this file takes the snapshot,
+ * writes the outcome to the engine and the stack, tells the run, and
+ * chains the faults a failed delivery raises: a fault while delivering
+ * is delivered in turn, and table 6-5 makes some pairs a double fault.
+ */
+#include "cpu/cpu.h"
+#include "cpu/deliver_model.h"
+#include "cpu/fault.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int read_guest(void *ctx, uint32_t addr, uint32_t *out)
+{
+	int ok = 1;
+	*out = machine_rd32(ctx, addr, &ok);
+	return ok ? 0 : -1;
+}
+
+/* The CPU as the event finds it, in one read; *all gets every register. */
+static void snapshot(struct entryemu *m, struct cpu_snapshot *c, struct entryemu_regs *all)
+{
+	machine_read_regs(m, all);
+	c->eflags = all->eflags, c->esp = all->esp;
+	c->cs = all->cs, c->ss = all->ss, c->ds = all->ds;
+	c->es = all->es, c->fs = all->fs, c->gs = all->gs;
+	struct engine_table_reg t[4];
+	if (engine_tables(m->eng, t))
+		memset(t, 0, sizeof(t));
+	c->gdtr = (struct cpu_table){ t[ET_GDTR].selector, t[ET_GDTR].base, t[ET_GDTR].limit };
+	c->idtr = (struct cpu_table){ t[ET_IDTR].selector, t[ET_IDTR].base, t[ET_IDTR].limit };
+	c->ldtr = (struct cpu_table){ t[ET_LDTR].selector, t[ET_LDTR].base, t[ET_LDTR].limit };
+	c->tr = (struct cpu_table){ t[ET_TR].selector, t[ET_TR].base, t[ET_TR].limit };
+}
+
+/*
+ * Tell the run's observers: the event record, and for an entry from
+ * ring 3 what the CPU had (out->u.delivered.user_entry and the rest,
+ * filled in by the caller).
+ */
+static void emit(struct entryemu *m, struct run_event *out, const struct event *ev,
+		 int cpl, uint32_t handler, uint32_t frame)
+{
+	struct entryemu_event_record *e = &out->u.delivered.rec;
+	out->kind = RUN_EV_DELIVERED;
+	e->vector = ev->vector;
+	e->software = ev->software;
+	e->has_error_code = ev->has_error;
+	e->error_code = ev->error;
+	e->eip = ev->eip;
+	e->from_cpl = cpl;
+	e->handler = handler;
+	e->frame = frame;
+	e->trace_index = 0;		/* the recorder knows the trace */
+	if (m->stream)
+		stream_emit(m->stream, out);
+}
+
+/* One delivery: the model decides, and what it decided is written here. */
+static enum delivered deliver(struct entryemu *m, const struct event *ev,
+			      struct fault *nested, char *why, size_t whylen)
+{
+	struct cpu_snapshot cpu;
+	struct entryemu_regs regs;
+	struct delivery d;
+	struct mem_view mem = { read_guest, m };
+	snapshot(m, &cpu, &regs);
+	deliver_model(&cpu, &mem, ev, &d);
+	if (d.status != DELIVERED) {
+		*nested = d.nested;
+		snprintf(why, whylen, "%s", d.why);
+		return d.status;
+	}
+	uint8_t *stack = machine_wptr(m, d.frame, 4 * d.nwords);
+	if (!stack) {
+		snprintf(why, whylen, "delivering vector %d: the stack at 0x%08x is not "
+			 "mapped", ev->vector, d.frame);
+		return BROKEN;
+	}
+	struct run_event out;
+	out.u.delivered.user_entry = d.new_cpl < d.cpl && d.cpl == 3;
+	if (out.u.delivered.user_entry) {
+		/* the checkers keep what the kernel must save and give back */
+		out.u.delivered.user = regs;
+		uint32_t hw[5] = { ev->eip, cpu.cs, cpu.eflags, cpu.esp, cpu.ss };
+		memcpy(out.u.delivered.hw, hw, sizeof(hw));
+		out.u.delivered.esp0 = d.new_esp + 4 * d.nwords;
+	}
+	/* highest address first: the first word pushed */
+	for (uint32_t i = 0; i < d.nwords; i++)
+		memcpy(stack + 4 * (d.nwords - 1 - i), &d.words[i], 4);
+	if (d.new_cpl < d.cpl) {
+		if (d.vm86)	/* leave vm86 first, or the real-mode trick lands in CPL 3 */
+			machine_set_reg(m, ER_EFLAGS, d.new_eflags);
+		if (machine_enter_ring0(m, d.new_ss, d.new_esp, d.new_cs)) {
+			snprintf(why, whylen, "the emulator refused SS=0x%04x CS=0x%04x",
+				 d.new_ss, d.new_cs);
+			return BROKEN;
+		}
+		if (d.cpl == 3)
+			m->cpu->in_kernel = 1;
+		if (d.vm86) {
+			/* and the data segments are left null */
+			static const enum engine_reg segs[] = { ER_DS, ER_ES, ER_FS, ER_GS };
+			static const uint32_t zero[4];
+			engine_set_regs(m->eng, segs, zero, 4);
+		}
+	} else {
+		machine_set_reg(m, ER_ESP, d.new_esp);
+		if (d.new_cs != cpu.cs)
+			engine_set_reg(m->eng, ER_CS, d.new_cs);
+	}
+	machine_set_reg(m, ER_EFLAGS, d.new_eflags);
+	machine_set_reg(m, ER_EIP, d.new_eip);
+	emit(m, &out, ev, d.cpl, d.new_eip, d.frame);
+	return DELIVERED;
+}
+
+/* SDM vol. 3 table 6-4: the exception classes that decide a double fault. */
+static int contributory(int vector)
+{
+	return vector == VEC_DE || vector == VEC_TS || vector == VEC_NP ||
+	       vector == VEC_SS || vector == VEC_GP;
+}
+
+/*
+ * Deliver ev.  A fault raised by the delivery is itself delivered, with
+ * EXT set, unless table 6-5 makes the pair a double fault: a contributory
+ * fault while delivering a contributory exception, or a contributory
+ * fault or #PF while delivering a #PF.  A fault while delivering #DF
+ * shuts the processor down.  Software interrupts, benign exceptions and
+ * external interrupts are not "first exceptions" for this rule.
+ */
+static void deliver_chain(struct entryemu *m, struct event ev)
+{
+	char why[256] = "";
+	for (int depth = 0; depth < 4; depth++) {
+		struct fault f;
+		enum delivered d = deliver(m, &ev, &f, why, sizeof(why));
+		if (d == DELIVERED)
+			return;
+		if (d == TASK_GATE) {
+			machine_stop(m, ENTRYEMU_OOPS, "%s%s", ev.vector == VEC_DF ? "double fault: " : "", why);
+			return;
+		}
+		if (d == BROKEN) {
+			machine_stop(m, ENTRYEMU_UNSUPPORTED, "%s", why);
+			return;
+		}
+		if (ev.vector == VEC_DF) {
+			machine_stop(m, ENTRYEMU_OOPS, "triple fault: vector %d while delivering a double fault "
+				 "(the processor shuts down)", f.vector);
+			return;
+		}
+		int first_is_exception = !ev.software && ev.vector < 32;
+		int dbl = first_is_exception &&
+			  ((contributory(ev.vector) && contributory(f.vector)) ||
+			   (ev.vector == VEC_PF && (contributory(f.vector) || f.vector == VEC_PF)));
+		/* the delivery itself faulted: raised at the same instruction */
+		struct event next = {
+			.vector = dbl ? VEC_DF : f.vector,
+			.software = 0,
+			.has_error = 1,
+			.error = dbl ? 0 : f.error,
+			.eip = ev.software ? ev.insn_eip : ev.eip,
+			.insn_eip = ev.insn_eip,
+		};
+		ev = next;
+	}
+	machine_stop(m, ENTRYEMU_OOPS, "exceptions nested too deep while delivering vector %d", ev.vector);
+}
+
+/* An event from outside the instruction stream (injection, IRQ, NMI). */
+void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t error,
+		      uint32_t eip)
+{
+	struct event ev = { .vector = vector, .software = 0, .has_error = has_error,
+			    .error = error, .eip = eip, .insn_eip = eip };
+	deliver_chain(m, ev);
+}
+
+/* Bytes before eip that form "int n" (CD n), "int3" (CC) or "into" (CE). */
+static int software_int_len(struct entryemu *m, uint32_t eip, uint32_t vec)
+{
+	uint8_t *p2 = machine_ptr(m, eip - 2, 2);
+	uint8_t *p1 = machine_ptr(m, eip - 1, 1);
+	if (vec == VEC_BP && p1 && p1[0] == 0xcc)
+		return 1;
+	if (vec == VEC_OF && p1 && p1[0] == 0xce)
+		return 1;
+	if (p2 && p2[0] == 0xcd && p2[1] == vec)
+		return 2;
+	return 0;
+}
+
+/*
+ * The engine's interrupt hook: the CPU raised vector intno.  For int n, EIP is already
+ * past the instruction; for a fault it is the faulting instruction (and
+ * nothing of it has been committed).
+ */
+static void deliver_intr(struct entryemu *m, uint32_t intno);
+
+void deliver_intr_hook(void *data, uint32_t intno)
+{
+	struct entryemu *m = data;
+	if (machine_stopping(m))
+		return;
+	uint64_t t0 = prof_now(m);
+	deliver_intr(m, intno);
+	/*
+	 * The engine remembers a contributory fault or #PF until its own
+	 * delivery, which this model replaces: tell it the event was
+	 * delivered, or the next fault of the run comes back as #DF.
+	 */
+	if (intno == VEC_DE || intno == VEC_DF || (intno >= VEC_TS && intno <= VEC_PF))
+		engine_exception_delivered(m->eng);
+	PROF_ADD(m, deliver_ns, t0);
+}
+
+static void deliver_intr(struct entryemu *m, uint32_t intno)
+{
+	uint32_t eip = machine_reg(m, ER_EIP);
+	/* code addresses are linear: CS's base + EIP (CS * 16 in vm86 mode) */
+	uint32_t pc = machine_linear_pc(m);
+	struct event ev = { .vector = (int)intno, .eip = eip, .insn_eip = eip };
+	int len = software_int_len(m, pc, intno);
+
+	if (len || intno >= 32) {
+		ev.software = 1;
+		ev.insn_eip = eip - (uint32_t)len;
+		count_unexecuted(m, pc);
+	} else if (intno == VEC_DB) {
+		ev.eip = eip;			/* single-step trap: after the insn */
+		count_unexecuted(m, pc);
+	} else if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) {
+		/*
+		 * Faults in vm86 mode are the IOPL-sensitive instructions'
+		 * #GP(0) and the like: no selector, so error code 0.
+		 */
+		count_unexecuted(m, pc);
+		ev.has_error = vector_has_error_code((int)intno);
+		ev.error = 0;
+	} else {
+		struct fault_info fi;
+		count_unexecuted(m, pc);	/* the faulting insn did not retire */
+		if (fault_derive(m, (int)intno, eip, &fi) < 0) {
+			char sym[128];
+			machine_stop(m, ENTRYEMU_UNSUPPORTED, "exception %u at %s: %s",
+				     intno, entryemu_symbolize(m, eip, sym, sizeof(sym)),
+				     fi.why);
+			return;
+		}
+		ev.has_error = fi.has_error;
+		ev.error = fi.error;
+	}
+	deliver_chain(m, ev);
+}
+
+/*
+ * SYSENTER (SDM vol. 2): a fast transition to CPL 0 that pushes nothing.
+ * CS = IA32_SYSENTER_CS (RPL cleared), SS = CS + 8, ESP and EIP from
+ * their MSRs; VM, IF and RF are cleared, TF is not (a single step into
+ * sysenter traps on the kernel's first instruction, on the sysenter
+ * stack).  #GP(0) if SYSENTER_CS is null.  Unicorn calls this hook and
+ * then advances EIP by the instruction's length, so EIP is set 2 short.
+ */
+static void deliver_sysenter(struct entryemu *m);
+
+void deliver_sysenter_hook(void *data)
+{
+	struct entryemu *m = data;
+	if (machine_stopping(m))
+		return;
+	uint64_t t0 = prof_now(m);
+	deliver_sysenter(m);
+	PROF_ADD(m, deliver_ns, t0);
+}
+
+static void deliver_sysenter(struct entryemu *m)
+{
+	uint64_t cs = 0, esp = 0, eip = 0;		/* IA32_SYSENTER_CS, _ESP, _EIP */
+	engine_msr(m->eng, 0x174, &cs);
+	engine_msr(m->eng, 0x175, &esp);
+	engine_msr(m->eng, 0x176, &eip);
+	uint32_t at = machine_reg(m, ER_EIP);
+	int cpl = machine_cpl(m);
+	if ((cs & 0xfffc) == 0) {
+		struct event ev = { .vector = VEC_GP, .has_error = 1, .error = 0,
+				    .eip = at, .insn_eip = at };
+		deliver_chain(m, ev);
+		/* Unicorn adds the length of sysenter to whatever EIP is now */
+		machine_set_reg(m, ER_EIP, machine_reg(m, ER_EIP) - 2);
+		return;
+	}
+	uint32_t eflags = machine_reg(m, ER_EFLAGS);
+	uint16_t sel = (uint16_t)(cs & 0xfffc);
+	struct run_event out;
+	out.u.delivered.user_entry = cpl == 3;
+	if (cpl == 3) {
+		/* pt_regs will be built by hand: EIP from thread_info, ESP from %ebp */
+		struct entryemu_regs *user = &out.u.delivered.user;
+		machine_read_regs(m, user);
+		int ok = 1;
+		uint32_t ret = machine_rd32(m, KSTACK_BASE +
+					    (uint32_t)m->img.layout.ti_sysenter_return, &ok);
+		uint32_t esp0 = machine_rd32(m, SYS_TSS + (uint32_t)m->img.layout.tss_esp0, &ok);
+		uint32_t hw[5] = { ret, ENTRYEMU_USER_CS, 0, user->ebp, ENTRYEMU_USER_DS };
+		memcpy(out.u.delivered.hw, hw, sizeof(hw));
+		out.u.delivered.esp0 = esp0;
+	}
+	if (machine_enter_ring0(m, (uint16_t)(sel + 8), (uint32_t)esp, sel)) {
+		machine_stop(m, ENTRYEMU_ERROR, "the emulator refused the sysenter selectors");
+		return;
+	}
+	machine_set_reg(m, ER_EFLAGS, eflags & ~(ENTRYEMU_EFLAGS_VM |
+		ENTRYEMU_EFLAGS_IF | ENTRYEMU_EFLAGS_RF));
+	machine_set_reg(m, ER_EIP, (uint32_t)eip - 2);
+	if (cpl == 3)
+		m->cpu->in_kernel = 1;
+	struct event ev = { .vector = ENTRYEMU_EVENT_SYSENTER, .software = 1,
+			    .eip = at + 2, .insn_eip = at };
+	emit(m, &out, &ev, cpl, (uint32_t)eip, (uint32_t)esp);
+}
+
+/*
+ * An access to memory nothing is mapped at: without paging Unicorn stops
+ * with an error; the CPU with paging raises #PF.  Error code (SDM vol. 3
+ * 4.7): P = 0 (not present), W/R = the access was a write, U/S = it was
+ * made at CPL 3; CR2 = the linear address.
+ */
+void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
+{
+	/*
+	 * A fetch faults at the target, which is where EIP already is.  For a
+	 * data access Unicorn leaves EIP wherever the last exit to its main
+	 * loop put it (chained blocks do not update it); the block hook saw
+	 * the block that was running, and the faulting instruction in it is
+	 * found by its access.
+	 */
+	uint32_t eip = machine_reg(m, ER_EIP);
+	if (!fetch && !(machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)) {
+		uint32_t at = fault_locate_access(m, m->count->cur.addr, addr);
+		if (!at) {
+			char sym[128];
+			machine_stop(m, ENTRYEMU_UNSUPPORTED, "access to unmapped 0x%08x in the "
+				     "block at %s: no instruction there makes it", addr,
+				     entryemu_symbolize(m, m->count->cur.addr, sym, sizeof(sym)));
+			return;
+		}
+		eip = at;
+		machine_set_reg(m, ER_EIP, eip);
+	}
+	uint32_t err = (write ? 2u : 0u) | (machine_cpl(m) == 3 ? 4u : 0u);
+	machine_set_reg(m, ER_CR2, addr);
+	count_unexecuted(m, eip);
+	struct event ev = { .vector = VEC_PF, .has_error = 1, .error = err,
+			    .eip = eip, .insn_eip = eip };
+	deliver_chain(m, ev);
+}
+
+/* An invalid opcode at the current EIP: #UD, a fault, no error code. */
+void deliver_invalid_opcode(struct entryemu *m)
+{
+	uint32_t eip = machine_reg(m, ER_EIP);
+	count_unexecuted(m, eip);
+	struct event ev = { .vector = VEC_UD, .eip = eip, .insn_eip = eip };
+	deliver_chain(m, ev);
+}

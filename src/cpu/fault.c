@@ -1,0 +1,261 @@
+/* Error codes of faults, derived from the faulting instruction. */
+#include "cpu/cpu.h"
+#include "cpu/desc.h"
+#include "cpu/fault.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int vector_has_error_code(int vector)
+{
+	switch (vector) {
+	case VEC_DF: case VEC_TS: case VEC_NP: case VEC_SS: case VEC_GP:
+	case VEC_PF: case VEC_AC:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int sreg_of(x86_reg r, enum sreg *out)
+{
+	switch (r) {
+	case X86_REG_ES: *out = SREG_ES; return 0;
+	case X86_REG_CS: *out = SREG_CS; return 0;
+	case X86_REG_SS: *out = SREG_SS; return 0;
+	case X86_REG_DS: *out = SREG_DS; return 0;
+	case X86_REG_FS: *out = SREG_FS; return 0;
+	case X86_REG_GS: *out = SREG_GS; return 0;
+	default: return -1;
+	}
+}
+
+static int engine_reg_of(x86_reg r)
+{
+	switch (r) {
+	case X86_REG_EAX: return ER_EAX;
+	case X86_REG_EBX: return ER_EBX;
+	case X86_REG_ECX: return ER_ECX;
+	case X86_REG_EDX: return ER_EDX;
+	case X86_REG_ESI: return ER_ESI;
+	case X86_REG_EDI: return ER_EDI;
+	case X86_REG_EBP: return ER_EBP;
+	case X86_REG_ESP: return ER_ESP;
+	case X86_REG_AX: return ER_AX;
+	case X86_REG_BX: return ER_BX;
+	case X86_REG_CX: return ER_CX;
+	case X86_REG_DX: return ER_DX;
+	case X86_REG_SI: return ER_SI;
+	case X86_REG_DI: return ER_DI;
+	case X86_REG_BP: return ER_BP;
+	case X86_REG_SP: return ER_SP;
+	default: return -1;
+	}
+}
+
+/* Effective address of a memory operand (flat segments: base 0). */
+static uint32_t mem_addr(struct entryemu *m, const cs_x86_op *op)
+{
+	uint32_t a = (uint32_t)op->mem.disp;
+	if (op->mem.base != X86_REG_INVALID && engine_reg_of(op->mem.base) >= 0)
+		a += machine_reg(m, engine_reg_of(op->mem.base));
+	if (op->mem.index != X86_REG_INVALID && engine_reg_of(op->mem.index) >= 0)
+		a += machine_reg(m, engine_reg_of(op->mem.index)) * (uint32_t)op->mem.scale;
+	return a;
+}
+
+/* The selector an operand holds (register, or 16 bits of memory). */
+static int operand_selector(struct entryemu *m, const cs_x86_op *op, uint16_t *sel)
+{
+	if (op->type == X86_OP_REG && engine_reg_of(op->reg) >= 0) {
+		*sel = (uint16_t)machine_reg(m, engine_reg_of(op->reg));
+		return 0;
+	}
+	if (op->type == X86_OP_MEM) {
+		int ok = 1;
+		*sel = (uint16_t)machine_rd32(m, mem_addr(m, op), &ok);
+		return ok ? 0 : -1;
+	}
+	return -1;
+}
+
+/* Linear address of the stack top plus off, through SS (base; SP if 16-bit). */
+static uint32_t stack_addr(struct entryemu *m, uint32_t off)
+{
+	uint16_t ss = 0;
+	ss = (uint16_t)engine_reg(m->eng, ER_SS);
+	uint32_t esp = machine_reg(m, ER_ESP);
+	struct desc d;
+	if (desc_fetch(m, ss, &d) == 0 && d.s)
+		return d.base + (d.db ? esp + off : ((esp + off) & 0xffff));
+	return esp + off;
+}
+
+static int derive_from_check(struct fault_info *info, int vector, struct fault f)
+{
+	if (f.vector != vector) {
+		snprintf(info->why, sizeof(info->why),
+			 "the CPU raised vector %d at `%s` but the SDM check of its "
+			 "operands gives %s %d: the machine model disagrees with the CPU",
+			 vector, info->insn, f.vector < 0 ? "no fault, vector" : "vector",
+			 f.vector);
+		return -1;
+	}
+	info->error = f.error;
+	return 0;
+}
+
+int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->has_error = vector_has_error_code(vector);
+
+	uint8_t *code = machine_ptr(m, eip, 1);
+	cs_insn *insn = NULL;
+	size_t avail = 0;
+	while (code && avail < 15 && machine_ptr(m, eip + (uint32_t)avail, 1))
+		avail++;
+	if (!code || cs_disasm(m->cs, code, avail, eip, 1, &insn) != 1) {
+		snprintf(info->why, sizeof(info->why), "no decodable instruction at 0x%08x", eip);
+		return -1;
+	}
+	snprintf(info->insn, sizeof(info->insn), "%s%s%s", insn->mnemonic,
+		 insn->op_str[0] ? " " : "", insn->op_str);
+	if (!info->has_error) {
+		cs_free(insn, 1);
+		return 0;
+	}
+
+	int rc = -1, cpl = machine_cpl(m);
+	const cs_x86 *x = &insn->detail->x86;
+	enum sreg sr;
+	uint16_t sel;
+	int ok = 1;
+
+	switch (insn->id) {
+	case X86_INS_POP:		/* pop %ds/%es/%fs/%gs/%ss */
+		if (x->op_count == 1 && x->operands[0].type == X86_OP_REG &&
+		    sreg_of(x->operands[0].reg, &sr) == 0) {
+			sel = (uint16_t)machine_rd32(m, stack_addr(m, 0), &ok);
+			if (ok)
+				rc = derive_from_check(info, vector,
+						       desc_check_data_load(m, sr, sel, cpl));
+		}
+		break;
+	case X86_INS_MOV:		/* mov r/m16, %sreg */
+		if (x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+		    sreg_of(x->operands[0].reg, &sr) == 0 &&
+		    operand_selector(m, &x->operands[1], &sel) == 0)
+			rc = derive_from_check(info, vector,
+					       desc_check_data_load(m, sr, sel, cpl));
+		break;
+	case X86_INS_LDS: case X86_INS_LES: case X86_INS_LFS:
+	case X86_INS_LGS: case X86_INS_LSS: {	/* selector after the offset */
+		static const struct { unsigned id; enum sreg r; } L[] = {
+			{ X86_INS_LDS, SREG_DS }, { X86_INS_LES, SREG_ES },
+			{ X86_INS_LFS, SREG_FS }, { X86_INS_LGS, SREG_GS },
+			{ X86_INS_LSS, SREG_SS },
+		};
+		for (size_t i = 0; i < 5; i++)
+			if (L[i].id == insn->id)
+				sr = L[i].r;
+		const cs_x86_op *op = &x->operands[x->op_count - 1];
+		if (op->type == X86_OP_MEM) {
+			sel = (uint16_t)machine_rd32(m, mem_addr(m, op) + 4, &ok);
+			if (ok)
+				rc = derive_from_check(info, vector,
+						       desc_check_data_load(m, sr, sel, cpl));
+		}
+		break;
+	}
+	case X86_INS_IRETD: {		/* the frame it was popping */
+		uint32_t reip = machine_rd32(m, stack_addr(m, 0), &ok);
+		uint16_t rcs = (uint16_t)machine_rd32(m, stack_addr(m, 4), &ok);
+		uint16_t rss = (uint16_t)machine_rd32(m, stack_addr(m, 16), &ok);
+		if (ok)
+			rc = derive_from_check(info, vector,
+					       desc_check_iret(m, rcs, rss, reip, cpl));
+		break;
+	}
+	case X86_INS_LJMP: case X86_INS_LCALL: case X86_INS_RETF:
+	case X86_INS_INT: case X86_INS_INT3: case X86_INS_INTO:
+		break;			/* selector-carrying: not modelled here */
+	default:
+		/*
+		 * Every other #GP (privileged instruction at CPL 3, I/O without
+		 * permission, segment limit, misaligned SSE operand...) pushes 0.
+		 */
+		if (vector == VEC_GP) {
+			info->error = 0;
+			rc = 0;
+		}
+		break;
+	}
+	if (rc < 0 && !info->why[0])
+		snprintf(info->why, sizeof(info->why),
+			 "vector %d at `%s`: deriving its error code is not modelled",
+			 vector, info->insn);
+	cs_free(insn, 1);
+	return rc;
+}
+
+/* Does [lo, lo + len) hold addr? */
+static int covers(uint32_t lo, uint32_t len, uint32_t addr)
+{
+	return addr - lo < len;
+}
+
+uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr)
+{
+	uint32_t esp = machine_reg(m, ER_ESP);
+	uint32_t esi = machine_reg(m, ER_ESI), edi = machine_reg(m, ER_EDI);
+	uint32_t pc = start;
+	/* a translated block is at most a few hundred bytes; stop at 64 insns */
+	for (int n = 0; n < 64; n++) {
+		size_t avail = 0;
+		while (avail < 15 && machine_ptr(m, pc + (uint32_t)avail, 1))
+			avail++;
+		uint8_t *p = machine_ptr(m, pc, 1);
+		cs_insn *insn = NULL;
+		if (!p || cs_disasm(m->cs, p, avail, pc, 1, &insn) != 1)
+			return 0;
+		const cs_x86 *x = &insn->detail->x86;
+		int hit = 0;
+		for (int i = 0; i < x->op_count && !hit; i++)
+			if (x->operands[i].type == X86_OP_MEM &&
+			    insn->id != X86_INS_LEA && insn->id != X86_INS_NOP)
+				hit = covers(mem_addr(m, &x->operands[i]),
+					     x->operands[i].size ? x->operands[i].size : 4, addr);
+		switch (insn->id) {	/* the stack and string accesses they imply */
+		case X86_INS_PUSH: case X86_INS_PUSHFD: case X86_INS_CALL: case X86_INS_PUSHAL:
+			hit |= covers(esp - 32, 32, addr);
+			break;
+		case X86_INS_POP: case X86_INS_POPFD: case X86_INS_RET: case X86_INS_IRETD:
+		case X86_INS_POPAL: case X86_INS_LEAVE:
+			hit |= covers(esp, 32, addr);
+			break;
+		case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD:
+		case X86_INS_CMPSB: case X86_INS_CMPSW: case X86_INS_CMPSD:
+		case X86_INS_LODSB: case X86_INS_LODSW: case X86_INS_LODSD:
+		case X86_INS_STOSB: case X86_INS_STOSW: case X86_INS_STOSD:
+		case X86_INS_SCASB: case X86_INS_SCASW: case X86_INS_SCASD:
+			hit |= covers(esi, 4, addr) || covers(edi, 4, addr);
+			break;
+		default:
+			break;
+		}
+		int ends = cs_insn_group(m->cs, insn, CS_GRP_JUMP) ||
+			   cs_insn_group(m->cs, insn, CS_GRP_CALL) ||
+			   cs_insn_group(m->cs, insn, CS_GRP_RET) ||
+			   cs_insn_group(m->cs, insn, CS_GRP_INT) ||
+			   cs_insn_group(m->cs, insn, CS_GRP_IRET);
+		uint32_t next = pc + insn->size;
+		cs_free(insn, 1);
+		if (hit)
+			return pc;
+		if (ends)
+			return 0;		/* a block ends at a branch */
+		pc = next;
+	}
+	return 0;
+}

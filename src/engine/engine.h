@@ -1,0 +1,109 @@
+/*
+ * The CPU engine behind a machine: the one interface through which the
+ * library drives the emulator (Unicorn today, in unicorn.c), so that
+ * another backend can later serve the same callouts, checkers and
+ * records.  Registers, descriptor-table registers and MSRs; host buffers
+ * mapped as guest memory; start and stop; hooks on code ranges, blocks,
+ * interrupts, sysenter, unmapped accesses and stores to read-only pages;
+ * dropping translated code; saving and restoring the whole CPU.
+ *
+ * Hooks are called with the context given when they were added.  Adding
+ * a hook affects only code translated afterwards: flush to apply it to
+ * code already translated.
+ */
+#ifndef ENTRYEMU_ENGINE_ENGINE_H
+#define ENTRYEMU_ENGINE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct engine;
+struct engine_ctx;
+
+enum engine_reg {
+	ER_EAX, ER_EBX, ER_ECX, ER_EDX, ER_ESI, ER_EDI, ER_EBP, ER_ESP,
+	ER_AX, ER_BX, ER_CX, ER_DX, ER_SI, ER_DI, ER_BP, ER_SP,
+	ER_EIP, ER_EFLAGS, ER_CR0, ER_CR2,
+	ER_CS, ER_SS, ER_DS, ER_ES, ER_FS, ER_GS,	/* selectors: 16 bits */
+	ER_COUNT
+};
+
+enum engine_table { ET_GDTR, ET_IDTR, ET_LDTR, ET_TR };
+
+struct engine_table_reg {
+	uint16_t selector;		/* LDTR and TR */
+	uint32_t base, limit, flags;	/* flags: the hidden attributes (TR) */
+};
+
+/* How a start ended. */
+enum engine_exit {
+	ENGINE_EXIT_OK,			/* stopped by a hook, or a halt */
+	ENGINE_EXIT_INVALID_INSN,	/* an opcode the engine does not know */
+	ENGINE_EXIT_UNMAPPED,		/* an access to unmapped memory */
+	ENGINE_EXIT_ERROR,		/* anything else: engine_exit_name() */
+};
+
+/* Kinds of an unmapped access. */
+enum engine_access { EA_READ, EA_WRITE, EA_FETCH };
+
+typedef void (*engine_code_fn)(void *ctx, uint32_t addr, uint32_t size);
+typedef void (*engine_intr_fn)(void *ctx, uint32_t vector);
+typedef void (*engine_insn_fn)(void *ctx);
+typedef void (*engine_access_fn)(void *ctx, enum engine_access kind, uint32_t addr,
+				 uint32_t size);
+typedef size_t engine_hook;
+
+int engine_open(struct engine **out, char *err, size_t errlen);
+void engine_close(struct engine *e);
+
+uint32_t engine_reg(struct engine *e, enum engine_reg r);
+/* 0, or -1 where the CPU refuses the value (a selector it would not load) */
+int engine_set_reg(struct engine *e, enum engine_reg r, uint32_t v);
+/* n registers in one call each way */
+void engine_regs(struct engine *e, const enum engine_reg *ids, uint32_t *vals, int n);
+void engine_set_regs(struct engine *e, const enum engine_reg *ids, const uint32_t *vals, int n);
+int engine_table(struct engine *e, enum engine_table t, struct engine_table_reg *out);
+/* All four at once, indexed by enum engine_table. */
+int engine_tables(struct engine *e, struct engine_table_reg out[4]);
+int engine_set_table(struct engine *e, enum engine_table t, const struct engine_table_reg *v);
+int engine_msr(struct engine *e, uint32_t id, uint64_t *v);
+int engine_set_msr(struct engine *e, uint32_t id, uint64_t v);
+
+/* Map size bytes at base onto host memory; read-only pages trap stores. */
+int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, int writable,
+	       char *err, size_t errlen);
+
+/* Run from pc until a hook stops it, the CPU halts or it cannot go on. */
+enum engine_exit engine_start(struct engine *e, uint32_t pc);
+const char *engine_exit_name(struct engine *e);
+/* From a hook: stop once the current instruction is done. */
+void engine_stop(struct engine *e);
+
+int engine_hook_code(struct engine *e, engine_hook *h, uint32_t lo, uint32_t hi,
+		     engine_code_fn fn, void *ctx);
+int engine_hook_block(struct engine *e, engine_hook *h, engine_code_fn fn, void *ctx);
+int engine_hook_intr(struct engine *e, engine_hook *h, engine_intr_fn fn, void *ctx);
+int engine_hook_sysenter(struct engine *e, engine_hook *h, engine_insn_fn fn, void *ctx);
+/* An access to unmapped memory: the start then ends ENGINE_EXIT_UNMAPPED. */
+int engine_hook_unmapped(struct engine *e, engine_hook *h, engine_access_fn fn, void *ctx);
+/* A store to a page mapped read-only: the hook hears of it, then the store goes ahead. */
+int engine_hook_store_ro(struct engine *e, engine_hook *h, engine_access_fn fn, void *ctx);
+void engine_unhook(struct engine *e, engine_hook h);
+
+/* Drop all translated code, or that of [lo, hi). */
+int engine_flush(struct engine *e);
+int engine_flush_range(struct engine *e, uint32_t lo, uint32_t hi);
+
+/* The whole CPU state, saved and restored. */
+int engine_save(struct engine *e, struct engine_ctx **ctx);
+int engine_restore(struct engine *e, const struct engine_ctx *ctx);
+void engine_ctx_free(struct engine_ctx *ctx);
+
+/*
+ * The exception the engine reported has been delivered (the library's
+ * delivery model did it): the next fault is a first fault again, not a
+ * double fault (SDM vol. 3 6.15, table 6-5).
+ */
+void engine_exception_delivered(struct engine *e);
+
+#endif

@@ -1,0 +1,379 @@
+/*
+ * The engine on Unicorn 2 (UC_ARCH_X86, UC_MODE_32).  Hooks go through
+ * small trampolines that drop Unicorn's own arguments; the rest maps one
+ * to one.  What Unicorn keeps but does not expose (the exception being
+ * delivered) is reached through quirks.c.
+ */
+#include "engine/engine.h"
+#include "engine/quirks.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicorn/unicorn.h>
+
+#define MAX_HOOKS 64
+
+struct hook {
+	int used;
+	uc_hook uh;
+	void *fn;
+	void *ctx;
+};
+
+struct engine {
+	uc_engine *uc;
+	uc_err last;
+	struct hook hooks[MAX_HOOKS];
+	struct engine_quirks quirks;
+	int quirks_ready;
+};
+
+struct engine_ctx {
+	uc_context *c;
+};
+
+static const int uc_ids[ER_COUNT] = {
+	[ER_EAX] = UC_X86_REG_EAX, [ER_EBX] = UC_X86_REG_EBX, [ER_ECX] = UC_X86_REG_ECX,
+	[ER_EDX] = UC_X86_REG_EDX, [ER_ESI] = UC_X86_REG_ESI, [ER_EDI] = UC_X86_REG_EDI,
+	[ER_EBP] = UC_X86_REG_EBP, [ER_ESP] = UC_X86_REG_ESP,
+	[ER_AX] = UC_X86_REG_AX, [ER_BX] = UC_X86_REG_BX, [ER_CX] = UC_X86_REG_CX,
+	[ER_DX] = UC_X86_REG_DX, [ER_SI] = UC_X86_REG_SI, [ER_DI] = UC_X86_REG_DI,
+	[ER_BP] = UC_X86_REG_BP, [ER_SP] = UC_X86_REG_SP,
+	[ER_EIP] = UC_X86_REG_EIP, [ER_EFLAGS] = UC_X86_REG_EFLAGS,
+	[ER_CR0] = UC_X86_REG_CR0, [ER_CR2] = UC_X86_REG_CR2,
+	[ER_CS] = UC_X86_REG_CS, [ER_SS] = UC_X86_REG_SS, [ER_DS] = UC_X86_REG_DS,
+	[ER_ES] = UC_X86_REG_ES, [ER_FS] = UC_X86_REG_FS, [ER_GS] = UC_X86_REG_GS,
+};
+
+int engine_open(struct engine **out, char *err, size_t errlen)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	*out = NULL;
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	uc_err u = uc_open(UC_ARCH_X86, UC_MODE_32, &e->uc);
+	if (u != UC_ERR_OK) {
+		snprintf(err, errlen, "uc_open: %s", uc_strerror(u));
+		free(e);
+		return -1;
+	}
+	*out = e;
+	return 0;
+}
+
+void engine_close(struct engine *e)
+{
+	if (!e)
+		return;
+	if (e->quirks_ready)
+		engine_quirks_free(&e->quirks);
+	uc_close(e->uc);
+	free(e);
+}
+
+uint32_t engine_reg(struct engine *e, enum engine_reg r)
+{
+	uint32_t v = 0;		/* a 16-bit register fills the low half only */
+	uc_reg_read(e->uc, uc_ids[r], &v);
+	return v;
+}
+
+int engine_set_reg(struct engine *e, enum engine_reg r, uint32_t v)
+{
+	return uc_reg_write(e->uc, uc_ids[r], &v) == UC_ERR_OK ? 0 : -1;
+}
+
+/*
+ * Unicorn stores a 16-bit register in the low half of the destination
+ * and leaves the rest: zeroed first, the upper half stays 0.
+ */
+void engine_regs(struct engine *e, const enum engine_reg *ids, uint32_t *vals, int n)
+{
+	int uids[ER_COUNT];
+	void *ptrs[ER_COUNT];
+	if (n > ER_COUNT)
+		n = ER_COUNT;
+	for (int i = 0; i < n; i++) {
+		uids[i] = uc_ids[ids[i]];
+		vals[i] = 0;
+		ptrs[i] = &vals[i];
+	}
+	uc_reg_read_batch(e->uc, uids, ptrs, n);
+}
+
+void engine_set_regs(struct engine *e, const enum engine_reg *ids, const uint32_t *vals, int n)
+{
+	int uids[ER_COUNT];
+	void *ptrs[ER_COUNT];
+	if (n > ER_COUNT)
+		n = ER_COUNT;
+	for (int i = 0; i < n; i++) {
+		uids[i] = uc_ids[ids[i]];
+		ptrs[i] = (void *)&vals[i];
+	}
+	uc_reg_write_batch(e->uc, uids, ptrs, n);
+}
+
+static const int table_ids[] = {
+	[ET_GDTR] = UC_X86_REG_GDTR, [ET_IDTR] = UC_X86_REG_IDTR,
+	[ET_LDTR] = UC_X86_REG_LDTR, [ET_TR] = UC_X86_REG_TR,
+};
+
+int engine_table(struct engine *e, enum engine_table t, struct engine_table_reg *out)
+{
+	uc_x86_mmr v = { 0 };
+	if (uc_reg_read(e->uc, table_ids[t], &v) != UC_ERR_OK)
+		return -1;
+	*out = (struct engine_table_reg){ v.selector, (uint32_t)v.base, v.limit, v.flags };
+	return 0;
+}
+
+int engine_tables(struct engine *e, struct engine_table_reg out[4])
+{
+	uc_x86_mmr v[4];
+	void *ptrs[4] = { &v[0], &v[1], &v[2], &v[3] };
+	int ids[4];
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < 4; i++)
+		ids[i] = table_ids[i];
+	if (uc_reg_read_batch(e->uc, ids, ptrs, 4) != UC_ERR_OK)
+		return -1;
+	for (int i = 0; i < 4; i++)
+		out[i] = (struct engine_table_reg){ v[i].selector, (uint32_t)v[i].base, v[i].limit,
+						    v[i].flags };
+	return 0;
+}
+
+int engine_set_table(struct engine *e, enum engine_table t, const struct engine_table_reg *v)
+{
+	uc_x86_mmr u = { .selector = v->selector, .base = v->base, .limit = v->limit,
+			 .flags = v->flags };
+	return uc_reg_write(e->uc, table_ids[t], &u) == UC_ERR_OK ? 0 : -1;
+}
+
+int engine_msr(struct engine *e, uint32_t id, uint64_t *v)
+{
+	uc_x86_msr msr = { .rid = id };
+	if (uc_reg_read(e->uc, UC_X86_REG_MSR, &msr) != UC_ERR_OK)
+		return -1;
+	*v = msr.value;
+	return 0;
+}
+
+int engine_set_msr(struct engine *e, uint32_t id, uint64_t v)
+{
+	uc_x86_msr msr = { .rid = id, .value = v };
+	return uc_reg_write(e->uc, UC_X86_REG_MSR, &msr) == UC_ERR_OK ? 0 : -1;
+}
+
+int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, int writable,
+	       char *err, size_t errlen)
+{
+	uc_err u = uc_mem_map_ptr(e->uc, base, size,
+				  writable ? UC_PROT_ALL : UC_PROT_READ | UC_PROT_EXEC, host);
+	if (u != UC_ERR_OK) {
+		snprintf(err, errlen, "mapping 0x%08x+0x%x: %s", base, size, uc_strerror(u));
+		return -1;
+	}
+	return 0;
+}
+
+/* No `until' address: with one, Unicorn flushes translated code on every start. */
+enum engine_exit engine_start(struct engine *e, uint32_t pc)
+{
+	e->last = uc_emu_start(e->uc, pc, 0, 0, 0);
+	switch (e->last) {
+	case UC_ERR_OK:
+		return ENGINE_EXIT_OK;
+	case UC_ERR_INSN_INVALID:
+		return ENGINE_EXIT_INVALID_INSN;
+	case UC_ERR_READ_UNMAPPED:
+	case UC_ERR_WRITE_UNMAPPED:
+	case UC_ERR_FETCH_UNMAPPED:
+		return ENGINE_EXIT_UNMAPPED;
+	default:
+		return ENGINE_EXIT_ERROR;
+	}
+}
+
+const char *engine_exit_name(struct engine *e)
+{
+	return uc_strerror(e->last);
+}
+
+void engine_stop(struct engine *e)
+{
+	uc_emu_stop(e->uc);
+}
+
+/* ---- hooks -------------------------------------------------------------------- */
+
+static struct hook *slot(struct engine *e, engine_hook *h, void *fn, void *ctx)
+{
+	for (size_t i = 0; i < MAX_HOOKS; i++)
+		if (!e->hooks[i].used) {
+			e->hooks[i] = (struct hook){ 1, 0, fn, ctx };
+			*h = i;
+			return &e->hooks[i];
+		}
+	return NULL;
+}
+
+static int added(struct hook *k, uc_err u)
+{
+	if (u == UC_ERR_OK)
+		return 0;
+	k->used = 0;
+	return -1;
+}
+
+static void code_tramp(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
+{
+	struct hook *k = data;
+	(void)uc;
+	((engine_code_fn)k->fn)(k->ctx, (uint32_t)addr, size);
+}
+
+static void intr_tramp(uc_engine *uc, uint32_t intno, void *data)
+{
+	struct hook *k = data;
+	(void)uc;
+	((engine_intr_fn)k->fn)(k->ctx, intno);
+}
+
+static void insn_tramp(uc_engine *uc, void *data)
+{
+	struct hook *k = data;
+	(void)uc;
+	((engine_insn_fn)k->fn)(k->ctx);
+}
+
+static enum engine_access access_kind(uc_mem_type t)
+{
+	return t == UC_MEM_WRITE_UNMAPPED || t == UC_MEM_WRITE_PROT || t == UC_MEM_WRITE ? EA_WRITE
+	       : t == UC_MEM_FETCH_UNMAPPED || t == UC_MEM_FETCH_PROT ? EA_FETCH : EA_READ;
+}
+
+/* Unmapped: the hook hears of it, and the engine stops (false). */
+static bool unmapped_tramp(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+			   int64_t value, void *data)
+{
+	struct hook *k = data;
+	(void)uc;
+	(void)value;
+	((engine_access_fn)k->fn)(k->ctx, access_kind(type), (uint32_t)addr, (uint32_t)size);
+	return false;
+}
+
+/* A store to a read-only page: the hook hears of it, and the store goes ahead. */
+static bool store_ro_tramp(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+			   int64_t value, void *data)
+{
+	struct hook *k = data;
+	(void)uc;
+	(void)value;
+	(void)type;
+	((engine_access_fn)k->fn)(k->ctx, EA_WRITE, (uint32_t)addr, (uint32_t)size);
+	return true;
+}
+
+int engine_hook_code(struct engine *e, engine_hook *h, uint32_t lo, uint32_t hi,
+		     engine_code_fn fn, void *ctx)
+{
+	struct hook *k = slot(e, h, (void *)fn, ctx);
+	return k ? added(k, uc_hook_add(e->uc, &k->uh, UC_HOOK_CODE, (void *)code_tramp, k,
+					lo, hi)) : -1;
+}
+
+int engine_hook_block(struct engine *e, engine_hook *h, engine_code_fn fn, void *ctx)
+{
+	struct hook *k = slot(e, h, (void *)fn, ctx);
+	return k ? added(k, uc_hook_add(e->uc, &k->uh, UC_HOOK_BLOCK, (void *)code_tramp, k,
+					1, 0)) : -1;
+}
+
+int engine_hook_intr(struct engine *e, engine_hook *h, engine_intr_fn fn, void *ctx)
+{
+	struct hook *k = slot(e, h, (void *)fn, ctx);
+	return k ? added(k, uc_hook_add(e->uc, &k->uh, UC_HOOK_INTR, (void *)intr_tramp, k,
+					1, 0)) : -1;
+}
+
+int engine_hook_sysenter(struct engine *e, engine_hook *h, engine_insn_fn fn, void *ctx)
+{
+	struct hook *k = slot(e, h, (void *)fn, ctx);
+	return k ? added(k, uc_hook_add(e->uc, &k->uh, UC_HOOK_INSN, (void *)insn_tramp, k,
+					1, 0, UC_X86_INS_SYSENTER)) : -1;
+}
+
+int engine_hook_unmapped(struct engine *e, engine_hook *h, engine_access_fn fn, void *ctx)
+{
+	struct hook *k = slot(e, h, (void *)fn, ctx);
+	return k ? added(k, uc_hook_add(e->uc, &k->uh, UC_HOOK_MEM_UNMAPPED,
+					(void *)unmapped_tramp, k, 1, 0)) : -1;
+}
+
+int engine_hook_store_ro(struct engine *e, engine_hook *h, engine_access_fn fn, void *ctx)
+{
+	struct hook *k = slot(e, h, (void *)fn, ctx);
+	return k ? added(k, uc_hook_add(e->uc, &k->uh, UC_HOOK_MEM_WRITE_PROT,
+					(void *)store_ro_tramp, k, 1, 0)) : -1;
+}
+
+void engine_unhook(struct engine *e, engine_hook h)
+{
+	if (h < MAX_HOOKS && e->hooks[h].used) {
+		uc_hook_del(e->uc, e->hooks[h].uh);
+		e->hooks[h].used = 0;
+	}
+}
+
+/* ---- translated code and whole-CPU state ----------------------------------------- */
+
+int engine_flush(struct engine *e)
+{
+	return uc_ctl_flush_tlb(e->uc) == UC_ERR_OK ? 0 : -1;
+}
+
+int engine_flush_range(struct engine *e, uint32_t lo, uint32_t hi)
+{
+	return uc_ctl_remove_cache(e->uc, lo, hi) == UC_ERR_OK ? 0 : -1;
+}
+
+int engine_save(struct engine *e, struct engine_ctx **ctx)
+{
+	if (!*ctx) {
+		*ctx = calloc(1, sizeof(**ctx));
+		if (!*ctx || uc_context_alloc(e->uc, &(*ctx)->c) != UC_ERR_OK) {
+			free(*ctx);
+			*ctx = NULL;
+			return -1;
+		}
+	}
+	return uc_context_save(e->uc, (*ctx)->c) == UC_ERR_OK ? 0 : -1;
+}
+
+int engine_restore(struct engine *e, const struct engine_ctx *ctx)
+{
+	return uc_context_restore(e->uc, ctx->c) == UC_ERR_OK ? 0 : -1;
+}
+
+void engine_ctx_free(struct engine_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	uc_context_free(ctx->c);
+	free(ctx);
+}
+
+void engine_exception_delivered(struct engine *e)
+{
+	if (!e->quirks_ready) {
+		e->quirks_ready = 1;
+		engine_quirks_init(&e->quirks);
+	}
+	engine_quirks_exception_delivered(&e->quirks, e->uc);
+}

@@ -1,0 +1,165 @@
+/* Handle lifecycle, version, error names and the bundled image paths. */
+#define _GNU_SOURCE 1
+#include "run/run.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef ENTRYEMU_IMAGE_DIR
+#define ENTRYEMU_IMAGE_DIR "."
+#endif
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+unsigned entryemu_version(void)
+{
+	return (ENTRYEMU_VERSION_MAJOR << 16) | (ENTRYEMU_VERSION_MINOR << 8) |
+	       ENTRYEMU_VERSION_PATCH;
+}
+
+const char *entryemu_version_string(void)
+{
+	return STR(ENTRYEMU_VERSION_MAJOR) "." STR(ENTRYEMU_VERSION_MINOR) "."
+		STR(ENTRYEMU_VERSION_PATCH);
+}
+
+const char *entryemu_strerror(int code)
+{
+	switch (code) {
+	case ENTRYEMU_OK: return "success";
+	case ENTRYEMU_E_NOMEM: return "out of memory";
+	case ENTRYEMU_E_INVAL: return "invalid argument";
+	case ENTRYEMU_E_IMAGE: return "bad kernel image";
+	case ENTRYEMU_E_ENGINE: return "CPU emulator failure";
+	case ENTRYEMU_E_IO: return "I/O error";
+	case ENTRYEMU_E_SCENARIO: return "bad scenario";
+	case ENTRYEMU_E_NOENT: return "no such symbol";
+	default: return "unknown error";
+	}
+}
+
+static const char *fit(char *buf, size_t len, const char *fmt, const char *a, const char *b)
+{
+	if (!buf || !len)
+		return NULL;
+	int n = snprintf(buf, len, fmt, a, b);
+	return n >= 0 && (size_t)n < len ? buf : NULL;
+}
+
+/*
+ * The images sit in share/entryemu beside the lib/ or bin/ directory the
+ * code was loaded from, in the build tree and in an installed prefix
+ * alike; failing that, where the build configured them.  Found afresh
+ * on every call: no static state.
+ */
+const char *entryemu_image_dir(char *buf, size_t len)
+{
+	const char *dir = getenv("ENTRYEMU_IMAGE_DIR");
+	if (dir && *dir)
+		return fit(buf, len, "%s%s", dir, "");
+	Dl_info info;
+	if (dladdr((void *)entryemu_image_dir, &info) && info.dli_fname) {
+		char found[4096], probe[4200];
+		snprintf(found, sizeof(found), "%s", info.dli_fname);
+		char *slash = strrchr(found, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(probe, sizeof(probe), "%s/../share/entryemu/entry-post.elf", found);
+			if (!access(probe, R_OK))
+				return fit(buf, len, "%s%s", found, "/../share/entryemu");
+		}
+	}
+	return fit(buf, len, "%s%s", ENTRYEMU_IMAGE_DIR, "");
+}
+
+const char *entryemu_image_named(const char *name, char *buf, size_t len)
+{
+	char dir[4096];
+	if (!name || !entryemu_image_dir(dir, sizeof(dir)))
+		return NULL;
+	return fit(buf, len, "%s/entry-%s.elf", dir, name);
+}
+
+const char *entryemu_image_path(enum entryemu_variant v, char *buf, size_t len)
+{
+	if (v != ENTRYEMU_POST_PATCH && v != ENTRYEMU_PRE_PATCH)
+		return NULL;
+	return entryemu_image_named(v == ENTRYEMU_PRE_PATCH ? "pre" : "post", buf, len);
+}
+
+static int open_engine(entryemu *m, const char *image_path)
+{
+	snprintf(m->image_path, sizeof(m->image_path), "%s", image_path);
+	if (image_load(&m->img, image_path, m->err, sizeof(m->err)) < 0)
+		return ENTRYEMU_E_IMAGE;
+	if (engine_open(&m->eng, m->err, sizeof(m->err)))
+		return ENTRYEMU_E_ENGINE;
+	if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs) != CS_ERR_OK) {
+		machine_set_error(m, "cs_open failed");
+		return ENTRYEMU_E_ENGINE;
+	}
+	cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs_count) != CS_ERR_OK ||
+	    !(m->count_insn = cs_malloc(m->cs_count))) {
+		machine_set_error(m, "cs_open failed");
+		return ENTRYEMU_E_ENGINE;
+	}
+	int rc;
+	if ((rc = callouts_init(m)) || (rc = run_install_hooks(m)) || (rc = machine_build(m)))
+		return rc;
+	kernel_install_defaults(m);
+	return checks_image(m);
+}
+
+int entryemu_open(entryemu **out, const char *image_path, char *err, size_t errlen)
+{
+	if (out)
+		*out = NULL;
+	if (err && errlen)
+		err[0] = 0;
+	if (!out || !image_path) {
+		if (err && errlen)
+			snprintf(err, errlen, "entryemu_open: %s is NULL", out ? "image_path" : "out");
+		return ENTRYEMU_E_INVAL;
+	}
+	entryemu *m = calloc(1, sizeof(*m));
+	if (!m) {
+		if (err && errlen)
+			snprintf(err, errlen, "out of memory");
+		return ENTRYEMU_E_NOMEM;
+	}
+	int rc = open_engine(m, image_path);
+	if (rc) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s", m->err[0] ? m->err : entryemu_strerror(rc));
+		entryemu_close(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+void entryemu_close(entryemu *m)
+{
+	if (!m)
+		return;
+	engine_ctx_free(m->user_ctx);
+	engine_close(m->eng);
+	if (m->cs)
+		cs_close(&m->cs);
+	if (m->count_insn)
+		cs_free(m->count_insn, 1);
+	if (m->cs_count)
+		cs_close(&m->cs_count);
+	callouts_free(m);
+	machine_unmap(m);
+	image_free(&m->img);
+	for (size_t i = 0; i < m->nimage_findings; i++)
+		free((char *)m->image_findings[i].text);
+	free(m->image_findings);
+	free(m);
+}

@@ -1,0 +1,196 @@
+/*
+ * The handle behind entryemu: what each layer keeps for the life of a
+ * machine, and pointers to each layer's part of the run in progress.
+ *
+ *   cpu/     the engine, guest memory and its reset, descriptor tables,
+ *            event delivery (SDM vol. 3 ch. 6), fault error codes,
+ *            instruction counting, injected events
+ *   kernel/  the image, pt_regs, the callout slots and their dispatch,
+ *            the default kernel functions, symbols
+ *   run/     one run: its state, its event stream and the observers
+ *            (checkers, the recorder that fills the result), coverage
+ *
+ * Calls go down that list, never up: a lower layer that has something to
+ * say emits it into the run's stream (base/events.h) or sets the run's
+ * halt (base/halt.h).
+ */
+#ifndef ENTRYEMU_HANDLE_H
+#define ENTRYEMU_HANDLE_H
+
+#include <entryemu/entryemu.h>
+#include <capstone/capstone.h>
+
+#include "base/events.h"
+#include "base/halt.h"
+#include "image/image.h"
+#include "engine/engine.h"
+
+/*
+ * Kernel-side memory the library builds (above the image).  One region
+ * holds the descriptor tables, the TSS, the per-CPU area and the espfix
+ * stack; the task's thread_info and kernel stack is another.
+ */
+#define SYS_BASE	0xC0800000u
+#define SYS_SIZE	0x4000u
+#define SYS_GDT		(SYS_BASE + 0x000)	/* 32 descriptors */
+#define SYS_IDT		(SYS_BASE + 0x100)	/* 256 gates */
+#define SYS_TSS		(SYS_BASE + 0x900)	/* tss_struct */
+#define SYS_DF_TSS	(SYS_BASE + 0xC00)	/* double-fault TSS (entry 31) */
+#define SYS_BOOT	(SYS_BASE + 0xF00)	/* iret used once to reach ring 3 */
+#define SYS_PERCPU	(SYS_BASE + 0x1000)	/* per-CPU area, %gs base */
+#define SYS_PERCPU_SIZE	0x1000u
+#define SYS_ESPFIX	(SYS_BASE + 0x2000)	/* 16-bit stack, ESPFIX_SS base */
+#define SYS_ESPFIX_SIZE	1024			/* CPU_16BIT_STACK_SIZE */
+#define SYS_LDT		(SYS_BASE + 0x3000)	/* the task's LDT, 512 entries */
+#define SYS_LDT_ENTRIES	512
+#define SYS_BOOT_STACK	(SYS_BASE + 0x2800)
+
+#define KSTACK_BASE	0xC0A00000u		/* thread_info; THREAD_SIZE aligned */
+#define VSYSCALL_PAGE	0xffffe000u		/* user-executable, holds vsyscall.S */
+#define KSTACK_RESERVE	8			/* bytes above pt_regs (copy_thread) */
+
+enum callout_regs {
+	REGS_NONE,		/* no pt_regs argument */
+	REGS_EAX,		/* fastcall/regparm: pt_regs in %eax */
+	REGS_STACK,		/* asmlinkage: pt_regs is the stack argument area */
+};
+
+struct callout {
+	const char *name;		/* symbol or syscall name */
+	enum callout_regs regs;
+	entryemu_callout_fn fn;
+	void *opaque;
+	entryemu_callout_fn dflt;	/* the library's default */
+};
+
+#define MACHINE_REGIONS 9		/* kernel stack, system, image, 6 user */
+
+struct block_info {
+	uint32_t addr, size, ninsns;
+};
+#define BLOCK_CACHE_BITS 12
+#define BLOCK_CACHE (1u << BLOCK_CACHE_BITS)
+#define BLOCK_RING 16			/* the last blocks run, for oops reports */
+
+struct entryemu_call {
+	struct entryemu *m;
+	struct callout *co;
+	uint32_t addr, esp, eax, edx, ecx;
+	uint32_t regs_addr;		/* pt_regs argument, 0 if none */
+	uint32_t ret;			/* value for %eax */
+	uint32_t eflags, seg[6];	/* and CS, SS, DS, ES, FS, GS */
+};
+
+/* cpu/: the run's instruction count and budget (counting.c). */
+struct count_state {
+	uint64_t insns, budget;
+	struct block_info cur;		/* the block running now */
+	struct block_info ring[BLOCK_RING];	/* and the ones before it */
+	unsigned ring_next;
+};
+
+/* cpu/: events raised from outside and delivery bookkeeping. */
+#define RUN_MAX_INJECTS 8
+struct cpu_run_state {
+	int in_kernel;			/* entered from ring 3, not back yet */
+	int restart;			/* stopped to resume at the new EIP */
+	uint64_t exact_insns;		/* instructions seen by the inject hook */
+	uint32_t prev_insn, shadow_from;	/* for the STI / MOV SS shadow */
+	struct inject_state {
+		unsigned reached;	/* times the injection point was reached */
+		int armed, done;
+	} inject[RUN_MAX_INJECTS];
+	uint32_t unmapped_addr;		/* last access to unmapped memory */
+	int unmapped_kind;
+};
+
+/* kernel/: what the default kernel functions keep during a run. */
+struct kernel_run_state {
+	uint32_t pending_signal;	/* force_sig()ed, delivered at resume */
+	unsigned ldt_entries;		/* the task's LDT size (0: none) */
+};
+
+struct entryemu {
+	struct engine *eng;		/* engine/engine.h: the only way to the CPU */
+	csh cs;				/* Capstone with operand detail */
+	csh cs_count;			/* and without, for counting instructions */
+	cs_insn *count_insn;
+	struct image img;
+	char image_path[4096];		/* as opened */
+	char err[1024];
+	char err_field[64];		/* the setup field err is about, or "" */
+
+	/* host memory backing the emulated regions */
+	struct host_region {
+		uint32_t base, size;
+		uint8_t *p;
+		uint8_t *pristine;	/* after boot; NULL: zeros */
+		uint32_t always_from;	/* restored every run from here on */
+		uint32_t granule;	/* bytes per bit of dirty and code */
+		uint64_t dirty;		/* written since the last reset */
+		uint64_t code;		/* has run as code (translated) */
+	} regions[MACHINE_REGIONS];	/* memory.c */
+	unsigned nregions;
+	uint8_t *arena;			/* all of the buffers below, one mmap */
+	size_t arena_size;
+	uint8_t *sys, *kstack;
+	uint8_t *ustack, *ucode, *udata, *uexit, *uvsys, *uvm86;
+	uint32_t vm86_regs32;		/* the vm86() call's frame, 0 outside vm86 */
+	uint32_t vsys_image;		/* image address of vsyscall_page */
+	size_t ucode_len;		/* bytes of user code currently loaded */
+	uint32_t thread_size;
+	uint32_t esp0;
+	uint32_t start;			/* where the run begins */
+	int booting;
+
+	struct engine_ctx *user_ctx;	/* CPU in ring 3, as after boot */
+	engine_hook h_trace, h_inject;	/* only while a run needs them */
+
+	/* callouts: one per 4-byte slot of the .callouts section */
+	struct callout *callouts;
+	size_t ncallouts;
+	uint32_t sys_stubs;		/* address of sys_call_stubs */
+	unsigned nr_syscalls;
+	char (*syscall_names)[24];
+
+	struct block_info blocks[BLOCK_CACHE][2];	/* counting.c's cache */
+	/* the image's own findings (its exception table), found at open */
+	struct entryemu_finding *image_findings;
+	size_t nimage_findings;
+
+	/*
+	 * The run in progress (run/run.c owns it): each layer's part.  All
+	 * NULL between runs.
+	 */
+	struct run *run;
+	const struct entryemu_setup *setup;
+	struct halt *halt;
+	struct stream *stream;
+	struct count_state *count;
+	struct cpu_run_state *cpu;
+	struct kernel_run_state *kern;
+	int profiling;
+	struct entryemu_profile *profile;
+};
+
+/* base/error.c: the handle's last error, for entryemu_last_error() */
+void machine_set_error(struct entryemu *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* An error about one setup field ("user.gs"): entryemu_last_error_field(). */
+void machine_field_error(struct entryemu *m, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Phase timers, active with ENTRYEMU_RUN_PROFILE only. */
+#include <time.h>
+static inline uint64_t prof_now(const struct entryemu *m)
+{
+	struct timespec t;
+	if (!m->profiling)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+#define PROF_ADD(m, field, t0) \
+	do { if ((m)->profiling) (m)->profile->field += prof_now(m) - (t0); } while (0)
+
+#endif

@@ -1,0 +1,10 @@
+/* Naming addresses and decoding instructions, for every layer's messages. */
+#ifndef ENTRYEMU_IMAGE_SYMBOLS_H
+#define ENTRYEMU_IMAGE_SYMBOLS_H
+
+#include "mem/memory.h"
+
+/* The instruction at addr as Capstone prints it ("pop gs"); 0 or -1. */
+int insn_text(struct entryemu *m, uint32_t addr, char *buf, size_t len);
+
+#endif

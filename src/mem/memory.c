@@ -1,0 +1,264 @@
+/*
+ * Guest memory: the host buffers behind the emulated regions, and the
+ * per-run reset of what a run wrote.
+ *
+ * Every region is backed by a host buffer mapped into the engine, so the
+ * library reads pt_regs and descriptors without going through the
+ * engine.  A reset must leave every byte as it was after boot, or runs
+ * would depend on their predecessors; copying all of it back (28 KiB)
+ * took 0.4 us of a 5 us run, so only what was written is restored:
+ *
+ *  - The guest's writes.  The regions are mapped without write
+ *    permission; the engine then calls the store-to-read-only hook
+ *    before each guest store, which marks the granule dirty and lets the
+ *    store happen.  A region that is written on every run (the top of
+ *    the kernel stack, where every entry builds its frame) is mapped
+ *    writable instead and restored every time: a hook per push would
+ *    cost more than the copy.  (A hook on every guest store would also
+ *    work, but its mere presence slows every store of every run.)
+ *  - The library's own writes go through machine_wptr() or
+ *    machine_mark_dirty().
+ *
+ * ENTRYEMU_RUN_CHECK_RESET compares every region with its pristine copy
+ * after the reset, for tests of this bookkeeping.
+ */
+#include "mem/memory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define PAGE 0x1000u
+
+/*
+ * Host pointer for [addr, addr+len) if it lies inside one region.  The
+ * regions are searched in the order they were mapped, the kernel's
+ * first: descriptor and stack reads are the common case.
+ */
+uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len)
+{
+	for (unsigned i = 0; i < m->nregions; i++) {
+		const struct host_region *r = &m->regions[i];
+		uint32_t off = addr - r->base;	/* below base: wraps, too large */
+		if (len <= r->size && off <= r->size - len)
+			return r->p + off;
+	}
+	return NULL;
+}
+
+/* As machine_ptr(), for a write by the library: the next reset undoes it. */
+uint8_t *machine_wptr(struct entryemu *m, uint32_t addr, size_t len)
+{
+	uint8_t *p = machine_ptr(m, addr, len);
+	if (p)
+		machine_mark_dirty(m, addr, (uint32_t)len);
+	return p;
+}
+
+/* The granules of r that [addr, addr+len) touches. */
+static uint64_t granules(const struct host_region *r, uint32_t addr, uint32_t len)
+{
+	uint64_t a = addr, b = (uint64_t)addr + len;
+	uint64_t lo = r->base, hi = (uint64_t)r->base + r->size;
+	if (a < lo)
+		a = lo;
+	if (b > hi)
+		b = hi;
+	if (a >= b)
+		return 0;
+	unsigned g0 = (unsigned)((a - lo) / r->granule), g1 = (unsigned)((b - 1 - lo) / r->granule);
+	uint64_t upto = g1 >= 63 ? ~0ull : (2ull << g1) - 1;
+	return upto & ~((1ull << g0) - 1);
+}
+
+void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len)
+{
+	for (unsigned i = 0; i < m->nregions; i++) {
+		struct host_region *r = &m->regions[i];
+		if (addr - r->base < r->size && len <= r->size - (addr - r->base)) {
+			r->dirty |= granules(r, addr, len);
+			return;		/* inside one region: the common case */
+		}
+		r->dirty |= granules(r, addr, len);
+	}
+}
+
+/* A block ran at [addr, addr+size): restoring those bytes must also drop
+ * what Unicorn translated from them. */
+void machine_mark_code(struct entryemu *m, uint32_t addr, uint32_t size)
+{
+	for (unsigned i = 0; i < m->nregions; i++)
+		m->regions[i].code |= granules(&m->regions[i], addr, size);
+}
+
+/* The engine tells of a guest store to a region mapped read-only (then lets it through). */
+static void watch_hook(void *data, enum engine_access kind, uint32_t addr, uint32_t size)
+{
+	(void)kind;
+	machine_mark_dirty(data, addr, size);
+}
+
+/*
+ * Map [addr, addr+size) onto host.  With keep, machine_snapshot() copies
+ * its contents as the state every reset returns to; without, that state
+ * is all zeros.  Bytes from always_from on are writable to the guest and
+ * restored on every reset; those before it are watched.
+ */
+static int map_one(struct entryemu *m, const struct region_spec *r, uint8_t *host)
+{
+	uint8_t *pristine = r->keep ? malloc(r->size) : NULL;
+	if (r->keep && !pristine) {
+		machine_set_error(m, "out of memory");
+		return ENTRYEMU_E_NOMEM;
+	}
+	char err[256] = "";
+	int e = 0;
+	if (r->always_from)
+		e = engine_map(m->eng, r->base, r->always_from, host, 0, err, sizeof(err));
+	if (!e && r->always_from < r->size)
+		e = engine_map(m->eng, r->base + r->always_from, r->size - r->always_from,
+			       host + r->always_from, 1, err, sizeof(err));
+	if (e) {
+		free(pristine);
+		machine_set_error(m, "%s", err);
+		return ENTRYEMU_E_ENGINE;
+	}
+	/* 64 granules at most, each a whole number of pages */
+	uint32_t granule = PAGE;
+	while ((uint64_t)granule * 64 < r->size)
+		granule += PAGE;
+	m->regions[m->nregions++] = (struct host_region){
+		.base = r->base, .size = r->size, .p = host, .pristine = pristine,
+		.always_from = r->always_from, .granule = granule,
+	};
+	return 0;
+}
+
+/*
+ * The regions, backed by one anonymous mapping: zero-filled by the
+ * kernel, and its pages are only faulted in once used (most of the user
+ * code and vm86 regions never are), which matters to a short-lived
+ * process.  Each *host is pointed at its region's buffer.  Then the
+ * write-watch hook.
+ */
+int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n)
+{
+	if (n > MACHINE_REGIONS) {
+		machine_set_error(m, "%u regions, at most %u", n, MACHINE_REGIONS);
+		return ENTRYEMU_E_ENGINE;
+	}
+	size_t total = 0;
+	for (unsigned i = 0; i < n; i++)
+		total += (spec[i].size + PAGE - 1) & ~(PAGE - 1);
+	void *arena = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+	if (arena == MAP_FAILED) {
+		machine_set_error(m, "out of memory");
+		return ENTRYEMU_E_NOMEM;
+	}
+	m->arena = arena;
+	m->arena_size = total;
+	size_t off = 0;
+	for (unsigned i = 0; i < n; i++) {
+		*spec[i].host = m->arena + off;
+		int rc = map_one(m, &spec[i], m->arena + off);
+		if (rc)
+			return rc;
+		off += (spec[i].size + PAGE - 1) & ~(PAGE - 1);
+	}
+	engine_hook h;
+	if (engine_hook_store_ro(m->eng, &h, watch_hook, m)) {
+		machine_set_error(m, "cannot install the write-watch hook");
+		return ENTRYEMU_E_ENGINE;
+	}
+	return 0;
+}
+
+/* The regions' contents now are what every reset returns to. */
+void machine_snapshot(struct entryemu *m)
+{
+	for (unsigned i = 0; i < m->nregions; i++) {
+		struct host_region *r = &m->regions[i];
+		if (r->pristine)
+			memcpy(r->pristine, r->p, r->size);
+		r->dirty = 0;
+	}
+}
+
+/* Release the guest memory (the image's bytes live in it). */
+void machine_unmap(struct entryemu *m)
+{
+	for (unsigned i = 0; i < m->nregions; i++)
+		free(m->regions[i].pristine);
+	m->nregions = 0;
+	if (m->arena) {
+		if (m->img.bytes >= m->arena && m->img.bytes < m->arena + m->arena_size)
+			m->img.bytes = NULL;
+		munmap(m->arena, m->arena_size);
+		m->arena = NULL;
+	}
+}
+
+struct host_region *machine_region(struct entryemu *m, uint32_t base)
+{
+	for (unsigned i = 0; i < m->nregions; i++)
+		if (m->regions[i].base == base)
+			return &m->regions[i];
+	return NULL;
+}
+
+static void restore(struct host_region *r, uint32_t off, uint32_t len)
+{
+	if (r->pristine)
+		memcpy(r->p + off, r->pristine + off, len);
+	else
+		memset(r->p + off, 0, len);
+}
+
+/* Undo the writes since the last reset. */
+void machine_restore(struct entryemu *m)
+{
+	for (unsigned i = 0; i < m->nregions; i++) {
+		struct host_region *r = &m->regions[i];
+		for (uint64_t d = r->dirty; d; d &= d - 1) {
+			uint32_t off = (uint32_t)__builtin_ctzll(d) * r->granule;
+			uint32_t len = r->size - off < r->granule ? r->size - off : r->granule;
+			if (off >= r->always_from)
+				continue;	/* restored below */
+			if (len > r->always_from - off)
+				len = r->always_from - off;
+			restore(r, off, len);
+			if (r->code & (1ull << (off / r->granule)))
+				engine_flush_range(m->eng, r->base + off, r->base + off + len);
+		}
+		r->dirty = 0;
+		if (r->always_from < r->size)
+			restore(r, r->always_from, r->size - r->always_from);
+	}
+}
+
+/* The first byte that differs from the pristine state, or -1. */
+static long first_difference(const struct host_region *r, uint32_t from)
+{
+	for (uint32_t i = from; i < r->size; i++)
+		if (r->p[i] != (r->pristine ? r->pristine[i] : 0))
+			return (long)i;
+	return -1;
+}
+
+int machine_check_restored(struct entryemu *m, uint32_t skip_base, uint32_t skip_len)
+{
+	for (unsigned i = 0; i < m->nregions; i++) {
+		const struct host_region *r = &m->regions[i];
+		uint32_t from = r->base == skip_base ? skip_len : 0;
+		long at = first_difference(r, from);
+		if (at >= 0) {
+			machine_set_error(m, "reset left 0x%08x changed (0x%02x, pristine 0x%02x)",
+					  r->base + (uint32_t)at, r->p[at],
+					  r->pristine ? r->pristine[at] : 0);
+			return ENTRYEMU_E_ENGINE;
+		}
+	}
+	return 0;
+}

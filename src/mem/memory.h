@@ -1,0 +1,29 @@
+/*
+ * Guest memory: host buffers mapped into the engine, the pointer a host
+ * address range has, and the per-run reset that restores only what the
+ * last run wrote.  The bottom of the library: it calls only the engine.
+ */
+#ifndef ENTRYEMU_MEM_MEMORY_H
+#define ENTRYEMU_MEM_MEMORY_H
+
+#include "handle.h"
+
+/* memory.c */
+uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len);
+uint8_t *machine_wptr(struct entryemu *m, uint32_t addr, size_t len);
+void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len);
+void machine_mark_code(struct entryemu *m, uint32_t addr, uint32_t size);
+struct region_spec {
+	uint32_t base, size;
+	uint8_t **host;			/* set to the region's buffer */
+	int keep;			/* reset to its contents at machine_snapshot() */
+	uint32_t always_from;		/* guest-writable and restored every run from here */
+};
+int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n);
+void machine_snapshot(struct entryemu *m);
+void machine_restore(struct entryemu *m);
+int machine_check_restored(struct entryemu *m, uint32_t skip_base, uint32_t skip_len);
+struct host_region *machine_region(struct entryemu *m, uint32_t base);
+void machine_unmap(struct entryemu *m);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * Checkers: invariants of the entry path, watched on every run through
+ * the run's event stream.  Each keeps what it needs of the current
+ * entry in its own state and writes findings into the result.
+ */
+#ifndef ENTRYEMU_RUN_CHECKS_H
+#define ENTRYEMU_RUN_CHECKS_H
+
+#include "kernel/kernel.h"
+
+/* What the checkers know of the current entry from ring 3. */
+struct entry_state {
+	int active, checked, vm86;
+	int vector;			/* or ENTRYEMU_EVENT_SYSENTER */
+	uint32_t frame;			/* where pt_regs must be */
+	struct entryemu_regs user;	/* the CPU at entry */
+	uint32_t hw[5];			/* EIP, CS, EFLAGS, ESP, SS to save */
+	uint32_t ret_eip, ret_esp;	/* what the frame says the user gets back */
+	uint16_t ret_cs, ret_ss, ret_ds, ret_es, ret_gs;
+};
+
+struct checks {
+	struct entryemu *m;
+	entryemu_result *res;
+	unsigned off;			/* ENTRYEMU_CHECK_* switched off */
+	struct entry_state entry;
+};
+
+/* Start watching a run: the image's own findings go in first. */
+void checks_start(struct checks *c, struct entryemu *m, entryemu_result *res, unsigned off);
+/* The run's observer. */
+void checks_observe(void *ctx, const struct run_event *ev);
+/* The image's own findings (its exception table), found once at open. */
+int checks_image(struct entryemu *m);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * The recorder: every event of the run, appended to the result as it
+ * happens.  It is the only writer of the result's records; nothing reads
+ * them back during the run.
+ */
+#include "run/recorder.h"
+
+void recorder_observe(void *ctx, const struct run_event *ev)
+{
+	struct recorder *rc = ctx;
+	entryemu_result *r = rc->res;
+	switch (ev->kind) {
+	case RUN_EV_DELIVERED: {
+		struct entryemu_event_record e = ev->u.delivered.rec;
+		/* the instruction that raised it is the last one traced */
+		e.trace_index = r->trace_len ? r->trace_len - 1 : 0;
+		result_add_event(r, &e);
+		break;
+	}
+	case RUN_EV_CALL_BEFORE:
+		rc->last_call = result_add_callout(r, ev->u.call.rec);
+		break;
+	case RUN_EV_CALL_AFTER:
+		/* a caller's function: what it returned and changed */
+		if (rc->last_call >= 0 && ev->u.call.rec->custom)
+			r->callouts[rc->last_call] = *ev->u.call.rec;
+		rc->last_call = -1;
+		break;
+	case RUN_EV_FIXUP:
+		result_add_fixup(r, &ev->u.fixup);
+		break;
+	case RUN_EV_RETURN:
+		result_add_return(r, &ev->u.ret);
+		break;
+	case RUN_EV_EXIT_INSN:
+		break;
+	}
+}

@@ -1,0 +1,357 @@
+/*
+ * One run: reset, start in ring 3, let the hooks drive the kernel, and
+ * collect what happened.  The run's state is a struct run made afresh
+ * for each run; the layers below report through its stream, which the
+ * recorder (into the result) and the checkers observe, and end it
+ * through its halt.  An oops report's last instructions come from the
+ * blocks the instruction counter saw: nothing runs twice.
+ */
+#include "run/run.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_BUDGET 1000000u
+#define OOPS_TRACE 32
+
+/* The user range: the first instruction after a return from the kernel,
+ * and the exit page. */
+static void user_hook(void *data, uint32_t addr, uint32_t size)
+{
+	struct entryemu *m = data;
+	(void)size;
+	if (m->booting) {
+		engine_stop(m->eng);
+		return;
+	}
+	if (machine_stopping(m))
+		return;
+	if (m->cpu->in_kernel) {
+		m->cpu->in_kernel = 0;
+		struct run_event ev = { .kind = RUN_EV_RETURN };
+		machine_read_regs(m, &ev.u.ret);
+		stream_emit(m->stream, &ev);
+	}
+	if (addr >= ENTRYEMU_USER_EXIT && addr < ENTRYEMU_USER_EXIT + 0x1000) {
+		count_unexecuted(m, (uint32_t)addr);
+		/* the common end: no formatting */
+		m->halt->stopping = 1;
+		m->halt->outcome = ENTRYEMU_DONE;
+		memcpy(m->halt->why, "user code finished", sizeof("user code finished"));
+		engine_stop(m->eng);
+	}
+}
+
+static void trace_hook(void *data, uint32_t addr, uint32_t size)
+{
+	struct entryemu *m = data;
+	(void)size;
+	if (m->run)
+		result_trace_push(m->run->res, (uint32_t)addr);
+}
+
+/* An access to unmapped memory: the start returns, and the run delivers #PF. */
+static void unmapped_hook(void *data, enum engine_access kind, uint32_t addr, uint32_t size)
+{
+	struct entryemu *m = data;
+	(void)size;
+	if (m->cpu) {
+		m->cpu->unmapped_addr = addr;
+		m->cpu->unmapped_kind = 1 + (int)kind;	/* 0: none */
+	}
+}
+
+/* An iret or sysexit of the image is next: the checkers look at the stack. */
+static void exit_hook(void *data, uint32_t addr, uint32_t size)
+{
+	struct entryemu *m = data;
+	(void)size;
+	if (machine_stopping(m))
+		return;
+	uint64_t t0 = prof_now(m);
+	struct run_event ev = { .kind = RUN_EV_EXIT_INSN };
+	ev.u.exit.addr = (uint32_t)addr;
+	ev.u.exit.esp = machine_reg(m, ER_ESP);
+	ev.u.exit.ss = (uint16_t)machine_reg(m, ER_SS);
+	stream_emit(m->stream, &ev);
+	PROF_ADD(m, check_ns, t0);
+}
+
+int run_install_hooks(struct entryemu *m)
+{
+	struct engine *e = m->eng;
+	engine_hook h;
+	if (engine_hook_intr(e, &h, deliver_intr_hook, m) ||
+	    engine_hook_code(e, &h, m->img.callouts_start, m->img.callouts_end - 1,
+			     callouts_hook, m) ||
+	    engine_hook_code(e, &h, ENTRYEMU_USER_EXIT,
+			     ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX - 1, user_hook, m) ||
+	    engine_hook_code(e, &h, VSYSCALL_PAGE, VSYSCALL_PAGE + 0xfff, user_hook, m) ||
+	    engine_hook_code(e, &h, ENTRYEMU_VM86_MEM, ENTRYEMU_VM86_MEM + 0xffff, user_hook, m) ||
+	    engine_hook_sysenter(e, &h, deliver_sysenter_hook, m) ||
+	    engine_hook_block(e, &h, count_block_hook, m) ||
+	    engine_hook_unmapped(e, &h, unmapped_hook, m)) {
+		machine_set_error(m, "cannot install the emulator hooks");
+		return ENTRYEMU_E_ENGINE;
+	}
+	uint32_t sites[32];
+	size_t n = kernel_exit_sites(m, sites, sizeof(sites) / sizeof(sites[0]));
+	if (n > sizeof(sites) / sizeof(sites[0])) {
+		machine_set_error(m, "the image has %zu iret and sysexit instructions; the "
+				  "library watches at most %zu", n, sizeof(sites) / sizeof(sites[0]));
+		return ENTRYEMU_E_IMAGE;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (engine_hook_code(e, &h, sites[i], sites[i], exit_hook, m)) {
+			machine_set_error(m, "cannot watch the image's iret and sysexit instructions");
+			return ENTRYEMU_E_ENGINE;
+		}
+	return 0;
+}
+
+/* Registers and the last instructions, under the oops message. */
+static void oops_report(struct entryemu *m, entryemu_result *r, uint32_t oops_regs)
+{
+	struct entryemu_regs frame;
+	const struct entryemu_regs *g = &r->final;
+	char sym[128];
+	if (oops_regs) {
+		/* a handler died: show the context it was called for */
+		struct entryemu_pt_regs p;
+		ptregs_read(m, oops_regs, &p);
+		frame = (struct entryemu_regs){
+			.eax = p.eax, .ebx = p.ebx, .ecx = p.ecx, .edx = p.edx,
+			.esi = p.esi, .edi = p.edi, .ebp = p.ebp, .eip = p.eip,
+			.eflags = p.eflags, .cs = (uint16_t)p.xcs, .ds = (uint16_t)p.xds,
+			.es = (uint16_t)p.xes, .fs = g->fs, .gs = (uint16_t)(p.has_xgs ? p.xgs : g->gs),
+			.ss = (p.xcs & 3) ? (uint16_t)p.xss : ENTRYEMU_KERNEL_DS,
+			/* a kernel-mode frame ends where esp/ss would be */
+			.esp = (p.xcs & 3) ? p.esp : oops_regs + (uint32_t)m->img.layout.pt_oldesp,
+		};
+		g = &frame;
+	}
+	result_append(r, "\nEIP: %04x:%08x <%s> EFLAGS: %08x\n", g->cs, g->eip,
+		      entryemu_symbolize(m, g->eip, sym, sizeof(sym)), g->eflags);
+	result_append(r, "eax: %08x ebx: %08x ecx: %08x edx: %08x\n", g->eax, g->ebx, g->ecx,
+		      g->edx);
+	result_append(r, "esi: %08x edi: %08x ebp: %08x esp: %08x\n", g->esi, g->edi, g->ebp,
+		      g->esp);
+	result_append(r, "ds: %04x es: %04x fs: %04x gs: %04x ss: %04x\n", g->ds, g->es, g->fs,
+		      g->gs, g->ss);
+	uint32_t last[OOPS_TRACE];
+	size_t n = count_last_insns(m, last, OOPS_TRACE);
+	if (!n)
+		return;
+	result_append(r, "last %zu instructions:\n", n);
+	for (size_t i = 0; i < n; i++) {
+		char line[192];
+		entryemu_disasm(m, last[i], line, sizeof(line));
+		result_append(r, "  %s\n", line);
+	}
+}
+
+static int nonzero(const void *p, size_t n)
+{
+	static const uint32_t zero[8];	/* the longest reserved[] */
+	return memcmp(p, zero, n) != 0;
+}
+
+/* The setup fields the library checks before anything runs. */
+static int check_setup(struct entryemu *m, const struct entryemu_setup *s)
+{
+	if (s->ninjects > RUN_MAX_INJECTS) {
+		machine_field_error(m, "injects", "injects: %u, at most %u per run", s->ninjects,
+				    RUN_MAX_INJECTS);
+		return ENTRYEMU_E_INVAL;
+	}
+	if (s->code_len && !s->code) {
+		machine_field_error(m, "code", "code: %zu bytes at NULL", s->code_len);
+		return ENTRYEMU_E_INVAL;
+	}
+	if (s->nedits && !s->edits) {
+		machine_field_error(m, "edits", "edits: %u at NULL", s->nedits);
+		return ENTRYEMU_E_INVAL;
+	}
+	if (s->ninjects && !s->injects) {
+		machine_field_error(m, "injects", "injects: %u at NULL", s->ninjects);
+		return ENTRYEMU_E_INVAL;
+	}
+	if (nonzero(s->reserved, sizeof(s->reserved))) {
+		machine_field_error(m, "reserved", "reserved: must be zero");
+		return ENTRYEMU_E_INVAL;
+	}
+	char field[32];
+	for (unsigned i = 0; i < s->nedits; i++)
+		if (nonzero(s->edits[i].reserved, sizeof(s->edits[i].reserved))) {
+			snprintf(field, sizeof(field), "edits[%u]", i);
+			machine_field_error(m, field, "%s.reserved: must be zero", field);
+			return ENTRYEMU_E_INVAL;
+		}
+	for (unsigned i = 0; i < s->ninjects; i++)
+		if (nonzero(s->injects[i].reserved, sizeof(s->injects[i].reserved))) {
+			snprintf(field, sizeof(field), "injects[%u]", i);
+			machine_field_error(m, field, "%s.reserved: must be zero", field);
+			return ENTRYEMU_E_INVAL;
+		}
+	return 0;
+}
+
+static int run_once(struct entryemu *m, struct run *run, const struct entryemu_setup *s,
+		    entryemu_result *r)
+{
+	int trace = (s->flags & ENTRYEMU_RUN_TRACE) != 0;
+	m->profiling = (s->flags & ENTRYEMU_RUN_PROFILE) != 0;
+	m->profile = &r->profile;
+	uint64_t t_start = prof_now(m);
+	int rc = machine_reset(m, s);
+	if (!rc)
+		rc = s->thread_fn ? kernel_start_thread(m, s) :
+		     s->vm86 ? kernel_start_vm86(m, s) : machine_load_user(m, s);
+	if (rc)
+		return rc;
+	if (m->profiling)
+		r->profile.reset_ns = prof_now(m) - t_start;
+	run->count.budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
+	/* injections and CR0.TS/EM need a look at every instruction */
+	int slow = s->ninjects > 0 || (s->cr0_set & 0xc);
+	if (slow && engine_hook_code(m->eng, &m->h_inject, 1, 0, inject_hook, m)) {
+		machine_set_error(m, "cannot install the injection hook");
+		return ENTRYEMU_E_ENGINE;
+	}
+	/*
+	 * Blocks translated before a hook is added do not call it: flush the
+	 * translations when the trace hook comes and when it goes, so traced
+	 * runs see every instruction and untraced ones run uninstrumented.
+	 */
+	if (trace && engine_hook_code(m->eng, &m->h_trace, 1, 0, trace_hook, m)) {
+		machine_set_error(m, "cannot install the trace hook");
+		return ENTRYEMU_E_ENGINE;
+	}
+	if ((trace || slow) && engine_flush(m->eng)) {
+		machine_set_error(m, "cannot flush translated code");
+		return ENTRYEMU_E_ENGINE;
+	}
+
+	/*
+	 * Emulation stops at an access to unmapped memory; the CPU would take
+	 * a page fault there, so deliver #PF and go on from the handler.
+	 */
+	uint32_t start = m->start;
+	enum engine_exit e;
+	for (;;) {
+		e = engine_start(m->eng, start);
+		if (run->cpu.restart && !run->halt.stopping) {
+			/* an injected event was delivered: go on from its handler */
+			run->cpu.restart = 0;
+			start = machine_reg(m, ER_EIP);
+			continue;
+		}
+		if (e == ENGINE_EXIT_INVALID_INSN && !run->halt.stopping) {
+			/* Unicorn stops at an invalid opcode; the CPU raises #UD */
+			deliver_invalid_opcode(m);
+			if (run->halt.stopping)
+				break;
+			start = machine_reg(m, ER_EIP);
+			continue;
+		}
+		if (run->halt.stopping || !run->cpu.unmapped_kind)
+			break;
+		int kind = run->cpu.unmapped_kind;
+		run->cpu.unmapped_kind = 0;
+		deliver_page_fault(m, run->cpu.unmapped_addr, kind == 1 + EA_WRITE,
+				   kind == 1 + EA_FETCH);
+		if (run->halt.stopping)
+			break;
+		start = machine_reg(m, ER_EIP);
+	}
+
+	if (trace)
+		engine_unhook(m->eng, m->h_trace);
+	if (slow)
+		engine_unhook(m->eng, m->h_inject);
+	if (trace || slow)
+		engine_flush(m->eng);
+	machine_read_regs(m, &r->final);
+	if (!run->halt.stopping) {
+		char sym[128];
+		const char *where = entryemu_symbolize(m, r->final.eip, sym, sizeof(sym));
+		if (e != ENGINE_EXIT_OK)
+			halt_set(&run->halt, ENTRYEMU_ERROR, "emulator: %s at %s",
+				 engine_exit_name(m->eng),
+				 where);
+		else
+			halt_set(&run->halt, ENTRYEMU_OOPS, "the CPU halted at %s", where);
+	}
+	r->outcome = run->halt.outcome;
+	r->signal = run->halt.signal;
+	r->insns = run->count.insns;
+	result_append_text(r, run->halt.why);
+	if (r->outcome == ENTRYEMU_OOPS)
+		oops_report(m, r, run->halt.oops_regs);
+	if (r->dropped) {
+		r->outcome = ENTRYEMU_ERROR;
+		result_append(r, "\nout of host memory: %zu records of this run were lost",
+			      r->dropped);
+	}
+	if (m->profiling)
+		r->profile.total_ns = prof_now(m) - t_start;
+	return 0;
+}
+
+int entryemu_run(entryemu *m, const struct entryemu_setup *s, entryemu_result *r)
+{
+	if (!m || !s || !r)
+		return ENTRYEMU_E_INVAL;
+	if (m->run) {
+		machine_set_error(m, "entryemu_run: a run is in progress on this handle");
+		return ENTRYEMU_E_INVAL;
+	}
+	result_clear(r);		/* a refused setup leaves an empty result */
+	int rc = check_setup(m, s);
+	if (rc)
+		return rc;
+	struct run state = { 0 }, *run = &state;	/* all of it zeroed, every run */
+	run->setup = s;
+	run->res = r;
+	run->recorder = (struct recorder){ .res = r, .last_call = -1 };
+	checks_start(&run->checks, m, r, s->checks_off);
+	run->stream.obs[run->stream.n].fn = recorder_observe;
+	run->stream.obs[run->stream.n++].ctx = &run->recorder;
+	run->stream.obs[run->stream.n].fn = checks_observe;
+	run->stream.obs[run->stream.n++].ctx = &run->checks;
+	/* each layer's part of the run */
+	m->run = run;
+	m->setup = s;
+	m->halt = &run->halt;
+	m->stream = &run->stream;
+	m->count = &run->count;
+	m->cpu = &run->cpu;
+	m->kern = &run->kern;
+	rc = run_once(m, run, s, r);
+	m->run = NULL;
+	m->setup = NULL;
+	m->halt = NULL;
+	m->stream = NULL;
+	m->count = NULL;
+	m->cpu = NULL;
+	m->kern = NULL;
+	m->profiling = 0;
+	m->profile = NULL;
+	return rc;
+}
+
+const char *entryemu_outcome_name(enum entryemu_outcome o)
+{
+	switch (o) {
+	case ENTRYEMU_DONE: return "done";
+	case ENTRYEMU_KILLED: return "killed";
+	case ENTRYEMU_EXITED: return "exited";
+	case ENTRYEMU_OOPS: return "oops";
+	case ENTRYEMU_BUDGET: return "budget";
+	case ENTRYEMU_UNSUPPORTED: return "unsupported";
+	case ENTRYEMU_ERROR: return "error";
+	}
+	return "?";
+}

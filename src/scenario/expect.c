@@ -1,0 +1,367 @@
+/*
+ * Binding a scenario to a machine (symbols -> addresses, the initial
+ * user registers) and checking a run's result against its expectations.
+ */
+#include "scenario.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int value_resolve(const entryemu_scenario *s, const entryemu *m, struct value *v,
+		  char *err, size_t errlen)
+{
+	if (!v->set || !v->sym)
+		return 0;
+	char name[256];
+	snprintf(name, sizeof(name), "%s", v->sym);
+	uint32_t off = 0;
+	char *plus = strchr(name, '+');
+	if (plus) {
+		char *end;
+		*plus = 0;
+		off = (uint32_t)strtoul(plus + 1, &end, 0);
+		if (*end || end == plus + 1) {
+			snprintf(err, errlen, "%s:%d:%d: '%s': expected symbol+offset",
+				 s->path, v->loc.line, v->loc.col, v->sym);
+			return ENTRYEMU_E_SCENARIO;
+		}
+	}
+	for (size_t i = 0; i < s->code.nlabels; i++)
+		if (!strcmp(s->code.labels[i].name, name)) {
+			v->num = s->code.labels[i].addr + off;
+			return 0;
+		}
+	/* the exit page the library appends a jump to */
+	uint32_t a = !strcmp(name, "user_exit") ? ENTRYEMU_USER_EXIT : entryemu_symbol(m, name);
+	if (!a) {
+		snprintf(err, errlen, "%s:%d:%d: unknown symbol '%s' (neither a label of the "
+			 "user code nor a symbol of the image)", s->path, v->loc.line,
+			 v->loc.col, name);
+		return ENTRYEMU_E_SCENARIO;
+	}
+	v->num = a + off;
+	return 0;
+}
+
+static int resolve_fields(const entryemu_scenario *s, const entryemu *m,
+			  struct fields_expect *f, char *err, size_t errlen)
+{
+	for (int i = 0; i < f->n; i++) {
+		int rc = value_resolve(s, m, &f->f[i].v, err, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int expectations_resolve(struct expectations *e, const entryemu_scenario *s,
+			 const entryemu *m, char *err, size_t errlen)
+{
+	int rc;
+	if ((rc = resolve_fields(s, m, &e->final, err, errlen)) ||
+	    (rc = resolve_fields(s, m, &e->returned, err, errlen)))
+		return rc;
+	for (int i = 0; i < e->nevents; i++)
+		if ((rc = resolve_fields(s, m, &e->events[i].f, err, errlen)))
+			return rc;
+	for (int i = 0; i < e->ncallouts; i++)
+		if ((rc = resolve_fields(s, m, &e->callouts[i].at, err, errlen)) ||
+		    (rc = resolve_fields(s, m, &e->callouts[i].regs, err, errlen)))
+			return rc;
+	return 0;
+}
+
+void expectations_free(struct expectations *e)
+{
+	free_fields(&e->final);
+	free_fields(&e->returned);
+	free(e->signal.sym);
+	free(e->message);
+	for (int i = 0; i < e->nfixups; i++)
+		free(e->fixups[i].insn);
+	for (int i = 0; i < e->nnot_called; i++)
+		free(e->not_called[i].insn);
+	for (int i = 0; i < e->nfindings; i++)
+		free(e->findings[i].insn);
+	for (int i = 0; i < e->nevents; i++)
+		free_fields(&e->events[i].f);
+	for (int i = 0; i < e->ncallouts; i++) {
+		free(e->callouts[i].name);
+		free_fields(&e->callouts[i].at);
+		free_fields(&e->callouts[i].regs);
+	}
+	memset(e, 0, sizeof(*e));
+}
+
+/* Duplicate *p in place (NULL stays NULL); nonzero when out of memory. */
+static int dup_in_place(char **p)
+{
+	if (!*p)
+		return 0;
+	*p = strdup(*p);
+	return !*p;
+}
+
+static int dup_fields(struct fields_expect *f)
+{
+	int bad = 0;
+	for (int i = 0; i < f->n; i++)
+		bad |= dup_in_place(&f->f[i].v.sym);
+	return bad;
+}
+
+int expectations_copy(struct expectations *dst, const struct expectations *src)
+{
+	*dst = *src;
+	int bad = dup_fields(&dst->final) | dup_fields(&dst->returned) |
+		  dup_in_place(&dst->signal.sym) | dup_in_place(&dst->message);
+	for (int i = 0; i < dst->nfixups; i++)
+		bad |= dup_in_place(&dst->fixups[i].insn);
+	for (int i = 0; i < dst->nnot_called; i++)
+		bad |= dup_in_place(&dst->not_called[i].insn);
+	for (int i = 0; i < dst->nfindings; i++)
+		bad |= dup_in_place(&dst->findings[i].insn);
+	for (int i = 0; i < dst->nevents; i++)
+		bad |= dup_fields(&dst->events[i].f);
+	for (int i = 0; i < dst->ncallouts; i++)
+		bad |= dup_in_place(&dst->callouts[i].name) | dup_fields(&dst->callouts[i].at) |
+		       dup_fields(&dst->callouts[i].regs);
+	if (bad) {
+		expectations_free(dst);
+		return ENTRYEMU_E_NOMEM;
+	}
+	return 0;
+}
+
+/* ---- binding ------------------------------------------------------------------ */
+
+int entryemu_scenario_bind(const entryemu_scenario *s, entryemu *m, entryemu_binding **out,
+			   char *err, size_t errlen)
+{
+	char dummy[1];
+	if (!err || !errlen) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = 0;
+	if (out)
+		*out = NULL;
+	if (!s || !m || !out) {
+		snprintf(err, errlen, "entryemu_scenario_bind: no scenario, machine or out");
+		return ENTRYEMU_E_INVAL;
+	}
+	entryemu_binding *b = calloc(1, sizeof(*b));
+	if (!b || !(b->path = strdup(s->path))) {
+		free(b);
+		snprintf(err, errlen, "%s: out of memory", s->path);
+		return ENTRYEMU_E_NOMEM;
+	}
+	b->m = m;
+	int rc = expectations_copy(&b->exp, &s->exp);
+	if (rc) {
+		snprintf(err, errlen, "%s: out of memory", s->path);
+		free(b->path);
+		free(b);
+		return rc;
+	}
+	if ((rc = expectations_resolve(&b->exp, s, m, err, errlen)) ||
+	    (rc = binding_setup(b, s, err, errlen))) {
+		entryemu_binding_free(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
+}
+
+void entryemu_binding_free(entryemu_binding *b)
+{
+	if (!b)
+		return;
+	binding_release_actions(b);
+	expectations_free(&b->exp);
+	free(b->code);
+	free(b->path);
+	free(b);
+}
+
+const struct entryemu_setup *entryemu_binding_setup(const entryemu_binding *b)
+{
+	return b ? &b->setup : NULL;
+}
+
+void entryemu_binding_set_flags(entryemu_binding *b, unsigned flags)
+{
+	if (b)
+		b->setup.flags = flags;
+}
+
+int entryemu_binding_run(entryemu_binding *b, entryemu_result *r)
+{
+	if (!b || !r)
+		return ENTRYEMU_E_INVAL;
+	for (int i = 0; i < b->nactions; i++)
+		b->dispatch[i].calls = 0;
+	return entryemu_run(b->m, &b->setup, r);
+}
+
+struct report {
+	char *buf;
+	size_t len, used;
+	int failures;
+	const char *path;
+};
+
+static void failf(struct report *r, struct loc l, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void failf(struct report *r, struct loc l, const char *fmt, ...)
+{
+	r->failures++;
+	if (!r->buf || r->used >= r->len)
+		return;
+	int n = snprintf(r->buf + r->used, r->len - r->used, "%s:%d:%d: ", r->path,
+			 l.line, l.col);
+	if (n > 0)
+		r->used += (size_t)n;
+	if (r->used >= r->len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	n = vsnprintf(r->buf + r->used, r->len - r->used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		r->used += (size_t)n;
+	if (r->used < r->len - 1) {
+		r->buf[r->used++] = '\n';
+		r->buf[r->used] = 0;
+	}
+}
+
+static void check_fields(struct report *r, enum field_table t, const struct fields_expect *f,
+			 const void *record, const char *what)
+{
+	for (int i = 0; i < f->n; i++) {
+		const struct field_expect *fe = &f->f[i];
+		uint32_t got = field_get(t, fe->field, record), want = fe->v.num;
+		if (field_is_selector(t, fe->field)) {
+			got &= 0xffff;
+			want &= 0xffff;
+		}
+		if (got != want)
+			failf(r, fe->v.loc, "expected %s.%s = 0x%x%s%s%s, got 0x%x", what,
+			      field_name(t, fe->field), want, fe->v.sym ? " (" : "",
+			      fe->v.sym ? fe->v.sym : "", fe->v.sym ? ")" : "", got);
+	}
+}
+
+int entryemu_binding_check(const entryemu_binding *b, const entryemu_result *res,
+			   char *report, size_t len)
+{
+	if (!b || !res)
+		return ENTRYEMU_E_INVAL;
+	const struct expectations *s = &b->exp;
+	entryemu *m = b->m;
+	struct report r = { report, len, 0, 0, b->path };
+	if (report && len)
+		report[0] = 0;
+	struct loc top = { 1, 1 };
+	enum entryemu_outcome outcome = entryemu_result_outcome(res);
+	const char *message = entryemu_result_message(res);
+	int signal = entryemu_result_signal(res);
+
+	enum entryemu_outcome want = s->has_outcome ? s->outcome : ENTRYEMU_DONE;
+	if (outcome != want)
+		failf(&r, s->has_outcome ? s->outcome_loc : top,
+		      "expected outcome %s, got %s: %s", entryemu_outcome_name(want),
+		      entryemu_outcome_name(outcome), message);
+	if (s->signal.set && (uint32_t)signal != s->signal.num)
+		failf(&r, s->signal.loc, "expected signal %u, got %d", s->signal.num, signal);
+	if (s->message && !strstr(message, s->message))
+		failf(&r, s->message_loc, "expected the message to contain \"%s\", got \"%.300s\"",
+		      s->message, message);
+	check_fields(&r, FT_REGS, &s->final, entryemu_result_final(res), "final");
+	if (s->returned.n) {
+		/* the last return to ring 3: the one the scenario ends on */
+		size_t nret = entryemu_result_nreturns(res);
+		if (!nret)
+			failf(&r, s->returned.f[0].v.loc, "expected a return to ring 3, "
+			      "there was none");
+		else
+			check_fields(&r, FT_REGS, &s->returned,
+				     entryemu_result_return(res, nret - 1), "returned");
+	}
+	size_t nfixups = entryemu_result_nfixups(res);
+	if (s->has_fixups) {
+		if ((size_t)s->nfixups != nfixups)
+			failf(&r, s->fixups_loc, "expected %d fixup(s), %zu taken", s->nfixups,
+			      nfixups);
+		for (int i = 0; i < s->nfixups && (size_t)i < nfixups; i++) {
+			char got[128];
+			entryemu_insn_text(m, entryemu_result_fixup(res, (size_t)i)->insn, got, sizeof(got));
+			if (strcmp(got, s->fixups[i].insn))
+				failf(&r, s->fixups[i].loc, "expected fixup %d at \"%s\", got \"%s\"",
+				      i + 1, s->fixups[i].insn, got);
+		}
+	}
+	size_t nevents = entryemu_result_nevents(res);
+	if (s->has_events) {
+		if ((size_t)s->nevents != nevents)
+			failf(&r, s->events_loc, "expected %d event(s), %zu delivered",
+			      s->nevents, nevents);
+		for (int i = 0; i < s->nevents && (size_t)i < nevents; i++) {
+			char what[32];
+			snprintf(what, sizeof(what), "events[%d]", i);
+			check_fields(&r, FT_EVENT, &s->events[i].f,
+				     entryemu_result_event(res, (size_t)i), what);
+		}
+	}
+	for (int i = 0; i < s->ncallouts; i++) {
+		const struct callout_expect *ce = &s->callouts[i];
+		const struct entryemu_callout_record *rec =
+			entryemu_result_find_callout(res, ce->name, (unsigned)ce->occurrence);
+		if (!rec) {
+			int seen = 0;
+			size_t nc = entryemu_result_ncallouts(res);
+			for (size_t j = 0; j < nc; j++)
+				seen += !strcmp(entryemu_result_callout(res, j)->name, ce->name);
+			failf(&r, ce->loc, "expected call %d of %s, it was called %d time(s)",
+			      ce->occurrence, ce->name, seen);
+			continue;
+		}
+		check_fields(&r, FT_CALL, &ce->at, rec, ce->name);
+		if (ce->regs.n && !rec->pt_regs_addr) {
+			failf(&r, ce->loc, "%s receives no pt_regs", ce->name);
+			continue;
+		}
+		char what[96];
+		snprintf(what, sizeof(what), "%s.pt_regs", ce->name);
+		check_fields(&r, FT_PT_REGS, &ce->regs, &rec->regs, what);
+	}
+	/* checker findings: none unless the scenario names them */
+	size_t nfind = entryemu_result_nfindings(res);
+	unsigned char *matched = calloc(nfind ? nfind : 1, 1);
+	if (!matched)
+		return ENTRYEMU_E_NOMEM;
+	for (int i = 0; i < s->nfindings; i++) {
+		int found = 0;
+		for (size_t j = 0; j < nfind && !found; j++)
+			if (!matched[j] &&
+			    !strcmp(entryemu_check_name(entryemu_result_finding(res, j)->check),
+				    s->findings[i].insn))
+				found = matched[j] = 1;
+		if (!found)
+			failf(&r, s->findings[i].loc, "expected a %s finding, there was none",
+			      s->findings[i].insn);
+	}
+	for (size_t j = 0; j < nfind; j++)
+		if (!matched[j])
+			failf(&r, s->has_findings ? s->findings_loc : top, "unexpected finding: %s",
+			      entryemu_result_finding(res, j)->text);
+	free(matched);
+	for (int i = 0; i < s->nnot_called; i++)
+		if (entryemu_result_find_callout(res, s->not_called[i].insn, 1))
+			failf(&r, s->not_called[i].loc, "expected %s not to be called, it was",
+			      s->not_called[i].insn);
+	return r.failures;
+}

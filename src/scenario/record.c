@@ -1,0 +1,163 @@
+/*
+ * Recording a run as a scenario file, so that a failure found by a C test
+ * (or any caller) can be replayed with entryemu replay: same setup, same
+ * callout behaviour, same trace.
+ */
+#include <entryemu/entryemu.h>
+#include <entryemu/scenario.h>
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *tif_names[] = {
+	"syscall_trace", "notify_resume", "sigpending", "need_resched", "singlestep",
+	"iret", "syscall_emu", "syscall_audit", "seccomp", "restore_sigmask",
+};
+
+static void flags_list(FILE *f, const char *key, uint32_t flags)
+{
+	fprintf(f, "%s: [", key);
+	int first = 1;
+	for (unsigned b = 0; b < 10; b++)
+		if (flags & (1u << b)) {
+			fprintf(f, "%s%s", first ? "" : ", ", tif_names[b]);
+			first = 0;
+		}
+	fprintf(f, "]");
+}
+
+/* The pt_regs fields a callout changed, as a YAML mapping. */
+static void regs_changed(FILE *f, const struct entryemu_pt_regs *a,
+			 const struct entryemu_pt_regs *b)
+{
+	struct { const char *n; uint32_t x, y; } v[] = {
+		{ "ebx", a->ebx, b->ebx }, { "ecx", a->ecx, b->ecx }, { "edx", a->edx, b->edx },
+		{ "esi", a->esi, b->esi }, { "edi", a->edi, b->edi }, { "ebp", a->ebp, b->ebp },
+		{ "eax", a->eax, b->eax }, { "xds", a->xds, b->xds }, { "xes", a->xes, b->xes },
+		{ "xgs", a->xgs, b->xgs }, { "orig_eax", a->orig_eax, b->orig_eax },
+		{ "eip", a->eip, b->eip }, { "xcs", a->xcs, b->xcs },
+		{ "eflags", a->eflags, b->eflags }, { "esp", a->esp, b->esp },
+		{ "xss", a->xss, b->xss },
+	};
+	int any = 0;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i].x != v[i].y) {
+			fprintf(f, "%s%s: 0x%x", any ? ", " : "    pt_regs: {", v[i].n, v[i].y);
+			any = 1;
+		}
+	if (any)
+		fprintf(f, "}\n");
+}
+
+int entryemu_scenario_record(entryemu *m, const struct entryemu_setup *s,
+			     const entryemu_result *r, const char *why, const char *path)
+{
+	if (!m || !s || !r || !path)
+		return ENTRYEMU_E_INVAL;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return ENTRYEMU_E_IO;
+	fprintf(f, "# Recorded by entryemu_scenario_record: replays the run it was taken from.\n");
+	if (why)
+		fprintf(f, "# %s\n", why);
+	fprintf(f, "name: %s\n", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+	fprintf(f, "image: \"%s\"\n", entryemu_image_file(m));
+	const struct entryemu_regs *u = &s->user;
+	fprintf(f, "user: {eax: 0x%x, ebx: 0x%x, ecx: 0x%x, edx: 0x%x, esi: 0x%x, edi: 0x%x, "
+		"ebp: 0x%x, esp: 0x%x, eflags: 0x%x, cs: 0x%x, ss: 0x%x, ds: 0x%x, es: 0x%x, "
+		"fs: 0x%x, gs: 0x%x}\n", u->eax, u->ebx, u->ecx, u->edx, u->esi, u->edi,
+		u->ebp, u->esp, u->eflags, u->cs, u->ss, u->ds, u->es, u->fs, u->gs);
+	fprintf(f, "bytes: [");
+	for (size_t i = 0; i < s->code_len; i++)
+		fprintf(f, "%s0x%02x", i ? ", " : "", s->code[i]);
+	fprintf(f, "]\n");
+	if (s->ti_flags) {
+		flags_list(f, "ti_flags", s->ti_flags);
+		fprintf(f, "\n");
+	}
+	if (s->pid)
+		fprintf(f, "pid: %u\n", s->pid);
+	if (s->insn_budget)
+		fprintf(f, "budget: %llu\n", (unsigned long long)s->insn_budget);
+	if (s->cr0_set)
+		fprintf(f, "cr0: [%s%s%s]\n", s->cr0_set & 8 ? "ts" : "",
+			(s->cr0_set & 4) ? (s->cr0_set & 8 ? ", em" : "em") : "",
+			(s->cr0_set & 2) ? (s->cr0_set & 12 ? ", mp" : "mp") : "");
+	if (s->vm86)
+		fprintf(f, "vm86: 1\n");
+	if (s->thread_fn)
+		fprintf(f, "kernel_thread: {fn: 0x%x, arg: 0x%x}\n", s->thread_fn, s->thread_arg);
+	for (int t = 0; t < 2; t++) {
+		int any = 0;
+		for (unsigned i = 0; i < s->nedits; i++) {
+			if ((int)s->edits[i].table != t)
+				continue;
+			if (!any)
+				fprintf(f, "%s:\n", t == ENTRYEMU_GDT ? "gdt" : "idt");
+			any = 1;
+			fprintf(f, "  - {%s: %u, lo: 0x%08x, hi: 0x%08x}\n",
+				t == ENTRYEMU_GDT ? "entry" : "vector", s->edits[i].index,
+				s->edits[i].lo, s->edits[i].hi);
+		}
+	}
+	if (s->ninjects) {
+		fprintf(f, "inject:\n");
+		for (unsigned i = 0; i < s->ninjects; i++) {
+			const struct entryemu_inject *in = &s->injects[i];
+			fprintf(f, "  - {");
+			if (in->kind == ENTRYEMU_INJECT_NMI)
+				fprintf(f, "nmi: 1");
+			else
+				fprintf(f, "%s: %d", in->kind == ENTRYEMU_INJECT_IRQ ? "irq" : "exception",
+					in->vector);
+			if (in->error_code_given)
+				fprintf(f, ", error_code: 0x%x", in->error_code);
+			if (in->at)
+				fprintf(f, ", at: 0x%x", in->at);
+			else
+				fprintf(f, ", after: %llu", (unsigned long long)in->after);
+			if (in->occurrence)
+				fprintf(f, ", occurrence: %u", in->occurrence);
+			fprintf(f, "}\n");
+		}
+	}
+	/* what the caller's callouts did, call by call */
+	int any = 0;
+	size_t ncallouts = entryemu_result_ncallouts(r);
+	for (size_t i = 0; i < ncallouts; i++) {
+		const struct entryemu_callout_record *c = entryemu_result_callout(r, i);
+		if (!c->custom)
+			continue;
+		if (!any)
+			fprintf(f, "actions:\n");
+		any = 1;
+		int n = 0;
+		for (size_t j = 0; j <= i; j++)
+			n += !strcmp(entryemu_result_callout(r, j)->name, c->name);
+		if (c->syscall >= 0)
+			fprintf(f, "  - syscall: %d\n", c->syscall);
+		else
+			fprintf(f, "  - callout: %s\n", c->name);
+		fprintf(f, "    occurrence: %d\n    return: 0x%x\n", n, c->ret);
+		if (c->pt_regs_addr)
+			regs_changed(f, &c->regs, &c->regs_after);
+		if (c->ti_flags_after & ~c->ti_flags_before) {
+			fprintf(f, "    ");
+			flags_list(f, "ti_flags_set", c->ti_flags_after & ~c->ti_flags_before);
+			fprintf(f, "\n");
+		}
+		if (c->ti_flags_before & ~c->ti_flags_after) {
+			fprintf(f, "    ");
+			flags_list(f, "ti_flags_clear", c->ti_flags_before & ~c->ti_flags_after);
+			fprintf(f, "\n");
+		}
+		for (unsigned g = 0; g < c->ngdt; g++)
+			fprintf(f, "%s      - {entry: %u, lo: 0x%08x, hi: 0x%08x}\n",
+				g ? "" : "    gdt:\n", c->gdt[g].index, c->gdt[g].lo, c->gdt[g].hi);
+	}
+	enum entryemu_outcome o = entryemu_result_outcome(r);
+	fprintf(f, "expect:\n  outcome: %s\n", entryemu_outcome_name(o));
+	if (o == ENTRYEMU_KILLED)
+		fprintf(f, "  signal: %d\n", entryemu_result_signal(r));
+	return fclose(f) ? ENTRYEMU_E_IO : 0;
+}

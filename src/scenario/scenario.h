@@ -1,0 +1,196 @@
+/*
+ * A parsed scenario file: the setup of one run and its expectations.
+ * Internal to libentryemu-scenario, which sees libentryemu through its
+ * public header only.
+ */
+#ifndef ENTRYEMU_SCENARIO_INTERNAL_H
+#define ENTRYEMU_SCENARIO_INTERNAL_H
+
+#include <entryemu/entryemu.h>
+#include <entryemu/scenario.h>
+
+#include "userasm.h"
+
+struct loc {
+	int line, col;		/* 1-based, in the scenario file */
+};
+
+/* A number, or a symbol (image or user-code label) resolved at bind time. */
+struct value {
+	int set;
+	uint32_t num;
+	char *sym;		/* "name" or "name+off" */
+	struct loc loc;
+};
+
+/* One checked field: which field of the record and the value it must have. */
+struct field_expect {
+	int field;		/* index into a field table of expect.c */
+	struct value v;
+};
+
+#define MAX_FIELDS 24
+
+struct fields_expect {
+	int n;
+	struct field_expect f[MAX_FIELDS];
+};
+
+struct callout_expect {
+	char *name;
+	int occurrence;			/* 1 = the first call */
+	struct loc loc;
+	struct fields_expect at;	/* CPU state at the call */
+	struct fields_expect regs;	/* its pt_regs */
+};
+
+struct fixup_expect {
+	char *insn;			/* the faulting instruction, "pop gs" */
+	struct loc loc;
+};
+
+struct event_expect {
+	struct loc loc;
+	struct fields_expect f;
+};
+
+#define MAX_ITEMS 32
+
+/* What a scenario makes a callout do. */
+struct action {
+	char *callout;			/* callout name, or NULL for a syscall */
+	int syscall;			/* with callout == NULL */
+	int occurrence;			/* 0: every call */
+	struct loc loc;
+	struct value ret;		/* %eax to return */
+	struct fields_expect regs;	/* pt_regs fields to write */
+	int nedits;
+	struct entryemu_desc_edit edits[8];
+	uint32_t ti_set, ti_clear;
+	int run_default;		/* then the library's default */
+};
+
+/* Runs the actions of one callout or syscall (registered at bind time). */
+struct dispatch {
+	struct entryemu_binding *b;
+	const char *callout;
+	int syscall;
+	int calls;			/* calls seen in this run */
+};
+
+struct inject_spec {
+	struct entryemu_inject in;
+	struct value at;		/* symbol or address */
+	struct loc loc;			/* the item */
+};
+
+/* What the run must show: the scenario's expect key. */
+struct expectations {
+	int has_outcome;
+	enum entryemu_outcome outcome;
+	struct loc outcome_loc;
+	struct value signal;
+	char *message;			/* a substring of the result's message */
+	struct loc message_loc;
+	struct fields_expect final, returned;
+	int has_fixups;
+	struct loc fixups_loc;
+	int nfixups;
+	struct fixup_expect fixups[MAX_ITEMS];
+	int has_events;
+	struct loc events_loc;
+	int nevents;
+	struct event_expect events[MAX_ITEMS];
+	int ncallouts;
+	struct callout_expect callouts[MAX_ITEMS];
+	int has_findings;
+	struct loc findings_loc;
+	int nfindings;
+	struct fixup_expect findings[MAX_ITEMS];	/* checker names expected */
+	int nnot_called;
+	struct fixup_expect not_called[MAX_ITEMS];	/* callouts that must not run */
+};
+
+#define MAX_IMAGES 4
+#define MAX_EDITS 16
+#define MAX_INJECTS 8
+
+/* Immutable once entryemu_scenario_load() returns it. */
+struct entryemu_scenario {
+	char *path, *name, *description;
+	char *images[MAX_IMAGES];	/* "post", "pre" or a path */
+	int nimages;
+	char image_paths[MAX_IMAGES][4096];	/* resolved at load */
+	struct entryemu_setup setup;	/* the plain-number parts of the setup */
+	struct user_code code;
+	struct loc code_loc;		/* the code or bytes key */
+	struct fields_expect user;	/* initial user registers */
+	int nedits;
+	struct entryemu_desc_edit edits[MAX_EDITS];
+	char *edit_handlers[MAX_EDITS];	/* IDT gates by handler name */
+	struct loc edit_locs[MAX_EDITS];	/* each item's entry/vector */
+	int ninjects;
+	struct loc injects_loc;		/* the inject key */
+	struct inject_spec injects[MAX_INJECTS];
+	struct value thread_fn, thread_arg;	/* kernel_thread: {fn, arg} */
+	struct loc cr0_loc, vm86_loc;	/* their keys (line 0: not given) */
+	int nactions;
+	struct action actions[MAX_ITEMS];
+	struct expectations exp;
+};
+
+/* A scenario bound to one machine: owns all that its callouts and check use. */
+struct entryemu_binding {
+	entryemu *m;
+	char *path;
+	struct entryemu_setup setup;
+	uint8_t *code;
+	struct entryemu_desc_edit edits[MAX_EDITS];
+	struct entryemu_inject injects[MAX_INJECTS];
+	int nactions;
+	struct action actions[MAX_ITEMS];	/* resolved, symbols dropped */
+	struct dispatch dispatch[MAX_ITEMS];
+	int nregistered;		/* dispatchers set on m */
+	struct expectations exp;	/* a copy, its symbols resolved */
+};
+
+/* Field tables, shared by the parser (names) and the checker (access). */
+enum field_table { FT_REGS, FT_PT_REGS, FT_CALL, FT_EVENT };
+int field_lookup(enum field_table t, const char *name);
+const char *field_name(enum field_table t, int field);
+/* Selector-sized fields compare their low 16 bits only. */
+int field_is_selector(enum field_table t, int field);
+uint32_t field_get(enum field_table t, int field, const void *record);
+void field_set(enum field_table t, int field, void *record, uint32_t v);
+
+struct parser;
+struct fy_node;
+/* scenario_setup.c: the run-shaping keys of a scenario */
+int parse_images(struct parser *p, struct fy_node *k, struct fy_node *v);
+int parse_descriptors(struct parser *p, struct fy_node *k, struct fy_node *v,
+		      enum entryemu_table table, struct entryemu_desc_edit *out,
+		      int *n, int max, char **handlers, struct loc *locs);
+int parse_injects(struct parser *p, struct fy_node *k, struct fy_node *v);
+int parse_actions(struct parser *p, struct fy_node *k, struct fy_node *v);
+int parse_cr0(struct parser *p, struct fy_node *k, struct fy_node *v);
+int parse_kernel_thread(struct parser *p, struct fy_node *k, struct fy_node *v);
+int parse_ti_flag_list(struct parser *p, struct fy_node *k, struct fy_node *v,
+		       uint32_t *out);
+/* Resolve the setup and actions into b and register its callouts on m. */
+int binding_setup(entryemu_binding *b, const entryemu_scenario *s, char *err, size_t errlen);
+/* Unregister b's callouts and free its actions. */
+void binding_release_actions(entryemu_binding *b);
+
+/* Resolve v (a copy the caller owns) against s's labels and m's image. */
+int value_resolve(const entryemu_scenario *s, const entryemu *m, struct value *v,
+		  char *err, size_t errlen);
+void free_fields(struct fields_expect *f);
+
+/* expect.c */
+void expectations_free(struct expectations *e);
+/* Copy src into dst (every string duplicated); on failure dst is freed. */
+int expectations_copy(struct expectations *dst, const struct expectations *src);
+int expectations_resolve(struct expectations *e, const entryemu_scenario *s,
+			 const entryemu *m, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,282 @@
+/*
+ * The delivery model on its own: no image, no engine.  A few kilobytes
+ * of memory hold an IDT, a GDT and a TSS built here; each test asks the
+ * model what the CPU does for one event and compares it with the Intel
+ * SDM vol. 3 ch. 6 (sections cited at each test).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <entryemu/entryemu.h>
+
+#include "cpu/deliver_model.h"
+
+#define BASE	0x10000000u
+#define IDT	(BASE + 0x000)
+#define GDT	(BASE + 0x800)
+#define TSS	(BASE + 0x900)
+#define STK16	(BASE + 0xa00)		/* base of a 16-bit stack segment */
+#define SIZE	0x1000u
+
+#define KCS	0x60
+#define KDS	0x68
+#define UCS	0x73
+#define UDS	0x7b
+#define SS16	0xd0			/* a 16-bit ring-0 stack, like ESPFIX_SS */
+#define ESP0	0xc0a01ff8u
+
+static uint8_t mem[SIZE];
+
+static int rd(void *ctx, uint32_t addr, uint32_t *out)
+{
+	(void)ctx;
+	if (addr < BASE || addr + 4 > BASE + SIZE)
+		return -1;
+	memcpy(out, mem + (addr - BASE), 4);
+	return 0;
+}
+
+static void put(uint32_t addr, uint32_t lo, uint32_t hi)
+{
+	memcpy(mem + (addr - BASE), &lo, 4);
+	memcpy(mem + (addr - BASE) + 4, &hi, 4);
+}
+
+static void gate(unsigned vec, unsigned type, unsigned dpl, uint32_t handler)
+{
+	uint32_t lo, hi;
+	desc_make_gate(&lo, &hi, KCS, handler, type, dpl);
+	put(IDT + 8 * vec, lo, hi);
+}
+
+static struct cpu_snapshot user_cpu(void)
+{
+	struct cpu_snapshot c = {
+		.eflags = 0x202 | ENTRYEMU_EFLAGS_TF | ENTRYEMU_EFLAGS_RF, .esp = 0xbfff0000u,
+		.cs = UCS, .ss = UDS, .ds = UDS, .es = UDS,
+		.idtr = { 0, IDT, 256 * 8 - 1 }, .gdtr = { 0, GDT, 32 * 8 - 1 },
+		.tr = { 0x80, TSS, 0x67 },
+	};
+	return c;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(mem, 0, sizeof(mem));
+	uint32_t lo, hi;
+	desc_make_seg(&lo, &hi, 0, 0xffffffff, 0xB, 1, 0, 1);
+	put(GDT + KCS, lo, hi);
+	desc_make_seg(&lo, &hi, 0, 0xffffffff, 0x3, 1, 0, 1);
+	put(GDT + KDS, lo, hi);
+	desc_make_seg(&lo, &hi, 0, 0xffffffff, 0xB, 1, 3, 1);
+	put(GDT + (UCS & ~3), lo, hi);
+	desc_make_seg(&lo, &hi, 0, 0xffffffff, 0x3, 1, 3, 1);
+	put(GDT + (UDS & ~3), lo, hi);
+	desc_make_seg(&lo, &hi, STK16, 0x3ff, 0x3, 1, 0, 0);	/* B = 0 */
+	put(GDT + SS16, lo, hi);
+	uint32_t esp0 = ESP0, ss0 = KDS;
+	memcpy(mem + (TSS - BASE) + 4, &esp0, 4);
+	memcpy(mem + (TSS - BASE) + 8, &ss0, 4);
+	gate(0x80, GATE_TRAP32, 3, 0xc0100000u);
+	gate(13, GATE_TRAP32, 0, 0xc0100100u);
+	gate(14, GATE_INTR32, 0, 0xc0100200u);
+	return 0;
+}
+
+static const struct mem_view view = { rd, NULL };
+
+/*
+ * 6.12.1: a ring-3 int $0x80 through a DPL-3 trap gate switches to
+ * ss0:esp0 from the TSS and pushes SS, ESP, EFLAGS, CS, EIP (no error
+ * code); TF, NT, RF and VM are cleared, IF is kept (trap gate).
+ */
+static void int80_from_ring3(void **state)
+{
+	(void)state;
+	struct cpu_snapshot c = user_cpu();
+	struct event ev = { .vector = 0x80, .software = 1, .eip = 0x08048007u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, DELIVERED);
+	assert_int_equal(d.cpl, 3);
+	assert_int_equal(d.new_cpl, 0);
+	assert_int_equal(d.nwords, 5);
+	uint32_t want[5] = { UDS, 0xbfff0000u, c.eflags, UCS, 0x08048007u };
+	assert_memory_equal(d.words, want, sizeof(want));
+	assert_int_equal(d.new_esp, ESP0 - 20);
+	assert_int_equal(d.frame, ESP0 - 20);
+	assert_int_equal(d.new_ss, KDS);
+	assert_int_equal(d.new_cs, KCS);
+	assert_int_equal(d.new_eip, 0xc0100000u);
+	assert_int_equal(d.new_eflags, 0x202);
+}
+
+/* 6.12.1.1: int n through a gate with DPL < CPL is #GP(vector * 8 + 2). */
+static void int_through_kernel_gate_is_gp(void **state)
+{
+	(void)state;
+	struct cpu_snapshot c = user_cpu();
+	struct event ev = { .vector = 13, .software = 1, .eip = 0x08048002u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, FAULTED);
+	assert_int_equal(d.nested.vector, VEC_GP);
+	assert_int_equal(d.nested.error, 13 * 8 + 2);
+}
+
+/*
+ * 6.13: an exception whose gate is not present (P = 0) is #NP with the
+ * IDT bit (bit 1) and EXT (bit 0) set: vector * 8 + 3.  (An all-zero
+ * entry is not a gate at all: #GP, checked before P, 6.12.1.)
+ */
+static void missing_gate_is_np(void **state)
+{
+	(void)state;
+	gate(6, GATE_TRAP32, 0, 0xc0100300u);
+	mem[IDT - BASE + 6 * 8 + 5] &= 0x7f;	/* P = 0 */
+	struct cpu_snapshot c = user_cpu();
+	struct event zero = { .vector = 7, .eip = 0x08048000u };
+	struct delivery dz;
+	deliver_model(&c, &view, &zero, &dz);
+	assert_int_equal(dz.status, FAULTED);
+	assert_int_equal(dz.nested.vector, VEC_GP);
+	assert_int_equal(dz.nested.error, 7 * 8 + 3);
+	struct event ev = { .vector = 6, .eip = 0x08048000u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, FAULTED);
+	assert_int_equal(d.nested.vector, VEC_NP);
+	assert_int_equal(d.nested.error, 6 * 8 + 3);
+}
+
+/* 6.10: a vector beyond the IDT limit is #GP(vector * 8 + 2 + EXT). */
+static void beyond_idt_limit_is_gp(void **state)
+{
+	(void)state;
+	struct cpu_snapshot c = user_cpu();
+	c.idtr.limit = 0x7f;			/* 16 gates */
+	struct event ev = { .vector = 0x20, .eip = 0x08048000u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, FAULTED);
+	assert_int_equal(d.nested.vector, VEC_GP);
+	assert_int_equal(d.nested.error, 0x20 * 8 + 3);
+}
+
+/*
+ * 6.12.1: a fault in ring 0 stays on the current stack and pushes
+ * EFLAGS, CS, EIP and the error code; an interrupt gate clears IF.
+ */
+static void kernel_fault_same_privilege(void **state)
+{
+	(void)state;
+	struct cpu_snapshot c = user_cpu();
+	c.cs = KCS;
+	c.ss = KDS;
+	c.esp = 0xc0a01f00u;
+	c.eflags = 0x246;
+	struct event ev = { .vector = 14, .has_error = 1, .error = 2, .eip = 0xc0100400u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, DELIVERED);
+	assert_int_equal(d.new_cpl, 0);
+	assert_int_equal(d.nwords, 4);
+	uint32_t want[4] = { 0x246, KCS, 0xc0100400u, 2 };
+	assert_memory_equal(d.words, want, sizeof(want));
+	assert_int_equal(d.new_esp, 0xc0a01f00u - 16);
+	assert_int_equal(d.new_eflags, 0x046);		/* IF cleared */
+}
+
+/* 6.12.1, table 6-1 note: a null SS0 in the TSS is #TS(EXT). */
+static void null_ss0_is_ts(void **state)
+{
+	(void)state;
+	uint32_t zero = 0;
+	memcpy(mem + (TSS - BASE) + 8, &zero, 4);
+	struct cpu_snapshot c = user_cpu();
+	struct event ev = { .vector = 13, .has_error = 1, .error = 0, .eip = 0x08048000u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, FAULTED);
+	assert_int_equal(d.nested.vector, VEC_TS);
+	assert_int_equal(d.nested.error, 1);
+}
+
+/*
+ * 6.12.1: the pushes go through SS; on a 16-bit stack segment (B = 0)
+ * only SP moves, and the frame is at SS.base + SP.
+ */
+static void sixteen_bit_stack_moves_sp_only(void **state)
+{
+	(void)state;
+	struct cpu_snapshot c = user_cpu();
+	c.cs = KCS;
+	c.ss = SS16;
+	c.esp = 0xc0a00100u;			/* upper half is not SP */
+	c.eflags = 0x46;
+	struct event ev = { .vector = 13, .has_error = 1, .error = 0x30, .eip = 0xc0100500u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, DELIVERED);
+	assert_int_equal(d.new_esp, 0xc0a00100u - 16);
+	assert_int_equal(d.frame, STK16 + 0x100 - 16);
+}
+
+/*
+ * 6.12.1 (interrupt from virtual-8086 mode): GS, FS, DS, ES are pushed
+ * before SS and ESP, and VM is cleared.
+ */
+static void vm86_pushes_data_segments(void **state)
+{
+	(void)state;
+	struct cpu_snapshot c = user_cpu();
+	c.eflags = 0x20202;			/* VM, IF */
+	c.cs = 0x1000;
+	c.ss = 0x1000;
+	c.esp = 0xfff0;
+	c.ds = 0x1111, c.es = 0x2222, c.fs = 0x3333, c.gs = 0x4444;
+	struct event ev = { .vector = 13, .has_error = 1, .error = 0, .eip = 0x10 };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, DELIVERED);
+	assert_int_equal(d.nwords, 10);
+	uint32_t want[10] = { 0x4444, 0x3333, 0x1111, 0x2222, 0x1000, 0xfff0, 0x20202,
+			      0x1000, 0x10, 0 };
+	assert_memory_equal(d.words, want, sizeof(want));
+	assert_true(d.vm86);
+	assert_int_equal(d.new_eflags & ENTRYEMU_EFLAGS_VM, 0);
+}
+
+/* The model reads only: memory is unchanged after any delivery. */
+static void model_writes_nothing(void **state)
+{
+	(void)state;
+	static uint8_t before[SIZE];
+	memcpy(before, mem, SIZE);
+	struct cpu_snapshot c = user_cpu();
+	struct event ev = { .vector = 0x80, .software = 1, .eip = 0x08048007u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_memory_equal(before, mem, SIZE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(int80_from_ring3, setup),
+		cmocka_unit_test_setup(int_through_kernel_gate_is_gp, setup),
+		cmocka_unit_test_setup(missing_gate_is_np, setup),
+		cmocka_unit_test_setup(beyond_idt_limit_is_gp, setup),
+		cmocka_unit_test_setup(kernel_fault_same_privilege, setup),
+		cmocka_unit_test_setup(null_ss0_is_ts, setup),
+		cmocka_unit_test_setup(sixteen_bit_stack_moves_sp_only, setup),
+		cmocka_unit_test_setup(vm86_pushes_data_segments, setup),
+		cmocka_unit_test_setup(model_writes_nothing, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
