@@ -62,16 +62,21 @@ const char *entryemu_image_dir(char *buf, size_t len)
 	if (dir && *dir)
 		return fit(buf, len, "%s%s", dir, "");
 	Dl_info info;
-	if (dladdr((void *)entryemu_image_dir, &info) && info.dli_fname) {
-		char found[4096], probe[4200];
+	char found[4096], probe[4200];
+	found[0] = 0;
+	if (dladdr((void *)entryemu_image_dir, &info) && info.dli_fname)
 		snprintf(found, sizeof(found), "%s", info.dli_fname);
-		char *slash = strrchr(found, '/');
-		if (slash) {
-			*slash = 0;
-			snprintf(probe, sizeof(probe), "%s/../share/entryemu/entry-post.elf", found);
-			if (!access(probe, R_OK))
-				return fit(buf, len, "%s%s", found, "/../share/entryemu");
-		}
+	if (!strchr(found, '/')) {
+		/* linked into a program found on PATH: dladdr names no directory */
+		ssize_t n = readlink("/proc/self/exe", found, sizeof(found) - 1);
+		found[n > 0 ? n : 0] = 0;
+	}
+	char *slash = strrchr(found, '/');
+	if (slash) {
+		*slash = 0;
+		snprintf(probe, sizeof(probe), "%s/../share/entryemu/entry-post.elf", found);
+		if (!access(probe, R_OK))
+			return fit(buf, len, "%s%s", found, "/../share/entryemu");
 	}
 	return fit(buf, len, "%s%s", ENTRYEMU_IMAGE_DIR, "");
 }
