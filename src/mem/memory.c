@@ -92,6 +92,34 @@ void machine_mark_code(struct entryemu *m, uint32_t addr, uint32_t size)
 		m->regions[i].code |= granules(&m->regions[i], addr, size);
 }
 
+/*
+ * Drop every translation the engine holds, page range by page range:
+ * the places that ever ran as code are known, so this costs a few
+ * invalidations where dropping the whole cache would clear Unicorn's
+ * 1 GiB code buffer.  Code translated afterwards sees the hooks present
+ * then.
+ */
+int machine_drop_code(struct entryemu *m)
+{
+	for (unsigned i = 0; i < m->nregions; i++) {
+		struct host_region *r = &m->regions[i];
+		for (uint32_t g = 0; g < 64 && r->code >> g; g++) {
+			if (!(r->code & (1ull << g)))
+				continue;
+			uint32_t from = g;
+			while (g + 1 < 64 && (r->code & (1ull << (g + 1))))
+				g++;
+			uint32_t lo = r->base + from * r->granule;
+			uint32_t hi = r->base + (g + 1) * r->granule;
+			if (hi > r->base + r->size || hi < lo)
+				hi = r->base + r->size;
+			if (engine_flush_range(m->eng, lo, hi))
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /* The engine tells of a guest store to a region mapped read-only (then lets it through). */
 static void watch_hook(void *data, enum engine_access kind, uint32_t addr, uint32_t size)
 {

@@ -13,6 +13,8 @@ uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len);
 uint8_t *machine_wptr(struct entryemu *m, uint32_t addr, size_t len);
 void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len);
 void machine_mark_code(struct entryemu *m, uint32_t addr, uint32_t size);
+/* Drop the engine's translations of everything that ever ran as code. */
+int machine_drop_code(struct entryemu *m);
 struct region_spec {
 	uint32_t base, size;
 	uint8_t **host;			/* set to the region's buffer */

@@ -221,7 +221,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 		return ENTRYEMU_E_ENGINE;
 	}
 	/*
-	 * Blocks translated before a hook is added do not call it: flush the
+	 * Blocks translated before a hook is added do not call it: drop the
 	 * translations when the trace hook comes and when it goes, so traced
 	 * runs see every instruction and untraced ones run uninstrumented.
 	 */
@@ -229,7 +229,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 		machine_set_error(m, "cannot install the trace hook");
 		return ENTRYEMU_E_ENGINE;
 	}
-	if ((trace || slow) && engine_flush(m->eng)) {
+	if ((trace || slow) && machine_drop_code(m)) {
 		machine_set_error(m, "cannot flush translated code");
 		return ENTRYEMU_E_ENGINE;
 	}
@@ -272,7 +272,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	if (slow)
 		engine_unhook(m->eng, m->h_inject);
 	if (trace || slow)
-		engine_flush(m->eng);
+		machine_drop_code(m);
 	machine_read_regs(m, &r->final);
 	if (!run->halt.stopping) {
 		char sym[128];
