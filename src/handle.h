@@ -138,13 +138,15 @@ struct entryemu {
 	uint32_t vm86_regs32;		/* the vm86() call's frame, 0 outside vm86 */
 	uint32_t vsys_image;		/* image address of vsyscall_page */
 	size_t ucode_len;		/* bytes of user code currently loaded */
+	size_t vm86_code_len;		/* and of vm86 code, at ENTRYEMU_VM86_MEM */
 	uint32_t thread_size;
 	uint32_t esp0;
 	uint32_t start;			/* where the run begins */
 	int booting;
 
 	struct engine_ctx *user_ctx;	/* CPU in ring 3, as after boot */
-	engine_hook h_trace, h_inject;	/* only while a run needs them */
+	engine_hook h_trace, h_inject;	/* only while runs need them (run.c) */
+	int hooked_trace, hooked_inject;
 
 	/* callouts: one per 4-byte slot of the .callouts section */
 	struct callout *callouts;

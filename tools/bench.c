@@ -1,15 +1,22 @@
 /*
- * entryemu bench: how fast warm runs are on one engine, and a cold
- * replay from process start to exit.  One line per figure, "name=value
- * unit"; the last line is roundtrip_per_s=N (warm int $0x80 getpid).
- * Every run resets the machine fully and runs with all checkers on and
- * tracing off, as a test suite would.
+ * entryemu bench: how fast warm runs are on one engine, per class of
+ * scenario and for the slowest bundled one; a cold replay from process
+ * start to exit; the whole suite's replay with its peak memory; the
+ * floor of plain Unicorn under a warm run; and, when QEMU is installed,
+ * the boot of a test kernel beside it all.  One line per figure,
+ * "name=value unit"; the last line is roundtrip_per_s=N (warm int $0x80
+ * getpid).  Every run resets the machine fully and runs with all
+ * checkers on and tracing off, as a test suite would.
  */
+#define _GNU_SOURCE 1
+#include "bench.h"
 #include "cli.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,10 +43,10 @@ static const uint8_t gs_fixup[] = {
 	0x89, 0xe3, 0xb8, 0xf3, 0, 0, 0, 0xcd, 0x80, 0x83, 0xc4, 0x10,
 };
 
-#define BATCHES 21
+#define BATCHES BENCH_BATCHES
 
 /* The median of n values; sorts them in place (insertion sort: n is small). */
-static double median(double *t, int n)
+double bench_median(double *t, int n)
 {
 	for (int i = 1; i < n; i++)
 		for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
@@ -85,7 +92,7 @@ static int warm_runs(entryemu *m, entryemu_result *r, const uint8_t *code, size_
 		if (entryemu_result_outcome(r) != ENTRYEMU_DONE || entryemu_result_nfindings(r))
 			return -1;
 	}
-	double t = median(per_run, BATCHES);
+	double t = bench_median(per_run, BATCHES);
 	w->us = t * 1e6;
 	w->per_s = 1.0 / t;
 	w->insns = entryemu_result_insns(r);
@@ -146,7 +153,196 @@ static double cold_replay_ms(const char *file, int n)
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			return -1;
 	}
-	return median(t, n);
+	return bench_median(t, n);
+}
+
+/* ---- scenarios, warm and cold -------------------------------------------------- */
+
+/* One machine per image path, kept for the whole bench. */
+struct engines {
+	struct { char *path; entryemu *m; } e[8];
+	int n;
+};
+
+static entryemu *engine_for(struct engines *es, const char *path)
+{
+	for (int i = 0; i < es->n; i++)
+		if (!strcmp(es->e[i].path, path))
+			return es->e[i].m;
+	entryemu *m = NULL;
+	char err[512];
+	if (es->n == 8 || entryemu_open(&m, path, err, sizeof(err)))
+		return NULL;
+	es->e[es->n].path = strdup(path);
+	es->e[es->n++].m = m;
+	return m;
+}
+
+static void engines_close(struct engines *es)
+{
+	for (int i = 0; i < es->n; i++) {
+		entryemu_close(es->e[i].m);
+		free(es->e[i].path);
+	}
+	es->n = 0;
+}
+
+/*
+ * Warm runs of image i of scenario s: bound once, run n times in
+ * batches; microseconds per run (the median batch), or -1 if a run
+ * misses an expectation.
+ */
+static double warm_scenario(struct engines *es, const entryemu_scenario *s, int i,
+			    entryemu_result *r, long n)
+{
+	entryemu *m = engine_for(es, entryemu_scenario_image(s, i));
+	entryemu_binding *b = NULL;
+	char err[1024];
+	if (!m || entryemu_scenario_bind(s, m, &b, err, sizeof(err)))
+		return -1;
+	double t = -1;
+	int batches = n >= 5 * BATCHES ? BATCHES : 5;
+	long each = n / batches > 0 ? n / batches : 1;
+	double per[BATCHES];
+	char report[512];
+	if (entryemu_binding_run(b, r) == 0 &&		/* translated once */
+	    entryemu_binding_check(b, r, report, sizeof(report)) == 0) {
+		for (int k = 0; k < batches; k++) {
+			double t0 = now_s();
+			for (long j = 0; j < each; j++)
+				entryemu_binding_run(b, r);
+			per[k] = (now_s() - t0) / (double)each;
+		}
+		if (entryemu_binding_check(b, r, report, sizeof(report)) == 0)
+			t = bench_median(per, batches) * 1e6;
+	}
+	entryemu_binding_free(b);
+	return t;
+}
+
+/* The classes a kernel developer's scenarios fall into, each with one bundled example. */
+static const struct { const char *name, *file; } classes[] = {
+	{ "syscall", "syscall-int80-getpid.yaml" },
+	{ "fixup", "seg-gs-tls-invalidated.yaml" },
+	{ "inject_irq", "irq-user.yaml" },
+	{ "inject_nmi", "nmi-kernel.yaml" },
+	{ "exception_ring0", "syscall-sysenter-sixth-arg-kernel.yaml" },
+	{ "vm86", "vm86-irq-signal.yaml" },
+};
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every bundled scenario on every image it names: the slowest warm run. */
+static int warm_all(struct engines *es, entryemu_result *r, long n, double *max_us,
+		    char *which, size_t len, int *count, double *max_per_entry,
+		    char *which_entry, size_t elen)
+{
+	DIR *d = opendir(scenario_dir());
+	if (!d)
+		return -1;
+	char *names[512];
+	int nn = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && nn < 512) {
+		size_t l = strlen(e->d_name);
+		if (l > 5 && !strcmp(e->d_name + l - 5, ".yaml"))
+			names[nn++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)nn, sizeof(names[0]), by_name);
+	int rc = 0;
+	*max_us = 0;
+	*max_per_entry = 0;
+	*count = 0;
+	for (int k = 0; k < nn; k++) {
+		char path[4096], err[1024];
+		entryemu_scenario *s = NULL;
+		snprintf(path, sizeof(path), "%s/%s", scenario_dir(), names[k]);
+		if (entryemu_scenario_load(path, &s, err, sizeof(err))) {
+			rc = -1;
+		} else {
+			for (int i = 0; i < entryemu_scenario_nimages(s); i++) {
+				double t = warm_scenario(es, s, i, r, n);
+				if (t < 0) {
+					snprintf(which, len, "%s [%s] failed", names[k],
+						 entryemu_scenario_image_name(s, i));
+					rc = -1;
+					continue;
+				}
+				++*count;
+				/* a loop of 1,000 syscalls is 1,000 entries: per entry too */
+				size_t ev = entryemu_result_nevents(r);
+				double pe = t / (double)(ev ? ev : 1);
+				if (pe > *max_per_entry) {
+					*max_per_entry = pe;
+					snprintf(which_entry, elen, "%s [%s]", names[k],
+						 entryemu_scenario_image_name(s, i));
+				}
+				if (t > *max_us) {
+					*max_us = t;
+					snprintf(which, len, "%s [%s]", names[k],
+						 entryemu_scenario_image_name(s, i));
+				}
+			}
+			entryemu_scenario_free(s);
+		}
+		free(names[k]);
+	}
+	return rc;
+}
+
+/* A whole "entryemu replay" of the bundled suite: wall time (ms) and peak RSS (KiB). */
+static int suite_replay(double *ms, long *rss_kib)
+{
+	char self[4096];
+	ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (l <= 0)
+		return -1;
+	self[l] = 0;
+	double t0 = now_s();
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open_devnull();
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(self, self, "replay", (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	struct rusage ru;
+	if (pid < 0 || wait4(pid, &status, 0, &ru) != pid)
+		return -1;
+	*ms = (now_s() - t0) * 1e3;
+	*rss_kib = ru.ru_maxrss;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Instructions and guest stores of a traced run, from its instruction texts. */
+static void count_stores(entryemu *m, const entryemu_result *r, unsigned *insns,
+			 unsigned *stores)
+{
+	size_t len = 0;
+	const uint32_t *t = entryemu_result_trace(r, &len);
+	*insns = (unsigned)len;
+	*stores = 0;
+	for (size_t i = 0; i < len; i++) {
+		char text[128];
+		if (entryemu_insn_text(m, t[i], text, sizeof(text)))
+			continue;
+		/* pushes and calls store; so does any instruction whose first
+		 * (destination) operand is memory, compares aside */
+		const char *ops = strchr(text, ' ');
+		int dest_mem = ops && ops[1] && strchr(ops, '[') &&
+			       (!strchr(ops, ',') || strchr(ops, '[') < strchr(ops, ','));
+		if (!strncmp(text, "push", 4) || !strncmp(text, "call", 4) ||
+		    (dest_mem && strncmp(text, "cmp", 3) && strncmp(text, "test", 4)))
+			++*stores;
+	}
 }
 
 int cmd_bench(int argc, char **argv, const struct opts *o)
@@ -193,6 +389,34 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 		entryemu_close(m);
 		return EXIT_FAIL;
 	}
+	/* the floor: the instructions and stores of a traced int $0x80 getpid */
+	unsigned insns = 0, stores = 0;
+	struct entryemu_setup ts = { .code = int80_getpid, .code_len = sizeof(int80_getpid),
+				     .flags = ENTRYEMU_RUN_TRACE };
+	if (entryemu_run(m, &ts, r) == 0)
+		count_stores(m, r, &insns, &stores);
+	double floor_us = bench_floor_us(insns, stores, n);
+
+	/* the classes, and every bundled scenario */
+	struct engines es = { .n = 0 };
+	double class_warm[sizeof(classes) / sizeof(classes[0])];
+	long nscen = quick ? 20 : 2000;
+	for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
+		char path[4096], e2[1024];
+		entryemu_scenario *sc = NULL;
+		snprintf(path, sizeof(path), "%s/%s", scenario_dir(), classes[c].file);
+		class_warm[c] = -1;
+		if (entryemu_scenario_load(path, &sc, e2, sizeof(e2)) == 0) {
+			class_warm[c] = warm_scenario(&es, sc, 0, r, nscen);
+			entryemu_scenario_free(sc);
+		}
+	}
+	double max_us = 0, max_pe = 0;
+	char slowest[512] = "", slowest_pe[512] = "";
+	int nall = 0;
+	int all_ok = warm_all(&es, r, quick ? 5 : 200, &max_us, slowest, sizeof(slowest),
+			      &nall, &max_pe, slowest_pe, sizeof(slowest_pe)) == 0;
+	engines_close(&es);
 	entryemu_result_free(r);
 	entryemu_close(m);
 
@@ -219,6 +443,55 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 		printf("cold_replay=failed\n");
 	else
 		printf("cold_replay_ms=%.2f ms\n", cold);
+	for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", scenario_dir(), classes[c].file);
+		if (class_warm[c] < 0)
+			printf("warm_%s=failed (%s)\n", classes[c].name, classes[c].file);
+		else
+			printf("warm_%s_us=%.3f us\n", classes[c].name, class_warm[c]);
+		double cms = cold_replay_ms(path, quick ? 1 : 11);
+		if (cms < 0)
+			printf("cold_%s=failed (%s)\n", classes[c].name, classes[c].file);
+		else
+			printf("cold_%s_ms=%.2f ms\n", classes[c].name, cms);
+	}
+	printf("warm_bundled_runs=%d runs\n", nall);
+	if (!all_ok)
+		printf("warm_bundled=failed (%s)\n", slowest);
+	printf("warm_bundled_max_us=%.3f us\n", max_us);
+	printf("warm_bundled_slowest=%s\n", slowest);
+	printf("warm_bundled_max_per_entry_us=%.3f us\n", max_pe);
+	printf("warm_bundled_slowest_per_entry=%s\n", slowest_pe);
+	double suite_ms = -1;
+	long rss = 0;
+	if (suite_replay(&suite_ms, &rss))
+		printf("suite_replay=failed\n");
+	else {
+		printf("suite_replay_ms=%.1f ms\n", suite_ms);
+		printf("suite_replay_peak_rss=%ld KiB\n", rss);
+	}
+	char kernel[4096], why[256] = "";
+	double qemu_ms = -1;
+	if (entryemu_image_dir(kernel, sizeof(kernel) - 20)) {
+		strcat(kernel, "/qemu-boot.elf");
+		qemu_ms = bench_qemu_boot_ms(kernel, quick ? 1 : 5, why, sizeof(why));
+	}
+	if (qemu_ms < 0) {
+		printf("qemu_boot=unavailable (%s)\n", why);
+	} else {
+		printf("qemu_boot_ms=%.1f ms\n", qemu_ms);
+		if (suite_ms > 0)
+			printf("suite_replay_vs_qemu_boot=%.3f\n", suite_ms / qemu_ms);
+	}
+	printf("floor_insns=%u instructions\n", insns);
+	printf("floor_stores=%u stores\n", stores);
+	if (floor_us > 0) {
+		printf("floor_plain_unicorn_us=%.3f us\n", floor_us);
+		printf("overhead_ratio=%.2f\n", w80.us / floor_us);
+	} else {
+		printf("floor=failed\n");
+	}
 	printf("roundtrip_per_s=%.0f\n", w80.per_s);
 	return EXIT_PASS;
 }

@@ -496,9 +496,15 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 		machine_mark_dirty(m, ENTRYEMU_USER_CODE, (uint32_t)m->ucode_len);
 		m->ucode_len = 0;
 	}
+	/* vm86 code likewise, where the guest wrote over the pages it is on */
+	struct host_region *v86 = machine_region(m, ENTRYEMU_VM86_MEM);
+	if (v86 && m->vm86_code_len &&
+	    (v86->dirty & ((2ull << ((m->vm86_code_len - 1) / v86->granule)) - 1))) {
+		machine_mark_dirty(m, ENTRYEMU_VM86_MEM, (uint32_t)m->vm86_code_len);
+		m->vm86_code_len = 0;
+	}
 	machine_restore(m);
-	if ((s->flags & ENTRYEMU_RUN_CHECK_RESET) &&
-	    machine_check_restored(m, ENTRYEMU_USER_CODE, (uint32_t)m->ucode_len))
+	if ((s->flags & ENTRYEMU_RUN_CHECK_RESET) && machine_check_restored(m))
 		return ENTRYEMU_E_ENGINE;
 	if (machine_ti_flags(m) != s->ti_flags)
 		machine_set_ti_flags(m, s->ti_flags);

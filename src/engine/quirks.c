@@ -1,6 +1,7 @@
 /* Calibrated patches of Unicorn state that its API does not reach. */
 #include "engine/quirks.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -124,23 +125,38 @@ static int calibrate(uc_engine *uc, struct engine_quirks *q)
 	return ok ? 0 : -1;
 }
 
-int engine_quirks_init(struct engine_quirks *q)
-{
-	uc_engine *uc;
-	int ret = -1;
+/*
+ * Where the field sits is a fact of the Unicorn build the process runs
+ * on, the same for every engine: it is found once per process (a
+ * throwaway engine costs about a millisecond) and only read afterwards.
+ */
+static pthread_once_t offset_once = PTHREAD_ONCE_INIT;
+static long offset_found = -1;
 
+static void find_offset_once(void)
+{
+	struct engine_quirks t = { .old_exception_off = -1, .scratch = NULL };
+	uc_engine *uc;
+	if (uc_open(UC_ARCH_X86, UC_MODE_32, &uc) != UC_ERR_OK)
+		return;
+	if (uc_context_alloc(uc, &t.scratch) == UC_ERR_OK && calibrate(uc, &t) == 0)
+		offset_found = t.old_exception_off;
+	if (t.scratch)
+		uc_context_free(t.scratch);
+	uc_close(uc);
+}
+
+int engine_quirks_init(struct engine_quirks *q, uc_engine *uc)
+{
+	pthread_once(&offset_once, find_offset_once);
 	q->old_exception_off = -1;
 	q->scratch = NULL;
-	if (uc_open(UC_ARCH_X86, UC_MODE_32, &uc) != UC_ERR_OK)
-		return -1;
-	if (uc_context_alloc(uc, &q->scratch) != UC_ERR_OK)
+	if (offset_found < 0 || uc_context_alloc(uc, &q->scratch) != UC_ERR_OK) {
 		q->scratch = NULL;
-	else
-		ret = calibrate(uc, q);
-	uc_close(uc);
-	if (ret)
-		q->old_exception_off = -1;
-	return ret;
+		return -1;
+	}
+	q->old_exception_off = offset_found;
+	return 0;
 }
 
 void engine_quirks_free(struct engine_quirks *q)

@@ -30,14 +30,15 @@ struct engine_quirks {
 };
 
 /*
- * Find where the engine keeps its "exception being delivered" state.  Uses
- * a throwaway UC_ARCH_X86/UC_MODE_32 engine of its own (uc_open/uc_close
- * inside), so the caller's engine and memory map are untouched.  Returns 0,
- * or -1 if not found (q->old_exception_off = -1; exception_delivered is
- * then a no-op and callers keep the old behaviour).  After either result
- * engine_quirks_free() must be called.
+ * Ready q for engine uc: where engines keep their "exception being
+ * delivered" state (found once per process, on a throwaway
+ * UC_ARCH_X86/UC_MODE_32 engine of its own, so no caller's engine or
+ * memory map is touched), and a scratch context of uc's size.  Returns
+ * 0, or -1 if not found (q->old_exception_off = -1; exception_delivered
+ * is then a no-op and callers keep the old behaviour).  After either
+ * result engine_quirks_free() must be called.
  */
-int engine_quirks_init(struct engine_quirks *q);
+int engine_quirks_init(struct engine_quirks *q, uc_engine *uc);
 void engine_quirks_free(struct engine_quirks *q);
 
 /*

@@ -373,7 +373,7 @@ void engine_exception_delivered(struct engine *e)
 {
 	if (!e->quirks_ready) {
 		e->quirks_ready = 1;
-		engine_quirks_init(&e->quirks);
+		engine_quirks_init(&e->quirks, e->uc);
 	}
 	engine_quirks_exception_delivered(&e->quirks, e->uc);
 }

@@ -113,9 +113,18 @@ int kernel_start_vm86(struct entryemu *m, const struct entryemu_setup *s)
 		machine_field_error(m, "code", "code: %zu bytes, too large for vm86 mode", s->code_len);
 		return ENTRYEMU_E_INVAL;
 	}
-	memcpy(machine_wptr(m, ENTRYEMU_VM86_MEM, s->code_len), s->code, s->code_len);
-	engine_flush_range(m->eng, ENTRYEMU_VM86_MEM,
-			    ENTRYEMU_VM86_MEM + 0x10000);
+	/*
+	 * Loaded like user code: kept from run to run while it is the same
+	 * (machine_reset clears it if the guest wrote over it), and its old
+	 * translations dropped when it changes.
+	 */
+	if (s->code_len != m->vm86_code_len || memcmp(m->uvm86, s->code, s->code_len)) {
+		size_t span = s->code_len > m->vm86_code_len ? s->code_len : m->vm86_code_len;
+		memset(m->uvm86, 0, m->vm86_code_len);
+		memcpy(m->uvm86, s->code, s->code_len);
+		m->vm86_code_len = s->code_len;
+		engine_flush_range(m->eng, ENTRYEMU_VM86_MEM, ENTRYEMU_VM86_MEM + (uint32_t)span + 1);
+	}
 	m->vm86_regs32 = regs32;
 	if (machine_enter_ring0(m, ENTRYEMU_KERNEL_DS, frame, ENTRYEMU_KERNEL_CS)) {
 		machine_set_error(m, "cannot enter ring 0 for vm86 mode");

@@ -275,11 +275,13 @@ static long first_difference(const struct host_region *r, uint32_t from)
 	return -1;
 }
 
-int machine_check_restored(struct entryemu *m, uint32_t skip_base, uint32_t skip_len)
+int machine_check_restored(struct entryemu *m)
 {
 	for (unsigned i = 0; i < m->nregions; i++) {
 		const struct host_region *r = &m->regions[i];
-		uint32_t from = r->base == skip_base ? skip_len : 0;
+		/* code loaded for runs stays loaded: it is not part of the snapshot */
+		uint32_t from = r->base == ENTRYEMU_USER_CODE ? (uint32_t)m->ucode_len :
+				r->base == ENTRYEMU_VM86_MEM ? (uint32_t)m->vm86_code_len : 0;
 		long at = first_difference(r, from);
 		if (at >= 0) {
 			machine_set_error(m, "reset left 0x%08x changed (0x%02x, pristine 0x%02x)",

@@ -24,7 +24,7 @@ struct region_spec {
 int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n);
 void machine_snapshot(struct entryemu *m);
 void machine_restore(struct entryemu *m);
-int machine_check_restored(struct entryemu *m, uint32_t skip_base, uint32_t skip_len);
+int machine_check_restored(struct entryemu *m);
 struct host_region *machine_region(struct entryemu *m, uint32_t base);
 void machine_unmap(struct entryemu *m);
 

@@ -198,6 +198,45 @@ static int check_setup(struct entryemu *m, const struct entryemu_setup *s)
 	return 0;
 }
 
+/*
+ * The per-instruction hooks a run needs (injections, CR0.TS/EM checks,
+ * the trace).  Blocks translated before a hook is added do not call it,
+ * and blocks translated with it keep calling it, so each change drops
+ * the translations (page by page, machine_drop_code).  The hooks stay
+ * until a run needs otherwise: a run like the last one (a test's loop,
+ * an explorer's variants) translates nothing again, and runs without
+ * them run uninstrumented.
+ */
+static int instrument(struct entryemu *m, int slow, int trace)
+{
+	int change = 0;
+	if (slow != m->hooked_inject) {
+		if (slow && engine_hook_code(m->eng, &m->h_inject, 1, 0, inject_hook, m)) {
+			machine_set_error(m, "cannot install the injection hook");
+			return -1;
+		}
+		if (!slow)
+			engine_unhook(m->eng, m->h_inject);
+		m->hooked_inject = slow;
+		change = 1;
+	}
+	if (trace != m->hooked_trace) {
+		if (trace && engine_hook_code(m->eng, &m->h_trace, 1, 0, trace_hook, m)) {
+			machine_set_error(m, "cannot install the trace hook");
+			return -1;
+		}
+		if (!trace)
+			engine_unhook(m->eng, m->h_trace);
+		m->hooked_trace = trace;
+		change = 1;
+	}
+	if (change && machine_drop_code(m)) {
+		machine_set_error(m, "cannot drop translated code");
+		return -1;
+	}
+	return 0;
+}
+
 static int run_once(struct entryemu *m, struct run *run, const struct entryemu_setup *s,
 		    entryemu_result *r)
 {
@@ -216,23 +255,8 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	run->count.budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
 	/* injections and CR0.TS/EM need a look at every instruction */
 	int slow = s->ninjects > 0 || (s->cr0_set & 0xc);
-	if (slow && engine_hook_code(m->eng, &m->h_inject, 1, 0, inject_hook, m)) {
-		machine_set_error(m, "cannot install the injection hook");
+	if (instrument(m, slow, trace))
 		return ENTRYEMU_E_ENGINE;
-	}
-	/*
-	 * Blocks translated before a hook is added do not call it: drop the
-	 * translations when the trace hook comes and when it goes, so traced
-	 * runs see every instruction and untraced ones run uninstrumented.
-	 */
-	if (trace && engine_hook_code(m->eng, &m->h_trace, 1, 0, trace_hook, m)) {
-		machine_set_error(m, "cannot install the trace hook");
-		return ENTRYEMU_E_ENGINE;
-	}
-	if ((trace || slow) && machine_drop_code(m)) {
-		machine_set_error(m, "cannot flush translated code");
-		return ENTRYEMU_E_ENGINE;
-	}
 
 	/*
 	 * Emulation stops at an access to unmapped memory; the CPU would take
@@ -267,12 +291,6 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 		start = machine_reg(m, ER_EIP);
 	}
 
-	if (trace)
-		engine_unhook(m->eng, m->h_trace);
-	if (slow)
-		engine_unhook(m->eng, m->h_inject);
-	if (trace || slow)
-		machine_drop_code(m);
 	machine_read_regs(m, &r->final);
 	if (!run->halt.stopping) {
 		char sym[128];

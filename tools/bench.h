@@ -1,0 +1,23 @@
+/* What the parts of entryemu bench share. */
+#ifndef ENTRYEMU_BENCH_H
+#define ENTRYEMU_BENCH_H
+
+#include <stddef.h>
+
+/* Each figure is the median of this many batches: a host that steals
+ * the CPU now and then moves a mean, not a median. */
+#define BENCH_BATCHES 21
+
+/* The median of n values; sorts them in place. */
+double bench_median(double *t, int n);
+
+/* bench_floor.c: plain Unicorn on a straight line of insns instructions,
+ * stores of them pushes; microseconds per run, or -1. */
+double bench_floor_us(unsigned insns, unsigned stores, long runs);
+
+/* bench_qemu.c: the median wall time of booting kernel (a multiboot ELF
+ * that makes one ring-3 int $0x80 round trip) in qemu-system-i386, in
+ * ms; -1 when QEMU is not installed or the boot fails (why says which). */
+double bench_qemu_boot_ms(const char *kernel, int n, char *why, size_t len);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * The floor under a warm run: plain Unicorn, engine reused, executing a
+ * straight line of as many instructions and guest stores as the run
+ * makes, stopped by one ranged hook on its last instruction.  What the
+ * library adds on top of that (delivery, callouts, checkers, reset,
+ * mode switches) is the overhead that entryemu bench reports as a ratio.
+ */
+#include "bench.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unicorn/unicorn.h>
+
+#define FLOOR_CODE	0x00100000u
+#define FLOOR_STACK	0x00200000u	/* one page; the pushes go below its top */
+
+static void stop_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
+{
+	(void)addr;
+	(void)size;
+	(void)data;
+	uc_emu_stop(uc);
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+double bench_floor_us(unsigned insns, unsigned stores, long runs)
+{
+	if (insns < 2 || stores >= insns || stores > 1000 || insns > 4000)
+		return -1;
+	uc_engine *uc;
+	if (uc_open(UC_ARCH_X86, UC_MODE_32, &uc) != UC_ERR_OK)
+		return -1;
+	/* stores pushes (50: push %eax), spread among the rest (41: inc %ecx) */
+	uint8_t code[4096];
+	unsigned n = insns - 1;
+	for (unsigned i = 0; i < n; i++)
+		code[i] = (stores && i % (n / stores ? n / stores : 1) == 0 &&
+			   i / (n / stores ? n / stores : 1) < stores) ? 0x50 : 0x41;
+	code[n] = 0x90;				/* nop: the stop hook sits here */
+	double us = -1;
+	uc_hook h;
+	if (uc_mem_map(uc, FLOOR_CODE, 0x2000, UC_PROT_ALL) == UC_ERR_OK &&
+	    uc_mem_map(uc, FLOOR_STACK - 0x1000, 0x1000, UC_PROT_READ | UC_PROT_WRITE) ==
+		    UC_ERR_OK &&
+	    uc_mem_write(uc, FLOOR_CODE, code, n + 1) == UC_ERR_OK &&
+	    uc_hook_add(uc, &h, UC_HOOK_CODE, (void *)stop_hook, NULL, FLOOR_CODE + n,
+			FLOOR_CODE + n) == UC_ERR_OK) {
+		uint32_t esp = FLOOR_STACK;
+		for (long i = 0; i < runs / 10 + 10; i++) {	/* translate once */
+			uc_reg_write(uc, UC_X86_REG_ESP, &esp);
+			uc_emu_start(uc, FLOOR_CODE, 0, 0, 0);
+		}
+		double per[BENCH_BATCHES];
+		long each = runs / BENCH_BATCHES > 0 ? runs / BENCH_BATCHES : 1;
+		for (int b = 0; b < BENCH_BATCHES; b++) {
+			double t0 = now_s();
+			for (long i = 0; i < each; i++) {
+				uc_reg_write(uc, UC_X86_REG_ESP, &esp);
+				uc_emu_start(uc, FLOOR_CODE, 0, 0, 0);
+			}
+			per[b] = (now_s() - t0) / (double)each;
+		}
+		us = bench_median(per, BENCH_BATCHES) * 1e6;
+	}
+	uc_close(uc);
+	return us;
+}
