@@ -117,6 +117,28 @@ static void test_extable_checker(void **state)
 			sizeof(getpid), NULL);
 }
 
+/* syscall_call sets DF before the call: C code must find it clear (i386 ABI) */
+static void test_df_checker(void **state)
+{
+	(void)state;
+	fires_on_mutant("std-before-syscall", ENTRYEMU_CHECK_DF, getpid, sizeof(getpid), NULL);
+}
+
+/* an sti before restore_nocheck's iret: an interrupt may land on the popped frame */
+static void test_irqs_off_checker_at_iret(void **state)
+{
+	(void)state;
+	fires_on_mutant("sti-before-iret", ENTRYEMU_CHECK_IRQS_OFF, getpid, sizeof(getpid), NULL);
+}
+
+/* syscall_exit checks the work flags with interrupts on: work set after it is missed */
+static void test_irqs_off_checker_at_work_check(void **state)
+{
+	(void)state;
+	fires_on_mutant("no-cli-at-syscall-exit", ENTRYEMU_CHECK_IRQS_OFF, getpid,
+			sizeof(getpid), NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +147,9 @@ int main(void)
 		cmocka_unit_test(test_return_checker),
 		cmocka_unit_test(test_stack_checker),
 		cmocka_unit_test(test_extable_checker),
+		cmocka_unit_test(test_df_checker),
+		cmocka_unit_test(test_irqs_off_checker_at_iret),
+		cmocka_unit_test(test_irqs_off_checker_at_work_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -336,7 +336,12 @@ enum entryemu_check {
 					 * a fixup in .fixup or at a label */
 	ENTRYEMU_CHECK_STACK = 0x10,	/* the kernel stack is back where the
 					 * entry found it at iret/sysexit */
-	ENTRYEMU_CHECK_ALL = 0x1f,
+	ENTRYEMU_CHECK_DF = 0x20,	/* EFLAGS.DF = 0 at every kernel C call
+					 * (the i386 C ABI) */
+	ENTRYEMU_CHECK_IRQS_OFF = 0x40,	/* IF = 0 at every iret to ring 3 and
+					 * at every load of thread_info->flags
+					 * (the exit path's work check) */
+	ENTRYEMU_CHECK_ALL = 0x7f,
 };
 ENTRYEMU_EXTERN const char *entryemu_check_name(enum entryemu_check c);
 

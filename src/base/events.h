@@ -19,6 +19,7 @@ enum run_event_kind {
 	RUN_EV_FIXUP,		/* fixup_exception() applied an __ex_table entry */
 	RUN_EV_RETURN,		/* the first user instruction after a kernel exit */
 	RUN_EV_EXIT_INSN,	/* an iret or sysexit of the image is next */
+	RUN_EV_FLAGS_LOAD,	/* a load of thread_info->flags is next */
 };
 
 struct run_event {
@@ -39,9 +40,9 @@ struct run_event {
 		struct entryemu_fixup_record fixup;
 		struct entryemu_regs ret;	/* the CPU back in ring 3 */
 		struct {
-			uint32_t addr, esp;
+			uint32_t addr, esp, eflags;
 			uint16_t ss;
-		} exit;
+		} exit;			/* and FLAGS_LOAD */
 	} u;
 };
 

@@ -26,6 +26,8 @@ struct callout *callout_syscall(struct entryemu *m, unsigned nr);
 /* exits.c: the addresses of the image's iret and sysexit instructions
  * (up to max of them into out; returns how many there are) */
 size_t kernel_exit_sites(struct entryemu *m, uint32_t *out, size_t max);
+/* ... and of its loads of thread_info->flags (the exit path's work check) */
+size_t kernel_flags_loads(struct entryemu *m, uint32_t *out, size_t max);
 
 /* start.c: runs that begin in the kernel (setup.thread_fn, setup.vm86) */
 int kernel_start_thread(struct entryemu *m, const struct entryemu_setup *s);

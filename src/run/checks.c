@@ -26,6 +26,8 @@ const char *entryemu_check_name(enum entryemu_check c)
 	case ENTRYEMU_CHECK_RETURN: return "return";
 	case ENTRYEMU_CHECK_EXTABLE: return "extable";
 	case ENTRYEMU_CHECK_STACK: return "stack";
+	case ENTRYEMU_CHECK_DF: return "df";
+	case ENTRYEMU_CHECK_IRQS_OFF: return "irqs_off";
 	default: return "?";
 	}
 }
@@ -209,6 +211,10 @@ static void on_call_before(struct checks *k, const struct entryemu_callout_recor
 {
 	if (on(k, ENTRYEMU_CHECK_SEGMENTS))
 		check_segments(k, rec);
+	/* the i386 C ABI: the direction flag is clear at every call */
+	if ((rec->eflags & 0x400) && on(k, ENTRYEMU_CHECK_DF))
+		finding(k, ENTRYEMU_CHECK_DF, rec->return_addr, "%s called with EFLAGS.DF = 1",
+			rec->name);
 	struct entry_state *e = &k->entry;
 	if (!e->active || !regs_addr)
 		return;
@@ -242,10 +248,35 @@ static void on_call_after(struct checks *k, uint32_t regs_addr)
 
 /* ---- the exits: iret and sysexit --------------------------------------------- */
 
-static void on_exit_insn(struct checks *k, uint32_t addr, uint32_t esp, uint16_t ss)
+/*
+ * An iret to user space with IF = 1 leaves a window in which an
+ * interrupt can set work after the exit path checked for it, and be
+ * delivered on the frame being popped: the exit path runs with
+ * interrupts off from its check of thread_info->flags to the iret.
+ * sysexit's "sti; sysexit" is the documented exception (the shadow of
+ * sti covers sysexit, SDM vol. 2 STI).
+ */
+static void check_irqs_off_at_iret(struct checks *k, uint32_t addr, uint32_t esp,
+				   uint32_t eflags)
+{
+	struct entryemu *m = k->m;
+	uint8_t *p = machine_ptr(m, addr, 1);
+	int ok = 1;
+	if (!p || p[0] != 0xcf || !(eflags & ENTRYEMU_EFLAGS_IF))
+		return;
+	uint32_t cs = machine_rd32(m, esp + 4, &ok);
+	uint32_t fl = machine_rd32(m, esp + 8, &ok);
+	if (ok && ((cs & 3) == 3 || (fl & ENTRYEMU_EFLAGS_VM)))
+		finding(k, ENTRYEMU_CHECK_IRQS_OFF, addr, "iret to user space with IF = 1");
+}
+
+static void on_exit_insn(struct checks *k, uint32_t addr, uint32_t esp, uint16_t ss,
+			 uint32_t eflags)
 {
 	struct entryemu *m = k->m;
 	struct entry_state *e = &k->entry;
+	if (on(k, ENTRYEMU_CHECK_IRQS_OFF))
+		check_irqs_off_at_iret(k, addr, esp, eflags);
 	if (!e->active || e->vm86 || !on(k, ENTRYEMU_CHECK_STACK))
 		return;
 	uint8_t *p = machine_ptr(m, addr, 2);
@@ -294,7 +325,13 @@ void checks_observe(void *ctx, const struct run_event *ev)
 		on_return(k, &ev->u.ret);
 		break;
 	case RUN_EV_EXIT_INSN:
-		on_exit_insn(k, ev->u.exit.addr, ev->u.exit.esp, ev->u.exit.ss);
+		on_exit_insn(k, ev->u.exit.addr, ev->u.exit.esp, ev->u.exit.ss, ev->u.exit.eflags);
+		break;
+	case RUN_EV_FLAGS_LOAD:
+		/* the work check: an interrupt after it could set work never seen */
+		if ((ev->u.exit.eflags & ENTRYEMU_EFLAGS_IF) && on(k, ENTRYEMU_CHECK_IRQS_OFF))
+			finding(k, ENTRYEMU_CHECK_IRQS_OFF, ev->u.exit.addr, "thread_info->flags "
+				"loaded with IF = 1");
 		break;
 	}
 }

@@ -33,6 +33,7 @@ void recorder_observe(void *ctx, const struct run_event *ev)
 		result_add_return(r, &ev->u.ret);
 		break;
 	case RUN_EV_EXIT_INSN:
+	case RUN_EV_FLAGS_LOAD:
 		break;
 	}
 }

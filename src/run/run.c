@@ -73,10 +73,27 @@ static void exit_hook(void *data, uint32_t addr, uint32_t size)
 	uint64_t t0 = prof_now(m);
 	struct run_event ev = { .kind = RUN_EV_EXIT_INSN };
 	ev.u.exit.addr = (uint32_t)addr;
-	ev.u.exit.esp = machine_reg(m, ER_ESP);
-	ev.u.exit.ss = (uint16_t)machine_reg(m, ER_SS);
+	static const enum engine_reg ids[] = { ER_ESP, ER_SS, ER_EFLAGS };
+	uint32_t v[3];
+	engine_regs(m->eng, ids, v, 3);
+	ev.u.exit.esp = v[0];
+	ev.u.exit.ss = (uint16_t)v[1];
+	ev.u.exit.eflags = v[2];
 	stream_emit(m->stream, &ev);
 	PROF_ADD(m, check_ns, t0);
+}
+
+/* A load of thread_info->flags is next: the checkers look at IF. */
+static void flags_load_hook(void *data, uint32_t addr, uint32_t size)
+{
+	struct entryemu *m = data;
+	(void)size;
+	if (machine_stopping(m))
+		return;
+	struct run_event ev = { .kind = RUN_EV_FLAGS_LOAD };
+	ev.u.exit.addr = addr;
+	ev.u.exit.eflags = machine_reg(m, ER_EFLAGS);
+	stream_emit(m->stream, &ev);
 }
 
 int run_install_hooks(struct entryemu *m)
@@ -106,6 +123,17 @@ int run_install_hooks(struct entryemu *m)
 	for (size_t i = 0; i < n; i++)
 		if (engine_hook_code(e, &h, sites[i], sites[i], exit_hook, m)) {
 			machine_set_error(m, "cannot watch the image's iret and sysexit instructions");
+			return ENTRYEMU_E_ENGINE;
+		}
+	n = kernel_flags_loads(m, sites, sizeof(sites) / sizeof(sites[0]));
+	if (n > sizeof(sites) / sizeof(sites[0])) {
+		machine_set_error(m, "the image loads thread_info->flags at %zu places; the "
+				  "library watches at most %zu", n, sizeof(sites) / sizeof(sites[0]));
+		return ENTRYEMU_E_IMAGE;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (engine_hook_code(e, &h, sites[i], sites[i], flags_load_hook, m)) {
+			machine_set_error(m, "cannot watch the image's loads of thread_info->flags");
 			return ENTRYEMU_E_ENGINE;
 		}
 	return 0;

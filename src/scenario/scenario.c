@@ -99,12 +99,13 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 			if (get_string(p, items[i], items[i], &s->findings[i].insn) < 0)
 				return -1;
 			int known = 0;
-			for (int c = 1; c <= ENTRYEMU_CHECK_STACK; c <<= 1)
+			for (int c = 1; c <= ENTRYEMU_CHECK_IRQS_OFF; c <<= 1)
 				known |= !strcmp(s->findings[i].insn,
 						 entryemu_check_name((enum entryemu_check)c));
 			if (!known)
 				return fail_at(p, s->findings[i].loc, "findings: unknown checker "
-					       "'%s' (ptregs, segments, return, extable, stack)",
+					       "'%s' (ptregs, segments, return, extable, stack, "
+					       "df, irqs_off)",
 					       s->findings[i].insn);
 		}
 		return 0;
