@@ -275,6 +275,9 @@ struct entryemu_inject {
 	uint32_t reserved[2];		/* zero */
 };
 
+/* The largest instruction budget a run accepts (about a second or two). */
+#define ENTRYEMU_INSN_BUDGET_MAX 100000000u
+
 /* What a run starts from.  Zeroed fields take the defaults noted. */
 struct entryemu_setup {
 	struct entryemu_regs user;	/* cs/ss 0 => __USER_CS/__USER_DS,
@@ -287,7 +290,8 @@ struct entryemu_setup {
 	size_t code_len;
 	uint32_t ti_flags;		/* initial thread_info->flags */
 	uint32_t pid;			/* what getpid returns (0 => 1000) */
-	uint64_t insn_budget;		/* 0 => 1,000,000 instructions */
+	uint64_t insn_budget;		/* 0 => 1,000,000 instructions; at most
+					 * ENTRYEMU_INSN_BUDGET_MAX */
 	unsigned flags;			/* ENTRYEMU_RUN_* */
 	const struct entryemu_desc_edit *edits;	/* applied before user state */
 	unsigned nedits;

@@ -194,6 +194,11 @@ static int check_setup(struct entryemu *m, const struct entryemu_setup *s)
 				    RUN_MAX_INJECTS);
 		return ENTRYEMU_E_INVAL;
 	}
+	if (s->insn_budget > ENTRYEMU_INSN_BUDGET_MAX) {
+		machine_field_error(m, "insn_budget", "insn_budget: %llu, at most %u",
+				    (unsigned long long)s->insn_budget, ENTRYEMU_INSN_BUDGET_MAX);
+		return ENTRYEMU_E_INVAL;
+	}
 	if (s->code_len && !s->code) {
 		machine_field_error(m, "code", "code: %zu bytes at NULL", s->code_len);
 		return ENTRYEMU_E_INVAL;

@@ -137,6 +137,48 @@ int expectations_copy(struct expectations *dst, const struct expectations *src)
 
 /* ---- binding ------------------------------------------------------------------ */
 
+/*
+ * Is name one of the image's callouts: a symbol in the callout slots
+ * (__callouts_start..__callouts_end), or a syscall slot?  Through the
+ * public API only, as the scenario layer must; it has no lookup of the
+ * names the library gives syscall slots ("sys_getpid", "sys_call[N]"),
+ * so any "sys_" name passes here.
+ */
+static int is_callout(const entryemu *m, const char *name)
+{
+	if (!strncmp(name, "sys_", 4))
+		return 1;
+	uint32_t a = entryemu_symbol(m, name);
+	uint32_t lo = entryemu_symbol(m, "__callouts_start");
+	uint32_t hi = entryemu_symbol(m, "__callouts_end");
+	return a && a >= lo && a < hi;
+}
+
+/*
+ * Callout names in expectations must name a callout of this image: an
+ * unknown name in not_called would always pass, and in callouts always
+ * fail with "called 0 time(s)" instead of saying why.
+ */
+static int check_callout_names(const struct expectations *e, const entryemu_scenario *s,
+			       const entryemu *m, char *err, size_t errlen)
+{
+	for (int i = 0; i < e->nnot_called; i++)
+		if (!is_callout(m, e->not_called[i].insn)) {
+			snprintf(err, errlen, "%s:%d:%d: not_called: no callout '%s' in the image "
+				 "%s", s->path, e->not_called[i].loc.line, e->not_called[i].loc.col,
+				 e->not_called[i].insn, entryemu_image_file(m));
+			return ENTRYEMU_E_SCENARIO;
+		}
+	for (int i = 0; i < e->ncallouts; i++)
+		if (!is_callout(m, e->callouts[i].name)) {
+			snprintf(err, errlen, "%s:%d:%d: callouts: no callout '%s' in the image "
+				 "%s", s->path, e->callouts[i].loc.line, e->callouts[i].loc.col,
+				 e->callouts[i].name, entryemu_image_file(m));
+			return ENTRYEMU_E_SCENARIO;
+		}
+	return 0;
+}
+
 int entryemu_scenario_bind(const entryemu_scenario *s, entryemu *m, entryemu_binding **out,
 			   char *err, size_t errlen)
 {
@@ -167,6 +209,7 @@ int entryemu_scenario_bind(const entryemu_scenario *s, entryemu *m, entryemu_bin
 		return rc;
 	}
 	if ((rc = expectations_resolve(&b->exp, s, m, err, errlen)) ||
+	    (rc = check_callout_names(&b->exp, s, m, err, errlen)) ||
 	    (rc = binding_setup(b, s, err, errlen))) {
 		entryemu_binding_free(b);
 		return rc;

@@ -49,6 +49,59 @@ static void regs_changed(FILE *f, const struct entryemu_pt_regs *a,
 		fprintf(f, "}\n");
 }
 
+/*
+ * Text the caller gives (why) goes in as comment lines: each line of it
+ * becomes its own "# " line, so a newline cannot end the comment and
+ * start YAML the replay would read (or reject); other control bytes
+ * become spaces, and bytes that are not UTF-8 '?' (the loader refuses
+ * a file that is not UTF-8).
+ */
+static size_t utf8_len(const unsigned char *c)
+{
+	size_t n = *c < 0x80 ? 1 : (*c & 0xe0) == 0xc0 ? 2 : (*c & 0xf0) == 0xe0 ? 3 :
+		   (*c & 0xf8) == 0xf0 ? 4 : 0;
+	for (size_t k = 1; k < n; k++)
+		if ((c[k] & 0xc0) != 0x80)
+			return 0;
+	/* overlong 2-byte forms; the loader checks the rest, '?' is safe either way */
+	return n == 2 && *c < 0xc2 ? 0 : n;
+}
+
+static void comment(FILE *f, const char *text)
+{
+	fputs("# ", f);
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		size_t n = utf8_len(c);
+		if (n > 1) {
+			fwrite(c, 1, n, f);
+			c += n - 1;
+		} else if (!n)
+			fputc('?', f);
+		else if (*c == '\n')
+			fputs(c[1] ? "\n# " : "", f);
+		else if (*c < 0x20 || *c == 0x7f)
+			fputc(' ', f);
+		else
+			fputc(*c, f);
+	}
+	fputc('\n', f);
+}
+
+/* s as a YAML double-quoted scalar: a path may hold '"', '\\', ':' or '#'. */
+static void quoted(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if (*c < 0x20 || *c == 0x7f)
+			fprintf(f, "\\x%02x", *c);
+		else
+			fputc(*c, f);
+	}
+	fputc('"', f);
+}
+
 int entryemu_scenario_record(entryemu *m, const struct entryemu_setup *s,
 			     const entryemu_result *r, const char *why, const char *path)
 {
@@ -59,9 +112,12 @@ int entryemu_scenario_record(entryemu *m, const struct entryemu_setup *s,
 		return ENTRYEMU_E_IO;
 	fprintf(f, "# Recorded by entryemu_scenario_record: replays the run it was taken from.\n");
 	if (why)
-		fprintf(f, "# %s\n", why);
-	fprintf(f, "name: %s\n", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
-	fprintf(f, "image: \"%s\"\n", entryemu_image_file(m));
+		comment(f, why);
+	fprintf(f, "name: ");
+	quoted(f, strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+	fprintf(f, "\nimage: ");
+	quoted(f, entryemu_image_file(m));
+	fprintf(f, "\n");
 	const struct entryemu_regs *u = &s->user;
 	fprintf(f, "user: {eax: 0x%x, ebx: 0x%x, ecx: 0x%x, edx: 0x%x, esi: 0x%x, edi: 0x%x, "
 		"ebp: 0x%x, esp: 0x%x, eflags: 0x%x, cs: 0x%x, ss: 0x%x, ds: 0x%x, es: 0x%x, "

@@ -7,11 +7,15 @@
 #include "yaml.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libfyaml.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- expect ---------------------------------------------------------------- */
 
@@ -23,7 +27,7 @@ static int callout_pair(struct parser *p, const char *key, struct fy_node *k,
 		return get_string(p, k, v, &ce->name);
 	if (!strcmp(key, "occurrence")) {
 		struct value val;
-		if (get_value(p, k, v, 1000, 0, &val) < 0)
+		if (get_unsigned(p, k, v, 1000, &val) < 0)
 			return -1;
 		if (val.num < 1)
 			return fail_at(p, val.loc, "occurrence: counts from 1");
@@ -65,7 +69,7 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		return 0;
 	}
 	if (!strcmp(key, "signal"))
-		return get_value(p, k, v, 64, 0, &s->signal);
+		return get_unsigned(p, k, v, 64, &s->signal);
 	if (!strcmp(key, "message")) {
 		s->message_loc = loc_of(v);
 		return get_string(p, k, v, &s->message);
@@ -96,6 +100,9 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 			return -1;
 		for (int i = 0; i < s->nfindings; i++) {
 			s->findings[i].loc = loc_of_item(items[i]);
+			if (!fy_node_is_scalar(items[i]))
+				return fail_at(p, loc_of(items[i]), "findings: each item is a "
+					       "checker name");
 			if (get_string(p, items[i], items[i], &s->findings[i].insn) < 0)
 				return -1;
 			int known = 0;
@@ -115,6 +122,9 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 			return -1;
 		for (int i = 0; i < s->nnot_called; i++) {
 			s->not_called[i].loc = loc_of_item(items[i]);
+			if (!fy_node_is_scalar(items[i]))
+				return fail_at(p, loc_of(items[i]), "not_called: each item is a "
+					       "callout name");
 			if (get_string(p, items[i], items[i], &s->not_called[i].insn) < 0)
 				return -1;
 		}
@@ -157,10 +167,82 @@ static int get_ti_flags(struct parser *p, struct fy_node *k, struct fy_node *v)
 	if (!fy_node_is_scalar(v))
 		return parse_ti_flag_list(p, k, v, &p->s->setup.ti_flags);
 	struct value val;
-	if (get_value(p, k, v, 0xffffffff, 0, &val) < 0)
+	if (get_unsigned(p, k, v, 0xffffffff, &val) < 0)
 		return -1;
 	p->s->setup.ti_flags = val.num;
 	return 0;
+}
+
+/*
+ * Directives GNU as would use to read host files (.include, .incbin:
+ * `.include "/etc/passwd"` printed the file's lines in the error), and
+ * the ones that could build such a directive from pieces by
+ * substitution (.macro, .irp, .irpc).  Found as case-insensitive
+ * substrings anywhere in the text, comments and strings included: no
+ * lexing of as syntax that a trick could get past.  Returns the
+ * directive's name and its 1-based line and column in text, or NULL.
+ */
+static const char *host_directive(const char *text, int *line, int *col)
+{
+	static const char *const words[] = { "include", "incbin", ".macro", ".irp" };
+	int l = 1, c = 1;
+	for (const char *t = text; *t; t++) {
+		for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+			if (!strncasecmp(t, words[w], strlen(words[w]))) {
+				/* report the directive at its dot when it has one */
+				int dot = words[w][0] != '.' && t > text && t[-1] == '.';
+				*line = l;
+				*col = c - dot;
+				return words[w];
+			}
+		if (*t == '\n') {
+			l++;
+			c = 1;
+		} else {
+			c++;
+		}
+	}
+	return NULL;
+}
+
+/* Leading spaces of line `line` (1-based) of the file. */
+static int indent_of(const char *t, int line)
+{
+	for (int l = 1; *t && l < line; t++)
+		l += *t == '\n';
+	int n = 0;
+	while (t[n] == ' ')
+		n++;
+	return n;
+}
+
+/*
+ * The file position of line tl, column tc of the code scalar v's text.
+ * libfyaml marks a block scalar (|, >) at column 1 of its first text
+ * line, a quoted one at its quote, a plain one at its first character.
+ */
+static struct loc code_loc(struct parser *p, struct fy_node *v, int tl, int tc)
+{
+	struct loc l = loc_of(v);
+	enum fy_node_style st = fy_node_get_style(v);
+	if (st == FYNS_LITERAL || st == FYNS_FOLDED) {
+		/* the block's indentation: the first line's spaces less the text's own */
+		size_t len;
+		const char *txt = fy_node_get_scalar(v, &len);
+		int own = 0;
+		while (txt && (size_t)own < len && txt[own] == ' ')
+			own++;
+		int block = indent_of(p->text, l.line) - own;
+		l.line += tl - 1;
+		l.col = (block > 0 ? block : 0) + tc;
+		return l;
+	}
+	if (tl == 1)
+		l.col += tc - 1 + (st == FYNS_DOUBLE_QUOTED || st == FYNS_SINGLE_QUOTED);
+	else
+		l.col = tc;
+	l.line += tl - 1;
+	return l;
 }
 
 static int get_code(struct parser *p, struct fy_node *k, struct fy_node *v)
@@ -172,18 +254,27 @@ static int get_code(struct parser *p, struct fy_node *k, struct fy_node *v)
 	char *text = strndup(txt ? txt : "", txt ? len : 0);
 	if (!text)
 		return fail_at(p, loc_of(k), "out of memory");
+	int dl, dc;
+	const char *dir = host_directive(text, &dl, &dc);
+	if (dir) {
+		struct loc l = code_loc(p, v, dl, dc);
+		free(text);
+		if (dir[0] == '.')
+			return fail_at(p, l, "code: %s is not supported: macros can assemble "
+				       "directives that read host files", dir);
+		return fail_at(p, l, "code: .%s reads host files: not allowed in a scenario "
+			       "(and neither is the word %s)", dir, dir);
+	}
 	char msg[512];
 	int line;
 	int rc = userasm_assemble(text, &p->s->code, msg, sizeof(msg), &line);
 	free(text);
 	if (rc == 0)
 		return 0;
-	/* the scalar's mark is its first line of text, for block scalars too */
-	struct loc l = loc_of(v);
-	if (line > 0) {
-		l.line += line - 1;
+	/* as names a line, not a column: column 1 of that line */
+	struct loc l = code_loc(p, v, line > 0 ? line : 1, 1);
+	if (line > 0)
 		l.col = 1;
-	}
 	return fail_at(p, l, "code: %s", msg);
 }
 
@@ -270,7 +361,8 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 		return 0;
 	}
 	if (!strcmp(key, "budget")) {
-		if (get_value(p, k, v, 0xffffffff, 0, &val) < 0)
+		/* bounded: see SCENARIO_MAX_BUDGET */
+		if (get_unsigned(p, k, v, SCENARIO_MAX_BUDGET, &val) < 0)
 			return -1;
 		s->setup.insn_budget = val.num;
 		return 0;
@@ -290,9 +382,164 @@ static void yaml_error(struct parser *p, struct fy_diag *diag)
 	void *it = NULL;
 	struct fy_diag_error *e = diag ? fy_diag_errors_iterate(diag, &it) : NULL;
 	if (e)
-		snprintf(p->err, p->errlen, "%s:%d:%d: %s", p->path, e->line, e->column, e->msg);
+		snprintf(p->err, p->errlen, "%s:%d:%d: %s", p->path, e->line > 0 ? e->line : 1,
+			 e->column > 0 ? e->column : 1, e->msg ? e->msg : "not valid YAML");
 	else
 		snprintf(p->err, p->errlen, "%s:1:1: not a readable YAML file", p->path);
+}
+
+/*
+ * Read the whole file, which must be a regular one of at most
+ * SCENARIO_MAX_BYTES.  O_NONBLOCK because open() of a FIFO with no
+ * writer blocks forever; fstat() then refuses FIFOs, devices and
+ * directories before any read.  NUL-terminated for the checks below.
+ */
+static int read_scenario(const char *path, char **out, size_t *len, char *err, size_t errlen)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return ENTRYEMU_E_IO;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return ENTRYEMU_E_IO;
+	}
+	if (st.st_size > (off_t)SCENARIO_MAX_BYTES) {
+		snprintf(err, errlen, "%s:1:1: %lld bytes: a scenario file holds at most %u",
+			 path, (long long)st.st_size, SCENARIO_MAX_BYTES);
+		close(fd);
+		return ENTRYEMU_E_SCENARIO;
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	size_t n = 0;
+	if (!buf) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		close(fd);
+		return ENTRYEMU_E_NOMEM;
+	}
+	/* at most the size fstat gave (+1 to see growth): the cap holds even if it grows */
+	while (n < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+			free(buf);
+			close(fd);
+			return ENTRYEMU_E_IO;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = 0;
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/*
+ * What libfyaml 0.7.12 is known to mishandle, refused before it sees
+ * the text: its directive scanner loops forever on '%' followed by a
+ * byte >= 0x80, so the bytes must be valid UTF-8 (no
+ * overlong forms, surrogates or code points above U+10FFFF), hold no
+ * NUL, and a line starting with '%' must be a plain %YAML 1.1/1.2
+ * directive (a scenario needs no other).  Errors name LINE:COL of the
+ * offending byte, COL counting characters.
+ */
+static int check_text(struct parser *p, const char *t, size_t len)
+{
+	int line = 1, col = 1;
+	for (size_t i = 0; i < len;) {
+		const unsigned char c = (unsigned char)t[i];
+		struct loc l = { line, col };
+		if (col == 1 && c == '%') {
+			size_t e = i;
+			while (e < len && t[e] != '\n')
+				e++;
+			size_t dl = e - i;
+			while (dl && (t[i + dl - 1] == ' ' || t[i + dl - 1] == '\r' ||
+				      t[i + dl - 1] == '\t'))
+				dl--;
+			if (!((dl == 9 && (!memcmp(t + i, "%YAML 1.1", 9) ||
+					   !memcmp(t + i, "%YAML 1.2", 9)))))
+				return fail_at(p, l, "directive line: only %%YAML 1.1 or %%YAML 1.2 "
+					       "is accepted");
+		}
+		if (c == 0)
+			return fail_at(p, l, "a NUL byte: a scenario is text");
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
+			   (c & 0xf8) == 0xf0 ? 4 : 0;
+		uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+		int ok = n && i + n <= len;
+		for (size_t k = 1; ok && k < n; k++) {
+			unsigned char cc = (unsigned char)t[i + k];
+			ok = (cc & 0xc0) == 0x80;
+			cp = (cp << 6) | (cc & 0x3f);
+		}
+		static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+		if (!ok || cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return fail_at(p, l, "invalid UTF-8 (byte 0x%02x)", c);
+		i += n;
+		if (c == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Bound what the scenario's readers will walk: nesting depth (a scenario
+ * needs 6 levels), node count, and no aliases (an alias node would read
+ * as the alias's name, and nested aliases multiply the document).
+ */
+static int check_tree(struct parser *p, struct fy_node *n, int depth, unsigned *count)
+{
+	if (!n)
+		return 0;
+	if (++*count > SCENARIO_MAX_NODES)
+		return fail_at(p, loc_of(n), "more than %d YAML nodes", SCENARIO_MAX_NODES);
+	if (depth > SCENARIO_MAX_DEPTH)
+		return fail_at(p, loc_of(n), "nested deeper than %d levels", SCENARIO_MAX_DEPTH);
+	if (fy_node_is_alias(n))
+		return fail_at(p, loc_of(n), "aliases (*name) are not supported");
+	void *it = NULL;
+	if (fy_node_is_mapping(n)) {
+		struct fy_node_pair *pair;
+		while ((pair = fy_node_mapping_iterate(n, &it)))
+			if (check_tree(p, fy_node_pair_key(pair), depth + 1, count) < 0 ||
+			    check_tree(p, fy_node_pair_value(pair), depth + 1, count) < 0)
+				return -1;
+	} else if (fy_node_is_sequence(n)) {
+		struct fy_node *item;
+		while ((item = fy_node_sequence_iterate(n, &it)))
+			if (check_tree(p, item, depth + 1, count) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+/* Where a second document starts: its root, else its "---" line. */
+static struct loc second_doc_loc(struct fy_document *d, const char *t)
+{
+	struct loc l = loc_of(fy_document_root(d));
+	if (l.line > 0)
+		return l;
+	int line = 1, last = 0;
+	for (const char *c = t; *c; c++) {
+		if ((c == t || c[-1] == '\n') && !strncmp(c, "---", 3))
+			last = line;
+		line += *c == '\n';
+	}
+	return (struct loc){ last ? last : 1, 1 };
 }
 
 int entryemu_scenario_load(const char *path, entryemu_scenario **out, char *err,
@@ -310,31 +557,52 @@ int entryemu_scenario_load(const char *path, entryemu_scenario **out, char *err,
 		snprintf(err, errlen, "entryemu_scenario_load: no path or out");
 		return ENTRYEMU_E_INVAL;
 	}
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return ENTRYEMU_E_IO;
-	}
-	fclose(f);
+	char *text = NULL;
+	size_t tlen = 0;
+	int rc = read_scenario(path, &text, &tlen, err, errlen);
+	if (rc)
+		return rc;
 	entryemu_scenario *s = calloc(1, sizeof(*s));
 	if (!s || !(s->path = strdup(path))) {
 		free(s);
+		free(text);
 		snprintf(err, errlen, "%s: out of memory", path);
 		return ENTRYEMU_E_NOMEM;
 	}
-	struct parser p = { path, err, errlen, s };
+	struct parser p = { path, err, errlen, s, { 0, 0 }, text };
+	struct fy_diag *diag = NULL;
+	struct fy_parser *fyp = NULL;
+	struct fy_document *doc = NULL, *doc2 = NULL;
+	rc = ENTRYEMU_E_SCENARIO;
+	if (check_text(&p, text, tlen) < 0)
+		goto out;
 
 	struct fy_diag_cfg dcfg;
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
 	dcfg.output_fn = NULL;
-	struct fy_diag *diag = fy_diag_create(&dcfg);
+	diag = fy_diag_create(&dcfg);
 	if (diag)
 		fy_diag_set_collect_errors(diag, true);
 	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG, .diag = diag };
-	struct fy_document *doc = fy_document_build_from_file(&cfg, path);
-	int rc = ENTRYEMU_E_SCENARIO;
-	if (!doc) {
+	fyp = fy_parser_create(&cfg);
+	if (!fyp || fy_parser_set_string(fyp, text, tlen)) {
+		snprintf(err, errlen, "%s: cannot start the YAML parser", path);
+		goto out;
+	}
+	doc = fy_parse_load_document(fyp);
+	if (!doc || (diag && fy_diag_got_error(diag))) {
+		yaml_error(&p, diag);
+		goto out;
+	}
+	/* a second document would be ignored silently: refuse it */
+	doc2 = fy_parse_load_document(fyp);
+	if (doc2) {
+		fail_at(&p, second_doc_loc(doc2, text), "a second YAML document: a scenario "
+			"file holds one");
+		goto out;
+	}
+	if (diag && fy_diag_got_error(diag)) {
 		yaml_error(&p, diag);
 		goto out;
 	}
@@ -343,6 +611,9 @@ int entryemu_scenario_load(const char *path, entryemu_scenario **out, char *err,
 		snprintf(err, errlen, "%s:1:1: empty scenario", path);
 		goto out;
 	}
+	unsigned count = 0;
+	if (check_tree(&p, root, 1, &count) < 0)
+		goto out;
 	if (each_pair(&p, root, NULL, "scenario", top_pair, s) < 0)
 		goto out;
 	if (!s->name) {
@@ -366,10 +637,15 @@ int entryemu_scenario_load(const char *path, entryemu_scenario **out, char *err,
 	}
 	rc = 0;
 out:
+	if (doc2)
+		fy_parse_document_destroy(fyp, doc2);
 	if (doc)
-		fy_document_destroy(doc);
+		fy_parse_document_destroy(fyp, doc);
+	if (fyp)
+		fy_parser_destroy(fyp);
 	if (diag)
 		fy_diag_destroy(diag);
+	free(text);
 	if (rc) {
 		entryemu_scenario_free(s);
 		return rc;

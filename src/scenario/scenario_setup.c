@@ -24,9 +24,14 @@ int parse_images(struct parser *p, struct fy_node *k, struct fy_node *v)
 	} else {
 		items[0] = v;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		if (!fy_node_is_scalar(items[i]))
+			return fail_at(p, loc_of(items[i]), "image: each image is a name (post, "
+				       "pre) or a path, got a %s",
+				       fy_node_is_mapping(items[i]) ? "mapping" : "sequence");
 		if (get_string(p, items[i], items[i], &s->images[i]) < 0)
 			return -1;
+	}
 	s->nimages = n;
 	return 0;
 }
@@ -46,7 +51,8 @@ static int desc_pair(struct parser *p, const char *key, struct fy_node *k,
 	struct desc_ctx *d = c;
 	int gdt = d->table == ENTRYEMU_GDT;
 	if (!strcmp(key, gdt ? "entry" : "vector"))
-		return get_value(p, k, v, gdt ? 8191 : 255, 0, &d->index);
+		/* the machine's GDT has ENTRYEMU_GDT_ENTRIES descriptors, the IDT 256 gates */
+		return get_unsigned(p, k, v, gdt ? ENTRYEMU_GDT_ENTRIES - 1 : 255, &d->index);
 	if (!strcmp(key, "lo"))
 		return get_value(p, k, v, 0xffffffff, 0, &d->lo);
 	if (!strcmp(key, "hi"))
@@ -72,9 +78,9 @@ static int desc_pair(struct parser *p, const char *key, struct fy_node *k,
 	if (!strcmp(key, "present"))
 		return get_value(p, k, v, 1, 0, &d->present);
 	if (gdt && !strcmp(key, "base"))
-		return get_value(p, k, v, 0xffffffff, 0, &d->base);
+		return get_unsigned(p, k, v, 0xffffffff, &d->base);
 	if (gdt && !strcmp(key, "limit"))
-		return get_value(p, k, v, 0xffffffff, 0, &d->limit);
+		return get_unsigned(p, k, v, 0xffffffff, &d->limit);
 	if (gdt && !strcmp(key, "db"))
 		return get_value(p, k, v, 1, 0, &d->db);
 	if (gdt && !strcmp(key, "system"))
@@ -131,6 +137,11 @@ int parse_descriptors(struct parser *p, struct fy_node *k, struct fy_node *v,
 		unsigned dpl = d.dpl.num;
 		if (table == ENTRYEMU_GDT) {
 			uint32_t base = d.base.num, limit = d.limit.num, g = 0;
+			/* in pages (G = 1) the low 12 bits read as 0xfff: say so, do not round */
+			if (limit > 0xfffff && (limit & 0xfff) != 0xfff)
+				return fail_at(p, d.limit.loc, "limit: 0x%x is above 0xfffff and not "
+					       "a whole number of pages minus 1 (G = 1 would make it "
+					       "0x%x)", limit, limit | 0xfff);
 			if (limit > 0xfffff) {
 				g = 1;
 				limit >>= 12;
@@ -189,13 +200,14 @@ static int inject_pair(struct parser *p, const char *key, struct fy_node *k,
 	if (!strcmp(key, "at"))
 		return get_value(p, k, v, 0xffffffff, 1, &is->at);
 	if (!strcmp(key, "after")) {
-		if (get_value(p, k, v, 0xffffffff, 0, &val) < 0)
+		/* an instruction count: no later than the largest budget */
+		if (get_unsigned(p, k, v, SCENARIO_MAX_BUDGET, &val) < 0)
 			return -1;
 		is->in.after = val.num;
 		return 0;
 	}
 	if (!strcmp(key, "occurrence")) {
-		if (get_value(p, k, v, 1000000, 0, &val) < 0)
+		if (get_unsigned(p, k, v, 1000000, &val) < 0)
 			return -1;
 		is->in.occurrence = val.num;
 		return 0;
@@ -314,13 +326,13 @@ static int action_pair(struct parser *p, const char *key, struct fy_node *k,
 	if (!strcmp(key, "callout"))
 		return get_string(p, k, v, &a->callout);
 	if (!strcmp(key, "syscall")) {
-		if (get_value(p, k, v, 100000, 0, &val) < 0)
+		if (get_unsigned(p, k, v, 100000, &val) < 0)
 			return -1;
 		a->syscall = (int)val.num;
 		return 0;
 	}
 	if (!strcmp(key, "occurrence")) {
-		if (get_value(p, k, v, 1000000, 0, &val) < 0)
+		if (get_unsigned(p, k, v, 1000000, &val) < 0)
 			return -1;
 		a->occurrence = (int)val.num;
 		return 0;

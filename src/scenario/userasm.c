@@ -5,15 +5,16 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <spawn.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -53,6 +54,27 @@ static void first_error(const char *out, const char *src, char *err, size_t errl
 	*line = 0;
 }
 
+/*
+ * The assembler runs scenario text someone else wrote: `.rept 100000000`
+ * took 137 s and 2.9 GB, `.fill 0x7fffffff` 2.1 GB.  It runs
+ * in a child with limits on CPU time, address space and the size of any
+ * file it writes (the object, its messages), and is killed after a
+ * wall-clock timeout (a child blocked on something uses no CPU).  User
+ * code is at most ENTRYEMU_USER_CODE_MAX bytes, which GNU as assembles
+ * in milliseconds within a few MiB: the limits leave two orders of
+ * magnitude of margin for a loaded machine.
+ */
+#define AS_CPU_SECONDS		2
+#define AS_WALL_MS		1500
+#define AS_MEMORY_BYTES		(512ul << 20)
+#define AS_OUTPUT_BYTES		(4ul << 20)
+
+static void limit(int resource, rlim_t v)
+{
+	struct rlimit rl = { v, v };
+	setrlimit(resource, &rl);
+}
+
 static int run_as(const char *src, const char *obj, char *err, size_t errlen, int *line)
 {
 	char outpath[] = "/tmp/entryemu-as-XXXXXX";
@@ -61,26 +83,60 @@ static int run_as(const char *src, const char *obj, char *err, size_t errlen, in
 		snprintf(err, errlen, "cannot create a temporary file");
 		return -1;
 	}
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, ofd, 1);
-	posix_spawn_file_actions_adddup2(&fa, ofd, 2);
 	char *argv[] = { "as", "--32", "-o", (char *)obj, (char *)src, NULL };
-	pid_t pid;
-	int rc = posix_spawnp(&pid, "as", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	int status = 0;
-	if (rc == 0)
-		waitpid(pid, &status, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* the child: only async-signal-safe calls until exec */
+		dup2(ofd, 1);
+		dup2(ofd, 2);
+		limit(RLIMIT_CPU, AS_CPU_SECONDS);
+		limit(RLIMIT_AS, AS_MEMORY_BYTES);
+		limit(RLIMIT_FSIZE, AS_OUTPUT_BYTES);
+		limit(RLIMIT_CORE, 0);
+		execvp("as", argv);
+		_exit(127);
+	}
+	int status = 0, timed_out = 0;
+	if (pid > 0) {
+		/* wait, polling, for at most AS_WALL_MS; then kill it */
+		struct timespec t0, now, nap = { 0, 1000000 };
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (;;) {
+			pid_t w = waitpid(pid, &status, WNOHANG);
+			if (w == pid || (w < 0 && errno != EINTR))
+				break;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			long ms = (now.tv_sec - t0.tv_sec) * 1000 +
+				  (now.tv_nsec - t0.tv_nsec) / 1000000;
+			if (ms > AS_WALL_MS) {
+				kill(pid, SIGKILL);
+				while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+					;
+				timed_out = 1;
+				break;
+			}
+			if (nap.tv_nsec < 16000000)
+				nap.tv_nsec *= 2;	/* 1, 2, 4, 8, 16 ms: quick for quick runs */
+			nanosleep(&nap, NULL);
+		}
+	}
 	char out[4096] = "";
 	lseek(ofd, 0, SEEK_SET);
 	ssize_t n = read(ofd, out, sizeof(out) - 1);
 	out[n > 0 ? n : 0] = 0;
 	close(ofd);
 	unlink(outpath);
-	if (rc != 0) {
+	*line = 0;
+	if (pid < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 127)) {
 		snprintf(err, errlen, "cannot run the GNU assembler 'as' (binutils)");
-		*line = 0;
+		return -1;
+	}
+	if (timed_out || WIFSIGNALED(status) || strstr(out, "memory exhausted") ||
+	    strstr(out, "out of memory") || strstr(out, "File size limit")) {
+		snprintf(err, errlen, "the assembler exceeded its limits (%d s CPU, %d ms, "
+			 "%lu MiB memory, %lu MiB output): user code is at most %u bytes",
+			 AS_CPU_SECONDS, AS_WALL_MS, AS_MEMORY_BYTES >> 20, AS_OUTPUT_BYTES >> 20,
+			 ENTRYEMU_USER_CODE_MAX - 5);
 		return -1;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
