@@ -93,7 +93,11 @@ static const struct mem_view view = { rd, NULL };
 /*
  * 6.12.1: a ring-3 int $0x80 through a DPL-3 trap gate switches to
  * ss0:esp0 from the TSS and pushes SS, ESP, EFLAGS, CS, EIP (no error
- * code); TF, NT, RF and VM are cleared, IF is kept (trap gate).
+ * code); TF, NT, RF and VM are cleared, IF is kept (trap gate).  The
+ * pushed EFLAGS has RF = 0 although RF was 1: 17.3.1.1, "Software-
+ * generated interrupts (RF is pushed as 0, since it was cleared at the
+ * start of the software interrupt)".  (This test used to expect the
+ * snapshot's EFLAGS, RF included: the model's output, not the SDM's.)
  */
 static void int80_from_ring3(void **state)
 {
@@ -106,7 +110,7 @@ static void int80_from_ring3(void **state)
 	assert_int_equal(d.cpl, 3);
 	assert_int_equal(d.new_cpl, 0);
 	assert_int_equal(d.nwords, 5);
-	uint32_t want[5] = { UDS, 0xbfff0000u, c.eflags, UCS, 0x08048007u };
+	uint32_t want[5] = { UDS, 0xbfff0000u, 0x202 | ENTRYEMU_EFLAGS_TF, UCS, 0x08048007u };
 	assert_memory_equal(d.words, want, sizeof(want));
 	assert_int_equal(d.new_esp, ESP0 - 20);
 	assert_int_equal(d.frame, ESP0 - 20);
@@ -170,7 +174,12 @@ static void beyond_idt_limit_is_gp(void **state)
 
 /*
  * 6.12.1: a fault in ring 0 stays on the current stack and pushes
- * EFLAGS, CS, EIP and the error code; an interrupt gate clears IF.
+ * EFLAGS, CS, EIP and the error code; an interrupt gate clears IF.  #PF
+ * is a fault (table 6-1), so the pushed EFLAGS has RF = 1 (17.3.1.1:
+ * "For any fault-class exception except a debug exception generated in
+ * response to an instruction breakpoint, the value pushed for RF is 1");
+ * the handler itself runs with RF = 0 (6.12.1.2: the processor clears
+ * RF after saving EFLAGS).
  */
 static void kernel_fault_same_privilege(void **state)
 {
@@ -186,7 +195,7 @@ static void kernel_fault_same_privilege(void **state)
 	assert_int_equal(d.status, DELIVERED);
 	assert_int_equal(d.new_cpl, 0);
 	assert_int_equal(d.nwords, 4);
-	uint32_t want[4] = { 0x246, KCS, 0xc0100400u, 2 };
+	uint32_t want[4] = { 0x10246, KCS, 0xc0100400u, 2 };
 	assert_memory_equal(d.words, want, sizeof(want));
 	assert_int_equal(d.new_esp, 0xc0a01f00u - 16);
 	assert_int_equal(d.new_eflags, 0x046);		/* IF cleared */
@@ -229,7 +238,8 @@ static void sixteen_bit_stack_moves_sp_only(void **state)
 
 /*
  * 6.12.1 (interrupt from virtual-8086 mode): GS, FS, DS, ES are pushed
- * before SS and ESP, and VM is cleared.
+ * before SS and ESP, and VM is cleared.  The #GP is a fault: RF = 1 in
+ * the pushed EFLAGS (17.3.1.1).
  */
 static void vm86_pushes_data_segments(void **state)
 {
@@ -245,11 +255,107 @@ static void vm86_pushes_data_segments(void **state)
 	deliver_model(&c, &view, &ev, &d);
 	assert_int_equal(d.status, DELIVERED);
 	assert_int_equal(d.nwords, 10);
-	uint32_t want[10] = { 0x4444, 0x3333, 0x1111, 0x2222, 0x1000, 0xfff0, 0x20202,
+	uint32_t want[10] = { 0x4444, 0x3333, 0x1111, 0x2222, 0x1000, 0xfff0, 0x30202,
 			      0x1000, 0x10, 0 };
 	assert_memory_equal(d.words, want, sizeof(want));
 	assert_true(d.vm86);
 	assert_int_equal(d.new_eflags & ENTRYEMU_EFLAGS_VM, 0);
+}
+
+/*
+ * 17.3.1.1, the RF flag in the pushed EFLAGS image, event by event:
+ * "For any fault-class exception except a debug exception generated in
+ * response to an instruction breakpoint, the value pushed for RF is 1
+ * [...] For other cases, the value pushed for RF is the value that was
+ * in EFLAG.RF at the time the event handler was called. This includes
+ * [...] Hardware-generated interrupts arriving between instructions
+ * [...] Trap-class exceptions generated after an instruction completes
+ * [...] Software-generated interrupts (RF is pushed as 0, since it was
+ * cleared at the start of the software interrupt)."  Table 6-1 gives
+ * the class of each vector.
+ */
+static uint32_t pushed_flags(uint32_t eflags, struct event ev)
+{
+	struct cpu_snapshot c = user_cpu();
+	c.eflags = eflags;
+	gate(ev.vector, GATE_INTR32, 3, 0xc0100600u);
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, DELIVERED);
+	assert_int_equal(d.new_eflags & ENTRYEMU_EFLAGS_RF, 0);	/* 6.12.1.2 */
+	return d.words[2];				/* SS, ESP, EFLAGS */
+}
+
+static void rf_in_pushed_eflags(void **state)
+{
+	(void)state;
+	const uint32_t RF = ENTRYEMU_EFLAGS_RF;
+	/* faults: RF = 1 whatever it was (#DE, #UD, #NP, #GP, #PF, #AC, #XM) */
+	static const int faults[] = { 0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19 };
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		int v = faults[i];
+		struct event ev = { .vector = v, .has_error = v >= 10 && v <= 14,
+				    .eip = 0x08048000u };
+		assert_int_equal(pushed_flags(0x202, ev), 0x202 | RF);
+		assert_int_equal(pushed_flags(0x202 | RF, ev), 0x202 | RF);
+	}
+	/* a hardware interrupt and an NMI between instructions: RF as it was */
+	struct event irq = { .vector = 0x20, .eip = 0x08048000u };
+	assert_int_equal(pushed_flags(0x202, irq), 0x202);
+	assert_int_equal(pushed_flags(0x202 | RF, irq), 0x202 | RF);
+	struct event nmi = { .vector = 2, .eip = 0x08048000u };
+	assert_int_equal(pushed_flags(0x202 | RF, nmi), 0x202 | RF);
+	assert_int_equal(pushed_flags(0x202, nmi), 0x202);
+	/* a single-step #DB is a trap after the instruction: RF as it was */
+	struct event db = { .vector = 1, .eip = 0x08048001u };
+	assert_int_equal(pushed_flags(0x302, db), 0x302);
+	assert_int_equal(pushed_flags(0x302 | RF, db), 0x302 | RF);
+	/* the aborts (#DF, #MC) are not faults either */
+	struct event mc = { .vector = 18, .eip = 0x08048000u };
+	assert_int_equal(pushed_flags(0x202, mc), 0x202);
+	/* int n, int3, into: software-generated, RF pushed as 0 */
+	for (int v = 3; v <= 4; v++) {
+		struct event sw = { .vector = v, .software = 1, .eip = 0x08048001u };
+		assert_int_equal(pushed_flags(0x202 | RF, sw), 0x202);
+	}
+	struct event int80 = { .vector = 0x80, .software = 1, .eip = 0x08048002u };
+	assert_int_equal(pushed_flags(0x202 | RF, int80), 0x202);
+}
+
+/*
+ * Virtual-8086 mode: only INT n is IOPL-sensitive.  SDM vol. 2A INT
+ * n/INTO/INT3, Operation: "IF (VM = 1 and IOPL < 3 AND INT n) THEN
+ * #GP(0)"; int3 and into with IOPL 0 go through their (DPL-3) gates.
+ */
+static void vm86_only_int_n_is_iopl_sensitive(void **state)
+{
+	(void)state;
+	struct cpu_snapshot c = user_cpu();
+	c.eflags = 0x20202;			/* VM, IF, IOPL 0 */
+	c.cs = c.ss = 0x1000;
+	c.esp = 0xfff0;
+	gate(3, GATE_INTR32, 3, 0xc0100700u);
+	gate(4, GATE_TRAP32, 3, 0xc0100800u);
+	gate(0x21, GATE_TRAP32, 3, 0xc0100900u);
+	struct delivery d;
+	struct event int3 = { .vector = 3, .software = 1, .eip = 2 };
+	deliver_model(&c, &view, &int3, &d);
+	assert_int_equal(d.status, DELIVERED);
+	assert_int_equal(d.new_eip, 0xc0100700u);
+	assert_true(d.vm86);
+	struct event into = { .vector = 4, .software = 1, .eip = 2 };
+	deliver_model(&c, &view, &into, &d);
+	assert_int_equal(d.status, DELIVERED);
+	assert_int_equal(d.new_eip, 0xc0100800u);
+	struct event intn = { .vector = 0x21, .software = 1, .int_n = 1, .eip = 3 };
+	deliver_model(&c, &view, &intn, &d);
+	assert_int_equal(d.status, FAULTED);
+	assert_int_equal(d.nested.vector, VEC_GP);
+	assert_int_equal(d.nested.error, 0);
+	c.eflags |= 3u << 12;			/* IOPL 3: INT n goes through too */
+	deliver_model(&c, &view, &intn, &d);
+	assert_int_equal(d.status, DELIVERED);
+	assert_int_equal(d.new_eip, 0xc0100900u);
 }
 
 /* The model reads only: memory is unchanged after any delivery. */
@@ -276,6 +382,8 @@ int main(void)
 		cmocka_unit_test_setup(null_ss0_is_ts, setup),
 		cmocka_unit_test_setup(sixteen_bit_stack_moves_sp_only, setup),
 		cmocka_unit_test_setup(vm86_pushes_data_segments, setup),
+		cmocka_unit_test_setup(rf_in_pushed_eflags, setup),
+		cmocka_unit_test_setup(vm86_only_int_n_is_iopl_sensitive, setup),
 		cmocka_unit_test_setup(model_writes_nothing, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,7 +54,13 @@ static void test_int80_through_dpl0_gate_is_gp_0x402(void **state)
 	assert_int_equal(c->edx, 0x402);
 	assert_int_equal(c->regs.eip, INT_ADDR);
 	assert_int_equal(c->regs.xcs & 0xffff, ENTRYEMU_USER_CS);
-	assert_int_equal(c->regs.eflags, 0x202);
+	/*
+	 * The #GP is a fault: SDM vol. 3 17.3.1.1, "For any fault-class
+	 * exception except a debug exception generated in response to an
+	 * instruction breakpoint, the value pushed for RF is 1" (this test
+	 * used to expect 0x202, the model's output, not the manual's).
+	 */
+	assert_int_equal(c->regs.eflags, 0x10202);
 	assert_int_equal(c->regs.esp, USER_ESP);
 	assert_int_equal(c->regs.xss & 0xffff, ENTRYEMU_USER_DS);
 	assert_int_equal(c->pt_regs_addr + 0x40, entryemu_esp0(m));
@@ -63,7 +69,7 @@ static void test_int80_through_dpl0_gate_is_gp_0x402(void **state)
 	assert_int_equal(entryemu_mem_read(m, e->frame + 4, w, sizeof(w)), 0);
 	assert_int_equal(w[0], INT_ADDR);
 	assert_int_equal(w[1], ENTRYEMU_USER_CS);
-	assert_int_equal(w[2], 0x202);
+	assert_int_equal(w[2], 0x10202);
 	assert_int_equal(w[3], USER_ESP);
 	assert_int_equal(w[4], ENTRYEMU_USER_DS);
 	/* the kernel sends SIGSEGV for a user-mode #GP; nobody handles it */
@@ -211,6 +217,53 @@ static void test_vm86_frame(void **state)
 	assert_non_null(strstr(entryemu_result_message(r), "handle_vm86_fault"));
 }
 
+/*
+ * Privileged instructions at CPL 3 fault with #GP(0) at the instruction.
+ * SDM vol. 2, MOV (to/from control registers) and MOV (to/from debug
+ * registers), "Protected Mode Exceptions": "#GP(0) If the current
+ * privilege level is not 0"; CLTS, LMSW, WBINVD, INVLPG and HLT list the
+ * same (vol. 3 5.9, "Privileged Instructions").  2.6.18's
+ * do_general_protection sends SIGSEGV for a user-mode #GP.  (MOV to or
+ * from CR/DR used to end `unsupported`: the error code was not derived.)
+ */
+static void test_privileged_insns_at_cpl3_are_gp0(void **state)
+{
+	entryemu *m = *state;
+	static const struct { const char *what; uint8_t code[4]; size_t len; } insns[] = {
+		{ "movl %cr0,%eax", { 0x0f, 0x20, 0xc0 }, 3 },
+		{ "movl %eax,%cr0", { 0x0f, 0x22, 0xc0 }, 3 },
+		{ "movl %cr3,%eax", { 0x0f, 0x20, 0xd8 }, 3 },
+		{ "movl %cr4,%eax", { 0x0f, 0x20, 0xe0 }, 3 },
+		{ "movl %db7,%eax", { 0x0f, 0x21, 0xf8 }, 3 },
+		{ "movl %eax,%db7", { 0x0f, 0x23, 0xf8 }, 3 },
+		{ "movl %db0,%ecx", { 0x0f, 0x21, 0xc1 }, 3 },
+		{ "clts", { 0x0f, 0x06 }, 2 },
+		{ "lmsw %ax", { 0x0f, 0x01, 0xf0 }, 3 },
+		{ "wbinvd", { 0x0f, 0x09 }, 2 },
+		{ "invlpg (%eax)", { 0x0f, 0x01, 0x38 }, 3 },
+		{ "hlt", { 0xf4 }, 1 },
+	};
+	entryemu_result *r = new_result();
+	for (size_t i = 0; i < sizeof(insns) / sizeof(insns[0]); i++) {
+		/* nop; the instruction */
+		uint8_t code[8] = { 0x90 };
+		memcpy(code + 1, insns[i].code, insns[i].len);
+		struct entryemu_setup s = { 0 };
+		s.user.eax = ENTRYEMU_USER_CODE;
+		run_code(m, &s, code, 1 + insns[i].len, r);
+		if (entryemu_result_outcome(r) != ENTRYEMU_KILLED || entryemu_result_nevents(r) != 1)
+			fail_msg("%s: %s (%s), %zu events", insns[i].what,
+				 entryemu_outcome_name(entryemu_result_outcome(r)),
+				 entryemu_result_message(r), entryemu_result_nevents(r));
+		const struct entryemu_event_record *e = must_event(r, 0);
+		assert_int_equal(e->vector, 13);
+		assert_true(e->has_error_code);
+		assert_int_equal(e->error_code, 0);
+		assert_int_equal(e->eip, ENTRYEMU_USER_CODE + 1);
+		assert_int_equal(entryemu_result_signal(r), SIGSEGV);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_not_present_gate_is_np),
 		cmocka_unit_test(test_bad_user_selector_is_refused),
 		cmocka_unit_test(test_vm86_frame),
+		cmocka_unit_test(test_privileged_insns_at_cpl3_are_gp0),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

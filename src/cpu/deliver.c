@@ -89,7 +89,7 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 	if (out.u.delivered.user_entry) {
 		/* the checkers keep what the kernel must save and give back */
 		out.u.delivered.user = regs;
-		uint32_t hw[5] = { ev->eip, cpu.cs, cpu.eflags, cpu.esp, cpu.ss };
+		uint32_t hw[5] = { ev->eip, cpu.cs, d.pushed_eflags, cpu.esp, cpu.ss };
 		memcpy(out.u.delivered.hw, hw, sizeof(hw));
 		out.u.delivered.esp0 = d.new_esp + 4 * d.nwords;
 	}
@@ -186,16 +186,35 @@ void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t er
 	deliver_chain(m, ev);
 }
 
-/* Bytes before eip that form "int n" (CD n), "int3" (CC) or "into" (CE). */
-static int software_int_len(struct entryemu *m, uint32_t eip, uint32_t vec)
+/*
+ * Was vector vec, reported with the (linear) PC at pc, a software
+ * interrupt that the engine executed: the length of the int n (CD ib),
+ * int3 (CC) or into (CE) that ends exactly at pc, or 0 for a fault at
+ * pc.  The bytes alone do not tell (`movl $0x0dcd0000,%ebx; hlt`: the
+ * hlt's #GP(0) has CD 0D just before it), so the engine's own account
+ * decides: the block it was running when it raised vec.  Unicorn (QEMU)
+ * reports int n, int3 and into with EIP after the instruction and a
+ * fault with EIP at the faulting instruction, which lies inside the
+ * running block; int n and int3 end their translated block (QEMU's
+ * gen_interrupt), into does not (helper_into raises #OF only when OF is
+ * set).  So: int n / int3 when the running block ends exactly at pc and
+ * its last bytes are that instruction; into when the block holds the CE
+ * at pc - 1 (vector 4 has no other source; #OF is raised by into only).
+ */
+static int software_int_len(struct entryemu *m, uint32_t pc, uint32_t vec)
 {
-	uint8_t *p2 = machine_ptr(m, eip - 2, 2);
-	uint8_t *p1 = machine_ptr(m, eip - 1, 1);
-	if (vec == VEC_BP && p1 && p1[0] == 0xcc)
+	const struct block_info *b = m->count ? &m->count->cur : NULL;
+	if (!b || !b->size)
+		return 0;
+	uint32_t lo = b->addr, end = b->addr + b->size;
+	int ends_block = end == pc;
+	uint8_t *p2 = pc - 2 >= lo && pc - 2 < end ? machine_ptr(m, pc - 2, 2) : NULL;
+	uint8_t *p1 = pc - 1 >= lo && pc - 1 < end ? machine_ptr(m, pc - 1, 1) : NULL;
+	if (vec == VEC_BP && ends_block && p1 && p1[0] == 0xcc)
 		return 1;
 	if (vec == VEC_OF && p1 && p1[0] == 0xce)
 		return 1;
-	if (p2 && p2[0] == 0xcd && p2[1] == vec)
+	if (ends_block && p2 && p2[0] == 0xcd && p2[1] == vec)
 		return 2;
 	return 0;
 }
@@ -234,6 +253,7 @@ static void deliver_intr(struct entryemu *m, uint32_t intno)
 
 	if (len || intno >= 32) {
 		ev.software = 1;
+		ev.int_n = len != 1;		/* CD ib, not int3 (CC) or into (CE) */
 		ev.insn_eip = eip - (uint32_t)len;
 		count_unexecuted(m, pc);
 	} else if (intno == VEC_DB) {

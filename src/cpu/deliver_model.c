@@ -28,6 +28,47 @@ int model_desc_fetch(const struct cpu_snapshot *cpu, const struct mem_view *mem,
 	return 0;
 }
 
+/*
+ * Table 6-1's "Fault" class: the saved CS:EIP names the faulting
+ * instruction, to be restarted.  #DB (fault or trap) is left out: an
+ * instruction breakpoint is the one fault that keeps RF as it is.
+ */
+static int fault_class(int vector)
+{
+	switch (vector) {
+	case VEC_DE: case VEC_BR: case VEC_UD: case VEC_NM: case VEC_CSO:
+	case VEC_TS: case VEC_NP: case VEC_SS: case VEC_GP: case VEC_PF:
+	case VEC_MF: case VEC_AC: case VEC_XM: case 20: case 21:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The EFLAGS image the CPU pushes.  SDM vol. 3 17.3.1.1, "Instruction-
+ * Breakpoint Exception Condition": "When calling an event handler, Intel
+ * 64 and IA-32 processors establish the value of the RF flag in the
+ * EFLAGS image pushed on the stack: For any fault-class exception except
+ * a debug exception generated in response to an instruction breakpoint,
+ * the value pushed for RF is 1. [...] For other cases, the value pushed
+ * for RF is the value that was in EFLAG.RF at the time the event handler
+ * was called. This includes [...] Hardware-generated interrupts arriving
+ * between instructions [...] Trap-class exceptions generated after an
+ * instruction completes [...] Software-generated interrupts (RF is
+ * pushed as 0, since it was cleared at the start of the software
+ * interrupt)."  int n, int3 and into are the software-generated ones.
+ * (AMD documents otherwise for other exceptions; only Intel is modelled.)
+ */
+static uint32_t pushed_eflags(const struct event *ev, uint32_t eflags)
+{
+	if (ev->software)
+		return eflags & ~ENTRYEMU_EFLAGS_RF;
+	if (fault_class(ev->vector))
+		return eflags | ENTRYEMU_EFLAGS_RF;
+	return eflags;
+}
+
 static void faulted(struct delivery *out, int vector, uint32_t error)
 {
 	out->status = FAULTED;
@@ -71,8 +112,13 @@ void deliver_model(const struct cpu_snapshot *cpu, const struct mem_view *mem,
 		faulted(out, VEC_GP, idt_err);
 		return;
 	}
-	/* int n, int3 and into in virtual-8086 mode need IOPL 3 */
-	if (ev->software && vm86 && ((eflags >> 12) & 3) < 3)
+	/*
+	 * In virtual-8086 mode INT n needs IOPL 3; int3 and into do not.
+	 * SDM vol. 2A INT n/INTO/INT3, Operation: "IF (VM = 1 and IOPL < 3
+	 * AND INT n) THEN #GP(0);" (and vol. 3 20.3.1.1: only INT n is
+	 * IOPL-sensitive among them).
+	 */
+	if (ev->int_n && vm86 && ((eflags >> 12) & 3) < 3)
 		{
 		faulted(out, VEC_GP, 0);
 		return;
@@ -186,7 +232,8 @@ void deliver_model(const struct cpu_snapshot *cpu, const struct mem_view *mem,
 		esp = cpu->esp;
 		have_ss = model_desc_fetch(cpu, mem, new_ss, &ss) == 0;
 	}
-	w[n++] = eflags;
+	out->pushed_eflags = pushed_eflags(ev, eflags);
+	w[n++] = out->pushed_eflags;
 	w[n++] = cpu->cs;
 	w[n++] = ev->eip;
 	if (ev->has_error)

@@ -31,6 +31,7 @@ struct mem_view {
 struct event {
 	int vector;
 	int software;		/* int n, int3, into: DPL-checked, EXT = 0 */
+	int int_n;		/* software, and INT n (CD ib) rather than int3/into */
 	int has_error;
 	uint32_t error;
 	uint32_t eip;		/* return address to push */
@@ -56,6 +57,7 @@ struct delivery {
 	uint32_t new_esp;		/* ESP after the pushes (SP only on a 16-bit stack) */
 	uint16_t new_ss, new_cs;
 	uint32_t new_eip, new_eflags;
+	uint32_t pushed_eflags;		/* the EFLAGS image in the frame (RF per 17.3.1.1) */
 };
 
 /* Decode the descriptor sel names, through the snapshot's GDTR/LDTR; -1 if none. */

@@ -101,8 +101,15 @@ struct fault desc_check_iret(struct entryemu *m, uint16_t cs, uint16_t ss,
 		return fault(VEC_GP, ss & 0xfffc);
 	if ((ss & 3) != rpl || !s.s || IS_CODE(&s) || !WRITABLE(&s) || s.dpl != rpl)
 		return fault(VEC_GP, ss & 0xfffc);
+	/*
+	 * SDM vol. 2A IRET/IRETD, "Protected Mode Exceptions": "#NP(selector)
+	 * If the return code or stack segment is not present."  (Older
+	 * editions' pseudo-code reads #SS(SS selector) here; the exception
+	 * list, QEMU's helper_ret_protected and so the CPU under Unicorn
+	 * say #NP.)
+	 */
 	if (!s.p)
-		return fault(VEC_SS, ss & 0xfffc);
+		return fault(VEC_NP, ss & 0xfffc);
 	if (eip > c.limit)
 		return fault(VEC_GP, 0);
 	return NO_FAULT;

@@ -53,15 +53,54 @@ static int engine_reg_of(x86_reg r)
 	}
 }
 
-/* Effective address of a memory operand (flat segments: base 0). */
+/*
+ * The base of the segment a memory operand goes through: its override
+ * prefix, else SS for an ESP/EBP base, else DS (SDM vol. 1 3.7.4,
+ * "Specifying a Segment Selector", table 3-5).  The base is read from
+ * the descriptor the selector names now: right unless the table changed
+ * since the register was loaded (the hidden base is not exposed).
+ */
+static uint32_t seg_base(struct entryemu *m, const cs_x86_op *op)
+{
+	x86_reg r = op->mem.segment;
+	if (r == X86_REG_INVALID)
+		r = (op->mem.base == X86_REG_ESP || op->mem.base == X86_REG_EBP ||
+		     op->mem.base == X86_REG_SP || op->mem.base == X86_REG_BP) ?
+			X86_REG_SS : X86_REG_DS;
+	static const struct { x86_reg r; enum engine_reg e; } S[] = {
+		{ X86_REG_ES, ER_ES }, { X86_REG_CS, ER_CS }, { X86_REG_SS, ER_SS },
+		{ X86_REG_DS, ER_DS }, { X86_REG_FS, ER_FS }, { X86_REG_GS, ER_GS },
+	};
+	for (size_t i = 0; i < sizeof(S) / sizeof(S[0]); i++) {
+		if (S[i].r != r)
+			continue;
+		uint16_t sel = (uint16_t)engine_reg(m->eng, S[i].e);
+		struct desc d;
+		if ((sel & 0xfffc) && desc_fetch(m, sel, &d) == 0 && d.s)
+			return d.base;
+	}
+	return 0;
+}
+
+/* Linear address of a memory operand: segment base + effective address. */
 static uint32_t mem_addr(struct entryemu *m, const cs_x86_op *op)
 {
-	uint32_t a = (uint32_t)op->mem.disp;
+	uint32_t a = seg_base(m, op) + (uint32_t)op->mem.disp;
 	if (op->mem.base != X86_REG_INVALID && engine_reg_of(op->mem.base) >= 0)
 		a += machine_reg(m, engine_reg_of(op->mem.base));
 	if (op->mem.index != X86_REG_INVALID && engine_reg_of(op->mem.index) >= 0)
 		a += machine_reg(m, engine_reg_of(op->mem.index)) * (uint32_t)op->mem.scale;
 	return a;
+}
+
+/* 16 bits of guest memory at linear addr: 0, or -1 if not mapped. */
+static int rd16(struct entryemu *m, uint32_t addr, uint16_t *out)
+{
+	uint8_t *p = machine_ptr(m, addr, 2);
+	if (!p)
+		return -1;
+	*out = (uint16_t)(p[0] | p[1] << 8);
+	return 0;
 }
 
 /* The selector an operand holds (register, or 16 bits of memory). */
@@ -71,11 +110,8 @@ static int operand_selector(struct entryemu *m, const cs_x86_op *op, uint16_t *s
 		*sel = (uint16_t)machine_reg(m, engine_reg_of(op->reg));
 		return 0;
 	}
-	if (op->type == X86_OP_MEM) {
-		int ok = 1;
-		*sel = (uint16_t)machine_rd32(m, mem_addr(m, op), &ok);
-		return ok ? 0 : -1;
-	}
+	if (op->type == X86_OP_MEM)
+		return rd16(m, mem_addr(m, op), sel);
 	return -1;
 }
 
@@ -132,10 +168,12 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	uint16_t sel;
 	int ok = 1;
 
+	int sreg_load = 0;		/* a selector goes into a segment register */
 	switch (insn->id) {
 	case X86_INS_POP:		/* pop %ds/%es/%fs/%gs/%ss */
 		if (x->op_count == 1 && x->operands[0].type == X86_OP_REG &&
 		    sreg_of(x->operands[0].reg, &sr) == 0) {
+			sreg_load = 1;
 			sel = (uint16_t)machine_rd32(m, stack_addr(m, 0), &ok);
 			if (ok)
 				rc = derive_from_check(info, vector,
@@ -144,10 +182,12 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		break;
 	case X86_INS_MOV:		/* mov r/m16, %sreg */
 		if (x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
-		    sreg_of(x->operands[0].reg, &sr) == 0 &&
-		    operand_selector(m, &x->operands[1], &sel) == 0)
-			rc = derive_from_check(info, vector,
-					       desc_check_data_load(m, sr, sel, cpl));
+		    sreg_of(x->operands[0].reg, &sr) == 0) {
+			sreg_load = 1;
+			if (operand_selector(m, &x->operands[1], &sel) == 0)
+				rc = derive_from_check(info, vector,
+						       desc_check_data_load(m, sr, sel, cpl));
+		}
 		break;
 	case X86_INS_LDS: case X86_INS_LES: case X86_INS_LFS:
 	case X86_INS_LGS: case X86_INS_LSS: {	/* selector after the offset */
@@ -159,13 +199,18 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		for (size_t i = 0; i < 5; i++)
 			if (L[i].id == insn->id)
 				sr = L[i].r;
+		/*
+		 * The far pointer is m16:32, or m16:16 under a 0x66 prefix (a
+		 * 16-bit destination register): the selector follows a 4- or
+		 * 2-byte offset (SDM vol. 2 LDS/LES/LFS/LGS/LSS, the operand
+		 * size decides the offset's size).
+		 */
 		const cs_x86_op *op = &x->operands[x->op_count - 1];
-		if (op->type == X86_OP_MEM) {
-			sel = (uint16_t)machine_rd32(m, mem_addr(m, op) + 4, &ok);
-			if (ok)
-				rc = derive_from_check(info, vector,
-						       desc_check_data_load(m, sr, sel, cpl));
-		}
+		unsigned off = x->operands[0].type == X86_OP_REG &&
+			       x->operands[0].size == 2 ? 2 : 4;
+		if (op->type == X86_OP_MEM && rd16(m, mem_addr(m, op) + off, &sel) == 0)
+			rc = derive_from_check(info, vector,
+					       desc_check_data_load(m, sr, sel, cpl));
 		break;
 	}
 	case X86_INS_IRETD: {		/* the frame it was popping */
@@ -181,15 +226,25 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	case X86_INS_INT: case X86_INS_INT3: case X86_INS_INTO:
 		break;			/* selector-carrying: not modelled here */
 	default:
-		/*
-		 * Every other #GP (privileged instruction at CPL 3, I/O without
-		 * permission, segment limit, misaligned SSE operand...) pushes 0.
-		 */
-		if (vector == VEC_GP) {
-			info->error = 0;
-			rc = 0;
-		}
 		break;
+	}
+	if (!sreg_load && rc < 0 && !info->why[0] && vector == VEC_GP &&
+	    insn->id != X86_INS_LJMP && insn->id != X86_INS_LCALL &&
+	    insn->id != X86_INS_RETF && insn->id != X86_INS_INT &&
+	    insn->id != X86_INS_INT3 && insn->id != X86_INS_INTO &&
+	    insn->id != X86_INS_IRETD) {
+		/*
+		 * Every other #GP pushes 0: a privileged instruction at CPL 3
+		 * (SDM vol. 2, MOV to/from control registers and MOV to/from
+		 * debug registers, "Protected Mode Exceptions": "#GP(0) If the
+		 * current privilege level is not 0"; likewise HLT, LGDT, LIDT,
+		 * LLDT, LTR, LMSW, CLTS, INVD, WBINVD, INVLPG, RDMSR, WRMSR),
+		 * I/O without permission, a segment limit, a misaligned SSE
+		 * operand.  MOV and POP whose destination is not a segment
+		 * register are among them.
+		 */
+		info->error = 0;
+		rc = 0;
 	}
 	if (rc < 0 && !info->why[0])
 		snprintf(info->why, sizeof(info->why),

@@ -10,15 +10,33 @@
 #include "cpu/fault.h"
 
 /*
- * STI, MOV SS and POP SS inhibit interrupts until the next instruction
- * has run (SDM vol. 3 6.8.3): no IRQ on the boundary right after them.
+ * MOV SS and POP SS inhibit interrupts until the next instruction has
+ * run (SDM vol. 3 6.8.3): no IRQ on the boundary right after them.  STI
+ * does only when it sets IF: vol. 3 table 24-3 (interruptibility state),
+ * "Blocking by STI [...] Execution of STI with RFLAGS.IF = 0 blocks
+ * maskable interrupts on the instruction boundary following its
+ * execution"; an STI with IF already 1 changes nothing.
  */
 static int interrupt_shadow(struct entryemu *m)
 {
 	uint8_t *p = m->cpu->shadow_from ? machine_ptr(m, m->cpu->shadow_from, 2) : NULL;
 	if (!p)
 		return 0;
-	return p[0] == 0xfb || p[0] == 0x17 || (p[0] == 0x8e && ((p[1] >> 3) & 7) == 2);
+	if (p[0] == 0xfb)
+		return !m->cpu->shadow_if;
+	return p[0] == 0x17 || (p[0] == 0x8e && ((p[1] >> 3) & 7) == 2);
+}
+
+/*
+ * Was the instruction at addr (the one that ran last) an IRET?  SDM
+ * vol. 3 6.7.1, "Handling Multiple NMIs": while an NMI handler runs,
+ * the processor blocks delivery of further NMIs until the next
+ * execution of IRET.  An IRET that faults counts as that execution here.
+ */
+static int is_iret(struct entryemu *m, uint32_t addr)
+{
+	uint8_t *p = addr ? machine_ptr(m, addr, 2) : NULL;
+	return p && (p[0] == 0xcf || (p[0] == 0x66 && p[1] == 0xcf));
 }
 
 /*
@@ -62,8 +80,13 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 	}
 	m->cpu->exact_insns++;
 	const struct entryemu_setup *s = m->setup;
+	uint32_t eflags = machine_reg(m, ER_EFLAGS);
+	if (m->cpu->nmi_blocked && is_iret(m, m->cpu->prev_insn))
+		m->cpu->nmi_blocked = 0;
 	m->cpu->shadow_from = m->cpu->prev_insn;
 	m->cpu->prev_insn = (uint32_t)addr;
+	m->cpu->shadow_if = m->cpu->prev_if;
+	m->cpu->prev_if = (eflags & ENTRYEMU_EFLAGS_IF) != 0;
 	for (unsigned i = 0; i < s->ninjects && i < RUN_MAX_INJECTS; i++) {
 		const struct entryemu_inject *in = &s->injects[i];
 		struct inject_state *st = &m->cpu->inject[i];
@@ -78,9 +101,11 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 				continue;
 		}
 		if (in->kind == ENTRYEMU_INJECT_IRQ &&
-		    (!(machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_IF) ||
+		    (!(eflags & ENTRYEMU_EFLAGS_IF) ||
 		     interrupt_shadow(m)))
 			continue;		/* masked: stays pending */
+		if (in->kind == ENTRYEMU_INJECT_NMI && m->cpu->nmi_blocked)
+			continue;		/* blocked until the next IRET */
 		st->done = 1;
 		m->cpu->exact_insns--;		/* this instruction has not run */
 		count_unexecuted(m, (uint32_t)addr);
@@ -90,6 +115,9 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 				(in->error_code_given || vector_has_error_code(vector));
 		/* the return address is EIP, not the hook's linear address */
 		deliver_external(m, vector, has_error, in->error_code, machine_eip(m));
+		if (in->kind == ENTRYEMU_INJECT_NMI)
+			m->cpu->nmi_blocked = 1;
+		m->cpu->prev_insn = 0;		/* addr did not run: no IRET, no shadow */
 		/* continue at the handler: this instruction runs after the iret */
 		engine_stop(m->eng);
 		m->cpu->restart = 1;

@@ -314,7 +314,18 @@ static void do_trap(entryemu_call *c, void *o)
 	struct entryemu_pt_regs regs;
 	ptregs_read(m, c->regs_addr, &regs);
 	if (regs.eflags & ENTRYEMU_EFLAGS_VM) {
-		/* handle_vm86_fault/handle_vm86_trap: emulating the 8086 monitor */
+		/*
+		 * 2.6.18's do_trap() from vm86 mode: the DO_VM86_ERROR traps
+		 * (0, 3, 4, 5) ask handle_vm86_trap(), which for a vm86old()
+		 * task (not VMPI.is_vm86pus, as this library starts it) returns
+		 * 1 for any vector but 1, so they go to trap_signal like the
+		 * DO_ERROR ones; #GP is handle_vm86_fault()'s (the 8086
+		 * monitor's), #PF do_page_fault's: not modelled.
+		 */
+		if (t && t->signal && t->vector != VEC_GP && t->vector != VEC_PF) {
+			force_sig(m, t->signal);
+			return;
+		}
 		machine_stop(m, ENTRYEMU_UNSUPPORTED, "%s from vm86 mode: the kernel's vm86 "
 			     "monitor (handle_vm86_fault) is not modelled", c->co->name);
 		return;
@@ -341,13 +352,18 @@ static void do_trap(entryemu_call *c, void *o)
 	entryemu_call_oops(c, why);
 }
 
-/* do_int3: nobody on the notify_die() chain; user mode gets SIGTRAP. */
+/*
+ * do_int3: nobody on the notify_die() chain; user mode gets SIGTRAP
+ * (do_trap(3, SIGTRAP, "int3", 1, ...)).  From vm86 mode too: for a
+ * vm86old() task handle_vm86_trap() returns 1 for trap 3, and do_trap
+ * goes to trap_signal.
+ */
 static void do_int3(entryemu_call *c, void *o)
 {
 	(void)o;
 	struct entryemu_pt_regs regs;
 	ptregs_read(c->m, c->regs_addr, &regs);
-	if (regs.xcs & 3)
+	if ((regs.xcs & 3) || (regs.eflags & ENTRYEMU_EFLAGS_VM))
 		force_sig(c->m, SIGTRAP);
 }
 
