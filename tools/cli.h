@@ -16,6 +16,7 @@ struct opts {
 	int check_reset;		/* replay: ENTRYEMU_RUN_CHECK_RESET */
 	const char *image;
 	const char *require;		/* coverage: labels that must be reached */
+	const char *out;		/* explore: where reproducers go */
 };
 
 int open_devnull(void);
@@ -24,5 +25,6 @@ int open_devnull(void);
 const char *scenario_dir(void);
 int cmd_bench(int argc, char **argv, const struct opts *o);	/* bench.c */
 int cmd_cost(int argc, char **argv, const struct opts *o);	/* cost.c */
+int cmd_explore(int argc, char **argv, const struct opts *o);	/* explore.c */
 
 #endif

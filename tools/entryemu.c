@@ -570,6 +570,12 @@ static int command_help(const char *cmd)
 			   "Warm round trips per second (int $0x80, sysenter, the %gs fixup) on one\n"
 			   "engine with a full reset and all checkers on, the per-phase breakdown and\n"
 			   "a cold replay; name=value lines, the last roundtrip_per_s=N.\n" },
+		{ "explore", "usage: entryemu explore [--image PATH] [--out DIR] [--json] FILE...\n"
+		  "Re-run each scenario with an IRQ, an NMI and a debug exception injected\n"
+		  "before every kernel instruction of its run, one variant at a time, all\n"
+		  "checkers on.  Variants with a new finding, an oops, an unsupported event\n"
+		  "or an emulator error are written as reproducer scenarios into DIR\n"
+		  "(default entryemu-explore/).  Exit 1 if any was found.\n" },
 		{ "cost", "usage: entryemu cost\n"
 			  "Instructions the %gs-saving patch adds per round trip (pre- against\n"
 			  "post-patch image, each listed), and the native cost of those %gs\n"
@@ -598,6 +604,8 @@ static void usage(FILE *f)
 		"  disasm SYMBOL      disassemble the image from SYMBOL to the next symbol\n"
 		"  bench [--quick]    warm and cold replay speed, name=value lines\n"
 		"  cost               what saving %%gs costs: instructions pre/post, native ns\n"
+		"  explore FILE...    inject an IRQ, an NMI and a #DB before every kernel\n"
+		"                     instruction of each scenario's run; write reproducers\n"
 		"\n"
 		"options:\n"
 		"  --image PATH       run against this kernel image instead\n"
@@ -606,6 +614,7 @@ static void usage(FILE *f)
 		"  --require FILE     (coverage) fail unless every label FILE lists is reached\n"
 		"  --json             (replay) one JSON object per run\n"
 		"  --check-reset      (replay) check each reset restored all guest memory\n"
+		"  --out DIR          (explore) where reproducer scenarios go\n"
 		"  --quick            (bench) a short run\n"
 		"  --help, -h         this text\n"
 		"\n"
@@ -729,6 +738,7 @@ int main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "check-reset", no_argument, NULL, 'c' },
+		{ "out", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	optind = 2;
@@ -746,6 +756,7 @@ int main(int argc, char **argv)
 		case 'q': o.quick = 1; break;
 		case 'j': o.json = 1; break;
 		case 'c': o.check_reset = 1; break;
+		case 'o': o.out = optarg; break;
 		default: usage(stderr); return EXIT_BADINPUT;
 		}
 	}
@@ -769,6 +780,8 @@ int main(int argc, char **argv)
 		return cmd_bench(argc, argv, &o);
 	if (!strcmp(cmd, "cost"))
 		return cmd_cost(argc, argv, &o);
+	if (!strcmp(cmd, "explore"))
+		return cmd_explore(argc, argv, &o);
 	if (!strcmp(cmd, "disasm"))
 		return cmd_disasm(argc, argv, &o);
 	fprintf(stderr, "entryemu: unknown command '%s'\n", cmd);

@@ -206,6 +206,12 @@ static void check_frame(struct checks *k, const struct entryemu_callout_record *
 				f[i].got, f[i].want, e->vector);
 }
 
+/* A frame saved from ring 0 (not ring 3, not virtual-8086 mode). */
+static int kernel_frame(const struct entryemu_pt_regs *p)
+{
+	return (p->xcs & 3) == 0 && !(p->eflags & ENTRYEMU_EFLAGS_VM);
+}
+
 static void on_call_before(struct checks *k, const struct entryemu_callout_record *rec,
 			   uint32_t regs_addr)
 {
@@ -217,6 +223,14 @@ static void on_call_before(struct checks *k, const struct entryemu_callout_recor
 			rec->name);
 	struct entry_state *e = &k->entry;
 	if (!e->active || !regs_addr)
+		return;
+	/*
+	 * An event taken in the kernel while the sysenter path is still
+	 * pushing the user's frame nests its own, kernel-mode, frame below
+	 * the words pushed so far: after two of them, exactly at esp0 -
+	 * sizeof(pt_regs).  That frame is not the entry's.
+	 */
+	if (regs_addr == e->frame && kernel_frame(&rec->regs))
 		return;
 	if (regs_addr != e->frame) {
 		/* a ring-3 frame somewhere else: the entry built it in the wrong place */
@@ -240,9 +254,11 @@ static void on_call_before(struct checks *k, const struct entryemu_callout_recor
  * frame lands on the part already popped, and setup_x86_bogus_stack moves
  * the frame away.
  */
-static void on_call_after(struct checks *k, uint32_t regs_addr)
+static void on_call_after(struct checks *k, const struct entryemu_callout_record *rec,
+			  uint32_t regs_addr)
 {
-	if (k->entry.active && !k->entry.vm86 && regs_addr == k->entry.frame)
+	if (k->entry.active && !k->entry.vm86 && regs_addr == k->entry.frame &&
+	    !kernel_frame(&rec->regs))
 		snapshot_return(k);
 }
 
@@ -316,7 +332,7 @@ void checks_observe(void *ctx, const struct run_event *ev)
 		on_call_before(k, ev->u.call.rec, ev->u.call.regs_addr);
 		break;
 	case RUN_EV_CALL_AFTER:
-		on_call_after(k, ev->u.call.regs_addr);
+		on_call_after(k, ev->u.call.rec, ev->u.call.regs_addr);
 		break;
 	case RUN_EV_FIXUP:
 		on_fixup(k, ev->u.fixup.insn);
