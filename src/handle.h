@@ -84,6 +84,8 @@ struct entryemu_call {
 /* cpu/: the run's instruction count and budget (counting.c). */
 struct count_state {
 	uint64_t insns, budget;
+	uint64_t blocks;		/* blocks run: the wall clock is read every 64 Ki */
+	uint64_t deadline_ns;		/* CLOCK_MONOTONIC: the run ends there */
 	struct block_info cur;		/* the block running now */
 	struct block_info ring[BLOCK_RING];	/* and the ones before it */
 	unsigned ring_next;

@@ -17,6 +17,7 @@ struct opts {
 	const char *image;
 	const char *require;		/* coverage: labels that must be reached */
 	const char *out;		/* explore: where reproducers go */
+	int jobs;			/* replay: worker processes (0: one per core) */
 };
 
 int open_devnull(void);

@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 int open_devnull(void)
 {
@@ -615,10 +618,98 @@ static void usage(FILE *f)
 		"  --json             (replay) one JSON object per run\n"
 		"  --check-reset      (replay) check each reset restored all guest memory\n"
 		"  --out DIR          (explore) where reproducer scenarios go\n"
+		"  -j N, --jobs N     (replay) run the files on N worker processes (default:\n"
+		"                     one per core); the output stays in file order\n"
 		"  --quick            (bench) a short run\n"
 		"  --help, -h         this text\n"
 		"\n"
 		"exit status: 0 all expectations held, 1 one failed, 2 bad input\n");
+}
+
+/* Copy what fd holds, from its start, to out. */
+static void copy_out(int fd, FILE *out)
+{
+	char buf[8192];
+	ssize_t n;
+	fflush(out);
+	lseek(fd, 0, SEEK_SET);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n)
+			break;
+	fflush(out);
+}
+
+/*
+ * Files i = k, k + workers, ... on worker k, a child process of its own
+ * with its own engines.  Each file's output goes to temporary files and
+ * its status to shared memory; the parent prints them in file order, so
+ * the output is the same as one process's.
+ */
+static int replay_parallel(char **files, int n, int workers, const struct opts *o, int table)
+{
+	int *status = mmap(NULL, (size_t)n * sizeof(int), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	FILE **out = calloc((size_t)n * 2, sizeof(FILE *));
+	if (status == MAP_FAILED || !out) {
+		fprintf(stderr, "entryemu: out of memory\n");
+		free(out);
+		return EXIT_BADINPUT;
+	}
+	int rc = EXIT_PASS;
+	for (int i = 0; i < 2 * n; i++)
+		if (!(out[i] = tmpfile())) {
+			fprintf(stderr, "entryemu: no temporary file for the output\n");
+			rc = EXIT_BADINPUT;
+			goto done;
+		}
+	for (int i = 0; i < n; i++)
+		status[i] = EXIT_BADINPUT;	/* unless its worker says otherwise */
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pids[64];
+	int started = 0;
+	for (int k = 0; k < workers; k++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			break;
+		if (pid == 0) {
+			static struct machines ms;	/* left to the exit, as in replay */
+			entryemu_result *r = NULL;
+			if (entryemu_result_new(&r))
+				_exit(EXIT_BADINPUT);
+			for (int i = k; i < n; i += workers) {
+				fflush(stdout);
+				fflush(stderr);
+				dup2(fileno(out[2 * i]), 1);
+				dup2(fileno(out[2 * i + 1]), 2);
+				status[i] = replay_one(&ms, r, files[i], o, !table || o->verbose, table);
+				fflush(stdout);
+				fflush(stderr);
+			}
+			entryemu_result_free(r);
+			_exit(0);
+		}
+		pids[started++] = pid;
+	}
+	for (int k = 0; k < started; k++)
+		waitpid(pids[k], NULL, 0);
+	if (started < workers) {
+		fprintf(stderr, "entryemu: cannot start %d workers\n", workers);
+		rc = EXIT_BADINPUT;
+	}
+	for (int i = 0; i < n; i++) {
+		copy_out(fileno(out[2 * i]), stdout);
+		copy_out(fileno(out[2 * i + 1]), stderr);
+		if (status[i] > rc)
+			rc = status[i];
+	}
+done:
+	for (int i = 0; i < 2 * n; i++)
+		if (out[i])
+			fclose(out[i]);
+	free(out);
+	munmap(status, (size_t)n * sizeof(int));
+	return rc;
 }
 
 static int cmd_replay(int argc, char **argv, struct opts *o)
@@ -631,6 +722,16 @@ static int cmd_replay(int argc, char **argv, struct opts *o)
 	int table = n > 1 && !o->trace && !o->json, worst = EXIT_PASS;
 	if (table)
 		printf("%-40s %-8s %12s %6s\n", "scenario", "verdict", "instructions", "fixups");
+	int workers = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (workers > n)
+		workers = n;
+	if (workers > 64)
+		workers = 64;
+	if (workers > 1) {
+		worst = replay_parallel(files, n, workers, o, table);
+		file_list_free(&fl);
+		return worst;
+	}
 	/*
 	 * The engines are left to the process's exit: closing them (freeing
 	 * each one's translation buffers and tables) takes a tenth of a cold
@@ -736,14 +837,15 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "require", required_argument, NULL, 'r' },
 		{ "quick", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "check-reset", no_argument, NULL, 'c' },
 		{ "out", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	optind = 2;
 	int c;
-	while ((c = getopt_long(argc, argv, "i:tvh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:tvhj:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i': o.image = optarg; break;
 		case 't': o.trace = 1; break;
@@ -754,7 +856,18 @@ int main(int argc, char **argv)
 			return EXIT_PASS;
 		case 'r': o.require = optarg; break;
 		case 'q': o.quick = 1; break;
-		case 'j': o.json = 1; break;
+		case 'J': o.json = 1; break;
+		case 'j': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end || v < 1 || v > 64) {
+				fprintf(stderr, "entryemu: -j %s: give a number of workers, 1 to 64\n",
+					optarg);
+				return EXIT_BADINPUT;
+			}
+			o.jobs = (int)v;
+			break;
+		}
 		case 'c': o.check_reset = 1; break;
 		case 'o': o.out = optarg; break;
 		default: usage(stderr); return EXIT_BADINPUT;

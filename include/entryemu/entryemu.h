@@ -275,8 +275,13 @@ struct entryemu_inject {
 	uint32_t reserved[2];		/* zero */
 };
 
-/* The largest instruction budget a run accepts (about a second or two). */
+/*
+ * The largest instruction budget a run accepts (a tight loop runs it out
+ * in about 5 s), and the wall-clock time after which a run ends as
+ * ENTRYEMU_BUDGET whatever its budget, so that no run can hang a caller.
+ */
 #define ENTRYEMU_INSN_BUDGET_MAX 100000000u
+#define ENTRYEMU_RUN_WALL_LIMIT_S 20
 
 /* What a run starts from.  Zeroed fields take the defaults noted. */
 struct entryemu_setup {

@@ -286,6 +286,10 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	if (m->profiling)
 		r->profile.reset_ns = prof_now(m) - t_start;
 	run->count.budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	run->count.deadline_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec +
+				 (uint64_t)ENTRYEMU_RUN_WALL_LIMIT_S * 1000000000u;
 	/* injections and CR0.TS/EM need a look at every instruction */
 	int slow = s->ninjects > 0 || (s->cr0_set & 0xc);
 	if (instrument(m, slow, trace))
