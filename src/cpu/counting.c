@@ -64,11 +64,18 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 	if (c->insns > c->budget && !machine_stopping(m))
 		machine_stop(m, ENTRYEMU_BUDGET, "instruction budget of %llu exhausted",
 			     (unsigned long long)c->budget);
-	/* a guard for hosts too slow for any budget: the clock, now and then */
-	if ((++c->blocks & 0xffff) == 0 && c->deadline_ns && !machine_stopping(m)) {
+	/*
+	 * A guard for hosts too slow for any budget: the clock, now and then.
+	 * A run that gets this far is long already; its clock starts here
+	 * (short runs never read it), so the limit counts from 64 Ki blocks.
+	 */
+	if ((++c->blocks & 0xffff) == 0 && !machine_stopping(m)) {
 		struct timespec t;
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec > c->deadline_ns)
+		uint64_t now = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+		if (!c->deadline_ns)
+			c->deadline_ns = now + (uint64_t)ENTRYEMU_RUN_WALL_LIMIT_S * 1000000000u;
+		else if (now > c->deadline_ns)
 			machine_stop(m, ENTRYEMU_BUDGET, "wall-clock limit of %d s reached after "
 				     "%llu instructions", ENTRYEMU_RUN_WALL_LIMIT_S,
 				     (unsigned long long)c->insns);

@@ -190,7 +190,8 @@ static void note_effects(struct entryemu *m, const struct entryemu_call *c,
 static void emit_call(struct entryemu *m, enum run_event_kind kind,
 		      const struct entryemu_callout_record *rec, uint32_t regs_addr)
 {
-	struct run_event ev = { .kind = kind };
+	struct run_event ev;		/* only the call part: the rest is not read */
+	ev.kind = kind;
 	ev.u.call.rec = rec;
 	ev.u.call.regs_addr = regs_addr;
 	stream_emit(m->stream, &ev);

@@ -103,10 +103,14 @@ int run_install_hooks(struct entryemu *m)
 	if (engine_hook_intr(e, &h, deliver_intr_hook, m) ||
 	    engine_hook_code(e, &h, m->img.callouts_start, m->img.callouts_end - 1,
 			     callouts_hook, m) ||
-	    engine_hook_code(e, &h, ENTRYEMU_USER_EXIT,
+	    /*
+	     * vm86 code, the exit page and user code in one range (nothing
+	     * runs between them: nothing is mapped there), since the engine
+	     * looks through every code hook at every hooked instruction
+	     */
+	    engine_hook_code(e, &h, ENTRYEMU_VM86_MEM,
 			     ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX - 1, user_hook, m) ||
 	    engine_hook_code(e, &h, VSYSCALL_PAGE, VSYSCALL_PAGE + 0xfff, user_hook, m) ||
-	    engine_hook_code(e, &h, ENTRYEMU_VM86_MEM, ENTRYEMU_VM86_MEM + 0xffff, user_hook, m) ||
 	    engine_hook_sysenter(e, &h, deliver_sysenter_hook, m) ||
 	    engine_hook_block(e, &h, count_block_hook, m) ||
 	    engine_hook_unmapped(e, &h, unmapped_hook, m)) {
@@ -286,10 +290,6 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	if (m->profiling)
 		r->profile.reset_ns = prof_now(m) - t_start;
 	run->count.budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	run->count.deadline_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec +
-				 (uint64_t)ENTRYEMU_RUN_WALL_LIMIT_S * 1000000000u;
 	/* injections and CR0.TS/EM need a look at every instruction */
 	int slow = s->ninjects > 0 || (s->cr0_set & 0xc);
 	if (instrument(m, slow, trace))
