@@ -124,35 +124,48 @@ static void print_warm(const char *name, const struct warm *w)
 	printf("%s_insns=%llu instructions\n", name, (unsigned long long)w->insns);
 }
 
-/* Median of a cold "entryemu replay FILE" (fork, exec, load, run, exit). */
-static double cold_replay_ms(const char *file, int n)
+/*
+ * "entryemu replay [FILE]" as a process of its own, its output thrown
+ * away, as a cold user would run it: its wall time in ms and peak RSS
+ * in KiB; 0, or -1 if it could not run or did not pass.
+ */
+static int replay_process(const char *file, double *ms, long *rss_kib)
 {
 	char self[4096];
 	ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (l <= 0)
 		return -1;
 	self[l] = 0;
+	double t0 = now_s();
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open_devnull();
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(self, self, "replay", file, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	struct rusage ru;
+	if (pid < 0 || wait4(pid, &status, 0, &ru) != pid)
+		return -1;
+	*ms = (now_s() - t0) * 1e3;
+	*rss_kib = ru.ru_maxrss;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Median of a cold "entryemu replay FILE" (fork, exec, load, run, exit). */
+static double cold_replay_ms(const char *file, int n)
+{
 	double t[64];
+	long rss;
 	if (n > 64)
 		n = 64;
-	for (int i = 0; i < n; i++) {
-		double t0 = now_s();
-		pid_t pid = fork();
-		if (pid == 0) {
-			int fd = open_devnull();
-			if (fd >= 0) {
-				dup2(fd, 1);
-				dup2(fd, 2);
-			}
-			execl(self, self, "replay", file, (char *)NULL);
-			_exit(127);
-		}
-		int status;
-		waitpid(pid, &status, 0);
-		t[i] = (now_s() - t0) * 1e3;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	for (int i = 0; i < n; i++)
+		if (replay_process(file, &t[i], &rss))
 			return -1;
-	}
 	return bench_median(t, n);
 }
 
@@ -292,34 +305,6 @@ static int warm_all(struct engines *es, entryemu_result *r, long n, double *max_
 		free(names[k]);
 	}
 	return rc;
-}
-
-/* A whole "entryemu replay" of the bundled suite: wall time (ms) and peak RSS (KiB). */
-static int suite_replay(double *ms, long *rss_kib)
-{
-	char self[4096];
-	ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (l <= 0)
-		return -1;
-	self[l] = 0;
-	double t0 = now_s();
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open_devnull();
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(self, self, "replay", (char *)NULL);
-		_exit(127);
-	}
-	int status = 0;
-	struct rusage ru;
-	if (pid < 0 || wait4(pid, &status, 0, &ru) != pid)
-		return -1;
-	*ms = (now_s() - t0) * 1e3;
-	*rss_kib = ru.ru_maxrss;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /* Instructions and guest stores of a traced run, from its instruction texts. */
@@ -465,7 +450,7 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 	printf("warm_bundled_slowest_per_entry=%s\n", slowest_pe);
 	double suite_ms = -1;
 	long rss = 0;
-	if (suite_replay(&suite_ms, &rss))
+	if (replay_process(NULL, &suite_ms, &rss))
 		printf("suite_replay=failed\n");
 	else {
 		printf("suite_replay_ms=%.1f ms\n", suite_ms);
