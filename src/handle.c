@@ -1,6 +1,7 @@
 /* Handle lifecycle, version, error names and the bundled image paths. */
 #define _GNU_SOURCE 1
 #include "run/run.h"
+#include "run/gdb.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -152,6 +153,7 @@ void entryemu_close(entryemu *m)
 {
 	if (!m)
 		return;
+	gdb_close(m);
 	engine_ctx_free(m->user_ctx);
 	engine_close(m->eng);
 	if (m->cs)

@@ -149,8 +149,9 @@ struct entryemu {
 	int booting;
 
 	struct engine_ctx *user_ctx;	/* CPU in ring 3, as after boot */
-	engine_hook h_trace, h_inject;	/* only while runs need them (run.c) */
-	int hooked_trace, hooked_inject;
+	engine_hook h_trace, h_inject, h_gdb;	/* only while runs need them (run.c) */
+	int hooked_trace, hooked_inject, hooked_gdb;
+	struct gdb_session *gdb;	/* run/gdb.c: a debugger for the next run */
 
 	/* callouts: one per 4-byte slot of the .callouts section */
 	struct callout *callouts;

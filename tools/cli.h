@@ -18,6 +18,7 @@ struct opts {
 	const char *require;		/* coverage: labels that must be reached */
 	const char *out;		/* explore: where reproducers go */
 	int jobs;			/* replay: worker processes (0: one per core) */
+	const char *gdb;		/* replay: HOST:PORT to serve the run to gdb */
 };
 
 int open_devnull(void);

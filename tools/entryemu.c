@@ -334,6 +334,17 @@ static int replay_on(struct machines *ms, entryemu_result *r, const entryemu_sce
 	}
 	entryemu_binding_set_flags(b, (o->trace ? ENTRYEMU_RUN_TRACE : 0) |
 				      (o->check_reset ? ENTRYEMU_RUN_CHECK_RESET : 0));
+	if (o->gdb) {
+		unsigned port = 0;
+		if (entryemu_gdb_listen(m, o->gdb, &port, err, sizeof(err))) {
+			fprintf(stderr, "entryemu: %s\n", err);
+			entryemu_binding_free(b);
+			return EXIT_BADINPUT;
+		}
+		fprintf(stderr, "gdb: waiting on port %u for %s [%s]; in gdb: file %s, "
+			"target remote :%u\n", port, path, label, entryemu_image_file(m), port);
+		fflush(stderr);
+	}
 	int rc = entryemu_binding_run(b, r);
 	if (rc == ENTRYEMU_E_ENGINE) {
 		fprintf(stderr, "%s: %s\n", path, entryemu_last_error(m));
@@ -618,6 +629,7 @@ static void usage(FILE *f)
 		"  --json             (replay) one JSON object per run\n"
 		"  --check-reset      (replay) check each reset restored all guest memory\n"
 		"  --out DIR          (explore) where reproducer scenarios go\n"
+		"  --gdb HOST:PORT    (replay) serve each run to gdb (port 0: any free one)\n"
 		"  -j N, --jobs N     (replay) run the files on N worker processes (default:\n"
 		"                     one per core from 200 files); output stays in file order\n"
 		"  --quick            (bench) a short run\n"
@@ -848,6 +860,7 @@ int main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "gdb", required_argument, NULL, 'g' },
 		{ "check-reset", no_argument, NULL, 'c' },
 		{ "out", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
@@ -866,6 +879,7 @@ int main(int argc, char **argv)
 		case 'r': o.require = optarg; break;
 		case 'q': o.quick = 1; break;
 		case 'J': o.json = 1; break;
+		case 'g': o.gdb = optarg; o.jobs = 1; break;
 		case 'j': {
 			char *end;
 			long v = strtol(optarg, &end, 10);

@@ -7,7 +7,7 @@ build=${1:-build}
 shift 2>/dev/null || true
 
 pkgs="gcc binutils cmake pkg-config libunicorn-dev libcapstone-dev \
-libcmocka-dev libelf-dev libfyaml-dev valgrind"
+libcmocka-dev libelf-dev libfyaml-dev valgrind gdb"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -497,6 +497,22 @@ ENTRYEMU_EXTERN uint64_t entryemu_result_trace_hash(const entryemu_result *r);
 ENTRYEMU_EXTERN int entryemu_run(entryemu *m, const struct entryemu_setup *setup,
 				 entryemu_result *result);
 
+/* ---- debugging ------------------------------------------------------------ */
+
+/*
+ * Serve the next run of m to gdb: listen on host_port ("127.0.0.1:1234";
+ * port 0 picks a free one, returned in *port).  The next entryemu_run()
+ * waits for gdb's "target remote", stops before the run's first
+ * instruction, and answers gdb's remote protocol: the i386 registers
+ * with EFLAGS and the selectors, memory, software breakpoints, step and
+ * continue (a step from an int $0x80 or a faulting instruction lands on
+ * the handler, in ring 0).  When the run ends gdb hears how: exit (W00),
+ * the killing signal, or SIGABRT for an oops, whose report goes to gdb's
+ * console first.  Give gdb the image as its symbol file.
+ */
+ENTRYEMU_EXTERN int entryemu_gdb_listen(entryemu *m, const char *host_port, unsigned *port,
+					char *err, size_t errlen);
+
 /* ---- coverage ------------------------------------------------------------- */
 
 /*

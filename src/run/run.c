@@ -7,6 +7,7 @@
  * blocks the instruction counter saw: nothing runs twice.
  */
 #include "run/run.h"
+#include "run/gdb.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -244,9 +245,19 @@ static int check_setup(struct entryemu *m, const struct entryemu_setup *s)
  * an explorer's variants) translates nothing again, and runs without
  * them run uninstrumented.
  */
-static int instrument(struct entryemu *m, int slow, int trace)
+static int instrument(struct entryemu *m, int slow, int trace, int debug)
 {
 	int change = 0;
+	if (debug != m->hooked_gdb) {
+		if (debug && engine_hook_code(m->eng, &m->h_gdb, 1, 0, gdb_hook_fn(), m)) {
+			machine_set_error(m, "cannot install the debugger's hook");
+			return -1;
+		}
+		if (!debug)
+			engine_unhook(m->eng, m->h_gdb);
+		m->hooked_gdb = debug;
+		change = 1;
+	}
 	if (slow != m->hooked_inject) {
 		if (slow && engine_hook_code(m->eng, &m->h_inject, 1, 0, inject_hook, m)) {
 			machine_set_error(m, "cannot install the injection hook");
@@ -292,7 +303,9 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	run->count.budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
 	/* injections and CR0.TS/EM need a look at every instruction */
 	int slow = s->ninjects > 0 || (s->cr0_set & 0xc);
-	if (instrument(m, slow, trace))
+	if (gdb_run_start(m))
+		return ENTRYEMU_E_IO;
+	if (instrument(m, slow, trace, m->gdb != NULL))
 		return ENTRYEMU_E_ENGINE;
 
 	/*
@@ -352,6 +365,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	}
 	if (m->profiling)
 		r->profile.total_ns = prof_now(m) - t_start;
+	gdb_run_end(m, r);
 	return 0;
 }
 
