@@ -109,6 +109,12 @@ static int open_engine(entryemu *m, const char *image_path)
 		return ENTRYEMU_E_ENGINE;
 	}
 	cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs_att) != CS_ERR_OK) {
+		machine_set_error(m, "cs_open failed");
+		return ENTRYEMU_E_ENGINE;
+	}
+	cs_option(m->cs_att, CS_OPT_DETAIL, CS_OPT_ON);
+	cs_option(m->cs_att, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
 	if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs_count) != CS_ERR_OK ||
 	    !(m->count_insn = cs_malloc(m->cs_count))) {
 		machine_set_error(m, "cs_open failed");
@@ -158,6 +164,8 @@ void entryemu_close(entryemu *m)
 	engine_close(m->eng);
 	if (m->cs)
 		cs_close(&m->cs);
+	if (m->cs_att)
+		cs_close(&m->cs_att);
 	if (m->count_insn)
 		cs_free(m->count_insn, 1);
 	if (m->cs_count)

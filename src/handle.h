@@ -116,7 +116,10 @@ struct kernel_run_state {
 
 struct entryemu {
 	struct engine *eng;		/* engine/engine.h: the only way to the CPU */
-	csh cs;				/* Capstone with operand detail */
+	csh cs;				/* Capstone with operand detail, Intel syntax:
+					 * what the library reads instructions with */
+	csh cs_att;			/* the same in AT&T syntax, for display */
+	int syntax_intel;		/* entryemu_disasm() in Intel syntax */
 	csh cs_count;			/* and without, for counting instructions */
 	cs_insn *count_insn;
 	struct image img;

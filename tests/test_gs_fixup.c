@@ -61,8 +61,9 @@ static void check_fixup(entryemu *m, const entryemu_result *r, const char *pop,
 	/* exactly one fixup, at the pop of that register */
 	assert_int_equal(entryemu_result_nfixups(r), 1);
 	char line[256];
-	assert_true(entryemu_disasm(m, must_fixup(r, 0)->insn, line, sizeof(line)) > 0);
-	if (!strstr(line, pop))
+	assert_int_equal(entryemu_insn_text(m, must_fixup(r, 0)->insn, ENTRYEMU_SYNTAX_INTEL,
+					    line, sizeof(line)), 0);
+	if (strcmp(line, pop))
 		fail_msg("fixup at '%s', expected the %s", line, pop);
 	assert_int_equal(must_fixup(r, 0)->vector, 13);
 	assert_int_equal(must_fixup(r, 0)->error_code, TLS_SEL(TLS_ENTRY) & 0xfffc);

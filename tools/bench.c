@@ -317,7 +317,7 @@ static void count_stores(entryemu *m, const entryemu_result *r, unsigned *insns,
 	*stores = 0;
 	for (size_t i = 0; i < len; i++) {
 		char text[128];
-		if (entryemu_insn_text(m, t[i], text, sizeof(text)))
+		if (entryemu_insn_text(m, t[i], ENTRYEMU_SYNTAX_INTEL, text, sizeof(text)))
 			continue;
 		/* pushes and calls store; so does any instruction whose first
 		 * (destination) operand is memory, compares aside */

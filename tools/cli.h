@@ -19,6 +19,8 @@ struct opts {
 	const char *out;		/* explore: where reproducers go */
 	int jobs;			/* replay: worker processes (0: one per core) */
 	const char *gdb;		/* replay: HOST:PORT to serve the run to gdb */
+	int intel;			/* trace, disasm: Intel syntax instead of AT&T */
+	int count;			/* disasm: instructions (0: the default) */
 };
 
 int open_devnull(void);

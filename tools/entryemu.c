@@ -381,6 +381,7 @@ static int replay_on(struct machines *ms, entryemu_result *r, const entryemu_sce
 		printf("image: %s\n", image);
 		if (o->trace) {
 			printf("trace:\n");
+			entryemu_set_syntax(m, o->intel ? ENTRYEMU_SYNTAX_INTEL : ENTRYEMU_SYNTAX_ATT);
 			print_trace(m, r);
 		}
 		print_details(m, r);
@@ -578,8 +579,9 @@ static int command_help(const char *cmd)
 			      "How many runs reached each code label and __ex_table entry of the image\n"
 			      "(default: the post-patch image).  --require fails (exit 1) unless every\n"
 			      "label FILE lists (one per line) was reached.\n" },
-		{ "disasm", "usage: entryemu disasm [--image PATH] SYMBOL\n"
-			    "Disassemble the image from SYMBOL to the next symbol.\n" },
+		{ "disasm", "usage: entryemu disasm [--image post|pre|PATH] [-n COUNT] [--syntax intel] PLACE\n"
+			    "Disassemble COUNT instructions (default 32) of the image from PLACE:\n"
+			    "a symbol, symbol+offset, or a hexadecimal address.\n" },
 		{ "bench", "usage: entryemu bench [--quick] [--image PATH]\n"
 			   "Warm round trips per second (int $0x80, sysenter, the %gs fixup) on one\n"
 			   "engine with a full reset and all checkers on, the per-phase breakdown and\n"
@@ -615,7 +617,7 @@ static void usage(FILE *f)
 		"  list               list the bundled scenarios\n"
 		"  coverage [FILE...] labels and __ex_table entries the scenarios reach\n"
 		"                     (on the post-patch image, or --image)\n"
-		"  disasm SYMBOL      disassemble the image from SYMBOL to the next symbol\n"
+		"  disasm PLACE       disassemble from a symbol, symbol+offset or address\n"
 		"  bench [--quick]    warm and cold replay speed, name=value lines\n"
 		"  cost               what saving %%gs costs: instructions pre/post, native ns\n"
 		"  explore FILE...    inject an IRQ, an NMI and a #DB before every kernel\n"
@@ -630,6 +632,8 @@ static void usage(FILE *f)
 		"  --check-reset      (replay) check each reset restored all guest memory\n"
 		"  --out DIR          (explore) where reproducer scenarios go\n"
 		"  --gdb HOST:PORT    (replay) serve each run to gdb (port 0: any free one)\n"
+		"  --syntax att|intel (trace, disasm) assembler syntax, AT&T by default\n"
+		"  -n COUNT           (disasm) instructions to show (default 32)\n"
 		"  -j N, --jobs N     (replay) run the files on N worker processes (default:\n"
 		"                     one per core from 200 files); output stays in file order\n"
 		"  --quick            (bench) a short run\n"
@@ -802,10 +806,28 @@ static int cmd_list(void)
 	return worst;
 }
 
+/* SYMBOL, SYMBOL+OFF or an address, in the image of m; 0 if none. */
+static uint32_t resolve_place(entryemu *m, const char *place)
+{
+	char name[256], *end;
+	const char *plus = strrchr(place, '+');
+	size_t n = plus ? (size_t)(plus - place) : strlen(place);
+	if (n < sizeof(name)) {
+		memcpy(name, place, n);
+		name[n] = 0;
+		uint32_t a = entryemu_symbol(m, name);
+		unsigned long off = plus ? strtoul(plus + 1, &end, 0) : 0;
+		if (a && (!plus || (end != plus + 1 && !*end)))
+			return a + (uint32_t)off;
+	}
+	unsigned long a = strtoul(place, &end, 16);
+	return end != place && !*end ? (uint32_t)a : 0;
+}
+
 static int cmd_disasm(int argc, char **argv, const struct opts *o)
 {
 	if (argc != 1) {
-		fprintf(stderr, "entryemu disasm: give one SYMBOL\n");
+		fprintf(stderr, "entryemu disasm: give one SYMBOL, SYMBOL+OFF or address\n");
 		return EXIT_BADINPUT;
 	}
 	char post[4096];
@@ -815,24 +837,20 @@ static int cmd_disasm(int argc, char **argv, const struct opts *o)
 	entryemu *m = image ? machine_for(&ms, image) : NULL;
 	if (!m)
 		return EXIT_BADINPUT;
-	uint32_t a = entryemu_symbol(m, argv[0]);
+	uint32_t a = resolve_place(m, argv[0]);
 	if (!a) {
-		fprintf(stderr, "entryemu disasm: no symbol '%s' in the image\n", argv[0]);
+		fprintf(stderr, "entryemu disasm: no symbol or address '%s' in the image\n", argv[0]);
 		machines_close(&ms);
 		return EXIT_BADINPUT;
 	}
-	char first[128], sym[128];
-	entryemu_symbolize(m, a, first, sizeof(first));
-	for (int i = 0; i < 4096; i++) {
+	entryemu_set_syntax(m, o->intel ? ENTRYEMU_SYNTAX_INTEL : ENTRYEMU_SYNTAX_ATT);
+	/* COUNT instructions, across labels: entry code falls through them */
+	for (int i = 0; i < (o->count ? o->count : 32); i++) {
 		char line[256];
 		int len = entryemu_disasm(m, a, line, sizeof(line));
+		printf("%s\n", line);
 		if (len <= 0)
 			break;
-		/* stop at the next global symbol */
-		entryemu_symbolize(m, a, sym, sizeof(sym));
-		if (i && !strchr(sym, '+') && strcmp(sym, first))
-			break;
-		printf("%s\n", line);
 		a += (uint32_t)len;
 	}
 	machines_close(&ms);
@@ -861,13 +879,15 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'J' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "gdb", required_argument, NULL, 'g' },
+		{ "syntax", required_argument, NULL, 'S' },
+		{ "count", required_argument, NULL, 'n' },
 		{ "check-reset", no_argument, NULL, 'c' },
 		{ "out", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	optind = 2;
 	int c;
-	while ((c = getopt_long(argc, argv, "i:tvhj:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:tvhj:n:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i': o.image = optarg; break;
 		case 't': o.trace = 1; break;
@@ -880,6 +900,23 @@ int main(int argc, char **argv)
 		case 'q': o.quick = 1; break;
 		case 'J': o.json = 1; break;
 		case 'g': o.gdb = optarg; o.jobs = 1; break;
+		case 'n': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 100000) {
+				fprintf(stderr, "entryemu: -n %s: give a count, 1 to 100000\n", optarg);
+				return EXIT_BADINPUT;
+			}
+			o.count = (int)v;
+			break;
+		}
+		case 'S':
+			if (strcmp(optarg, "att") && strcmp(optarg, "intel")) {
+				fprintf(stderr, "entryemu: --syntax %s: att or intel\n", optarg);
+				return EXIT_BADINPUT;
+			}
+			o.intel = !strcmp(optarg, "intel");
+			break;
 		case 'j': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -898,6 +935,11 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	/* --image names a bundled image (post, pre, post-preempt) or a path */
+	char named[4096];
+	if (o.image && !strchr(o.image, '/') && !strstr(o.image, ".elf") &&
+	    entryemu_image_named(o.image, named, sizeof(named)) && !access(named, R_OK))
+		o.image = named;
 	if (!strcmp(cmd, "replay"))
 		return cmd_replay(argc, argv, &o);
 	if (!strcmp(cmd, "trace")) {

@@ -557,8 +557,15 @@ ENTRYEMU_EXTERN uint32_t entryemu_symbol(const entryemu *m, const char *name);
  * at addr; returns its length in bytes, or a negative code.
  */
 ENTRYEMU_EXTERN int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len);
-/* Just "mnemonic operands" of the instruction at addr ("pop gs"); 0 or a negative code. */
-ENTRYEMU_EXTERN int entryemu_insn_text(entryemu *m, uint32_t addr, char *buf, size_t len);
+
+/* The assembler syntax of entryemu_disasm(): AT&T (the default, as in
+ * entry.S and objdump) or Intel. */
+enum entryemu_syntax { ENTRYEMU_SYNTAX_ATT = 0, ENTRYEMU_SYNTAX_INTEL = 1 };
+ENTRYEMU_EXTERN int entryemu_set_syntax(entryemu *m, enum entryemu_syntax syntax);
+/* Just "mnemonic operands" of the instruction at addr in the syntax given
+ * ("pop %gs", "pop gs"); 0 or a negative code. */
+ENTRYEMU_EXTERN int entryemu_insn_text(entryemu *m, uint32_t addr, enum entryemu_syntax syntax,
+				       char *buf, size_t len);
 
 
 #ifdef __cplusplus

@@ -76,7 +76,8 @@ int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len)
 	uint8_t *p = machine_ptr(m, addr, 1);
 	cs_insn *insn = NULL;
 	entryemu_symbolize(m, addr, sym, sizeof(sym));
-	if (!p || cs_disasm(m->cs, p, avail, addr, 1, &insn) != 1) {
+	csh h = m->syntax_intel ? m->cs : m->cs_att;
+	if (!p || cs_disasm(h, p, avail, addr, 1, &insn) != 1) {
 		snprintf(buf, len, "%08x <%s>: (bad)", addr, sym);
 		return ENTRYEMU_E_INVAL;
 	}
@@ -87,7 +88,7 @@ int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len)
 	char target[160] = "";
 	const cs_x86 *x = &insn->detail->x86;
 	if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM &&
-	    (cs_insn_group(m->cs, insn, CS_GRP_JUMP) || cs_insn_group(m->cs, insn, CS_GRP_CALL))) {
+	    (cs_insn_group(h, insn, CS_GRP_JUMP) || cs_insn_group(h, insn, CS_GRP_CALL))) {
 		char tsym[128];
 		snprintf(target, sizeof(target), " <%s>",
 			 entryemu_symbolize(m, (uint32_t)x->operands[0].imm, tsym, sizeof(tsym)));
@@ -97,6 +98,14 @@ int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len)
 	int size = (int)insn->size;
 	cs_free(insn, 1);
 	return size;
+}
+
+int entryemu_set_syntax(entryemu *m, enum entryemu_syntax syntax)
+{
+	if (!m || (syntax != ENTRYEMU_SYNTAX_ATT && syntax != ENTRYEMU_SYNTAX_INTEL))
+		return ENTRYEMU_E_INVAL;
+	m->syntax_intel = syntax == ENTRYEMU_SYNTAX_INTEL;
+	return 0;
 }
 
 /* "mnemonic operands" of the instruction at addr ("pop gs"). */
@@ -117,7 +126,22 @@ int insn_text(struct entryemu *m, uint32_t addr, char *buf, size_t len)
 	return 0;
 }
 
-int entryemu_insn_text(entryemu *m, uint32_t addr, char *buf, size_t len)
+int entryemu_insn_text(entryemu *m, uint32_t addr, enum entryemu_syntax syntax, char *buf,
+		       size_t len)
 {
-	return insn_text(m, addr, buf, len);
+	if (syntax == ENTRYEMU_SYNTAX_INTEL)
+		return insn_text(m, addr, buf, len);
+	if (!m || !buf || !len || syntax != ENTRYEMU_SYNTAX_ATT)
+		return ENTRYEMU_E_INVAL;
+	size_t avail = 0;
+	while (avail < 15 && machine_ptr(m, addr + (uint32_t)avail, 1))
+		avail++;
+	uint8_t *p = machine_ptr(m, addr, 1);
+	cs_insn *insn = NULL;
+	buf[0] = 0;
+	if (!p || cs_disasm(m->cs_att, p, avail, addr, 1, &insn) != 1)
+		return ENTRYEMU_E_INVAL;
+	snprintf(buf, len, "%s%s%s", insn->mnemonic, insn->op_str[0] ? " " : "", insn->op_str);
+	cs_free(insn, 1);
+	return 0;
 }

@@ -298,6 +298,36 @@ static void check_fields(struct report *r, enum field_table t, const struct fiel
 	}
 }
 
+/*
+ * Does the instruction at addr answer to want: its text in AT&T ("pop
+ * %gs", "popl %gs") or Intel syntax ("pop gs"), its place
+ * ("restore_nocheck_notrace+0x9"), or its address?
+ */
+/* AT&T text, with or without the operand-size suffix ("pop %gs", "popl %gs"). */
+static int att_is(const char *got, const char *want)
+{
+	const char *gs = strchr(got, ' '), *ws = strchr(want, ' ');
+	size_t gm = gs ? (size_t)(gs - got) : strlen(got), wm = ws ? (size_t)(ws - want) : strlen(want);
+	if (strcmp(gs ? gs : "", ws ? ws : ""))
+		return 0;
+	return (gm == wm && !strncmp(got, want, gm)) ||
+	       (gm == wm + 1 && !strncmp(got, want, wm) && strchr("bwl", got[wm]));
+}
+
+static int fixup_is(entryemu *m, uint32_t addr, const char *want)
+{
+	char text[128];
+	if ((!entryemu_insn_text(m, addr, ENTRYEMU_SYNTAX_ATT, text, sizeof(text)) &&
+	     att_is(text, want)) ||
+	    (!entryemu_insn_text(m, addr, ENTRYEMU_SYNTAX_INTEL, text, sizeof(text)) &&
+	     !strcmp(text, want)) ||
+	    !strcmp(entryemu_symbolize(m, addr, text, sizeof(text)), want))
+		return 1;
+	char *end;
+	unsigned long a = strtoul(want, &end, 0);
+	return end != want && !*end && a == addr;
+}
+
 int entryemu_binding_check(const entryemu_binding *b, const entryemu_result *res,
 			   char *report, size_t len)
 {
@@ -340,11 +370,14 @@ int entryemu_binding_check(const entryemu_binding *b, const entryemu_result *res
 			failf(&r, s->fixups_loc, "expected %d fixup(s), %zu taken", s->nfixups,
 			      nfixups);
 		for (int i = 0; i < s->nfixups && (size_t)i < nfixups; i++) {
-			char got[128];
-			entryemu_insn_text(m, entryemu_result_fixup(res, (size_t)i)->insn, got, sizeof(got));
-			if (strcmp(got, s->fixups[i].insn))
-				failf(&r, s->fixups[i].loc, "expected fixup %d at \"%s\", got \"%s\"",
-				      i + 1, s->fixups[i].insn, got);
+			uint32_t at = entryemu_result_fixup(res, (size_t)i)->insn;
+			if (!fixup_is(m, at, s->fixups[i].insn)) {
+				char got[128], sym[128];
+				entryemu_insn_text(m, at, ENTRYEMU_SYNTAX_ATT, got, sizeof(got));
+				failf(&r, s->fixups[i].loc, "expected fixup %d at \"%s\", got \"%s\" "
+				      "at %s", i + 1, s->fixups[i].insn, got,
+				      entryemu_symbolize(m, at, sym, sizeof(sym)));
+			}
 		}
 	}
 	size_t nevents = entryemu_result_nevents(res);
