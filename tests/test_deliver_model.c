@@ -358,6 +358,238 @@ static void vm86_only_int_n_is_iopl_sensitive(void **state)
 	assert_int_equal(d.new_eip, 0xc0100900u);
 }
 
+/*
+ * The checks below quote Intel SDM vol. 2A, INT n/INTO/INT3/INT1,
+ * "Operation" (the pseudo-code the processor follows for interrupts and
+ * exceptions alike; EXT is 1 for an event not caused by int n/int3/into).
+ */
+
+/* A descriptor at GDT offset sel with P = 0. */
+static void put_not_present(uint16_t sel, unsigned type, unsigned dpl)
+{
+	uint32_t lo, hi;
+	desc_make_seg(&lo, &hi, 0, 0xffffffff, type, 1, dpl, 1);
+	put(GDT + (sel & ~7u), lo, hi & ~(1u << 15));
+}
+
+/* A gate for vec whose code segment is sel. */
+static void gate_to(unsigned vec, uint16_t sel, unsigned type, unsigned dpl, uint32_t handler)
+{
+	uint32_t lo, hi;
+	desc_make_gate(&lo, &hi, sel, handler, type, dpl);
+	put(IDT + 8 * vec, lo, hi);
+}
+
+static struct delivery run_gp_from_user(void)
+{
+	struct cpu_snapshot c = user_cpu();
+	struct event ev = { .vector = 13, .has_error = 1, .error = 0, .eip = 0x08048000u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	return d;
+}
+
+/*
+ * INTER-PRIVILEGE-LEVEL-INTERRUPT: "IF new stack segment not present
+ * THEN #SS(error_code(NewSS,0,EXT))": #SS, not #TS, with EXT set for an
+ * exception and clear for int n.
+ */
+static void ss0_not_present_is_ss(void **state)
+{
+	(void)state;
+	put_not_present(0xe0, 0x3, 0);
+	uint32_t ss0 = 0xe0;
+	memcpy(mem + (TSS - BASE) + 8, &ss0, 4);
+	struct delivery d = run_gp_from_user();
+	assert_int_equal(d.status, FAULTED);
+	assert_int_equal(d.nested.vector, VEC_SS);
+	assert_int_equal(d.nested.error, 0xe0 + 1);
+	struct cpu_snapshot c = user_cpu();
+	struct event ev = { .vector = 0x80, .software = 1, .eip = 0x08048007u };
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.nested.vector, VEC_SS);
+	assert_int_equal(d.nested.error, 0xe0);
+}
+
+/*
+ * "IF NewSS.RPL != new code-segment DPL or new stack-segment DPL != new
+ * code-segment DPL or new stack segment is not a writable data segment
+ * THEN #TS(error_code(NewSS,0,EXT))": an SS0 with RPL 1, and one naming
+ * a read-only data segment.
+ */
+static void ss0_rpl_and_type_are_ts(void **state)
+{
+	(void)state;
+	uint32_t ss0 = KDS | 1;
+	memcpy(mem + (TSS - BASE) + 8, &ss0, 4);
+	struct delivery d = run_gp_from_user();
+	assert_int_equal(d.status, FAULTED);
+	assert_int_equal(d.nested.vector, VEC_TS);
+	assert_int_equal(d.nested.error, KDS + 1);
+
+	uint32_t lo, hi;
+	desc_make_seg(&lo, &hi, 0, 0xffffffff, 0x1, 1, 0, 1);	/* read-only data */
+	put(GDT + 0xe0, lo, hi);
+	ss0 = 0xe0;
+	memcpy(mem + (TSS - BASE) + 8, &ss0, 4);
+	d = run_gp_from_user();
+	assert_int_equal(d.status, FAULTED);
+	assert_int_equal(d.nested.vector, VEC_TS);
+	assert_int_equal(d.nested.error, 0xe0 + 1);
+}
+
+/*
+ * "TSSstackAddress <- (new code-segment DPL << 3) + 4; IF
+ * (TSSstackAddress + 5) > current TSS limit THEN
+ * #TS(error_code(current TSS selector,0,EXT))": a TSS too short to hold
+ * ss0 (limit 8 < 4 + 5), although the bytes beyond it hold a valid ss0.
+ */
+static void tss_too_short_is_ts(void **state)
+{
+	(void)state;
+	struct cpu_snapshot c = user_cpu();
+	c.tr.limit = 8;
+	struct event ev = { .vector = 13, .has_error = 1, .error = 0, .eip = 0x08048000u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, FAULTED);
+	assert_int_equal(d.nested.vector, VEC_TS);
+	assert_int_equal(d.nested.error, 0x80 + 1);
+}
+
+/*
+ * "IF new code-segment DPL > CPL THEN #GP(error_code(new code-segment
+ * selector,0,EXT))": a kernel-mode fault whose gate names a DPL-3 code
+ * segment.
+ */
+static void target_cs_dpl_above_cpl_is_gp(void **state)
+{
+	(void)state;
+	gate_to(14, UCS, GATE_INTR32, 0, 0x08048000u);
+	struct cpu_snapshot c = user_cpu();
+	c.cs = KCS;
+	c.ss = KDS;
+	c.esp = 0xc0a01f00u;
+	struct event ev = { .vector = 14, .has_error = 1, .error = 2, .eip = 0xc0100400u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, FAULTED);
+	assert_int_equal(d.nested.vector, VEC_GP);
+	assert_int_equal(d.nested.error, (UCS & 0xfffc) + 1);
+}
+
+/*
+ * "IF new code-segment selector is NULL THEN #GP(EXT)": error code 1
+ * for an exception; "IF new code segment is not present THEN
+ * #NP(error_code(new code-segment selector,0,EXT))".
+ */
+static void gate_cs_null_and_not_present(void **state)
+{
+	(void)state;
+	gate_to(13, 0, GATE_TRAP32, 0, 0xc0100100u);
+	struct delivery d = run_gp_from_user();
+	assert_int_equal(d.status, FAULTED);
+	assert_int_equal(d.nested.vector, VEC_GP);
+	assert_int_equal(d.nested.error, 1);
+
+	put_not_present(0xe8, 0xB, 0);
+	gate_to(13, 0xe8, GATE_TRAP32, 0, 0xc0100100u);
+	d = run_gp_from_user();
+	assert_int_equal(d.status, FAULTED);
+	assert_int_equal(d.nested.vector, VEC_NP);
+	assert_int_equal(d.nested.error, 0xe8 + 1);
+}
+
+/*
+ * "IF new code segment is conforming or new code-segment DPL = CPL THEN
+ * [...] GOTO INTRA-PRIVILEGE-LEVEL-INTERRUPT": a conforming DPL-0
+ * handler segment keeps CPL 3 and the user's stack; EFLAGS, CS, EIP
+ * only (6.12.1, "If the handler procedure is going to be executed at the
+ * same privilege level", figure 6-4).
+ */
+static void conforming_handler_keeps_cpl(void **state)
+{
+	(void)state;
+	uint32_t lo, hi;
+	desc_make_seg(&lo, &hi, 0, 0xffffffff, 0xF, 1, 0, 1);	/* conforming code */
+	put(GDT + 0xf0, lo, hi);
+	gate_to(0x80, 0xf0, GATE_TRAP32, 3, 0xc0100000u);
+	struct cpu_snapshot c = user_cpu();
+	struct event ev = { .vector = 0x80, .software = 1, .eip = 0x08048007u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, DELIVERED);
+	assert_int_equal(d.new_cpl, 3);
+	assert_int_equal(d.nwords, 3);
+	assert_int_equal(d.new_ss, UDS);
+	assert_int_equal(d.new_esp, 0xbfff0000u - 12);
+}
+
+/*
+ * INTER-PRIVILEGE-LEVEL-INTERRUPT, after the pushes: "TF <- 0; VM <- 0;
+ * RF <- 0; NT <- 0": NT set by the interrupted code is in the pushed
+ * image (for IRET to restore) and clear in the handler.
+ */
+static void nt_is_cleared(void **state)
+{
+	(void)state;
+	struct cpu_snapshot c = user_cpu();
+	c.eflags = 0x202 | ENTRYEMU_EFLAGS_NT;
+	struct event ev = { .vector = 0x80, .software = 1, .eip = 0x08048007u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, DELIVERED);
+	assert_int_equal(d.words[2], 0x202 | ENTRYEMU_EFLAGS_NT);
+	assert_int_equal(d.new_eflags, 0x202);
+}
+
+/*
+ * "IF ((vector_number << 3) + 7) is not within IDT limits THEN
+ * #GP(error_code(vector_number,1,EXT))": what lies beyond the limit is
+ * never read, even a valid gate; the last gate within it is used.
+ */
+static void idt_limit_is_exact(void **state)
+{
+	(void)state;
+	gate(0x20, GATE_INTR32, 0, 0xc0100300u);
+	gate(15, GATE_INTR32, 0, 0xc0100400u);
+	struct cpu_snapshot c = user_cpu();
+	c.idtr.limit = 0x7f;			/* gates 0-15 */
+	struct event ev = { .vector = 0x20, .eip = 0x08048000u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, FAULTED);
+	assert_int_equal(d.nested.vector, VEC_GP);
+	assert_int_equal(d.nested.error, 0x20 * 8 + 3);
+	ev.vector = 15;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, DELIVERED);
+	assert_int_equal(d.new_eip, 0xc0100400u);
+}
+
+/*
+ * Vol. 3 3.4.5, "Segment limit field [...] If the granularity flag is
+ * set, the segment size can range from 4 KBytes to 4 GBytes, in 4-KByte
+ * increments": G = 1 scales the 20-bit limit by 4 KiB, filling the low
+ * 12 bits; G = 0 leaves it in bytes.
+ */
+static void descriptor_granularity(void **state)
+{
+	(void)state;
+	struct desc d;
+	uint32_t lo, hi;
+	desc_make_seg(&lo, &hi, 0x12345678u, 0xffffffff, 0x3, 1, 3, 1);
+	desc_decode(lo, hi, &d);
+	assert_int_equal(d.g, 1);
+	assert_int_equal(d.limit, 0xffffffffu);
+	assert_int_equal(d.base, 0x12345678u);
+	desc_decode(0x0000000f, 0x00c09300, &d);	/* limit 0xf pages */
+	assert_int_equal(d.limit, 0xffffu);
+	desc_make_seg(&lo, &hi, 0, 0x3ff, 0x3, 1, 0, 0);
+	desc_decode(lo, hi, &d);
+	assert_int_equal(d.limit, 0x3ffu);
+}
+
 /* The model reads only: memory is unchanged after any delivery. */
 static void model_writes_nothing(void **state)
 {
@@ -384,6 +616,15 @@ int main(void)
 		cmocka_unit_test_setup(vm86_pushes_data_segments, setup),
 		cmocka_unit_test_setup(rf_in_pushed_eflags, setup),
 		cmocka_unit_test_setup(vm86_only_int_n_is_iopl_sensitive, setup),
+		cmocka_unit_test_setup(ss0_not_present_is_ss, setup),
+		cmocka_unit_test_setup(ss0_rpl_and_type_are_ts, setup),
+		cmocka_unit_test_setup(tss_too_short_is_ts, setup),
+		cmocka_unit_test_setup(target_cs_dpl_above_cpl_is_gp, setup),
+		cmocka_unit_test_setup(gate_cs_null_and_not_present, setup),
+		cmocka_unit_test_setup(conforming_handler_keeps_cpl, setup),
+		cmocka_unit_test_setup(nt_is_cleared, setup),
+		cmocka_unit_test_setup(idt_limit_is_exact, setup),
+		cmocka_unit_test_setup(descriptor_granularity, setup),
 		cmocka_unit_test_setup(model_writes_nothing, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

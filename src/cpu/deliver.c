@@ -220,6 +220,20 @@ static int software_int_len(struct entryemu *m, uint32_t pc, uint32_t vec)
 }
 
 /*
+ * RDPMC at CPL > 0 with CR4.PCE clear is #GP(0) (SDM vol. 2B RDPMC,
+ * "Protected Mode Exceptions": "#GP(0) If the current privilege level
+ * is not 0 and the PCE flag in the CR4 register is clear").  Unicorn
+ * reports #UD for it.  The machine never sets CR4.PCE (2.6.18 leaves it
+ * clear), so at CPL 3 the vector is 13, error code 0: 2.6.18 sends
+ * SIGSEGV, not SIGILL.
+ */
+static int rdpmc_at(struct entryemu *m, uint32_t pc)
+{
+	uint8_t *p = machine_ptr(m, pc, 2);
+	return p && p[0] == 0x0f && p[1] == 0x33 && machine_cpl(m) > 0;
+}
+
+/*
  * The engine's interrupt hook: the CPU raised vector intno.  For int n, EIP is already
  * past the instruction; for a fault it is the faulting instruction (and
  * nothing of it has been committed).
@@ -256,6 +270,11 @@ static void deliver_intr(struct entryemu *m, uint32_t intno)
 		ev.int_n = len != 1;		/* CD ib, not int3 (CC) or into (CE) */
 		ev.insn_eip = eip - (uint32_t)len;
 		count_unexecuted(m, pc);
+	} else if (intno == VEC_UD && rdpmc_at(m, pc)) {
+		count_unexecuted(m, pc);
+		ev.vector = VEC_GP;
+		ev.has_error = 1;
+		ev.error = 0;
 	} else if (intno == VEC_DB) {
 		ev.eip = eip;			/* single-step trap: after the insn */
 		count_unexecuted(m, pc);
@@ -391,5 +410,9 @@ void deliver_invalid_opcode(struct entryemu *m)
 	uint32_t eip = machine_reg(m, ER_EIP);
 	count_unexecuted(m, eip);
 	struct event ev = { .vector = VEC_UD, .eip = eip, .insn_eip = eip };
+	if (rdpmc_at(m, machine_linear_pc(m))) {
+		ev.vector = VEC_GP;
+		ev.has_error = 1;
+	}
 	deliver_chain(m, ev);
 }

@@ -1,12 +1,14 @@
 /*
  * Events injected from outside the program: an exception at a chosen
- * point, an IRQ, an NMI; and the #NM checks Unicorn leaves out.  While a run has injections, a code hook sees
- * every instruction (slow, and only then): when the chosen point is
+ * point, an IRQ, an NMI; and the #NM/#UD checks of CR0.EM/TS that
+ * Unicorn leaves out.  While a run has injections or CR0.TS/EM, a code
+ * hook sees every instruction (slow, and only then): when the chosen point is
  * reached the event is delivered before that instruction executes, as
  * an external event is taken at an instruction boundary.  An IRQ waits
  * for a boundary with IF = 1 (SDM vol. 3 6.8.1); an NMI does not.
  */
 #include "cpu/cpu.h"
+#include "cpu/desc.h"
 #include "cpu/fault.h"
 
 /*
@@ -40,29 +42,85 @@ static int is_iret(struct entryemu *m, uint32_t addr)
 }
 
 /*
- * SDM vol. 3 table 2-2: with CR0.EM or CR0.TS set an x87 instruction
- * raises #NM; WAIT/FWAIT does when TS and MP are both set.  Unicorn
- * 2.0.1 applies neither, so runs that set those bits check here.
+ * What CR0.EM/TS/MP make an instruction raise before it executes, which
+ * Unicorn 2.0.1 never does (it runs x87, MMX and SSE code whatever CR0
+ * says):
+ *
+ * - x87 (D8-DF) and FXSAVE/FXRSTOR: #NM if EM or TS.  SDM vol. 3 table
+ *   2-2, "Action Taken By x87 FPU Instructions for Different Combinations
+ *   of EM, MP, and TS"; vol. 2A FXSAVE/FXRSTOR, "Protected Mode
+ *   Exceptions": "#NM If CR0.TS[bit 3] = 1. If CR0.EM[bit 2] = 1."
+ * - WAIT/FWAIT (9B): #NM only if TS and MP are both set (table 2-2).
+ * - MMX, SSE to SSE4 (0F-map MMX/SSE opcodes, and LDMXCSR/STMXCSR): #UD
+ *   if EM, else #NM if TS.  Vol. 3 table 12-1 (13-1 in later editions),
+ *   "Action Taken for Combinations of OSFXSR, OSXMMEXCPT, SSE, SSE2,
+ *   SSE3, EM, MP, and TS", and the MMX table beside it (EM = 1: #UD;
+ *   TS = 1: #NM); every SSE instruction's exception list reads "#UD If
+ *   CR0.EM[bit 2] = 1. #NM If CR0.TS[bit 3] = 1."
+ *
+ * CR0 is read when the instruction is reached, not from the run's setup,
+ * so TS set while the run goes on counts as it does on the CPU.
  */
-static int raises_nm(struct entryemu *m, uint32_t addr)
+enum fpu_class { FPU_NONE, FPU_X87, FPU_WAIT, FPU_SIMD };
+
+static enum fpu_class fpu_class_of(struct entryemu *m, uint32_t addr)
+{
+	uint8_t b[4] = { 0 };
+	uint32_t at = addr;
+	for (int i = 0; i < 15; i++, at++) {		/* skip prefixes */
+		uint8_t *p = machine_ptr(m, at, 1);
+		if (!p)
+			return FPU_NONE;
+		if (*p == 0x66 || *p == 0x67 || *p == 0xf0 || *p == 0xf2 || *p == 0xf3 ||
+		    *p == 0x26 || *p == 0x2e || *p == 0x36 || *p == 0x3e || *p == 0x64 ||
+		    *p == 0x65)
+			continue;
+		break;
+	}
+	for (int i = 0; i < 4; i++) {
+		uint8_t *p = machine_ptr(m, at + (uint32_t)i, 1);
+		if (!p)
+			break;
+		b[i] = *p;
+	}
+	if (b[0] >= 0xd8 && b[0] <= 0xdf)
+		return FPU_X87;
+	if (b[0] == 0x9b)
+		return FPU_WAIT;
+	if (b[0] != 0x0f)
+		return FPU_NONE;
+	uint8_t op = b[1], reg = (b[2] >> 3) & 7, mod = b[2] >> 6;
+	if (op == 0xae && mod != 3)		/* group 15 with a memory operand */
+		return reg <= 1 ? FPU_X87 :	/* FXSAVE, FXRSTOR */
+		       reg <= 3 ? FPU_SIMD :	/* LDMXCSR, STMXCSR */
+		       FPU_NONE;		/* XSAVE.., CLFLUSH: not modelled */
+	if (op == 0x38)				/* SSSE3/SSE4.1: not MOVBE/CRC32 */
+		return b[2] < 0xf0 ? FPU_SIMD : FPU_NONE;
+	if (op == 0x3a)
+		return FPU_SIMD;
+	if ((op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) ||
+	    (op >= 0x50 && op <= 0x77) || (op >= 0x7c && op <= 0x7f) ||
+	    op == 0xc2 || (op >= 0xc4 && op <= 0xc6) || (op >= 0xd0 && op <= 0xfe))
+		return FPU_SIMD;
+	return FPU_NONE;
+}
+
+/* The vector the instruction at addr raises under the current CR0, or -1. */
+static int fpu_fault(struct entryemu *m, uint32_t addr)
 {
 	uint32_t cr0 = machine_reg(m, ER_CR0);
-	if (!(cr0 & 0xc))
-		return 0;
-	uint8_t *p = machine_ptr(m, addr, 1);
-	for (int i = 0; p && i < 4; i++) {		/* skip prefixes */
-		uint8_t b = p[0];
-		if (b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 ||
-		    b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65)
-			p = machine_ptr(m, addr + (uint32_t)i + 1, 1);
-		else
-			break;
+	if (!(cr0 & 0xc))			/* neither EM (4) nor TS (8) */
+		return -1;
+	switch (fpu_class_of(m, addr)) {
+	case FPU_X87:
+		return VEC_NM;
+	case FPU_WAIT:
+		return (cr0 & 0xa) == 0xa ? VEC_NM : -1;
+	case FPU_SIMD:
+		return (cr0 & 4) ? VEC_UD : VEC_NM;
+	default:
+		return -1;
 	}
-	if (!p)
-		return 0;
-	if (p[0] >= 0xd8 && p[0] <= 0xdf)
-		return 1;
-	return p[0] == 0x9b && (cr0 & 0xa) == 0xa;
 }
 
 void inject_hook(void *data, uint32_t addr, uint32_t size)
@@ -71,9 +129,11 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 	(void)size;
 	if (machine_stopping(m) || !m->setup)
 		return;
-	if (m->setup->cr0_set && raises_nm(m, (uint32_t)addr)) {
+	int fv = fpu_fault(m, (uint32_t)addr);
+	if (fv >= 0) {
+		/* a fault: EIP stays at the instruction, no error code */
 		count_unexecuted(m, (uint32_t)addr);
-		deliver_external(m, 7, 0, 0, machine_eip(m));
+		deliver_external(m, fv, 0, 0, machine_eip(m));
 		engine_stop(m->eng);
 		m->cpu->restart = 1;
 		return;
