@@ -36,7 +36,8 @@ struct gdb_session {
 	int stepping, started, detached;
 	uint32_t bp[MAX_BREAKPOINTS];
 	unsigned nbp;
-	char pkt[PACKET_MAX + 1];
+	char pkt[PACKET_MAX + 1];	/* the request being served */
+	char reply[PACKET_MAX + 1];	/* and its answer */
 };
 
 /* gdb's i386 register numbers, in the order of its 'g' packet */
@@ -260,7 +261,7 @@ static const char *breakpoint(struct gdb_session *g, const char *args, int inser
  */
 static int serve(struct entryemu *m, struct gdb_session *g, const char *stop)
 {
-	static char reply[PACKET_MAX + 1];
+	char *reply = g->reply;
 	if (stop && put_packet(g, stop))
 		return -1;
 	for (;;) {
