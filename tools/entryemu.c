@@ -33,11 +33,31 @@ int open_devnull(void)
 #define ENTRYEMU_INSTALLED_SCENARIO_DIR ENTRYEMU_SCENARIO_DIR
 #endif
 
+/*
+ * Where the bundled scenarios are, the same for every command:
+ * $ENTRYEMU_SCENARIO_DIR; else share/entryemu/scenarios beside the
+ * directory this program runs from (an installed tree, wherever it was
+ * installed); else the source tree it was built from; else the prefix
+ * it was configured with.
+ */
 const char *scenario_dir(void)
 {
 	const char *env = getenv("ENTRYEMU_SCENARIO_DIR");
 	if (env && *env)
 		return env;
+	static char beside[4096];	/* the process's one answer */
+	char self[4000];
+	ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash = l > 0 ? (self[l] = 0, strrchr(self, '/')) : NULL;
+	if (slash) {
+		*slash = 0;
+		snprintf(beside, sizeof(beside), "%s/../share/entryemu/scenarios", self);
+		DIR *b = opendir(beside);
+		if (b) {
+			closedir(b);
+			return beside;
+		}
+	}
 	DIR *d = opendir(ENTRYEMU_SCENARIO_DIR);
 	if (d) {
 		closedir(d);
