@@ -108,8 +108,8 @@ int entryemu_set_syntax(entryemu *m, enum entryemu_syntax syntax)
 	return 0;
 }
 
-/* "mnemonic operands" of the instruction at addr ("pop gs"). */
-int insn_text(struct entryemu *m, uint32_t addr, char *buf, size_t len)
+/* "mnemonic operands" of the instruction at addr, as Capstone handle h prints it. */
+static int text_with(struct entryemu *m, csh h, uint32_t addr, char *buf, size_t len)
 {
 	if (!m || !buf || !len)
 		return ENTRYEMU_E_INVAL;
@@ -119,29 +119,23 @@ int insn_text(struct entryemu *m, uint32_t addr, char *buf, size_t len)
 	uint8_t *p = machine_ptr(m, addr, 1);
 	cs_insn *insn = NULL;
 	buf[0] = 0;
-	if (!p || cs_disasm(m->cs, p, avail, addr, 1, &insn) != 1)
+	if (!p || cs_disasm(h, p, avail, addr, 1, &insn) != 1)
 		return ENTRYEMU_E_INVAL;
 	snprintf(buf, len, "%s%s%s", insn->mnemonic, insn->op_str[0] ? " " : "", insn->op_str);
 	cs_free(insn, 1);
 	return 0;
 }
 
+/* In Intel syntax ("pop gs"): what the library matches instructions by. */
+int insn_text(struct entryemu *m, uint32_t addr, char *buf, size_t len)
+{
+	return m ? text_with(m, m->cs, addr, buf, len) : ENTRYEMU_E_INVAL;
+}
+
 int entryemu_insn_text(entryemu *m, uint32_t addr, enum entryemu_syntax syntax, char *buf,
 		       size_t len)
 {
-	if (syntax == ENTRYEMU_SYNTAX_INTEL)
-		return insn_text(m, addr, buf, len);
-	if (!m || !buf || !len || syntax != ENTRYEMU_SYNTAX_ATT)
+	if (!m || (syntax != ENTRYEMU_SYNTAX_ATT && syntax != ENTRYEMU_SYNTAX_INTEL))
 		return ENTRYEMU_E_INVAL;
-	size_t avail = 0;
-	while (avail < 15 && machine_ptr(m, addr + (uint32_t)avail, 1))
-		avail++;
-	uint8_t *p = machine_ptr(m, addr, 1);
-	cs_insn *insn = NULL;
-	buf[0] = 0;
-	if (!p || cs_disasm(m->cs_att, p, avail, addr, 1, &insn) != 1)
-		return ENTRYEMU_E_INVAL;
-	snprintf(buf, len, "%s%s%s", insn->mnemonic, insn->op_str[0] ? " " : "", insn->op_str);
-	cs_free(insn, 1);
-	return 0;
+	return text_with(m, syntax == ENTRYEMU_SYNTAX_INTEL ? m->cs : m->cs_att, addr, buf, len);
 }
