@@ -191,24 +191,51 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-static void json_regs(const struct entryemu_regs *g)
-{
-	printf("{\"eax\":%u,\"ebx\":%u,\"ecx\":%u,\"edx\":%u,\"esi\":%u,\"edi\":%u,"
-	       "\"ebp\":%u,\"esp\":%u,\"eip\":%u,\"eflags\":%u,\"cs\":%u,\"ss\":%u,"
-	       "\"ds\":%u,\"es\":%u,\"fs\":%u,\"gs\":%u}", g->eax, g->ebx, g->ecx, g->edx,
-	       g->esi, g->edi, g->ebp, g->esp, g->eip, g->eflags, g->cs, g->ss, g->ds, g->es,
-	       g->fs, g->gs);
-}
-
-/* One object per run, on one line. */
-static void print_json(entryemu *m, const char *scenario, const char *image,
-		       const entryemu_result *r, int failures, const char *report)
+/* An address: its hex value and where it is ("0xc010018c", "restore_nocheck_notrace+0x9"). */
+static void json_addr(entryemu *m, const char *key, uint32_t a)
 {
 	char sym[128];
+	printf("\"%s\":\"0x%08x\",\"%s_symbol\":", key, a, key);
+	json_str(entryemu_symbolize(m, a, sym, sizeof(sym)));
+}
+
+static void json_regs(entryemu *m, const struct entryemu_regs *g)
+{
+	printf("{\"eax\":\"0x%08x\",\"ebx\":\"0x%08x\",\"ecx\":\"0x%08x\",\"edx\":\"0x%08x\","
+	       "\"esi\":\"0x%08x\",\"edi\":\"0x%08x\",\"ebp\":\"0x%08x\",\"esp\":\"0x%08x\",",
+	       g->eax, g->ebx, g->ecx, g->edx, g->esi, g->edi, g->ebp, g->esp);
+	json_addr(m, "eip", g->eip);
+	printf(",\"eflags\":\"0x%08x\",\"cs\":\"0x%04x\",\"ss\":\"0x%04x\",\"ds\":\"0x%04x\","
+	       "\"es\":\"0x%04x\",\"fs\":\"0x%04x\",\"gs\":\"0x%04x\"}", g->eflags, g->cs, g->ss,
+	       g->ds, g->es, g->fs, g->gs);
+}
+
+/* Bad input as one JSON object: the file, and the error with its place. */
+static void json_error(const char *file, const char *error)
+{
+	printf("{\"file\":");
+	json_str(file);
+	printf(",\"verdict\":\"BADINPUT\",\"error\":");
+	json_str(error);
+	printf("}\n");
+}
+
+/*
+ * One object per run, on one line: addresses as hex strings beside their
+ * symbols, and with --trace every executed instruction.
+ */
+static void print_json(entryemu *m, const char *file, const char *scenario,
+		       const char *image_name, const char *image, const entryemu_result *r,
+		       int failures, const char *report, int trace)
+{
 	size_t trace_len = 0;
-	printf("{\"scenario\":");
+	printf("{\"file\":");
+	json_str(file);
+	printf(",\"scenario\":");
 	json_str(scenario);
 	printf(",\"image\":");
+	json_str(image_name);
+	printf(",\"image_path\":");
 	json_str(image);
 	printf(",\"verdict\":\"%s\",\"failures\":%d,\"report\":", failures ? "FAIL" : "PASS",
 	       failures);
@@ -218,39 +245,61 @@ static void print_json(entryemu *m, const char *scenario, const char *image,
 	json_str(entryemu_result_message(r));
 	printf(",\"signal\":%d,\"instructions\":%llu", entryemu_result_signal(r),
 	       (unsigned long long)entryemu_result_insns(r));
-	if (entryemu_result_trace(r, &trace_len))
+	const uint32_t *t = entryemu_result_trace(r, &trace_len);
+	if (t)
 		printf(",\"trace_hash\":\"%016llx\"",
 		       (unsigned long long)entryemu_result_trace_hash(r));
 	printf(",\"events\":[");
 	for (size_t i = 0; i < entryemu_result_nevents(r); i++) {
 		const struct entryemu_event_record *e = entryemu_result_event(r, i);
-		printf("%s{\"vector\":%d,\"software\":%d,\"error_code\":%s%u,\"eip\":%u,"
-		       "\"from_cpl\":%d,\"handler\":", i ? "," : "", e->vector, e->software,
-		       "", e->has_error_code ? e->error_code : 0, e->eip, e->from_cpl);
-		json_str(entryemu_symbolize(m, e->handler, sym, sizeof(sym)));
-		printf("}");
+		printf("%s{\"vector\":%d,\"software\":%d,\"has_error_code\":%d,"
+		       "\"error_code\":\"0x%x\",\"from_cpl\":%d,", i ? "," : "", e->vector,
+		       e->software, e->has_error_code, e->has_error_code ? e->error_code : 0,
+		       e->from_cpl);
+		json_addr(m, "eip", e->eip);
+		printf(",");
+		json_addr(m, "handler", e->handler);
+		printf(",\"frame\":\"0x%08x\"}", e->frame);
 	}
 	printf("],\"callouts\":[");
 	for (size_t i = 0; i < entryemu_result_ncallouts(r); i++) {
-		printf("%s", i ? "," : "");
-		json_str(entryemu_result_callout(r, i)->name);
+		const struct entryemu_callout_record *c = entryemu_result_callout(r, i);
+		printf("%s{\"name\":", i ? "," : "");
+		json_str(c->name);
+		printf(",");
+		json_addr(m, "return_addr", c->return_addr);
+		printf(",\"pt_regs\":\"0x%08x\"}", c->pt_regs_addr);
 	}
 	printf("],\"fixups\":[");
 	for (size_t i = 0; i < entryemu_result_nfixups(r); i++) {
 		const struct entryemu_fixup_record *f = entryemu_result_fixup(r, i);
-		printf("%s{\"insn\":", i ? "," : "");
-		json_str(entryemu_symbolize(m, f->insn, sym, sizeof(sym)));
-		printf(",\"fixup\":");
-		json_str(entryemu_symbolize(m, f->fixup, sym, sizeof(sym)));
-		printf(",\"vector\":%d,\"error_code\":%u}", f->vector, f->error_code);
+		printf("%s{", i ? "," : "");
+		json_addr(m, "insn", f->insn);
+		printf(",");
+		json_addr(m, "fixup", f->fixup);
+		printf(",\"vector\":%d,\"error_code\":\"0x%x\"}", f->vector, f->error_code);
 	}
 	printf("],\"findings\":[");
 	for (size_t i = 0; i < entryemu_result_nfindings(r); i++) {
-		printf("%s", i ? "," : "");
-		json_str(entryemu_result_finding(r, i)->text);
+		const struct entryemu_finding *f = entryemu_result_finding(r, i);
+		printf("%s{\"check\":\"%s\",", i ? "," : "", entryemu_check_name(f->check));
+		json_addr(m, "eip", f->eip);
+		printf(",\"text\":");
+		json_str(f->text);
+		printf("}");
 	}
 	printf("],\"final\":");
-	json_regs(entryemu_result_final(r));
+	json_regs(m, entryemu_result_final(r));
+	if (trace && t) {
+		printf(",\"trace\":[");
+		for (size_t i = 0; i < trace_len; i++) {
+			char line[256];
+			entryemu_disasm(m, t[i], line, sizeof(line));
+			printf("%s", i ? "," : "");
+			json_str(line);
+		}
+		printf("]");
+	}
 	printf("}\n");
 }
 
@@ -338,6 +387,15 @@ static void file_list_free(struct file_list *fl)
 	free(fl->v);
 }
 
+/* The scenario's own name for image path ("post"), or the path itself. */
+static const char *image_name_of(const entryemu_scenario *s, const char *image)
+{
+	for (int i = 0; i < entryemu_scenario_nimages(s); i++)
+		if (!strcmp(entryemu_scenario_image(s, i), image))
+			return entryemu_scenario_image_name(s, i);
+	return image;
+}
+
 /* Run scenario s on one image into r; returns its exit status. */
 static int replay_on(struct machines *ms, entryemu_result *r, const entryemu_scenario *s,
 		     const char *path, const char *image, const char *label,
@@ -350,6 +408,8 @@ static int replay_on(struct machines *ms, entryemu_result *r, const entryemu_sce
 	entryemu_binding *b = NULL;
 	if (entryemu_scenario_bind(s, m, &b, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
+		if (o->json)
+			json_error(path, err);
 		return EXIT_BADINPUT;
 	}
 	entryemu_binding_set_flags(b, (o->trace ? ENTRYEMU_RUN_TRACE : 0) |
@@ -378,6 +438,11 @@ static int replay_on(struct machines *ms, entryemu_result *r, const entryemu_sce
 		if (field)
 			where = entryemu_scenario_locate(s, field, loc, sizeof(loc));
 		fprintf(stderr, "%s: %s\n", where ? where : path, entryemu_last_error(m));
+		if (o->json) {
+			snprintf(err, sizeof(err), "%s: %s", where ? where : path,
+				 entryemu_last_error(m));
+			json_error(path, err);
+		}
 		entryemu_binding_free(b);
 		return EXIT_BADINPUT;
 	}
@@ -391,7 +456,9 @@ static int replay_on(struct machines *ms, entryemu_result *r, const entryemu_sce
 	if (o->json) {
 		char name[160];
 		snprintf(name, sizeof(name), "%s%s", entryemu_scenario_name(s), label);
-		print_json(m, name, image, r, failures, report);
+		entryemu_set_syntax(m, o->intel ? ENTRYEMU_SYNTAX_INTEL : ENTRYEMU_SYNTAX_ATT);
+		print_json(m, path, name, image_name_of(s, image), image, r, failures, report,
+			   o->trace);
 		return failures ? EXIT_FAIL : EXIT_PASS;
 	}
 	if (details) {
@@ -432,7 +499,9 @@ static int replay_one(struct machines *ms, entryemu_result *r, const char *path,
 	entryemu_scenario *s = NULL;
 	if (entryemu_scenario_load(path, &s, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
-		if (table)
+		if (o->json)
+			json_error(path, err);
+		else if (table)
 			printf("%-40s %-8s\n", path, "BADINPUT");
 		return EXIT_BADINPUT;
 	}
