@@ -15,7 +15,6 @@
 
 #define PAGE 0x1000u
 #define USER_STACK_BASE (ENTRYEMU_USER_STACK_TOP - ENTRYEMU_USER_STACK_SIZE)
-#define USER_DATA_SIZE_MAPPED 0x1000u
 
 void machine_stop(struct entryemu *m, enum entryemu_outcome o, const char *fmt, ...)
 {
@@ -287,7 +286,7 @@ static int map_all(struct entryemu *m)
 		{ USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, &m->ustack, 0,
 		  ENTRYEMU_USER_STACK_SIZE },
 		{ ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, &m->ucode, 0, ENTRYEMU_USER_CODE_MAX },
-		{ ENTRYEMU_USER_DATA, USER_DATA_SIZE_MAPPED, &m->udata, 0, USER_DATA_SIZE_MAPPED },
+		{ ENTRYEMU_USER_DATA, ENTRYEMU_USER_DATA_SIZE, &m->udata, 0, ENTRYEMU_USER_DATA_SIZE },
 		{ ENTRYEMU_USER_EXIT, PAGE, &m->uexit, 1, PAGE },
 		{ VSYSCALL_PAGE, PAGE, &m->uvsys, 1, PAGE },
 		{ ENTRYEMU_VM86_MEM, 0x10000, &m->uvm86, 0, 0x10000 },
