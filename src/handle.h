@@ -85,6 +85,7 @@ struct entryemu_call {
 struct count_state {
 	uint64_t insns, budget;
 	uint64_t blocks;		/* blocks run: the wall clock is read every 64 Ki */
+	uint64_t events;		/* events delivered: bounded by the budget too */
 	uint64_t deadline_ns;		/* CLOCK_MONOTONIC: the run ends there (0: not yet read) */
 	struct block_info cur;		/* the block running now */
 	struct block_info ring[BLOCK_RING];	/* and the ones before it */

@@ -141,6 +141,17 @@ static int contributory(int vector)
 static void deliver_chain(struct entryemu *m, struct event ev)
 {
 	char why[256] = "";
+	/*
+	 * Events count against the budget too: a handler that faults again
+	 * before its first block completes runs no instruction the counter
+	 * sees, and would otherwise loop until the wall-clock limit.
+	 */
+	struct count_state *c = m->count;
+	if (c && ++c->events > c->budget) {
+		machine_stop(m, ENTRYEMU_BUDGET, "event budget of %llu exhausted (as many "
+			     "events as the instruction budget)", (unsigned long long)c->budget);
+		return;
+	}
 	for (int depth = 0; depth < 4; depth++) {
 		struct fault f;
 		enum delivered d = deliver(m, &ev, &f, why, sizeof(why));
