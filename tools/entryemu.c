@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -525,9 +526,14 @@ static int replay_one(struct machines *ms, entryemu_result *r, const char *path,
 /* Labels a file lists (one per line, '#' comments) that no run reached. */
 static int check_required(const char *file, const entryemu_coverage *c)
 {
-	FILE *f = fopen(file, "r");
+	/* a regular file only: opening a FIFO would wait for a writer */
+	struct stat st;
+	int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	FILE *f = fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode) ? fdopen(fd, "r") : NULL;
 	if (!f) {
-		fprintf(stderr, "entryemu coverage: cannot read %s\n", file);
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, "entryemu coverage: cannot read %s (a regular file)\n", file);
 		return EXIT_BADINPUT;
 	}
 	char line[256];
