@@ -24,7 +24,6 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *setup);
 int machine_load_user(struct entryemu *m, const struct entryemu_setup *setup);
 int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs);
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r);
-void machine_read_segments(struct entryemu *m, struct entryemu_regs *r);
 int machine_cpl(struct entryemu *m);
 uint32_t machine_linear_pc(struct entryemu *m);
 uint32_t machine_eip(struct entryemu *m);

@@ -78,26 +78,7 @@ uint32_t machine_eip(struct entryemu *m)
 	return eip;
 }
 
-/*
- * Batched reads: each single register read is a call into the engine.
- * EFLAGS and the six selectors ...
- */
-void machine_read_segments(struct entryemu *m, struct entryemu_regs *r)
-{
-	static const enum engine_reg ids[] = { ER_EFLAGS, ER_CS, ER_SS, ER_DS, ER_ES,
-					       ER_FS, ER_GS };
-	uint32_t v[7];
-	engine_regs(m->eng, ids, v, 7);
-	r->eflags = v[0];
-	r->cs = (uint16_t)v[1];
-	r->ss = (uint16_t)v[2];
-	r->ds = (uint16_t)v[3];
-	r->es = (uint16_t)v[4];
-	r->fs = (uint16_t)v[5];
-	r->gs = (uint16_t)v[6];
-}
-
-/* ... and with them the general registers and EIP. */
+/* Every general register and EIP in one batched engine read. */
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r)
 {
 	static const enum engine_reg ids[] = { ER_EAX, ER_EBX, ER_ECX, ER_EDX, ER_ESI, ER_EDI,

@@ -90,8 +90,8 @@ int engine_hook_unmapped(struct engine *e, engine_hook *h, engine_access_fn fn, 
 int engine_hook_store_ro(struct engine *e, engine_hook *h, engine_access_fn fn, void *ctx);
 void engine_unhook(struct engine *e, engine_hook h);
 
-/* Drop all translated code, or that of [lo, hi). */
-int engine_flush(struct engine *e);
+/* Drop the translated code of [lo, hi).  (No whole-cache flush: Unicorn
+ * 2.0.1 clears its 1 GiB code buffer for that.) */
 int engine_flush_range(struct engine *e, uint32_t lo, uint32_t hi);
 
 /* The whole CPU state, saved and restored. */

@@ -333,11 +333,6 @@ void engine_unhook(struct engine *e, engine_hook h)
 
 /* ---- translated code and whole-CPU state ----------------------------------------- */
 
-int engine_flush(struct engine *e)
-{
-	return uc_ctl_flush_tlb(e->uc) == UC_ERR_OK ? 0 : -1;
-}
-
 int engine_flush_range(struct engine *e, uint32_t lo, uint32_t hi)
 {
 	return uc_ctl_remove_cache(e->uc, lo, hi) == UC_ERR_OK ? 0 : -1;

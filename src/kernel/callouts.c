@@ -28,12 +28,6 @@ static struct callout *slot_at(struct entryemu *m, uint32_t addr)
 	return co->name ? co : NULL;
 }
 
-const char *callout_name_at(const struct entryemu *m, uint32_t addr)
-{
-	struct callout *co = slot_at((struct entryemu *)m, addr);
-	return co ? co->name : NULL;
-}
-
 int callouts_init(struct entryemu *m)
 {
 	const struct image *img = &m->img;

@@ -18,7 +18,6 @@ int callouts_init(struct entryemu *m);
 void callouts_free(struct entryemu *m);
 /* The code hook over the callout slots: emits RUN_EV_CALL_BEFORE/AFTER. */
 void callouts_hook(void *m, uint32_t addr, uint32_t size);
-const char *callout_name_at(const struct entryemu *m, uint32_t addr);
 int callout_set_default(struct entryemu *m, const char *name, enum callout_regs regs,
 			entryemu_callout_fn fn);
 struct callout *callout_syscall(struct entryemu *m, unsigned nr);
