@@ -137,16 +137,8 @@ static int replay_process(const char *file, double *ms, long *rss_kib)
 		return -1;
 	self[l] = 0;
 	double t0 = now_s();
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open_devnull();
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(self, self, "replay", file, (char *)NULL);
-		_exit(127);
-	}
+	char *argv[] = { self, "replay", (char *)file, NULL };
+	pid_t pid = spawn_quiet(self, argv);
 	int status = 0;
 	struct rusage ru;
 	if (pid < 0 || wait4(pid, &status, 0, &ru) != pid)

@@ -48,19 +48,11 @@ double bench_qemu_boot_ms(const char *kernel, int n, char *why, size_t len)
 	for (int i = 0; i < n; i++) {
 		struct timespec a, b;
 		clock_gettime(CLOCK_MONOTONIC, &a);
-		pid_t pid = fork();
-		if (pid == 0) {
-			int fd = open_devnull();
-			if (fd >= 0) {
-				dup2(fd, 1);
-				dup2(fd, 2);
-			}
-			/* TCG: software emulation, the same CPU model for everyone */
-			execl(qemu, qemu, "-kernel", kernel, "-display", "none", "-nodefaults",
-			      "-no-reboot", "-accel", "tcg", "-m", "16",
-			      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", (char *)NULL);
-			_exit(127);
-		}
+		/* TCG: software emulation, the same CPU model for everyone */
+		char *argv[] = { (char *)qemu, "-kernel", (char *)kernel, "-display", "none",
+				 "-nodefaults", "-no-reboot", "-accel", "tcg", "-m", "16",
+				 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", NULL };
+		pid_t pid = spawn_quiet(qemu, argv);
 		int status = 0;
 		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
 			snprintf(why, len, "cannot run %s", qemu);

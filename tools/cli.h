@@ -5,6 +5,8 @@
 #include <entryemu/entryemu.h>
 #include <entryemu/scenario.h>
 
+#include <sys/types.h>
+
 #ifndef ENTRYEMU_SCENARIO_DIR
 #define ENTRYEMU_SCENARIO_DIR "scenarios"
 #endif
@@ -23,7 +25,8 @@ struct opts {
 	int count;			/* disasm: instructions (0: the default) */
 };
 
-int open_devnull(void);
+/* fork and exec PATH with stdout and stderr on /dev/null; the pid, or -1 */
+pid_t spawn_quiet(const char *path, char *const argv[]);
 /* The bundled scenarios: $ENTRYEMU_SCENARIO_DIR, the source tree, or the
  * installed copy. */
 const char *scenario_dir(void);
