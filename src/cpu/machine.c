@@ -70,12 +70,16 @@ static uint16_t seg_reg(struct entryemu *m, enum engine_reg r)
  * the code lives at segment 0x1000 and above, so a value above 0xffff
  * there is linear.
  */
+static uint32_t program_eip(uint32_t reported, uint32_t eflags, uint16_t cs)
+{
+	if ((eflags & ENTRYEMU_EFLAGS_VM) && reported > 0xffff)
+		return reported - ((uint32_t)cs << 4);
+	return reported;
+}
+
 uint32_t machine_eip(struct entryemu *m)
 {
-	uint32_t eip = machine_reg(m, ER_EIP);
-	if ((machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) && eip > 0xffff)
-		eip -= (uint32_t)seg_reg(m, ER_CS) << 4;
-	return eip;
+	return program_eip(machine_reg(m, ER_EIP), machine_reg(m, ER_EFLAGS), seg_reg(m, ER_CS));
 }
 
 /* Every general register and EIP in one batched engine read. */
@@ -91,9 +95,7 @@ void machine_read_regs(struct entryemu *m, struct entryemu_regs *r)
 	r->eflags = v[9];
 	r->cs = (uint16_t)v[10], r->ss = (uint16_t)v[11], r->ds = (uint16_t)v[12];
 	r->es = (uint16_t)v[13], r->fs = (uint16_t)v[14], r->gs = (uint16_t)v[15];
-	/* EIP as the program sees it (see machine_eip) */
-	if ((r->eflags & ENTRYEMU_EFLAGS_VM) && r->eip > 0xffff)
-		r->eip -= (uint32_t)r->cs << 4;
+	r->eip = program_eip(r->eip, r->eflags, r->cs);
 }
 
 /* The linear address of the next instruction: CS's base plus EIP. */
