@@ -7,6 +7,7 @@
  */
 #include "cpu/cpu.h"
 #include "cpu/desc.h"
+#include "cpu/far_indirect.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -252,6 +253,35 @@ static void build_thread_info(struct entryemu *m)
 
 /* ---- memory map ----------------------------------------------------------- */
 
+/*
+ * The image's code, decoded from its text's start and from each symbol
+ * in it: far calls and jumps through a register become `ff /7'
+ * (far_indirect.c), before the vsyscall page copies its part.
+ */
+static int guard_image_code(struct entryemu *m)
+{
+	const struct image *img = &m->img;
+	uint32_t *anchors = malloc((img->nsyms + 1) * sizeof(*anchors));
+	if (!anchors) {
+		machine_set_error(m, "out of memory");
+		return ENTRYEMU_E_NOMEM;
+	}
+	size_t n = 0;
+	anchors[n++] = img->text_start;
+	for (size_t i = 0; i < img->nsyms; i++)
+		if (img->syms[i].addr > img->text_start && img->syms[i].addr < img->text_end &&
+		    img->syms[i].addr != anchors[n - 1])
+			anchors[n++] = img->syms[i].addr;
+	if (img->text_end > img->text_start && img->text_start >= img->base &&
+	    img->text_end <= img->end)
+		far_indirect_rewrite(m->cs_count, m->count_insn,
+				     img->bytes + (img->text_start - img->base),
+				     img->text_end - img->text_start, img->text_start,
+				     anchors, n);
+	free(anchors);
+	return 0;
+}
+
 static int map_all(struct entryemu *m)
 {
 	uint32_t isize = m->img.end - m->img.base;
@@ -280,6 +310,9 @@ static int map_all(struct entryemu *m)
 	memcpy(ibytes, m->img.bytes, isize);
 	free(m->img.bytes);
 	m->img.bytes = ibytes;		/* guest memory now: see machine_unmap() */
+	rc = guard_image_code(m);
+	if (rc)
+		return rc;
 	/* the exit page: "jmp ." everywhere, each a one-instruction block */
 	for (unsigned i = 0; i < PAGE; i += 2) {
 		m->uexit[i] = 0xeb;
@@ -409,6 +442,8 @@ static int load_user_code(struct entryemu *m, const uint8_t *code, size_t len)
 	if (len)
 		memcpy(buf, code, len);
 	n = len;
+	far_indirect_rewrite(m->cs_count, m->count_insn, buf, n, ENTRYEMU_USER_CODE,
+			     &(uint32_t){ ENTRYEMU_USER_CODE }, 1);
 	int32_t rel = (int32_t)(ENTRYEMU_USER_EXIT - (ENTRYEMU_USER_CODE + n + 5));
 	buf[n++] = 0xe9;
 	memcpy(buf + n, &rel, 4);

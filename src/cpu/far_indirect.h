@@ -1,0 +1,23 @@
+/*
+ * Far CALL/JMP through a register (`ff /3', `ff /5' with ModRM.mod = 3):
+ * #UD on the CPU, an abort in Unicorn 2.0.1's translator.  See
+ * far_indirect.c.
+ */
+#ifndef ENTRYEMU_CPU_FAR_INDIRECT_H
+#define ENTRYEMU_CPU_FAR_INDIRECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <capstone/capstone.h>
+
+/*
+ * Rewrite each such instruction that a linear decode from the anchors
+ * (instruction starts, ascending, as addresses; the code sits at `base')
+ * lands on into `ff /7', which the engine also raises #UD for.  `insn'
+ * is scratch from cs_malloc(cs).  Returns how many were rewritten.
+ */
+unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
+			      uint32_t base, const uint32_t *anchors, size_t nanchors);
+
+#endif
