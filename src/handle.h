@@ -67,6 +67,7 @@ struct callout {
 
 struct block_info {
 	uint32_t addr, size, ninsns;
+	uint32_t stack_ops;		/* instructions that push or pop */
 };
 #define BLOCK_CACHE_BITS 12
 #define BLOCK_CACHE (1u << BLOCK_CACHE_BITS)
@@ -88,6 +89,8 @@ struct count_state {
 	uint64_t events;		/* events delivered: bounded by the budget too */
 	uint64_t deadline_ns;		/* CLOCK_MONOTONIC: the run ends there (0: not yet read) */
 	struct block_info cur;		/* the block running now */
+	uint32_t cur_esp;		/* ESP as it started, if cur_esp_known */
+	int cur_esp_known;
 	struct block_info ring[BLOCK_RING];	/* and the ones before it */
 	unsigned ring_next;
 };

@@ -15,19 +15,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size)
+/* Instructions whose memory access is at an ESP they also move. */
+static int moves_stack(unsigned id)
+{
+	switch (id) {
+	case X86_INS_PUSH: case X86_INS_POP: case X86_INS_PUSHFD: case X86_INS_POPFD:
+	case X86_INS_PUSHAL: case X86_INS_POPAL: case X86_INS_CALL: case X86_INS_RET:
+	case X86_INS_IRETD: case X86_INS_PUSHF: case X86_INS_POPF:
+	case X86_INS_PUSHAW: case X86_INS_POPAW: case X86_INS_IRET:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
+			    uint32_t *stack_ops)
 {
 	uint8_t *p = machine_ptr(m, addr, size);
+	*stack_ops = 0;
 	if (!p || !size)
 		return 0;
 	unsigned n = 0;
 	const uint8_t *code = p;
 	size_t left = size;
 	uint64_t a = addr;
-	/* a handle without detail and a reused insn: only lengths are needed */
-	while (left && cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn))
+	/* a handle without detail and a reused insn: lengths and ids suffice */
+	while (left && cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn)) {
 		n++;
+		*stack_ops += (uint32_t)moves_stack(m->count_insn->id);
+	}
 	return n;
+}
+
+unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size)
+{
+	uint32_t ignored;
+	return count_block(m, addr, size, &ignored);
 }
 
 /*
@@ -37,29 +61,47 @@ unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size)
  * ways per set: a fault's tail and the block that resumes at the same
  * address share a start but not a size.
  */
-static unsigned cached_count(struct entryemu *m, uint32_t addr, uint32_t size)
+static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
+					      uint32_t size)
 {
 	/* Fibonacci hashing: neighbouring blocks, and blocks a page apart, differ */
 	uint32_t h = (addr * 2654435761u) >> (32 - BLOCK_CACHE_BITS);
 	struct block_info *set = m->blocks[h];
 	for (int way = 0; way < 2; way++)
 		if (set[way].addr == addr && set[way].size == size && set[way].ninsns)
-			return set[way].ninsns;
+			return &set[way];
 	set[1] = set[0];
-	set[0] = (struct block_info){ addr, size, count_insns(m, addr, size) };
+	set[0] = (struct block_info){ addr, size, 0, 0 };
+	set[0].ninsns = count_block(m, addr, size, &set[0].stack_ops);
 	machine_mark_code(m, addr, size);	/* Unicorn translated these bytes */
-	return set[0].ninsns;
+	return &set[0];
+}
+
+static unsigned cached_count(struct entryemu *m, uint32_t addr, uint32_t size)
+{
+	return cached_block(m, addr, size)->ninsns;
 }
 
 void count_block_hook(void *data, uint32_t addr, uint32_t size)
 {
 	struct entryemu *m = data;
-	unsigned n = cached_count(m, (uint32_t)addr, size);
+	const struct block_info *b = cached_block(m, (uint32_t)addr, size);
+	unsigned n = b->ninsns;
 	struct count_state *c = m->count;
 	if (!c)
 		return;			/* the boot */
 	c->ring[c->ring_next++ % BLOCK_RING] = c->cur;
-	c->cur = (struct block_info){ (uint32_t)addr, size, n };
+	c->cur = *b;
+	/*
+	 * Unicorn leaves EIP stale when a data access faults inside a block,
+	 * so the faulting instruction is found by its access
+	 * (fault_locate_access).  With two or more pushes or pops in the
+	 * block, ESP alone cannot tell them apart: ESP as the block started
+	 * can, so it is kept for those blocks only.
+	 */
+	c->cur_esp_known = b->stack_ops >= 2;
+	if (c->cur_esp_known)
+		c->cur_esp = machine_reg(m, ER_ESP);
 	c->insns += n;
 	if (c->insns > c->budget && !machine_stopping(m))
 		machine_stop(m, ENTRYEMU_BUDGET, "instruction budget of %llu exhausted",

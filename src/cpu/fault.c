@@ -83,14 +83,25 @@ static uint32_t seg_base(struct entryemu *m, const cs_x86_op *op)
 }
 
 /* Linear address of a memory operand: segment base + effective address. */
-static uint32_t mem_addr(struct entryemu *m, const cs_x86_op *op)
+/* A register's value, with ESP as given (it may differ from the CPU's). */
+static uint32_t reg_with_esp(struct entryemu *m, x86_reg r, uint32_t esp)
+{
+	return r == X86_REG_ESP ? esp : machine_reg(m, engine_reg_of(r));
+}
+
+static uint32_t mem_addr_at(struct entryemu *m, const cs_x86_op *op, uint32_t esp)
 {
 	uint32_t a = seg_base(m, op) + (uint32_t)op->mem.disp;
 	if (op->mem.base != X86_REG_INVALID && engine_reg_of(op->mem.base) >= 0)
-		a += machine_reg(m, engine_reg_of(op->mem.base));
+		a += reg_with_esp(m, op->mem.base, esp);
 	if (op->mem.index != X86_REG_INVALID && engine_reg_of(op->mem.index) >= 0)
-		a += machine_reg(m, engine_reg_of(op->mem.index)) * (uint32_t)op->mem.scale;
+		a += reg_with_esp(m, op->mem.index, esp) * (uint32_t)op->mem.scale;
 	return a;
+}
+
+static uint32_t mem_addr(struct entryemu *m, const cs_x86_op *op)
+{
+	return mem_addr_at(m, op, machine_reg(m, ER_ESP));
 }
 
 /* 16 bits of guest memory at linear addr: 0, or -1 if not mapped. */
@@ -260,9 +271,58 @@ static int covers(uint32_t lo, uint32_t len, uint32_t addr)
 	return addr - lo < len;
 }
 
+/*
+ * How an instruction moves ESP, in bytes, when that is known from the
+ * instruction alone: *known = 0 for any other write to ESP.
+ */
+static int32_t esp_step(const cs_insn *insn, int *known)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	int32_t w = x->prefix[2] == 0x66 ? 2 : 4;	/* operand-size prefix */
+	*known = 1;
+	switch (insn->id) {
+	case X86_INS_PUSH: case X86_INS_PUSHFD: case X86_INS_PUSHF: return -w;
+	case X86_INS_POP: case X86_INS_POPFD: case X86_INS_POPF:
+		if (x->op_count == 1 && x->operands[0].type == X86_OP_REG &&
+		    x->operands[0].reg == X86_REG_ESP)
+			break;			/* pop %esp */
+		return w;
+	case X86_INS_PUSHAL: return -32;
+	case X86_INS_POPAL: return 32;
+	case X86_INS_CALL: return -4;
+	case X86_INS_RET:
+		return 4 + (x->op_count == 1 && x->operands[0].type == X86_OP_IMM
+			    ? (int32_t)x->operands[0].imm : 0);
+	case X86_INS_ADD: case X86_INS_SUB:
+		if (x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+		    x->operands[0].reg == X86_REG_ESP && x->operands[1].type == X86_OP_IMM)
+			return (int32_t)(insn->id == X86_INS_ADD ? x->operands[1].imm
+							       : -x->operands[1].imm);
+		break;
+	default:
+		for (int i = 0; i < x->op_count; i++)
+			if (x->operands[i].type == X86_OP_REG && x->operands[i].reg == X86_REG_ESP &&
+			    (x->operands[i].access & CS_AC_WRITE))
+				*known = 0;
+		return 0;
+	}
+	if (x->op_count >= 1 && x->operands[0].type == X86_OP_REG &&
+	    x->operands[0].reg == X86_REG_ESP)
+		*known = 0;
+	return 0;
+}
+
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr)
 {
-	uint32_t esp = machine_reg(m, ER_ESP);
+	/*
+	 * ESP before each instruction: followed from the block's start when
+	 * the block hook kept it (blocks with several pushes or pops), else
+	 * the CPU's ESP now, which is the faulting instruction's, with
+	 * windows wide enough for any of them.
+	 */
+	const struct count_state *c = m->count;
+	int tracked = c && c->cur_esp_known && c->cur.addr == start;
+	uint32_t esp = tracked ? c->cur_esp : machine_reg(m, ER_ESP);
 	uint32_t esi = machine_reg(m, ER_ESI), edi = machine_reg(m, ER_EDI);
 	uint32_t pc = start;
 	/* a translated block is at most a few hundred bytes; stop at 64 insns */
@@ -279,15 +339,25 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr)
 		for (int i = 0; i < x->op_count && !hit; i++)
 			if (x->operands[i].type == X86_OP_MEM &&
 			    insn->id != X86_INS_LEA && insn->id != X86_INS_NOP)
-				hit = covers(mem_addr(m, &x->operands[i]),
+				hit = covers(mem_addr_at(m, &x->operands[i], esp),
 					     x->operands[i].size ? x->operands[i].size : 4, addr);
+		int known = 0;
+		int32_t step = esp_step(insn, &known);
 		switch (insn->id) {	/* the stack and string accesses they imply */
 		case X86_INS_PUSH: case X86_INS_PUSHFD: case X86_INS_CALL: case X86_INS_PUSHAL:
-			hit |= covers(esp - 32, 32, addr);
+		case X86_INS_PUSHF:
+			hit |= tracked ? covers(esp + (uint32_t)step, (uint32_t)-step, addr)
+				       : covers(esp - 32, 32, addr);
 			break;
-		case X86_INS_POP: case X86_INS_POPFD: case X86_INS_RET: case X86_INS_IRETD:
-		case X86_INS_POPAL: case X86_INS_LEAVE:
-			hit |= covers(esp, 32, addr);
+		case X86_INS_POP: case X86_INS_POPFD: case X86_INS_RET: case X86_INS_POPAL:
+		case X86_INS_POPF:
+			hit |= tracked ? covers(esp, insn->id == X86_INS_POPAL ? 32
+						: insn->id == X86_INS_POPF || step == 2 ? 2 : 4, addr)
+				       : covers(esp, 32, addr);
+			break;
+		case X86_INS_IRETD: case X86_INS_LEAVE:
+			hit |= covers(insn->id == X86_INS_LEAVE ? machine_reg(m, ER_EBP) : esp,
+				      insn->id == X86_INS_LEAVE ? 4 : 20, addr);
 			break;
 		case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD:
 		case X86_INS_CMPSB: case X86_INS_CMPSW: case X86_INS_CMPSD:
@@ -310,6 +380,12 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr)
 			return pc;
 		if (ends)
 			return 0;		/* a block ends at a branch */
+		if (tracked && !known) {	/* ESP from here on: the CPU's */
+			tracked = 0;
+			esp = machine_reg(m, ER_ESP);
+		} else if (tracked) {
+			esp += (uint32_t)step;
+		}
 		pc = next;
 	}
 	return 0;
