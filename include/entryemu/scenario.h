@@ -27,6 +27,7 @@ typedef struct entryemu_binding entryemu_binding;
 ENTRYEMU_EXTERN int entryemu_scenario_load(const char *path, entryemu_scenario **out,
 					   char *err, size_t errlen);
 ENTRYEMU_EXTERN void entryemu_scenario_free(entryemu_scenario *s);
+/* Of a NULL scenario: NULL name and description, 0 images. */
 ENTRYEMU_EXTERN const char *entryemu_scenario_name(const entryemu_scenario *s);
 ENTRYEMU_EXTERN const char *entryemu_scenario_description(const entryemu_scenario *s);
 /*

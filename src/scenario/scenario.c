@@ -686,14 +686,23 @@ void entryemu_scenario_free(entryemu_scenario *s)
 	free(s);
 }
 
-const char *entryemu_scenario_name(const entryemu_scenario *s) { return s->name; }
+/* The getters read a NULL scenario as none: NULL, or 0 images. */
+const char *entryemu_scenario_name(const entryemu_scenario *s)
+{
+	return s ? s->name : NULL;
+}
+
 const char *entryemu_scenario_description(const entryemu_scenario *s)
 {
+	if (!s)
+		return NULL;
 	return s->description ? s->description : "";
 }
 
 int entryemu_scenario_nimages(const entryemu_scenario *s)
 {
+	if (!s)
+		return 0;
 	return s->nimages ? s->nimages : 1;
 }
 

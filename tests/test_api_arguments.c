@@ -1,0 +1,162 @@
+/*
+ * Every public function of both headers that test_run_object.c's
+ * argument tests do not reach, called with NULL for each handle and
+ * pointer and with values out of range.  The contract is the headers':
+ * a negative code (ENTRYEMU_E_INVAL) from functions that return one,
+ * NULL or 0 from getters, nothing at all from the free functions; and
+ * never a crash.  Each call runs in a child process so that a crash is
+ * reported as the call that made it, not as the end of the suite.
+ */
+#include "support.h"
+
+#include <entryemu/scenario.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Run fn in a child: it must exit normally with status 0. */
+static void survives(const char *what, void (*fn)(void))
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);	/* a crash kills the child: reported below */
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGABRT, SIG_DFL);
+		signal(SIGILL, SIG_DFL);
+		signal(SIGFPE, SIG_DFL);
+		fn();
+		_exit(0);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("%s: %s %d", what, WIFSIGNALED(st) ? "killed by signal" : "exit",
+			 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+}
+
+/* inside a child: a failed check is a non-zero exit */
+#define CHILD_CHECK(cond) do { if (!(cond)) { fprintf(stderr, "failed: %s\n", #cond); _exit(3); } } while (0)
+
+static const char *scenario_path(void)
+{
+	static char path[4096];
+	snprintf(path, sizeof(path), "%s/syscall-int80-getpid.yaml", SCENARIO_DIR);
+	return path;
+}
+
+/* ---- the machine's getters and settings --------------------------------- */
+
+static void machine_nulls(void)
+{
+	char buf[64];
+	CHILD_CHECK(entryemu_thread_info(NULL) == 0);
+	CHILD_CHECK(entryemu_esp0(NULL) == 0);
+	CHILD_CHECK(entryemu_set_syntax(NULL, ENTRYEMU_SYNTAX_ATT) == ENTRYEMU_E_INVAL);
+	CHILD_CHECK(entryemu_insn_text(NULL, 0, ENTRYEMU_SYNTAX_ATT, buf, sizeof(buf)) < 0);
+	unsigned port = 0;
+	CHILD_CHECK(entryemu_gdb_listen(NULL, "127.0.0.1:0", &port, buf, sizeof(buf)) ==
+		    ENTRYEMU_E_INVAL);
+	entryemu_close(NULL);
+}
+
+static void machine_bad_values(void)
+{
+	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
+	char buf[64];
+	CHILD_CHECK(entryemu_set_syntax(m, (enum entryemu_syntax)7) == ENTRYEMU_E_INVAL);
+	CHILD_CHECK(entryemu_insn_text(m, 0, (enum entryemu_syntax)7, buf, sizeof(buf)) < 0);
+	CHILD_CHECK(entryemu_insn_text(m, 0xc0100000, ENTRYEMU_SYNTAX_ATT, NULL, 64) < 0);
+	CHILD_CHECK(entryemu_insn_text(m, 0xc0100000, ENTRYEMU_SYNTAX_ATT, buf, 0) < 0);
+	/* nothing is mapped at 0 */
+	CHILD_CHECK(entryemu_insn_text(m, 0, ENTRYEMU_SYNTAX_ATT, buf, sizeof(buf)) < 0);
+	unsigned port = 0;
+	CHILD_CHECK(entryemu_gdb_listen(m, NULL, &port, buf, sizeof(buf)) == ENTRYEMU_E_INVAL);
+	CHILD_CHECK(entryemu_gdb_listen(m, "no port here", &port, buf, sizeof(buf)) < 0);
+	CHILD_CHECK(entryemu_gdb_listen(m, "127.0.0.1:99999", &port, buf, sizeof(buf)) < 0);
+	CHILD_CHECK(entryemu_gdb_listen(m, "127.0.0.1:-1", &port, NULL, 0) < 0);
+	entryemu_close(m);
+}
+
+/* ---- the scenario layer ------------------------------------------------- */
+
+static void scenario_nulls(void)
+{
+	char err[256];
+	entryemu_scenario *s = (entryemu_scenario *)err;	/* must become NULL */
+	CHILD_CHECK(entryemu_scenario_load(NULL, &s, err, sizeof(err)) == ENTRYEMU_E_INVAL);
+	CHILD_CHECK(s == NULL);
+	CHILD_CHECK(entryemu_scenario_load(scenario_path(), NULL, err, sizeof(err)) ==
+		    ENTRYEMU_E_INVAL);
+	CHILD_CHECK(entryemu_scenario_load("/nonexistent.yaml", &s, NULL, 0) < 0);
+	entryemu_scenario_free(NULL);
+	CHILD_CHECK(entryemu_scenario_name(NULL) == NULL);
+	CHILD_CHECK(entryemu_scenario_description(NULL) == NULL);
+	CHILD_CHECK(entryemu_scenario_nimages(NULL) == 0);
+	CHILD_CHECK(entryemu_scenario_image(NULL, 0) == NULL);
+	CHILD_CHECK(entryemu_scenario_image_name(NULL, 0) == NULL);
+	CHILD_CHECK(entryemu_scenario_locate(NULL, "user.gs", err, sizeof(err)) == NULL);
+	entryemu_binding *b = (entryemu_binding *)err;
+	CHILD_CHECK(entryemu_scenario_bind(NULL, NULL, &b, err, sizeof(err)) == ENTRYEMU_E_INVAL);
+	CHILD_CHECK(b == NULL);
+	entryemu_binding_free(NULL);
+	CHILD_CHECK(entryemu_binding_setup(NULL) == NULL);
+	entryemu_binding_set_flags(NULL, 0);
+	CHILD_CHECK(entryemu_binding_run(NULL, NULL) == ENTRYEMU_E_INVAL);
+	CHILD_CHECK(entryemu_binding_check(NULL, NULL, err, sizeof(err)) < 0);
+	CHILD_CHECK(entryemu_scenario_record(NULL, NULL, NULL, NULL, NULL) == ENTRYEMU_E_INVAL);
+}
+
+static void scenario_bad_values(void)
+{
+	char err[256];
+	entryemu_scenario *s = NULL;
+	CHILD_CHECK(entryemu_scenario_load(scenario_path(), &s, err, sizeof(err)) == 0);
+	CHILD_CHECK(entryemu_scenario_image(s, -1) == NULL);
+	CHILD_CHECK(entryemu_scenario_image(s, entryemu_scenario_nimages(s)) == NULL);
+	CHILD_CHECK(entryemu_scenario_image_name(s, 1 << 30) == NULL);
+	CHILD_CHECK(entryemu_scenario_locate(s, NULL, err, sizeof(err)) == NULL);
+	CHILD_CHECK(entryemu_scenario_locate(s, "user.gs", NULL, 0) == NULL);
+	CHILD_CHECK(entryemu_scenario_locate(s, "no.such.field", err, sizeof(err)) == NULL);
+
+	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
+	entryemu_binding *b = NULL;
+	CHILD_CHECK(entryemu_scenario_bind(s, NULL, &b, err, sizeof(err)) == ENTRYEMU_E_INVAL);
+	CHILD_CHECK(entryemu_scenario_bind(s, m, NULL, err, sizeof(err)) == ENTRYEMU_E_INVAL);
+	CHILD_CHECK(entryemu_scenario_bind(s, m, &b, NULL, 0) == 0);
+	CHILD_CHECK(entryemu_binding_run(b, NULL) == ENTRYEMU_E_INVAL);
+	entryemu_result *r = NULL;
+	CHILD_CHECK(entryemu_result_new(&r) == 0);
+	CHILD_CHECK(entryemu_binding_run(b, r) == 0);
+	CHILD_CHECK(entryemu_binding_check(b, NULL, err, sizeof(err)) < 0);
+	CHILD_CHECK(entryemu_binding_check(b, r, NULL, 0) == 0);	/* it passes */
+	CHILD_CHECK(entryemu_scenario_record(m, NULL, r, "why", "/nonexistent/dir/x.yaml") ==
+		    ENTRYEMU_E_INVAL);
+	CHILD_CHECK(entryemu_scenario_record(m, entryemu_binding_setup(b), r, "why", NULL) ==
+		    ENTRYEMU_E_INVAL);
+	CHILD_CHECK(entryemu_scenario_record(m, entryemu_binding_setup(b), r, "why",
+					     "/nonexistent/dir/x.yaml") < 0);
+	entryemu_result_free(r);
+	entryemu_binding_free(b);
+	entryemu_scenario_free(s);
+	entryemu_close(m);
+}
+
+static void test_machine_nulls(void **state) { (void)state; survives("machine NULLs", machine_nulls); }
+static void test_machine_bad_values(void **state) { (void)state; survives("machine values", machine_bad_values); }
+static void test_scenario_nulls(void **state) { (void)state; survives("scenario NULLs", scenario_nulls); }
+static void test_scenario_bad_values(void **state) { (void)state; survives("scenario values", scenario_bad_values); }
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_machine_nulls),
+		cmocka_unit_test(test_machine_bad_values),
+		cmocka_unit_test(test_scenario_nulls),
+		cmocka_unit_test(test_scenario_bad_values),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
