@@ -55,6 +55,7 @@ static void machine_nulls(void)
 	char buf[64];
 	CHILD_CHECK(entryemu_thread_info(NULL) == 0);
 	CHILD_CHECK(entryemu_esp0(NULL) == 0);
+	CHILD_CHECK(entryemu_nr_syscalls(NULL) == 0);
 	CHILD_CHECK(entryemu_set_syntax(NULL, ENTRYEMU_SYNTAX_ATT) == ENTRYEMU_E_INVAL);
 	CHILD_CHECK(entryemu_insn_text(NULL, 0, ENTRYEMU_SYNTAX_ATT, buf, sizeof(buf)) < 0);
 	unsigned port = 0;

@@ -1,32 +1,39 @@
 /*
- * entryemu explore FILE...: a scenario re-run systematically.  The run is
- * traced once; then an IRQ, an NMI and a debug exception (#DB) are
- * injected before every instruction the kernel executed in it, one
- * variant at a time, with every checker on.  An IRQ arrives where the CPU
- * would take it: it waits while IF = 0, as the injection does.  A variant
- * that ends with a finding the scenario does not expect, an oops, an
- * unsupported event or an emulator error is written as a reproducer
+ * entryemu explore FILE...: a scenario re-run systematically, every
+ * checker on, one variant at a time (explore_variants.c lists them):
+ * an IRQ, an NMI and a debug exception (#DB) before every instruction
+ * the kernel executed in the scenario's run, and for a scenario that
+ * makes a system call, the boundary values of the syscall number and of
+ * user pointers on both entry paths.  A variant that ends with a finding
+ * the scenario does not expect, an oops, an unsupported event, an
+ * emulator error or an exhausted budget is written as a reproducer
  * scenario (entryemu_scenario_record) into the output directory, and
  * explore exits 1.
+ *
+ * With -j N the variants of each image are dealt round-robin to N
+ * worker processes, forked after the scenario's own run so that each
+ * starts from the same machine.  They count into shared memory, which
+ * also drives the progress bar on a terminal.
  */
 #include "cli.h"
+#include "explore.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#define KERNEL_BASE 0xc0000000u
+#define MAX_WORKERS 64
 
-enum { KIND_IRQ, KIND_NMI, KIND_DB, NKINDS };
-static const char *const kind_name[NKINDS] = { "irq", "nmi", "debug" };
-
-struct tally {
-	unsigned long variants, found, written;
-	unsigned long by_check[8];	/* findings by checker bit */
-	unsigned long oops, unsupported, errors;
+/* What the workers share with the parent: tallies, and variants done. */
+struct shared {
+	unsigned long done;
+	struct tally t[MAX_WORKERS];
 };
 
 /* The checkers a run found something with, as ENTRYEMU_CHECK_* bits. */
@@ -38,14 +45,13 @@ static unsigned checks_found(const entryemu_result *r)
 	return bits;
 }
 
-/* A reproducer: DIR/NAME-IMAGE-KIND-ADDR-N.yaml */
+/* A reproducer: DIR/NAME-IMAGE-VARIANT.yaml */
 static void reproduce(entryemu *m, const struct entryemu_setup *s, const entryemu_result *r,
-		      const char *dir, const char *name, const char *image, int kind,
-		      uint32_t at, unsigned occurrence, const char *why, struct tally *t)
+		      const char *dir, const char *name, const char *image, const char *label,
+		      const char *why, struct tally *t)
 {
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s-%s-%s-%08x-%u.yaml", dir, name, image,
-		 kind_name[kind], at, occurrence);
+	snprintf(path, sizeof(path), "%s/%s-%s-%s.yaml", dir, name, image, label);
 	if (mkdir(dir, 0777) && errno != EEXIST) {
 		fprintf(stderr, "entryemu explore: %s: %s\n", dir, strerror(errno));
 		return;
@@ -56,126 +62,242 @@ static void reproduce(entryemu *m, const struct entryemu_setup *s, const entryem
 	}
 }
 
-/*
- * Every variant of image i of scenario sc: the kernel instructions of a
- * traced run, each with an IRQ, an NMI and a #DB injected before it.
- */
+/* ---- the progress bar --------------------------------------------------------- */
+
+static void progress(const char *what, unsigned long done, unsigned long total)
+{
+	enum { WIDTH = 30 };
+	unsigned filled = total ? (unsigned)(done * WIDTH / total) : WIDTH;
+	char bar[WIDTH + 1];
+	for (unsigned i = 0; i < WIDTH; i++)
+		bar[i] = i < filled ? '#' : '.';
+	bar[WIDTH] = 0;
+	fprintf(stderr, "\r%-40.40s [%s] %lu/%lu", what, bar, done, total);
+	if (done == total)
+		fprintf(stderr, "\r%*s\r", 40 + WIDTH + 26, "");
+	fflush(stderr);
+}
+
+/* ---- one image ---------------------------------------------------------------- */
+
+struct image_run {
+	const entryemu_scenario *sc;
+	int i;				/* which of its images */
+	const struct opts *o;
+	entryemu *m;
+	entryemu_result *r;
+	const struct entryemu_setup *base;
+	unsigned expected;		/* what the scenario's own run found */
+	struct variants v;
+};
+
+/* Run variant k and count it; 1 if it found something, -1 on an error. */
+static int run_variant(struct image_run *ir, size_t k, struct tally *t)
+{
+	struct entryemu_setup s;
+	struct variant_storage store;
+	variant_setup(&ir->v, k, ir->base, &s, &store);
+	t->variants++;
+	if (entryemu_run(ir->m, &s, ir->r)) {
+		fprintf(stderr, "entryemu explore: %s: %s\n", entryemu_scenario_name(ir->sc),
+			entryemu_last_error(ir->m));
+		return -1;
+	}
+	enum entryemu_outcome oc = entryemu_result_outcome(ir->r);
+	unsigned extra = checks_found(ir->r) & ~ir->expected;
+	if (!extra && oc != ENTRYEMU_OOPS && oc != ENTRYEMU_UNSUPPORTED &&
+	    oc != ENTRYEMU_ERROR && oc != ENTRYEMU_BUDGET)
+		return 0;
+	t->found++;
+	for (int c = 0; c < 8; c++)
+		t->by_check[c] += (extra >> c) & 1;
+	t->oops += oc == ENTRYEMU_OOPS;
+	t->unsupported += oc == ENTRYEMU_UNSUPPORTED;
+	t->errors += oc == ENTRYEMU_ERROR || oc == ENTRYEMU_BUDGET;
+	const struct entryemu_finding *f = NULL;
+	for (size_t j = 0; j < entryemu_result_nfindings(ir->r) && !f; j++)
+		if (entryemu_result_finding(ir->r, j)->check & extra)
+			f = entryemu_result_finding(ir->r, j);
+	char what[256], label[128], why[512];
+	variant_describe(&ir->v, k, ir->m, what, sizeof(what), label, sizeof(label));
+	snprintf(why, sizeof(why), "explore: %s: %s", what,
+		 f ? f->text : entryemu_outcome_name(oc));
+	const char *image = entryemu_scenario_image_name(ir->sc, ir->i);
+	printf("%s [%s]: %s\n", entryemu_scenario_name(ir->sc), image, why);
+	reproduce(ir->m, &s, ir->r, ir->o->out ? ir->o->out : "entryemu-explore",
+		  entryemu_scenario_name(ir->sc), image, label, why, t);
+	return 1;
+}
+
+/* The variants k = w, w + n, ... ; -1 on an error. */
+static int run_share(struct image_run *ir, unsigned w, unsigned n, struct shared *sh,
+		     const char *what, int bar)
+{
+	for (size_t k = w; k < ir->v.n; k += n) {
+		if (run_variant(ir, k, &sh->t[w]) < 0)
+			return -1;
+		unsigned long done = __atomic_add_fetch(&sh->done, 1, __ATOMIC_RELAXED);
+		if (bar && n == 1 && (done % 16 == 0 || done == ir->v.n))
+			progress(what, done, ir->v.n);
+	}
+	return 0;
+}
+
+static unsigned workers_for(const struct opts *o, size_t nvariants)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = o->jobs > 0 ? (unsigned)o->jobs
+		     : nvariants >= 2000 && cores > 1 ? (unsigned)cores : 1;
+	if (n > MAX_WORKERS)
+		n = MAX_WORKERS;
+	if (n > nvariants)
+		n = nvariants ? (unsigned)nvariants : 1;
+	return n;
+}
+
+/* Every variant of ir, on n processes; adds into t.  -1 on an error. */
+static int run_all(struct image_run *ir, struct tally *t)
+{
+	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED) {
+		perror("entryemu explore: mmap");
+		return -1;
+	}
+	memset(sh, 0, sizeof(*sh));
+	char what[160];
+	snprintf(what, sizeof(what), "explore %s [%s]", entryemu_scenario_name(ir->sc),
+		 entryemu_scenario_image_name(ir->sc, ir->i));
+	int bar = isatty(2) && !ir->o->json;
+	unsigned n = workers_for(ir->o, ir->v.n);
+	int rc = 0;
+	if (n == 1) {
+		rc = run_share(ir, 0, 1, sh, what, bar);
+	} else {
+		pid_t pids[MAX_WORKERS];
+		fflush(NULL);
+		for (unsigned w = 0; w < n; w++) {
+			pids[w] = fork();
+			if (pids[w] == 0) {
+				setvbuf(stdout, NULL, _IOLBF, 0);	/* whole lines */
+				_exit(run_share(ir, w, n, sh, what, 0) ? 1 : 0);
+			}
+			if (pids[w] < 0) {
+				perror("entryemu explore: fork");
+				n = w;
+				rc = -1;
+				break;
+			}
+		}
+		for (unsigned left = n; left;) {
+			int st;
+			pid_t p = waitpid(-1, &st, WNOHANG);
+			if (p > 0) {
+				left--;
+				if (!WIFEXITED(st) || WEXITSTATUS(st))
+					rc = -1;
+				continue;
+			}
+			if (p < 0 && errno != EINTR)
+				break;
+			if (bar)
+				progress(what, __atomic_load_n(&sh->done, __ATOMIC_RELAXED), ir->v.n);
+			nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+		}
+		if (bar)
+			progress(what, ir->v.n, ir->v.n);
+	}
+	for (unsigned w = 0; w < MAX_WORKERS; w++)
+		tally_add(t, &sh->t[w]);
+	munmap(sh, sizeof(*sh));
+	return rc;
+}
+
 static int explore_image(const entryemu_scenario *sc, int i, const struct opts *o,
 			 struct tally *t)
 {
 	const char *image = o->image ? o->image : entryemu_scenario_image(sc, i);
 	char err[1024];
-	entryemu *m = NULL;
-	if (entryemu_open(&m, image, err, sizeof(err))) {
+	struct image_run ir = { .sc = sc, .i = i, .o = o };
+	if (entryemu_open(&ir.m, image, err, sizeof(err))) {
 		fprintf(stderr, "entryemu explore: %s\n", err);
 		return EXIT_BADINPUT;
 	}
 	entryemu_binding *b = NULL;
-	entryemu_result *r = NULL;
 	int rc = EXIT_BADINPUT;
-	uint32_t *trace = NULL;
-	if (entryemu_result_new(&r) || entryemu_scenario_bind(sc, m, &b, err, sizeof(err))) {
+	if (entryemu_result_new(&ir.r) || entryemu_scenario_bind(sc, ir.m, &b, err, sizeof(err))) {
 		fprintf(stderr, "entryemu explore: %s\n", err);
 		goto out;
 	}
-	const struct entryemu_setup *base = entryemu_binding_setup(b);
-	if (base->ninjects >= 8) {
-		fprintf(stderr, "entryemu explore: %s injects 8 events already\n",
-			entryemu_scenario_name(sc));
+	ir.base = entryemu_binding_setup(b);
+	if (ir.base->ninjects >= VARIANT_MAX_INJECTS) {
+		fprintf(stderr, "entryemu explore: %s injects %d events already\n",
+			entryemu_scenario_name(sc), VARIANT_MAX_INJECTS);
 		goto out;
 	}
 	/* the base run: traced, and what it finds is what the scenario expects */
-	struct entryemu_setup s = *base;
+	struct entryemu_setup s = *ir.base;
 	s.flags |= ENTRYEMU_RUN_TRACE;
-	if (entryemu_run(m, &s, r)) {
+	if (entryemu_run(ir.m, &s, ir.r)) {
 		fprintf(stderr, "entryemu explore: %s: %s\n", entryemu_scenario_name(sc),
-			entryemu_last_error(m));
+			entryemu_last_error(ir.m));
 		goto out;
 	}
-	unsigned expected = checks_found(r);
-	size_t len = 0;
-	const uint32_t *tr = entryemu_result_trace(r, &len);
-	trace = len ? malloc(len * sizeof(*trace)) : NULL;
-	if (len && !trace)
+	ir.expected = checks_found(ir.r);
+	if (variants_list(&ir.v, ir.m, ir.r)) {
+		fprintf(stderr, "entryemu explore: out of memory\n");
 		goto out;
-	if (len)
-		memcpy(trace, tr, len * sizeof(*trace));
-
-	struct entryemu_inject injects[8];
-	if (base->ninjects)
-		memcpy(injects, base->injects, base->ninjects * sizeof(injects[0]));
-	s = *base;
-	s.injects = injects;
-	s.ninjects = base->ninjects + 1;
+	}
 	unsigned long before = t->found;
-	/* the kernel's C functions are callouts, each one step of the model */
-	uint32_t co_lo = entryemu_symbol(m, "__callouts_start");
-	uint32_t co_hi = entryemu_symbol(m, "__callouts_end");
-	for (size_t k = 0; k < len; k++) {
-		uint32_t at = trace[k];
-		char sym[128];
-		if (at < KERNEL_BASE || at >= ENTRYEMU_VSYSCALL - 0x400 ||
-		    (at >= co_lo && at < co_hi))
-			continue;	/* user code, the vsyscall page, a C function */
-		entryemu_symbolize(m, at, sym, sizeof(sym));
-		unsigned occurrence = 0;
-		for (size_t j = 0; j <= k; j++)
-			occurrence += trace[j] == at;
-		for (int kind = 0; kind < NKINDS; kind++) {
-			struct entryemu_inject *in = &injects[base->ninjects];
-			memset(in, 0, sizeof(*in));
-			in->kind = kind == KIND_IRQ ? ENTRYEMU_INJECT_IRQ :
-				   kind == KIND_NMI ? ENTRYEMU_INJECT_NMI : ENTRYEMU_INJECT_EXCEPTION;
-			in->vector = kind == KIND_DB ? 1 : 0;
-			in->at = at;
-			in->occurrence = occurrence;
-			t->variants++;
-			if (entryemu_run(m, &s, r)) {
-				fprintf(stderr, "entryemu explore: %s: %s\n",
-					entryemu_scenario_name(sc), entryemu_last_error(m));
-				rc = EXIT_BADINPUT;
-				goto done;
+	if (run_all(&ir, t) == 0)
+		rc = t->found > before ? EXIT_FAIL : EXIT_PASS;
+out:
+	variants_free(&ir.v);
+	entryemu_binding_free(b);
+	entryemu_result_free(ir.r);
+	entryemu_close(ir.m);
+	return rc;
+}
+
+static void summary(const struct tally *t, int json)
+{
+	if (json) {
+		printf("{\"variants\": %lu, \"found\": %lu, \"reproducers\": %lu, \"oops\": %lu, "
+		       "\"unsupported\": %lu, \"errors\": %lu, \"findings\": {", t->variants,
+		       t->found, t->written, t->oops, t->unsupported, t->errors);
+		const char *sep = "";
+		for (int c = 0; c < 8; c++) {
+			const char *name = entryemu_check_name((enum entryemu_check)(1u << c));
+			if (strcmp(name, "?")) {
+				printf("%s\"%s\": %lu", sep, name, t->by_check[c]);
+				sep = ", ";
 			}
-			enum entryemu_outcome oc = entryemu_result_outcome(r);
-			unsigned extra = checks_found(r) & ~expected;
-			if (!extra && oc != ENTRYEMU_OOPS && oc != ENTRYEMU_UNSUPPORTED &&
-			    oc != ENTRYEMU_ERROR && oc != ENTRYEMU_BUDGET)
-				continue;
-			t->found++;
-			for (int c = 0; c < 8; c++)
-				t->by_check[c] += (extra >> c) & 1;
-			t->oops += oc == ENTRYEMU_OOPS;
-			t->unsupported += oc == ENTRYEMU_UNSUPPORTED;
-			t->errors += oc == ENTRYEMU_ERROR || oc == ENTRYEMU_BUDGET;
-			char why[512];
-			const struct entryemu_finding *f = NULL;
-			for (size_t j = 0; j < entryemu_result_nfindings(r) && !f; j++)
-				if (entryemu_result_finding(r, j)->check & extra)
-					f = entryemu_result_finding(r, j);
-			snprintf(why, sizeof(why), "explore: %s before %s (occurrence %u): %s",
-				 kind_name[kind], sym, occurrence,
-				 f ? f->text : entryemu_outcome_name(oc));
-			printf("%s [%s]: %s\n", entryemu_scenario_name(sc),
-			       entryemu_scenario_image_name(sc, i), why);
-			reproduce(m, &s, r, o->out ? o->out : "entryemu-explore",
-				  entryemu_scenario_name(sc), entryemu_scenario_image_name(sc, i),
-				  kind, at, occurrence, why, t);
+		}
+		printf("}}\n");
+		return;
+	}
+	printf("%-24s %10s\n", "explored", "count");
+	printf("%-24s %10lu\n", "variants run", t->variants);
+	printf("%-24s %10lu\n", "variants with a find", t->found);
+	printf("%-24s %10lu\n", "reproducers written", t->written);
+	printf("%-24s %10lu\n", "oops", t->oops);
+	printf("%-24s %10lu\n", "unsupported", t->unsupported);
+	printf("%-24s %10lu\n", "errors or budget", t->errors);
+	for (int c = 0; c < 8; c++) {
+		const char *name = entryemu_check_name((enum entryemu_check)(1u << c));
+		if (strcmp(name, "?")) {
+			char label[40];
+			snprintf(label, sizeof(label), "findings by %s", name);
+			printf("%-24s %10lu\n", label, t->by_check[c]);
 		}
 	}
-	rc = t->found > before ? EXIT_FAIL : EXIT_PASS;
-done:
-out:
-	free(trace);
-	entryemu_binding_free(b);
-	entryemu_result_free(r);
-	entryemu_close(m);
-	return rc;
 }
 
 int cmd_explore(int argc, char **argv, const struct opts *o)
 {
 	if (argc < 1) {
-		fprintf(stderr, "usage: entryemu explore [--image PATH] [--out DIR] [--json] FILE...\n");
+		fprintf(stderr, "usage: entryemu explore [--image PATH] [--out DIR] [-j N] [--json] "
+				"FILE...\n");
 		return EXIT_BADINPUT;
 	}
 	struct tally t = { 0 };
@@ -195,22 +317,6 @@ int cmd_explore(int argc, char **argv, const struct opts *o)
 		}
 		entryemu_scenario_free(sc);
 	}
-	if (o->json) {
-		printf("{\"variants\": %lu, \"found\": %lu, \"reproducers\": %lu, \"oops\": %lu, "
-		       "\"unsupported\": %lu, \"errors\": %lu, \"findings\": {", t.variants,
-		       t.found, t.written, t.oops, t.unsupported, t.errors);
-		for (int c = 0; c < 7; c++)
-			printf("%s\"%s\": %lu", c ? ", " : "",
-			       entryemu_check_name((enum entryemu_check)(1u << c)), t.by_check[c]);
-		printf("}}\n");
-	} else {
-		printf("variants: %lu\nfound: %lu\nreproducers written: %lu\n", t.variants,
-		       t.found, t.written);
-		printf("oops: %lu, unsupported: %lu, errors: %lu\n", t.oops, t.unsupported,
-		       t.errors);
-		for (int c = 0; c < 7; c++)
-			printf("findings by %s: %lu\n",
-			       entryemu_check_name((enum entryemu_check)(1u << c)), t.by_check[c]);
-	}
+	summary(&t, o->json);
 	return worst;
 }

@@ -185,6 +185,9 @@ ENTRYEMU_EXTERN int entryemu_set_syscall(entryemu *m, unsigned nr,
 			 entryemu_callout_fn fn, void *opaque);
 /* Back to the library's defaults for every callout and syscall. */
 ENTRYEMU_EXTERN void entryemu_reset_callouts(entryemu *m);
+/* The entries of the image's sys_call_table (the entry code's
+ * nr_syscalls), each served as above; 0 for a NULL handle. */
+ENTRYEMU_EXTERN unsigned entryemu_nr_syscalls(const entryemu *m);
 
 enum entryemu_reg {
 	ENTRYEMU_REG_EAX, ENTRYEMU_REG_EBX, ENTRYEMU_REG_ECX, ENTRYEMU_REG_EDX,

@@ -65,6 +65,11 @@ int callouts_init(struct entryemu *m)
 	return 0;
 }
 
+unsigned entryemu_nr_syscalls(const entryemu *m)
+{
+	return m ? m->nr_syscalls : 0;
+}
+
 void callouts_free(struct entryemu *m)
 {
 	free(m->callouts);

@@ -1,0 +1,57 @@
+/* entryemu explore: its tallies and the variants it runs (explore_variants.c). */
+#ifndef ENTRYEMU_TOOLS_EXPLORE_H
+#define ENTRYEMU_TOOLS_EXPLORE_H
+
+#include <entryemu/entryemu.h>
+
+#include <stddef.h>
+
+struct tally {
+	unsigned long variants, found, written;
+	unsigned long by_check[8];	/* findings by checker bit */
+	unsigned long oops, unsupported, errors;
+};
+
+static inline void tally_add(struct tally *to, const struct tally *from)
+{
+	to->variants += from->variants;
+	to->found += from->found;
+	to->written += from->written;
+	for (int c = 0; c < 8; c++)
+		to->by_check[c] += from->by_check[c];
+	to->oops += from->oops;
+	to->unsupported += from->unsupported;
+	to->errors += from->errors;
+}
+
+/* The most events a setup injects (the base run's and one more). */
+#define VARIANT_MAX_INJECTS 8
+
+struct variant;
+struct variants {
+	struct variant *v;
+	size_t n;
+};
+
+/* What a variant's setup points at, owned by the caller's frame. */
+struct variant_storage {
+	struct entryemu_inject injects[VARIANT_MAX_INJECTS];
+	uint8_t code[4];
+};
+
+/*
+ * The variants of a scenario whose traced run r was made on m: an IRQ,
+ * an NMI and a #DB before each kernel instruction it ran; and, if it
+ * made a system call, the syscall-number and pointer boundaries on both
+ * entry paths.  0, or -1 out of memory.
+ */
+int variants_list(struct variants *vs, entryemu *m, const entryemu_result *r);
+void variants_free(struct variants *vs);
+/* The setup of variant k: base changed as the variant says. */
+void variant_setup(const struct variants *vs, size_t k, const struct entryemu_setup *base,
+		   struct entryemu_setup *out, struct variant_storage *store);
+/* A sentence for reports and a label for file names. */
+void variant_describe(const struct variants *vs, size_t k, entryemu *m, char *what,
+		      size_t whatlen, char *label, size_t labellen);
+
+#endif
