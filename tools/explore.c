@@ -8,7 +8,8 @@
  * the scenario does not expect, an oops, an unsupported event, an
  * emulator error or an exhausted budget is written as a reproducer
  * scenario (entryemu_scenario_record) into the output directory, and
- * explore exits 1.
+ * explore exits 1.  Endings the scenario's own run has (an oops it
+ * tests, say) are not counted again.
  *
  * With -j N the variants of each image are dealt round-robin to N
  * worker processes, forked after the scenario's own run so that each
@@ -88,6 +89,7 @@ struct image_run {
 	entryemu_result *r;
 	const struct entryemu_setup *base;
 	unsigned expected;		/* what the scenario's own run found */
+	enum entryemu_outcome base_outcome;	/* and how it ended */
 	struct variants v;
 };
 
@@ -105,8 +107,10 @@ static int run_variant(struct image_run *ir, size_t k, struct tally *t)
 	}
 	enum entryemu_outcome oc = entryemu_result_outcome(ir->r);
 	unsigned extra = checks_found(ir->r) & ~ir->expected;
-	if (!extra && oc != ENTRYEMU_OOPS && oc != ENTRYEMU_UNSUPPORTED &&
-	    oc != ENTRYEMU_ERROR && oc != ENTRYEMU_BUDGET)
+	/* an ending the scenario itself has (an oops it tests) is no news */
+	int bad_end = oc == ENTRYEMU_OOPS || oc == ENTRYEMU_UNSUPPORTED ||
+		      oc == ENTRYEMU_ERROR || oc == ENTRYEMU_BUDGET;
+	if (!extra && (!bad_end || oc == ir->base_outcome))
 		return 0;
 	t->found++;
 	for (int c = 0; c < 8; c++)
@@ -244,7 +248,8 @@ static int explore_image(const entryemu_scenario *sc, int i, const struct opts *
 		goto out;
 	}
 	ir.expected = checks_found(ir.r);
-	if (variants_list(&ir.v, ir.m, ir.r)) {
+	ir.base_outcome = entryemu_result_outcome(ir.r);
+	if (variants_list(&ir.v, ir.m, ir.r, ir.base->insn_budget)) {
 		fprintf(stderr, "entryemu explore: out of memory\n");
 		goto out;
 	}

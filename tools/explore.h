@@ -31,6 +31,7 @@ struct variant;
 struct variants {
 	struct variant *v;
 	size_t n;
+	uint64_t budget;		/* each variant's instruction budget */
 };
 
 /* What a variant's setup points at, owned by the caller's frame. */
@@ -43,9 +44,11 @@ struct variant_storage {
  * The variants of a scenario whose traced run r was made on m: an IRQ,
  * an NMI and a #DB before each kernel instruction it ran; and, if it
  * made a system call, the syscall-number and pointer boundaries on both
- * entry paths.  0, or -1 out of memory.
+ * entry paths.  Each runs with 20 times the instructions r took (at
+ * least 20,000, at most base_budget if set).  0, or -1 out of memory.
  */
-int variants_list(struct variants *vs, entryemu *m, const entryemu_result *r);
+int variants_list(struct variants *vs, entryemu *m, const entryemu_result *r,
+		  uint64_t base_budget);
 void variants_free(struct variants *vs);
 /* The setup of variant k: base changed as the variant says. */
 void variant_setup(const struct variants *vs, size_t k, const struct entryemu_setup *base,

@@ -1,11 +1,21 @@
 /*
  * The variants entryemu explore runs for one scenario on one image.
  *
- * - Injections: an IRQ, an NMI and a debug exception (#DB, vector 1)
- *   before each kernel instruction of the scenario's traced run, by
- *   address and occurrence.  An IRQ waits while IF = 0, as the CPU
- *   would.  The callout slots (the kernel's C functions, each one step
- *   of the model), the vsyscall page and user code are left out.
+ * - Injections: an IRQ and an NMI before each kernel instruction of the
+ *   scenario's traced run, by address and occurrence.  An IRQ waits
+ *   while IF = 0, as the CPU would.  The callout slots (the kernel's C
+ *   functions, each one step of the model), the vsyscall page and user
+ *   code are left out.
+ * - A debug exception (#DB, vector 1) where the CPU raises one in kernel
+ *   code of a kernel no debugger is attached to: a data breakpoint that
+ *   ptrace set on a user address hits when the kernel reads that address
+ *   (a trap, after the instruction: SDM vol. 3A 17.3.1.2), so #DB goes
+ *   after each instruction of __ex_table that reads memory through an
+ *   operand (the user accesses; the pops and iret there read the kernel
+ *   stack).  A single-step #DB needs EFLAGS.TF, which every gate clears;
+ *   only sysenter keeps it, a case the single-step scenarios run as it
+ *   happens.  #DB anywhere else needs a kernel debugger's breakpoints,
+ *   which 2.6.18 keeps out of this code (KPROBE_ENTRY).
  * - System-call boundaries, for a scenario that entered the kernel by
  *   int $0x80 or sysenter: the scenario's set-up with its code replaced
  *   by the bare entry instruction, %eax the syscall number 0,
@@ -75,12 +85,67 @@ static unsigned count_one(struct counts *c, uint32_t addr)
 	return ++c->n[h];
 }
 
-int variants_list(struct variants *vs, entryemu *m, const entryemu_result *r)
+/* An __ex_table instruction that reads memory through an operand. */
+static int reads_user_operand(entryemu *m, uint32_t addr)
+{
+	char text[128];
+	if (entryemu_insn_text(m, addr, ENTRYEMU_SYNTAX_ATT, text, sizeof(text)) < 0)
+		return 0;
+	if (!strncmp(text, "pop", 3) || !strncmp(text, "push", 4) || !strncmp(text, "iret", 4))
+		return 0;
+	return strchr(text, '(') != NULL;
+}
+
+/* The image's user-access instructions, sorted: their count, or -1. */
+static long user_accesses(entryemu *m, uint32_t **out)
+{
+	entryemu_coverage *c = entryemu_coverage_new(m);
+	if (!c)
+		return -1;
+	size_t n = entryemu_coverage_nextable(c), k = 0;
+	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
+	if (!a) {
+		entryemu_coverage_free(c);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t insn = entryemu_coverage_extable(c, i)->insn;
+		if (reads_user_operand(m, insn))
+			a[k++] = insn;
+	}
+	entryemu_coverage_free(c);
+	*out = a;
+	return (long)k;
+}
+
+static int listed(const uint32_t *a, long n, uint32_t addr)
+{
+	for (long i = 0; i < n; i++)
+		if (a[i] == addr)
+			return 1;
+	return 0;
+}
+
+int variants_list(struct variants *vs, entryemu *m, const entryemu_result *r,
+		  uint64_t base_budget)
 {
 	size_t cap = 0, len = 0;
 	vs->v = NULL;
 	vs->n = 0;
+	/*
+	 * A variant that runs 20 times longer than the scenario (events count
+	 * as instructions) is a find already: a loop, or a storm of faults.
+	 * The cap keeps such variants from taking seconds each.
+	 */
+	uint64_t insns = entryemu_result_insns(r);
+	vs->budget = insns * 20 > 20000 ? insns * 20 : 20000;
+	if (base_budget && vs->budget > base_budget)
+		vs->budget = base_budget;
 	const uint32_t *trace = entryemu_result_trace(r, &len);
+	uint32_t *ua = NULL;
+	long nua = user_accesses(m, &ua);
+	if (nua < 0)
+		return -1;
 	struct counts occ = { .mask = 1 };
 	while (occ.mask < 2 * len)
 		occ.mask = occ.mask * 2 + 1;
@@ -89,6 +154,7 @@ int variants_list(struct variants *vs, entryemu *m, const entryemu_result *r)
 	if (!occ.key || !occ.n) {
 		free(occ.key);
 		free(occ.n);
+		free(ua);
 		return -1;
 	}
 	uint32_t co_lo = entryemu_symbol(m, "__callouts_start");
@@ -99,10 +165,13 @@ int variants_list(struct variants *vs, entryemu *m, const entryemu_result *r)
 		if (at < PAGE_OFFSET || at >= ENTRYEMU_VSYSCALL - 0x400 ||
 		    (at >= co_lo && at < co_hi))
 			continue;	/* user code, the vsyscall page, a C function */
-		for (enum kind kind = KIND_IRQ; kind <= KIND_DB; kind++) {
+		/* #DB: only right after a user access (a data breakpoint) */
+		int db = k > 0 && listed(ua, nua, trace[k - 1]);
+		for (enum kind kind = KIND_IRQ; kind <= (db ? KIND_DB : KIND_NMI); kind++) {
 			if (grow(vs, &cap)) {
 				free(occ.key);
 				free(occ.n);
+				free(ua);
 				return -1;
 			}
 			vs->v[vs->n++] = (struct variant){ .kind = kind, .at = at,
@@ -111,6 +180,7 @@ int variants_list(struct variants *vs, entryemu *m, const entryemu_result *r)
 	}
 	free(occ.key);
 	free(occ.n);
+	free(ua);
 	uint32_t nr_syscalls = entryemu_nr_syscalls(m);
 	if (!made_a_syscall(r) || !nr_syscalls)
 		return 0;
@@ -138,6 +208,7 @@ void variant_setup(const struct variants *vs, size_t k, const struct entryemu_se
 {
 	const struct variant *v = &vs->v[k];
 	*out = *base;
+	out->insn_budget = vs->budget;
 	if (v->kind == KIND_SYSCALL) {
 		/* int $0x80 (cd 80) or sysenter (0f 34), and nothing after it */
 		store->code[0] = v->path == PATH_INT80 ? 0xcd : 0x0f;
