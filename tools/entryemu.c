@@ -316,23 +316,102 @@ static void print_json(entryemu *m, const char *file, const char *scenario,
 	printf("}\n");
 }
 
+/* Marked lines sit under the instruction column of the trace lines. */
+#define MARK "         ==> "
+
+/* What the CPU did between two traced instructions, one marked line each. */
+static void print_mark(entryemu *m, const entryemu_result *r, const struct entryemu_mark *k)
+{
+	char a[128], b[128];
+	switch (k->kind) {
+	case ENTRYEMU_MARK_EVENT: {
+		const struct entryemu_event_record *e = entryemu_result_event(r, k->record);
+		if (e->vector == ENTRYEMU_EVENT_SYSENTER)
+			printf(MARK "event: sysenter");
+		else
+			printf(MARK "event: vector %d%s", e->vector, e->software ? " (int)" : "");
+		if (e->has_error_code)
+			printf(" error code 0x%x", e->error_code);
+		printf(", CPL %d -> %d, at %s -> %s, frame %08x\n", e->from_cpl, e->to_cpl,
+		       entryemu_symbolize(m, e->eip, a, sizeof(a)),
+		       entryemu_symbolize(m, e->handler, b, sizeof(b)), e->frame);
+		if (e->from_cpl != e->to_cpl)
+			printf(MARK "ring %d -> %d\n", e->from_cpl, e->to_cpl);
+		break;
+	}
+	case ENTRYEMU_MARK_CALL: {
+		const struct entryemu_callout_record *c = entryemu_result_callout(r, k->record);
+		if (c->syscall >= 0 && c->pt_regs_addr)	/* asmlinkage: from pt_regs */
+			printf(MARK "call %s(0x%x, 0x%x, 0x%x, 0x%x, 0x%x, 0x%x)", c->name,
+			       c->regs.ebx, c->regs.ecx, c->regs.edx, c->regs.esi, c->regs.edi,
+			       c->regs.ebp);
+		else		/* fastcall: the first arguments in %eax, %edx */
+			printf(MARK "call %s(%%eax 0x%x, %%edx 0x%x)", c->name, c->eax, c->edx);
+		if (c->pt_regs_addr)
+			printf(", pt_regs %08x", c->pt_regs_addr);
+		printf(", from %s\n", entryemu_symbolize(m, c->return_addr, a, sizeof(a)));
+		break;
+	}
+	case ENTRYEMU_MARK_RETURNED:
+		printf(MARK "%s returned 0x%x\n", entryemu_result_callout(r, k->record)->name,
+		       k->value);
+		break;
+	case ENTRYEMU_MARK_FIXUP: {
+		const struct entryemu_fixup_record *f = entryemu_result_fixup(r, k->record);
+		printf(MARK "fixup: %s -> %s (vector %d, error code 0x%x)\n",
+		       entryemu_symbolize(m, f->insn, a, sizeof(a)),
+		       entryemu_symbolize(m, f->fixup, b, sizeof(b)), f->vector, f->error_code);
+		break;
+	}
+	case ENTRYEMU_MARK_RING3: {
+		const struct entryemu_regs *g = entryemu_result_return(r, k->record);
+		printf(MARK "ring 0 -> 3, at %s, esp %08x\n",
+		       entryemu_symbolize(m, g->eip, a, sizeof(a)), g->esp);
+		break;
+	}
+	}
+}
+
+/*
+ * Every executed instruction, one line each in columns, and after it a
+ * marked line for each event, call, return, fixup and ring switch that
+ * happened before the next one.
+ */
 static void print_trace(entryemu *m, const entryemu_result *r)
 {
-	size_t ev = 0, nev = entryemu_result_nevents(r), trace_len = 0;
+	/*
+	 * A trace runs the same few hundred instructions over and over:
+	 * each is decoded once (the memory printed is the run's final
+	 * state either way).  Open addressing; a full table decodes anew.
+	 */
+	enum { SLOTS = 4096 };
+	static struct { uint32_t addr; char *line; } seen[SLOTS];
+	size_t mk = 0, nmk = entryemu_result_nmarks(r), trace_len = 0;
 	const uint32_t *trace = entryemu_result_trace(r, &trace_len);
 	for (size_t i = 0; trace && i < trace_len; i++) {
-		char line[256];
-		entryemu_disasm(m, trace[i], line, sizeof(line));
-		printf("%s", line);
-		/* mark where each event was raised */
-		for (; ev < nev && entryemu_result_event(r, ev)->trace_index == i; ev++) {
-			const struct entryemu_event_record *e = entryemu_result_event(r, ev);
-			if (e->has_error_code)
-				printf("    <-- vector %d, error code 0x%x", e->vector, e->error_code);
-			else
-				printf("    <-- vector %d", e->vector);
+		char line[320];
+		const char *text = NULL;
+		size_t h = (trace[i] * 2654435761u) % SLOTS, probes = 0;
+		for (; probes < 16 && seen[h].line; probes++, h = (h + 1) % SLOTS)
+			if (seen[h].addr == trace[i]) {
+				text = seen[h].line;
+				break;
+			}
+		if (!text) {
+			entryemu_disasm(m, trace[i], line, sizeof(line));
+			text = line;
+			if (probes < 16 && !seen[h].line && (seen[h].line = strdup(line)))
+				seen[h].addr = trace[i];
 		}
-		printf("\n");
+		puts(text);
+		for (; mk < nmk && entryemu_result_mark(r, mk)->after <= i + 1; mk++)
+			print_mark(m, r, entryemu_result_mark(r, mk));
+	}
+	for (; mk < nmk; mk++)		/* what happened after the last one */
+		print_mark(m, r, entryemu_result_mark(r, mk));
+	for (size_t h = 0; h < SLOTS; h++) {	/* the next run may be another image */
+		free(seen[h].line);
+		seen[h].line = NULL;
 	}
 }
 

@@ -208,6 +208,19 @@ int entryemu_scenario_bind(const entryemu_scenario *s, entryemu *m, entryemu_bin
 		free(b);
 		return rc;
 	}
+	if (s->code.nlabels && !(b->labels = calloc(s->code.nlabels, sizeof(*b->labels)))) {
+		snprintf(err, errlen, "%s: out of memory", s->path);
+		entryemu_binding_free(b);
+		return ENTRYEMU_E_NOMEM;
+	}
+	for (; b->nlabels < s->code.nlabels; b->nlabels++) {
+		b->labels[b->nlabels].addr = s->code.labels[b->nlabels].addr;
+		if (!(b->labels[b->nlabels].name = strdup(s->code.labels[b->nlabels].name))) {
+			snprintf(err, errlen, "%s: out of memory", s->path);
+			entryemu_binding_free(b);
+			return ENTRYEMU_E_NOMEM;
+		}
+	}
 	if ((rc = expectations_resolve(&b->exp, s, m, err, errlen)) ||
 	    (rc = check_callout_names(&b->exp, s, m, err, errlen)) ||
 	    (rc = binding_setup(b, s, err, errlen))) {
@@ -224,6 +237,9 @@ void entryemu_binding_free(entryemu_binding *b)
 		return;
 	binding_release_actions(b);
 	expectations_free(&b->exp);
+	for (size_t i = 0; i < b->nlabels; i++)
+		free((char *)b->labels[i].name);
+	free(b->labels);
 	free(b->code);
 	free(b->path);
 	free(b);
@@ -246,7 +262,9 @@ int entryemu_binding_run(entryemu_binding *b, entryemu_result *r)
 		return ENTRYEMU_E_INVAL;
 	for (int i = 0; i < b->nactions; i++)
 		b->dispatch[i].calls = 0;
-	return entryemu_run(b->m, &b->setup, r);
+	/* traces and reports name the code's places by its labels */
+	int rc = entryemu_set_labels(b->m, b->labels, b->nlabels);
+	return rc ? rc : entryemu_run(b->m, &b->setup, r);
 }
 
 struct report {

@@ -152,6 +152,8 @@ struct entryemu_binding {
 	struct dispatch dispatch[MAX_ITEMS];
 	int nregistered;		/* dispatchers set on m */
 	struct expectations exp;	/* a copy, its symbols resolved */
+	struct entryemu_label *labels;	/* the code's labels, for traces */
+	size_t nlabels;
 };
 
 /* Field tables, shared by the parser (names) and the checker (access). */
