@@ -79,6 +79,7 @@ void expectations_free(struct expectations *e)
 	free_fields(&e->returned);
 	free(e->signal.sym);
 	free(e->message);
+	free(e->recorded_failure);
 	for (int i = 0; i < e->nfixups; i++)
 		free(e->fixups[i].insn);
 	for (int i = 0; i < e->nnot_called; i++)
@@ -116,7 +117,8 @@ int expectations_copy(struct expectations *dst, const struct expectations *src)
 {
 	*dst = *src;
 	int bad = dup_fields(&dst->final) | dup_fields(&dst->returned) |
-		  dup_in_place(&dst->signal.sym) | dup_in_place(&dst->message);
+		  dup_in_place(&dst->signal.sym) | dup_in_place(&dst->message) |
+		  dup_in_place(&dst->recorded_failure);
 	for (int i = 0; i < dst->nfixups; i++)
 		bad |= dup_in_place(&dst->fixups[i].insn);
 	for (int i = 0; i < dst->nnot_called; i++)
@@ -371,6 +373,9 @@ int entryemu_binding_check(const entryemu_binding *b, const entryemu_result *res
 	if (s->message && !strstr(message, s->message))
 		failf(&r, s->message_loc, "expected the message to contain \"%s\", got \"%.300s\"",
 		      s->message, message);
+	/* the run reproduces the recording, so it fails as the recorded one did */
+	if (s->recorded_failure)
+		failf(&r, s->recorded_failure_loc, "recorded failure: %s", s->recorded_failure);
 	check_fields(&r, FT_REGS, &s->final, entryemu_result_final(res), "final");
 	if (s->returned.n) {
 		/* the last return to ring 3: the one the scenario ends on */

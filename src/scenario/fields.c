@@ -62,6 +62,13 @@ static const struct field *table(enum field_table t, size_t *n)
 	return NULL;
 }
 
+size_t field_count(enum field_table t)
+{
+	size_t n;
+	(void)table(t, &n);
+	return n;
+}
+
 int field_lookup(enum field_table t, const char *name)
 {
 	size_t n;

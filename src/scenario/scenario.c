@@ -74,6 +74,10 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		s->message_loc = loc_of(v);
 		return get_string(p, k, v, &s->message);
 	}
+	if (!strcmp(key, "recorded_failure")) {
+		s->recorded_failure_loc = loc_of(v);
+		return get_string(p, k, v, &s->recorded_failure);
+	}
 	if (!strcmp(key, "final"))
 		return get_fields(p, k, v, FT_REGS, "final", &s->final);
 	if (!strcmp(key, "returned"))
@@ -157,7 +161,7 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		return 0;
 	}
 	return fail_at(p, loc_of(k), "expect: unknown key '%s' (outcome, signal, message, "
-		       "final, returned, fixups, events, callouts, not_called, findings)", key);
+		       "final, returned, fixups, events, callouts, not_called, findings, recorded_failure)", key);
 }
 
 /* ---- top level --------------------------------------------------------------- */

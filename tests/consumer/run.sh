@@ -15,6 +15,7 @@ for how in find_package pkgconfig; do
 	cmake --build "$work/$how" >/dev/null
 	# the installed library finds its images relative to itself
 	LD_LIBRARY_PATH=$work/prefix/lib "$work/$how/consumer_gs_fixup"
+	LD_LIBRARY_PATH=$work/prefix/lib "$work/$how/consumer_helpers"
 	echo "consumer via $how: passed"
 done
 # and the installed command runs the installed scenarios
