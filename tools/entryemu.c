@@ -771,7 +771,7 @@ static int command_help(const char *cmd)
 		{ "bench", "usage: entryemu bench [--quick] [--image PATH]\n"
 			   "Warm round trips per second (int $0x80, sysenter, the %gs fixup) on one\n"
 			   "engine with a full reset and all checkers on, the per-phase breakdown and\n"
-			   "a cold replay; name=value lines, the last roundtrip_per_s=N.\n" },
+			   "a cold replay; name=value unit lines, the last roundtrip_rate=N round trips/s.\n" },
 		{ "explore", "usage: entryemu explore [--image PATH] [--out DIR] [--json] FILE...\n"
 		  "Re-run each scenario with an IRQ, an NMI and a debug exception injected\n"
 		  "before every kernel instruction of its run, one variant at a time, all\n"
