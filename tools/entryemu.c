@@ -156,10 +156,13 @@ static void print_details(entryemu *m, const entryemu_result *r)
 		printf("trace hash: %016llx\n", (unsigned long long)entryemu_result_trace_hash(r));
 	for (size_t i = 0; i < entryemu_result_nevents(r); i++) {
 		const struct entryemu_event_record *e = entryemu_result_event(r, i);
-		printf("event: vector %d%s", e->vector, e->software ? " (int)" : "");
+		if (e->vector == ENTRYEMU_EVENT_SYSENTER)
+			printf("event: sysenter");
+		else
+			printf("event: vector %d%s", e->vector, e->software ? " (int)" : "");
 		if (e->has_error_code)
 			printf(" error code 0x%x", e->error_code);
-		printf(" from CPL %d at %s -> %s, frame %08x\n", e->from_cpl,
+		printf(" from CPL %d to %d at %s -> %s, frame %08x\n", e->from_cpl, e->to_cpl,
 		       entryemu_symbolize(m, e->eip, sym, sizeof(sym)),
 		       entryemu_symbolize(m, e->handler, sym2, sizeof(sym2)), e->frame);
 	}
@@ -266,9 +269,9 @@ static void print_json(entryemu *m, const char *file, const char *scenario,
 	for (size_t i = 0; i < entryemu_result_nevents(r); i++) {
 		const struct entryemu_event_record *e = entryemu_result_event(r, i);
 		printf("%s{\"vector\":%d,\"software\":%d,\"has_error_code\":%d,"
-		       "\"error_code\":\"0x%x\",\"from_cpl\":%d,", i ? "," : "", e->vector,
-		       e->software, e->has_error_code, e->has_error_code ? e->error_code : 0,
-		       e->from_cpl);
+		       "\"error_code\":\"0x%x\",\"from_cpl\":%d,\"to_cpl\":%d,", i ? "," : "",
+		       e->vector, e->software, e->has_error_code,
+		       e->has_error_code ? e->error_code : 0, e->from_cpl, e->to_cpl);
 		json_addr(m, "eip", e->eip);
 		printf(",");
 		json_addr(m, "handler", e->handler);

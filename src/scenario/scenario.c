@@ -161,7 +161,8 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		return 0;
 	}
 	return fail_at(p, loc_of(k), "expect: unknown key '%s' (outcome, signal, message, "
-		       "final, returned, fixups, events, callouts, not_called, findings, recorded_failure)", key);
+		       "final, returned, fixups, events, callouts, not_called, findings, "
+		       "recorded_failure)", key);
 }
 
 /* ---- top level --------------------------------------------------------------- */
