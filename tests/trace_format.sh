@@ -50,5 +50,11 @@ expect "sysenter mark" '^ +==> event: sysenter, CPL 3 -> 0, at .* -> sysenter_en
 expect "sysexit's ring switch" '^ +==> ring 0 -> 3, at SYSENTER_RETURN, esp '
 expect "SYSENTER_RETURN at its runtime address" '^ffffe410 <SYSENTER_RETURN>: '
 
+# --json --trace: the marks place each record; the int $0x80 of
+# syscall-int80-getpid (movl $20, %eax; int $0x80) is delivered after the
+# 2nd instruction
+"$entryemu" replay --json --trace "$dir/syscall-int80-getpid.yaml" >"$out" || { echo "json failed"; exit 1; }
+expect "JSON marks" '"marks":\[\{"after":2,"kind":"event","record":0\},\{"after":[0-9]+,"kind":"call","record":0\},\{"after":[0-9]+,"kind":"returned","record":0,"value":"0x[0-9a-f]+"\}'
+
 [ $fail = 0 ] && echo "trace_format: ok"
 exit $fail

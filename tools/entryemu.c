@@ -314,6 +314,18 @@ static void print_json(entryemu *m, const char *file, const char *scenario,
 			printf("%s", i ? "," : "");
 			json_str(line);
 		}
+		/* what happened between instructions: the record of each kind it names */
+		static const char *const kinds[] = { "event", "call", "returned", "fixup",
+						     "ring3" };
+		printf("],\"marks\":[");
+		for (size_t i = 0; i < entryemu_result_nmarks(r); i++) {
+			const struct entryemu_mark *k = entryemu_result_mark(r, i);
+			printf("%s{\"after\":%zu,\"kind\":\"%s\",\"record\":%zu", i ? "," : "",
+			       k->after, kinds[k->kind], k->record);
+			if (k->kind == ENTRYEMU_MARK_RETURNED)
+				printf(",\"value\":\"0x%x\"", k->value);
+			printf("}");
+		}
 		printf("]");
 	}
 	printf("}\n");
