@@ -105,9 +105,9 @@ enum entryemu_variant {
 /*
  * Where the bundled images are, written into buf (returned; NULL if
  * it does not fit): $ENTRYEMU_IMAGE_DIR if set, else share/entryemu
- * beside the directory the library was loaded from (the build tree or
- * an installed prefix), else the prefix the library was configured
- * with.  Image NAME is the file entry-NAME.elf there: post, pre,
+ * beside the directory the library was loaded from (dladdr: lib/ of the
+ * build tree or an installed prefix, or bin/ of a program it is linked
+ * into), else the prefix the library was configured with.  Image NAME is the file entry-NAME.elf there: post, pre,
  * post-preempt.  These three are safe to call from any thread.
  */
 ENTRYEMU_EXTERN const char *entryemu_image_dir(char *buf, size_t len);
