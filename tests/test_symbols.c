@@ -77,12 +77,49 @@ static void marks_follow_the_instruction_they_come_after(void **state)
 	assert_true(returned && ring3);
 }
 
+/*
+ * AT&T text as GNU objdump -d prints it (binutils' conventions): the size
+ * suffix only where no register and no instruction fixes the size,
+ * immediates and displacements in hex, no blank after a comma, and an
+ * immediate Capstone shows negative as the operand's bits.
+ */
+static void disassembly_reads_like_objdump(void **state)
+{
+	entryemu *m = *state;
+	static const uint8_t code[] = {
+		0x9c,					/* 0: pushf */
+		0x6a, 0xff,				/* 1: push $0xffffffff */
+		0xff, 0x74, 0x24, 0x04,			/* 3: push 0x4(%esp) */
+		0xc7, 0x04, 0x24, 0x06, 0, 0, 0,	/* 7: movl $0x6,(%esp) */
+		0x8e, 0xea,				/* 14: mov %edx,%gs */
+		0x83, 0xc4, 0x0c,			/* 16: add $0xc,%esp */
+	};
+	static const struct { unsigned off; const char *text; } want[] = {
+		{ 0, "pushf" }, { 1, "push   $0xffffffff" }, { 3, "push   0x4(%esp)" },
+		{ 7, "movl   $0x6,(%esp)" }, { 14, "mov    %edx,%gs" }, { 16, "add    $0xc,%esp" },
+	};
+	struct entryemu_setup s = { 0 };
+	entryemu_result *r = new_result();
+	run_code(m, &s, code, sizeof(code), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	assert_int_equal(entryemu_set_syntax(m, ENTRYEMU_SYNTAX_ATT), 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char line[256];
+		assert_true(entryemu_disasm(m, USER_CODE + want[i].off, line, sizeof(line)) > 0);
+		/* the instruction column: after the place and the bytes */
+		const char *text = strlen(line) > 66 ? line + 66 : "";
+		if (strcmp(text, want[i].text))
+			fail_msg("at +%u: \"%s\", expected \"%s\"", want[i].off, text, want[i].text);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(vsyscall_symbols_mean_their_runtime_address),
 		cmocka_unit_test(user_labels_name_user_code),
 		cmocka_unit_test(marks_follow_the_instruction_they_come_after),
+		cmocka_unit_test(disassembly_reads_like_objdump),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

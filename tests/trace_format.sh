@@ -32,14 +32,14 @@ expect "fixup mark" '^ +==> fixup: restore_nocheck_notrace\+0x9 -> \.fixup\+0x[0
 expect "return value mark" '^ +==> sys_set_thread_area returned 0x0$'
 expect "ring switch into the kernel" '^ +==> ring 3 -> 0$'
 expect "ring switch back" '^ +==> ring 0 -> 3, at '
-expect "symbolized call table" 'call[l]? +\*0xc[0-9a-f]{7}\(, %eax, 4\) +<sys_call_table>$'
+expect "symbolized call table" 'call +\*0xc[0-9a-f]{7}\(,%eax,4\) +<sys_call_table>$'
 expect "symbolized call target" 'call[l]? +c[0-9a-f]{7} <trace_hardirqs_off>$'
 # the ring switch back is the line after an iret
 awk '/==> ring 0 -> 3/ { if (prev !~ /iret/) { print "trace_format: ring 0 -> 3 not after an iret: " prev; bad = 1 } }
      { prev = $0 } END { exit bad }' "$out" || fail=1
 # one column for every instruction's mnemonic: address (8), place (34),
 # bytes (7 x 3), each followed by a blank, so it starts at column 67
-awk '/^[0-9a-f]{8} </ { if (substr($0, 66, 1) != " " || substr($0, 67, 1) !~ /[a-z]/) { print "trace_format: misaligned: " $0; bad = 1; exit } } END { exit bad }' "$out" || fail=1
+awk '/^[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f] </ { if (substr($0, 66, 1) != " " || substr($0, 67, 1) !~ /[a-z]/) { print "trace_format: misaligned: " $0; bad = 1; exit } } END { exit bad }' "$out" || fail=1
 
 "$entryemu" trace "$dir/exc-00-divide-error.yaml" >"$out" || true
 expect "symbolized immediate" 'push[l]? +\$0xc[0-9a-f]{7} +<do_divide_error>$'

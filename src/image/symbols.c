@@ -5,6 +5,7 @@
  */
 #include "image/symbols.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,82 @@ static void unsign_disp(char *ops, size_t len, uint32_t v)
 	}
 }
 
+/*
+ * Capstone's AT&T text as objdump -d prints it.  The mnemonic loses the
+ * operand-size suffix Capstone always adds where a register operand or
+ * the instruction itself fixes the size ("push %gs", "call", "ret"), and
+ * keeps it where only memory and an immediate are named ("movl
+ * $0x6,(%esp)"); a few take objdump's own names ("iret", "pushf").
+ * Operands lose the blank after each comma, and immediates and
+ * displacements are hex ("$0x6", "0x4(%esp)"; a scale stays "4").
+ */
+static void objdump_att(csh h, const cs_insn *insn, char *mn, size_t mnlen, char *ops,
+			size_t opslen)
+{
+	static const char *const renamed[][2] = {
+		{ "iretd", "iret" }, { "pushfd", "pushf" }, { "popfd", "popf" },
+		{ "pushal", "pusha" }, { "popal", "popa" },
+	};
+	const char *base = cs_insn_name(h, insn->id);
+	const cs_x86 *x = &insn->detail->x86;
+	int has_reg = 0, has_mem = 0;
+	for (unsigned i = 0; i < x->op_count; i++) {
+		has_reg |= x->operands[i].type == X86_OP_REG;
+		has_mem |= x->operands[i].type == X86_OP_MEM;
+	}
+	int branch = cs_insn_group(h, insn, CS_GRP_JUMP) || cs_insn_group(h, insn, CS_GRP_CALL) ||
+		     cs_insn_group(h, insn, CS_GRP_RET) || cs_insn_group(h, insn, CS_GRP_IRET);
+	size_t bl = base ? strlen(base) : 0, ml = strlen(insn->mnemonic);
+	snprintf(mn, mnlen, "%s", insn->mnemonic);
+	for (size_t i = 0; base && i < sizeof(renamed) / sizeof(renamed[0]); i++)
+		if (!strcmp(base, renamed[i][0]))
+			snprintf(mn, mnlen, "%s", renamed[i][1]);
+	/* push and pop of memory too: in 32-bit code their size is 32 bits */
+	int stack = base && (!strcmp(base, "push") || !strcmp(base, "pop"));
+	if (base && ml == bl + 1 && !strncmp(insn->mnemonic, base, bl) &&
+	    strchr("bwl", insn->mnemonic[bl]) && (has_reg || !has_mem || branch || stack))
+		snprintf(mn, mnlen, "%s", base);
+	/* an immediate Capstone prints negative ("$-1") is the operand's bits */
+	uint32_t imm_mask = 0xffffffffu;
+	for (unsigned i = 0; i < x->op_count; i++)
+		if (x->operands[i].type == X86_OP_IMM && x->operands[i].size &&
+		    x->operands[i].size < 4)
+			imm_mask = (1u << (8 * x->operands[i].size)) - 1;
+
+	char out[160];
+	size_t o = 0;
+	int depth = 0;
+	const char *in = ops;
+	for (size_t i = 0; in[i] && o + 12 < sizeof(out); i++) {
+		char c = in[i];
+		if (c == ' ' && i && in[i - 1] == ',')
+			continue;
+		if (c == '$' && in[i + 1] == '-') {
+			int neg = in[i + 2] == '0' && in[i + 3] == 'x';
+			unsigned long v = strtoul(in + i + 2 + 2 * neg, NULL, neg ? 16 : 10);
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "$0x%x",
+					      (uint32_t)(0u - (uint32_t)v) & imm_mask);
+			for (i += 2; isxdigit((unsigned char)in[i + 1]) || in[i + 1] == 'x'; i++)
+				;
+			continue;
+		}
+		depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+		int starts = c >= '0' && c <= '9' && !depth &&
+			     (!i || !(isalnum((unsigned char)in[i - 1]) || in[i - 1] == '%')) &&
+			     !(c == '0' && in[i + 1] == 'x');
+		if (!starts) {
+			out[o++] = c;
+			continue;
+		}
+		unsigned long v = strtoul(in + i, NULL, 10);
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "0x%lx", v);
+		while (in[i + 1] >= '0' && in[i + 1] <= '9')
+			i++;
+	}
+	out[o] = 0;
+	snprintf(ops, opslen, "%s", out);
+}
+
 /* Column widths of a disassembly line, so that lines of a trace align. */
 #define SYM_COL 34		/* "<restore_nocheck_notrace+0x1a>:" */
 #define HEX_BYTES 7		/* as objdump shows them on one line */
@@ -168,8 +245,11 @@ int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len)
 	char hex[48] = "";
 	for (size_t i = 0; i < insn->size && i < HEX_BYTES; i++)
 		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x ", insn->bytes[i]);
-	char ops[160], notes[200] = "";
+	char mn[32], ops[160], notes[200] = "";
+	snprintf(mn, sizeof(mn), "%s", insn->mnemonic);
 	snprintf(ops, sizeof(ops), "%s", insn->op_str);
+	if (!m->syntax_intel)
+		objdump_att(h, insn, mn, sizeof(mn), ops, sizeof(ops));
 	const cs_x86 *x = &insn->detail->x86;
 	if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM &&
 	    (cs_insn_group(h, insn, CS_GRP_JUMP) || cs_insn_group(h, insn, CS_GRP_CALL))) {
@@ -196,7 +276,7 @@ int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len)
 	char place[160];
 	snprintf(place, sizeof(place), "<%s>:", sym);
 	snprintf(buf, len, "%08x %-*s %-*s %-6s %s%s", addr, SYM_COL, place, 3 * HEX_BYTES, hex,
-		 insn->mnemonic, ops, notes);
+		 mn, ops, notes);
 	/* no trailing blanks when there are no operands */
 	size_t bl = strlen(buf);
 	while (bl && buf[bl - 1] == ' ')
