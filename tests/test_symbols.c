@@ -16,6 +16,11 @@ static void vsyscall_symbols_mean_their_runtime_address(void **state)
 	entryemu *m = *state;
 	char sym[128];
 	assert_int_equal(entryemu_symbol(m, "SYSENTER_RETURN"), 0xffffe410u);
+	assert_int_equal(entryemu_symbol(m, "__kernel_vsyscall"), 0xffffe400u);
+	assert_string_equal(entryemu_symbolize(m, 0xffffe400u, sym, sizeof(sym)),
+			    "__kernel_vsyscall");
+	assert_string_equal(entryemu_symbolize(m, 0xffffe405u, sym, sizeof(sym)),
+			    "__kernel_vsyscall+0x5");
 	assert_string_equal(entryemu_symbolize(m, 0xffffe410u, sym, sizeof(sym)),
 			    "SYSENTER_RETURN");
 	assert_string_equal(entryemu_symbolize(m, 0xffffe411u, sym, sizeof(sym)),

@@ -39,8 +39,13 @@ const char *entryemu_symbolize(const entryemu *m, uint32_t addr, char *buf, size
 	if (addr >= VSYSCALL_PAGE && addr < VSYSCALL_PAGE + 0x1000) {
 		/* the vsyscall code is a copy of the image's vsyscall_page */
 		const struct image_symbol *s = NULL;
+		struct image_symbol kernel_vsyscall = { m->vsys_image, (char *)"__kernel_vsyscall" };
 		if (m->vsys_image && addr >= ENTRYEMU_VSYSCALL)
 			s = image_symbol_at(&m->img, m->vsys_image + (addr - ENTRYEMU_VSYSCALL));
+		/* the page's entry point goes by the kernel's name, not the image's label */
+		if (s && !strcmp(s->name, "vsyscall_page") &&
+		    image_symbol(&m->img, "__kernel_vsyscall") == s->addr)
+			s = &kernel_vsyscall;
 		uint32_t at = s ? ENTRYEMU_VSYSCALL + (s->addr - m->vsys_image) : VSYSCALL_PAGE;
 		if (!s)
 			snprintf(buf, len, "vsyscall+0x%x", addr - VSYSCALL_PAGE);
