@@ -77,8 +77,8 @@ ENTRYEMU_EXTERN int entryemu_binding_check(const entryemu_binding *b, const entr
  * and for every callout the caller served, what it returned and changed
  * (as actions).  Its expectations are what the run showed: the outcome
  * and signal, every event and fixup (up to 32 of each), the first 32
- * kernel function calls with their registers and pt_regs, the last
- * return to ring 3 and the final state; and no checker findings (each
+ * kernel function calls with their registers and pt_regs, every return
+ * to ring 3 (up to 32) and the final state; and no checker findings (each
  * one found is written as a comment): a run with one replays as a
  * failure.  why, if not NULL, goes in as a comment.
  */

@@ -66,6 +66,9 @@ int expectations_resolve(struct expectations *e, const entryemu_scenario *s,
 	for (int i = 0; i < e->nevents; i++)
 		if ((rc = resolve_fields(s, m, &e->events[i].f, err, errlen)))
 			return rc;
+	for (int i = 0; i < e->nreturns; i++)
+		if ((rc = resolve_fields(s, m, &e->returns[i].f, err, errlen)))
+			return rc;
 	for (int i = 0; i < e->ncallouts; i++)
 		if ((rc = resolve_fields(s, m, &e->callouts[i].at, err, errlen)) ||
 		    (rc = resolve_fields(s, m, &e->callouts[i].regs, err, errlen)))
@@ -88,6 +91,8 @@ void expectations_free(struct expectations *e)
 		free(e->findings[i].insn);
 	for (int i = 0; i < e->nevents; i++)
 		free_fields(&e->events[i].f);
+	for (int i = 0; i < e->nreturns; i++)
+		free_fields(&e->returns[i].f);
 	for (int i = 0; i < e->ncallouts; i++) {
 		free(e->callouts[i].name);
 		free_fields(&e->callouts[i].at);
@@ -127,6 +132,8 @@ int expectations_copy(struct expectations *dst, const struct expectations *src)
 		bad |= dup_in_place(&dst->findings[i].insn);
 	for (int i = 0; i < dst->nevents; i++)
 		bad |= dup_fields(&dst->events[i].f);
+	for (int i = 0; i < dst->nreturns; i++)
+		bad |= dup_fields(&dst->returns[i].f);
 	for (int i = 0; i < dst->ncallouts; i++)
 		bad |= dup_in_place(&dst->callouts[i].name) | dup_fields(&dst->callouts[i].at) |
 		       dup_fields(&dst->callouts[i].regs);
@@ -401,6 +408,18 @@ int entryemu_binding_check(const entryemu_binding *b, const entryemu_result *res
 				      "at %s", i + 1, s->fixups[i].insn, got,
 				      entryemu_symbolize(m, at, sym, sizeof(sym)));
 			}
+		}
+	}
+	size_t nret = entryemu_result_nreturns(res);
+	if (s->has_returns) {
+		if ((size_t)s->nreturns != nret)
+			failf(&r, s->returns_loc, "expected %d return(s) to ring 3, %zu made",
+			      s->nreturns, nret);
+		for (int i = 0; i < s->nreturns && (size_t)i < nret; i++) {
+			char what[32];
+			snprintf(what, sizeof(what), "returns[%d]", i);
+			check_fields(&r, FT_REGS, &s->returns[i].f,
+				     entryemu_result_return(res, (size_t)i), what);
 		}
 	}
 	size_t nevents = entryemu_result_nevents(res);

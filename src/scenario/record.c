@@ -152,7 +152,7 @@ static void field_lines(FILE *f, entryemu *m, const char *indent, enum field_tab
 /*
  * What the run showed, as expectations: its outcome, every event and
  * fixup (up to the 32 a list holds), each kernel function call with its
- * registers and pt_regs, the last return to ring 3 and the final state.
+ * registers and pt_regs, each return to ring 3 and the final state.
  * Checker findings are never expected: they go in as comments, and the
  * replay reports each again as an unexpected finding.
  */
@@ -204,7 +204,14 @@ static void observed(FILE *f, entryemu *m, const entryemu_result *r)
 		}
 	}
 	n = entryemu_result_nreturns(r);
-	if (n) {
+	if (n <= MAX_ITEMS) {
+		fprintf(f, "  returns:%s\n", n ? "" : " []");
+		for (size_t i = 0; i < n; i++) {
+			fprintf(f, "    -\n");
+			field_lines(f, m, "      ", FT_REGS, entryemu_result_return(r, i), NULL);
+		}
+	} else {
+		fprintf(f, "  # %zu returns to ring 3: more than a list holds; the last:\n", n);
 		fprintf(f, "  returned:\n");
 		field_lines(f, m, "    ", FT_REGS, entryemu_result_return(r, n - 1), NULL);
 	}

@@ -92,6 +92,10 @@ struct expectations {
 	struct value signal;
 	char *message;			/* a substring of the result's message */
 	struct loc message_loc;
+	int has_returns;		/* every return to ring 3, in order */
+	struct loc returns_loc;
+	int nreturns;
+	struct event_expect returns[MAX_ITEMS];
 	char *recorded_failure;		/* a recording of a run its caller failed:
 					 * the caller's message, itself a failure */
 	struct loc recorded_failure_loc;
