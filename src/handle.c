@@ -171,6 +171,7 @@ void entryemu_close(entryemu *m)
 	if (m->cs_count)
 		cs_close(&m->cs_count);
 	callouts_free(m);
+	entryemu_set_labels(m, NULL, 0);
 	machine_unmap(m);
 	image_free(&m->img);
 	for (size_t i = 0; i < m->nimage_findings; i++)

@@ -148,6 +148,8 @@ struct entryemu {
 	uint8_t *ustack, *ucode, *udata, *uexit, *uvsys, *uvm86;
 	uint32_t vm86_regs32;		/* the vm86() call's frame, 0 outside vm86 */
 	uint32_t vsys_image;		/* image address of vsyscall_page */
+	struct image_symbol *labels;	/* user code's names (entryemu_set_labels) */
+	size_t nlabels;
 	size_t ucode_len;		/* bytes of user code currently loaded */
 	size_t vm86_code_len;		/* and of vm86 code, at ENTRYEMU_VM86_MEM */
 	uint32_t thread_size;

@@ -201,33 +201,10 @@ static inline size_t trace_len(const entryemu_result *r)
 }
 
 #ifdef ENTRYEMU_SCENARIO_H
-/*
- * For suites that link the scenario library (include
- * <entryemu/scenario.h> before this file).  Fail unless the run ended as
- * expected with no checker finding; on failure, write a scenario
- * reproducing it (NAME.yaml, for entryemu replay) into a fresh directory
- * under $TMPDIR (else /tmp), never the working directory, and say where.
- */
-static inline void expect_clean(entryemu *m, const struct entryemu_setup *s,
-				const entryemu_result *r, enum entryemu_outcome o,
-				const char *name)
-{
-	size_t nfindings = entryemu_result_nfindings(r);
-	if (entryemu_result_outcome(r) == o && !nfindings)
-		return;
-	char dir[256], path[512], why[512];
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof(dir), "%s/entryemu-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
-	snprintf(why, sizeof(why), "%s: outcome %s, %zu finding(s)%s%.300s", name,
-		 entryemu_outcome_name(entryemu_result_outcome(r)), nfindings,
-		 nfindings ? ": " : "", nfindings ? entryemu_result_finding(r, 0)->text : "");
-	if (mkdtemp(dir)) {
-		snprintf(path, sizeof(path), "%s/%s.yaml", dir, name);
-		if (entryemu_scenario_record(m, s, r, why, path) == 0)
-			print_message("recorded the failing run: entryemu replay %s\n", path);
-	}
-	fail_msg("%s", why);
-}
+/* For suites that link the scenario library (include <entryemu/scenario.h>
+ * before this file): the installed CMocka helpers, expect_clean() and the
+ * rest, as other projects' suites use them. */
+#include <entryemu/cmocka.h>
 #endif
 
 #endif

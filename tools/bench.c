@@ -119,9 +119,9 @@ static int warm_runs(entryemu *m, entryemu_result *r, const uint8_t *code, size_
 
 static void print_warm(const char *name, const struct warm *w)
 {
-	printf("%s_us=%.3f us\n", name, w->us);
-	printf("%s_per_s=%.0f runs/s\n", name, w->per_s);
-	printf("%s_insns=%llu instructions\n", name, (unsigned long long)w->insns);
+	printf("%s=%.3f us\n", name, w->us);
+	printf("%s_rate=%.0f runs/s\n", name, w->per_s);
+	printf("%s_length=%llu instructions\n", name, (unsigned long long)w->insns);
 }
 
 /*
@@ -400,7 +400,7 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 	printf("image=%s\n", image);
 	printf("checkers=on\n");
 	printf("tracing=off\n");
-	printf("runs=%ld per figure\n", n);
+	printf("runs_per_figure=%ld runs\n", n);
 	print_warm("warm_int80_getpid", &w80);
 	print_warm("warm_sysenter_getpid", &wse);
 	print_warm("warm_gs_fixup", &wgs);
@@ -419,33 +419,33 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 	if (cold < 0)
 		printf("cold_replay=failed\n");
 	else
-		printf("cold_replay_ms=%.2f ms\n", cold);
+		printf("cold_replay=%.2f ms\n", cold);
 	for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", scenario_dir(), classes[c].file);
 		if (class_warm[c] < 0)
 			printf("warm_%s=failed (%s)\n", classes[c].name, classes[c].file);
 		else
-			printf("warm_%s_us=%.3f us\n", classes[c].name, class_warm[c]);
+			printf("warm_%s=%.3f us\n", classes[c].name, class_warm[c]);
 		double cms = cold_replay_ms(path, quick ? 1 : 11);
 		if (cms < 0)
 			printf("cold_%s=failed (%s)\n", classes[c].name, classes[c].file);
 		else
-			printf("cold_%s_ms=%.2f ms\n", classes[c].name, cms);
+			printf("cold_%s=%.2f ms\n", classes[c].name, cms);
 	}
 	printf("warm_bundled_runs=%d runs\n", nall);
 	if (!all_ok)
 		printf("warm_bundled=failed (%s)\n", slowest);
-	printf("warm_bundled_max_us=%.3f us\n", max_us);
+	printf("warm_bundled_max=%.3f us\n", max_us);
 	printf("warm_bundled_slowest=%s\n", slowest);
-	printf("warm_bundled_max_per_entry_us=%.3f us\n", max_pe);
+	printf("warm_bundled_max_per_entry=%.3f us\n", max_pe);
 	printf("warm_bundled_slowest_per_entry=%s\n", slowest_pe);
 	double suite_ms = -1;
 	long rss = 0;
 	if (replay_process(NULL, &suite_ms, &rss))
 		printf("suite_replay=failed\n");
 	else {
-		printf("suite_replay_ms=%.1f ms\n", suite_ms);
+		printf("suite_replay=%.1f ms\n", suite_ms);
 		printf("suite_replay_peak_rss=%ld KiB\n", rss);
 	}
 	char kernel[4096], why[256] = "";
@@ -457,18 +457,18 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 	if (qemu_ms < 0) {
 		printf("qemu_boot=unavailable (%s)\n", why);
 	} else {
-		printf("qemu_boot_ms=%.1f ms\n", qemu_ms);
+		printf("qemu_boot=%.1f ms\n", qemu_ms);
 		if (suite_ms > 0)
-			printf("suite_replay_vs_qemu_boot=%.3f\n", suite_ms / qemu_ms);
+			printf("suite_replay_vs_qemu_boot=%.3f x\n", suite_ms / qemu_ms);
 	}
 	printf("floor_insns=%u instructions\n", insns);
 	printf("floor_stores=%u stores\n", stores);
 	if (floor_us > 0) {
-		printf("floor_plain_unicorn_us=%.3f us\n", floor_us);
-		printf("overhead_ratio=%.2f\n", w80.us / floor_us);
+		printf("floor_plain_unicorn=%.3f us\n", floor_us);
+		printf("overhead_ratio=%.2f x\n", w80.us / floor_us);
 	} else {
 		printf("floor=failed\n");
 	}
-	printf("roundtrip_per_s=%.0f\n", w80.per_s);
+	printf("roundtrip_rate=%.0f round trips/s\n", w80.per_s);
 	return EXIT_PASS;
 }

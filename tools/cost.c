@@ -14,6 +14,7 @@
  */
 #include "cli.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,11 +71,18 @@ static int kernel_stream(entryemu *m, entryemu_result *r, const struct path *p,
 			continue;		/* a C function's stand-in */
 		if (entryemu_disasm(m, a, line, sizeof(line)) <= 0)
 			continue;
-		/* keep "mnemonic operands": after the hex bytes column */
-		const char *t = strstr(line, ">: ");
-		t = t ? t + 3 + 24 + 1 : line;
-		while (*t == ' ')
-			t++;
+		/* keep "mnemonic operands": after the place and the bytes, "xx " each
+		 * (no mnemonic is two hex digits) */
+		const char *t = strstr(line, ">:");
+		t = t ? t + 2 : line;
+		for (;;) {
+			while (*t == ' ')
+				t++;
+			if (!isxdigit((unsigned char)t[0]) || !isxdigit((unsigned char)t[1]) ||
+			    t[2] != ' ')
+				break;
+			t += 3;
+		}
 		snprintf(st->text[st->n], sizeof(st->text[0]), "%.95s", t);
 		snprintf(st->where[st->n], sizeof(st->where[0]), "%s", sym);
 		st->n++;
@@ -87,7 +95,13 @@ static void shape(const char *in, char *out, size_t len)
 {
 	size_t j = 0;
 	for (size_t i = 0; in[i] && j + 2 < len; i++) {
-		if (in[i] == '0' && in[i + 1] == 'x') {
+		size_t h = 0;		/* a branch target as objdump prints it: c010011a */
+		while ((!i || in[i - 1] == ' ') && h < 8 && isxdigit((unsigned char)in[i + h]))
+			h++;
+		if (h == 8 && (!in[i + 8] || in[i + 8] == ' ')) {
+			out[j++] = '#';
+			i += 7;
+		} else if (in[i] == '0' && in[i + 1] == 'x') {
 			out[j++] = '#';
 			i += 2;
 			while (in[i] && strchr("0123456789abcdef", in[i]))

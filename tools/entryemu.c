@@ -156,10 +156,13 @@ static void print_details(entryemu *m, const entryemu_result *r)
 		printf("trace hash: %016llx\n", (unsigned long long)entryemu_result_trace_hash(r));
 	for (size_t i = 0; i < entryemu_result_nevents(r); i++) {
 		const struct entryemu_event_record *e = entryemu_result_event(r, i);
-		printf("event: vector %d%s", e->vector, e->software ? " (int)" : "");
+		if (e->vector == ENTRYEMU_EVENT_SYSENTER)
+			printf("event: sysenter");
+		else
+			printf("event: vector %d%s", e->vector, e->software ? " (int)" : "");
 		if (e->has_error_code)
 			printf(" error code 0x%x", e->error_code);
-		printf(" from CPL %d at %s -> %s, frame %08x\n", e->from_cpl,
+		printf(" from CPL %d to %d at %s -> %s, frame %08x\n", e->from_cpl, e->to_cpl,
 		       entryemu_symbolize(m, e->eip, sym, sizeof(sym)),
 		       entryemu_symbolize(m, e->handler, sym2, sizeof(sym2)), e->frame);
 	}
@@ -266,9 +269,9 @@ static void print_json(entryemu *m, const char *file, const char *scenario,
 	for (size_t i = 0; i < entryemu_result_nevents(r); i++) {
 		const struct entryemu_event_record *e = entryemu_result_event(r, i);
 		printf("%s{\"vector\":%d,\"software\":%d,\"has_error_code\":%d,"
-		       "\"error_code\":\"0x%x\",\"from_cpl\":%d,", i ? "," : "", e->vector,
-		       e->software, e->has_error_code, e->has_error_code ? e->error_code : 0,
-		       e->from_cpl);
+		       "\"error_code\":\"0x%x\",\"from_cpl\":%d,\"to_cpl\":%d,", i ? "," : "",
+		       e->vector, e->software, e->has_error_code,
+		       e->has_error_code ? e->error_code : 0, e->from_cpl, e->to_cpl);
 		json_addr(m, "eip", e->eip);
 		printf(",");
 		json_addr(m, "handler", e->handler);
@@ -311,28 +314,119 @@ static void print_json(entryemu *m, const char *file, const char *scenario,
 			printf("%s", i ? "," : "");
 			json_str(line);
 		}
+		/* what happened between instructions: the record of each kind it names */
+		static const char *const kinds[] = { "event", "call", "returned", "fixup",
+						     "ring3" };
+		printf("],\"marks\":[");
+		for (size_t i = 0; i < entryemu_result_nmarks(r); i++) {
+			const struct entryemu_mark *k = entryemu_result_mark(r, i);
+			printf("%s{\"after\":%zu,\"kind\":\"%s\",\"record\":%zu", i ? "," : "",
+			       k->after, kinds[k->kind], k->record);
+			if (k->kind == ENTRYEMU_MARK_RETURNED)
+				printf(",\"value\":\"0x%x\"", k->value);
+			printf("}");
+		}
 		printf("]");
 	}
 	printf("}\n");
 }
 
+/* Marked lines sit under the instruction column of the trace lines. */
+#define MARK "         ==> "
+
+/* What the CPU did between two traced instructions, one marked line each. */
+static void print_mark(entryemu *m, const entryemu_result *r, const struct entryemu_mark *k)
+{
+	char a[128], b[128];
+	switch (k->kind) {
+	case ENTRYEMU_MARK_EVENT: {
+		const struct entryemu_event_record *e = entryemu_result_event(r, k->record);
+		if (e->vector == ENTRYEMU_EVENT_SYSENTER)
+			printf(MARK "event: sysenter");
+		else
+			printf(MARK "event: vector %d%s", e->vector, e->software ? " (int)" : "");
+		if (e->has_error_code)
+			printf(" error code 0x%x", e->error_code);
+		printf(", CPL %d -> %d, at %s -> %s, frame %08x\n", e->from_cpl, e->to_cpl,
+		       entryemu_symbolize(m, e->eip, a, sizeof(a)),
+		       entryemu_symbolize(m, e->handler, b, sizeof(b)), e->frame);
+		if (e->from_cpl != e->to_cpl)
+			printf(MARK "ring %d -> %d\n", e->from_cpl, e->to_cpl);
+		break;
+	}
+	case ENTRYEMU_MARK_CALL: {
+		const struct entryemu_callout_record *c = entryemu_result_callout(r, k->record);
+		if (c->syscall >= 0 && c->pt_regs_addr)	/* asmlinkage: from pt_regs */
+			printf(MARK "call %s(0x%x, 0x%x, 0x%x, 0x%x, 0x%x, 0x%x)", c->name,
+			       c->regs.ebx, c->regs.ecx, c->regs.edx, c->regs.esi, c->regs.edi,
+			       c->regs.ebp);
+		else		/* fastcall: the first arguments in %eax, %edx */
+			printf(MARK "call %s(%%eax 0x%x, %%edx 0x%x)", c->name, c->eax, c->edx);
+		if (c->pt_regs_addr)
+			printf(", pt_regs %08x", c->pt_regs_addr);
+		printf(", from %s\n", entryemu_symbolize(m, c->return_addr, a, sizeof(a)));
+		break;
+	}
+	case ENTRYEMU_MARK_RETURNED:
+		printf(MARK "%s returned 0x%x\n", entryemu_result_callout(r, k->record)->name,
+		       k->value);
+		break;
+	case ENTRYEMU_MARK_FIXUP: {
+		const struct entryemu_fixup_record *f = entryemu_result_fixup(r, k->record);
+		printf(MARK "fixup: %s -> %s (vector %d, error code 0x%x)\n",
+		       entryemu_symbolize(m, f->insn, a, sizeof(a)),
+		       entryemu_symbolize(m, f->fixup, b, sizeof(b)), f->vector, f->error_code);
+		break;
+	}
+	case ENTRYEMU_MARK_RING3: {
+		const struct entryemu_regs *g = entryemu_result_return(r, k->record);
+		printf(MARK "ring 0 -> 3, at %s, esp %08x\n",
+		       entryemu_symbolize(m, g->eip, a, sizeof(a)), g->esp);
+		break;
+	}
+	}
+}
+
+/*
+ * Every executed instruction, one line each in columns, and after it a
+ * marked line for each event, call, return, fixup and ring switch that
+ * happened before the next one.
+ */
 static void print_trace(entryemu *m, const entryemu_result *r)
 {
-	size_t ev = 0, nev = entryemu_result_nevents(r), trace_len = 0;
+	/*
+	 * A trace runs the same few hundred instructions over and over:
+	 * each is decoded once (the memory printed is the run's final
+	 * state either way).  Open addressing; a full table decodes anew.
+	 */
+	enum { SLOTS = 4096 };
+	static struct { uint32_t addr; char *line; } seen[SLOTS];
+	size_t mk = 0, nmk = entryemu_result_nmarks(r), trace_len = 0;
 	const uint32_t *trace = entryemu_result_trace(r, &trace_len);
 	for (size_t i = 0; trace && i < trace_len; i++) {
-		char line[256];
-		entryemu_disasm(m, trace[i], line, sizeof(line));
-		printf("%s", line);
-		/* mark where each event was raised */
-		for (; ev < nev && entryemu_result_event(r, ev)->trace_index == i; ev++) {
-			const struct entryemu_event_record *e = entryemu_result_event(r, ev);
-			if (e->has_error_code)
-				printf("    <-- vector %d, error code 0x%x", e->vector, e->error_code);
-			else
-				printf("    <-- vector %d", e->vector);
+		char line[320];
+		const char *text = NULL;
+		size_t h = (trace[i] * 2654435761u) % SLOTS, probes = 0;
+		for (; probes < 16 && seen[h].line; probes++, h = (h + 1) % SLOTS)
+			if (seen[h].addr == trace[i]) {
+				text = seen[h].line;
+				break;
+			}
+		if (!text) {
+			entryemu_disasm(m, trace[i], line, sizeof(line));
+			text = line;
+			if (probes < 16 && !seen[h].line && (seen[h].line = strdup(line)))
+				seen[h].addr = trace[i];
 		}
-		printf("\n");
+		puts(text);
+		for (; mk < nmk && entryemu_result_mark(r, mk)->after <= i + 1; mk++)
+			print_mark(m, r, entryemu_result_mark(r, mk));
+	}
+	for (; mk < nmk; mk++)		/* what happened after the last one */
+		print_mark(m, r, entryemu_result_mark(r, mk));
+	for (size_t h = 0; h < SLOTS; h++) {	/* the next run may be another image */
+		free(seen[h].line);
+		seen[h].line = NULL;
 	}
 }
 
@@ -692,18 +786,19 @@ static int command_help(const char *cmd)
 		{ "bench", "usage: entryemu bench [--quick] [--image PATH]\n"
 			   "Warm round trips per second (int $0x80, sysenter, the %gs fixup) on one\n"
 			   "engine with a full reset and all checkers on, the per-phase breakdown and\n"
-			   "a cold replay; name=value lines, the last roundtrip_per_s=N.\n" },
+			   "a cold replay; name=value unit lines, the last roundtrip_rate=N round trips/s.\n" },
 		{ "explore", "usage: entryemu explore [--image PATH] [--out DIR] [-j N] [--json] FILE...\n"
-		  "Re-run each scenario with an IRQ, an NMI and a debug exception injected\n"
-		  "before every kernel instruction of its run, and, for a scenario that\n"
-		  "makes a system call, with the syscall number 0, NR_syscalls - 1,\n"
-		  "NR_syscalls and -1 and every argument PAGE_OFFSET - 4 .. PAGE_OFFSET by\n"
-		  "int $0x80 and by sysenter; one variant at a time, all checkers on, on N\n"
-		  "worker processes (default: one per core from 2,000 variants).  Variants\n"
-		  "with a new finding, an oops, an unsupported event, an emulator error or\n"
-		  "an exhausted budget are written as reproducer scenarios into DIR\n"
-		  "(default entryemu-explore/).  A progress bar on a terminal, a summary at\n"
-		  "the end.  Exit 1 if any was found.\n" },
+		  "Re-run each scenario with an IRQ and an NMI injected before every kernel\n"
+		  "instruction of its run and a debug exception after each user access (a\n"
+		  "data breakpoint), and, for a scenario that makes a system call, with the\n"
+		  "syscall number 0, NR_syscalls - 1, NR_syscalls and -1 and every argument\n"
+		  "PAGE_OFFSET - 4 .. PAGE_OFFSET by int $0x80 and by sysenter; one variant\n"
+		  "at a time, all checkers on, on N worker processes (default: one per core\n"
+		  "from 2,000 variants).  Variants with a new finding, an oops, an\n"
+		  "unsupported event, an emulator error or an exhausted budget are written\n"
+		  "as reproducer scenarios into DIR (default entryemu-explore/).  A progress\n"
+		  "bar on a terminal, a summary at the end.  Exit 1 if any was found\n"
+		  "(docs/findings.md).\n" },
 		{ "cost", "usage: entryemu cost\n"
 			  "Instructions the %gs-saving patch adds per round trip (pre- against\n"
 			  "post-patch image, each listed), and the native cost of those %gs\n"
@@ -732,9 +827,9 @@ static void usage(FILE *f)
 		"  disasm PLACE       disassemble from a symbol, symbol+offset or address\n"
 		"  bench [--quick]    warm and cold replay speed, name=value lines\n"
 		"  cost               what saving %%gs costs: instructions pre/post, native ns\n"
-		"  explore FILE...    inject an IRQ, an NMI and a #DB before every kernel\n"
-		"                     instruction of each scenario's run, try the syscall\n"
-		"                     number and pointer boundaries; write reproducers\n"
+		"  explore FILE...    inject an IRQ and an NMI before every kernel instruction\n"
+		"                     of each scenario's run, a #DB after user accesses, try\n"
+		"                     syscall number and pointer boundaries; write reproducers\n"
 		"\n"
 		"options:\n"
 		"  --image PATH       run against this kernel image instead\n"

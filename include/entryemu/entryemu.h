@@ -105,9 +105,9 @@ enum entryemu_variant {
 /*
  * Where the bundled images are, written into buf (returned; NULL if
  * it does not fit): $ENTRYEMU_IMAGE_DIR if set, else share/entryemu
- * beside the directory the library was loaded from (the build tree or
- * an installed prefix), else the prefix the library was configured
- * with.  Image NAME is the file entry-NAME.elf there: post, pre,
+ * beside the directory the library was loaded from (dladdr: lib/ of the
+ * build tree or an installed prefix, or bin/ of a program it is linked
+ * into), else the prefix the library was configured with.  Image NAME is the file entry-NAME.elf there: post, pre,
  * post-preempt.  These three are safe to call from any thread.
  */
 ENTRYEMU_EXTERN const char *entryemu_image_dir(char *buf, size_t len);
@@ -417,6 +417,7 @@ struct entryemu_event_record {
 	uint32_t frame;			/* %esp after the pushes */
 	size_t trace_index;		/* with a trace: the entry of the
 					 * instruction that raised it */
+	int to_cpl;			/* the CPL delivery sent the CPU to */
 };
 
 /* An __ex_table fixup the kernel applied. */
@@ -492,6 +493,29 @@ ENTRYEMU_EXTERN const uint32_t *entryemu_result_trace(const entryemu_result *r, 
 ENTRYEMU_EXTERN uint64_t entryemu_result_trace_hash(const entryemu_result *r);
 
 /*
+ * Every record of a run in the order it happened, each placed in the
+ * trace: `after` instructions had been traced when it happened (so with
+ * a trace it follows entry after - 1).  A trace printer interleaves
+ * them with the instructions.
+ */
+enum entryemu_mark_kind {
+	ENTRYEMU_MARK_EVENT,		/* event `record` was delivered */
+	ENTRYEMU_MARK_CALL,		/* callout `record` was called */
+	ENTRYEMU_MARK_RETURNED,		/* callout `record` returned `value` */
+	ENTRYEMU_MARK_FIXUP,		/* fixup `record` was applied */
+	ENTRYEMU_MARK_RING3,		/* return `record`: the CPU is back in ring 3 */
+};
+struct entryemu_mark {
+	enum entryemu_mark_kind kind;
+	size_t record;			/* index among the records of its kind */
+	size_t after;			/* instructions traced before it */
+	uint32_t value;			/* RETURNED: %eax the function returned */
+};
+ENTRYEMU_EXTERN size_t entryemu_result_nmarks(const entryemu_result *r);
+ENTRYEMU_EXTERN const struct entryemu_mark *entryemu_result_mark(const entryemu_result *r,
+								 size_t i);
+
+/*
  * Reset the machine to its initial state, apply setup and run, into
  * result.  Returns 0 when the run happened (whatever its outcome), a
  * negative code when the setup was refused (for example a selector the
@@ -553,11 +577,19 @@ ENTRYEMU_EXTERN const struct entryemu_extable_coverage *entryemu_coverage_extabl
 /* "symbol+0xoff" for addr into buf; returns buf. */
 ENTRYEMU_EXTERN const char *entryemu_symbolize(const entryemu *m, uint32_t addr,
 			       char *buf, size_t len);
-/* Address of an image symbol (0 if none). */
+/*
+ * Address of an image symbol (0 if none).  A symbol of the vsyscall page
+ * (__kernel_vsyscall, SYSENTER_RETURN) means the address user code runs
+ * it at, in the page at 0xffffe000, not its link address in the image:
+ * one meaning for each name, in scenarios, reports and traces alike.
+ */
 ENTRYEMU_EXTERN uint32_t entryemu_symbol(const entryemu *m, const char *name);
 /*
- * One line "addr <sym+off>: bytes  mnemonic operands" for the instruction
- * at addr; returns its length in bytes, or a negative code.
+ * One line "addr <sym+off>:  bytes  mnemonic operands" for the instruction
+ * at addr, in columns, with branch targets and immediates that are image
+ * addresses named as objdump names them (`call c0100123 <do_syscall_trace>`,
+ * `push $0xc0100200 <do_page_fault>`); returns its length in bytes, or a
+ * negative code.
  */
 ENTRYEMU_EXTERN int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len);
 
@@ -565,6 +597,17 @@ ENTRYEMU_EXTERN int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_
  * entry.S and objdump) or Intel. */
 enum entryemu_syntax { ENTRYEMU_SYNTAX_ATT = 0, ENTRYEMU_SYNTAX_INTEL = 1 };
 ENTRYEMU_EXTERN int entryemu_set_syntax(entryemu *m, enum entryemu_syntax syntax);
+/*
+ * Names for places in the user code (a scenario's labels), used by
+ * entryemu_symbolize() and entryemu_disasm() from then on instead of
+ * "user+0xoff".  The handle keeps a copy; n = 0 forgets them.
+ */
+struct entryemu_label {
+	const char *name;
+	uint32_t addr;
+};
+ENTRYEMU_EXTERN int entryemu_set_labels(entryemu *m, const struct entryemu_label *labels,
+					size_t n);
 /* Just "mnemonic operands" of the instruction at addr in the syntax given
  * ("pop %gs", "pop gs"); 0 or a negative code. */
 ENTRYEMU_EXTERN int entryemu_insn_text(entryemu *m, uint32_t addr, enum entryemu_syntax syntax,

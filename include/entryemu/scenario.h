@@ -73,15 +73,53 @@ ENTRYEMU_EXTERN int entryemu_binding_check(const entryemu_binding *b, const entr
 
 /*
  * Write a scenario file that reproduces the run of setup on m that gave
- * r: the image, the user state and code (as bytes), the descriptor
- * edits, injections, flags, and for every callout the caller served,
- * what it returned and changed (as actions).  Its expectations are the
- * run's outcome, its signal, and no checker findings: a run that failed
- * one replays as a failure.  why, if not NULL, goes in as a comment.
+ * r: the image (a bundled one by its name, `image: post`), the user
+ * state and code (as bytes), the descriptor edits, injections, flags,
+ * and for every callout the caller served, what it returned and changed
+ * (as actions).  Its expectations are what the run showed: the outcome
+ * and signal, every event and fixup (up to 32 of each), the first 32
+ * kernel function calls with their registers and pt_regs, every return
+ * to ring 3 (up to 32) and the final state; and no checker findings (each
+ * one found is written as a comment): a run with one replays as a
+ * failure.  why, if not NULL, goes in as a comment.
  */
 ENTRYEMU_EXTERN int entryemu_scenario_record(entryemu *m, const struct entryemu_setup *setup,
 					     const entryemu_result *r, const char *why,
 					     const char *path);
+/*
+ * The same for a run that failed the caller's own check: message (the
+ * failing assertion's text) goes in as a comment and as the expectation
+ * `recorded_failure`, so the replay fails with "recorded failure:
+ * MESSAGE", besides anything that no longer reproduces.
+ */
+ENTRYEMU_EXTERN int entryemu_scenario_record_failure(entryemu *m,
+						     const struct entryemu_setup *setup,
+						     const entryemu_result *r,
+						     const char *message, const char *path);
+
+/*
+ * User code from assembly text, as a scenario's `code` key takes it (GNU
+ * as, 32-bit, AT&T syntax; labels allowed), for tests written in C:
+ *
+ *	entryemu_code *c;
+ *	if (entryemu_assemble("movl $20, %eax\n int $0x80\n after:\n", &c, err, sizeof(err)))
+ *		...				// err: "line N: the assembler's message"
+ *	s.code = entryemu_code_bytes(c, &s.code_len);
+ *	entryemu_code_label(c, "after")		// its address in user space
+ *
+ * It needs GNU as at run time, which is why it is in this library and
+ * not in libentryemu.  entryemu_code_labels() gives the labels in the
+ * form entryemu_set_labels() takes, so traces and reports use them.
+ */
+typedef struct entryemu_code entryemu_code;
+ENTRYEMU_EXTERN int entryemu_assemble(const char *text, entryemu_code **out, char *err,
+				      size_t errlen);
+ENTRYEMU_EXTERN const uint8_t *entryemu_code_bytes(const entryemu_code *c, size_t *len);
+/* Address of label name in user space, 0 if the code has none. */
+ENTRYEMU_EXTERN uint32_t entryemu_code_label(const entryemu_code *c, const char *name);
+ENTRYEMU_EXTERN const struct entryemu_label *entryemu_code_labels(const entryemu_code *c,
+								  size_t *n);
+ENTRYEMU_EXTERN void entryemu_code_free(entryemu_code *c);
 
 #ifdef __cplusplus
 }

@@ -119,6 +119,7 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 	}
 	machine_set_reg(m, ER_EFLAGS, d.new_eflags);
 	machine_set_reg(m, ER_EIP, d.new_eip);
+	out.u.delivered.rec.to_cpl = d.new_cpl;
 	emit(m, &out, ev, d.cpl, d.new_eip, d.frame);
 	return DELIVERED;
 }
@@ -376,6 +377,7 @@ static void deliver_sysenter(struct entryemu *m)
 		m->cpu->in_kernel = 1;
 	struct event ev = { .vector = ENTRYEMU_EVENT_SYSENTER, .software = 1,
 			    .eip = at + 2, .insn_eip = at };
+	out.u.delivered.rec.to_cpl = 0;		/* sysenter's CS is ring 0's */
 	emit(m, &out, &ev, cpl, (uint32_t)eip, (uint32_t)esp);
 }
 

@@ -5,8 +5,20 @@
  */
 #include "image/symbols.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* The user-code label at or below addr, the last one given among equals. */
+static const struct image_symbol *label_at(const entryemu *m, uint32_t addr)
+{
+	const struct image_symbol *best = NULL;
+	for (size_t i = 0; i < m->nlabels; i++)
+		if (m->labels[i].addr <= addr && (!best || m->labels[i].addr >= best->addr))
+			best = &m->labels[i];
+	return best;
+}
 
 const char *entryemu_symbolize(const entryemu *m, uint32_t addr, char *buf, size_t len)
 {
@@ -27,8 +39,13 @@ const char *entryemu_symbolize(const entryemu *m, uint32_t addr, char *buf, size
 	if (addr >= VSYSCALL_PAGE && addr < VSYSCALL_PAGE + 0x1000) {
 		/* the vsyscall code is a copy of the image's vsyscall_page */
 		const struct image_symbol *s = NULL;
+		struct image_symbol kernel_vsyscall = { m->vsys_image, (char *)"__kernel_vsyscall" };
 		if (m->vsys_image && addr >= ENTRYEMU_VSYSCALL)
 			s = image_symbol_at(&m->img, m->vsys_image + (addr - ENTRYEMU_VSYSCALL));
+		/* the page's entry point goes by the kernel's name, not the image's label */
+		if (s && !strcmp(s->name, "vsyscall_page") &&
+		    image_symbol(&m->img, "__kernel_vsyscall") == s->addr)
+			s = &kernel_vsyscall;
 		uint32_t at = s ? ENTRYEMU_VSYSCALL + (s->addr - m->vsys_image) : VSYSCALL_PAGE;
 		if (!s)
 			snprintf(buf, len, "vsyscall+0x%x", addr - VSYSCALL_PAGE);
@@ -39,7 +56,13 @@ const char *entryemu_symbolize(const entryemu *m, uint32_t addr, char *buf, size
 		return buf;
 	}
 	if (addr >= ENTRYEMU_USER_CODE && addr < ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX) {
-		snprintf(buf, len, "user+0x%x", addr - ENTRYEMU_USER_CODE);
+		const struct image_symbol *l = label_at(m, addr);
+		if (l && l->addr == addr)
+			snprintf(buf, len, "%s", l->name);
+		else if (l)
+			snprintf(buf, len, "%s+0x%x", l->name, addr - l->addr);
+		else
+			snprintf(buf, len, "user+0x%x", addr - ENTRYEMU_USER_CODE);
 		return buf;
 	}
 	const struct image_symbol *s = image_symbol_at(&m->img, addr);
@@ -62,8 +85,151 @@ const char *entryemu_symbolize(const entryemu *m, uint32_t addr, char *buf, size
 
 uint32_t entryemu_symbol(const entryemu *m, const char *name)
 {
-	return m && name ? image_symbol(&m->img, name) : 0;
+	uint32_t a = m && name ? image_symbol(&m->img, name) : 0;
+	/* the vsyscall page's code runs from its copy at 0xffffe000, never here */
+	if (a && m->vsys_image && a >= m->vsys_image) {
+		uint32_t end = image_symbol(&m->img, "vsyscall_page_end");
+		if (a < end && ENTRYEMU_VSYSCALL + (end - m->vsys_image) <= VSYSCALL_PAGE + 0x1000)
+			a = ENTRYEMU_VSYSCALL + (a - m->vsys_image);
+	}
+	return a;
 }
+
+int entryemu_set_labels(entryemu *m, const struct entryemu_label *labels, size_t n)
+{
+	if (!m || (n && !labels))
+		return ENTRYEMU_E_INVAL;
+	for (size_t i = 0; i < m->nlabels; i++)
+		free(m->labels[i].name);
+	free(m->labels);
+	m->labels = NULL;
+	m->nlabels = 0;
+	if (!n)
+		return 0;
+	m->labels = calloc(n, sizeof(*m->labels));
+	if (!m->labels)
+		return ENTRYEMU_E_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!labels[i].name || !(m->labels[i].name = strdup(labels[i].name))) {
+			m->nlabels = i;
+			entryemu_set_labels(m, NULL, 0);
+			return labels[i].name ? ENTRYEMU_E_NOMEM : ENTRYEMU_E_INVAL;
+		}
+		m->labels[i].addr = labels[i].addr;
+	}
+	m->nlabels = n;
+	return 0;
+}
+
+/* Is a an address worth a name in a disassembly: code or data of the
+ * image, labelled user code? */
+static int named_place(const entryemu *m, uint32_t a)
+{
+	/* not the vsyscall page: $0xffffe000 is far more often -THREAD_SIZE */
+	return (a >= m->img.base && a < m->img.end) ||
+	       (m->nlabels && a >= ENTRYEMU_USER_CODE &&
+		a < ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX);
+}
+
+/*
+ * Capstone prints a displacement as signed ("*-0x3fefe000(,%eax,4)");
+ * a kernel address reads as objdump prints it ("*0xc0102000(,%eax,4)").
+ */
+static void unsign_disp(char *ops, size_t len, uint32_t v)
+{
+	char neg[16], pos[16], out[160];
+	const char *forms[][2] = { { "-0x%x", "0x%x" }, { "- 0x%x", "+ 0x%x" } };
+	for (int f = 0; f < 2; f++) {
+		snprintf(neg, sizeof(neg), forms[f][0], 0u - v);
+		char *at = strstr(ops, neg);
+		if (!at)
+			continue;
+		snprintf(pos, sizeof(pos), forms[f][1], v);
+		snprintf(out, sizeof(out), "%.*s%s%s", (int)(at - ops), ops, pos, at + strlen(neg));
+		snprintf(ops, len, "%s", out);
+		return;
+	}
+}
+
+/*
+ * Capstone's AT&T text as objdump -d prints it.  The mnemonic loses the
+ * operand-size suffix Capstone always adds where a register operand or
+ * the instruction itself fixes the size ("push %gs", "call", "ret"), and
+ * keeps it where only memory and an immediate are named ("movl
+ * $0x6,(%esp)"); a few take objdump's own names ("iret", "pushf").
+ * Operands lose the blank after each comma, and immediates and
+ * displacements are hex ("$0x6", "0x4(%esp)"; a scale stays "4").
+ */
+static void objdump_att(csh h, const cs_insn *insn, char *mn, size_t mnlen, char *ops,
+			size_t opslen)
+{
+	static const char *const renamed[][2] = {
+		{ "iretd", "iret" }, { "pushfd", "pushf" }, { "popfd", "popf" },
+		{ "pushal", "pusha" }, { "popal", "popa" },
+	};
+	const char *base = cs_insn_name(h, insn->id);
+	const cs_x86 *x = &insn->detail->x86;
+	int has_reg = 0, has_mem = 0;
+	for (unsigned i = 0; i < x->op_count; i++) {
+		has_reg |= x->operands[i].type == X86_OP_REG;
+		has_mem |= x->operands[i].type == X86_OP_MEM;
+	}
+	int branch = cs_insn_group(h, insn, CS_GRP_JUMP) || cs_insn_group(h, insn, CS_GRP_CALL) ||
+		     cs_insn_group(h, insn, CS_GRP_RET) || cs_insn_group(h, insn, CS_GRP_IRET);
+	size_t bl = base ? strlen(base) : 0, ml = strlen(insn->mnemonic);
+	snprintf(mn, mnlen, "%s", insn->mnemonic);
+	for (size_t i = 0; base && i < sizeof(renamed) / sizeof(renamed[0]); i++)
+		if (!strcmp(base, renamed[i][0]))
+			snprintf(mn, mnlen, "%s", renamed[i][1]);
+	/* push and pop of memory too: in 32-bit code their size is 32 bits */
+	int stack = base && (!strcmp(base, "push") || !strcmp(base, "pop"));
+	if (base && ml == bl + 1 && !strncmp(insn->mnemonic, base, bl) &&
+	    strchr("bwl", insn->mnemonic[bl]) && (has_reg || !has_mem || branch || stack))
+		snprintf(mn, mnlen, "%s", base);
+	/* an immediate Capstone prints negative ("$-1") is the operand's bits */
+	uint32_t imm_mask = 0xffffffffu;
+	for (unsigned i = 0; i < x->op_count; i++)
+		if (x->operands[i].type == X86_OP_IMM && x->operands[i].size &&
+		    x->operands[i].size < 4)
+			imm_mask = (1u << (8 * x->operands[i].size)) - 1;
+
+	char out[160];
+	size_t o = 0;
+	int depth = 0;
+	const char *in = ops;
+	for (size_t i = 0; in[i] && o + 12 < sizeof(out); i++) {
+		char c = in[i];
+		if (c == ' ' && i && in[i - 1] == ',')
+			continue;
+		if (c == '$' && in[i + 1] == '-') {
+			int neg = in[i + 2] == '0' && in[i + 3] == 'x';
+			unsigned long v = strtoul(in + i + 2 + 2 * neg, NULL, neg ? 16 : 10);
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "$0x%x",
+					      (uint32_t)(0u - (uint32_t)v) & imm_mask);
+			for (i += 2; isxdigit((unsigned char)in[i + 1]) || in[i + 1] == 'x'; i++)
+				;
+			continue;
+		}
+		depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+		int starts = c >= '0' && c <= '9' && !depth &&
+			     (!i || !(isalnum((unsigned char)in[i - 1]) || in[i - 1] == '%')) &&
+			     !(c == '0' && in[i + 1] == 'x');
+		if (!starts) {
+			out[o++] = c;
+			continue;
+		}
+		unsigned long v = strtoul(in + i, NULL, 10);
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "0x%lx", v);
+		while (in[i + 1] >= '0' && in[i + 1] <= '9')
+			i++;
+	}
+	out[o] = 0;
+	snprintf(ops, opslen, "%s", out);
+}
+
+/* Column widths of a disassembly line, so that lines of a trace align. */
+#define SYM_COL 34		/* "<restore_nocheck_notrace+0x1a>:" */
+#define HEX_BYTES 7		/* as objdump shows them on one line */
 
 int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len)
 {
@@ -82,19 +248,44 @@ int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len)
 		return ENTRYEMU_E_INVAL;
 	}
 	char hex[48] = "";
-	for (size_t i = 0; i < insn->size && i < 8; i++)
+	for (size_t i = 0; i < insn->size && i < HEX_BYTES; i++)
 		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x ", insn->bytes[i]);
-	/* a direct branch names its target, as objdump does */
-	char target[160] = "";
+	char mn[32], ops[160], notes[200] = "";
+	snprintf(mn, sizeof(mn), "%s", insn->mnemonic);
+	snprintf(ops, sizeof(ops), "%s", insn->op_str);
+	if (!m->syntax_intel)
+		objdump_att(h, insn, mn, sizeof(mn), ops, sizeof(ops));
 	const cs_x86 *x = &insn->detail->x86;
 	if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM &&
 	    (cs_insn_group(h, insn, CS_GRP_JUMP) || cs_insn_group(h, insn, CS_GRP_CALL))) {
+		/* a direct branch: its target and the target's name, as objdump */
 		char tsym[128];
-		snprintf(target, sizeof(target), " <%s>",
-			 entryemu_symbolize(m, (uint32_t)x->operands[0].imm, tsym, sizeof(tsym)));
+		uint32_t t = (uint32_t)x->operands[0].imm;
+		snprintf(ops, sizeof(ops), "%x <%s>", t, entryemu_symbolize(m, t, tsym, sizeof(tsym)));
+	} else {
+		/* an immediate or displacement that is a place: its name too */
+		for (unsigned i = 0; i < x->op_count; i++) {
+			uint32_t v = x->operands[i].type == X86_OP_IMM ? (uint32_t)x->operands[i].imm :
+				     x->operands[i].type == X86_OP_MEM ? (uint32_t)x->operands[i].mem.disp :
+				     0;
+			if (!v || !named_place(m, v))
+				continue;
+			if (x->operands[i].type == X86_OP_MEM && (int32_t)v < 0)
+				unsign_disp(ops, sizeof(ops), v);
+			char vsym[128];
+			size_t used = strlen(notes);
+			snprintf(notes + used, sizeof(notes) - used, "%s<%s>", used ? ", " : "  ",
+				 entryemu_symbolize(m, v, vsym, sizeof(vsym)));
+		}
 	}
-	snprintf(buf, len, "%08x <%s>: %-24s %s %s%s", addr, sym, hex, insn->mnemonic,
-		 insn->op_str, target);
+	char place[160];
+	snprintf(place, sizeof(place), "<%s>:", sym);
+	snprintf(buf, len, "%08x %-*s %-*s %-6s %s%s", addr, SYM_COL, place, 3 * HEX_BYTES, hex,
+		 mn, ops, notes);
+	/* no trailing blanks when there are no operands */
+	size_t bl = strlen(buf);
+	while (bl && buf[bl - 1] == ' ')
+		buf[--bl] = 0;
 	int size = (int)insn->size;
 	cs_free(insn, 1);
 	return size;

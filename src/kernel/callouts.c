@@ -252,6 +252,7 @@ void callouts_hook(void *data, uint32_t addr, uint32_t size)
 		return;
 	}
 	t0 = prof_now(m);
+	rec.ret = c.ret;		/* what %eax gets, whoever served it */
 	emit_call(m, RUN_EV_CALL_AFTER, &rec, c.regs_addr);
 	PROF_ADD(m, check_ns, t0);
 	static const enum engine_reg out[] = { ER_EAX, ER_ECX, ER_EDX };

@@ -14,24 +14,40 @@ void recorder_observe(void *ctx, const struct run_event *ev)
 		struct entryemu_event_record e = ev->u.delivered.rec;
 		/* the instruction that raised it is the last one traced */
 		e.trace_index = r->trace_len ? r->trace_len - 1 : 0;
+		size_t n = r->nevents;
 		result_add_event(r, &e);
+		if (r->nevents > n)
+			result_add_mark(r, ENTRYEMU_MARK_EVENT, n, 0);
 		break;
 	}
 	case RUN_EV_CALL_BEFORE:
 		rc->last_call = result_add_callout(r, ev->u.call.rec);
+		if (rc->last_call >= 0)
+			result_add_mark(r, ENTRYEMU_MARK_CALL, (size_t)rc->last_call, 0);
 		break;
 	case RUN_EV_CALL_AFTER:
 		/* a caller's function: what it returned and changed */
 		if (rc->last_call >= 0 && ev->u.call.rec->custom)
 			r->callouts[rc->last_call] = *ev->u.call.rec;
+		if (rc->last_call >= 0)
+			result_add_mark(r, ENTRYEMU_MARK_RETURNED, (size_t)rc->last_call,
+					ev->u.call.rec->ret);
 		rc->last_call = -1;
 		break;
-	case RUN_EV_FIXUP:
+	case RUN_EV_FIXUP: {
+		size_t n = r->nfixups;
 		result_add_fixup(r, &ev->u.fixup);
+		if (r->nfixups > n)
+			result_add_mark(r, ENTRYEMU_MARK_FIXUP, n, 0);
 		break;
-	case RUN_EV_RETURN:
+	}
+	case RUN_EV_RETURN: {
+		size_t n = r->nreturns;
 		result_add_return(r, &ev->u.ret);
+		if (r->nreturns > n)
+			result_add_mark(r, ENTRYEMU_MARK_RING3, n, 0);
 		break;
+	}
 	case RUN_EV_EXIT_INSN:
 	case RUN_EV_FLAGS_LOAD:
 		break;

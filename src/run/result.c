@@ -42,6 +42,7 @@ void entryemu_result_free(entryemu_result *r)
 	free(r->returns);
 	free(r->findings);
 	free(r->trace);
+	free(r->marks);
 	free(r);
 }
 
@@ -58,6 +59,7 @@ void result_clear(entryemu_result *r)
 	r->ncallouts = r->nfixups = r->nevents = r->nreturns = 0;
 	memset(&r->profile, 0, sizeof(r->profile));
 	r->trace_len = 0;
+	r->nmarks = 0;
 	r->dropped = 0;
 }
 
@@ -143,6 +145,13 @@ void result_append(entryemu_result *r, const char *fmt, ...)
 	r->message_len += (size_t)n;
 }
 
+void result_add_mark(entryemu_result *r, enum entryemu_mark_kind k, size_t record,
+		     uint32_t value)
+{
+	struct entryemu_mark mk = { k, record, r->trace_len, value };
+	(void)ADD(r, marks, nmarks, marks_cap, mk);
+}
+
 void result_trace_push(entryemu_result *r, uint32_t addr)
 {
 	(void)ADD(r, trace, trace_len, trace_cap, addr);
@@ -225,6 +234,16 @@ const uint32_t *entryemu_result_trace(const entryemu_result *r, size_t *len)
 	if (len)
 		*len = r ? r->trace_len : 0;
 	return r && r->trace_len ? r->trace : NULL;
+}
+
+size_t entryemu_result_nmarks(const entryemu_result *r)
+{
+	return r ? r->nmarks : 0;
+}
+
+const struct entryemu_mark *entryemu_result_mark(const entryemu_result *r, size_t i)
+{
+	return GET(r, nmarks, marks, i);
 }
 
 uint64_t entryemu_result_trace_hash(const entryemu_result *r)

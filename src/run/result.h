@@ -28,6 +28,8 @@ struct entryemu_result {
 	struct entryemu_profile profile;
 	uint32_t *trace;
 	size_t trace_len, trace_cap;
+	struct entryemu_mark *marks;	/* every record above, in run order */
+	size_t nmarks, marks_cap;
 	size_t dropped;			/* records host memory could not hold */
 };
 
@@ -45,6 +47,9 @@ void result_append_text(entryemu_result *r, const char *text);
 /* ... or formatted. */
 void result_append(entryemu_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Note that record `record` of kind k happened now (value: RETURNED's). */
+void result_add_mark(entryemu_result *r, enum entryemu_mark_kind k, size_t record,
+		     uint32_t value);
 /* Append an executed instruction address to the trace. */
 void result_trace_push(entryemu_result *r, uint32_t addr);
 

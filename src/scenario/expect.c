@@ -66,6 +66,9 @@ int expectations_resolve(struct expectations *e, const entryemu_scenario *s,
 	for (int i = 0; i < e->nevents; i++)
 		if ((rc = resolve_fields(s, m, &e->events[i].f, err, errlen)))
 			return rc;
+	for (int i = 0; i < e->nreturns; i++)
+		if ((rc = resolve_fields(s, m, &e->returns[i].f, err, errlen)))
+			return rc;
 	for (int i = 0; i < e->ncallouts; i++)
 		if ((rc = resolve_fields(s, m, &e->callouts[i].at, err, errlen)) ||
 		    (rc = resolve_fields(s, m, &e->callouts[i].regs, err, errlen)))
@@ -79,6 +82,7 @@ void expectations_free(struct expectations *e)
 	free_fields(&e->returned);
 	free(e->signal.sym);
 	free(e->message);
+	free(e->recorded_failure);
 	for (int i = 0; i < e->nfixups; i++)
 		free(e->fixups[i].insn);
 	for (int i = 0; i < e->nnot_called; i++)
@@ -87,6 +91,8 @@ void expectations_free(struct expectations *e)
 		free(e->findings[i].insn);
 	for (int i = 0; i < e->nevents; i++)
 		free_fields(&e->events[i].f);
+	for (int i = 0; i < e->nreturns; i++)
+		free_fields(&e->returns[i].f);
 	for (int i = 0; i < e->ncallouts; i++) {
 		free(e->callouts[i].name);
 		free_fields(&e->callouts[i].at);
@@ -116,7 +122,8 @@ int expectations_copy(struct expectations *dst, const struct expectations *src)
 {
 	*dst = *src;
 	int bad = dup_fields(&dst->final) | dup_fields(&dst->returned) |
-		  dup_in_place(&dst->signal.sym) | dup_in_place(&dst->message);
+		  dup_in_place(&dst->signal.sym) | dup_in_place(&dst->message) |
+		  dup_in_place(&dst->recorded_failure);
 	for (int i = 0; i < dst->nfixups; i++)
 		bad |= dup_in_place(&dst->fixups[i].insn);
 	for (int i = 0; i < dst->nnot_called; i++)
@@ -125,6 +132,8 @@ int expectations_copy(struct expectations *dst, const struct expectations *src)
 		bad |= dup_in_place(&dst->findings[i].insn);
 	for (int i = 0; i < dst->nevents; i++)
 		bad |= dup_fields(&dst->events[i].f);
+	for (int i = 0; i < dst->nreturns; i++)
+		bad |= dup_fields(&dst->returns[i].f);
 	for (int i = 0; i < dst->ncallouts; i++)
 		bad |= dup_in_place(&dst->callouts[i].name) | dup_fields(&dst->callouts[i].at) |
 		       dup_fields(&dst->callouts[i].regs);
@@ -208,6 +217,19 @@ int entryemu_scenario_bind(const entryemu_scenario *s, entryemu *m, entryemu_bin
 		free(b);
 		return rc;
 	}
+	if (s->code.nlabels && !(b->labels = calloc(s->code.nlabels, sizeof(*b->labels)))) {
+		snprintf(err, errlen, "%s: out of memory", s->path);
+		entryemu_binding_free(b);
+		return ENTRYEMU_E_NOMEM;
+	}
+	for (; b->nlabels < s->code.nlabels; b->nlabels++) {
+		b->labels[b->nlabels].addr = s->code.labels[b->nlabels].addr;
+		if (!(b->labels[b->nlabels].name = strdup(s->code.labels[b->nlabels].name))) {
+			snprintf(err, errlen, "%s: out of memory", s->path);
+			entryemu_binding_free(b);
+			return ENTRYEMU_E_NOMEM;
+		}
+	}
 	if ((rc = expectations_resolve(&b->exp, s, m, err, errlen)) ||
 	    (rc = check_callout_names(&b->exp, s, m, err, errlen)) ||
 	    (rc = binding_setup(b, s, err, errlen))) {
@@ -224,6 +246,9 @@ void entryemu_binding_free(entryemu_binding *b)
 		return;
 	binding_release_actions(b);
 	expectations_free(&b->exp);
+	for (size_t i = 0; i < b->nlabels; i++)
+		free((char *)b->labels[i].name);
+	free(b->labels);
 	free(b->code);
 	free(b->path);
 	free(b);
@@ -246,7 +271,9 @@ int entryemu_binding_run(entryemu_binding *b, entryemu_result *r)
 		return ENTRYEMU_E_INVAL;
 	for (int i = 0; i < b->nactions; i++)
 		b->dispatch[i].calls = 0;
-	return entryemu_run(b->m, &b->setup, r);
+	/* traces and reports name the code's places by its labels */
+	int rc = entryemu_set_labels(b->m, b->labels, b->nlabels);
+	return rc ? rc : entryemu_run(b->m, &b->setup, r);
 }
 
 struct report {
@@ -353,6 +380,9 @@ int entryemu_binding_check(const entryemu_binding *b, const entryemu_result *res
 	if (s->message && !strstr(message, s->message))
 		failf(&r, s->message_loc, "expected the message to contain \"%s\", got \"%.300s\"",
 		      s->message, message);
+	/* the run reproduces the recording, so it fails as the recorded one did */
+	if (s->recorded_failure)
+		failf(&r, s->recorded_failure_loc, "recorded failure: %s", s->recorded_failure);
 	check_fields(&r, FT_REGS, &s->final, entryemu_result_final(res), "final");
 	if (s->returned.n) {
 		/* the last return to ring 3: the one the scenario ends on */
@@ -378,6 +408,18 @@ int entryemu_binding_check(const entryemu_binding *b, const entryemu_result *res
 				      "at %s", i + 1, s->fixups[i].insn, got,
 				      entryemu_symbolize(m, at, sym, sizeof(sym)));
 			}
+		}
+	}
+	size_t nret = entryemu_result_nreturns(res);
+	if (s->has_returns) {
+		if ((size_t)s->nreturns != nret)
+			failf(&r, s->returns_loc, "expected %d return(s) to ring 3, %zu made",
+			      s->nreturns, nret);
+		for (int i = 0; i < s->nreturns && (size_t)i < nret; i++) {
+			char what[32];
+			snprintf(what, sizeof(what), "returns[%d]", i);
+			check_fields(&r, FT_REGS, &s->returns[i].f,
+				     entryemu_result_return(res, (size_t)i), what);
 		}
 	}
 	size_t nevents = entryemu_result_nevents(res);

@@ -46,7 +46,7 @@ static const struct field call_fields[] = {
 #define E(f) { #f, offsetof(struct entryemu_event_record, f), 4, 0 }
 static const struct field event_fields[] = {
 	E(vector), E(software), E(has_error_code), E(error_code), E(eip),
-	E(from_cpl), E(handler), E(frame),
+	E(from_cpl), E(handler), E(frame), E(to_cpl),
 };
 #undef E
 
@@ -60,6 +60,13 @@ static const struct field *table(enum field_table t, size_t *n)
 	}
 	*n = 0;
 	return NULL;
+}
+
+size_t field_count(enum field_table t)
+{
+	size_t n;
+	(void)table(t, &n);
+	return n;
 }
 
 int field_lookup(enum field_table t, const char *name)

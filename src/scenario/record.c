@@ -1,12 +1,14 @@
 /*
  * Recording a run as a scenario file, so that a failure found by a C test
  * (or any caller) can be replayed with entryemu replay: same setup, same
- * callout behaviour, same trace.
+ * callout behaviour, same trace, and as expectations what the run showed,
+ * so the replay says what changed if it no longer reproduces.
  */
-#include <entryemu/entryemu.h>
-#include <entryemu/scenario.h>
+#include "scenario.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *tif_names[] = {
@@ -92,7 +94,13 @@ static void quoted(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\')
+		size_t n = *c >= 0x80 ? utf8_len(c) : 1;
+		if (n > 1) {		/* the loader refuses a file that is not UTF-8 */
+			fwrite(c, 1, n, f);
+			c += n - 1;
+		} else if (!n)
+			fputc('?', f);
+		else if (*c == '"' || *c == '\\')
 			fprintf(f, "\\%c", *c);
 		else if (*c < 0x20 || *c == 0x7f)
 			fprintf(f, "\\x%02x", *c);
@@ -102,8 +110,123 @@ static void quoted(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-int entryemu_scenario_record(entryemu *m, const struct entryemu_setup *s,
-			     const entryemu_result *r, const char *why, const char *path)
+/*
+ * The name of the bundled image m runs ("post"), so a recording replays
+ * wherever the images are installed; NULL for an image of the caller's.
+ */
+static const char *bundled_name(entryemu *m)
+{
+	static const char *const names[] = { "post", "pre", "post-preempt" };
+	char mine[PATH_MAX], theirs[PATH_MAX], path[4096];
+	if (!realpath(entryemu_image_file(m), mine))
+		return NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (entryemu_image_named(names[i], path, sizeof(path)) &&
+		    realpath(path, theirs) && !strcmp(mine, theirs))
+			return names[i];
+	return NULL;
+}
+
+/* One field per line, "key: 0x...", an address named in a comment. */
+static void field_lines(FILE *f, entryemu *m, const char *indent, enum field_table t,
+			const void *record, const char *const *skip)
+{
+	for (size_t i = 0; i < field_count(t); i++) {
+		const char *name = field_name(t, (int)i);
+		int skipped = 0;
+		for (const char *const *k = skip; k && *k; k++)
+			skipped |= !strcmp(*k, name);
+		if (skipped)
+			continue;
+		uint32_t v = field_get(t, (int)i, record);
+		fprintf(f, "%s%s: 0x%x", indent, name, v);
+		char sym[128];
+		entryemu_symbolize(m, v, sym, sizeof(sym));
+		if (v >= 0x1000 && strncmp(sym, "0x", 2) && (!strcmp(name, "eip") ||
+		    !strcmp(name, "handler") || !strcmp(name, "return_addr")))
+			fprintf(f, "  # %s", sym);
+		fputc('\n', f);
+	}
+}
+
+/*
+ * What the run showed, as expectations: its outcome, every event and
+ * fixup (up to the 32 a list holds), each kernel function call with its
+ * registers and pt_regs, each return to ring 3 and the final state.
+ * Checker findings are never expected: they go in as comments, and the
+ * replay reports each again as an unexpected finding.
+ */
+static void observed(FILE *f, entryemu *m, const entryemu_result *r)
+{
+	enum entryemu_outcome o = entryemu_result_outcome(r);
+	fprintf(f, "  outcome: %s\n", entryemu_outcome_name(o));
+	if (o == ENTRYEMU_KILLED)
+		fprintf(f, "  signal: %d\n", entryemu_result_signal(r));
+	char sym[128];
+	size_t n = entryemu_result_nevents(r);
+	if (n <= MAX_ITEMS) {
+		fprintf(f, "  events:%s\n", n ? "" : " []");
+		for (size_t i = 0; i < n; i++) {
+			fprintf(f, "    -\n");
+			field_lines(f, m, "      ", FT_EVENT, entryemu_result_event(r, i), NULL);
+		}
+	} else {
+		fprintf(f, "  # %zu events: more than a list holds\n", n);
+	}
+	n = entryemu_result_nfixups(r);
+	if (n <= MAX_ITEMS) {
+		fprintf(f, "  fixups: [");
+		for (size_t i = 0; i < n; i++) {
+			fprintf(f, "%s", i ? ", " : "");
+			quoted(f, entryemu_symbolize(m, entryemu_result_fixup(r, i)->insn, sym,
+						     sizeof(sym)));
+		}
+		fprintf(f, "]\n");
+	} else {
+		fprintf(f, "  # %zu fixups: more than a list holds\n", n);
+	}
+	n = entryemu_result_ncallouts(r);
+	if (n)
+		fprintf(f, "  callouts:%s\n", n > MAX_ITEMS ? "  # the first 32 calls" : "");
+	for (size_t i = 0; i < n && i < MAX_ITEMS; i++) {
+		const struct entryemu_callout_record *c = entryemu_result_callout(r, i);
+		unsigned occurrence = 0;
+		for (size_t j = 0; j <= i; j++)
+			occurrence += !strcmp(entryemu_result_callout(r, j)->name, c->name);
+		fprintf(f, "    - name: %s\n      occurrence: %u\n", c->name, occurrence);
+		field_lines(f, m, "      ", FT_CALL, c, NULL);
+		if (c->pt_regs_addr) {
+			fprintf(f, "      pt_regs:\n");
+			/* the pre-patch frame has no xgs slot to compare */
+			static const char *const no_xgs[] = { "xgs", NULL };
+			field_lines(f, m, "        ", FT_PT_REGS, &c->regs,
+				    c->regs.has_xgs ? NULL : no_xgs);
+		}
+	}
+	n = entryemu_result_nreturns(r);
+	if (n <= MAX_ITEMS) {
+		fprintf(f, "  returns:%s\n", n ? "" : " []");
+		for (size_t i = 0; i < n; i++) {
+			fprintf(f, "    -\n");
+			field_lines(f, m, "      ", FT_REGS, entryemu_result_return(r, i), NULL);
+		}
+	} else {
+		fprintf(f, "  # %zu returns to ring 3: more than a list holds; the last:\n", n);
+		fprintf(f, "  returned:\n");
+		field_lines(f, m, "    ", FT_REGS, entryemu_result_return(r, n - 1), NULL);
+	}
+	fprintf(f, "  final:\n");
+	field_lines(f, m, "    ", FT_REGS, entryemu_result_final(r), NULL);
+	n = entryemu_result_nfindings(r);
+	for (size_t i = 0; i < n; i++) {
+		char line[1024];
+		snprintf(line, sizeof(line), "finding: %s", entryemu_result_finding(r, i)->text);
+		comment(f, line);
+	}
+}
+
+static int record(entryemu *m, const struct entryemu_setup *s, const entryemu_result *r,
+		  const char *why, const char *failure, const char *path)
 {
 	if (!m || !s || !r || !path)
 		return ENTRYEMU_E_INVAL;
@@ -116,7 +239,11 @@ int entryemu_scenario_record(entryemu *m, const struct entryemu_setup *s,
 	fprintf(f, "name: ");
 	quoted(f, strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
 	fprintf(f, "\nimage: ");
-	quoted(f, entryemu_image_file(m));
+	const char *bundled = bundled_name(m);
+	if (bundled)
+		fprintf(f, "%s", bundled);
+	else
+		quoted(f, entryemu_image_file(m));
 	fprintf(f, "\n");
 	const struct entryemu_regs *u = &s->user;
 	fprintf(f, "user: {eax: 0x%x, ebx: 0x%x, ecx: 0x%x, edx: 0x%x, esi: 0x%x, edi: 0x%x, "
@@ -211,9 +338,27 @@ int entryemu_scenario_record(entryemu *m, const struct entryemu_setup *s,
 			fprintf(f, "%s      - {entry: %u, lo: 0x%08x, hi: 0x%08x}\n",
 				g ? "" : "    gdt:\n", c->gdt[g].index, c->gdt[g].lo, c->gdt[g].hi);
 	}
-	enum entryemu_outcome o = entryemu_result_outcome(r);
-	fprintf(f, "expect:\n  outcome: %s\n", entryemu_outcome_name(o));
-	if (o == ENTRYEMU_KILLED)
-		fprintf(f, "  signal: %d\n", entryemu_result_signal(r));
+	fprintf(f, "expect:\n");
+	observed(f, m, r);
+	if (failure) {
+		fprintf(f, "  recorded_failure: ");
+		quoted(f, failure);
+		fprintf(f, "\n");
+	}
 	return fclose(f) ? ENTRYEMU_E_IO : 0;
+}
+
+int entryemu_scenario_record(entryemu *m, const struct entryemu_setup *s,
+			     const entryemu_result *r, const char *why, const char *path)
+{
+	return record(m, s, r, why, NULL, path);
+}
+
+int entryemu_scenario_record_failure(entryemu *m, const struct entryemu_setup *s,
+				     const entryemu_result *r, const char *message,
+				     const char *path)
+{
+	if (!message)
+		return ENTRYEMU_E_INVAL;
+	return record(m, s, r, message, message, path);
 }

@@ -74,6 +74,10 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		s->message_loc = loc_of(v);
 		return get_string(p, k, v, &s->message);
 	}
+	if (!strcmp(key, "recorded_failure")) {
+		s->recorded_failure_loc = loc_of(v);
+		return get_string(p, k, v, &s->recorded_failure);
+	}
 	if (!strcmp(key, "final"))
 		return get_fields(p, k, v, FT_REGS, "final", &s->final);
 	if (!strcmp(key, "returned"))
@@ -142,6 +146,18 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		}
 		return 0;
 	}
+	if (!strcmp(key, "returns")) {
+		s->has_returns = 1;
+		s->returns_loc = loc_of(k);
+		if (get_list(p, k, v, "returns", items, &s->nreturns) < 0)
+			return -1;
+		for (int i = 0; i < s->nreturns; i++) {
+			s->returns[i].loc = loc_of_item(items[i]);
+			if (get_fields(p, k, items[i], FT_REGS, "returns", &s->returns[i].f) < 0)
+				return -1;
+		}
+		return 0;
+	}
 	if (!strcmp(key, "callouts")) {
 		if (get_list(p, k, v, "callouts", items, &s->ncallouts) < 0)
 			return -1;
@@ -157,7 +173,8 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		return 0;
 	}
 	return fail_at(p, loc_of(k), "expect: unknown key '%s' (outcome, signal, message, "
-		       "final, returned, fixups, events, callouts, not_called, findings)", key);
+		       "final, returned, returns, fixups, events, callouts, not_called, "
+		       "findings, recorded_failure)", key);
 }
 
 /* ---- top level --------------------------------------------------------------- */

@@ -92,6 +92,13 @@ struct expectations {
 	struct value signal;
 	char *message;			/* a substring of the result's message */
 	struct loc message_loc;
+	int has_returns;		/* every return to ring 3, in order */
+	struct loc returns_loc;
+	int nreturns;
+	struct event_expect returns[MAX_ITEMS];
+	char *recorded_failure;		/* a recording of a run its caller failed:
+					 * the caller's message, itself a failure */
+	struct loc recorded_failure_loc;
 	struct fields_expect final, returned;
 	int has_fixups;
 	struct loc fixups_loc;
@@ -152,10 +159,13 @@ struct entryemu_binding {
 	struct dispatch dispatch[MAX_ITEMS];
 	int nregistered;		/* dispatchers set on m */
 	struct expectations exp;	/* a copy, its symbols resolved */
+	struct entryemu_label *labels;	/* the code's labels, for traces */
+	size_t nlabels;
 };
 
 /* Field tables, shared by the parser (names) and the checker (access). */
 enum field_table { FT_REGS, FT_PT_REGS, FT_CALL, FT_EVENT };
+size_t field_count(enum field_table t);
 int field_lookup(enum field_table t, const char *name);
 const char *field_name(enum field_table t, int field);
 /* Selector-sized fields compare their low 16 bits only. */

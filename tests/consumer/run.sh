@@ -13,8 +13,12 @@ for how in find_package pkgconfig; do
 	PKG_CONFIG_PATH=$work/prefix/lib/pkgconfig:${PKG_CONFIG_PATH:-} \
 		cmake -S "$src" -B "$work/$how" -DCMAKE_PREFIX_PATH="$work/prefix" "$opt" >/dev/null
 	cmake --build "$work/$how" >/dev/null
-	# the installed library finds its images relative to itself
-	LD_LIBRARY_PATH=$work/prefix/lib "$work/$how/consumer_gs_fixup"
+	# the installed library finds its images relative to itself (dladdr);
+	# CMake's targets give the programs an RPATH, pkg-config's flags do not
+	lib=$work/prefix/lib
+	[ "$how" = find_package ] && lib=
+	(cd "$work" && env -u ENTRYEMU_IMAGE_DIR LD_LIBRARY_PATH=$lib "$work/$how/consumer_gs_fixup")
+	(cd "$work" && env -u ENTRYEMU_IMAGE_DIR LD_LIBRARY_PATH=$lib "$work/$how/consumer_helpers")
 	echo "consumer via $how: passed"
 done
 # and the installed command runs the installed scenarios
