@@ -56,6 +56,9 @@ static void machine_nulls(void)
 	CHILD_CHECK(entryemu_thread_info(NULL) == 0);
 	CHILD_CHECK(entryemu_esp0(NULL) == 0);
 	CHILD_CHECK(entryemu_nr_syscalls(NULL) == 0);
+	CHILD_CHECK(entryemu_set_labels(NULL, NULL, 0) == ENTRYEMU_E_INVAL);
+	CHILD_CHECK(entryemu_result_nmarks(NULL) == 0);
+	CHILD_CHECK(entryemu_result_mark(NULL, 0) == NULL);
 	CHILD_CHECK(entryemu_set_syntax(NULL, ENTRYEMU_SYNTAX_ATT) == ENTRYEMU_E_INVAL);
 	CHILD_CHECK(entryemu_insn_text(NULL, 0, ENTRYEMU_SYNTAX_ATT, buf, sizeof(buf)) < 0);
 	unsigned port = 0;
@@ -79,6 +82,16 @@ static void machine_bad_values(void)
 	CHILD_CHECK(entryemu_gdb_listen(m, "no port here", &port, buf, sizeof(buf)) < 0);
 	CHILD_CHECK(entryemu_gdb_listen(m, "127.0.0.1:99999", &port, buf, sizeof(buf)) < 0);
 	CHILD_CHECK(entryemu_gdb_listen(m, "127.0.0.1:-1", &port, NULL, 0) < 0);
+	/* labels: NULL with a count, and a NULL name */
+	CHILD_CHECK(entryemu_set_labels(m, NULL, 3) == ENTRYEMU_E_INVAL);
+	struct entryemu_label bad[1] = { { NULL, 0x08048000 } };
+	CHILD_CHECK(entryemu_set_labels(m, bad, 1) == ENTRYEMU_E_INVAL);
+	CHILD_CHECK(entryemu_set_labels(m, NULL, 0) == 0);	/* none */
+	entryemu_result *r = NULL;
+	CHILD_CHECK(entryemu_result_new(&r) == 0);
+	CHILD_CHECK(entryemu_result_mark(r, 0) == NULL);	/* no run yet */
+	CHILD_CHECK(entryemu_result_mark(r, (size_t)-1) == NULL);
+	entryemu_result_free(r);
 	entryemu_close(m);
 }
 
@@ -109,6 +122,19 @@ static void scenario_nulls(void)
 	CHILD_CHECK(entryemu_binding_run(NULL, NULL) == ENTRYEMU_E_INVAL);
 	CHILD_CHECK(entryemu_binding_check(NULL, NULL, err, sizeof(err)) < 0);
 	CHILD_CHECK(entryemu_scenario_record(NULL, NULL, NULL, NULL, NULL) == ENTRYEMU_E_INVAL);
+	CHILD_CHECK(entryemu_scenario_record_failure(NULL, NULL, NULL, NULL, NULL) ==
+		    ENTRYEMU_E_INVAL);
+	entryemu_code *c = (entryemu_code *)err;
+	CHILD_CHECK(entryemu_assemble(NULL, &c, err, sizeof(err)) == ENTRYEMU_E_INVAL);
+	CHILD_CHECK(c == NULL);
+	CHILD_CHECK(entryemu_assemble("nop", NULL, err, sizeof(err)) == ENTRYEMU_E_INVAL);
+	size_t n = 7;
+	CHILD_CHECK(entryemu_code_bytes(NULL, &n) == NULL);
+	CHILD_CHECK(entryemu_code_bytes(NULL, NULL) == NULL);
+	CHILD_CHECK(entryemu_code_label(NULL, "x") == 0);
+	CHILD_CHECK(entryemu_code_labels(NULL, &n) == NULL);
+	CHILD_CHECK(entryemu_code_labels(NULL, NULL) == NULL);
+	entryemu_code_free(NULL);
 }
 
 static void scenario_bad_values(void)
@@ -140,10 +166,21 @@ static void scenario_bad_values(void)
 		    ENTRYEMU_E_INVAL);
 	CHILD_CHECK(entryemu_scenario_record(m, entryemu_binding_setup(b), r, "why",
 					     "/nonexistent/dir/x.yaml") < 0);
+	CHILD_CHECK(entryemu_scenario_record_failure(m, entryemu_binding_setup(b), r, NULL,
+						     "/nonexistent/dir/x.yaml") < 0);
 	entryemu_result_free(r);
 	entryemu_binding_free(b);
 	entryemu_scenario_free(s);
 	entryemu_close(m);
+
+	/* assembly: a bad line, then labels asked of good code */
+	entryemu_code *c = NULL;
+	CHILD_CHECK(entryemu_assemble("no_such_insn %eax", &c, err, sizeof(err)) < 0);
+	CHILD_CHECK(c == NULL);
+	CHILD_CHECK(entryemu_assemble("here:\n nop", &c, NULL, 0) == 0);
+	CHILD_CHECK(entryemu_code_label(c, NULL) == 0);
+	CHILD_CHECK(entryemu_code_label(c, "nowhere") == 0);
+	entryemu_code_free(c);
 }
 
 static void test_machine_nulls(void **state) { (void)state; survives("machine NULLs", machine_nulls); }
