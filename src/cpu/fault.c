@@ -355,9 +355,14 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr)
 						: insn->id == X86_INS_POPF || step == 2 ? 2 : 4, addr)
 				       : covers(esp, 32, addr);
 			break;
-		case X86_INS_IRETD: case X86_INS_LEAVE:
-			hit |= covers(insn->id == X86_INS_LEAVE ? machine_reg(m, ER_EBP) : esp,
-				      insn->id == X86_INS_LEAVE ? 4 : 20, addr);
+		case X86_INS_LEAVE:
+			hit |= covers(machine_reg(m, ER_EBP), 4, addr);
+			break;
+		case X86_INS_IRETD:
+			/* up to nine dwords: EIP, CS, EFLAGS, ESP, SS, and ES, DS,
+			 * FS, GS back to vm86 mode (SDM vol. 2A IRET, "RETURN-TO-
+			 * VIRTUAL-8086-MODE") */
+			hit |= covers(esp, 36, addr);
 			break;
 		case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD:
 		case X86_INS_CMPSB: case X86_INS_CMPSW: case X86_INS_CMPSD:
