@@ -330,6 +330,17 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			start = machine_reg(m, ER_EIP);
 			continue;
 		}
+		/*
+		 * Unicorn treats the `until' address of a start, 0 here, as an
+		 * exit: code that jumps to linear 0 stops it cleanly instead of
+		 * fetching.  Nothing is mapped at 0, so the CPU would take a #PF
+		 * on that fetch.
+		 */
+		if (e == ENGINE_EXIT_OK && !run->halt.stopping && !run->cpu.unmapped_kind &&
+		    machine_linear_pc(m) == 0 && !machine_ptr(m, 0, 1)) {
+			run->cpu.unmapped_kind = 1 + EA_FETCH;
+			run->cpu.unmapped_addr = 0;
+		}
 		if (run->halt.stopping || !run->cpu.unmapped_kind)
 			break;
 		int kind = run->cpu.unmapped_kind;
