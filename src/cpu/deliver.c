@@ -398,7 +398,14 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 	 */
 	uint32_t eip = machine_reg(m, ER_EIP);
 	if (!fetch && !(machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)) {
-		uint32_t at = fault_locate_access(m, m->count->cur.addr, addr);
+		int undefined = 0;
+		uint32_t at = fault_locate_access(m, m->count->cur.addr, addr, &undefined);
+		if (at && undefined) {
+			/* no instruction: #UD before the access Unicorn made */
+			machine_set_reg(m, ER_EIP, at);
+			deliver_invalid_opcode(m);
+			return;
+		}
 		if (!at) {
 			char sym[128];
 			machine_stop(m, ENTRYEMU_UNSUPPORTED, "access to unmapped 0x%08x in the "

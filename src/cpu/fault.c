@@ -312,8 +312,10 @@ static int32_t esp_step(const cs_insn *insn, int *known)
 	return 0;
 }
 
-uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr)
+uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
+			     int *undefined)
 {
+	*undefined = 0;
 	/*
 	 * ESP before each instruction: followed from the block's start when
 	 * the block hook kept it (blocks with several pushes or pops), else
@@ -332,8 +334,12 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr)
 			avail++;
 		uint8_t *p = machine_ptr(m, pc, 1);
 		cs_insn *insn = NULL;
-		if (!p || cs_disasm(m->cs, p, avail, pc, 1, &insn) != 1)
+		if (!p)
 			return 0;
+		if (cs_disasm(m->cs, p, avail, pc, 1, &insn) != 1) {
+			*undefined = 1;		/* the CPU stops here with #UD */
+			return pc;
+		}
 		const cs_x86 *x = &insn->detail->x86;
 		int hit = 0;
 		for (int i = 0; i < x->op_count && !hit; i++)

@@ -30,8 +30,12 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
  * were before the faulting instruction but EIP at the start of its
  * translated block.  Find the instruction: the first from start on whose
  * memory access, computed with the current registers, covers addr.
- * Returns its address, or 0 if none does.
+ * Returns its address, or 0 if none does.  *undefined is set when the
+ * walk stopped at bytes that are no instruction: the address returned is
+ * theirs, where the CPU raises #UD before any access (Unicorn reads some
+ * undefined forms' memory operands first, `ff /7' among them).
  */
-uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr);
+uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
+			     int *undefined);
 
 #endif
