@@ -24,13 +24,17 @@ static inline int known_far_reg_modrm(uint8_t modrm)
 	return (modrm >= 0xd8 && modrm <= 0xdf) || (modrm >= 0xe8 && modrm <= 0xef);
 }
 
-/* Any ff, ModRM pair at any offset: code may be entered anywhere. */
+/*
+ * Any ff, ModRM pair at any offset: code may be entered anywhere.  The
+ * library follows user code with a jmp (e9) to the exit page, so a last
+ * ff pairs with that.
+ */
 static inline int known_unicorn_abort(const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i + 1 < n; i++)
 		if (p[i] == 0xff && known_far_reg_modrm(p[i + 1]))
 			return 1;
-	return 0;
+	return n && p[n - 1] == 0xff;
 }
 
 /* The Unicorn leak: LeakSanitizer reads this at start.  Build with

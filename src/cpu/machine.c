@@ -442,12 +442,13 @@ static int load_user_code(struct entryemu *m, const uint8_t *code, size_t len)
 	if (len)
 		memcpy(buf, code, len);
 	n = len;
-	far_indirect_rewrite(m->cs_count, m->count_insn, buf, n, ENTRYEMU_USER_CODE,
-			     &(uint32_t){ ENTRYEMU_USER_CODE }, 1);
 	int32_t rel = (int32_t)(ENTRYEMU_USER_EXIT - (ENTRYEMU_USER_CODE + n + 5));
 	buf[n++] = 0xe9;
 	memcpy(buf + n, &rel, 4);
 	n += 4;
+	/* with the jmp: code ending in ff makes `ff e9', a far jmp through %ecx */
+	far_indirect_rewrite(m->cs_count, m->count_insn, buf, n, ENTRYEMU_USER_CODE,
+			     &(uint32_t){ ENTRYEMU_USER_CODE }, 1);
 	/* unchanged code (and untouched by the last run): nothing to do */
 	if (n == m->ucode_len && !memcmp(buf, m->ucode, n))
 		return 0;
