@@ -31,7 +31,7 @@
  * stack; the task's thread_info and kernel stack is another.
  */
 #define SYS_BASE	0xC0800000u
-#define SYS_SIZE	0x4000u
+#define SYS_SIZE	0x6000u
 #define SYS_GDT		(SYS_BASE + 0x000)	/* 32 descriptors */
 #define SYS_IDT		(SYS_BASE + 0x100)	/* 256 gates */
 #define SYS_TSS		(SYS_BASE + 0x900)	/* tss_struct */
@@ -44,6 +44,8 @@
 #define SYS_LDT		(SYS_BASE + 0x3000)	/* the task's LDT, 512 entries */
 #define SYS_LDT_ENTRIES	512
 #define SYS_BOOT_STACK	(SYS_BASE + 0x2800)
+#define SYS_PGDIR	(SYS_BASE + 0x4000)	/* page directory (CR3) */
+#define SYS_PGTABLE_TOP	(SYS_BASE + 0x5000)	/* page table of the top 4 MiB */
 
 #define KSTACK_BASE	0xC0A00000u		/* thread_info; THREAD_SIZE aligned */
 #define VSYSCALL_PAGE	0xffffe000u		/* user-executable, holds vsyscall.S */

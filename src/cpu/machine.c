@@ -7,6 +7,7 @@
  */
 #include "cpu/cpu.h"
 #include "cpu/desc.h"
+#include "cpu/paging.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -359,6 +360,10 @@ static int boot_to_user(struct entryemu *m)
 		machine_set_error(m, "cannot reach ring 0 to boot");
 		return ENTRYEMU_E_ENGINE;
 	}
+	if (paging_enable(m)) {
+		machine_set_error(m, "cannot turn paging on");
+		return ENTRYEMU_E_ENGINE;
+	}
 	uint32_t uds = ENTRYEMU_USER_DS;
 	engine_set_reg(m->eng, ER_DS, uds);
 	engine_set_reg(m->eng, ER_ES, uds);
@@ -390,6 +395,7 @@ int machine_build(struct entryemu *m)
 	build_idt(m);
 	build_tss(m);
 	build_thread_info(m);
+	paging_build(m);
 	machine_snapshot(m);
 	return boot_to_user(m);
 }
