@@ -114,6 +114,7 @@ struct cpu_run_state {
 /* kernel/: what the default kernel functions keep during a run. */
 struct kernel_run_state {
 	uint32_t pending_signal;	/* force_sig()ed, delivered at resume */
+	struct entryemu_siginfo siginfo;	/* the last one sent, thread.trap_no/error_code */
 	unsigned ldt_entries;		/* the task's LDT size (0: none) */
 };
 

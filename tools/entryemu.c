@@ -141,6 +141,33 @@ static void print_pt_regs(const struct entryemu_pt_regs *p)
 	       p->xcs & 0xffff, p->eflags, p->esp, p->xss & 0xffff);
 }
 
+/* The signal the default trap handlers sent, as the task would see it. */
+static void print_siginfo(const entryemu_result *r)
+{
+	const struct entryemu_siginfo *si = entryemu_result_siginfo(r);
+	if (!si->signo && !si->trap_no)
+		return;
+	const char *sn = entryemu_signal_name(si->signo);
+	const char *cn = entryemu_si_code_name(si->signo, si->code);
+	printf("siginfo: %s si_code %s%s%d%s si_addr 0x%08x trap_no %u error_code 0x%x\n",
+	       si->signo ? (sn ? sn : "?") : "none", cn ? cn : "", cn ? " (" : "", si->code,
+	       cn ? ")" : "", si->addr, si->trap_no, si->error_code);
+}
+
+static void json_siginfo(const entryemu_result *r)
+{
+	const struct entryemu_siginfo *si = entryemu_result_siginfo(r);
+	const char *cn = entryemu_si_code_name(si->signo, si->code);
+	printf(",\"siginfo\":{\"signo\":%d,\"si_code\":%d,\"si_code_name\":",
+	       si->signo, si->code);
+	if (cn)
+		printf("\"%s\"", cn);
+	else
+		printf("null");
+	printf(",\"si_addr\":\"0x%x\",\"trap_no\":%u,\"error_code\":\"0x%x\"}",
+	       si->addr, si->trap_no, si->error_code);
+}
+
 static void print_details(entryemu *m, const entryemu_result *r)
 {
 	char sym[128], sym2[128];
@@ -151,6 +178,7 @@ static void print_details(entryemu *m, const entryemu_result *r)
 		printf("outcome: %s\n%s", entryemu_outcome_name(o), msg);
 	else
 		printf("outcome: %s (%s)\n", entryemu_outcome_name(o), msg);
+	print_siginfo(r);
 	printf("instructions: %llu\n", (unsigned long long)entryemu_result_insns(r));
 	if (entryemu_result_trace(r, &trace_len))
 		printf("trace hash: %016llx\n", (unsigned long long)entryemu_result_trace_hash(r));
@@ -258,6 +286,7 @@ static void print_json(entryemu *m, const char *file, const char *scenario,
 	json_str(entryemu_result_message(r));
 	printf(",\"signal\":%d,\"instructions\":%llu", entryemu_result_signal(r),
 	       (unsigned long long)entryemu_result_insns(r));
+	json_siginfo(r);
 	const uint32_t *t = entryemu_result_trace(r, &trace_len);
 	if (t)
 		printf(",\"trace_hash\":\"%016llx\"",

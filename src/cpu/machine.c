@@ -364,6 +364,16 @@ static int boot_to_user(struct entryemu *m)
 		machine_set_error(m, "cannot turn paging on");
 		return ENTRYEMU_E_ENGINE;
 	}
+	/*
+	 * CR0.NE: x87 errors are reported as #MF at the next waiting
+	 * instruction, not through FERR#/IRQ 13 (SDM vol. 3 2.5).  2.6.18's
+	 * head.S sets it on a 486 and later ("set AM, WP, NE and MP"); WP
+	 * comes with paging, MP is the scenario's (cr0_set), AM is not set.
+	 */
+	if (engine_set_reg(m->eng, ER_CR0, engine_reg(m->eng, ER_CR0) | 0x20u)) {
+		machine_set_error(m, "cannot set CR0.NE");
+		return ENTRYEMU_E_ENGINE;
+	}
 	uint32_t uds = ENTRYEMU_USER_DS;
 	engine_set_reg(m->eng, ER_DS, uds);
 	engine_set_reg(m->eng, ER_ES, uds);

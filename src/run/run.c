@@ -354,6 +354,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	}
 	r->outcome = run->halt.outcome;
 	r->signal = run->halt.signal;
+	r->siginfo = run->kern.siginfo;
 	r->insns = run->count.insns;
 	result_append_text(r, run->halt.why);
 	if (r->outcome == ENTRYEMU_OOPS)

@@ -61,7 +61,8 @@ int expectations_resolve(struct expectations *e, const entryemu_scenario *s,
 {
 	int rc;
 	if ((rc = resolve_fields(s, m, &e->final, err, errlen)) ||
-	    (rc = resolve_fields(s, m, &e->returned, err, errlen)))
+	    (rc = resolve_fields(s, m, &e->returned, err, errlen)) ||
+	    (rc = resolve_fields(s, m, &e->siginfo, err, errlen)))
 		return rc;
 	for (int i = 0; i < e->nevents; i++)
 		if ((rc = resolve_fields(s, m, &e->events[i].f, err, errlen)))
@@ -77,6 +78,7 @@ void expectations_free(struct expectations *e)
 {
 	free_fields(&e->final);
 	free_fields(&e->returned);
+	free_fields(&e->siginfo);
 	free(e->signal.sym);
 	free(e->message);
 	for (int i = 0; i < e->nfixups; i++)
@@ -115,7 +117,7 @@ static int dup_fields(struct fields_expect *f)
 int expectations_copy(struct expectations *dst, const struct expectations *src)
 {
 	*dst = *src;
-	int bad = dup_fields(&dst->final) | dup_fields(&dst->returned) |
+	int bad = dup_fields(&dst->final) | dup_fields(&dst->returned) | dup_fields(&dst->siginfo) |
 		  dup_in_place(&dst->signal.sym) | dup_in_place(&dst->message);
 	for (int i = 0; i < dst->nfixups; i++)
 		bad |= dup_in_place(&dst->fixups[i].insn);
@@ -353,6 +355,7 @@ int entryemu_binding_check(const entryemu_binding *b, const entryemu_result *res
 	if (s->message && !strstr(message, s->message))
 		failf(&r, s->message_loc, "expected the message to contain \"%s\", got \"%.300s\"",
 		      s->message, message);
+	check_fields(&r, FT_SIGINFO, &s->siginfo, entryemu_result_siginfo(res), "siginfo");
 	check_fields(&r, FT_REGS, &s->final, entryemu_result_final(res), "final");
 	if (s->returned.n) {
 		/* the last return to ring 3: the one the scenario ends on */

@@ -1,6 +1,7 @@
 /*
  * Named fields of the records a scenario can check: user registers,
- * pt_regs, the CPU state at a callout, a delivered event.  One table per
+ * pt_regs, the CPU state at a callout, a delivered event, the signal
+ * the default trap handlers sent.  One table per
  * record gives the name, where the field is and how wide it is.
  */
 #include "scenario.h"
@@ -50,6 +51,14 @@ static const struct field event_fields[] = {
 };
 #undef E
 
+/* What the default trap handlers sent (entryemu_result_siginfo). */
+#define S(name, f) { name, offsetof(struct entryemu_siginfo, f), 4, 0 }
+static const struct field siginfo_fields[] = {
+	S("si_code", code), S("si_addr", addr), S("trap_no", trap_no),
+	S("error_code", error_code),
+};
+#undef S
+
 static const struct field *table(enum field_table t, size_t *n)
 {
 	switch (t) {
@@ -57,6 +66,7 @@ static const struct field *table(enum field_table t, size_t *n)
 	case FT_PT_REGS: *n = sizeof(pt_fields) / sizeof(pt_fields[0]); return pt_fields;
 	case FT_CALL: *n = sizeof(call_fields) / sizeof(call_fields[0]); return call_fields;
 	case FT_EVENT: *n = sizeof(event_fields) / sizeof(event_fields[0]); return event_fields;
+	case FT_SIGINFO: *n = sizeof(siginfo_fields) / sizeof(siginfo_fields[0]); return siginfo_fields;
 	}
 	*n = 0;
 	return NULL;

@@ -54,6 +54,67 @@ static int outcome_of(const char *s, enum entryemu_outcome *o)
 	return -1;
 }
 
+/*
+ * A signal or si_code given by its kernel name ("SIGSEGV", "SEGV_MAPERR",
+ * "SI_KERNEL"): 1 with *num set, 0 for anything else (a number).
+ */
+static int signal_by_name(const char *s, uint32_t *num)
+{
+	for (int sig = 1; sig < 64; sig++) {
+		const char *n = entryemu_signal_name(sig);
+		if (n && !strcmp(n, s)) {
+			*num = (uint32_t)sig;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int si_code_by_name(const char *s, uint32_t *num)
+{
+	for (int sig = 0; sig < 64; sig++)
+		for (int code = 0; code <= 0x80; code++) {
+			const char *n = entryemu_si_code_name(sig, code);
+			if (n && !strcmp(n, s)) {
+				*num = (uint32_t)code;
+				return 1;
+			}
+		}
+	return 0;
+}
+
+/* A value that may be a name: by_name knows it, else a number. */
+static int get_named(struct parser *p, struct fy_node *k, struct fy_node *v, uint32_t max,
+		     int (*by_name)(const char *, uint32_t *), struct value *out)
+{
+	char buf[64];
+	const char *s = fy_node_is_scalar(v) ? scalar(v, buf, sizeof(buf)) : NULL;
+	if (s && s[0] >= 'A' && s[0] <= 'Z') {
+		memset(out, 0, sizeof(*out));
+		out->loc = loc_of(v);
+		out->set = 1;
+		if (by_name(s, &out->num))
+			return 0;
+		char kb[64];
+		return fail_at(p, loc_of(v), "%s: unknown name '%s'", key_name(k, kb, sizeof(kb)), s);
+	}
+	return get_unsigned(p, k, v, max, out);
+}
+
+/* expect: si_code, si_addr, trap_no, error_code (the siginfo record). */
+static int siginfo_pair(struct parser *p, const char *key, struct fy_node *k,
+			struct fy_node *v, struct expectations *s)
+{
+	struct fields_ctx fc = { FT_SIGINFO, &s->siginfo, "expect", 1 };
+	if (strcmp(key, "si_code"))
+		return field_pair(p, key, k, v, &fc);
+	if (s->siginfo.n >= MAX_FIELDS)
+		return fail_at(p, loc_of(k), "expect: too many fields");
+	struct field_expect *fe = &s->siginfo.f[s->siginfo.n++];
+	fe->field = field_lookup(FT_SIGINFO, key);
+	return get_named(p, k, v, 0xffff, si_code_by_name, &fe->v);
+}
+
 static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		       struct fy_node *v, void *c)
 {
@@ -69,7 +130,9 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		return 0;
 	}
 	if (!strcmp(key, "signal"))
-		return get_unsigned(p, k, v, 64, &s->signal);
+		return get_named(p, k, v, 64, signal_by_name, &s->signal);
+	if (field_lookup(FT_SIGINFO, key) >= 0)
+		return siginfo_pair(p, key, k, v, s);
 	if (!strcmp(key, "message")) {
 		s->message_loc = loc_of(v);
 		return get_string(p, k, v, &s->message);
@@ -156,8 +219,9 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		}
 		return 0;
 	}
-	return fail_at(p, loc_of(k), "expect: unknown key '%s' (outcome, signal, message, "
-		       "final, returned, fixups, events, callouts, not_called, findings)", key);
+	return fail_at(p, loc_of(k), "expect: unknown key '%s' (outcome, signal, si_code, "
+		       "si_addr, trap_no, error_code, message, final, returned, fixups, "
+		       "events, callouts, not_called, findings)", key);
 }
 
 /* ---- top level --------------------------------------------------------------- */

@@ -90,6 +90,7 @@ struct expectations {
 	enum entryemu_outcome outcome;
 	struct loc outcome_loc;
 	struct value signal;
+	struct fields_expect siginfo;	/* si_code, si_addr, trap_no, error_code */
 	char *message;			/* a substring of the result's message */
 	struct loc message_loc;
 	struct fields_expect final, returned;
@@ -155,7 +156,7 @@ struct entryemu_binding {
 };
 
 /* Field tables, shared by the parser (names) and the checker (access). */
-enum field_table { FT_REGS, FT_PT_REGS, FT_CALL, FT_EVENT };
+enum field_table { FT_REGS, FT_PT_REGS, FT_CALL, FT_EVENT, FT_SIGINFO };
 int field_lookup(enum field_table t, const char *name);
 const char *field_name(enum field_table t, int field);
 /* Selector-sized fields compare their low 16 bits only. */
