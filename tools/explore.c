@@ -199,7 +199,7 @@ int cmd_explore(int argc, char **argv, const struct opts *o)
 		printf("{\"variants\": %lu, \"found\": %lu, \"reproducers\": %lu, \"oops\": %lu, "
 		       "\"unsupported\": %lu, \"errors\": %lu, \"findings\": {", t.variants,
 		       t.found, t.written, t.oops, t.unsupported, t.errors);
-		for (int c = 0; c < 7; c++)
+		for (int c = 0; c < 8; c++)
 			printf("%s\"%s\": %lu", c ? ", " : "",
 			       entryemu_check_name((enum entryemu_check)(1u << c)), t.by_check[c]);
 		printf("}}\n");
@@ -208,7 +208,7 @@ int cmd_explore(int argc, char **argv, const struct opts *o)
 		       t.found, t.written);
 		printf("oops: %lu, unsupported: %lu, errors: %lu\n", t.oops, t.unsupported,
 		       t.errors);
-		for (int c = 0; c < 7; c++)
+		for (int c = 0; c < 8; c++)
 			printf("findings by %s: %lu\n",
 			       entryemu_check_name((enum entryemu_check)(1u << c)), t.by_check[c]);
 	}

@@ -350,7 +350,12 @@ enum entryemu_check {
 	ENTRYEMU_CHECK_IRQS_OFF = 0x40,	/* IF = 0 at every iret to ring 3 and
 					 * at every load of thread_info->flags
 					 * (the exit path's work check) */
-	ENTRYEMU_CHECK_ALL = 0x7f,
+	ENTRYEMU_CHECK_SLOTS = 0x80,	/* no kernel-address bits in a selector
+					 * slot of pt_regs (upper half) when the
+					 * frame goes back to user space (the
+					 * exit's work check, before a signal's
+					 * delivery and the pops) */
+	ENTRYEMU_CHECK_ALL = 0xff,
 };
 ENTRYEMU_EXTERN const char *entryemu_check_name(enum entryemu_check c);
 

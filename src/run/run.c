@@ -94,6 +94,7 @@ static void flags_load_hook(void *data, uint32_t addr, uint32_t size)
 	struct run_event ev = { .kind = RUN_EV_FLAGS_LOAD };
 	ev.u.exit.addr = addr;
 	ev.u.exit.eflags = machine_reg(m, ER_EFLAGS);
+	ev.u.exit.esp = machine_reg(m, ER_ESP);
 	stream_emit(m->stream, &ev);
 }
 

@@ -29,11 +29,19 @@ static const struct field regs_fields[] = {
  * (SDM vol. 2, PUSH), so only the selector is compared.
  */
 #define P(f, sel) { #f, offsetof(struct entryemu_pt_regs, f), 4, sel }
+/*
+ * ... and the same slots whole, for where the kernel means all 32 bits
+ * (what signal.c copies to the sigcontext, what ptrace hands out):
+ * xgs32 and the others compare the full word, upper half included.
+ */
+#define W(f) { #f "32", offsetof(struct entryemu_pt_regs, f), 4, 0 }
 static const struct field pt_fields[] = {
 	P(ebx, 0), P(ecx, 0), P(edx, 0), P(esi, 0), P(edi, 0), P(ebp, 0), P(eax, 0),
 	P(xds, 1), P(xes, 1), P(xgs, 1), P(orig_eax, 0), P(eip, 0), P(xcs, 1),
 	P(eflags, 0), P(esp, 0), P(xss, 1),
+	W(xds), W(xes), W(xgs), W(xcs), W(xss),
 };
+#undef W
 #undef P
 
 #define C(f) { #f, offsetof(struct entryemu_callout_record, f), \

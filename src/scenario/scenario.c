@@ -115,6 +115,50 @@ static int siginfo_pair(struct parser *p, const char *key, struct fy_node *k,
 	return get_named(p, k, v, 0xffff, si_code_by_name, &fe->v);
 }
 
+/*
+ * findings: a list of checker names, expected on every image, or a
+ * mapping from image name to such a list ({post: [slots]}): expected on
+ * that image only.
+ */
+static int findings_list(struct parser *p, struct fy_node *k, struct fy_node *v,
+			 const char *image, struct expectations *s)
+{
+	struct fy_node *items[MAX_ITEMS];
+	int n = 0, first = s->nfindings;
+	if (get_list(p, k, v, "findings", items, &n) < 0)
+		return -1;
+	if (first + n > MAX_ITEMS)
+		return fail_at(p, loc_of(k), "findings: at most %d items", MAX_ITEMS);
+	s->nfindings += n;
+	for (int j = 0; j < n; j++) {
+		int i = first + j;
+		s->findings[i].loc = loc_of_item(items[j]);
+		if (image && !(s->findings[i].image = strdup(image)))
+			return fail_at(p, s->findings[i].loc, "out of memory");
+		if (!fy_node_is_scalar(items[j]))
+			return fail_at(p, loc_of(items[j]), "findings: each item is a "
+				       "checker name");
+		if (get_string(p, items[j], items[j], &s->findings[i].insn) < 0)
+			return -1;
+		int known = 0;
+		for (int c = 1; c <= ENTRYEMU_CHECK_SLOTS; c <<= 1)
+			known |= !strcmp(s->findings[i].insn,
+					 entryemu_check_name((enum entryemu_check)c));
+		if (!known)
+			return fail_at(p, s->findings[i].loc, "findings: unknown checker "
+				       "'%s' (ptregs, segments, return, extable, stack, "
+				       "df, irqs_off, slots)",
+				       s->findings[i].insn);
+	}
+	return 0;
+}
+
+static int findings_on_image(struct parser *p, const char *key, struct fy_node *k,
+			     struct fy_node *v, void *c)
+{
+	return findings_list(p, k, v, key, c);
+}
+
 static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		       struct fy_node *v, void *c)
 {
@@ -159,26 +203,9 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 	if (!strcmp(key, "findings")) {
 		s->has_findings = 1;
 		s->findings_loc = loc_of(k);
-		if (get_list(p, k, v, "findings", items, &s->nfindings) < 0)
-			return -1;
-		for (int i = 0; i < s->nfindings; i++) {
-			s->findings[i].loc = loc_of_item(items[i]);
-			if (!fy_node_is_scalar(items[i]))
-				return fail_at(p, loc_of(items[i]), "findings: each item is a "
-					       "checker name");
-			if (get_string(p, items[i], items[i], &s->findings[i].insn) < 0)
-				return -1;
-			int known = 0;
-			for (int c = 1; c <= ENTRYEMU_CHECK_IRQS_OFF; c <<= 1)
-				known |= !strcmp(s->findings[i].insn,
-						 entryemu_check_name((enum entryemu_check)c));
-			if (!known)
-				return fail_at(p, s->findings[i].loc, "findings: unknown checker "
-					       "'%s' (ptregs, segments, return, extable, stack, "
-					       "df, irqs_off)",
-					       s->findings[i].insn);
-		}
-		return 0;
+		if (fy_node_is_mapping(v))
+			return each_pair(p, v, k, "findings", findings_on_image, s);
+		return findings_list(p, k, v, NULL, s);
 	}
 	if (!strcmp(key, "not_called")) {
 		if (get_list(p, k, v, "not_called", items, &s->nnot_called) < 0)

@@ -47,6 +47,7 @@ struct callout_expect {
 struct fixup_expect {
 	char *insn;			/* the faulting instruction, "pop gs" */
 	struct loc loc;
+	char *image;			/* findings only: on this image (NULL: all) */
 };
 
 struct event_expect {
