@@ -325,7 +325,16 @@ struct entryemu_setup {
 	 */
 	int vm86;
 	unsigned checks_off;		/* ENTRYEMU_CHECK_* bits to switch off */
-	uint32_t reserved[8];		/* zero: room for new fields */
+	int cpu;			/* ENTRYEMU_CPU_INTEL (0) or _AMD: where
+					 * the manuals differ (RF in a fault's
+					 * pushed EFLAGS) */
+	uint32_t reserved[7];		/* zero: room for new fields */
+};
+
+/* The processor whose documented behaviour a run follows (setup.cpu). */
+enum entryemu_cpu {
+	ENTRYEMU_CPU_INTEL = 0,
+	ENTRYEMU_CPU_AMD = 1,
 };
 
 /*

@@ -29,6 +29,7 @@ static int read_guest(void *ctx, uint32_t addr, uint32_t *out)
 static void snapshot(struct entryemu *m, struct cpu_snapshot *c, struct entryemu_regs *all)
 {
 	machine_read_regs(m, all);
+	c->amd = m->setup && m->setup->cpu == ENTRYEMU_CPU_AMD;
 	c->eflags = all->eflags, c->esp = all->esp;
 	c->cs = all->cs, c->ss = all->ss, c->ds = all->ds;
 	c->es = all->es, c->fs = all->fs, c->gs = all->gs;

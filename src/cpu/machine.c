@@ -536,6 +536,11 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 	}
 	if (s->cr0_set)
 		machine_set_reg(m, ER_CR0, machine_reg(m, ER_CR0) | s->cr0_set);
+	if (s->cpu != ENTRYEMU_CPU_INTEL && s->cpu != ENTRYEMU_CPU_AMD) {
+		machine_field_error(m, "cpu", "cpu = %d: ENTRYEMU_CPU_INTEL (0) or "
+				    "ENTRYEMU_CPU_AMD (1)", s->cpu);
+		return ENTRYEMU_E_INVAL;
+	}
 	return 0;
 }
 

@@ -431,6 +431,14 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 		s->vm86_loc = loc_of(k);
 		return 0;
 	}
+	if (!strcmp(key, "cpu")) {
+		char buf[16];
+		const char *c = fy_node_is_scalar(v) ? scalar(v, buf, sizeof(buf)) : NULL;
+		if (!c || (strcmp(c, "intel") && strcmp(c, "amd")))
+			return fail_at(p, loc_of(v), "cpu: expected intel or amd");
+		s->setup.cpu = strcmp(c, "amd") ? ENTRYEMU_CPU_INTEL : ENTRYEMU_CPU_AMD;
+		return 0;
+	}
 	if (!strcmp(key, "user"))
 		return get_fields(p, k, v, FT_REGS, "user", &s->user);
 	if (!strcmp(key, "code")) {
@@ -463,7 +471,7 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 	if (!strcmp(key, "expect"))
 		return each_pair(p, v, k, "expect", expect_pair, &s->exp);
 	return fail_at(p, loc_of(k), "unknown key '%s' (name, description, image, user, "
-		       "code, bytes, pid, budget, ti_flags, cr0, gdt, idt, inject, actions, "
+		       "code, bytes, pid, budget, ti_flags, cr0, cpu, gdt, idt, inject, actions, "
 		       "kernel_thread, vm86, expect)", key);
 }
 
