@@ -302,8 +302,8 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	if (m->profiling)
 		r->profile.reset_ns = prof_now(m) - t_start;
 	run->count.budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
-	/* injections and CR0.TS/EM need a look at every instruction */
-	int slow = s->ninjects > 0 || (s->cr0_set & 0xc);
+	/* injections, CR0.TS/EM and I/O at CPL 3 need a look at every instruction */
+	int slow = s->ninjects > 0 || (s->cr0_set & 0xc) || io_in_code(s->code, s->code_len);
 	if (gdb_run_start(m))
 		return ENTRYEMU_E_IO;
 	if (instrument(m, slow, trace, m->gdb != NULL))
