@@ -109,6 +109,7 @@ struct cpu_run_state {
 	} inject[RUN_MAX_INJECTS];
 	uint32_t unmapped_addr;		/* last access to unmapped memory */
 	int unmapped_kind;
+	int null_watch;			/* null_seg.c: check every user access */
 };
 
 /* kernel/: what the default kernel functions keep during a run. */

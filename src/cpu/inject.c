@@ -131,7 +131,8 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 	if (machine_stopping(m) || !m->setup)
 		return;
 	int fv = fpu_fault(m, (uint32_t)addr);
-	int io = fv < 0 && io_permission_fault(m, (uint32_t)addr);
+	int io = fv < 0 && (io_permission_fault(m, (uint32_t)addr) ||
+			    null_seg_fault(m, (uint32_t)addr));
 	if (fv >= 0 || io) {
 		/* a fault: EIP stays at the instruction; #GP(0) or no error code */
 		count_unexecuted(m, (uint32_t)addr);

@@ -303,7 +303,9 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 		r->profile.reset_ns = prof_now(m) - t_start;
 	run->count.budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
 	/* injections, CR0.TS/EM and I/O at CPL 3 need a look at every instruction */
-	int slow = s->ninjects > 0 || (s->cr0_set & 0xc) || io_in_code(s->code, s->code_len);
+	run->cpu.null_watch = seg_override_in_code(s->code, s->code_len);
+	int slow = s->ninjects > 0 || (s->cr0_set & 0xc) || io_in_code(s->code, s->code_len) ||
+		   run->cpu.null_watch;
 	if (gdb_run_start(m))
 		return ENTRYEMU_E_IO;
 	if (instrument(m, slow, trace, m->gdb != NULL))
@@ -321,6 +323,12 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			/* an injected event was delivered: go on from its handler */
 			run->cpu.restart = 0;
 			start = machine_reg(m, ER_EIP);
+			/* or a null DS/ES appeared: look at every instruction now */
+			if (run->cpu.null_watch && !slow) {
+				slow = 1;
+				if (instrument(m, slow, trace, m->gdb != NULL))
+					return ENTRYEMU_E_ENGINE;
+			}
 			continue;
 		}
 		if (e == ENGINE_EXIT_INVALID_INSN && !run->halt.stopping) {
