@@ -724,6 +724,18 @@ int entryemu_scenario_load(const char *path, entryemu_scenario **out, char *err,
 			 "and starts no kernel_thread", path);
 		goto out;
 	}
+	/* findings: {IMAGE: [...]}: IMAGE must be one the scenario runs on */
+	for (int i = 0; i < s->exp.nfindings; i++) {
+		const char *want = s->exp.findings[i].image;
+		int known = !want;
+		for (int j = 0; !known && j < (s->nimages ? s->nimages : 1); j++)
+			known = !strcmp(want, s->nimages ? s->images[j] : "post");
+		if (!known) {
+			fail_at(&p, s->exp.findings[i].loc, "findings: image '%s' is not one "
+				"the scenario runs on", want);
+			goto out;
+		}
+	}
 	for (int i = 0; i < (s->nimages ? s->nimages : 1); i++) {
 		const char *img = s->nimages ? s->images[i] : "post";
 		/* a bare name is a bundled image; anything with a '/' is a path */
