@@ -114,6 +114,17 @@ static void test_every_vector_from_ring0(void **state)
 				assert_int_equal(must_return(r, 0)->eax, 1000);
 			else
 				assert_int_equal(entryemu_result_nreturns(r), 0);
+			/* what the task's handler would read: 2.6.18's send_sigtrap()
+			 * for the step, simd_math_error() with nothing unmasked */
+			const struct entryemu_siginfo *si = entryemu_result_siginfo(r);
+			assert_int_equal(si->signo, v->signal);
+			assert_string_equal(entryemu_signal_name(si->signo),
+					    v->vector == 1 ? "SIGTRAP" : "SIGFPE");
+			if (v->vector == 1)
+				assert_string_equal(entryemu_si_code_name(si->signo, si->code),
+						    "TRAP_BRKPT");
+			else
+				assert_int_equal(si->code, 0);
 		} else {
 			if (entryemu_result_outcome(r) != ENTRYEMU_OOPS)
 				fail_msg("vector %d: %s, expected an oops", v->vector,
