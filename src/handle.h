@@ -31,7 +31,7 @@
  * stack; the task's thread_info and kernel stack is another.
  */
 #define SYS_BASE	0xC0800000u
-#define SYS_SIZE	0x4000u
+#define SYS_SIZE	0x7000u
 #define SYS_GDT		(SYS_BASE + 0x000)	/* 32 descriptors */
 #define SYS_IDT		(SYS_BASE + 0x100)	/* 256 gates */
 #define SYS_TSS		(SYS_BASE + 0x900)	/* tss_struct */
@@ -44,6 +44,9 @@
 #define SYS_LDT		(SYS_BASE + 0x3000)	/* the task's LDT, 512 entries */
 #define SYS_LDT_ENTRIES	512
 #define SYS_BOOT_STACK	(SYS_BASE + 0x2800)
+#define SYS_PGDIR	(SYS_BASE + 0x4000)	/* page directory (CR3) */
+#define SYS_PGTABLE_TOP	(SYS_BASE + 0x5000)	/* page table of the top 4 MiB */
+#define SYS_PGTABLE_LOW	(SYS_BASE + 0x6000)	/* page table of the first 4 MiB */
 
 #define KSTACK_BASE	0xC0A00000u		/* thread_info; THREAD_SIZE aligned */
 #define VSYSCALL_PAGE	0xffffe000u		/* user-executable, holds vsyscall.S */
@@ -110,11 +113,13 @@ struct cpu_run_state {
 	} inject[RUN_MAX_INJECTS];
 	uint32_t unmapped_addr;		/* last access to unmapped memory */
 	int unmapped_kind;
+	int null_watch;			/* null_seg.c: check every user access */
 };
 
 /* kernel/: what the default kernel functions keep during a run. */
 struct kernel_run_state {
 	uint32_t pending_signal;	/* force_sig()ed, delivered at resume */
+	struct entryemu_siginfo siginfo;	/* the last one sent, thread.trap_no/error_code */
 	unsigned ldt_entries;		/* the task's LDT size (0: none) */
 };
 

@@ -72,7 +72,8 @@ static void fires_on_mutant(const char *id, enum entryemu_check c, const uint8_t
 	entryemu_close(bad);
 
 	entryemu *good = open_image(ENTRYEMU_POST_PATCH);
-	s.checks_off = 0;
+	/* the seed's own slots finding (test_slots_checker) is not this one's */
+	s.checks_off = c == ENTRYEMU_CHECK_SLOTS ? 0 : ENTRYEMU_CHECK_SLOTS;
 	run_code(good, &s, code, len, r);
 	if (entryemu_result_nfindings(r))
 		fail_msg("correct image: %s", must_finding(r, 0)->text);
@@ -93,12 +94,17 @@ static void test_segments_checker(void **state)
 	fires_on_mutant("user-ds-into-gs", ENTRYEMU_CHECK_SEGMENTS, getpid, sizeof(getpid), NULL);
 }
 
-/* the %gs fixup stores 1: the user gets 1 back, not the 0 a fixup gives */
+/*
+ * the %gs fixup stores __USER_DS: the user gets 0x7b back, not the null
+ * selector a fixup gives.  (Storing 1, a null selector with RPL 1, was
+ * the mutant before; IRET to ring 3 nulls that anyway, SDM vol. 2A IRET,
+ * so it was no bug.)
+ */
 static void test_return_checker(void **state)
 {
 	(void)state;
 	struct entryemu_desc_edit tls = GDT_EDIT(6, 0x0000ffff, 0x00cff300);
-	fires_on_mutant("gs-fixup-stores-1", ENTRYEMU_CHECK_RETURN, clear_gs_tls,
+	fires_on_mutant("gs-fixup-stores-user-ds", ENTRYEMU_CHECK_RETURN, clear_gs_tls,
 			sizeof(clear_gs_tls), &tls);
 }
 
@@ -139,6 +145,55 @@ static void test_irqs_off_checker_at_work_check(void **state)
 			sizeof(getpid), NULL);
 }
 
+/* Slots findings that name the %gs slot, its 0xc010 upper half, and the
+ * exit path's work check (the first look, before the signal's delivery). */
+static unsigned slot_findings(const entryemu_result *r)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < entryemu_result_nfindings(r); i++) {
+		const struct entryemu_finding *f = must_finding(r, i);
+		n += f->check == ENTRYEMU_CHECK_SLOTS && strstr(f->text, "pt_regs->xgs = 0xc010") &&
+		     strstr(f->text, "at the return to user space");
+	}
+	return n;
+}
+
+/*
+ * The seed's error_code stores the interrupted %gs with a 16-bit mov, so
+ * pt_regs->xgs keeps the upper half of the handler's address (0xc010) on
+ * the way back to user space after a user #GP (SDM vol. 2 MOV: a segment
+ * register stored to memory writes 16 bits).  The checker fires on the seed's
+ * image, stays silent switched off, on 2.6.18 (which stores a 32-bit
+ * register, zero-extended) and on the seed with a 32-bit store.
+ */
+static void test_slots_checker(void **state)
+{
+	(void)state;
+	entryemu_result *r = new_result();
+	struct entryemu_setup s = { 0 };
+	entryemu *seed = open_image(ENTRYEMU_POST_PATCH);
+	run_code(seed, &s, hlt, sizeof(hlt), r);
+	assert_int_equal(slot_findings(r), 1);
+	assert_int_equal(count(r, ENTRYEMU_CHECK_SLOTS), 1);
+	s.checks_off = ENTRYEMU_CHECK_SLOTS;
+	run_code(seed, &s, hlt, sizeof(hlt), r);
+	assert_int_equal(count(r, ENTRYEMU_CHECK_SLOTS), 0);
+	entryemu_close(seed);
+
+	s.checks_off = 0;
+	entryemu *pre = open_image(ENTRYEMU_PRE_PATCH);
+	run_code(pre, &s, hlt, sizeof(hlt), r);
+	if (entryemu_result_nfindings(r))
+		fail_msg("2.6.18: %s", must_finding(r, 0)->text);
+	entryemu_close(pre);
+
+	entryemu *fixed = open_mutant("gs-slot-32bit-store");
+	run_code(fixed, &s, hlt, sizeof(hlt), r);
+	if (entryemu_result_nfindings(r))
+		fail_msg("32-bit store: %s", must_finding(r, 0)->text);
+	entryemu_close(fixed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_df_checker),
 		cmocka_unit_test(test_irqs_off_checker_at_iret),
 		cmocka_unit_test(test_irqs_off_checker_at_work_check),
+		cmocka_unit_test(test_slots_checker),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

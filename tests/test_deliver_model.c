@@ -201,6 +201,31 @@ static void kernel_fault_same_privilege(void **state)
 	assert_int_equal(d.new_eflags, 0x046);		/* IF cleared */
 }
 
+/*
+ * The same #PF on a machine that follows AMD's manual: AMD does not set
+ * RF in the EFLAGS image pushed for an exception other than an
+ * instruction-breakpoint #DB (AMD64 APM vol. 2, chapter 8 and the RF bit
+ * of RFLAGS): the frame holds EFLAGS as it was, 0x246.  Everything else
+ * is as on Intel.
+ */
+static void kernel_fault_amd_keeps_rf(void **state)
+{
+	(void)state;
+	struct cpu_snapshot c = user_cpu();
+	c.amd = 1;
+	c.cs = KCS;
+	c.ss = KDS;
+	c.esp = 0xc0a01f00u;
+	c.eflags = 0x246;
+	struct event ev = { .vector = 14, .has_error = 1, .error = 2, .eip = 0xc0100400u };
+	struct delivery d;
+	deliver_model(&c, &view, &ev, &d);
+	assert_int_equal(d.status, DELIVERED);
+	uint32_t want[4] = { 0x00246, KCS, 0xc0100400u, 2 };
+	assert_memory_equal(d.words, want, sizeof(want));
+	assert_int_equal(d.new_eflags, 0x046);
+}
+
 /* 6.12.1, table 6-1 note: a null SS0 in the TSS is #TS(EXT). */
 static void null_ss0_is_ts(void **state)
 {
@@ -626,6 +651,7 @@ int main(void)
 		cmocka_unit_test_setup(idt_limit_is_exact, setup),
 		cmocka_unit_test_setup(descriptor_granularity, setup),
 		cmocka_unit_test_setup(model_writes_nothing, setup),
+		cmocka_unit_test_setup(kernel_fault_amd_keeps_rf, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -151,6 +151,10 @@ static void test_bad_user_selector_is_refused(void **state)
 	s.user.eflags = 0x20202;	/* VM */
 	assert_int_equal(entryemu_run(m, &s, r), ENTRYEMU_E_INVAL);
 	assert_non_null(strstr(entryemu_last_error(m), "eflags"));
+	s.user.eflags = 0;
+	s.cpu = 2;			/* neither Intel nor AMD */
+	assert_int_equal(entryemu_run(m, &s, r), ENTRYEMU_E_INVAL);
+	assert_non_null(strstr(entryemu_last_error(m), "cpu"));
 }
 
 /*

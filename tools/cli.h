@@ -19,6 +19,7 @@ struct opts {
 	const char *image;
 	const char *require;		/* coverage: labels that must be reached */
 	const char *out;		/* explore: where reproducers go */
+	const char *known;		/* explore: checkers whose findings are known */
 	int jobs;			/* replay: worker processes (0: one per core) */
 	const char *gdb;		/* replay: HOST:PORT to serve the run to gdb */
 	int intel;			/* trace, disasm: Intel syntax instead of AT&T */

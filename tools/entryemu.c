@@ -141,6 +141,33 @@ static void print_pt_regs(const struct entryemu_pt_regs *p)
 	       p->xcs & 0xffff, p->eflags, p->esp, p->xss & 0xffff);
 }
 
+/* The signal the default trap handlers sent, as the task would see it. */
+static void print_siginfo(const entryemu_result *r)
+{
+	const struct entryemu_siginfo *si = entryemu_result_siginfo(r);
+	if (!si->signo && !si->trap_no)
+		return;
+	const char *sn = entryemu_signal_name(si->signo);
+	const char *cn = entryemu_si_code_name(si->signo, si->code);
+	printf("siginfo: %s si_code %s%s%d%s si_addr 0x%08x trap_no %u error_code 0x%x\n",
+	       si->signo ? (sn ? sn : "?") : "none", cn ? cn : "", cn ? " (" : "", si->code,
+	       cn ? ")" : "", si->addr, si->trap_no, si->error_code);
+}
+
+static void json_siginfo(const entryemu_result *r)
+{
+	const struct entryemu_siginfo *si = entryemu_result_siginfo(r);
+	const char *cn = entryemu_si_code_name(si->signo, si->code);
+	printf(",\"siginfo\":{\"signo\":%d,\"si_code\":%d,\"si_code_name\":",
+	       si->signo, si->code);
+	if (cn)
+		printf("\"%s\"", cn);
+	else
+		printf("null");
+	printf(",\"si_addr\":\"0x%x\",\"trap_no\":%u,\"error_code\":\"0x%x\"}",
+	       si->addr, si->trap_no, si->error_code);
+}
+
 static void print_details(entryemu *m, const entryemu_result *r)
 {
 	char sym[128], sym2[128];
@@ -151,6 +178,7 @@ static void print_details(entryemu *m, const entryemu_result *r)
 		printf("outcome: %s\n%s", entryemu_outcome_name(o), msg);
 	else
 		printf("outcome: %s (%s)\n", entryemu_outcome_name(o), msg);
+	print_siginfo(r);
 	printf("instructions: %llu\n", (unsigned long long)entryemu_result_insns(r));
 	if (entryemu_result_trace(r, &trace_len))
 		printf("trace hash: %016llx\n", (unsigned long long)entryemu_result_trace_hash(r));
@@ -261,6 +289,7 @@ static void print_json(entryemu *m, const char *file, const char *scenario,
 	json_str(entryemu_result_message(r));
 	printf(",\"signal\":%d,\"instructions\":%llu", entryemu_result_signal(r),
 	       (unsigned long long)entryemu_result_insns(r));
+	json_siginfo(r);
 	const uint32_t *t = entryemu_result_trace(r, &trace_len);
 	if (t)
 		printf(",\"trace_hash\":\"%016llx\"",
@@ -787,7 +816,8 @@ static int command_help(const char *cmd)
 			   "Warm round trips per second (int $0x80, sysenter, the %gs fixup) on one\n"
 			   "engine with a full reset and all checkers on, the per-phase breakdown and\n"
 			   "a cold replay; name=value unit lines, the last roundtrip_rate=N round trips/s.\n" },
-		{ "explore", "usage: entryemu explore [--image PATH] [--out DIR] [-j N] [--json] FILE...\n"
+		{ "explore", "usage: entryemu explore [--image PATH] [--out DIR] [-j N] [--known C,C...]\n"
+		  "                        [--json] FILE...\n"
 		  "Re-run each scenario with an IRQ and an NMI injected before every kernel\n"
 		  "instruction of its run and a debug exception after each user access (a\n"
 		  "data breakpoint), and, for a scenario that makes a system call, with the\n"
@@ -797,8 +827,9 @@ static int command_help(const char *cmd)
 		  "from 2,000 variants).  Variants with a new finding, an oops, an\n"
 		  "unsupported event, an emulator error or an exhausted budget are written\n"
 		  "as reproducer scenarios into DIR (default entryemu-explore/).  A progress\n"
-		  "bar on a terminal, a summary at the end.  Exit 1 if any was found\n"
-		  "(docs/findings.md).\n" },
+		  "bar on a terminal, a summary at the end.  Findings of the checkers named\n"
+		  "by --known (a kernel's known bugs) are counted, not reported.  Exit 1 if\n"
+		  "anything else was found (docs/findings.md).\n" },
 		{ "cost", "usage: entryemu cost\n"
 			  "Instructions the %gs-saving patch adds per round trip (pre- against\n"
 			  "post-patch image, each listed), and the native cost of those %gs\n"
@@ -839,6 +870,7 @@ static void usage(FILE *f)
 		"  --json             (replay) one JSON object per run\n"
 		"  --check-reset      (replay) check each reset restored all guest memory\n"
 		"  --out DIR          (explore) where reproducer scenarios go\n"
+		"  --known C,C...     (explore) these checkers' findings are known, not finds\n"
 		"  --gdb HOST:PORT    (replay) serve each run to gdb (port 0: any free one)\n"
 		"  --syntax att|intel (trace, disasm) assembler syntax, AT&T by default\n"
 		"  -n COUNT           (disasm) instructions to show (default 32)\n"
@@ -1092,6 +1124,7 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "check-reset", no_argument, NULL, 'c' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "known", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	optind = 2;
@@ -1106,6 +1139,7 @@ int main(int argc, char **argv)
 				usage(stdout);
 			return EXIT_PASS;
 		case 'r': o.require = optarg; break;
+		case 'K': o.known = optarg; break;
 		case 'q': o.quick = 1; break;
 		case 'J': o.json = 1; break;
 		case 'g': o.gdb = optarg; o.jobs = 1; break;

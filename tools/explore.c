@@ -89,6 +89,7 @@ struct image_run {
 	entryemu_result *r;
 	const struct entryemu_setup *base;
 	unsigned expected;		/* what the scenario's own run found */
+	unsigned known;			/* checkers whose findings are known (--known) */
 	enum entryemu_outcome base_outcome;	/* and how it ended */
 	struct variants v;
 };
@@ -106,12 +107,15 @@ static int run_variant(struct image_run *ir, size_t k, struct tally *t)
 		return -1;
 	}
 	enum entryemu_outcome oc = entryemu_result_outcome(ir->r);
-	unsigned extra = checks_found(ir->r) & ~ir->expected;
+	unsigned found = checks_found(ir->r);
+	unsigned extra = found & ~ir->expected & ~ir->known;
 	/* an ending the scenario itself has (an oops it tests) is no news */
 	int bad_end = oc == ENTRYEMU_OOPS || oc == ENTRYEMU_UNSUPPORTED ||
 		      oc == ENTRYEMU_ERROR || oc == ENTRYEMU_BUDGET;
-	if (!extra && (!bad_end || oc == ir->base_outcome))
+	if (!extra && (!bad_end || oc == ir->base_outcome)) {
+		t->known += (found & ir->known & ~ir->expected) != 0;
 		return 0;
+	}
 	t->found++;
 	for (int c = 0; c < 8; c++)
 		t->by_check[c] += (extra >> c) & 1;
@@ -218,7 +222,7 @@ static int run_all(struct image_run *ir, struct tally *t)
 }
 
 static int explore_image(const entryemu_scenario *sc, int i, const struct opts *o,
-			 struct tally *t)
+			 unsigned known, struct tally *t)
 {
 	const char *image = o->image ? o->image : entryemu_scenario_image(sc, i);
 	char err[1024];
@@ -248,6 +252,7 @@ static int explore_image(const entryemu_scenario *sc, int i, const struct opts *
 		goto out;
 	}
 	ir.expected = checks_found(ir.r);
+	ir.known = known;
 	ir.base_outcome = entryemu_result_outcome(ir.r);
 	if (variants_list(&ir.v, ir.m, ir.r, ir.base->insn_budget)) {
 		fprintf(stderr, "entryemu explore: out of memory\n");
@@ -267,9 +272,10 @@ out:
 static void summary(const struct tally *t, int json)
 {
 	if (json) {
-		printf("{\"variants\": %lu, \"found\": %lu, \"reproducers\": %lu, \"oops\": %lu, "
-		       "\"unsupported\": %lu, \"errors\": %lu, \"findings\": {", t->variants,
-		       t->found, t->written, t->oops, t->unsupported, t->errors);
+		printf("{\"variants\": %lu, \"found\": %lu, \"known\": %lu, \"reproducers\": %lu, "
+		       "\"oops\": %lu, \"unsupported\": %lu, \"errors\": %lu, \"findings\": {",
+		       t->variants, t->found, t->known, t->written, t->oops, t->unsupported,
+		       t->errors);
 		const char *sep = "";
 		for (int c = 0; c < 8; c++) {
 			const char *name = entryemu_check_name((enum entryemu_check)(1u << c));
@@ -284,6 +290,7 @@ static void summary(const struct tally *t, int json)
 	printf("%-24s %10s\n", "explored", "count");
 	printf("%-24s %10lu\n", "variants run", t->variants);
 	printf("%-24s %10lu\n", "variants with a find", t->found);
+	printf("%-24s %10lu\n", "with known findings only", t->known);
 	printf("%-24s %10lu\n", "reproducers written", t->written);
 	printf("%-24s %10lu\n", "oops", t->oops);
 	printf("%-24s %10lu\n", "unsupported", t->unsupported);
@@ -298,6 +305,25 @@ static void summary(const struct tally *t, int json)
 	}
 }
 
+/* --known ptregs,slots: the ENTRYEMU_CHECK_* bits of the names. */
+static int parse_known(const char *list, unsigned *bits)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *save = NULL, *n = strtok_r(buf, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+		unsigned b = 0;
+		for (int c = 0; c < 8 && !b; c++)
+			if (!strcmp(n, entryemu_check_name((enum entryemu_check)(1u << c))))
+				b = 1u << c;
+		if (!b) {
+			fprintf(stderr, "entryemu explore: --known: no checker '%s'\n", n);
+			return -1;
+		}
+		*bits |= b;
+	}
+	return 0;
+}
+
 int cmd_explore(int argc, char **argv, const struct opts *o)
 {
 	if (argc < 1) {
@@ -305,6 +331,9 @@ int cmd_explore(int argc, char **argv, const struct opts *o)
 				"FILE...\n");
 		return EXIT_BADINPUT;
 	}
+	unsigned known = 0;
+	if (o->known && parse_known(o->known, &known))
+		return EXIT_BADINPUT;
 	struct tally t = { 0 };
 	int worst = EXIT_PASS;
 	for (int a = 0; a < argc; a++) {
@@ -316,7 +345,7 @@ int cmd_explore(int argc, char **argv, const struct opts *o)
 		}
 		int n = o->image ? 1 : entryemu_scenario_nimages(sc);
 		for (int i = 0; i < n; i++) {
-			int rc = explore_image(sc, i, o, &t);
+			int rc = explore_image(sc, i, o, known, &t);
 			if (rc > worst)
 				worst = rc;
 		}

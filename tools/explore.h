@@ -8,6 +8,7 @@
 
 struct tally {
 	unsigned long variants, found, written;
+	unsigned long known;		/* variants with --known findings */
 	unsigned long by_check[8];	/* findings by checker bit */
 	unsigned long oops, unsupported, errors;
 };
@@ -17,6 +18,7 @@ static inline void tally_add(struct tally *to, const struct tally *from)
 	to->variants += from->variants;
 	to->found += from->found;
 	to->written += from->written;
+	to->known += from->known;
 	for (int c = 0; c < 8; c++)
 		to->by_check[c] += from->by_check[c];
 	to->oops += from->oops;

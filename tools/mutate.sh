@@ -1,8 +1,10 @@
 #!/bin/sh
-# Build the post-patch image with one seeded bug from
-# tests/mutation/mutants.txt (usage: tools/mutate.sh ID OUTDIR).  OUTDIR
-# then holds entry.S, entry-post.elf (the mutant) and the unmutated pre
-# and preempt images, so ENTRYEMU_IMAGE_DIR=OUTDIR runs anything on it.
+# Build a kernel image with one seeded bug (usage: tools/mutate.sh ID
+# OUTDIR [post|pre]): the post-patch image with a mutant of
+# tests/mutation/mutants.txt (the default), or the 2.6.18 image with one
+# of tests/mutation/mutants-pre.txt.  OUTDIR then holds entry.S, the
+# mutated image and the other images unmutated, so ENTRYEMU_IMAGE_DIR=OUTDIR
+# runs anything on it.
 #
 # It links the mutant with the objects of an existing build; CMake passes
 # where they are, and by hand the build directory is ENTRYEMU_BUILD
@@ -15,11 +17,16 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 id=${1:?usage: tools/mutate.sh ID OUTDIR}
 out=${2:?usage: tools/mutate.sh ID OUTDIR}
-spec=$top/tests/mutation/mutants.txt
+target=${3:-post}
+case $target in
+post) spec=$top/tests/mutation/mutants.txt others="entry-pre.elf entry-post-preempt.elf" ;;
+pre) spec=$top/tests/mutation/mutants-pre.txt others="entry-post.elf entry-post-preempt.elf" ;;
+*) echo "mutate.sh: target '$target': post or pre" >&2; exit 2 ;;
+esac
 script=$(awk -F ' :: ' -v id="$id" '$1 == id { print $3 }' "$spec")
 [ -n "$script" ] || { echo "mutate.sh: no mutant '$id' in $spec" >&2; exit 2; }
 build=${ENTRYEMU_BUILD:-$top/build}
-gen=${ENTRYEMU_ASM_DIR:-$build/asm}/entry-post
+gen=${ENTRYEMU_ASM_DIR:-$build/asm}/entry-$target
 imgs=${ENTRYEMU_IMAGES:-$build/share/entryemu}
 [ -f "$gen/callouts.o" ] ||
 	{ echo "mutate.sh: no $gen/callouts.o: build entryemu first (or set ENTRYEMU_BUILD)" >&2; exit 2; }
@@ -29,8 +36,8 @@ if cmp -s "$top/asm/entry.S" "$out/entry.S"; then
 	echo "mutate.sh: mutant '$id' changes nothing: its sed script no longer applies" >&2
 	exit 2
 fi
-"${CC:-gcc}" -m32 -c -D__ASSEMBLY__ -include "$top/asm/config-post.h" -I"$gen" \
+"${CC:-gcc}" -m32 -c -D__ASSEMBLY__ -include "$top/asm/config-$target.h" -I"$gen" \
 	-I"$top/asm/include" -I"$top/asm" -Wa,--32 -o "$out/entry.o" "$out/entry.S"
-ld -m elf_i386 -T "$top/asm/kernel.lds" -o "$out/entry-post.elf" "$out/entry.o" \
+ld -m elf_i386 -T "$top/asm/kernel.lds" -o "$out/entry-$target.elf" "$out/entry.o" \
 	"$gen/process.o" "$gen/callouts.o" "$gen/layout.o" "$gen/vsyscall.o"
-cp "$imgs/entry-pre.elf" "$imgs/entry-post-preempt.elf" "$out/"
+for i in $others; do cp "$imgs/$i" "$out/"; done

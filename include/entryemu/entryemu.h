@@ -328,7 +328,16 @@ struct entryemu_setup {
 	 */
 	int vm86;
 	unsigned checks_off;		/* ENTRYEMU_CHECK_* bits to switch off */
-	uint32_t reserved[8];		/* zero: room for new fields */
+	int cpu;			/* ENTRYEMU_CPU_INTEL (0) or _AMD: where
+					 * the manuals differ (RF in a fault's
+					 * pushed EFLAGS) */
+	uint32_t reserved[7];		/* zero: room for new fields */
+};
+
+/* The processor whose documented behaviour a run follows (setup.cpu). */
+enum entryemu_cpu {
+	ENTRYEMU_CPU_INTEL = 0,
+	ENTRYEMU_CPU_AMD = 1,
 };
 
 /*
@@ -353,7 +362,12 @@ enum entryemu_check {
 	ENTRYEMU_CHECK_IRQS_OFF = 0x40,	/* IF = 0 at every iret to ring 3 and
 					 * at every load of thread_info->flags
 					 * (the exit path's work check) */
-	ENTRYEMU_CHECK_ALL = 0x7f,
+	ENTRYEMU_CHECK_SLOTS = 0x80,	/* no kernel-address bits in a selector
+					 * slot of pt_regs (upper half) when the
+					 * frame goes back to user space (the
+					 * exit's work check, before a signal's
+					 * delivery and the pops) */
+	ENTRYEMU_CHECK_ALL = 0xff,
 };
 ENTRYEMU_EXTERN const char *entryemu_check_name(enum entryemu_check c);
 
@@ -428,6 +442,23 @@ struct entryemu_fixup_record {
 	uint32_t error_code;
 };
 
+/*
+ * The last signal the library's default kernel functions sent, with the
+ * siginfo the task's handler would get and the thread fields they set,
+ * as 2.6.18's traps.c, mm/fault.c and ptrace.c set them.  This record
+ * may gain fields at its end.
+ */
+struct entryemu_siginfo {
+	int signo;			/* 0: none was sent */
+	int code;			/* si_code as the user reads it (its low
+					 * 16 bits): SI_KERNEL 0x80 for force_sig(),
+					 * FPE_INTDIV 1, SEGV_MAPERR 1, ... */
+	uint32_t addr;			/* si_addr: the faulting address or EIP,
+					 * where the handler gives one; else 0 */
+	uint32_t trap_no;		/* current->thread.trap_no */
+	uint32_t error_code;		/* current->thread.error_code */
+};
+
 /* With ENTRYEMU_RUN_PROFILE: where a run's time went, in ns (emulation
  * is the rest of total). */
 struct entryemu_profile {
@@ -453,6 +484,14 @@ ENTRYEMU_EXTERN const char *entryemu_result_message(const entryemu_result *r);
 ENTRYEMU_EXTERN int entryemu_result_signal(const entryemu_result *r);
 /* CPU state when the run ended. */
 ENTRYEMU_EXTERN const struct entryemu_regs *entryemu_result_final(const entryemu_result *r);
+/* The signal a default trap handler sent, its siginfo and the thread's
+ * trap_no and error_code (all 0 when none ran). */
+ENTRYEMU_EXTERN const struct entryemu_siginfo *entryemu_result_siginfo(const entryemu_result *r);
+/* "SIGSEGV" for 11, or NULL for a number the i386 kernel does not name. */
+ENTRYEMU_EXTERN const char *entryemu_signal_name(int sig);
+/* The name of si_code code of signal sig as the user reads it:
+ * "SEGV_MAPERR" for (SIGSEGV, 1), "SI_KERNEL" for 0x80; or NULL. */
+ENTRYEMU_EXTERN const char *entryemu_si_code_name(int sig, int code);
 /* Instructions executed. */
 ENTRYEMU_EXTERN uint64_t entryemu_result_insns(const entryemu_result *r);
 

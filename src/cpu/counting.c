@@ -103,6 +103,13 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 	if (c->cur_esp_known)
 		c->cur_esp = machine_reg(m, ER_ESP);
 	c->insns += n;
+	if (null_seg_block(m, (uint32_t)addr) && !machine_stopping(m)) {
+		/* go on from here with a look at every instruction */
+		count_unexecuted(m, (uint32_t)addr);
+		engine_stop(m->eng);
+		m->cpu->restart = 1;
+		return;
+	}
 	if (c->insns > c->budget && !machine_stopping(m))
 		machine_stop(m, ENTRYEMU_BUDGET, "instruction budget of %llu exhausted",
 			     (unsigned long long)c->budget);

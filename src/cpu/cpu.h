@@ -49,6 +49,19 @@ void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t er
 /* inject.c: a code hook over everything, for runs that inject events */
 void inject_hook(void *m, uint32_t addr, uint32_t size);
 
+/* io_perm.c: the #GP(0) of an I/O instruction the TSS does not allow */
+int io_permission_fault(struct entryemu *m, uint32_t addr);
+/* Could the code hold an I/O instruction (then the run checks each one)? */
+int io_in_code(const uint8_t *code, size_t len);
+
+/* null_seg.c: #GP(0) for an access through a null DS/ES/FS/GS at CPL 3 */
+int null_seg_fault(struct entryemu *m, uint32_t addr);
+/* A user block starts with a null DS or ES: 1 when the watch starts now
+ * (the caller stops, so the run goes on with the per-instruction check). */
+int null_seg_block(struct entryemu *m, uint32_t addr);
+/* Could the code use FS or GS (an override prefix byte)? */
+int seg_override_in_code(const uint8_t *code, size_t len);
+
 /* counting.c */
 void count_block_hook(void *m, uint32_t addr, uint32_t size);
 void count_unexecuted(struct entryemu *m, uint32_t from);

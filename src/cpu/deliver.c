@@ -13,6 +13,7 @@
 #include "cpu/cpu.h"
 #include "cpu/deliver_model.h"
 #include "cpu/fault.h"
+#include "cpu/paging.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,7 @@ static int read_guest(void *ctx, uint32_t addr, uint32_t *out)
 static void snapshot(struct entryemu *m, struct cpu_snapshot *c, struct entryemu_regs *all)
 {
 	machine_read_regs(m, all);
+	c->amd = m->setup && m->setup->cpu == ENTRYEMU_CPU_AMD;
 	c->eflags = all->eflags, c->esp = all->esp;
 	c->cs = all->cs, c->ss = all->ss, c->ds = all->ds;
 	c->es = all->es, c->fs = all->fs, c->gs = all->gs;
@@ -269,6 +271,60 @@ void deliver_intr_hook(void *data, uint32_t intno)
 	PROF_ADD(m, deliver_ns, t0);
 }
 
+/*
+ * The error code the model derived against the one the CPU computed,
+ * where the engine exposes it (engine_exception_error): a difference
+ * means one of them is wrong about the manual, so the run ends and the
+ * report names both values rather than pushing either.
+ */
+static int error_disagrees(struct entryemu *m, const struct event *ev,
+			   const struct fault_info *fi)
+{
+	uint32_t cpu_err;
+	if (!ev->has_error || engine_exception_error(m->eng, &cpu_err) || cpu_err == ev->error)
+		return 0;
+	char sym[128];
+	machine_stop(m, ENTRYEMU_UNSUPPORTED, "exception %d at %s (`%s`): the model derived "
+		     "error code 0x%x, the CPU computed 0x%x", ev->vector,
+		     entryemu_symbolize(m, ev->eip, sym, sizeof(sym)), fi->insn,
+		     ev->error, cpu_err);
+	return 1;
+}
+
+/*
+ * A #PF the CPU raised itself: the page tables refused an access to a
+ * mapped page (a user access to a supervisor page, a user write to a
+ * read-only one).  CR2 holds the address.  Which kind of access it was
+ * only the CPU knows (W/R of its error code); the model redoes the walk
+ * for that access (paging.c) and derives P and U/S from the tables and
+ * CPL, per SDM vol. 3 4.7.  Returns 0 with ev filled, or 1 when the run
+ * was stopped.
+ */
+static int page_fault_from_cpu(struct entryemu *m, struct event *ev)
+{
+	uint32_t addr = machine_reg(m, ER_CR2), cpu_err;
+	char sym[128];
+	if (engine_exception_error(m->eng, &cpu_err)) {
+		machine_stop(m, ENTRYEMU_UNSUPPORTED, "#PF at %s (CR2 0x%08x): the engine does "
+			     "not expose the access's kind (read or write)",
+			     entryemu_symbolize(m, ev->eip, sym, sizeof(sym)), addr);
+		return 1;
+	}
+	int denied;
+	uint32_t err = paging_fault_error(m, addr, (cpu_err & PF_W) != 0, machine_cpl(m),
+					  &denied);
+	if (!denied || err != cpu_err) {
+		machine_stop(m, ENTRYEMU_UNSUPPORTED, "#PF at %s (CR2 0x%08x): the page tables "
+			     "give error code 0x%x%s, the CPU computed 0x%x",
+			     entryemu_symbolize(m, ev->eip, sym, sizeof(sym)), addr, err,
+			     denied ? "" : " and allow the access", cpu_err);
+		return 1;
+	}
+	ev->has_error = 1;
+	ev->error = err;
+	return 0;
+}
+
 static void deliver_intr(struct entryemu *m, uint32_t intno)
 {
 	uint32_t eip = machine_reg(m, ER_EIP);
@@ -298,6 +354,10 @@ static void deliver_intr(struct entryemu *m, uint32_t intno)
 		count_unexecuted(m, pc);
 		ev.has_error = vector_has_error_code((int)intno);
 		ev.error = 0;
+	} else if (intno == VEC_PF) {
+		count_unexecuted(m, pc);	/* the faulting insn did not retire */
+		if (page_fault_from_cpu(m, &ev))
+			return;
 	} else {
 		struct fault_info fi;
 		count_unexecuted(m, pc);	/* the faulting insn did not retire */
@@ -310,6 +370,8 @@ static void deliver_intr(struct entryemu *m, uint32_t intno)
 		}
 		ev.has_error = fi.has_error;
 		ev.error = fi.error;
+		if (error_disagrees(m, &ev, &fi))
+			return;
 	}
 	deliver_chain(m, ev);
 }
@@ -382,10 +444,14 @@ static void deliver_sysenter(struct entryemu *m)
 }
 
 /*
- * An access to memory nothing is mapped at: without paging Unicorn stops
- * with an error; the CPU with paging raises #PF.  Error code (SDM vol. 3
- * 4.7): P = 0 (not present), W/R = the access was a write, U/S = it was
- * made at CPL 3; CR2 = the linear address.
+ * An access to memory nothing is mapped at: Unicorn stops with an error
+ * (before it walks the page tables); the CPU raises #PF.  Error code (SDM
+ * vol. 3 4.7, "Page-Fault Exceptions"): W/R = the access was a write,
+ * U/S = it was made at CPL 3, and P from the page tables (paging.c): 1
+ * where the translation is present but refuses the access (a user access
+ * to the kernel's lowmem, above PAGE_OFFSET, is a protection fault on
+ * hardware, whether or not the machine has memory there), 0 where nothing
+ * is mapped.  CR2 = the linear address.
  */
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 {
@@ -416,7 +482,8 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 		eip = at;
 		machine_set_reg(m, ER_EIP, eip);
 	}
-	uint32_t err = (write ? 2u : 0u) | (machine_cpl(m) == 3 ? 4u : 0u);
+	int denied;
+	uint32_t err = paging_fault_error(m, addr, write, machine_cpl(m), &denied);
 	machine_set_reg(m, ER_CR2, addr);
 	count_unexecuted(m, eip);
 	struct event ev = { .vector = VEC_PF, .has_error = 1, .error = err,

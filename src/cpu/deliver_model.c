@@ -58,13 +58,17 @@ static int fault_class(int vector)
  * instruction completes [...] Software-generated interrupts (RF is
  * pushed as 0, since it was cleared at the start of the software
  * interrupt)."  int n, int3 and into are the software-generated ones.
- * (AMD documents otherwise for other exceptions; only Intel is modelled.)
+ * AMD documents otherwise: its processors do not set RF in the pushed
+ * image for exceptions other than an instruction-breakpoint #DB (AMD64
+ * APM vol. 2, chapter 8 and the RF bit of RFLAGS), so with cpu->amd a
+ * fault's frame holds RF as it was.
  */
-static uint32_t pushed_eflags(const struct event *ev, uint32_t eflags)
+static uint32_t pushed_eflags(const struct cpu_snapshot *cpu, const struct event *ev,
+			      uint32_t eflags)
 {
 	if (ev->software)
 		return eflags & ~ENTRYEMU_EFLAGS_RF;
-	if (fault_class(ev->vector))
+	if (fault_class(ev->vector) && !cpu->amd)
 		return eflags | ENTRYEMU_EFLAGS_RF;
 	return eflags;
 }
@@ -232,7 +236,7 @@ void deliver_model(const struct cpu_snapshot *cpu, const struct mem_view *mem,
 		esp = cpu->esp;
 		have_ss = model_desc_fetch(cpu, mem, new_ss, &ss) == 0;
 	}
-	out->pushed_eflags = pushed_eflags(ev, eflags);
+	out->pushed_eflags = pushed_eflags(cpu, ev, eflags);
 	w[n++] = out->pushed_eflags;
 	w[n++] = cpu->cs;
 	w[n++] = ev->eip;

@@ -17,6 +17,7 @@
 struct cpu_table { uint16_t selector; uint32_t base, limit; };
 
 struct cpu_snapshot {
+	int amd;			/* AMD's documented behaviour, not Intel's */
 	uint32_t eflags, esp;
 	uint16_t cs, ss, ds, es, fs, gs;
 	struct cpu_table idtr, gdtr, ldtr, tr;

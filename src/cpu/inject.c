@@ -1,7 +1,8 @@
 /*
  * Events injected from outside the program: an exception at a chosen
- * point, an IRQ, an NMI; and the #NM/#UD checks of CR0.EM/TS that
- * Unicorn leaves out.  While a run has injections or CR0.TS/EM, a code
+ * point, an IRQ, an NMI; and the #NM/#UD checks of CR0.EM/TS and the
+ * I/O permission #GP (io_perm.c) that Unicorn leaves out.  While a run has
+ * injections, CR0.TS/EM or user code that may do I/O, a code
  * hook sees every instruction (slow, and only then): when the chosen point is
  * reached the event is delivered before that instruction executes, as
  * an external event is taken at an instruction boundary.  An IRQ waits
@@ -130,10 +131,12 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 	if (machine_stopping(m) || !m->setup)
 		return;
 	int fv = fpu_fault(m, (uint32_t)addr);
-	if (fv >= 0) {
-		/* a fault: EIP stays at the instruction, no error code */
+	int io = fv < 0 && (io_permission_fault(m, (uint32_t)addr) ||
+			    null_seg_fault(m, (uint32_t)addr));
+	if (fv >= 0 || io) {
+		/* a fault: EIP stays at the instruction; #GP(0) or no error code */
 		count_unexecuted(m, (uint32_t)addr);
-		deliver_external(m, fv, 0, 0, machine_eip(m));
+		deliver_external(m, io ? VEC_GP : fv, io, 0, machine_eip(m));
 		engine_stop(m->eng);
 		m->cpu->restart = 1;
 		return;

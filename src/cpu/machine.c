@@ -8,6 +8,7 @@
 #include "cpu/cpu.h"
 #include "cpu/desc.h"
 #include "cpu/far_indirect.h"
+#include "cpu/paging.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -392,6 +393,20 @@ static int boot_to_user(struct entryemu *m)
 		machine_set_error(m, "cannot reach ring 0 to boot");
 		return ENTRYEMU_E_ENGINE;
 	}
+	if (paging_enable(m)) {
+		machine_set_error(m, "cannot turn paging on");
+		return ENTRYEMU_E_ENGINE;
+	}
+	/*
+	 * CR0.NE: x87 errors are reported as #MF at the next waiting
+	 * instruction, not through FERR#/IRQ 13 (SDM vol. 3 2.5).  2.6.18's
+	 * head.S sets it on a 486 and later ("set AM, WP, NE and MP"); WP
+	 * comes with paging, MP is the scenario's (cr0_set), AM is not set.
+	 */
+	if (engine_set_reg(m->eng, ER_CR0, engine_reg(m->eng, ER_CR0) | 0x20u)) {
+		machine_set_error(m, "cannot set CR0.NE");
+		return ENTRYEMU_E_ENGINE;
+	}
 	uint32_t uds = ENTRYEMU_USER_DS;
 	engine_set_reg(m->eng, ER_DS, uds);
 	engine_set_reg(m->eng, ER_ES, uds);
@@ -423,6 +438,7 @@ int machine_build(struct entryemu *m)
 	build_idt(m);
 	build_tss(m);
 	build_thread_info(m);
+	paging_build(m);
 	machine_snapshot(m);
 	return boot_to_user(m);
 }
@@ -556,6 +572,11 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 	}
 	if (s->cr0_set)
 		machine_set_reg(m, ER_CR0, machine_reg(m, ER_CR0) | s->cr0_set);
+	if (s->cpu != ENTRYEMU_CPU_INTEL && s->cpu != ENTRYEMU_CPU_AMD) {
+		machine_field_error(m, "cpu", "cpu = %d: ENTRYEMU_CPU_INTEL (0) or "
+				    "ENTRYEMU_CPU_AMD (1)", s->cpu);
+		return ENTRYEMU_E_INVAL;
+	}
 	return 0;
 }
 

@@ -25,6 +25,8 @@ enum engine_reg {
 	ER_AX, ER_BX, ER_CX, ER_DX, ER_SI, ER_DI, ER_BP, ER_SP,
 	ER_EIP, ER_EFLAGS, ER_CR0, ER_CR2,
 	ER_CS, ER_SS, ER_DS, ER_ES, ER_FS, ER_GS,	/* selectors: 16 bits */
+	ER_CR3, ER_CR4,
+	ER_FPSW, ER_FPCW, ER_MXCSR,		/* x87 status and control, SSE */
 	ER_COUNT
 };
 
@@ -105,5 +107,12 @@ void engine_ctx_free(struct engine_ctx *ctx);
  * double fault (SDM vol. 3 6.15, table 6-5).
  */
 void engine_exception_delivered(struct engine *e);
+
+/*
+ * The error code the engine computed for the exception it is reporting
+ * (call from the interrupt hook, before engine_exception_delivered):
+ * 0 with *code set, or -1 where the engine does not expose it.
+ */
+int engine_exception_error(struct engine *e, uint32_t *code);
 
 #endif

@@ -9,18 +9,26 @@
 #define CAL_CODE	0x1000u
 #define CAL_GDT		0x2000u
 #define CAL_BAD_SEL	0x28u		/* past the 3-entry GDT: #GP(0x28) */
+#define CAL_BAD_SEL2	0x30u		/* likewise: #GP(0x30) */
 #define VEC_GP		13u
 
 /*
  *   mov $CAL_BAD_SEL, %ax
  *   mov %ax, %ds		#GP(0x28): calibrate, patch, skip
- *   mov %ax, %ds		#GP(0x28) again: 13 with the patch, 8 without
+ *   mov $CAL_BAD_SEL2, %bx
+ *   mov %bx, %ds		#GP(0x30): 13 with the patch, 8 without
  *   hlt
+ *
+ * The two faults push different error codes from different registers,
+ * so the one word that holds 0x28 at the first and 0x30 at the second is
+ * the error code the CPU pushes (QEMU's env->error_code), and not a
+ * register that happens to hold the selector.
  */
 static const uint8_t cal_code[] = {
 	0x66, 0xb8, CAL_BAD_SEL, 0x00,
 	0x8e, 0xd8,
-	0x8e, 0xd8,
+	0x66, 0xbb, CAL_BAD_SEL2, 0x00,
+	0x8e, 0xdb,
 	0xf4,
 };
 #define CAL_FIRST_FAULT	(CAL_CODE + 4u)
@@ -37,6 +45,7 @@ struct calib {
 	struct engine_quirks *q;
 	uc_context *a;			/* before any fault: old_exception = -1 */
 	uc_context *b;			/* in the hook of the first #GP: 13 */
+	uc_context *c;			/* in the hook of the second #GP */
 	size_t size;
 	unsigned nfaults;
 	uint32_t second_vec;
@@ -49,6 +58,22 @@ static uint32_t ctx_word(const uc_context *ctx, size_t off)
 
 	memcpy(&v, (const unsigned char *)ctx + off, sizeof(v));
 	return v;
+}
+
+/* The unique aligned word that holds x in a and y in b, or -1. */
+static long find_pair(const uc_context *a, uint32_t x, const uc_context *b, uint32_t y,
+		      size_t size)
+{
+	long found = -1;
+
+	for (size_t off = 0; off + sizeof(uint32_t) <= size; off += sizeof(uint32_t)) {
+		if (ctx_word(a, off) == x && ctx_word(b, off) == y) {
+			if (found >= 0)
+				return -1;
+			found = (long)off;
+		}
+	}
+	return found;
 }
 
 /* The unique aligned word that went from -1 to 13, or -1. */
@@ -88,6 +113,9 @@ static void calib_intr(uc_engine *uc, uint32_t intno, void *user)
 		}
 	} else if (c->nfaults == 2) {
 		c->second_vec = intno;
+		if (uc_context_save(uc, c->c) == UC_ERR_OK)
+			c->q->error_code_off = find_pair(c->b, CAL_BAD_SEL, c->c,
+							 CAL_BAD_SEL2, c->size);
 	}
 	uc_emu_stop(uc);
 }
@@ -113,6 +141,11 @@ static int calibrate(uc_engine *uc, struct engine_quirks *q)
 		uc_context_free(c.a);
 		return -1;
 	}
+	if (uc_context_alloc(uc, &c.c) != UC_ERR_OK) {
+		uc_context_free(c.b);
+		uc_context_free(c.a);
+		return -1;
+	}
 	if (uc_context_save(uc, c.a) == UC_ERR_OK &&
 	    uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)calib_intr, &c, 1, 0) == UC_ERR_OK) {
 		uc_emu_start(uc, CAL_CODE, 0, 0, 0);
@@ -120,6 +153,7 @@ static int calibrate(uc_engine *uc, struct engine_quirks *q)
 		ok = c.off >= 0 && c.nfaults == 2 && c.second_vec == VEC_GP;
 		uc_hook_del(uc, h);
 	}
+	uc_context_free(c.c);
 	uc_context_free(c.b);
 	uc_context_free(c.a);
 	return ok ? 0 : -1;
@@ -132,15 +166,19 @@ static int calibrate(uc_engine *uc, struct engine_quirks *q)
  */
 static pthread_once_t offset_once = PTHREAD_ONCE_INIT;
 static long offset_found = -1;
+static long error_code_found = -1;
 
 static void find_offset_once(void)
 {
-	struct engine_quirks t = { .old_exception_off = -1, .scratch = NULL };
+	struct engine_quirks t = { .old_exception_off = -1, .error_code_off = -1,
+				   .scratch = NULL };
 	uc_engine *uc;
 	if (uc_open(UC_ARCH_X86, UC_MODE_32, &uc) != UC_ERR_OK)
 		return;
-	if (uc_context_alloc(uc, &t.scratch) == UC_ERR_OK && calibrate(uc, &t) == 0)
+	if (uc_context_alloc(uc, &t.scratch) == UC_ERR_OK && calibrate(uc, &t) == 0) {
 		offset_found = t.old_exception_off;
+		error_code_found = t.error_code_off;
+	}
 	if (t.scratch)
 		uc_context_free(t.scratch);
 	uc_close(uc);
@@ -150,12 +188,14 @@ int engine_quirks_init(struct engine_quirks *q, uc_engine *uc)
 {
 	pthread_once(&offset_once, find_offset_once);
 	q->old_exception_off = -1;
+	q->error_code_off = -1;
 	q->scratch = NULL;
 	if (offset_found < 0 || uc_context_alloc(uc, &q->scratch) != UC_ERR_OK) {
 		q->scratch = NULL;
 		return -1;
 	}
 	q->old_exception_off = offset_found;
+	q->error_code_off = error_code_found;
 	return 0;
 }
 
@@ -165,6 +205,16 @@ void engine_quirks_free(struct engine_quirks *q)
 		uc_context_free(q->scratch);
 	q->scratch = NULL;
 	q->old_exception_off = -1;
+	q->error_code_off = -1;
+}
+
+int engine_quirks_error_code(struct engine_quirks *q, uc_engine *uc, uint32_t *out)
+{
+	if (q->error_code_off < 0 || !q->scratch ||
+	    uc_context_save(uc, q->scratch) != UC_ERR_OK)
+		return -1;
+	memcpy(out, (unsigned char *)q->scratch + q->error_code_off, sizeof(*out));
+	return 0;
 }
 
 void engine_quirks_exception_delivered(struct engine_quirks *q, uc_engine *uc)

@@ -26,6 +26,7 @@
 
 struct engine_quirks {
 	long old_exception_off;		/* byte offset in a uc_context; -1: unknown */
+	long error_code_off;		/* env->error_code there; -1: unknown */
 	uc_context *scratch;		/* sized for UC_ARCH_X86 engines */
 };
 
@@ -53,5 +54,14 @@ void engine_quirks_free(struct engine_quirks *q);
  * state restored, so those writes are kept.
  */
 void engine_quirks_exception_delivered(struct engine_quirks *q, uc_engine *uc);
+
+/*
+ * The error code the CPU computed for the exception it just reported
+ * (QEMU's env->error_code, which its own delivery would push), found by
+ * the same calibration: two #GPs with different selectors, the one word
+ * that holds each in turn.  Call from the UC_HOOK_INTR callback, before
+ * anything raises another exception.  Returns 0, or -1 if unknown.
+ */
+int engine_quirks_error_code(struct engine_quirks *q, uc_engine *uc, uint32_t *out);
 
 #endif

@@ -27,6 +27,7 @@ struct engine {
 	struct hook hooks[MAX_HOOKS];
 	struct engine_quirks quirks;
 	int quirks_ready;
+	uc_context *ring0_ctx;		/* the CPU while ring0_begin() holds it */
 };
 
 struct engine_ctx {
@@ -42,6 +43,9 @@ static const int uc_ids[ER_COUNT] = {
 	[ER_BP] = UC_X86_REG_BP, [ER_SP] = UC_X86_REG_SP,
 	[ER_EIP] = UC_X86_REG_EIP, [ER_EFLAGS] = UC_X86_REG_EFLAGS,
 	[ER_CR0] = UC_X86_REG_CR0, [ER_CR2] = UC_X86_REG_CR2,
+	[ER_CR3] = UC_X86_REG_CR3, [ER_CR4] = UC_X86_REG_CR4,
+	[ER_FPSW] = UC_X86_REG_FPSW, [ER_FPCW] = UC_X86_REG_FPCW,
+	[ER_MXCSR] = UC_X86_REG_MXCSR,
 	[ER_CS] = UC_X86_REG_CS, [ER_SS] = UC_X86_REG_SS, [ER_DS] = UC_X86_REG_DS,
 	[ER_ES] = UC_X86_REG_ES, [ER_FS] = UC_X86_REG_FS, [ER_GS] = UC_X86_REG_GS,
 };
@@ -60,6 +64,14 @@ int engine_open(struct engine **out, char *err, size_t errlen)
 		free(e);
 		return -1;
 	}
+	/*
+	 * Calibrate now, before any hook runs: the calibration runs a
+	 * throwaway engine, and Unicorn does not support starting one from
+	 * inside another engine's hook (with paging on, the outer engine's
+	 * next exception came back as #DF).
+	 */
+	engine_quirks_init(&e->quirks, e->uc);
+	e->quirks_ready = 1;
 	*out = e;
 	return 0;
 }
@@ -70,6 +82,8 @@ void engine_close(struct engine *e)
 		return;
 	if (e->quirks_ready)
 		engine_quirks_free(&e->quirks);
+	if (e->ring0_ctx)
+		uc_context_free(e->ring0_ctx);
 	uc_close(e->uc);
 	free(e);
 }
@@ -280,6 +294,45 @@ static bool store_ro_tramp(uc_engine *uc, uc_mem_type type, uint64_t addr, int s
 	return true;
 }
 
+/*
+ * Unicorn 2.0.1 drops translated code by translating its linear address
+ * through the CPU's TLB in the CPU's current mode (uc_invalidate_tb:
+ * get_page_addr_code), both for uc_ctl_remove_cache and when a code hook
+ * is deleted.  With paging on and CPL 3, a supervisor page does not
+ * translate: the walk raises #PF outside any execution and leaves it
+ * recorded in the CPU (the next fault of a run then comes back as #DF).
+ * Clearing CR0.PG around the call does not do: Unicorn's CR writes do not
+ * flush the TLB, so the flat translation made meanwhile stays behind and
+ * lets user code read kernel pages.  So those calls run at CPL 0, where
+ * every page translates and a TLB entry made is the one the tables give:
+ * the CPU state is saved, CPL made 0 as QEMU derives it (from SS's DPL,
+ * loaded in real mode), and the state restored afterwards.
+ */
+static int ring0_begin(struct engine *e)
+{
+	if (!e->ring0_ctx && uc_context_alloc(e->uc, &e->ring0_ctx) != UC_ERR_OK) {
+		e->ring0_ctx = NULL;
+		return -1;
+	}
+	if (uc_context_save(e->uc, e->ring0_ctx) != UC_ERR_OK)
+		return -1;
+	uint32_t cr0 = 0, real, ss = 0;
+	uc_reg_read(e->uc, UC_X86_REG_CR0, &cr0);
+	real = cr0 & ~1u;			/* CR0.PE */
+	if (uc_reg_write(e->uc, UC_X86_REG_CR0, &real) != UC_ERR_OK ||
+	    uc_reg_write(e->uc, UC_X86_REG_SS, &ss) != UC_ERR_OK ||
+	    uc_reg_write(e->uc, UC_X86_REG_CR0, &cr0) != UC_ERR_OK) {
+		uc_context_restore(e->uc, e->ring0_ctx);
+		return -1;
+	}
+	return 0;
+}
+
+static void ring0_end(struct engine *e)
+{
+	uc_context_restore(e->uc, e->ring0_ctx);
+}
+
 int engine_hook_code(struct engine *e, engine_hook *h, uint32_t lo, uint32_t hi,
 		     engine_code_fn fn, void *ctx)
 {
@@ -326,7 +379,10 @@ int engine_hook_store_ro(struct engine *e, engine_hook *h, engine_access_fn fn, 
 void engine_unhook(struct engine *e, engine_hook h)
 {
 	if (h < MAX_HOOKS && e->hooks[h].used) {
+		int r0 = ring0_begin(e) == 0;
 		uc_hook_del(e->uc, e->hooks[h].uh);
+		if (r0)
+			ring0_end(e);
 		e->hooks[h].used = 0;
 	}
 }
@@ -335,7 +391,11 @@ void engine_unhook(struct engine *e, engine_hook h)
 
 int engine_flush_range(struct engine *e, uint32_t lo, uint32_t hi)
 {
-	return uc_ctl_remove_cache(e->uc, lo, hi) == UC_ERR_OK ? 0 : -1;
+	if (ring0_begin(e))
+		return -1;
+	int rc = uc_ctl_remove_cache(e->uc, lo, hi) == UC_ERR_OK ? 0 : -1;
+	ring0_end(e);
+	return rc;
 }
 
 int engine_save(struct engine *e, struct engine_ctx **ctx)
@@ -366,9 +426,11 @@ void engine_ctx_free(struct engine_ctx *ctx)
 
 void engine_exception_delivered(struct engine *e)
 {
-	if (!e->quirks_ready) {
-		e->quirks_ready = 1;
-		engine_quirks_init(&e->quirks, e->uc);
-	}
 	engine_quirks_exception_delivered(&e->quirks, e->uc);
 }
+
+int engine_exception_error(struct engine *e, uint32_t *code)
+{
+	return engine_quirks_error_code(&e->quirks, e->uc, code);
+}
+

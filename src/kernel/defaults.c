@@ -4,6 +4,7 @@
  * 2.6.18 kernel's behaviour as far as the entry path can observe it.
  */
 #include "kernel/kernel.h"
+#include "kernel/siginfo.h"
 #include "cpu/desc.h"
 
 #include <string.h>
@@ -12,14 +13,9 @@
 #define EFAULT 14
 #define EINVAL 22
 #define ESRCH 3
-#define SIGILL 4
-#define SIGTRAP 5
 #define TIF_SINGLESTEP 4
 #define TIF_IRET 5
 #define TIF_RESTORE_SIGMASK 9
-#define SIGBUS 7
-#define SIGFPE 8
-#define SIGSEGV 11
 
 #define TIF_SIGPENDING 2
 #define TIF_NEED_RESCHED 3
@@ -266,42 +262,141 @@ static void fixup_x86_bogus_stack(entryemu_call *c, void *o)
 
 /* ---- exceptions ------------------------------------------------------------ */
 
-/* force_sig(sig): pending, delivered (fatally: no handlers) on the way out. */
-static void force_sig(struct entryemu *m, int sig)
+#define TASK_SIZE	PAGE_OFFSET
+
+/*
+ * force_sig_info(sig, info): pending, delivered (fatally: no handlers)
+ * on the way out; what the handler would be given is kept for the result.
+ * force_sig(sig) is this with SI_KERNEL and no address.
+ */
+static void force_sig_info(struct entryemu *m, int sig, int code, uint32_t addr)
 {
+	struct entryemu_siginfo *si = &m->kern->siginfo;
+	si->signo = sig;
+	si->code = code;
+	si->addr = addr;
 	m->kern->pending_signal = (uint32_t)sig;
 	entryemu_set_ti_flags(m, entryemu_ti_flags(m) | (1u << TIF_SIGPENDING));
 }
 
+static void force_sig(struct entryemu *m, int sig)
+{
+	force_sig_info(m, sig, SI_KERNEL, 0);
+}
+
+/* current->thread.trap_no and .error_code, which signal.c reports in the
+ * sigcontext (trapno, err). */
+static void set_trap(struct entryemu *m, uint32_t trap_no, uint32_t error_code)
+{
+	m->kern->siginfo.trap_no = trap_no;
+	m->kern->siginfo.error_code = error_code;
+}
+
+enum si_addr_from { ADDR_NONE, ADDR_EIP };
 
 struct trap_kind {
 	const char *fn;
-	int vector;
+	int vector;		/* also thread.trap_no (32 for iret_error) */
 	int signal;		/* what user mode gets */
+	int si_code;		/* DO_ERROR_INFO's; SI_KERNEL for DO_ERROR (force_sig) */
+	enum si_addr_from addr;
 };
 
+/* 2.6.18 traps.c's DO_ERROR / DO_ERROR_INFO / DO_VM86_ERROR* table. */
 static const struct trap_kind traps[] = {
-	{ "do_divide_error", VEC_DE, SIGFPE },
-	{ "do_overflow", VEC_OF, SIGSEGV },
-	{ "do_bounds", VEC_BR, SIGSEGV },
-	{ "do_invalid_op", VEC_UD, SIGILL },
-	{ "do_coprocessor_segment_overrun", VEC_CSO, SIGFPE },
-	{ "do_invalid_TSS", VEC_TS, SIGSEGV },
-	{ "do_segment_not_present", VEC_NP, SIGBUS },
-	{ "do_stack_segment", VEC_SS, SIGBUS },
-	{ "do_general_protection", VEC_GP, SIGSEGV },
-	{ "do_page_fault", VEC_PF, SIGSEGV },
-	{ "do_spurious_interrupt_bug", 15, 0 },
-	{ "do_coprocessor_error", VEC_MF, SIGFPE },
-	{ "do_alignment_check", VEC_AC, SIGBUS },
-	{ "do_simd_coprocessor_error", VEC_XM, SIGFPE },
-	{ "do_iret_error", 32, SIGSEGV },
+	{ "do_divide_error", VEC_DE, SIGFPE, FPE_INTDIV, ADDR_EIP },
+	{ "do_overflow", VEC_OF, SIGSEGV, SI_KERNEL, ADDR_NONE },
+	{ "do_bounds", VEC_BR, SIGSEGV, SI_KERNEL, ADDR_NONE },
+	{ "do_invalid_op", VEC_UD, SIGILL, ILL_ILLOPN, ADDR_EIP },
+	{ "do_coprocessor_segment_overrun", VEC_CSO, SIGFPE, SI_KERNEL, ADDR_NONE },
+	{ "do_invalid_TSS", VEC_TS, SIGSEGV, SI_KERNEL, ADDR_NONE },
+	{ "do_segment_not_present", VEC_NP, SIGBUS, SI_KERNEL, ADDR_NONE },
+	{ "do_stack_segment", VEC_SS, SIGBUS, SI_KERNEL, ADDR_NONE },
+	{ "do_general_protection", VEC_GP, SIGSEGV, SI_KERNEL, ADDR_NONE },
+	{ "do_page_fault", VEC_PF, SIGSEGV, SEGV_MAPERR, ADDR_NONE },	/* see below */
+	{ "do_spurious_interrupt_bug", 15, 0, 0, ADDR_NONE },
+	{ "do_coprocessor_error", VEC_MF, SIGFPE, SI_FAULT_BARE, ADDR_EIP },
+	{ "do_alignment_check", VEC_AC, SIGBUS, BUS_ADRALN, ADDR_NONE },
+	{ "do_simd_coprocessor_error", VEC_XM, SIGFPE, SI_FAULT_BARE, ADDR_EIP },
+	{ "do_iret_error", 32, SIGSEGV, ILL_BADSTK, ADDR_NONE },
 };
+
+/*
+ * math_error() (#MF) and simd_math_error() (#XM): the signal's si_code
+ * names the one unmasked exception pending, from the x87 status word
+ * masked by the control word (0x3f: IE DE ZE OE UE PE), or from MXCSR's
+ * flags masked by its mask bits (bits 7-12).  math_error sends nothing
+ * when no unmasked exception is pending; several at once, or none for
+ * SIMD, leave the bare __SI_FAULT (0).  Returns the si_code, or -1 for
+ * no signal.
+ */
+static int fpu_si_code(unsigned pending, int none_sends)
+{
+	switch (pending & 0x3f) {
+	case 0x00: return none_sends ? SI_FAULT_BARE : -1;
+	case 0x01: return FPE_FLTINV;
+	case 0x02: case 0x10: return FPE_FLTUND;
+	case 0x04: return FPE_FLTDIV;
+	case 0x08: return FPE_FLTOVF;
+	case 0x20: return FPE_FLTRES;
+	default: return SI_FAULT_BARE;
+	}
+}
+
+/*
+ * do_page_fault() of 2.6.18's mm/fault.c for a user-mode fault: no VMA
+ * covers a kernel address or an unmapped user one (SEGV_MAPERR); a
+ * present page that refuses the access lies in a VMA (SEGV_ACCERR).
+ * thread.error_code gets P forced on for kernel addresses ("Kernel
+ * addresses are always protection faults"), si_addr is CR2.
+ */
+static void user_page_fault(struct entryemu *m, uint32_t error_code)
+{
+	uint32_t addr = machine_reg(m, ER_CR2);
+	int code = addr < TASK_SIZE && (error_code & 1) ? SEGV_ACCERR : SEGV_MAPERR;
+	set_trap(m, VEC_PF, error_code | (addr >= TASK_SIZE));
+	force_sig_info(m, SIGSEGV, code, addr);
+}
+
+/* What a user-mode trap t does: the thread fields and the signal (none
+ * from math_error with nothing pending). */
+static void user_trap(struct entryemu *m, const struct trap_kind *t,
+		      const struct entryemu_pt_regs *regs, uint32_t error_code)
+{
+	uint32_t addr = t->addr == ADDR_EIP ? regs->eip : 0;
+	switch (t->vector) {
+	case VEC_PF:
+		user_page_fault(m, error_code);
+		return;
+	case VEC_MF: {
+		unsigned sw = machine_reg(m, ER_FPSW), cw = machine_reg(m, ER_FPCW);
+		int code = fpu_si_code(sw & ~cw, 0);
+		set_trap(m, VEC_MF, 0);
+		if (code >= 0)
+			force_sig_info(m, SIGFPE, code, addr);
+		return;
+	}
+	case VEC_XM: {
+		unsigned mx = machine_reg(m, ER_MXCSR);
+		set_trap(m, VEC_XM, 0);
+		force_sig_info(m, SIGFPE, fpu_si_code(~((mx & 0x1f80) >> 7) & (mx & 0x3f), 1),
+			       addr);
+		return;
+	}
+	default:
+		set_trap(m, (uint32_t)t->vector, error_code);
+		force_sig_info(m, t->signal, t->si_code, addr);
+		return;
+	}
+}
 
 /*
  * do_trap() of traps.c: from user mode the task gets a signal (forced:
  * it is delivered on the way out, by do_notify_resume); from kernel mode
  * the __ex_table fixup is applied, and without one the kernel dies.
+ * do_trap() and do_general_protection() set thread.trap_no and
+ * .error_code first, in either mode; do_page_fault() only for a user
+ * fault (a kernel one goes to no_context).
  */
 static void do_trap(entryemu_call *c, void *o)
 {
@@ -313,6 +408,14 @@ static void do_trap(entryemu_call *c, void *o)
 			t = &traps[i];
 	struct entryemu_pt_regs regs;
 	ptregs_read(m, c->regs_addr, &regs);
+	if (t && (t->vector == VEC_MF || t->vector == VEC_XM)) {
+		/* math_error() and simd_math_error() do not look at the mode:
+		 * the current task gets the signal, if any, kernel or not */
+		user_trap(m, t, &regs, c->edx);
+		return;
+	}
+	if (t && t->signal && t->vector != VEC_PF)
+		set_trap(m, (uint32_t)t->vector, c->edx);
 	if (regs.eflags & ENTRYEMU_EFLAGS_VM) {
 		/*
 		 * 2.6.18's do_trap() from vm86 mode: the DO_VM86_ERROR traps
@@ -323,7 +426,7 @@ static void do_trap(entryemu_call *c, void *o)
 		 * monitor's), #PF do_page_fault's: not modelled.
 		 */
 		if (t && t->signal && t->vector != VEC_GP && t->vector != VEC_PF) {
-			force_sig(m, t->signal);
+			user_trap(m, t, &regs, c->edx);
 			return;
 		}
 		machine_stop(m, ENTRYEMU_UNSUPPORTED, "%s from vm86 mode: the kernel's vm86 "
@@ -332,7 +435,7 @@ static void do_trap(entryemu_call *c, void *o)
 	}
 	if (regs.xcs & 3) {
 		if (t && t->signal)
-			force_sig(m, t->signal);
+			user_trap(m, t, &regs, c->edx);
 		return;
 	}
 	if (t && !t->signal)
@@ -354,22 +457,24 @@ static void do_trap(entryemu_call *c, void *o)
 
 /*
  * do_int3: nobody on the notify_die() chain; user mode gets SIGTRAP
- * (do_trap(3, SIGTRAP, "int3", 1, ...)).  From vm86 mode too: for a
- * vm86old() task handle_vm86_trap() returns 1 for trap 3, and do_trap
- * goes to trap_signal.
+ * (do_trap(3, SIGTRAP, "int3", 1, ...): force_sig, trap_no 3).  From vm86
+ * mode too: for a vm86old() task handle_vm86_trap() returns 1 for trap
+ * 3, and do_trap goes to trap_signal.
  */
 static void do_int3(entryemu_call *c, void *o)
 {
 	(void)o;
 	struct entryemu_pt_regs regs;
 	ptregs_read(c->m, c->regs_addr, &regs);
+	set_trap(c->m, VEC_BP, c->edx);
 	if ((regs.xcs & 3) || (regs.eflags & ENTRYEMU_EFLAGS_VM))
 		force_sig(c->m, SIGTRAP);
 }
 
 /*
- * do_debug: a single step in user mode sends SIGTRAP; in kernel mode
- * (a step into sysenter) the kernel clears TF in the frame and remembers
+ * do_debug: a single step in user mode is send_sigtrap() of ptrace.c
+ * (trap_no 1, TRAP_BRKPT, si_addr = the user's EIP); in kernel mode (a
+ * step into sysenter) the kernel clears TF in the frame and remembers
  * the step in TIF_SINGLESTEP, so the syscall exit path reports it.
  */
 static void do_debug(entryemu_call *c, void *o)
@@ -379,7 +484,8 @@ static void do_debug(entryemu_call *c, void *o)
 	struct entryemu_pt_regs regs;
 	ptregs_read(m, c->regs_addr, &regs);
 	if (regs.xcs & 3) {
-		force_sig(m, SIGTRAP);
+		set_trap(m, VEC_DB, c->edx);
+		force_sig_info(m, SIGTRAP, TRAP_BRKPT, regs.eip);
 		return;
 	}
 	entryemu_set_ti_flags(m, entryemu_ti_flags(m) | (1u << TIF_SINGLESTEP));

@@ -28,6 +28,7 @@ const char *entryemu_check_name(enum entryemu_check c)
 	case ENTRYEMU_CHECK_STACK: return "stack";
 	case ENTRYEMU_CHECK_DF: return "df";
 	case ENTRYEMU_CHECK_IRQS_OFF: return "irqs_off";
+	case ENTRYEMU_CHECK_SLOTS: return "slots";
 	default: return "?";
 	}
 }
@@ -37,18 +38,12 @@ static int on(const struct checks *k, enum entryemu_check c)
 	return !(k->off & c);
 }
 
-/* A finding at eip, with the CPU's registers as they are now. */
-static void finding(struct checks *k, enum entryemu_check c, uint32_t eip,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void finding(struct checks *k, enum entryemu_check c, uint32_t eip,
-		    const char *fmt, ...)
+static void vfinding(struct checks *k, enum entryemu_check c, uint32_t eip,
+		     const char *fmt, va_list ap)
 {
 	struct entryemu *m = k->m;
 	char what[192], sym[96], text[512];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
 	struct entryemu_regs g;
 	machine_read_regs(m, &g);
 	snprintf(text, sizeof(text),
@@ -58,6 +53,27 @@ static void finding(struct checks *k, enum entryemu_check c, uint32_t eip,
 		 g.eax, g.ebx, g.ecx, g.edx, g.esi, g.edi, g.ebp, g.esp, g.cs, g.ds, g.es,
 		 g.gs, g.ss);
 	result_add_finding(k->res, c, eip, text);
+}
+
+/* A finding at eip, with the CPU's registers as they are now. */
+static void finding(struct checks *k, enum entryemu_check c, uint32_t eip,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void finding(struct checks *k, enum entryemu_check c, uint32_t eip,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfinding(k, c, eip, fmt, ap);
+	va_end(ap);
+}
+
+void checks_finding(struct checks *k, enum entryemu_check c, uint32_t eip,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfinding(k, c, eip, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- entry and return ------------------------------------------------------ */
@@ -353,6 +369,7 @@ void checks_observe(void *ctx, const struct run_event *ev)
 		on_exit_insn(k, ev->u.exit.addr, ev->u.exit.esp, ev->u.exit.ss, ev->u.exit.eflags);
 		break;
 	case RUN_EV_FLAGS_LOAD:
+		slots_at_work_check(k, ev->u.exit.addr, ev->u.exit.esp);
 		/* the work check: an interrupt after it could set work never seen */
 		if ((ev->u.exit.eflags & ENTRYEMU_EFLAGS_IF) && on(k, ENTRYEMU_CHECK_IRQS_OFF))
 			finding(k, ENTRYEMU_CHECK_IRQS_OFF, ev->u.exit.addr, "thread_info->flags "

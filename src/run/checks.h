@@ -17,6 +17,7 @@ struct entry_state {
 	uint32_t hw[5];			/* EIP, CS, EFLAGS, ESP, SS to save */
 	uint32_t ret_eip, ret_esp;	/* what the frame says the user gets back */
 	uint16_t ret_cs, ret_ss, ret_ds, ret_es, ret_gs;
+	int slots_seen;			/* checks_slots.c flagged this entry */
 };
 
 struct checks {
@@ -32,5 +33,12 @@ void checks_start(struct checks *c, struct entryemu *m, entryemu_result *res, un
 void checks_observe(void *ctx, const struct run_event *ev);
 /* The image's own findings (its exception table), found once at open. */
 int checks_image(struct entryemu *m);
+/* A finding at eip, with the CPU's registers as they are now. */
+void checks_finding(struct checks *k, enum entryemu_check c, uint32_t eip,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* checks_slots.c: kernel-address bits in a user-visible selector slot,
+ * at the exit path's work check (a load of thread_info->flags) */
+void slots_at_work_check(struct checks *k, uint32_t addr, uint32_t esp);
 
 #endif

@@ -51,6 +51,7 @@ void result_clear(entryemu_result *r)
 	free_texts(r);
 	r->outcome = ENTRYEMU_ERROR;
 	r->signal = 0;
+	memset(&r->siginfo, 0, sizeof(r->siginfo));
 	memset(&r->final, 0, sizeof(r->final));
 	r->insns = 0;
 	r->message_len = 0;
@@ -172,6 +173,12 @@ const char *entryemu_result_message(const entryemu_result *r)
 }
 
 int entryemu_result_signal(const entryemu_result *r) { return r ? r->signal : 0; }
+
+const struct entryemu_siginfo *entryemu_result_siginfo(const entryemu_result *r)
+{
+	static const struct entryemu_siginfo none;
+	return r ? &r->siginfo : &none;
+}
 uint64_t entryemu_result_insns(const entryemu_result *r) { return r ? r->insns : 0; }
 
 const struct entryemu_regs *entryemu_result_final(const entryemu_result *r)

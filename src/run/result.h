@@ -11,6 +11,7 @@
 struct entryemu_result {
 	enum entryemu_outcome outcome;
 	int signal;
+	struct entryemu_siginfo siginfo;
 	struct entryemu_regs final;
 	uint64_t insns;
 	char *message;

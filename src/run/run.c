@@ -94,6 +94,7 @@ static void flags_load_hook(void *data, uint32_t addr, uint32_t size)
 	struct run_event ev = { .kind = RUN_EV_FLAGS_LOAD };
 	ev.u.exit.addr = addr;
 	ev.u.exit.eflags = machine_reg(m, ER_EFLAGS);
+	ev.u.exit.esp = machine_reg(m, ER_ESP);
 	stream_emit(m->stream, &ev);
 }
 
@@ -301,8 +302,10 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	if (m->profiling)
 		r->profile.reset_ns = prof_now(m) - t_start;
 	run->count.budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
-	/* injections and CR0.TS/EM need a look at every instruction */
-	int slow = s->ninjects > 0 || (s->cr0_set & 0xc);
+	/* injections, CR0.TS/EM and I/O at CPL 3 need a look at every instruction */
+	run->cpu.null_watch = seg_override_in_code(s->code, s->code_len);
+	int slow = s->ninjects > 0 || (s->cr0_set & 0xc) || io_in_code(s->code, s->code_len) ||
+		   run->cpu.null_watch;
 	if (gdb_run_start(m))
 		return ENTRYEMU_E_IO;
 	if (instrument(m, slow, trace, m->gdb != NULL))
@@ -320,6 +323,12 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			/* an injected event was delivered: go on from its handler */
 			run->cpu.restart = 0;
 			start = machine_reg(m, ER_EIP);
+			/* or a null DS/ES appeared: look at every instruction now */
+			if (run->cpu.null_watch && !slow) {
+				slow = 1;
+				if (instrument(m, slow, trace, m->gdb != NULL))
+					return ENTRYEMU_E_ENGINE;
+			}
 			continue;
 		}
 		if (e == ENGINE_EXIT_INVALID_INSN && !run->halt.stopping) {
@@ -329,17 +338,6 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 				break;
 			start = machine_reg(m, ER_EIP);
 			continue;
-		}
-		/*
-		 * Unicorn treats the `until' address of a start, 0 here, as an
-		 * exit: code that jumps to linear 0 stops it cleanly instead of
-		 * fetching.  Nothing is mapped at 0, so the CPU would take a #PF
-		 * on that fetch.
-		 */
-		if (e == ENGINE_EXIT_OK && !run->halt.stopping && !run->cpu.unmapped_kind &&
-		    machine_linear_pc(m) == 0 && !machine_ptr(m, 0, 1)) {
-			run->cpu.unmapped_kind = 1 + EA_FETCH;
-			run->cpu.unmapped_addr = 0;
 		}
 		if (run->halt.stopping || !run->cpu.unmapped_kind)
 			break;
@@ -365,6 +363,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	}
 	r->outcome = run->halt.outcome;
 	r->signal = run->halt.signal;
+	r->siginfo = run->kern.siginfo;
 	r->insns = run->count.insns;
 	result_append_text(r, run->halt.why);
 	if (r->outcome == ENTRYEMU_OOPS)

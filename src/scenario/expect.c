@@ -61,7 +61,8 @@ int expectations_resolve(struct expectations *e, const entryemu_scenario *s,
 {
 	int rc;
 	if ((rc = resolve_fields(s, m, &e->final, err, errlen)) ||
-	    (rc = resolve_fields(s, m, &e->returned, err, errlen)))
+	    (rc = resolve_fields(s, m, &e->returned, err, errlen)) ||
+	    (rc = resolve_fields(s, m, &e->siginfo, err, errlen)))
 		return rc;
 	for (int i = 0; i < e->nevents; i++)
 		if ((rc = resolve_fields(s, m, &e->events[i].f, err, errlen)))
@@ -80,6 +81,7 @@ void expectations_free(struct expectations *e)
 {
 	free_fields(&e->final);
 	free_fields(&e->returned);
+	free_fields(&e->siginfo);
 	free(e->signal.sym);
 	free(e->message);
 	free(e->recorded_failure);
@@ -87,8 +89,10 @@ void expectations_free(struct expectations *e)
 		free(e->fixups[i].insn);
 	for (int i = 0; i < e->nnot_called; i++)
 		free(e->not_called[i].insn);
-	for (int i = 0; i < e->nfindings; i++)
+	for (int i = 0; i < e->nfindings; i++) {
 		free(e->findings[i].insn);
+		free(e->findings[i].image);
+	}
 	for (int i = 0; i < e->nevents; i++)
 		free_fields(&e->events[i].f);
 	for (int i = 0; i < e->nreturns; i++)
@@ -121,7 +125,7 @@ static int dup_fields(struct fields_expect *f)
 int expectations_copy(struct expectations *dst, const struct expectations *src)
 {
 	*dst = *src;
-	int bad = dup_fields(&dst->final) | dup_fields(&dst->returned) |
+	int bad = dup_fields(&dst->final) | dup_fields(&dst->returned) | dup_fields(&dst->siginfo) |
 		  dup_in_place(&dst->signal.sym) | dup_in_place(&dst->message) |
 		  dup_in_place(&dst->recorded_failure);
 	for (int i = 0; i < dst->nfixups; i++)
@@ -129,7 +133,7 @@ int expectations_copy(struct expectations *dst, const struct expectations *src)
 	for (int i = 0; i < dst->nnot_called; i++)
 		bad |= dup_in_place(&dst->not_called[i].insn);
 	for (int i = 0; i < dst->nfindings; i++)
-		bad |= dup_in_place(&dst->findings[i].insn);
+		bad |= dup_in_place(&dst->findings[i].insn) | dup_in_place(&dst->findings[i].image);
 	for (int i = 0; i < dst->nevents; i++)
 		bad |= dup_fields(&dst->events[i].f);
 	for (int i = 0; i < dst->nreturns; i++)
@@ -188,6 +192,35 @@ static int check_callout_names(const struct expectations *e, const entryemu_scen
 	return 0;
 }
 
+/*
+ * The name the scenario gives m's image: the one whose path m was opened
+ * on; for another image (replay --image), "post" when it saves %gs like
+ * the seed's kernel, else "pre".
+ */
+static const char *image_name_of(const entryemu_scenario *s, const entryemu *m)
+{
+	const char *file = entryemu_image_file(m);
+	for (int i = 0; file && i < entryemu_scenario_nimages(s); i++)
+		if (!strcmp(entryemu_scenario_image(s, i), file))
+			return entryemu_scenario_image_name(s, i);
+	return entryemu_image_saves_gs(m) ? "post" : "pre";
+}
+
+/* Keep the findings expected on this image: those for all, or for it. */
+static void findings_for_image(struct expectations *e, const char *image)
+{
+	int n = 0;
+	for (int i = 0; i < e->nfindings; i++) {
+		if (e->findings[i].image && strcmp(e->findings[i].image, image)) {
+			free(e->findings[i].insn);
+			free(e->findings[i].image);
+			continue;
+		}
+		e->findings[n++] = e->findings[i];
+	}
+	e->nfindings = n;
+}
+
 int entryemu_scenario_bind(const entryemu_scenario *s, entryemu *m, entryemu_binding **out,
 			   char *err, size_t errlen)
 {
@@ -230,6 +263,7 @@ int entryemu_scenario_bind(const entryemu_scenario *s, entryemu *m, entryemu_bin
 			return ENTRYEMU_E_NOMEM;
 		}
 	}
+	findings_for_image(&b->exp, image_name_of(s, m));
 	if ((rc = expectations_resolve(&b->exp, s, m, err, errlen)) ||
 	    (rc = check_callout_names(&b->exp, s, m, err, errlen)) ||
 	    (rc = binding_setup(b, s, err, errlen))) {
@@ -380,6 +414,7 @@ int entryemu_binding_check(const entryemu_binding *b, const entryemu_result *res
 	if (s->message && !strstr(message, s->message))
 		failf(&r, s->message_loc, "expected the message to contain \"%s\", got \"%.300s\"",
 		      s->message, message);
+	check_fields(&r, FT_SIGINFO, &s->siginfo, entryemu_result_siginfo(res), "siginfo");
 	/* the run reproduces the recording, so it fails as the recorded one did */
 	if (s->recorded_failure)
 		failf(&r, s->recorded_failure_loc, "recorded failure: %s", s->recorded_failure);

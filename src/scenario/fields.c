@@ -1,6 +1,7 @@
 /*
  * Named fields of the records a scenario can check: user registers,
- * pt_regs, the CPU state at a callout, a delivered event.  One table per
+ * pt_regs, the CPU state at a callout, a delivered event, the signal
+ * the default trap handlers sent.  One table per
  * record gives the name, where the field is and how wide it is.
  */
 #include "scenario.h"
@@ -28,11 +29,19 @@ static const struct field regs_fields[] = {
  * (SDM vol. 2, PUSH), so only the selector is compared.
  */
 #define P(f, sel) { #f, offsetof(struct entryemu_pt_regs, f), 4, sel }
+/*
+ * ... and the same slots whole, for where the kernel means all 32 bits
+ * (what signal.c copies to the sigcontext, what ptrace hands out):
+ * xgs32 and the others compare the full word, upper half included.
+ */
+#define W(f) { #f "32", offsetof(struct entryemu_pt_regs, f), 4, 0 }
 static const struct field pt_fields[] = {
 	P(ebx, 0), P(ecx, 0), P(edx, 0), P(esi, 0), P(edi, 0), P(ebp, 0), P(eax, 0),
 	P(xds, 1), P(xes, 1), P(xgs, 1), P(orig_eax, 0), P(eip, 0), P(xcs, 1),
 	P(eflags, 0), P(esp, 0), P(xss, 1),
+	W(xds), W(xes), W(xgs), W(xcs), W(xss),
 };
+#undef W
 #undef P
 
 #define C(f) { #f, offsetof(struct entryemu_callout_record, f), \
@@ -50,6 +59,14 @@ static const struct field event_fields[] = {
 };
 #undef E
 
+/* What the default trap handlers sent (entryemu_result_siginfo). */
+#define S(name, f) { name, offsetof(struct entryemu_siginfo, f), 4, 0 }
+static const struct field siginfo_fields[] = {
+	S("si_code", code), S("si_addr", addr), S("trap_no", trap_no),
+	S("error_code", error_code),
+};
+#undef S
+
 static const struct field *table(enum field_table t, size_t *n)
 {
 	switch (t) {
@@ -57,6 +74,7 @@ static const struct field *table(enum field_table t, size_t *n)
 	case FT_PT_REGS: *n = sizeof(pt_fields) / sizeof(pt_fields[0]); return pt_fields;
 	case FT_CALL: *n = sizeof(call_fields) / sizeof(call_fields[0]); return call_fields;
 	case FT_EVENT: *n = sizeof(event_fields) / sizeof(event_fields[0]); return event_fields;
+	case FT_SIGINFO: *n = sizeof(siginfo_fields) / sizeof(siginfo_fields[0]); return siginfo_fields;
 	}
 	*n = 0;
 	return NULL;

@@ -54,6 +54,111 @@ static int outcome_of(const char *s, enum entryemu_outcome *o)
 	return -1;
 }
 
+/*
+ * A signal or si_code given by its kernel name ("SIGSEGV", "SEGV_MAPERR",
+ * "SI_KERNEL"): 1 with *num set, 0 for anything else (a number).
+ */
+static int signal_by_name(const char *s, uint32_t *num)
+{
+	for (int sig = 1; sig < 64; sig++) {
+		const char *n = entryemu_signal_name(sig);
+		if (n && !strcmp(n, s)) {
+			*num = (uint32_t)sig;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int si_code_by_name(const char *s, uint32_t *num)
+{
+	for (int sig = 0; sig < 64; sig++)
+		for (int code = 0; code <= 0x80; code++) {
+			const char *n = entryemu_si_code_name(sig, code);
+			if (n && !strcmp(n, s)) {
+				*num = (uint32_t)code;
+				return 1;
+			}
+		}
+	return 0;
+}
+
+/* A value that may be a name: by_name knows it, else a number. */
+static int get_named(struct parser *p, struct fy_node *k, struct fy_node *v, uint32_t max,
+		     int (*by_name)(const char *, uint32_t *), struct value *out)
+{
+	char buf[64];
+	const char *s = fy_node_is_scalar(v) ? scalar(v, buf, sizeof(buf)) : NULL;
+	if (s && s[0] >= 'A' && s[0] <= 'Z') {
+		memset(out, 0, sizeof(*out));
+		out->loc = loc_of(v);
+		out->set = 1;
+		if (by_name(s, &out->num))
+			return 0;
+		char kb[64];
+		return fail_at(p, loc_of(v), "%s: unknown name '%s'", key_name(k, kb, sizeof(kb)), s);
+	}
+	return get_unsigned(p, k, v, max, out);
+}
+
+/* expect: si_code, si_addr, trap_no, error_code (the siginfo record). */
+static int siginfo_pair(struct parser *p, const char *key, struct fy_node *k,
+			struct fy_node *v, struct expectations *s)
+{
+	struct fields_ctx fc = { FT_SIGINFO, &s->siginfo, "expect", 1 };
+	if (strcmp(key, "si_code"))
+		return field_pair(p, key, k, v, &fc);
+	if (s->siginfo.n >= MAX_FIELDS)
+		return fail_at(p, loc_of(k), "expect: too many fields");
+	struct field_expect *fe = &s->siginfo.f[s->siginfo.n++];
+	fe->field = field_lookup(FT_SIGINFO, key);
+	return get_named(p, k, v, 0xffff, si_code_by_name, &fe->v);
+}
+
+/*
+ * findings: a list of checker names, expected on every image, or a
+ * mapping from image name to such a list ({post: [slots]}): expected on
+ * that image only.
+ */
+static int findings_list(struct parser *p, struct fy_node *k, struct fy_node *v,
+			 const char *image, struct expectations *s)
+{
+	struct fy_node *items[MAX_ITEMS];
+	int n = 0, first = s->nfindings;
+	if (get_list(p, k, v, "findings", items, &n) < 0)
+		return -1;
+	if (first + n > MAX_ITEMS)
+		return fail_at(p, loc_of(k), "findings: at most %d items", MAX_ITEMS);
+	s->nfindings += n;
+	for (int j = 0; j < n; j++) {
+		int i = first + j;
+		s->findings[i].loc = loc_of_item(items[j]);
+		if (image && !(s->findings[i].image = strdup(image)))
+			return fail_at(p, s->findings[i].loc, "out of memory");
+		if (!fy_node_is_scalar(items[j]))
+			return fail_at(p, loc_of(items[j]), "findings: each item is a "
+				       "checker name");
+		if (get_string(p, items[j], items[j], &s->findings[i].insn) < 0)
+			return -1;
+		int known = 0;
+		for (int c = 1; c <= ENTRYEMU_CHECK_SLOTS; c <<= 1)
+			known |= !strcmp(s->findings[i].insn,
+					 entryemu_check_name((enum entryemu_check)c));
+		if (!known)
+			return fail_at(p, s->findings[i].loc, "findings: unknown checker "
+				       "'%s' (ptregs, segments, return, extable, stack, "
+				       "df, irqs_off, slots)",
+				       s->findings[i].insn);
+	}
+	return 0;
+}
+
+static int findings_on_image(struct parser *p, const char *key, struct fy_node *k,
+			     struct fy_node *v, void *c)
+{
+	return findings_list(p, k, v, key, c);
+}
+
 static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		       struct fy_node *v, void *c)
 {
@@ -69,7 +174,9 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		return 0;
 	}
 	if (!strcmp(key, "signal"))
-		return get_unsigned(p, k, v, 64, &s->signal);
+		return get_named(p, k, v, 64, signal_by_name, &s->signal);
+	if (field_lookup(FT_SIGINFO, key) >= 0)
+		return siginfo_pair(p, key, k, v, s);
 	if (!strcmp(key, "message")) {
 		s->message_loc = loc_of(v);
 		return get_string(p, k, v, &s->message);
@@ -100,26 +207,9 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 	if (!strcmp(key, "findings")) {
 		s->has_findings = 1;
 		s->findings_loc = loc_of(k);
-		if (get_list(p, k, v, "findings", items, &s->nfindings) < 0)
-			return -1;
-		for (int i = 0; i < s->nfindings; i++) {
-			s->findings[i].loc = loc_of_item(items[i]);
-			if (!fy_node_is_scalar(items[i]))
-				return fail_at(p, loc_of(items[i]), "findings: each item is a "
-					       "checker name");
-			if (get_string(p, items[i], items[i], &s->findings[i].insn) < 0)
-				return -1;
-			int known = 0;
-			for (int c = 1; c <= ENTRYEMU_CHECK_IRQS_OFF; c <<= 1)
-				known |= !strcmp(s->findings[i].insn,
-						 entryemu_check_name((enum entryemu_check)c));
-			if (!known)
-				return fail_at(p, s->findings[i].loc, "findings: unknown checker "
-					       "'%s' (ptregs, segments, return, extable, stack, "
-					       "df, irqs_off)",
-					       s->findings[i].insn);
-		}
-		return 0;
+		if (fy_node_is_mapping(v))
+			return each_pair(p, v, k, "findings", findings_on_image, s);
+		return findings_list(p, k, v, NULL, s);
 	}
 	if (!strcmp(key, "not_called")) {
 		if (get_list(p, k, v, "not_called", items, &s->nnot_called) < 0)
@@ -172,9 +262,9 @@ static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
 		}
 		return 0;
 	}
-	return fail_at(p, loc_of(k), "expect: unknown key '%s' (outcome, signal, message, "
-		       "final, returned, returns, fixups, events, callouts, not_called, "
-		       "findings, recorded_failure)", key);
+	return fail_at(p, loc_of(k), "expect: unknown key '%s' (outcome, signal, si_code, "
+		       "si_addr, trap_no, error_code, message, final, returned, returns, fixups, "
+		       "events, callouts, not_called, findings, recorded_failure)", key);
 }
 
 /* ---- top level --------------------------------------------------------------- */
@@ -357,6 +447,14 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 		s->vm86_loc = loc_of(k);
 		return 0;
 	}
+	if (!strcmp(key, "cpu")) {
+		char buf[16];
+		const char *c = fy_node_is_scalar(v) ? scalar(v, buf, sizeof(buf)) : NULL;
+		if (!c || (strcmp(c, "intel") && strcmp(c, "amd")))
+			return fail_at(p, loc_of(v), "cpu: expected intel or amd");
+		s->setup.cpu = strcmp(c, "amd") ? ENTRYEMU_CPU_INTEL : ENTRYEMU_CPU_AMD;
+		return 0;
+	}
 	if (!strcmp(key, "user"))
 		return get_fields(p, k, v, FT_REGS, "user", &s->user);
 	if (!strcmp(key, "code")) {
@@ -389,7 +487,7 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 	if (!strcmp(key, "expect"))
 		return each_pair(p, v, k, "expect", expect_pair, &s->exp);
 	return fail_at(p, loc_of(k), "unknown key '%s' (name, description, image, user, "
-		       "code, bytes, pid, budget, ti_flags, cr0, gdt, idt, inject, actions, "
+		       "code, bytes, pid, budget, ti_flags, cr0, cpu, gdt, idt, inject, actions, "
 		       "kernel_thread, vm86, expect)", key);
 }
 
@@ -641,6 +739,18 @@ int entryemu_scenario_load(const char *path, entryemu_scenario **out, char *err,
 		snprintf(err, errlen, "%s:1:1: the scenario has no user code (code or bytes) "
 			 "and starts no kernel_thread", path);
 		goto out;
+	}
+	/* findings: {IMAGE: [...]}: IMAGE must be one the scenario runs on */
+	for (int i = 0; i < s->exp.nfindings; i++) {
+		const char *want = s->exp.findings[i].image;
+		int known = !want;
+		for (int j = 0; !known && j < (s->nimages ? s->nimages : 1); j++)
+			known = !strcmp(want, s->nimages ? s->images[j] : "post");
+		if (!known) {
+			fail_at(&p, s->exp.findings[i].loc, "findings: image '%s' is not one "
+				"the scenario runs on", want);
+			goto out;
+		}
 	}
 	for (int i = 0; i < (s->nimages ? s->nimages : 1); i++) {
 		const char *img = s->nimages ? s->images[i] : "post";

@@ -47,6 +47,7 @@ struct callout_expect {
 struct fixup_expect {
 	char *insn;			/* the faulting instruction, "pop gs" */
 	struct loc loc;
+	char *image;			/* findings only: on this image (NULL: all) */
 };
 
 struct event_expect {
@@ -90,6 +91,7 @@ struct expectations {
 	enum entryemu_outcome outcome;
 	struct loc outcome_loc;
 	struct value signal;
+	struct fields_expect siginfo;	/* si_code, si_addr, trap_no, error_code */
 	char *message;			/* a substring of the result's message */
 	struct loc message_loc;
 	int has_returns;		/* every return to ring 3, in order */
@@ -164,7 +166,7 @@ struct entryemu_binding {
 };
 
 /* Field tables, shared by the parser (names) and the checker (access). */
-enum field_table { FT_REGS, FT_PT_REGS, FT_CALL, FT_EVENT };
+enum field_table { FT_REGS, FT_PT_REGS, FT_CALL, FT_EVENT, FT_SIGINFO };
 size_t field_count(enum field_table t);
 int field_lookup(enum field_table t, const char *name);
 const char *field_name(enum field_table t, int field);

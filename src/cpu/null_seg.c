@@ -1,0 +1,87 @@
+/*
+ * Null selectors on data accesses: the #GP(0) Unicorn leaves out (QEMU's
+ * TCG does not check them).  SDM vol. 2, MOV and every instruction with
+ * a memory operand, "Protected Mode Exceptions": "#GP(0) If the DS, ES,
+ * FS, or GS register is used to access memory and it contains a NULL
+ * segment selector."  A null selector may be loaded (vol. 3 5.4.1); only
+ * its use faults.  That is what the seed's fixups lead to: a %ds, %es or
+ * %gs whose descriptor went bad comes back 0, and the task's next access
+ * through it is #GP(0), SIGSEGV, where the library used to let it read on.
+ *
+ * The check needs a look at every instruction (inject.c's hook), which a
+ * run pays only once it is needed: from the start when the user code has
+ * an FS or GS override (those registers are null in most tasks), and
+ * from the first user block that runs with a null DS or ES (after a
+ * fixup), which the block hook notices.  Segment limits are not checked.
+ */
+#include "cpu/cpu.h"
+
+#define PAGE_OFFSET_LINEAR 0xC0000000u
+
+static enum engine_reg engine_seg(x86_reg r)
+{
+	switch (r) {
+	case X86_REG_ES: return ER_ES;
+	case X86_REG_FS: return ER_FS;
+	case X86_REG_GS: return ER_GS;
+	case X86_REG_SS: return ER_SS;
+	case X86_REG_CS: return ER_CS;
+	default: return ER_DS;
+	}
+}
+
+/* The segment register a memory operand goes through (vol. 1 3.7.4). */
+static enum engine_reg operand_seg(const cs_x86_op *op)
+{
+	if (op->mem.segment != X86_REG_INVALID)
+		return engine_seg(op->mem.segment);
+	if (op->mem.base == X86_REG_ESP || op->mem.base == X86_REG_EBP ||
+	    op->mem.base == X86_REG_SP || op->mem.base == X86_REG_BP)
+		return ER_SS;
+	return ER_DS;
+}
+
+int null_seg_fault(struct entryemu *m, uint32_t addr)
+{
+	if (!m->cpu->null_watch || machine_cpl(m) != 3 ||
+	    (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM))
+		return 0;
+	uint8_t *p = machine_ptr(m, addr, 1);
+	size_t avail = 0;
+	while (avail < 15 && machine_ptr(m, addr + (uint32_t)avail, 1))
+		avail++;
+	cs_insn *insn = NULL;
+	if (!p || cs_disasm(m->cs, p, avail, addr, 1, &insn) != 1)
+		return 0;
+	int fault = 0;
+	const cs_x86 *x = &insn->detail->x86;
+	if (insn->id != X86_INS_LEA && insn->id != X86_INS_NOP)
+		for (int i = 0; i < x->op_count && !fault; i++) {
+			if (x->operands[i].type != X86_OP_MEM)
+				continue;
+			enum engine_reg r = operand_seg(&x->operands[i]);
+			fault = r != ER_SS && r != ER_CS && !(engine_reg(m->eng, r) & 0xfffc);
+		}
+	cs_free(insn, 1);
+	return fault;
+}
+
+int null_seg_block(struct entryemu *m, uint32_t addr)
+{
+	if (m->cpu->null_watch || (addr >= PAGE_OFFSET_LINEAR && addr < VSYSCALL_PAGE))
+		return 0;		/* watching already, or kernel code */
+	if ((engine_reg(m->eng, ER_DS) & 0xfffc) && (engine_reg(m->eng, ER_ES) & 0xfffc))
+		return 0;
+	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
+		return 0;		/* real-mode segments: no null selector */
+	m->cpu->null_watch = 1;
+	return 1;
+}
+
+int seg_override_in_code(const uint8_t *code, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (code[i] == 0x64 || code[i] == 0x65)
+			return 1;
+	return 0;
+}

@@ -1,0 +1,108 @@
+/* The machine's page tables, and the #PF error code they imply. */
+#include "cpu/cpu.h"
+#include "cpu/paging.h"
+
+#include <string.h>
+
+/* Page-directory and page-table entry bits (SDM vol. 3 4.3, tables 4-4..4-6). */
+#define PTE_P	0x001u
+#define PTE_RW	0x002u
+#define PTE_US	0x004u
+#define PTE_A	0x020u
+#define PTE_D	0x040u
+/*
+ * Accessed and dirty are set from the start: the CPU then never writes
+ * the tables (it sets A and D only where they are clear, SDM vol. 3
+ * 4.8), so they stay as built and need no reset between runs.
+ */
+#define PTE_AD	(PTE_A | PTE_D)
+#define PDE_PS	0x080u		/* a 4-MiB page (CR4.PSE) */
+
+#define CR0_WP	0x00010000u
+#define CR0_PG	0x80000000u
+#define CR4_PSE	0x00000010u
+
+#define PDE_SHIFT 22
+#define TOP_PDE	  1023u		/* 0xffc00000-0xffffffff: holds the vsyscall page */
+
+static void put32(struct entryemu *m, uint32_t addr, uint32_t v)
+{
+	memcpy(machine_wptr(m, addr, 4), &v, 4);
+}
+
+void paging_build(struct entryemu *m)
+{
+	for (uint32_t i = 0; i < 1024; i++) {
+		uint32_t lin = i << PDE_SHIFT, pde;
+		if (i == TOP_PDE)
+			pde = SYS_PGTABLE_TOP | PTE_P | PTE_RW | PTE_US | PTE_AD;
+		else if (i == 0)
+			pde = SYS_PGTABLE_LOW | PTE_P | PTE_RW | PTE_US | PTE_AD;
+		else if (lin < PAGE_OFFSET_LINEAR)
+			pde = lin | PDE_PS | PTE_P | PTE_RW | PTE_US | PTE_AD;
+		else
+			pde = lin | PDE_PS | PTE_P | PTE_RW | PTE_AD;
+		put32(m, SYS_PGDIR + i * 4, pde);
+	}
+	for (uint32_t i = 0; i < 1024; i++) {
+		uint32_t lin = (TOP_PDE << PDE_SHIFT) | (i << 12);
+		uint32_t pte = lin | PTE_P | PTE_RW | PTE_AD;
+		if (lin == VSYSCALL_PAGE)
+			pte = lin | PTE_P | PTE_US | PTE_AD;
+		put32(m, SYS_PGTABLE_TOP + i * 4, pte);
+	}
+	/*
+	 * The first 4 MiB: all user pages but page 0, which a process has
+	 * not mapped (a null pointer's target), so that the CPU itself
+	 * raises #PF with P = 0 there.  Unicorn would stop cleanly at linear
+	 * 0 instead, the address it takes as the end of emulation.
+	 */
+	for (uint32_t i = 0; i < 1024; i++)
+		put32(m, SYS_PGTABLE_LOW + i * 4,
+		      i ? (i << 12) | PTE_P | PTE_RW | PTE_US | PTE_AD : 0);
+}
+
+int paging_enable(struct entryemu *m)
+{
+	struct engine *e = m->eng;
+	if (engine_set_reg(e, ER_CR3, SYS_PGDIR) ||
+	    engine_set_reg(e, ER_CR4, engine_reg(e, ER_CR4) | CR4_PSE) ||
+	    engine_set_reg(e, ER_CR0, engine_reg(e, ER_CR0) | CR0_PG | CR0_WP))
+		return -1;
+	return 0;
+}
+
+/*
+ * 32-bit paging with CR4.PSE (SDM vol. 3 4.3): the PDE, then the PTE
+ * unless the PDE maps a 4-MiB page.  The access rights combine (4.6.1):
+ * a user access needs U/S = 1 in both; a write needs R/W = 1 in both for
+ * a user access, and for a supervisor access when CR0.WP = 1 (the kernel
+ * sets WP, 2.6.18 on every CPU from the i486 on).
+ */
+uint32_t paging_fault_error(struct entryemu *m, uint32_t addr, int write, int cpl,
+			    int *denied)
+{
+	int ok = 1, user = cpl == 3;
+	uint32_t err = (write ? PF_W : 0) | (user ? PF_U : 0);
+	uint32_t pde = machine_rd32(m, SYS_PGDIR + (addr >> PDE_SHIFT) * 4, &ok);
+	uint32_t rights = pde;
+	*denied = 0;
+	if (ok && (pde & PTE_P) && !(pde & PDE_PS)) {
+		uint32_t pte = machine_rd32(m, (pde & ~0xfffu) + ((addr >> 12) & 0x3ff) * 4, &ok);
+		rights = (pde & pte) | (pte & PTE_P);
+		if (ok && !(pte & PTE_P)) {
+			*denied = 1;		/* the page table says not present */
+			return err;
+		}
+	}
+	if (ok && !(pde & PTE_P))
+		*denied = 1;			/* the directory says not present */
+	if (!ok || !(pde & PTE_P))
+		return err;			/* not present: P = 0 */
+	int wp = (engine_reg(m->eng, ER_CR0) & CR0_WP) != 0;
+	if ((user && !(rights & PTE_US)) || (write && !(rights & PTE_RW) && (user || wp))) {
+		*denied = 1;
+		return err | PF_P;
+	}
+	return err;				/* allowed: the page is simply absent */
+}
