@@ -94,6 +94,7 @@ struct entryemu_oracle {
 	unsigned ninj;
 	int exc_pending;		/* QEMU waits at an exception injection point */
 	int pos_counted;		/* injections counted where QEMU waits */
+	int debug, debug_step;		/* $ENTRYEMU_ORACLE_DEBUG: each stop on stderr; =step: step all */
 	unsigned nev, ncall, nret, compared;
 	char where[160];
 	struct div_rec div[MAX_DIV];
@@ -200,16 +201,34 @@ static int handler_vector(entryemu_oracle *o, uint32_t a)
 	return v;
 }
 
-/* Resume QEMU once ("c" or "s", stepping off a breakpoint first). */
-static int resume(entryemu_oracle *o, const uint32_t *r, int step, int *timed_out)
+/*
+ * Resume QEMU once: "c", or "s" to step off a breakpoint (QEMU would stop
+ * at it again) or when asked.  A step can come back without having run
+ * anything (QEMU answers a kick or a pending interrupt request first):
+ * then it is repeated, up to a few times, so that every stop is a
+ * different place or an instruction done (a "jmp ." stays put).
+ */
+static int resume(entryemu_oracle *o, uint32_t *r, int step, int *timed_out)
 {
 	char reply[256];
-	uint32_t pc = linear_pc(r);
+	uint32_t pc = linear_pc(r), before[GW_NREGS_CORE];
 	int on_bp = has_bp(o, pc);
 	*timed_out = 0;
+	memcpy(before, r, sizeof(before));
 	if (on_bp && gw_break(&o->q.gw, pc, 0))
 		return -1;
-	int rc = gw_resume(&o->q.gw, on_bp || step ? "s" : "c", RESUME_MS, reply, sizeof(reply));
+	int rc = 0;
+	for (int tries = 0; tries < 4; tries++) {
+		rc = gw_resume(&o->q.gw, on_bp || step ? "s" : "c", RESUME_MS, reply, sizeof(reply));
+		if (rc < 0 || reply[0] == 'W' || reply[0] == 'X')
+			break;
+		if (gw_read_core(&o->q.gw, r)) {
+			rc = -1;
+			break;
+		}
+		if (rc || !(on_bp || step) || memcmp(before, r, sizeof(before)))
+			break;
+	}
 	if (on_bp && rc >= 0 && gw_break(&o->q.gw, pc, 1))
 		return -1;
 	if (rc < 0)
@@ -270,12 +289,11 @@ static void run_to_stop(entryemu_oracle *o, struct qstop *st)
 	int stepped_exit = 0;
 	for (unsigned n = 0; n < MAX_STOPS; n++) {
 		int timeout;
-		if (resume(o, st->r, stepped_exit || getenv("ENTRYEMU_ORACLE_STEP"), &timeout) ||
-		    gw_read_core(&o->q.gw, st->r))
+		if (resume(o, st->r, stepped_exit || o->debug_step, &timeout))
 			goto gone;
 		st->pc = linear_pc(st->r);
 		o->pos_counted = 0;
-		if (getenv("ENTRYEMU_ORACLE_DEBUG"))
+		if (o->debug)
 			fprintf(stderr, "oracle: qemu stop pc %08x cs %04x ss %04x esp %08x efl %08x%s\n",
 				st->pc, st->r[GW_CS], st->r[GW_SS], st->r[GW_ESP], st->r[GW_EFLAGS],
 				timeout ? " (timeout)" : "");
@@ -783,7 +801,7 @@ static int prepare_qemu(entryemu_oracle *o)
 			 "oracle_boot_ready (a fault while loading the tables?)", eip);
 		return -1;
 	}
-	if (getenv("ENTRYEMU_ORACLE_DEBUG")) {
+	if (o->debug) {
 		uint32_t ph = layout_phys(o->reg, o->nreg, ENTRYEMU_USER_CODE), pi = layout_phys(o->reg, o->nreg, t[ET_IDTR].base + 0x80 * 8);
 		fprintf(stderr, "oracle: user code phys %x: %02x %02x %02x %02x %02x %02x %02x %02x; idt80 %08x %08x; nbps %zu\n", ph,
 			o->q.mem[ph], o->q.mem[ph+1], o->q.mem[ph+2], o->q.mem[ph+3], o->q.mem[ph+4], o->q.mem[ph+5], o->q.mem[ph+6], o->q.mem[ph+7],
@@ -945,6 +963,9 @@ int entryemu_oracle_open(entryemu_oracle **out, entryemu *m, enum entryemu_oracl
 		return ENTRYEMU_E_NOMEM;
 	}
 	o->m = m;
+	const char *dbg = getenv("ENTRYEMU_ORACLE_DEBUG");
+	o->debug = dbg && *dbg;
+	o->debug_step = o->debug && !strcmp(dbg, "step");
 	o->q.pid = -1;
 	o->q.gw.fd = -1;
 	if (stub_symbols(o, stub, err, errlen))
