@@ -13,6 +13,7 @@
  *   oracle_reload       entered (at CPL 0, by the oracle setting CS:EIP)
  *                       before every run: loads the tables again.
  *   oracle_boot_ready   everything loaded: the oracle takes over.
+ *   oracle_service      LDTR and SYSENTER_CS again, when a callout changed them.
  *
  * Physical memory (BB_* below, mirrored in src/oracle/layout.h): the stub
  * at 1 MiB, the boot block at 0x180000, the page directory and tables
@@ -112,6 +113,24 @@ oracle_boot_ready:
 	nop
 5:	hlt
 	jmp 5b
+
+/*
+ * What a kernel function served by a callout may change that only guest
+ * code can load (modify_ldt's LDTR, save_v86_state's SYSENTER_CS): the
+ * oracle saves the registers, writes the boot block, runs this from the
+ * callout slot at CPL 0 and puts the registers back.
+ */
+	.globl oracle_service
+oracle_service:
+	lldt BB_LDTR
+	movl $0x174, %ecx
+	movl BB_MSR174, %eax
+	xorl %edx, %edx
+	wrmsr
+	.globl oracle_service_done
+oracle_service_done:
+	nop
+	jmp oracle_service_done
 
 	.bss
 	.align 16

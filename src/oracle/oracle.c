@@ -75,12 +75,14 @@ struct entryemu_oracle {
 	struct entryemu *m;
 	struct qemu q;
 	char why_not_kvm[256];
-	uint32_t sym_tables, sym_reload, sym_ready;
+	uint32_t sym_tables, sym_reload, sym_ready, sym_service, sym_service_done;
 	struct oregion reg[MACHINE_REGIONS];
 	unsigned nreg;
 	uint8_t *snap;			/* the library's memory at CALL_BEFORE */
 	size_t snap_size;
 	uint32_t snap_cr0;
+	uint16_t snap_ldtr;
+	uint64_t snap_sysenter_cs;
 	struct run_tap tap;
 	uint32_t bps[MAX_BPS];
 	size_t nbps;
@@ -512,7 +514,36 @@ static void wrong_stop(entryemu_oracle *o, const char *expected, const struct qs
 	diverge(o, "next stop", expected, b);
 }
 
-/* The frame words the library pushed, and QEMU's at its own ESP. */
+/*
+ * The linear address of SS:ESP (SS's base from its descriptor, and only
+ * SP on a 16-bit stack, SDM vol. 3 6.12.1), the tables read where
+ * both sides hold them alike.
+ */
+static uint32_t stack_linear(entryemu_oracle *o, uint16_t ss, uint32_t esp, uint32_t eflags)
+{
+	if (eflags & ENTRYEMU_EFLAGS_VM)
+		return ((uint32_t)ss << 4) + (esp & 0xffff);
+	struct engine_table_reg t;
+	uint32_t base;
+	if (ss & 4) {
+		if (engine_table(o->m->eng, ET_LDTR, &t) || !t.selector)
+			return esp;
+		base = t.base;
+	} else {
+		if (engine_table(o->m->eng, ET_GDTR, &t))
+			return esp;
+		base = t.base;
+	}
+	int ok = 1;
+	uint32_t lo = machine_rd32(o->m, base + (ss & 0xfff8u), &ok);
+	uint32_t hi = machine_rd32(o->m, base + (ss & 0xfff8u) + 4, &ok);
+	if (!ok)
+		return esp;
+	uint32_t sbase = (lo >> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000u);
+	return sbase + ((hi & (1u << 22)) ? esp : (esp & 0xffff));
+}
+
+/* The frame words the library pushed, and QEMU's at its own SS:ESP. */
 static void compare_event(entryemu_oracle *o, const struct entryemu_event_record *e,
 			  const struct qstop *st, uint32_t *lo, uint32_t *hi)
 {
@@ -531,7 +562,7 @@ static void compare_event(entryemu_oracle *o, const struct entryemu_event_record
 	unsigned nw = (unsigned)e->has_error_code + 3 + (ring ? 2 : 0) + (vm ? 4 : 0);
 	static const char *const names[] = { "EIP", "CS", "EFLAGS", "ESP", "SS", "ES", "DS",
 					     "FS", "GS" };
-	uint32_t qesp = st->r[GW_ESP];
+	uint32_t qesp = stack_linear(o, (uint16_t)st->r[GW_SS], st->r[GW_ESP], st->r[GW_EFLAGS]);
 	*lo = e->frame;
 	*hi = e->frame + 4 * nw;
 	if (qesp != e->frame) {
@@ -579,6 +610,36 @@ static void snapshot_memory(entryemu_oracle *o)
 		off += o->reg[i].size;
 	}
 	o->snap_cr0 = machine_reg(o->m, ER_CR0);
+	struct engine_table_reg t;
+	o->snap_ldtr = engine_table(o->m->eng, ET_LDTR, &t) ? 0 : t.selector;
+	o->snap_sysenter_cs = 0;
+	engine_msr(o->m->eng, 0x174, &o->snap_sysenter_cs);
+}
+
+/* LDTR and SYSENTER_CS as the library now has them, loaded by the stub. */
+static int run_service(entryemu_oracle *o, uint16_t ldtr, uint32_t sysenter_cs)
+{
+	uint32_t saved[GW_NREGS_CORE];
+	char reply[256];
+	if (gw_read_core(&o->q.gw, saved) ||
+	    gw_write_mem(&o->q.gw, PH_BOOT_BLOCK + BB_LDTR, &ldtr, 2) ||
+	    gw_write_mem(&o->q.gw, PH_BOOT_BLOCK + BB_MSR174, &sysenter_cs, 4) ||
+	    gw_write_reg(&o->q.gw, GW_EIP, o->sym_service) ||
+	    gw_break(&o->q.gw, o->sym_service_done, 1))
+		return -1;
+	int rc = gw_resume(&o->q.gw, "c", RESUME_MS, reply, sizeof(reply));
+	uint32_t eip = 0;
+	if (gw_break(&o->q.gw, o->sym_service_done, 0) || rc ||
+	    gw_read_reg(&o->q.gw, GW_EIP, &eip) || eip != o->sym_service_done) {
+		snprintf(o->q.gw.err, sizeof(o->q.gw.err), "the stub's service routine faulted "
+			 "(LDTR 0x%04x, SYSENTER_CS 0x%x)", ldtr, sysenter_cs);
+		return -1;
+	}
+	static const int gprs[] = { GW_EAX, GW_ECX, GW_EDX, GW_EIP, GW_EFLAGS };
+	for (size_t i = 0; i < sizeof(gprs) / sizeof(gprs[0]); i++)
+		if (gw_write_reg(&o->q.gw, gprs[i], saved[gprs[i]]))
+			return -1;
+	return 0;
 }
 
 /* What the callout changed in memory, written into QEMU too. */
@@ -610,6 +671,13 @@ static int apply_callout(entryemu_oracle *o, uint32_t ret)
 		return -1;
 	uint32_t cr0 = machine_reg(o->m, ER_CR0);
 	if (cr0 != o->snap_cr0 && gw_write_reg(&o->q.gw, GW_CR0, cr0 | 0x80000000u))
+		return -1;
+	struct engine_table_reg t;
+	uint64_t cs = 0;
+	uint16_t ldtr = engine_table(o->m->eng, ET_LDTR, &t) ? 0 : t.selector;
+	engine_msr(o->m->eng, 0x174, &cs);
+	if ((ldtr != o->snap_ldtr || cs != o->snap_sysenter_cs) &&
+	    run_service(o, ldtr, (uint32_t)cs))
 		return -1;
 	return 0;
 }
@@ -658,7 +726,7 @@ static void observe(void *ctx, const struct run_event *ev)
 		size_t before = o->ndiv_total;
 		uint32_t lo, hi;
 		compare_event(o, e, &st, &lo, &hi);
-		compare_state(o, &st, e->handler, e->frame, lo, hi);
+		compare_state(o, &st, e->handler, 0, lo, hi);
 		if (o->ndiv_total != before)
 			resync(o);
 		return;
@@ -888,12 +956,17 @@ static int stub_symbols(entryemu_oracle *o, const char *path, char *err, size_t 
 				o->sym_reload = (uint32_t)sy.st_value;
 			else if (!strcmp(n, "oracle_boot_ready"))
 				o->sym_ready = (uint32_t)sy.st_value;
+			else if (!strcmp(n, "oracle_service"))
+				o->sym_service = (uint32_t)sy.st_value;
+			else if (!strcmp(n, "oracle_service_done"))
+				o->sym_service_done = (uint32_t)sy.st_value;
 		}
 	}
 	if (e)
 		elf_end(e);
 	close(fd);
-	if (!o->sym_tables || !o->sym_reload || !o->sym_ready) {
+	if (!o->sym_tables || !o->sym_reload || !o->sym_ready || !o->sym_service ||
+	    !o->sym_service_done) {
 		snprintf(err, len, "%s: not the oracle's boot stub (no oracle_boot_* symbols)", path);
 		return -1;
 	}
