@@ -13,7 +13,9 @@
  *   oracle_reload       entered (at CPL 0, by the oracle setting CS:EIP)
  *                       before every run: loads the tables again.
  *   oracle_boot_ready   everything loaded: the oracle takes over.
- *   oracle_service      LDTR and SYSENTER_CS again, when a callout changed them.
+ *   oracle_service      LDTR and SYSENTER_CS again, when a callout changed them,
+ *                       and the end of an injected IRQ (the kernel's own EOI
+ *                       is a callout's business, not modelled).
  *
  * Physical memory (BB_* below, mirrored in src/oracle/layout.h): the stub
  * at 1 MiB, the boot block at 0x180000, the page directory and tables
@@ -34,6 +36,7 @@
 #define BB_MSR174	(BB + 44)	/* SYSENTER_CS, _ESP, _EIP */
 #define BB_MSR175	(BB + 48)
 #define BB_MSR176	(BB + 52)
+#define BB_EOI		(BB + 56)	/* oracle_service: end the IRQ in service */
 
 #define APIC		0xfee00000	/* mapped by the oracle's page tables */
 #define APIC_EOI	(APIC + 0xb0)
@@ -96,18 +99,39 @@ oracle_reload:
 	movl $0x176, %ecx
 	movl BB_MSR176, %eax
 	wrmsr
-	/* the local APIC on, for injected IRQs and NMIs; end every vector
-	 * a run left in service */
+	/* the local APIC on, for injected IRQs and NMIs */
 	movl $0x1ff, APIC_SVR
+	/*
+	 * What the last run left behind goes to drain_irq and ends there:
+	 * an IRQ still pending or in service, an NMI still blocked (the
+	 * iret below ends the blocking) or pending.  Then the run's IDT.
+	 */
+	movl $drain_idt, %edi
+	movl $drain_irq, %eax
+	movzwl BB_KCS + 4, %ebx
+	shll $16, %ebx
+	movw %ax, %bx			/* low word: selector, offset 15..0 */
+	andl $0xffff0000, %eax
+	orl $0x8e00, %eax		/* high word: offset 31..16, P, 32-bit interrupt gate */
+	movl $256, %ecx
+6:	movl %ebx, (%edi)
+	movl %eax, 4(%edi)
+	addl $8, %edi
+	loop 6b
+	lidt drain_idtr
 	movl $32, %ecx
 3:	movl $0, APIC_EOI
 	loop 3b
-	/* an NMI the last run left unfinished blocks NMIs until an iret */
 	pushfl
 	pushl %cs
 	pushl $4f
 	iret
-4:
+4:	sti
+	movl $64, %ecx
+7:	nop
+	loop 7b
+	cli
+	lidt BB_IDTR
 	.globl oracle_boot_ready
 oracle_boot_ready:
 	nop
@@ -127,12 +151,29 @@ oracle_service:
 	movl BB_MSR174, %eax
 	xorl %edx, %edx
 	wrmsr
+	cmpl $0, BB_EOI
+	je 1f
+	movl $0, APIC_EOI
+1:
 	.globl oracle_service_done
 oracle_service_done:
 	nop
 	jmp oracle_service_done
 
+drain_irq:
+	movl $0, APIC_EOI
+	iret
+
+	.data
+	.align 8
+drain_idtr:
+	.word 256 * 8 - 1
+	.long drain_idt
+
 	.bss
 	.align 16
 	.skip 4096
 stack_top:
+	.align 8
+drain_idt:
+	.skip 256 * 8

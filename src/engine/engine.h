@@ -23,7 +23,7 @@ struct engine_ctx;
 enum engine_reg {
 	ER_EAX, ER_EBX, ER_ECX, ER_EDX, ER_ESI, ER_EDI, ER_EBP, ER_ESP,
 	ER_AX, ER_BX, ER_CX, ER_DX, ER_SI, ER_DI, ER_BP, ER_SP,
-	ER_EIP, ER_EFLAGS, ER_CR0, ER_CR2,
+	ER_EIP, ER_EFLAGS, ER_CR0, ER_CR2, ER_CR4,
 	ER_CS, ER_SS, ER_DS, ER_ES, ER_FS, ER_GS,	/* selectors: 16 bits */
 	ER_COUNT
 };

@@ -96,6 +96,8 @@ struct entryemu_oracle {
 	unsigned ninj;
 	int exc_pending;		/* QEMU waits at an exception injection point */
 	int pos_counted;		/* injections counted where QEMU waits */
+	int has_pending;		/* a stop reached early, for the next point */
+	struct qstop pending;
 	int debug, debug_step;		/* $ENTRYEMU_ORACLE_DEBUG: each stop on stderr; =step: step all */
 	unsigned nev, ncall, nret, compared;
 	char where[160];
@@ -268,6 +270,11 @@ static int injection_point(entryemu_oracle *o, uint32_t pc)
 /* Run QEMU to its next stop the run would report. */
 static void run_to_stop(entryemu_oracle *o, struct qstop *st)
 {
+	if (o->has_pending) {
+		*st = o->pending;
+		o->has_pending = 0;
+		return;
+	}
 	memset(st, 0, sizeof(*st));
 	st->vector = -2;
 	if (o->broken) {
@@ -455,6 +462,9 @@ static int compare_state(entryemu_oracle *o, const struct qstop *st, uint32_t ei
 		snprintf(what, sizeof(what), "%s", reg_names[i]);
 		if (i == GW_EFLAGS)
 			flag_diff(what, sizeof(what), "eflags", lib[i], st->r[i]);
+		else if (i < GW_EIP)	/* the bits, so that a departure can name them */
+			snprintf(what, sizeof(what), "%s (xor 0x%08x)", reg_names[i],
+				 lib[i] ^ st->r[i]);
 		if (i == GW_EIP) {
 			sym(o, lib[i], a, sizeof(a));
 			sym(o, st->r[i], b, sizeof(b));
@@ -616,14 +626,16 @@ static void snapshot_memory(entryemu_oracle *o)
 	engine_msr(o->m->eng, 0x174, &o->snap_sysenter_cs);
 }
 
-/* LDTR and SYSENTER_CS as the library now has them, loaded by the stub. */
-static int run_service(entryemu_oracle *o, uint16_t ldtr, uint32_t sysenter_cs)
+/* LDTR and SYSENTER_CS as the library now has them, loaded by the stub
+ * (and, eoi set, the IRQ in service ended). */
+static int run_service(entryemu_oracle *o, uint16_t ldtr, uint32_t sysenter_cs, uint32_t eoi)
 {
 	uint32_t saved[GW_NREGS_CORE];
 	char reply[256];
 	if (gw_read_core(&o->q.gw, saved) ||
 	    gw_write_mem(&o->q.gw, PH_BOOT_BLOCK + BB_LDTR, &ldtr, 2) ||
 	    gw_write_mem(&o->q.gw, PH_BOOT_BLOCK + BB_MSR174, &sysenter_cs, 4) ||
+	    gw_write_mem(&o->q.gw, PH_BOOT_BLOCK + BB_EOI, &eoi, 4) ||
 	    gw_write_reg(&o->q.gw, GW_EIP, o->sym_service) ||
 	    gw_break(&o->q.gw, o->sym_service_done, 1))
 		return -1;
@@ -677,9 +689,21 @@ static int apply_callout(entryemu_oracle *o, uint32_t ret)
 	uint16_t ldtr = engine_table(o->m->eng, ET_LDTR, &t) ? 0 : t.selector;
 	engine_msr(o->m->eng, 0x174, &cs);
 	if ((ldtr != o->snap_ldtr || cs != o->snap_sysenter_cs) &&
-	    run_service(o, ldtr, (uint32_t)cs))
+	    run_service(o, ldtr, (uint32_t)cs, 0))
 		return -1;
 	return 0;
+}
+
+/* QEMU stopped at a handler whose frame says it interrupted the sysenter target. */
+static int sysenter_then_event(entryemu_oracle *o, const struct qstop *st)
+{
+	uint32_t ph = layout_phys(o->reg, o->nreg, st->r[GW_ESP]);
+	uint32_t eip = 0, cs = 0;
+	if (!ph || !o->sysenter)
+		return 0;
+	memcpy(&eip, o->q.mem + ph, 4);
+	memcpy(&cs, o->q.mem + ph + 4, 4);
+	return eip == o->sysenter && (cs & 0xffff) == ENTRYEMU_KERNEL_CS;
 }
 
 static void observe(void *ctx, const struct run_event *ev)
@@ -715,6 +739,16 @@ static void observe(void *ctx, const struct run_event *ev)
 			return;
 		}
 		enum stop_kind want = e->vector == ENTRYEMU_EVENT_SYSENTER ? ST_SYSENTER : ST_HANDLER;
+		if (want == ST_SYSENTER && st.kind == ST_HANDLER && sysenter_then_event(o, &st)) {
+			/*
+			 * A trap (TF's #DB) or an NMI at the sysenter target, before
+			 * its first instruction: QEMU has no stop between the two.
+			 * The sysenter is compared through that event's frame.
+			 */
+			o->pending = st;
+			o->has_pending = 1;
+			return;
+		}
 		if (st.kind != want) {
 			char x[192];
 			snprintf(x, sizeof(x), "%s at %s", stop_name(want),
@@ -729,6 +763,15 @@ static void observe(void *ctx, const struct run_event *ev)
 		compare_state(o, &st, e->handler, 0, lo, hi);
 		if (o->ndiv_total != before)
 			resync(o);
+		if (e->vector >= 0x20 && e->vector < 0x30 && !e->software && !o->broken) {
+			/* an injected IRQ: end it in QEMU's local APIC, or it blocks the next */
+			struct engine_table_reg t;
+			uint64_t cs = 0;
+			engine_msr(o->m->eng, 0x174, &cs);
+			if (run_service(o, engine_table(o->m->eng, ET_LDTR, &t) ? 0 : t.selector,
+					(uint32_t)cs, 1))
+				qemu_broken(o, "cannot end the IRQ in QEMU's local APIC");
+		}
 		return;
 	}
 	case RUN_EV_CALL_BEFORE:
@@ -830,7 +873,7 @@ static int prepare_qemu(entryemu_oracle *o)
 		return -1;
 	uint32_t v32 = PH_PD;
 	memcpy(bb + BB_CR3, &v32, 4);
-	v32 = 0;
+	v32 = machine_reg(m, ER_CR4);	/* OSFXSR decides #UD or #NM for SSE */
 	memcpy(bb + BB_CR4, &v32, 4);
 	uint16_t lim = (uint16_t)t[ET_GDTR].limit;
 	memcpy(bb + BB_GDTR, &lim, 2);
@@ -871,6 +914,7 @@ static int prepare_qemu(entryemu_oracle *o)
 	}
 	if (o->debug) {
 		uint32_t ph = layout_phys(o->reg, o->nreg, ENTRYEMU_USER_CODE), pi = layout_phys(o->reg, o->nreg, t[ET_IDTR].base + 0x80 * 8);
+		fprintf(stderr, "oracle: cr4 %08x cr0 %08x\n", machine_reg(m, ER_CR4), machine_reg(m, ER_CR0));
 		fprintf(stderr, "oracle: user code phys %x: %02x %02x %02x %02x %02x %02x %02x %02x; idt80 %08x %08x; nbps %zu\n", ph,
 			o->q.mem[ph], o->q.mem[ph+1], o->q.mem[ph+2], o->q.mem[ph+3], o->q.mem[ph+4], o->q.mem[ph+5], o->q.mem[ph+6], o->q.mem[ph+7],
 			*(uint32_t *)(o->q.mem + pi), *(uint32_t *)(o->q.mem + pi + 4), o->nbps);
@@ -884,6 +928,7 @@ static void tap_start(void *ctx)
 	o->broken = 0;
 	o->exc_pending = 0;
 	o->pos_counted = 0;
+	o->has_pending = 0;
 	o->nev = o->ncall = o->nret = o->compared = 0;
 	o->ndiv = o->ndiv_total = 0;
 	o->uncompared[0] = 0;

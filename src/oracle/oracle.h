@@ -32,7 +32,7 @@
 enum {
 	BB_CR3 = 0, BB_CR4 = 4, BB_GDTR = 8, BB_IDTR = 16, BB_LDTR = 24, BB_TR = 28,
 	BB_KCS = 32, BB_KDS = 40, BB_MSR174 = 44, BB_MSR175 = 48, BB_MSR176 = 52,
-	BB_SIZE = 56,
+	BB_EOI = 56, BB_SIZE = 60,
 };
 
 struct oregion {
