@@ -592,7 +592,7 @@ static void compare_event(entryemu_oracle *o, const struct entryemu_event_record
 		const char *name = e->has_error_code && i == 0 ? "error code" :
 				   names[i - (unsigned)e->has_error_code];
 		char what[96];
-		snprintf(what, sizeof(what), "pushed %s", name);
+		snprintf(what, sizeof(what), "pushed %s (xor 0x%08x)", name, lv ^ qv);
 		if (!strcmp(name, "EFLAGS"))
 			flag_diff(what, sizeof(what), "pushed EFLAGS", lv, qv);
 		snprintf(a, sizeof(a), "0x%08x", lv);
