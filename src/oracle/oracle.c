@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE 1
 #include "oracle/oracle.h"
+#include "oracle/intlog.h"
 
 #include <gelf.h>
 #include <fcntl.h>
@@ -97,6 +98,7 @@ struct entryemu_oracle {
 	int exc_pending;		/* QEMU waits at an exception injection point */
 	int pos_counted;		/* injections counted where QEMU waits */
 	int has_pending;		/* a stop reached early, for the next point */
+	struct intlog log;		/* QEMU's -d int, the cross-check */
 	struct qstop pending;
 	int debug, debug_step;		/* $ENTRYEMU_ORACLE_DEBUG: each stop on stderr; =step: step all */
 	unsigned nev, ncall, nret, compared;
@@ -694,6 +696,45 @@ static int apply_callout(entryemu_oracle *o, uint32_t ret)
 	return 0;
 }
 
+/*
+ * QEMU's own record of the delivery (-d int): its vector, software flag,
+ * CPL and (low 16 bits of the) error code must be the library's too.
+ */
+static void cross_check_log(entryemu_oracle *o, const struct entryemu_event_record *e)
+{
+	struct intlog_rec q;
+	char a[64], b[64];
+	if (e->vector == ENTRYEMU_EVENT_SYSENTER)
+		return;
+	if (!intlog_last(&o->log, &q)) {
+		diverge(o, "QEMU's -d int log", "a delivery", "no line for it");
+		return;
+	}
+	if ((int)q.vector != e->vector) {
+		snprintf(a, sizeof(a), "%d", e->vector);
+		snprintf(b, sizeof(b), "%u", q.vector);
+		diverge(o, "vector in QEMU's -d int log", a, b);
+	}
+	if ((int)q.software != e->software) {
+		snprintf(a, sizeof(a), "%d", e->software);
+		snprintf(b, sizeof(b), "%u", q.software);
+		diverge(o, "software interrupt (i=) in QEMU's -d int log", a, b);
+	}
+	if ((int)q.cpl != e->from_cpl) {
+		snprintf(a, sizeof(a), "%d", e->from_cpl);
+		snprintf(b, sizeof(b), "%u", q.cpl);
+		diverge(o, "CPL in QEMU's -d int log", a, b);
+	}
+	if (e->has_error_code && q.error != (e->error_code & 0xffff)) {
+		snprintf(a, sizeof(a), "0x%04x", e->error_code & 0xffff);
+		snprintf(b, sizeof(b), "0x%04x", q.error);
+		char what[96];
+		snprintf(what, sizeof(what), "error code in QEMU's -d int log (xor 0x%08x)",
+			 (e->error_code & 0xffff) ^ q.error);
+		diverge(o, what, a, b);
+	}
+}
+
 /* QEMU stopped at a handler whose frame says it interrupted the sysenter target. */
 static int sysenter_then_event(entryemu_oracle *o, const struct qstop *st)
 {
@@ -760,6 +801,7 @@ static void observe(void *ctx, const struct run_event *ev)
 		size_t before = o->ndiv_total;
 		uint32_t lo, hi;
 		compare_event(o, e, &st, &lo, &hi);
+		cross_check_log(o, e);
 		compare_state(o, &st, e->handler, 0, lo, hi);
 		if (o->ndiv_total != before)
 			resync(o);
@@ -933,6 +975,8 @@ static void tap_start(void *ctx)
 	o->ndiv = o->ndiv_total = 0;
 	o->uncompared[0] = 0;
 	point(o, "start");
+	struct intlog_rec skip;
+	intlog_last(&o->log, &skip);	/* what earlier runs logged */
 	int rc = prepare_qemu(o);
 	if (rc < 0)
 		qemu_broken(o, "cannot prepare QEMU for the run");
@@ -1112,11 +1156,16 @@ int entryemu_oracle_open(entryemu_oracle **out, entryemu *m, enum entryemu_oracl
 	}
 	if (qemu_start(&o->q, qemu, stub, kvm, CMD_MS, err, errlen) || boot(o, err, errlen))
 		goto fail;
+	if (intlog_open(&o->log, o->q.log)) {
+		snprintf(err, errlen, "%s: QEMU wrote no interrupt log", o->q.log);
+		goto fail;
+	}
 	o->tap = (struct run_tap){ tap_start, observe, tap_end, o };
 	m->tap = &o->tap;
 	*out = o;
 	return 0;
 fail:
+	intlog_close(&o->log);
 	qemu_stop(&o->q);
 	free(o->snap);
 	free(o);
@@ -1129,6 +1178,7 @@ void entryemu_oracle_close(entryemu_oracle *o)
 		return;
 	if (o->m->tap == &o->tap)
 		o->m->tap = NULL;
+	intlog_close(&o->log);
 	qemu_stop(&o->q);
 	free(o->snap);
 	free(o);
