@@ -98,6 +98,9 @@ struct entryemu_oracle {
 	int exc_pending;		/* QEMU waits at an exception injection point */
 	int pos_counted;		/* injections counted where QEMU waits */
 	int has_pending;		/* a stop reached early, for the next point */
+	int dead;			/* QEMU failed: start another before the next run */
+	char qemu_path[4096], stub_path[4200];
+	int kvm;
 	struct intlog log;		/* QEMU's -d int, the cross-check */
 	struct qstop pending;
 	int debug, debug_step;		/* $ENTRYEMU_ORACLE_DEBUG: each stop on stderr; =step: step all */
@@ -139,6 +142,7 @@ static void qemu_broken(entryemu_oracle *o, const char *what)
 	if (o->broken)
 		return;
 	o->broken = 1;
+	o->dead = 1;
 	uncompared(o, "%s: %s", what, o->q.gw.err);
 }
 
@@ -954,19 +958,27 @@ static int prepare_qemu(entryemu_oracle *o)
 			 "oracle_boot_ready (a fault while loading the tables?)", eip);
 		return -1;
 	}
-	if (o->debug) {
-		uint32_t ph = layout_phys(o->reg, o->nreg, ENTRYEMU_USER_CODE), pi = layout_phys(o->reg, o->nreg, t[ET_IDTR].base + 0x80 * 8);
-		fprintf(stderr, "oracle: cr4 %08x cr0 %08x\n", machine_reg(m, ER_CR4), machine_reg(m, ER_CR0));
-		fprintf(stderr, "oracle: user code phys %x: %02x %02x %02x %02x %02x %02x %02x %02x; idt80 %08x %08x; nbps %zu\n", ph,
-			o->q.mem[ph], o->q.mem[ph+1], o->q.mem[ph+2], o->q.mem[ph+3], o->q.mem[ph+4], o->q.mem[ph+5], o->q.mem[ph+6], o->q.mem[ph+7],
-			*(uint32_t *)(o->q.mem + pi), *(uint32_t *)(o->q.mem + pi + 4), o->nbps);
-	}
 	return push_regs(o, 1);
 }
+
+static int start_qemu(entryemu_oracle *o, char *err, size_t len);
 
 static void tap_start(void *ctx)
 {
 	entryemu_oracle *o = ctx;
+	if (o->dead) {
+		/* the last run left QEMU unusable: a fresh one for this run */
+		char err[400];
+		intlog_close(&o->log);
+		qemu_stop(&o->q);
+		o->nbps = 0;
+		if (start_qemu(o, err, sizeof(err))) {
+			o->broken = 1;
+			snprintf(o->uncompared, sizeof(o->uncompared), "QEMU could not be restarted: %s", err);
+			return;
+		}
+		o->dead = 0;
+	}
 	o->broken = 0;
 	o->exc_pending = 0;
 	o->pos_counted = 0;
@@ -1090,6 +1102,19 @@ static int boot(entryemu_oracle *o, char *err, size_t len)
 	return 0;
 }
 
+/* QEMU started, booted to the stub, its interrupt log open. */
+static int start_qemu(entryemu_oracle *o, char *err, size_t len)
+{
+	if (qemu_start(&o->q, o->qemu_path, o->stub_path, o->kvm, CMD_MS, err, len) ||
+	    boot(o, err, len))
+		return -1;
+	if (intlog_open(&o->log, o->q.log)) {
+		snprintf(err, len, "%s: QEMU wrote no interrupt log", o->q.log);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- public ------------------------------------------------------------------- */
 
 int entryemu_oracle_open(entryemu_oracle **out, entryemu *m, enum entryemu_oracle_accel accel,
@@ -1154,12 +1179,11 @@ int entryemu_oracle_open(entryemu_oracle **out, entryemu *m, enum entryemu_oracl
 		snprintf(err, errlen, "KVM asked for, but %s", o->why_not_kvm);
 		goto fail;
 	}
-	if (qemu_start(&o->q, qemu, stub, kvm, CMD_MS, err, errlen) || boot(o, err, errlen))
+	snprintf(o->qemu_path, sizeof(o->qemu_path), "%s", qemu);
+	snprintf(o->stub_path, sizeof(o->stub_path), "%s", stub);
+	o->kvm = kvm;
+	if (start_qemu(o, err, errlen))
 		goto fail;
-	if (intlog_open(&o->log, o->q.log)) {
-		snprintf(err, errlen, "%s: QEMU wrote no interrupt log", o->q.log);
-		goto fail;
-	}
 	o->tap = (struct run_tap){ tap_start, observe, tap_end, o };
 	m->tap = &o->tap;
 	*out = o;
