@@ -98,6 +98,7 @@ struct entryemu_oracle {
 	int exc_pending;		/* QEMU waits at an exception injection point */
 	int pos_counted;		/* injections counted where QEMU waits */
 	int has_pending;		/* a stop reached early, for the next point */
+	uint32_t regs_addr;		/* pt_regs of the current callout, 0 if none */
 	int dead;			/* QEMU failed: start another before the next run */
 	char qemu_path[4096], stub_path[4200];
 	int kvm;
@@ -423,6 +424,55 @@ static void resync(entryemu_oracle *o)
 
 /* ---- comparing -------------------------------------------------------------- */
 
+/* pt_regs field at byte offset off of the image's layout, or NULL. */
+static const char *pt_field(const struct image_layout *l, int off)
+{
+	const struct { int off; const char *name; } f[] = {
+		{ l->pt_ebx, "ebx" }, { l->pt_ecx, "ecx" }, { l->pt_edx, "edx" },
+		{ l->pt_esi, "esi" }, { l->pt_edi, "edi" }, { l->pt_ebp, "ebp" },
+		{ l->pt_eax, "eax" }, { l->pt_ds, "xds" }, { l->pt_es, "xes" },
+		{ l->pt_gs, "xgs" }, { l->pt_orig_eax, "orig_eax" }, { l->pt_eip, "eip" },
+		{ l->pt_cs, "xcs" }, { l->pt_eflags, "eflags" }, { l->pt_oldesp, "esp" },
+		{ l->pt_oldss, "xss" },
+	};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i].off >= 0 && off >= f[i].off && off < f[i].off + 4)
+			return f[i].name;
+	return NULL;
+}
+
+/*
+ * What lives at a (aligned to 4): a pt_regs field (the frame at the top
+ * of the kernel stack, or the one the current callout was given), a
+ * descriptor, the TSS, else the image's symbol.
+ */
+static void describe(entryemu_oracle *o, uint32_t a, char *buf, size_t len)
+{
+	const struct image_layout *l = &o->m->img.layout;
+	uint32_t top = o->m->esp0 - (uint32_t)l->pt_size;
+	uint32_t frames[2] = { top, o->regs_addr };
+	for (int i = 0; i < 2; i++) {
+		const char *f = frames[i] && a - frames[i] < (uint32_t)l->pt_size ?
+				pt_field(l, (int)(a - frames[i])) : NULL;
+		if (f) {
+			snprintf(buf, len, "pt_regs.%s at 0x%08x", f, frames[i]);
+			return;
+		}
+	}
+	if (a - SYS_GDT < 32 * 8)
+		snprintf(buf, len, "GDT entry %u", (a - SYS_GDT) / 8);
+	else if (a - SYS_IDT < 256 * 8)
+		snprintf(buf, len, "IDT gate %u", (a - SYS_IDT) / 8);
+	else if (a - SYS_TSS < (uint32_t)l->tss_size)
+		snprintf(buf, len, "TSS+0x%x", a - SYS_TSS);
+	else if (a - SYS_LDT < SYS_LDT_ENTRIES * 8)
+		snprintf(buf, len, "LDT entry %u", (a - SYS_LDT) / 8);
+	else if (a - KSTACK_BASE < o->m->thread_size)
+		snprintf(buf, len, "kernel stack, thread_info+0x%x", a - KSTACK_BASE);
+	else
+		entryemu_symbolize(o->m, a, buf, len);
+}
+
 static const char *const reg_names[GW_NREGS_CORE] = {
 	"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi",
 	"eip", "eflags", "cs", "ss", "ds", "es", "fs", "gs",
@@ -505,7 +555,7 @@ static int compare_state(entryemu_oracle *o, const struct qstop *st, uint32_t ei
 		memcpy(&lv, x + al, al + 4 <= o->reg[i].size ? 4 : 1);
 		memcpy(&qv, y + al, al + 4 <= o->reg[i].size ? 4 : 1);
 		char what[300], s[128];
-		entryemu_symbolize(o->m, o->reg[i].lin + al, s, sizeof(s));
+		describe(o, o->reg[i].lin + al, s, sizeof(s));
 		unsigned more = 0;
 		for (uint32_t k = off; k < o->reg[i].size; k++)
 			more += x[k] != y[k] && !(lin + k >= skip_lo && lin + k < skip_hi);
@@ -588,9 +638,15 @@ static void compare_event(entryemu_oracle *o, const struct entryemu_event_record
 			 ": an error code pushed on one side only" : "");
 		diverge(o, "stack pointer after the pushes (frame)", a, b);
 	}
+	/*
+	 * Word by word at the library's frame, in both memories: a frame of
+	 * the other size (an error code on one side only) was reported above,
+	 * and the words above it still line up, since both frames end at the
+	 * same top (the old stack pointer, or esp0).
+	 */
 	for (unsigned i = 0; i < nw; i++) {
 		uint32_t lv = machine_rd32(o->m, e->frame + 4 * i, &ok);
-		uint32_t ph = layout_phys(o->reg, o->nreg, qesp + 4 * i), qv = 0;
+		uint32_t ph = layout_phys(o->reg, o->nreg, e->frame + 4 * i), qv = 0;
 		if (ph)
 			memcpy(&qv, o->q.mem + ph, 4);
 		if (lv == qv && ph)
@@ -602,7 +658,7 @@ static void compare_event(entryemu_oracle *o, const struct entryemu_event_record
 		if (!strcmp(name, "EFLAGS"))
 			flag_diff(what, sizeof(what), "pushed EFLAGS", lv, qv);
 		snprintf(a, sizeof(a), "0x%08x", lv);
-		snprintf(b, sizeof(b), ph ? "0x%08x" : "(unmapped 0x%08x)", ph ? qv : qesp + 4 * i);
+		snprintf(b, sizeof(b), "0x%08x", qv);
 		diverge(o, what, a, b);
 	}
 }
@@ -823,6 +879,7 @@ static void observe(void *ctx, const struct run_event *ev)
 	case RUN_EV_CALL_BEFORE:
 		o->ncall++;
 		point(o, "call %u (%s)", o->ncall, ev->u.call.rec->name);
+		o->regs_addr = ev->u.call.regs_addr;
 		run_to_stop(o, &st);
 		if (st.kind != ST_CALLOUT || st.pc != ev->u.call.rec->addr) {
 			char x[192];
@@ -983,6 +1040,7 @@ static void tap_start(void *ctx)
 	o->exc_pending = 0;
 	o->pos_counted = 0;
 	o->has_pending = 0;
+	o->regs_addr = 0;
 	o->nev = o->ncall = o->nret = o->compared = 0;
 	o->ndiv = o->ndiv_total = 0;
 	o->uncompared[0] = 0;
