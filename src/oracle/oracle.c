@@ -99,6 +99,8 @@ struct entryemu_oracle {
 	int pos_counted;		/* injections counted where QEMU waits */
 	int has_pending;		/* a stop reached early, for the next point */
 	uint32_t regs_addr;		/* pt_regs of the current callout, 0 if none */
+	uint32_t regs[GW_NREGS_CORE];	/* QEMU's registers at its last stop */
+	int regs_valid;			/* and nothing written since */
 	int dead;			/* QEMU failed: start another before the next run */
 	char qemu_path[4096], stub_path[4200];
 	int kvm;
@@ -157,6 +159,13 @@ static const char *sym(entryemu_oracle *o, uint32_t a, char *buf, size_t len)
 }
 
 /* ---- QEMU state ------------------------------------------------------------------ */
+
+/* A register write: the registers kept from the last stop are stale now. */
+static int set_reg(entryemu_oracle *o, int n, uint32_t v)
+{
+	o->regs_valid = 0;
+	return gw_write_reg(&o->q.gw, n, v);
+}
 
 static uint32_t linear_pc(const uint32_t *r)
 {
@@ -288,7 +297,9 @@ static void run_to_stop(entryemu_oracle *o, struct qstop *st)
 		st->kind = ST_GONE;
 		return;
 	}
-	if (gw_read_core(&o->q.gw, st->r))
+	if (o->regs_valid)
+		memcpy(st->r, o->regs, sizeof(st->r));
+	else if (gw_read_core(&o->q.gw, st->r))
 		goto gone;
 	/* the place QEMU waits at may itself be an injection point */
 	if (!o->pos_counted) {
@@ -305,8 +316,11 @@ static void run_to_stop(entryemu_oracle *o, struct qstop *st)
 	int stepped_exit = 0;
 	for (unsigned n = 0; n < MAX_STOPS; n++) {
 		int timeout;
+		o->regs_valid = 0;
 		if (resume(o, st->r, stepped_exit || o->debug_step, &timeout))
 			goto gone;
+		memcpy(o->regs, st->r, sizeof(o->regs));
+		o->regs_valid = 1;
 		st->pc = linear_pc(st->r);
 		o->pos_counted = 0;
 		if (o->debug)
@@ -410,10 +424,10 @@ static int push_regs(entryemu_oracle *o, int at_start)
 				     GW_EAX, GW_ECX, GW_EDX, GW_EBX, GW_ESP, GW_EBP, GW_ESI,
 				     GW_EDI, GW_EIP };
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		if (gw_write_reg(&o->q.gw, order[i], r[order[i]]))
+		if (set_reg(o, order[i], r[order[i]]))
 			return -1;
 	uint32_t cr0 = machine_reg(o->m, ER_CR0) | 0x80000000u;	/* and paging */
-	return gw_write_reg(&o->q.gw, GW_CR0, cr0);
+	return set_reg(o, GW_CR0, cr0);
 }
 
 static void resync(entryemu_oracle *o)
@@ -498,9 +512,11 @@ static void flag_diff(char *buf, size_t len, const char *what, uint32_t a, uint3
  * Registers and all memory; each difference is a divergence.  1 if any.
  * eip/esp (if not 0) stand for the library's (at an event: where its
  * delivery went); memory in [skip_lo, skip_hi) was compared already.
+ * CR0 (one more round trip) where the kernel's C code may have changed
+ * it: at callouts and at the end.
  */
 static int compare_state(entryemu_oracle *o, const struct qstop *st, uint32_t eip, uint32_t esp,
-			 uint32_t skip_lo, uint32_t skip_hi)
+			 uint32_t skip_lo, uint32_t skip_hi, int with_cr0)
 {
 	uint32_t lib[GW_NREGS_CORE];
 	lib_regs(o, lib);
@@ -532,7 +548,7 @@ static int compare_state(entryemu_oracle *o, const struct qstop *st, uint32_t ei
 		differ = 1;
 	}
 	uint32_t cr0;
-	if (!gw_read_reg(&o->q.gw, GW_CR0, &cr0)) {
+	if (with_cr0 && !gw_read_reg(&o->q.gw, GW_CR0, &cr0)) {
 		uint32_t mine = machine_reg(o->m, ER_CR0);
 		if ((cr0 & 0xf) != (mine & 0xf)) {	/* PE MP EM TS */
 			snprintf(a, sizeof(a), "0x%08x", mine);
@@ -698,7 +714,7 @@ static int run_service(entryemu_oracle *o, uint16_t ldtr, uint32_t sysenter_cs, 
 	    gw_write_mem(&o->q.gw, PH_BOOT_BLOCK + BB_LDTR, &ldtr, 2) ||
 	    gw_write_mem(&o->q.gw, PH_BOOT_BLOCK + BB_MSR174, &sysenter_cs, 4) ||
 	    gw_write_mem(&o->q.gw, PH_BOOT_BLOCK + BB_EOI, &eoi, 4) ||
-	    gw_write_reg(&o->q.gw, GW_EIP, o->sym_service) ||
+	    set_reg(o, GW_EIP, o->sym_service) ||
 	    gw_break(&o->q.gw, o->sym_service_done, 1))
 		return -1;
 	int rc = gw_resume(&o->q.gw, "c", RESUME_MS, reply, sizeof(reply));
@@ -711,7 +727,7 @@ static int run_service(entryemu_oracle *o, uint16_t ldtr, uint32_t sysenter_cs, 
 	}
 	static const int gprs[] = { GW_EAX, GW_ECX, GW_EDX, GW_EIP, GW_EFLAGS };
 	for (size_t i = 0; i < sizeof(gprs) / sizeof(gprs[0]); i++)
-		if (gw_write_reg(&o->q.gw, gprs[i], saved[gprs[i]]))
+		if (set_reg(o, gprs[i], saved[gprs[i]]))
 			return -1;
 	return 0;
 }
@@ -738,13 +754,13 @@ static int apply_callout(entryemu_oracle *o, uint32_t ret)
 	}
 	/* %eax = the return value; compiled C leaves %ecx/%edx clobbered */
 	uint32_t clobber = 0xdeadbeefu;
-	if (gw_write_reg(&o->q.gw, GW_EAX, ret))
+	if (set_reg(o, GW_EAX, ret))
 		return -1;
 	if (!(o->m->setup->flags & ENTRYEMU_RUN_NO_CLOBBER) &&
-	    (gw_write_reg(&o->q.gw, GW_ECX, clobber) || gw_write_reg(&o->q.gw, GW_EDX, clobber)))
+	    (set_reg(o, GW_ECX, clobber) || set_reg(o, GW_EDX, clobber)))
 		return -1;
 	uint32_t cr0 = machine_reg(o->m, ER_CR0);
-	if (cr0 != o->snap_cr0 && gw_write_reg(&o->q.gw, GW_CR0, cr0 | 0x80000000u))
+	if (cr0 != o->snap_cr0 && set_reg(o, GW_CR0, cr0 | 0x80000000u))
 		return -1;
 	struct engine_table_reg t;
 	uint64_t cs = 0;
@@ -862,7 +878,7 @@ static void observe(void *ctx, const struct run_event *ev)
 		uint32_t lo, hi;
 		compare_event(o, e, &st, &lo, &hi);
 		cross_check_log(o, e);
-		compare_state(o, &st, e->handler, 0, lo, hi);
+		compare_state(o, &st, e->handler, 0, lo, hi, 0);
 		if (o->ndiv_total != before)
 			resync(o);
 		if (e->vector >= 0x20 && e->vector < 0x30 && !e->software && !o->broken) {
@@ -886,7 +902,7 @@ static void observe(void *ctx, const struct run_event *ev)
 			snprintf(x, sizeof(x), "a callout at %s", sym(o, ev->u.call.rec->addr, s, sizeof(s)));
 			wrong_stop(o, x, &st);
 			resync(o);
-		} else if (compare_state(o, &st, 0, 0, 0, 0)) {
+		} else if (compare_state(o, &st, 0, 0, 0, 0, 1)) {
 			resync(o);
 		}
 		snapshot_memory(o);
@@ -902,7 +918,7 @@ static void observe(void *ctx, const struct run_event *ev)
 		if (st.kind != ST_RETURN) {
 			wrong_stop(o, "a return to ring 3", &st);
 			resync(o);
-		} else if (compare_state(o, &st, 0, 0, 0, 0)) {
+		} else if (compare_state(o, &st, 0, 0, 0, 0, 0)) {
 			resync(o);
 		}
 		return;
@@ -999,9 +1015,9 @@ static int prepare_qemu(entryemu_oracle *o)
 	char reply[256];
 	int timeout;
 	if (gw_write_mem(&o->q.gw, PH_BOOT_BLOCK, bb, sizeof(bb)) || push_memory(o) ||
-	    gw_write_reg(&o->q.gw, GW_EFLAGS, 0x2) || gw_write_reg(&o->q.gw, GW_SS, ENTRYEMU_KERNEL_DS) ||
-	    gw_write_reg(&o->q.gw, GW_CS, ENTRYEMU_KERNEL_CS) ||
-	    gw_write_reg(&o->q.gw, GW_EIP, o->sym_reload) || gw_break(&o->q.gw, o->sym_ready, 1))
+	    set_reg(o, GW_EFLAGS, 0x2) || set_reg(o, GW_SS, ENTRYEMU_KERNEL_DS) ||
+	    set_reg(o, GW_CS, ENTRYEMU_KERNEL_CS) ||
+	    set_reg(o, GW_EIP, o->sym_reload) || gw_break(&o->q.gw, o->sym_ready, 1))
 		return -1;
 	timeout = gw_resume(&o->q.gw, "c", RESUME_MS, reply, sizeof(reply));
 	if (gw_break(&o->q.gw, o->sym_ready, 0) || timeout) {
@@ -1037,6 +1053,7 @@ static void tap_start(void *ctx)
 		o->dead = 0;
 	}
 	o->broken = 0;
+	o->regs_valid = 0;
 	o->exc_pending = 0;
 	o->pos_counted = 0;
 	o->has_pending = 0;
@@ -1069,7 +1086,7 @@ static void tap_end(void *ctx, const entryemu_result *r)
 			wrong_stop(o, "the exit page", &st);
 			return;
 		}
-		compare_state(o, &st, 0, 0, 0, 0);
+		compare_state(o, &st, 0, 0, 0, 0, 1);
 		return;
 	}
 	/*
