@@ -34,6 +34,11 @@ grep -q "first divergence at event 1 (vector 13 at .*): pushed EFLAGS (differ in
 grep -q "entryemu: 0x00010202" "$tmp/out" && grep -q "qemu:     0x00000202" "$tmp/out" ||
 	{ echo "FAIL: both sides not shown"; cat "$tmp/out"; fail=1; }
 
+# replay --oracle qemu is the same command
+"$bin" replay --oracle qemu --accel tcg --image post --departures "$tmp/empty" "$scen" >"$tmp/out" 2>&1
+check "replay --oracle qemu" 1 $?
+grep -q "pushed EFLAGS (differ in RF only)" "$tmp/out" || { echo "FAIL: replay --oracle"; cat "$tmp/out"; fail=1; }
+
 # a malformed line is bad input, with its place
 printf '# ok\nonly | three | fields\n' >"$tmp/bad"
 "$bin" diff --accel tcg --departures "$tmp/bad" "$scen" >"$tmp/out" 2>&1

@@ -211,7 +211,8 @@ static int diff_run(struct pair *p, const entryemu_scenario *s, const char *path
 		if (!d && shown++ && !verbose)
 			continue;	/* the first undocumented one, unless --verbose */
 		printf("  %s %s: %s\n    entryemu: %s\n    qemu:     %s\n",
-		       d ? "known" : "first divergence at", x->where, x->what, x->entryemu, x->qemu);
+		       d ? "known" : shown == 1 ? "first divergence at" : "divergence at", x->where,
+		       x->what, x->entryemu, x->qemu);
 		if (d)
 			printf("    (%s, %s: %s)\n", d->id, d->sdm, d->why);
 	}

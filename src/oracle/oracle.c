@@ -589,8 +589,13 @@ static int compare_state(entryemu_oracle *o, const struct qstop *st, uint32_t ei
 static void wrong_stop(entryemu_oracle *o, const char *expected, const struct qstop *st)
 {
 	char b[256], s[160];
+	struct intlog_rec q;
 	if (st->kind == ST_TIMEOUT || st->kind == ST_GONE)
 		snprintf(b, sizeof(b), "%s", stop_name(st->kind));
+	else if (st->kind == ST_HANDLER && intlog_last(&o->log, &q))
+		/* what QEMU delivered, from its own log */
+		snprintf(b, sizeof(b), "%s at %s (vector %u, error code 0x%x, from CPL %u)",
+			 stop_name(st->kind), sym(o, st->pc, s, sizeof(s)), q.vector, q.error, q.cpl);
 	else
 		snprintf(b, sizeof(b), "%s at %s", stop_name(st->kind), sym(o, st->pc, s, sizeof(s)));
 	diverge(o, "next stop", expected, b);
