@@ -37,7 +37,7 @@
 
 #define RESUME_MS 4000		/* QEMU's longest run between two points */
 #define CMD_MS 3000		/* any other gdbstub reply */
-#define MAX_DIV 64
+#define MAX_DIV 1024		/* kept per run; more are counted (entryemu_oracle_dropped) */
 #define MAX_BPS 1024
 #define MAX_STOPS 100000	/* internal stops between two points */
 
@@ -1335,6 +1335,11 @@ const struct entryemu_divergence *entryemu_oracle_divergence(const entryemu_orac
 	w->pub[i] = (struct entryemu_divergence){ o->div[i].where, o->div[i].what, o->div[i].lib,
 						  o->div[i].qemu };
 	return &w->pub[i];
+}
+
+size_t entryemu_oracle_dropped(const entryemu_oracle *o)
+{
+	return o ? o->ndiv_total - o->ndiv : 0;
 }
 
 const char *entryemu_oracle_uncompared(const entryemu_oracle *o)
