@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RESUME_MS 4000		/* QEMU's longest run between two points */
@@ -313,8 +314,14 @@ static void run_to_stop(entryemu_oracle *o, struct qstop *st)
 		}
 	}
 	int stepped_exit = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (unsigned n = 0; n < MAX_STOPS; n++) {
 		int timeout;
+		/* stops that lead nowhere (an iret loop) count against the same limit */
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 > RESUME_MS)
+			break;
 		o->regs_valid = 0;
 		if (resume(o, st->r, stepped_exit || o->debug_step, &timeout))
 			goto gone;
