@@ -58,6 +58,18 @@ enum callout_regs {
 	REGS_STACK,		/* asmlinkage: pt_regs is the stack argument area */
 };
 
+/*
+ * An observer of every run from above the run layer (the oracle): told
+ * when the run is about to start (reset done, first instruction next),
+ * of each event in the stream, and of the result at the end.
+ */
+struct run_tap {
+	void (*start)(void *ctx);
+	run_observer_fn observe;
+	void (*end)(void *ctx, const entryemu_result *r);
+	void *ctx;
+};
+
 struct callout {
 	const char *name;		/* symbol or syscall name */
 	enum callout_regs regs;
@@ -166,6 +178,7 @@ struct entryemu {
 	engine_hook h_trace, h_inject, h_gdb;	/* only while runs need them (run.c) */
 	int hooked_trace, hooked_inject, hooked_gdb;
 	struct gdb_session *gdb;	/* run/gdb.c: a debugger for the next run */
+	struct run_tap *tap;		/* oracle/: a second machine in lockstep */
 
 	/* callouts: one per 4-byte slot of the .callouts section */
 	struct callout *callouts;

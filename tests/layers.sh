@@ -9,11 +9,11 @@ src=$1
 rank() {
 	case $1 in
 	base) echo 0 ;; engine) echo 1 ;; mem) echo 2 ;; image) echo 3 ;;
-	cpu) echo 4 ;; kernel) echo 5 ;; run) echo 6 ;; *) echo 99 ;;
+	cpu) echo 4 ;; kernel) echo 5 ;; run) echo 6 ;; oracle) echo 7 ;; *) echo 99 ;;
 	esac
 }
 bad=0
-for dir in base engine mem image cpu kernel run; do
+for dir in base engine mem image cpu kernel run oracle; do
 	own=$(rank "$dir")
 	for f in "$src/$dir"/*.[ch]; do
 		for inc in $(sed -n 's/^#include "\([a-z]*\)\/.*"/\1/p' "$f"); do

@@ -34,5 +34,6 @@ const char *scenario_dir(void);
 int cmd_bench(int argc, char **argv, const struct opts *o);	/* bench.c */
 int cmd_cost(int argc, char **argv, const struct opts *o);	/* cost.c */
 int cmd_explore(int argc, char **argv, const struct opts *o);	/* explore.c */
+int cmd_diff(int argc, char **argv);				/* diff.c */
 
 #endif

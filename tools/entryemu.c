@@ -857,6 +857,7 @@ static void usage(FILE *f)
 		"                     (on the post-patch image, or --image)\n"
 		"  disasm PLACE       disassemble from a symbol, symbol+offset or address\n"
 		"  bench [--quick]    warm and cold replay speed, name=value lines\n"
+		"  diff [FILE...]     run each scenario on QEMU too, compare event by event\n"
 		"  cost               what saving %%gs costs: instructions pre/post, native ns\n"
 		"  explore FILE...    inject an IRQ and an NMI before every kernel instruction\n"
 		"                     of each scenario's run, a #DB after user accesses, try\n"
@@ -1109,6 +1110,12 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_PASS;
 	}
+	/* diff parses its own options; replay --oracle qemu is diff */
+	if (!strcmp(cmd, "diff"))
+		return cmd_diff(argc - 1, argv + 1);
+	for (int i = 2; !strcmp(cmd, "replay") && i < argc; i++)
+		if (!strcmp(argv[i], "--oracle") || !strncmp(argv[i], "--oracle=", 9))
+			return cmd_diff(argc - 1, argv + 1);
 	struct opts o = { 0 };
 	static const struct option lo[] = {
 		{ "image", required_argument, NULL, 'i' },

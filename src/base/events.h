@@ -36,6 +36,7 @@ struct run_event {
 		struct {
 			const struct entryemu_callout_record *rec;	/* the CPU at the call */
 			uint32_t regs_addr;	/* pt_regs handed over, 0 if none */
+			uint32_t ret;		/* CALL_AFTER: %eax it returns */
 		} call;
 		struct entryemu_fixup_record fixup;
 		struct entryemu_regs ret;	/* the CPU back in ring 3 */

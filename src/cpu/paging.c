@@ -72,6 +72,20 @@ int paging_enable(struct entryemu *m)
 	return 0;
 }
 
+uint32_t paging_rights(struct entryemu *m, uint32_t lin)
+{
+	int ok = 1;
+	uint32_t pde = machine_rd32(m, SYS_PGDIR + (lin >> PDE_SHIFT) * 4, &ok);
+	if (!ok || !(pde & PTE_P))
+		return 0;
+	if (pde & PDE_PS)
+		return pde & (PTE_P | PTE_RW | PTE_US);
+	uint32_t pte = machine_rd32(m, (pde & ~0xfffu) + ((lin >> 12) & 0x3ff) * 4, &ok);
+	if (!ok || !(pte & PTE_P))
+		return 0;
+	return pde & pte & (PTE_P | PTE_RW | PTE_US);
+}
+
 /*
  * 32-bit paging with CR4.PSE (SDM vol. 3 4.3): the PDE, then the PTE
  * unless the PDE maps a 4-MiB page.  The access rights combine (4.6.1):

@@ -29,6 +29,10 @@ void paging_build(struct entryemu *m);
 /* Turn paging on: CR3, CR4.PSE, CR0.PG and CR0.WP.  0, or -1. */
 int paging_enable(struct entryemu *m);
 
+/* The rights the tables give linear lin: P, R/W and U/S (bits 0-2), or
+ * 0 where it is not present. */
+uint32_t paging_rights(struct entryemu *m, uint32_t lin);
+
 /*
  * The error code of a #PF at linear addr for an access of that kind at
  * that CPL, by walking the tables (SDM vol. 3 4.3, 4.6): P = 1 when the

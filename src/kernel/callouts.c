@@ -187,12 +187,13 @@ static void note_effects(struct entryemu *m, const struct entryemu_call *c,
 }
 
 static void emit_call(struct entryemu *m, enum run_event_kind kind,
-		      const struct entryemu_callout_record *rec, uint32_t regs_addr)
+		      const struct entryemu_callout_record *rec, uint32_t regs_addr, uint32_t ret)
 {
 	struct run_event ev;		/* only the call part: the rest is not read */
 	ev.kind = kind;
 	ev.u.call.rec = rec;
 	ev.u.call.regs_addr = regs_addr;
+	ev.u.call.ret = ret;
 	stream_emit(m->stream, &ev);
 }
 
@@ -224,7 +225,7 @@ void callouts_hook(void *data, uint32_t addr, uint32_t size)
 	struct entryemu_callout_record rec;
 	snapshot(m, &c, &rec);
 	uint64_t t0 = prof_now(m);
-	emit_call(m, RUN_EV_CALL_BEFORE, &rec, c.regs_addr);
+	emit_call(m, RUN_EV_CALL_BEFORE, &rec, c.regs_addr, c.eax);
 	PROF_ADD(m, check_ns, t0);
 	entryemu_callout_fn fn = co->fn ? co->fn : co->dflt;
 	if (!fn) {
@@ -247,13 +248,14 @@ void callouts_hook(void *data, uint32_t addr, uint32_t size)
 		note_effects(m, &c, gdt_before, &rec);
 	if (machine_stopping(m)) {
 		count_unexecuted(m, (uint32_t)addr);
+		rec.ret = c.ret;
 		if (rec.custom)		/* what it did still counts */
-			emit_call(m, RUN_EV_CALL_AFTER, &rec, c.regs_addr);
+			emit_call(m, RUN_EV_CALL_AFTER, &rec, c.regs_addr, c.ret);
 		return;
 	}
 	t0 = prof_now(m);
 	rec.ret = c.ret;		/* what %eax gets, whoever served it */
-	emit_call(m, RUN_EV_CALL_AFTER, &rec, c.regs_addr);
+	emit_call(m, RUN_EV_CALL_AFTER, &rec, c.regs_addr, c.ret);
 	PROF_ADD(m, check_ns, t0);
 	static const enum engine_reg out[] = { ER_EAX, ER_ECX, ER_EDX };
 	uint32_t vals[3] = { c.ret, CLOBBER, CLOBBER };

@@ -310,6 +310,8 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 		return ENTRYEMU_E_IO;
 	if (instrument(m, slow, trace, m->gdb != NULL))
 		return ENTRYEMU_E_ENGINE;
+	if (m->tap)
+		m->tap->start(m->tap->ctx);
 
 	/*
 	 * Emulation stops at an access to unmapped memory; the CPU would take
@@ -375,6 +377,8 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	}
 	if (m->profiling)
 		r->profile.total_ns = prof_now(m) - t_start;
+	if (m->tap)
+		m->tap->end(m->tap->ctx, r);
 	gdb_run_end(m, r);
 	return 0;
 }
@@ -400,6 +404,10 @@ int entryemu_run(entryemu *m, const struct entryemu_setup *s, entryemu_result *r
 	run->stream.obs[run->stream.n++].ctx = &run->recorder;
 	run->stream.obs[run->stream.n].fn = checks_observe;
 	run->stream.obs[run->stream.n++].ctx = &run->checks;
+	if (m->tap) {
+		run->stream.obs[run->stream.n].fn = m->tap->observe;
+		run->stream.obs[run->stream.n++].ctx = m->tap->ctx;
+	}
 	/* each layer's part of the run */
 	m->run = run;
 	m->setup = s;
