@@ -136,6 +136,8 @@ static void print_pt_regs(const struct entryemu_pt_regs *p)
 	printf("             eax %08x ds %04x es %04x", p->eax, p->xds & 0xffff, p->xes & 0xffff);
 	if (p->has_xgs)
 		printf(" gs %04x", p->xgs & 0xffff);
+	if (p->has_xfs)
+		printf(" fs %04x", p->xfs & 0xffff);
 	printf(" orig_eax %08x\n", p->orig_eax);
 	printf("             eip %08x cs %04x eflags %08x esp %08x ss %04x\n", p->eip,
 	       p->xcs & 0xffff, p->eflags, p->esp, p->xss & 0xffff);

@@ -170,7 +170,7 @@ static void note_effects(struct entryemu *m, const struct entryemu_call *c,
 	rec->ti_flags_after = machine_ti_flags(m);
 	if (c->regs_addr)
 		ptregs_read(m, c->regs_addr, &rec->regs_after);
-	const uint8_t *now = m->sys + (SYS_GDT - SYS_BASE);
+	const uint8_t *now = machine_ptr(m, m->gdt, ENTRYEMU_GDT_ENTRIES * 8);
 	rec->ngdt = 0;
 	for (unsigned i = 0; i < ENTRYEMU_GDT_ENTRIES && rec->ngdt < 4; i++)
 		if (memcmp(gdt_before + 8 * i, now + 8 * i, 8)) {
@@ -233,7 +233,7 @@ void callouts_hook(void *data, uint32_t addr, uint32_t size)
 	if (co->fn) {
 		rec.custom = 1;
 		rec.ti_flags_before = machine_ti_flags(m);
-		memcpy(gdt_before, m->sys + (SYS_GDT - SYS_BASE), sizeof(gdt_before));
+		memcpy(gdt_before, machine_ptr(m, m->gdt, sizeof(gdt_before)), sizeof(gdt_before));
 	}
 	t0 = prof_now(m);
 	fn(&c, co->fn ? co->opaque : NULL);

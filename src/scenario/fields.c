@@ -30,7 +30,7 @@ static const struct field regs_fields[] = {
 #define P(f, sel) { #f, offsetof(struct entryemu_pt_regs, f), 4, sel }
 static const struct field pt_fields[] = {
 	P(ebx, 0), P(ecx, 0), P(edx, 0), P(esi, 0), P(edi, 0), P(ebp, 0), P(eax, 0),
-	P(xds, 1), P(xes, 1), P(xgs, 1), P(orig_eax, 0), P(eip, 0), P(xcs, 1),
+	P(xds, 1), P(xes, 1), P(xgs, 1), P(xfs, 1), P(orig_eax, 0), P(eip, 0), P(xcs, 1),
 	P(eflags, 0), P(esp, 0), P(xss, 1),
 };
 #undef P
