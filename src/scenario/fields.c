@@ -40,6 +40,12 @@ static const struct field pt_fields[] = {
 static const struct field call_fields[] = {
 	C(cs), C(ss), C(ds), C(es), C(fs), C(gs), C(eax), C(edx), C(esp), C(eflags),
 	C(return_addr),
+	/*
+	 * The register the image keeps its per-CPU segment in: bound to fs or
+	 * gs when the scenario is bound to an image (expect.c); read as gs
+	 * until then, and on kernels without one.
+	 */
+	{ "percpu", offsetof(struct entryemu_callout_record, gs), 2, 0 },
 };
 #undef C
 
