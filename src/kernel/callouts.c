@@ -12,6 +12,7 @@
  * function, as it would in the kernel.
  */
 #include "kernel/kernel.h"
+#include "cpu/desc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,21 @@ void entryemu_reset_callouts(entryemu *m)
 	}
 }
 /* The CPU as the call finds it. */
+/*
+ * The linear address of ss:esp.  The kernel's stack segment is flat, but
+ * C code reached on the 32-bit espfix stack (2.6.20 on) runs with
+ * SS = __ESPFIX_SS, whose base is not 0.
+ */
+static uint32_t stack_linear(struct entryemu *m, uint16_t ss, uint32_t esp)
+{
+	uint32_t lo, hi;
+	struct desc d;
+	if ((ss & 4) || entryemu_gdt_get(m, ss >> 3, &lo, &hi))
+		return esp;
+	desc_decode(lo, hi, &d);
+	return d.base + esp;
+}
+
 static void snapshot(struct entryemu *m, const struct entryemu_call *c,
 		     struct entryemu_callout_record *rec)
 {
@@ -145,7 +161,7 @@ static void snapshot(struct entryemu *m, const struct entryemu_call *c,
 	rec->name = c->co->name;
 	rec->addr = c->addr;
 	rec->esp = c->esp;
-	rec->return_addr = machine_rd32(m, c->esp, &ok);
+	rec->return_addr = machine_rd32(m, stack_linear(m, (uint16_t)c->seg[1], c->esp), &ok);
 	rec->eax = c->eax;
 	rec->edx = c->edx;
 	rec->eflags = c->eflags;

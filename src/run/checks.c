@@ -176,10 +176,13 @@ static void check_segments(struct checks *k, const struct entryemu_callout_recor
 	if (seg != PERCPU_NONE && percpu != ENTRYEMU_KERNEL_PERCPU)
 		finding(k, ENTRYEMU_CHECK_SEGMENTS, at, "%s called with %s = 0x%x, not "
 			"__KERNEL_PERCPU", rec->name, seg == PERCPU_GS ? "gs" : "fs", percpu);
+	/* C code assumes the flat kernel stack segment (not the espfix one) */
 	uint32_t lo = KSTACK_BASE + (uint32_t)m->img.layout.ti_size;
-	if (rec->esp < lo || rec->esp >= KSTACK_BASE + m->thread_size)
-		finding(k, ENTRYEMU_CHECK_SEGMENTS, at, "%s called with esp = 0x%08x, outside "
-			"the task's kernel stack", rec->name, rec->esp);
+	if (rec->ss != ENTRYEMU_KERNEL_DS || rec->esp < lo ||
+	    rec->esp >= KSTACK_BASE + m->thread_size)
+		finding(k, ENTRYEMU_CHECK_SEGMENTS, at, "%s called with ss:esp = %04x:%08x, "
+			"not on the task's kernel stack in __KERNEL_DS", rec->name, rec->ss,
+			rec->esp);
 }
 
 /* The frame of this entry, read at its first C call, against the CPU's state. */
