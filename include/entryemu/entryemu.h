@@ -107,7 +107,7 @@ enum entryemu_variant {
  * it does not fit): $ENTRYEMU_IMAGE_DIR if set, else share/entryemu
  * beside the directory the library was loaded from (the build tree or
  * an installed prefix), else the prefix the library was configured
- * with.  Image NAME is the file entry-NAME.elf there: post, pre,
+ * with.  Image NAME is the file entry-NAME.elf there: post, pre, pda, fs,
  * post-preempt.  These three are safe to call from any thread.
  */
 ENTRYEMU_EXTERN const char *entryemu_image_dir(char *buf, size_t len);
