@@ -646,8 +646,8 @@ static int cmd_coverage(int argc, char **argv, const struct opts *o)
 			worst = EXIT_BADINPUT;
 			continue;
 		}
-		/* a scenario counts on the images it names (any, with --image) */
-		int applies = o->image != NULL;
+		/* a scenario counts on the images it names (with --image: if written for its family) */
+		int applies = o->image != NULL && entryemu_scenario_applies(s, m);
 		for (int j = 0; !applies && j < entryemu_scenario_nimages(s); j++)
 			applies = !strcmp(entryemu_scenario_image(s, j), image);
 		entryemu_binding *b = NULL;
