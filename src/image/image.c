@@ -340,7 +340,7 @@ static int word_in(int off, int size)
 static const char *percpu_layout(const struct image_layout *l, char *why, size_t len)
 {
 	int seg = l->percpu_seg;
-	if (seg != PERCPU_NONE && seg != PERCPU_FS && seg != PERCPU_GS) {
+	if (seg != ENTRYEMU_PERCPU_NONE && seg != ENTRYEMU_PERCPU_FS && seg != ENTRYEMU_PERCPU_GS) {
 		snprintf(why, len, "= %d: expected 0 (none), 4 (%%fs) or 5 (%%gs)", seg);
 		return "PERCPU_SEG";
 	}
@@ -348,7 +348,7 @@ static const char *percpu_layout(const struct image_layout *l, char *why, size_t
 		snprintf(why, len, "and entryemu_layout_PT_FS: pt_regs saves one per-CPU register");
 		return "PT_GS";
 	}
-	if ((seg == PERCPU_GS) != (l->pt_gs >= 0) || (seg == PERCPU_FS) != (l->pt_fs >= 0)) {
+	if ((seg == ENTRYEMU_PERCPU_GS) != (l->pt_gs >= 0) || (seg == ENTRYEMU_PERCPU_FS) != (l->pt_fs >= 0)) {
 		snprintf(why, len, "= %d does not match the pt_regs slots exported (PT_GS %s, "
 			 "PT_FS %s)", seg, l->pt_gs >= 0 ? "present" : "absent",
 			 l->pt_fs >= 0 ? "present" : "absent");
@@ -590,9 +590,9 @@ int image_load(struct image *img, const char *path, char *err, size_t errlen)
 	}
 	struct image_layout *l = &img->layout;
 	if (l->percpu_seg < 0)		/* an image from before PERCPU_SEG */
-		l->percpu_seg = l->pt_gs >= 0 ? PERCPU_GS : l->pt_fs >= 0 ? PERCPU_FS : PERCPU_NONE;
-	l->pt_percpu = l->percpu_seg == PERCPU_GS ? l->pt_gs :
-		       l->percpu_seg == PERCPU_FS ? l->pt_fs : -1;
+		l->percpu_seg = l->pt_gs >= 0 ? ENTRYEMU_PERCPU_GS : l->pt_fs >= 0 ? ENTRYEMU_PERCPU_FS : ENTRYEMU_PERCPU_NONE;
+	l->pt_percpu = l->percpu_seg == ENTRYEMU_PERCPU_GS ? l->pt_gs :
+		       l->percpu_seg == ENTRYEMU_PERCPU_FS ? l->pt_fs : -1;
 	if (check_callouts(img, sub, sizeof(sub)) < 0 ||
 	    check_layout(img, seen, sub, sizeof(sub)) < 0) {
 		snprintf(err, errlen, "%s: %s", path, sub);

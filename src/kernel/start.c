@@ -20,8 +20,8 @@ void kernel_load_data_segments(struct entryemu *m)
 	int seg = m->img.layout.percpu_seg;
 	engine_set_reg(m->eng, ER_DS, uds);
 	engine_set_reg(m->eng, ER_ES, uds);
-	engine_set_reg(m->eng, ER_GS, seg == PERCPU_GS ? ENTRYEMU_KERNEL_PERCPU : 0);
-	engine_set_reg(m->eng, ER_FS, seg == PERCPU_FS ? ENTRYEMU_KERNEL_PERCPU : 0);
+	engine_set_reg(m->eng, ER_GS, seg == ENTRYEMU_PERCPU_GS ? ENTRYEMU_KERNEL_PERCPU : 0);
+	engine_set_reg(m->eng, ER_FS, seg == ENTRYEMU_PERCPU_FS ? ENTRYEMU_KERNEL_PERCPU : 0);
 }
 
 /*

@@ -129,7 +129,7 @@ static void on_return(struct checks *k, const struct entryemu_regs *now)
 			finding(k, ENTRYEMU_CHECK_RETURN, g.eip, "returned to ring 3 with %s = "
 				"0x%x, the frame %s 0x%x", f[i].n, f[i].got,
 				i < 4 ? "holds" :
-				(i == 6 && percpu != PERCPU_FS) || (i == 7 && percpu == PERCPU_NONE) ?
+				(i == 6 && percpu != ENTRYEMU_PERCPU_FS) || (i == 7 && percpu == ENTRYEMU_PERCPU_NONE) ?
 				"(not saved: untouched) was" : "says",
 				f[i].want);
 }
@@ -172,10 +172,10 @@ static void check_segments(struct checks *k, const struct entryemu_callout_recor
 			"not __USER_DS", rec->name, rec->ds, rec->es);
 	/* the register the image keeps the per-CPU segment in, if any */
 	int seg = m->img.layout.percpu_seg;
-	uint16_t percpu = seg == PERCPU_GS ? rec->gs : rec->fs;
-	if (seg != PERCPU_NONE && percpu != ENTRYEMU_KERNEL_PERCPU)
+	uint16_t percpu = seg == ENTRYEMU_PERCPU_GS ? rec->gs : rec->fs;
+	if (seg != ENTRYEMU_PERCPU_NONE && percpu != ENTRYEMU_KERNEL_PERCPU)
 		finding(k, ENTRYEMU_CHECK_SEGMENTS, at, "%s called with %s = 0x%x, not "
-			"__KERNEL_PERCPU", rec->name, seg == PERCPU_GS ? "gs" : "fs", percpu);
+			"__KERNEL_PERCPU", rec->name, seg == ENTRYEMU_PERCPU_GS ? "gs" : "fs", percpu);
 	/* C code assumes the flat kernel stack segment (not the espfix one) */
 	uint32_t lo = KSTACK_BASE + (uint32_t)m->img.layout.ti_size;
 	if (rec->ss != ENTRYEMU_KERNEL_DS || rec->esp < lo ||
