@@ -1,8 +1,10 @@
 #!/bin/sh
-# Build the post-patch image with one seeded bug from
-# tests/mutation/mutants.txt (usage: tools/mutate.sh ID OUTDIR).  OUTDIR
-# then holds entry.S, entry-post.elf (the mutant) and the unmutated pre
-# and preempt images, so ENTRYEMU_IMAGE_DIR=OUTDIR runs anything on it.
+# Build an image with one seeded bug from tests/mutation/mutants.txt
+# (usage: tools/mutate.sh ID OUTDIR): the post-patch image, or the
+# family's a fourth field names (pda, fs).  OUTDIR then holds entry.S,
+# the mutant in place of that image (entry-post.elf, entry-pda.elf, ...)
+# and every other image unmutated, so ENTRYEMU_IMAGE_DIR=OUTDIR runs
+# anything on it.
 #
 # It links the mutant with the objects of an existing build; CMake passes
 # where they are, and by hand the build directory is ENTRYEMU_BUILD
@@ -18,8 +20,11 @@ out=${2:?usage: tools/mutate.sh ID OUTDIR}
 spec=$top/tests/mutation/mutants.txt
 script=$(awk -F ' :: ' -v id="$id" '$1 == id { print $3 }' "$spec")
 [ -n "$script" ] || { echo "mutate.sh: no mutant '$id' in $spec" >&2; exit 2; }
+cfg=$(awk -F ' :: ' -v id="$id" '$1 == id { print $4 }' "$spec")
+cfg=${cfg:-post}
+case $cfg in post|pda|fs) ;; *) echo "mutate.sh: mutant '$id': family '$cfg' (post, pda, fs)" >&2; exit 2;; esac
 build=${ENTRYEMU_BUILD:-$top/build}
-gen=${ENTRYEMU_ASM_DIR:-$build/asm}/entry-post
+gen=${ENTRYEMU_ASM_DIR:-$build/asm}/entry-$cfg
 imgs=${ENTRYEMU_IMAGES:-$build/share/entryemu}
 [ -f "$gen/callouts.o" ] ||
 	{ echo "mutate.sh: no $gen/callouts.o: build entryemu first (or set ENTRYEMU_BUILD)" >&2; exit 2; }
@@ -29,8 +34,9 @@ if cmp -s "$top/asm/entry.S" "$out/entry.S"; then
 	echo "mutate.sh: mutant '$id' changes nothing: its sed script no longer applies" >&2
 	exit 2
 fi
-"${CC:-gcc}" -m32 -c -D__ASSEMBLY__ -include "$top/asm/config-post.h" -I"$gen" \
+"${CC:-gcc}" -m32 -c -D__ASSEMBLY__ -include "$top/asm/config-$cfg.h" -I"$gen" \
 	-I"$top/asm/include" -I"$top/asm" -Wa,--32 -o "$out/entry.o" "$out/entry.S"
-ld -m elf_i386 -T "$top/asm/kernel.lds" -o "$out/entry-post.elf" "$out/entry.o" \
-	"$gen/process.o" "$gen/callouts.o" "$gen/layout.o" "$gen/vsyscall.o"
-cp "$imgs/entry-pre.elf" "$imgs/entry-post-preempt.elf" "$out/"
+# every image unmutated, then the mutant over its family's
+cp "$imgs"/entry-*.elf "$out/"
+ld -m elf_i386 -T "$top/asm/kernel.lds" -o "$out/entry-$cfg.elf" "$out/entry.o" \
+	"$gen/process.o" "$gen/callouts.o" "$gen/layout.o" "$gen/percpu.o" "$gen/vsyscall.o"

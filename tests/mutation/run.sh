@@ -68,7 +68,7 @@ if ! suite "$work/baseline"; then
 	exit 1
 fi
 
-ids=$(awk -F ' :: ' '!/^#/ && NF == 3 { print $1 }' "$spec")
+ids=$(awk -F ' :: ' '!/^#/ && (NF == 3 || NF == 4) { print $1 }' "$spec")
 echo "$ids" | MUTATION_DIR=$work xargs -P "$(nproc)" -n 1 sh "$0" --one
 n=0 k=0
 for id in $ids; do
