@@ -146,10 +146,11 @@ static void idt_write(struct entryemu *m, unsigned vec, const char *handler,
 static int place_gdt(struct entryemu *m)
 {
 	uint32_t at = image_symbol(&m->img, "per_cpu__gdt_page");
+	uint32_t size = ENTRYEMU_GDT_ENTRIES * 8;
 	m->gdt = at ? at : SYS_GDT;
-	if ((m->gdt & 7) || !machine_ptr(m, m->gdt, ENTRYEMU_GDT_ENTRIES * 8)) {
-		machine_set_error(m, "per_cpu__gdt_page = 0x%08x: the GDT must be %u aligned, "
-				  "mapped bytes of the image", m->gdt, ENTRYEMU_GDT_ENTRIES * 8);
+	if (at && ((at & 7) || at < m->img.base || at > m->img.end - size)) {
+		machine_set_error(m, "%s: per_cpu__gdt_page = 0x%08x: the GDT must be 8-byte "
+				  "aligned, its %u bytes inside the image", m->image_path, at, size);
 		return ENTRYEMU_E_IMAGE;
 	}
 	return 0;

@@ -59,6 +59,9 @@ f=$(copy percpu-ss); put32 "$f" "$(symval entryemu_layout_PERCPU_SEG)" 2
 printf '%s\t%s\n' "$f" "entryemu_layout_PERCPU_SEG = 2: expected 0 (none), 4 (%fs) or 5 (%gs)"
 f=$(copy espfix-2); put32 "$f" "$(symval entryemu_layout_ESPFIX_32)" 2
 printf '%s\t%s\n' "$f" "entryemu_layout_ESPFIX_32 = 2: expected 0 (16-bit stack) or 1"
+# the GDT the machine loads must be where the image has room for it
+f=$(copy gdt-misaligned); put32 "$f" "$(symval per_cpu__gdt_page)" 0xc0100001
+printf '%s\t%s\n' "$f" "per_cpu__gdt_page = 0xc0100001: the GDT must be 8-byte aligned"
 f=$(copy tss-size); put32 "$f" "$(symval entryemu_layout_TSS_SIZE)" 0x10000
 printf '%s\t%s\n' "$f" "entryemu_layout_TSS_SIZE = 0x10000"
 # cut short: the section headers are gone
