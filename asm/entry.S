@@ -1122,6 +1122,28 @@ ENTRY(spurious_interrupt_bug)
 	jmp error_code
 	CFI_ENDPROC
 
+#ifdef CONFIG_X86_ESPFIX32
+/*
+ * Where kernel_thread() starts a new kernel thread (ebx = the function,
+ * edx = its argument; the result is the exit code).  From 2.6.19 it
+ * lives here, and starts by pushing a zero where an unwinder looks for a
+ * return address, so that the thread's call chain ends at it.  The older
+ * families take asm/process.S's.
+ */
+ENTRY(kernel_thread_helper)
+	pushl $0			# the end of the call chain
+	CFI_STARTPROC
+	movl %edx,%eax
+	pushl %edx
+	CFI_ADJUST_CFA_OFFSET 4
+	call *%ebx
+	pushl %eax
+	CFI_ADJUST_CFA_OFFSET 4
+	call do_exit
+	CFI_ENDPROC
+ENDPROC(kernel_thread_helper)
+#endif
+
 .section .rodata,"a"
 #include "syscall_table.S"
 

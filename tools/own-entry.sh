@@ -11,8 +11,9 @@
 #     (pushl %gs: %gs; pushl %fs: %fs; neither: none);
 #   - the espfix flavour (a call to patch_espfix_desc: the 32-bit
 #     ESPFIX_SS of 2.6.20 on; setup_x86_bogus_stack: the 16-bit stack);
-#   - whether it defines kernel_thread_helper (2.6.19 on) and its own
-#     argument-less DISABLE_INTERRUPTS (2.6.19);
+#   - whether it defines kernel_thread_helper (2.6.19 on; read from the
+#     assembled object, so #ifdefs count) and its own argument-less
+#     DISABLE_INTERRUPTS (2.6.19);
 #   - the CONFIG_ names it tests;
 # prints what it found, and picks the configuration (asm/config-CONFIG.h)
 # that matches: pre (no per-CPU segment, 16-bit espfix: 2.6.18-2.6.19),
@@ -57,8 +58,6 @@ espfix=none
 has 'setup_x86_bogus_stack' && espfix=16
 has 'patch_espfix_desc' && espfix=32
 has 'setup_x86_bogus_stack' && has 'patch_espfix_desc' && espfix=both
-helper=no
-has '^[[:space:]]*ENTRY\(kernel_thread_helper\)' && helper=yes
 own_irq_ops=no
 has '^[[:space:]]*#[[:space:]]*define[[:space:]]+DISABLE_INTERRUPTS[[:space:]]' && own_irq_ops=yes
 configs=$(grep -oE 'CONFIG_[A-Z0-9_]+' "$src" | sort -u | tr '\n' ' ')
@@ -76,8 +75,6 @@ echo "  per-CPU segment register: $percpu"
 echo "  espfix: $(case $espfix in 16) echo '16-bit per-CPU stack (setup_x86_bogus_stack)';;
 	32) echo '32-bit ESPFIX_SS with a base (patch_espfix_desc)';;
 	*) echo "$espfix";; esac)"
-echo "  kernel_thread_helper: $(case $helper in yes) echo 'defined in the file';;
-	*) echo "not in the file: entryemu's asm/process.S is linked";; esac)"
 [ $own_irq_ops = no ] || echo "  DISABLE_INTERRUPTS: defined in the file without arguments"
 if [ -z "$cfg" ]; then
 	[ -n "$guess" ] || {
@@ -116,20 +113,25 @@ flags="-m32 -D__ASSEMBLY__ -include $asm/config-$cfg.h -I$tmp -I$asm/include -Wa
 "$cc" -m32 -S -O2 -ffreestanding -include "$asm/config-$cfg.h" -I"$asm/include" \
 	-o "$tmp/asm-offsets.s" "$asm/asm-offsets.c"
 sh "$asm/gen-asm-offsets.sh" "$tmp/asm-offsets.s" "$tmp/asm/asm-offsets.h"
-objs=
-parts="callouts layout percpu vsyscall"
-[ $helper = yes ] || parts="$parts process"
-for part in $parts; do
-	# shellcheck disable=SC2086
-	"$cc" -c $flags -o "$tmp/$part.o" "$asm/$part.S"
-	objs="$objs $tmp/$part.o"
-done
 cp "$src" "$tmp/entry.S"
 # shellcheck disable=SC2086
 "$cc" -c $flags -o "$tmp/entry.o" "$tmp/entry.S" || {
 	echo "own-entry.sh: $src does not assemble against entryemu's headers (configuration $cfg)" >&2
 	exit 1
 }
+objs=
+parts="callouts layout percpu vsyscall"
+if nm "$tmp/entry.o" | grep -q ' T kernel_thread_helper$'; then
+	echo "  kernel_thread_helper: defined in the file"
+else
+	echo "  kernel_thread_helper: not in the file: entryemu's asm/process.S is linked"
+	parts="$parts process"
+fi
+for part in $parts; do
+	# shellcheck disable=SC2086
+	"$cc" -c $flags -o "$tmp/$part.o" "$asm/$part.S"
+	objs="$objs $tmp/$part.o"
+done
 mkdir -p "$(dirname "$out")"
 # shellcheck disable=SC2086
 ld -m elf_i386 -T "$asm/kernel.lds" -o "$out" "$tmp/entry.o" $objs || {
