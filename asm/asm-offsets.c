@@ -10,6 +10,12 @@
 #include <asm/ptrace.h>
 #include <asm/thread_info.h>
 #include <asm/processor.h>
+#include <asm/desc.h>
+#include <asm/pda.h>
+
+#if defined(CONFIG_X86_PERCPU_GS) && defined(CONFIG_X86_PERCPU_FS)
+#error "the per-CPU segment is in %gs or in %fs, not both"
+#endif
 
 #define DEFINE(sym, val) \
 	asm volatile("\n->" #sym " %0 " #val : : "i" (val))
@@ -25,8 +31,12 @@ _Static_assert(offsetof(struct pt_regs, ebx) == 0x00, "pt_regs.ebx");
 _Static_assert(offsetof(struct pt_regs, eax) == 0x18, "pt_regs.eax");
 _Static_assert(offsetof(struct pt_regs, xds) == 0x1C, "pt_regs.xds");
 _Static_assert(offsetof(struct pt_regs, xes) == 0x20, "pt_regs.xes");
-#ifdef CONFIG_X86_PERCPU_GS
+#if defined(CONFIG_X86_PERCPU_GS)
 _Static_assert(offsetof(struct pt_regs, xgs) == 0x24, "pt_regs.xgs");
+#elif defined(CONFIG_X86_PERCPU_FS)
+_Static_assert(offsetof(struct pt_regs, xfs) == 0x24, "pt_regs.xfs");
+#endif
+#if defined(CONFIG_X86_PERCPU_GS) || defined(CONFIG_X86_PERCPU_FS)
 _Static_assert(offsetof(struct pt_regs, orig_eax) == 0x28, "pt_regs.orig_eax");
 _Static_assert(offsetof(struct pt_regs, xss) == 0x3C, "pt_regs.xss");
 #else
@@ -46,8 +56,10 @@ void foo(void)
 	OFFSET(PT_EAX, pt_regs, eax);
 	OFFSET(PT_DS, pt_regs, xds);
 	OFFSET(PT_ES, pt_regs, xes);
-#ifdef CONFIG_X86_PERCPU_GS
+#if defined(CONFIG_X86_PERCPU_GS)
 	OFFSET(PT_GS, pt_regs, xgs);
+#elif defined(CONFIG_X86_PERCPU_FS)
+	OFFSET(PT_FS, pt_regs, xfs);
 #endif
 	OFFSET(PT_ORIG_EAX, pt_regs, orig_eax);
 	OFFSET(PT_EIP, pt_regs, eip);
@@ -81,4 +93,10 @@ void foo(void)
 	BLANK();
 
 	DEFINE(PAGE_SIZE_asm, PAGE_SIZE);
+	BLANK();
+
+	/* the 2.6.20-2.6.21 espfix path: CPU number, then its GDT's address */
+	OFFSET(PDA_cpu, i386_pda, cpu_number);
+	OFFSET(GDS_size, Xgt_desc_struct, size);
+	OFFSET(GDS_address, Xgt_desc_struct, address);
 }

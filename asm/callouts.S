@@ -36,9 +36,10 @@ CALLOUT(entryemu_thread_fn)
 CALLOUT(trace_hardirqs_on)
 CALLOUT(trace_hardirqs_off)
 
-/* espfix: 16-bit stack segments */
+/* espfix: 16-bit stack segments (up to 2.6.19; 2.6.20 on) */
 CALLOUT(setup_x86_bogus_stack)
 CALLOUT(fixup_x86_bogus_stack)
+CALLOUT(patch_espfix_desc)
 
 /* interrupts and exceptions */
 CALLOUT(do_IRQ)

@@ -1,24 +1,36 @@
 /*
  * The i386 kernel entry and exit path, as entryemu runs it.
  *
- * Two kernels are built from this file:
+ * Four families of kernels are built from this file (asm/config-*.h):
  *
- *  - with CONFIG_X86_PERCPU_GS, the seed's kernel: every entry saves the
- *    user's %gs in pt_regs->xgs and loads __KERNEL_PERCPU for the kernel;
- *    every exit pops it back, an invalid user selector becoming 0 through
- *    an __ex_table fixup; the sysexit path reloads %gs only after its last
- *    C call; error_code finds the handler address in the %gs slot;
- *  - without it, the 2.6.18 kernel, which leaves %gs alone on entry and
- *    switches it at context switch.
+ *  - pre: 2.6.18 (and 2.6.19), which leaves %gs alone on entry and
+ *    switches it at context switch;
+ *  - post (CONFIG_X86_PERCPU_GS): the seed's kernel: every entry saves
+ *    the user's %gs in pt_regs->xgs and loads __KERNEL_PERCPU for the
+ *    kernel; every exit pops it back, an invalid user selector becoming
+ *    0 through an __ex_table fixup; the sysexit path reloads %gs only
+ *    after its last C call; error_code finds the handler address in the
+ *    %gs slot;
+ *  - pda (CONFIG_X86_PERCPU_GS and CONFIG_X86_ESPFIX32): 2.6.20, where
+ *    that change was merged with the per-CPU area called the PDA:
+ *    error_code saves the interrupted %gs with a push and stores it over
+ *    the handler address as a 32-bit word, and the espfix path no longer
+ *    copies the frame to a 16-bit stack but gives a 32-bit ESPFIX_SS a
+ *    base (patch_espfix_desc) and stays on the kernel stack;
+ *  - fs (CONFIG_X86_PERCPU_FS, CONFIG_X86_ESPFIX32): 2.6.21-2.6.22,
+ *    which keep the per-CPU segment in %fs instead (pt_regs->xfs; %gs is
+ *    the user's throughout), with 2.6.22's single-step test on the exit
+ *    path.
  *
  * Labels and instruction sequences are the kernel's, so traces and
  * coverage read like the kernel source.  Every instruction that can fault
  * on a user-supplied value has its __ex_table entry next to it.
  *
  * Frame built on the kernel stack (struct pt_regs, offsets from
- * asm-offsets.c; the xgs slot exists only with CONFIG_X86_PERCPU_GS):
+ * asm-offsets.c; the per-CPU register's slot, xgs or xfs, exists only in
+ * the kernels that load one):
  *
- *	ebx ecx edx esi edi ebp eax ds es [gs] orig_eax | eip cs eflags [esp ss]
+ *	ebx ecx edx esi edi ebp eax ds es [gs|fs] orig_eax | eip cs eflags [esp ss]
  *	^ %esp after SAVE_ALL                             ^ pushed by the CPU
  *
  * The current thread_info pointer lives in %ebp on the slow paths.
@@ -32,6 +44,7 @@
 #include <asm/smp.h>
 #include <asm/page.h>
 #include <asm/desc.h>
+#include <asm/percpu.h>
 #include <asm/dwarf2.h>
 #include <asm/processor-flags.h>
 #include "irq_vectors.h"
@@ -62,18 +75,30 @@
 #endif
 
 /*
- * SAVE_ALL completes pt_regs below orig_eax, which the stub has pushed,
- * and switches the data segments to the kernel's.  On the seed's kernel
- * %gs is saved first (it sits above %es) and replaced by the per-CPU
- * segment.
+ * PERCPU_REG is the segment register the kernel keeps its per-CPU
+ * segment in, PT_PERCPU the pt_regs slot of the user's value of it.
  */
-#ifdef CONFIG_X86_PERCPU_GS
+#if defined(CONFIG_X86_PERCPU_GS)
+#define PERCPU_REG	%gs
+#define PT_PERCPU	PT_GS
+#elif defined(CONFIG_X86_PERCPU_FS)
+#define PERCPU_REG	%fs
+#define PT_PERCPU	PT_FS
+#endif
+
+/*
+ * SAVE_ALL completes pt_regs below orig_eax, which the stub has pushed,
+ * and switches the data segments to the kernel's.  Kernels with a
+ * per-CPU register save it first (its slot sits above %es) and load the
+ * per-CPU segment into it.
+ */
+#ifdef PERCPU_REG
 #define SAVE_SEGMENT_GS		\
-	pushl %gs;		\
+	pushl PERCPU_REG;	\
 	CFI_ADJUST_CFA_OFFSET 4;
 #define LOAD_KERNEL_GS(reg)	\
 	movl $(__KERNEL_PERCPU), reg;	\
-	movl reg, %gs
+	movl reg, PERCPU_REG
 #else
 #define SAVE_SEGMENT_GS
 #define LOAD_KERNEL_GS(reg)
@@ -128,14 +153,14 @@
  * the null selector and retries the pop, so the user gets 0 rather than
  * the kernel an oops.
  */
-#ifdef CONFIG_X86_PERCPU_GS
+#ifdef PERCPU_REG
 #define RESTORE_REGS	\
 	RESTORE_INT_REGS; \
 1:	popl %ds;	\
 	CFI_ADJUST_CFA_OFFSET -4;\
 2:	popl %es;	\
 	CFI_ADJUST_CFA_OFFSET -4;\
-3:	popl %gs;	\
+3:	popl PERCPU_REG;	\
 	CFI_ADJUST_CFA_OFFSET -4;\
 .pushsection .fixup,"ax";	\
 4:	movl $0,(%esp);	\
@@ -190,6 +215,8 @@ ENTRY(ret_from_fork)
 	GET_THREAD_INFO(%ebp)
 	popl %eax
 	CFI_ADJUST_CFA_OFFSET -4
+	pushl $0x0202			# the new task starts with IF set, the
+	popfl				# other flags clear
 	jmp syscall_exit
 	CFI_ENDPROC
 
@@ -206,8 +233,14 @@ ret_from_intr:
 check_userspace:
 	movl PT_EFLAGS(%esp), %eax	# mix EFLAGS.VM and the saved CPL
 	movb PT_CS(%esp), %al
+#ifdef CONFIG_X86_ESPFIX32
+	andl $(VM_MASK | SEGMENT_RPL_MASK), %eax
+	cmpl $USER_RPL, %eax
+	jb resume_kernel		# neither vm86 nor ring 3
+#else
 	testl $(VM_MASK | 3), %eax
 	jz resume_kernel
+#endif
 ENTRY(resume_userspace)
 	cli				# no interrupt may set work between
 					# this test and the iret
@@ -289,7 +322,7 @@ sysenter_past_esp:
 	/* anything that changes the frame must also take the iret path */
 	movl PT_EIP(%esp), %edx
 	movl PT_OLDESP(%esp), %ecx
-#ifdef CONFIG_X86_PERCPU_GS
+#if defined(PERCPU_REG) && !defined(CONFIG_X86_ESPFIX32)
 	/*
 	 * The user %gs goes back only after the last C call (the lockdep
 	 * hook in TRACE_IRQS_ON): C code runs with the per-CPU %gs.
@@ -300,6 +333,19 @@ sysenter_past_esp:
 	ENABLE_INTERRUPTS_SYSEXIT
 .pushsection .fixup,"ax"
 2:	movl $0,PT_GS(%esp)
+	jmp 1b
+.section __ex_table,"a"
+	.align 4
+	.long 1b,2b
+.popsection
+#elif defined(PERCPU_REG)
+	/* as merged: %ebp cleared first, the user's value back after the hook */
+	xorl %ebp,%ebp
+	TRACE_IRQS_ON
+1:	mov  PT_PERCPU(%esp), PERCPU_REG
+	ENABLE_INTERRUPTS_SYSEXIT
+.pushsection .fixup,"ax"
+2:	movl $0,PT_PERCPU(%esp)
 	jmp 1b
 .section __ex_table,"a"
 	.align 4
@@ -319,11 +365,13 @@ ENTRY(system_call)
 	CFI_ADJUST_CFA_OFFSET 4
 	SAVE_ALL
 	GET_THREAD_INFO(%ebp)
+#ifndef CONFIG_X86_PERCPU_FS
 	/* a trap gate kept TF: note it so the exit path single-steps on */
 	testl $TF_MASK,PT_EFLAGS(%esp)
 	jz no_singlestep
 	orl $_TIF_SINGLESTEP,TI_flags(%ebp)
 no_singlestep:
+#endif
 	/* _TIF_SECCOMP is bit 8: a byte test would miss it */
 	testw $(_TIF_SYSCALL_EMU|_TIF_SYSCALL_TRACE|_TIF_SECCOMP|_TIF_SYSCALL_AUDIT),TI_flags(%ebp)
 	jnz syscall_trace_entry
@@ -336,6 +384,16 @@ syscall_exit:
 	cli				# no interrupt may set work between
 					# this test and the iret
 	TRACE_IRQS_OFF
+#ifdef CONFIG_X86_PERCPU_FS
+	/*
+	 * 2.6.22 tests TF here, on the way out, so that a flag set by the
+	 * call itself (ptrace, sigreturn) also single-steps on.
+	 */
+	testl $TF_MASK,PT_EFLAGS(%esp)
+	jz no_singlestep
+	orl $_TIF_SINGLESTEP,TI_flags(%ebp)
+no_singlestep:
+#endif
 	movl TI_flags(%ebp), %ecx
 	testw $_TIF_ALLWORK_MASK, %cx
 	jne syscall_exit_work
@@ -383,6 +441,28 @@ ldt_ss:
 	jnz restore_nocheck
 	testl $0x00400000, %eax		# B bit: a 32-bit stack segment?
 	jnz restore_nocheck
+#ifdef CONFIG_X86_ESPFIX32
+	/*
+	 * iret to a 16-bit stack segment restores only the low half of
+	 * ESP.  Give ESPFIX_SS a base such that the offset of this very
+	 * frame shares its upper half with the user's ESP, switch to it,
+	 * and leave through the ordinary exit: the iret then leaves the
+	 * user's own upper half in ESP.  The exit's lockdep hook
+	 * (TRACE_IRQS_IRET) runs on that stack: C code with a non-flat SS.
+	 */
+	movl PT_OLDESP(%esp), %eax	# user ESP
+	movl %esp, %edx			# kernel ESP
+	call patch_espfix_desc		# returns the offset in ESPFIX_SS
+	pushl $__ESPFIX_SS
+	CFI_ADJUST_CFA_OFFSET 4
+	pushl %eax
+	CFI_ADJUST_CFA_OFFSET 4
+	cli
+	TRACE_IRQS_OFF
+	lss (%esp), %esp
+	CFI_ADJUST_CFA_OFFSET -8
+	jmp restore_nocheck
+#else
 	/*
 	 * iret to a 16-bit stack segment restores only the low half of
 	 * ESP, leaking the kernel's high half to user space.  Move the
@@ -404,6 +484,7 @@ ldt_ss:
 	.align 4
 	.long 1b,iret_exc
 .popsection
+#endif
 	CFI_ENDPROC
 
 /* Work before returning to user space: reschedule, signals. */
@@ -487,6 +568,47 @@ syscall_badsys:
 	jmp resume_userspace
 	CFI_ENDPROC
 
+#ifdef CONFIG_X86_ESPFIX32
+/*
+ * An exception or NMI taken while on the espfix stack: the frame is on
+ * the kernel stack already, at ESPFIX_SS's base plus %esp.  Switch back
+ * to __KERNEL_DS with that address; no copy.  No C code may run here (the
+ * stack is not flat), so the base is read from the GDT the way the CPU
+ * would, found through the per-CPU area (PDA_CPU_GDT_TO), which needs the
+ * per-CPU register loaded.  Clobbers %eax and %ebx.
+ */
+#ifdef CONFIG_X86_PERCPU_GS
+/* 2.6.20: the CPU number from the PDA, then that CPU's GDT descriptor */
+#define PDA_CPU_GDT_TO(reg) \
+	movl %gs:PDA_cpu, reg; \
+	PER_CPU(cpu_gdt_descr, reg); \
+	movl GDS_address(reg), reg
+#else
+/* 2.6.22: the GDT is itself a per-CPU page */
+#define PDA_CPU_GDT_TO(reg) \
+	PER_CPU(gdt_page, reg)
+#endif
+#define FIXUP_ESPFIX_STACK \
+	PDA_CPU_GDT_TO(%ebx); \
+	GET_DESC_BASE(GDT_ENTRY_ESPFIX_SS, %ebx, %eax, %ax, %al, %ah); \
+	addl %esp, %eax; \
+	pushl $__KERNEL_DS; \
+	CFI_ADJUST_CFA_OFFSET 4; \
+	pushl %eax; \
+	CFI_ADJUST_CFA_OFFSET 4; \
+	lss (%esp), %esp; \
+	CFI_ADJUST_CFA_OFFSET -8;
+/* error_code has saved %eax, %ebx and the per-CPU register already */
+#define UNWIND_ESPFIX_STACK \
+	movl %ss, %eax; \
+	cmpw $__ESPFIX_SS, %ax; \
+	jne 27f; \
+	movl $__KERNEL_DS, %eax; \
+	movl %eax, %ds; \
+	movl %eax, %es; \
+	FIXUP_ESPFIX_STACK; \
+27:;
+#else
 /*
  * An exception taken while on the 16-bit espfix stack: copy the frame
  * back to the 32-bit kernel stack the far pointer at the top of the
@@ -530,6 +652,7 @@ syscall_badsys:
 	jmp 27b; \
 .popsection
 #endif
+#endif /* CONFIG_X86_ESPFIX32 */
 
 /*
  * Hardware interrupt stubs: each pushes ~irq (negative, so orig_eax can
@@ -582,7 +705,48 @@ ENTRY(divide_error)
 	CFI_ADJUST_CFA_OFFSET 4
 	ALIGN
 error_code:
-#ifdef CONFIG_X86_PERCPU_GS
+#if defined(PERCPU_REG) && defined(CONFIG_X86_ESPFIX32)
+	/*
+	 * As merged (2.6.20 on): the handler address sits in the per-CPU
+	 * register's slot, the error code in orig_eax's.  The interrupted
+	 * value of the register is pushed and the per-CPU segment loaded
+	 * before the espfix check, which reads the GDT through it; the
+	 * saved value then goes over the handler address as a 32-bit word.
+	 */
+	pushl %es
+	CFI_ADJUST_CFA_OFFSET 4
+	pushl %ds
+	CFI_ADJUST_CFA_OFFSET 4
+	pushl %eax
+	CFI_ADJUST_CFA_OFFSET 4
+	pushl %ebp
+	CFI_ADJUST_CFA_OFFSET 4
+	pushl %edi
+	CFI_ADJUST_CFA_OFFSET 4
+	pushl %esi
+	CFI_ADJUST_CFA_OFFSET 4
+	pushl %edx
+	CFI_ADJUST_CFA_OFFSET 4
+	pushl %ecx
+	CFI_ADJUST_CFA_OFFSET 4
+	pushl %ebx
+	CFI_ADJUST_CFA_OFFSET 4
+	cld
+	pushl PERCPU_REG
+	CFI_ADJUST_CFA_OFFSET 4
+	movl $(__KERNEL_PERCPU), %ecx
+	movl %ecx, PERCPU_REG
+	UNWIND_ESPFIX_STACK
+	popl %ecx			# the interrupted value
+	CFI_ADJUST_CFA_OFFSET -4
+	movl PT_PERCPU(%esp), %edi	# the handler
+	movl PT_ORIG_EAX(%esp), %edx	# the error code
+	movl $-1, PT_ORIG_EAX(%esp)	# not a syscall: nothing to restart
+	mov  %ecx, PT_PERCPU(%esp)
+	movl $(__USER_DS), %ecx
+	movl %ecx, %ds
+	movl %ecx, %es
+#elif defined(CONFIG_X86_PERCPU_GS)
 	/*
 	 * The handler address sits in the %gs slot, the error code in the
 	 * orig_eax slot: push the rest of pt_regs below them.
@@ -742,7 +906,11 @@ ENTRY(nmi)
 	cmpw $__ESPFIX_SS, %ax
 	popl %eax
 	CFI_ADJUST_CFA_OFFSET -4
+#ifdef CONFIG_X86_ESPFIX32
+	je nmi_espfix_stack
+#else
 	je nmi_16bit_stack
+#endif
 	cmpl $sysenter_entry,(%esp)
 	je nmi_stack_fixup
 	pushl %eax
@@ -779,6 +947,37 @@ nmi_debug_stack_check:
 	FIX_STACK(24,nmi_stack_correct, 1)
 	jmp nmi_stack_correct
 
+#ifdef CONFIG_X86_ESPFIX32
+nmi_espfix_stack:
+	RING0_INT_FRAME
+	/* a far pointer back to the espfix stack, for the final lss */
+	pushl %ss
+	CFI_ADJUST_CFA_OFFSET 4
+	pushl %esp
+	CFI_ADJUST_CFA_OFFSET 4
+	addw $4, (%esp)
+	/* copy the 3-word iret frame below it */
+	.rept 3
+	pushl 16(%esp)
+	CFI_ADJUST_CFA_OFFSET 4
+	.endr
+	pushl %eax
+	CFI_ADJUST_CFA_OFFSET 4
+	SAVE_ALL
+	FIXUP_ESPFIX_STACK		# back on the kernel stack, flat;
+					# %eax == %esp: the pt_regs pointer
+	xorl %edx,%edx			# error code 0
+	call do_nmi
+	RESTORE_REGS
+	lss 12+4(%esp), %esp		# back onto the espfix stack
+	CFI_ADJUST_CFA_OFFSET -24
+1:	INTERRUPT_RETURN
+	CFI_ENDPROC
+.pushsection __ex_table,"a"
+	.align 4
+	.long 1b,iret_exc
+.popsection
+#else
 nmi_16bit_stack:
 	RING0_INT_FRAME
 	/* a far pointer back to this 16-bit stack, for the final lss */
@@ -808,6 +1007,7 @@ nmi_16bit_stack:
 	.align 4
 	.long 1b,iret_exc
 .popsection
+#endif
 
 KPROBE_ENTRY(int3)
 	RING0_INT_FRAME
@@ -921,6 +1121,28 @@ ENTRY(spurious_interrupt_bug)
 	CFI_ADJUST_CFA_OFFSET 4
 	jmp error_code
 	CFI_ENDPROC
+
+#ifdef CONFIG_X86_ESPFIX32
+/*
+ * Where kernel_thread() starts a new kernel thread (ebx = the function,
+ * edx = its argument; the result is the exit code).  From 2.6.19 it
+ * lives here, and starts by pushing a zero where an unwinder looks for a
+ * return address, so that the thread's call chain ends at it.  The older
+ * families take asm/process.S's.
+ */
+ENTRY(kernel_thread_helper)
+	pushl $0			# the end of the call chain
+	CFI_STARTPROC
+	movl %edx,%eax
+	pushl %edx
+	CFI_ADJUST_CFA_OFFSET 4
+	call *%ebx
+	pushl %eax
+	CFI_ADJUST_CFA_OFFSET 4
+	call do_exit
+	CFI_ENDPROC
+ENDPROC(kernel_thread_helper)
+#endif
 
 .section .rodata,"a"
 #include "syscall_table.S"

@@ -36,7 +36,7 @@ function(entryemu_kernel_image name config)
     COMMENT "Generating asm-offsets.h for ${name}")
 
   set(objs)
-  foreach(part entry process callouts layout vsyscall)
+  foreach(part entry process callouts layout percpu vsyscall)
     add_custom_command(
       OUTPUT ${gen}/${part}.o
       COMMAND ${CMAKE_C_COMPILER} ${ENTRYEMU_KERNEL_AS_FLAGS} -m32 -c -D__ASSEMBLY__ -include ${cfg} ${defs}

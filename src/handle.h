@@ -32,7 +32,8 @@
  */
 #define SYS_BASE	0xC0800000u
 #define SYS_SIZE	0x7000u
-#define SYS_GDT		(SYS_BASE + 0x000)	/* 32 descriptors */
+#define SYS_GDT		(SYS_BASE + 0x000)	/* 32 descriptors, unless the image
+						 * has its own (per_cpu__gdt_page) */
 #define SYS_IDT		(SYS_BASE + 0x100)	/* 256 gates */
 #define SYS_TSS		(SYS_BASE + 0x900)	/* tss_struct */
 #define SYS_DF_TSS	(SYS_BASE + 0xC00)	/* double-fault TSS (entry 31) */
@@ -170,6 +171,7 @@ struct entryemu {
 	size_t ucode_len;		/* bytes of user code currently loaded */
 	size_t vm86_code_len;		/* and of vm86 code, at ENTRYEMU_VM86_MEM */
 	uint32_t thread_size;
+	uint32_t gdt;			/* linear address of the GDT */
 	uint32_t esp0;
 	uint32_t start;			/* where the run begins */
 	int booting;

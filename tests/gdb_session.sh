@@ -6,7 +6,8 @@
 # runs with the kernel's %gs, __KERNEL_PERCPU (0xd8), and the user's TLS
 # selector 0x33 on the stack; stepping it delivers #GP to
 # general_protection, in ring 0 (CS = __KERNEL_CS, 0x60); the run then
-# ends normally.
+# ends normally.  The run is on IMAGE only, whatever else the scenario
+# names.
 # Usage: gdb_session.sh ENTRYEMU IMAGE SCENARIO
 set -u
 entryemu=$1 image=$2 scenario=$3
@@ -14,7 +15,7 @@ command -v gdb >/dev/null || { echo "gdb_session: gdb is not installed"; exit 1;
 work=$(mktemp -d "${TMPDIR:-/tmp}/entryemu-gdb.XXXXXX")
 trap 'kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 
-"$entryemu" replay --gdb 127.0.0.1:0 "$scenario" >"$work/replay.out" 2>"$work/replay.err" &
+"$entryemu" replay --gdb 127.0.0.1:0 --image "$image" "$scenario" >"$work/replay.out" 2>"$work/replay.err" &
 server=$!
 port=
 for _ in $(seq 50); do

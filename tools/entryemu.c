@@ -136,6 +136,8 @@ static void print_pt_regs(const struct entryemu_pt_regs *p)
 	printf("             eax %08x ds %04x es %04x", p->eax, p->xds & 0xffff, p->xes & 0xffff);
 	if (p->has_xgs)
 		printf(" gs %04x", p->xgs & 0xffff);
+	if (p->has_xfs)
+		printf(" fs %04x", p->xfs & 0xffff);
 	printf(" orig_eax %08x\n", p->orig_eax);
 	printf("             eip %08x cs %04x eflags %08x esp %08x ss %04x\n", p->eip,
 	       p->xcs & 0xffff, p->eflags, p->esp, p->xss & 0xffff);
@@ -627,6 +629,35 @@ static int replay_on(struct machines *ms, entryemu_result *r, const entryemu_sce
 	return failures ? EXIT_FAIL : EXIT_PASS;
 }
 
+/*
+ * replay_one's status for a file that does not apply to the --image
+ * kernel's family: below EXIT_PASS, so it never makes the exit status
+ * worse, and counted apart.
+ */
+#define STATUS_SKIP (-1)
+
+/* Say that s does not apply to the family of the image at path. */
+static void print_skip(const entryemu_scenario *s, const char *path, const entryemu *m,
+		       const struct opts *o, int table)
+{
+	const char *fam = entryemu_image_family(m);
+	if (o->json) {
+		printf("{\"file\":");
+		json_str(path);
+		printf(",\"scenario\":");
+		json_str(entryemu_scenario_name(s));
+		printf(",\"verdict\":\"SKIP\",\"family\":");
+		json_str(fam ? fam : "");
+		printf("}\n");
+	} else if (table) {
+		printf("%-40s %-8s (not written for this image, of the %s family)\n",
+		       entryemu_scenario_name(s), "SKIP", fam ? fam : "no");
+	} else {
+		printf("scenario: %s\nverdict: SKIP (not written for %s, of the %s family)\n",
+		       entryemu_scenario_name(s), entryemu_image_file(m), fam ? fam : "no");
+	}
+}
+
 /* Run one file on each of its images (or --image); returns its exit status. */
 static int replay_one(struct machines *ms, entryemu_result *r, const char *path,
 		      const struct opts *o, int details, int table)
@@ -642,6 +673,12 @@ static int replay_one(struct machines *ms, entryemu_result *r, const char *path,
 		return EXIT_BADINPUT;
 	}
 	int worst = EXIT_PASS, n = o->image ? 1 : entryemu_scenario_nimages(s);
+	entryemu *m = o->image ? machine_for(ms, o->image) : NULL;
+	if (m && !entryemu_scenario_applies(s, m)) {
+		print_skip(s, path, m, o, table);
+		entryemu_scenario_free(s);
+		return STATUS_SKIP;
+	}
 	for (int i = 0; i < n; i++) {
 		char label[80] = "";
 		if (n > 1)
@@ -732,8 +769,8 @@ static int cmd_coverage(int argc, char **argv, const struct opts *o)
 			worst = EXIT_BADINPUT;
 			continue;
 		}
-		/* a scenario counts on the images it names (any, with --image) */
-		int applies = o->image != NULL;
+		/* a scenario counts on the images it names (with --image: if written for its family) */
+		int applies = o->image != NULL && entryemu_scenario_applies(s, m);
 		for (int j = 0; !applies && j < entryemu_scenario_nimages(s); j++)
 			applies = !strcmp(entryemu_scenario_image(s, j), image);
 		entryemu_binding *b = NULL;
@@ -906,7 +943,8 @@ static void copy_out(int fd, FILE *out)
  * its status to shared memory; the parent prints them in file order, so
  * the output is the same as one process's.
  */
-static int replay_parallel(char **files, int n, int workers, const struct opts *o, int table)
+static int replay_parallel(char **files, int n, int workers, const struct opts *o, int table,
+			   int *skipped)
 {
 	int *status = mmap(NULL, (size_t)n * sizeof(int), PROT_READ | PROT_WRITE,
 			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -963,6 +1001,7 @@ static int replay_parallel(char **files, int n, int workers, const struct opts *
 		copy_out(fileno(out[2 * i + 1]), stderr);
 		if (status[i] > rc)
 			rc = status[i];
+		*skipped += status[i] == STATUS_SKIP;
 	}
 done:
 	for (int i = 0; i < 2 * n; i++)
@@ -971,6 +1010,14 @@ done:
 	free(out);
 	munmap(status, (size_t)n * sizeof(int));
 	return rc;
+}
+
+/* The count of skipped files, apart from passes and failures. */
+static void print_skipped(int skipped, const struct opts *o)
+{
+	if (skipped && !o->json)
+		printf("skipped: %d scenario%s not written for this image\n",
+		       skipped, skipped == 1 ? "" : "s");
 }
 
 static int cmd_replay(int argc, char **argv, struct opts *o)
@@ -994,9 +1041,11 @@ static int cmd_replay(int argc, char **argv, struct opts *o)
 		workers = n;
 	if (workers > 64)
 		workers = 64;
+	int skipped = 0;
 	if (workers > 1) {
-		worst = replay_parallel(files, n, workers, o, table);
+		worst = replay_parallel(files, n, workers, o, table, &skipped);
 		file_list_free(&fl);
+		print_skipped(skipped, o);
 		return worst;
 	}
 	/*
@@ -1016,9 +1065,11 @@ static int cmd_replay(int argc, char **argv, struct opts *o)
 		int rc = replay_one(&ms, r, files[i], o, !table || o->verbose, table);
 		if (rc > worst)
 			worst = rc;
+		skipped += rc == STATUS_SKIP;
 	}
 	entryemu_result_free(r);
 	file_list_free(&fl);
+	print_skipped(skipped, o);
 	return worst;
 }
 

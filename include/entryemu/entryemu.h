@@ -107,7 +107,8 @@ enum entryemu_variant {
  * it does not fit): $ENTRYEMU_IMAGE_DIR if set, else share/entryemu
  * beside the directory the library was loaded from (dladdr: lib/ of the
  * build tree or an installed prefix, or bin/ of a program it is linked
- * into), else the prefix the library was configured with.  Image NAME is the file entry-NAME.elf there: post, pre,
+ * into), else the prefix the library was configured with.  Image NAME is
+ * the file entry-NAME.elf there: post, pre, pda, fs,
  * post-preempt.  These three are safe to call from any thread.
  */
 ENTRYEMU_EXTERN const char *entryemu_image_dir(char *buf, size_t len);
@@ -137,6 +138,21 @@ ENTRYEMU_EXTERN const char *entryemu_last_error_field(const entryemu *m);
 
 /* True when the loaded image saves %gs in pt_regs (exports PT_GS). */
 ENTRYEMU_EXTERN int entryemu_image_saves_gs(const entryemu *m);
+/*
+ * The register the loaded image's kernel keeps its per-CPU segment
+ * (__KERNEL_PERCPU) in while it runs, and whose user value pt_regs saves:
+ * the values are the register's number in the instruction set's sreg
+ * field.  The seed's kernel and 2.6.20 use %gs, 2.6.21-2.6.23 %fs,
+ * 2.6.18-2.6.19 none.
+ */
+enum entryemu_percpu {
+	ENTRYEMU_PERCPU_NONE = 0,
+	ENTRYEMU_PERCPU_FS = 4,
+	ENTRYEMU_PERCPU_GS = 5,
+};
+ENTRYEMU_EXTERN enum entryemu_percpu entryemu_image_percpu(const entryemu *m);
+/* True when the image's espfix uses a 32-bit ESPFIX_SS (2.6.20 on). */
+ENTRYEMU_EXTERN int entryemu_image_espfix_32(const entryemu *m);
 /* The path the machine's image was opened from. */
 ENTRYEMU_EXTERN const char *entryemu_image_file(const entryemu *m);
 
@@ -156,6 +172,8 @@ struct entryemu_pt_regs {
 	uint32_t orig_eax, eip, xcs, eflags;
 	uint32_t esp, xss;	/* meaningful only for frames from ring 3 */
 	int has_xgs;
+	uint32_t xfs;		/* meaningful only if has_xfs (2.6.21-2.6.23) */
+	int has_xfs;
 };
 
 /* EFLAGS bits used in results and checks. */

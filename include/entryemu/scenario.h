@@ -51,6 +51,17 @@ ENTRYEMU_EXTERN const char *entryemu_scenario_locate(const entryemu_scenario *s,
  * into a new binding.  Bind once, run as often as wanted: each run
  * starts the actions' call counts afresh.
  */
+/*
+ * Kernel families ("pre", "post", "pda", "fs"): the family of the image
+ * m has loaded (NULL if none fits), and whether scenario s applies to it
+ * (its families: key, else the families of its images; an image of no
+ * family runs every scenario).  A scenario bound to an image of a family
+ * it does not apply to still runs; callers skip it (entryemu replay
+ * prints SKIP).
+ */
+ENTRYEMU_EXTERN const char *entryemu_image_family(const entryemu *m);
+ENTRYEMU_EXTERN int entryemu_scenario_applies(const entryemu_scenario *s, const entryemu *m);
+
 ENTRYEMU_EXTERN int entryemu_scenario_bind(const entryemu_scenario *s, entryemu *m,
 					   entryemu_binding **out, char *err, size_t errlen);
 /* Give m its default callouts back and free b. */

@@ -122,7 +122,7 @@ int machine_cpl(struct entryemu *m)
 
 static void gdt_write(struct entryemu *m, unsigned idx, uint32_t lo, uint32_t hi)
 {
-	uint8_t *p = machine_wptr(m, SYS_GDT + idx * 8, 8);
+	uint8_t *p = machine_wptr(m, m->gdt + idx * 8, 8);
 	memcpy(p, &lo, 4);
 	memcpy(p + 4, &hi, 4);
 }
@@ -138,7 +138,27 @@ static void idt_write(struct entryemu *m, unsigned vec, const char *handler,
 	memcpy(p + 4, &hi, 4);
 }
 
-/* The GDT of cpu_init(), with the seed's per-CPU segment in entry 27. */
+/*
+ * Where the GDT lives.  A kernel whose entry code reads the GDT itself
+ * (2.6.20 on: the espfix path takes ESPFIX_SS's base from it) links it
+ * as per-CPU data, per_cpu__gdt_page; the machine then loads GDTR with
+ * that, so the entry code and the CPU read the same table.  Older
+ * kernels get one in the system region.
+ */
+static int place_gdt(struct entryemu *m)
+{
+	uint32_t at = image_symbol(&m->img, "per_cpu__gdt_page");
+	uint32_t size = ENTRYEMU_GDT_ENTRIES * 8;
+	m->gdt = at ? at : SYS_GDT;
+	if (at && ((at & 7) || at < m->img.base || at > m->img.end - size)) {
+		machine_set_error(m, "%s: per_cpu__gdt_page = 0x%08x: the GDT must be 8-byte "
+				  "aligned, its %u bytes inside the image", m->image_path, at, size);
+		return ENTRYEMU_E_IMAGE;
+	}
+	return 0;
+}
+
+/* The GDT of cpu_init(), with the per-CPU segment in entry 27. */
 static void build_gdt(struct entryemu *m)
 {
 	uint32_t lo, hi;
@@ -155,13 +175,25 @@ static void build_gdt(struct entryemu *m)
 	/* TSS, busy as after ltr */
 	desc_make_seg(&lo, &hi, SYS_TSS, (uint32_t)m->img.layout.tss_size - 1, 0xB, 0, 0, 0);
 	gdt_write(m, 16, lo, hi);
-	/*
-	 * ESPFIX_SS: a 16-bit (B = 0), byte-granular, ring-0 data segment
-	 * over the per-CPU 16-bit stack, limit CPU_16BIT_STACK_SIZE - 1, as
-	 * cpu_init() completes head.S's template.
-	 */
-	lo = ((SYS_ESPFIX & 0xffff) << 16) | (SYS_ESPFIX_SIZE - 1);
-	hi = (SYS_ESPFIX & 0xff000000) | ((SYS_ESPFIX >> 16) & 0xff) | 0x00009300;
+	if (m->img.layout.espfix_32) {
+		/*
+		 * ESPFIX_SS from 2.6.20: a 32-bit (B = 1), 4 KiB-granular
+		 * ring-0 data segment with base and limit 0, head.S's
+		 * template; patch_espfix_desc gives it a base and a limit
+		 * before each use.
+		 */
+		desc_make_seg(&lo, &hi, 0, 0, 0x3, 1, 0, 1);
+		hi |= 0x00800000;	/* G: the limit counts 4 KiB pages */
+	} else {
+		/*
+		 * ESPFIX_SS up to 2.6.19: a 16-bit (B = 0), byte-granular,
+		 * ring-0 data segment over the per-CPU 16-bit stack, limit
+		 * CPU_16BIT_STACK_SIZE - 1, as cpu_init() completes head.S's
+		 * template.
+		 */
+		lo = ((SYS_ESPFIX & 0xffff) << 16) | (SYS_ESPFIX_SIZE - 1);
+		hi = (SYS_ESPFIX & 0xff000000) | ((SYS_ESPFIX >> 16) & 0xff) | 0x00009300;
+	}
 	gdt_write(m, 26, lo, hi);
 	/* __KERNEL_PERCPU: byte-granular data segment over the per-CPU area */
 	desc_make_seg(&lo, &hi, SYS_PERCPU, SYS_PERCPU_SIZE - 1, 0x3, 1, 0, 1);
@@ -367,8 +399,8 @@ int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t 
 static int boot_to_user(struct entryemu *m)
 {
 	uint32_t hi;
-	memcpy(&hi, m->sys + (SYS_GDT - SYS_BASE) + 16 * 8 + 4, 4);
-	if (set_table(m, ET_GDTR, 0, SYS_GDT, 32 * 8 - 1, 0) ||
+	memcpy(&hi, machine_ptr(m, m->gdt + 16 * 8 + 4, 4), 4);
+	if (set_table(m, ET_GDTR, 0, m->gdt, ENTRYEMU_GDT_ENTRIES * 8 - 1, 0) ||
 	    set_table(m, ET_IDTR, 0, SYS_IDT, 256 * 8 - 1, 0) ||
 	    set_table(m, ET_LDTR, 0, 0, 0, 0) ||
 	    set_table(m, ET_TR, ENTRYEMU_TSS_SEL, SYS_TSS,
@@ -432,7 +464,7 @@ int machine_build(struct entryemu *m)
 	m->thread_size = (uint32_t)m->img.layout.thread_size;
 	m->esp0 = KSTACK_BASE + m->thread_size - KSTACK_RESERVE;
 	int rc = map_all(m);
-	if (rc)
+	if (rc || (rc = place_gdt(m)))
 		return rc;
 	build_gdt(m);
 	build_idt(m);
@@ -640,7 +672,7 @@ int entryemu_gdt_get(entryemu *m, unsigned idx, uint32_t *lo, uint32_t *hi)
 {
 	if (!m || !lo || !hi || idx >= ENTRYEMU_GDT_ENTRIES)
 		return ENTRYEMU_E_INVAL;
-	uint8_t *p = m->sys + (SYS_GDT - SYS_BASE) + idx * 8;
+	const uint8_t *p = machine_ptr(m, m->gdt + idx * 8, 8);
 	memcpy(lo, p, 4);
 	memcpy(hi, p + 4, 4);
 	return 0;
@@ -710,6 +742,16 @@ void entryemu_set_ti_flags(entryemu *m, uint32_t flags)
 int entryemu_image_saves_gs(const entryemu *m)
 {
 	return m && m->img.layout.pt_gs >= 0;
+}
+
+enum entryemu_percpu entryemu_image_percpu(const entryemu *m)
+{
+	return m ? (enum entryemu_percpu)m->img.layout.percpu_seg : ENTRYEMU_PERCPU_NONE;
+}
+
+int entryemu_image_espfix_32(const entryemu *m)
+{
+	return m && m->img.layout.espfix_32;
 }
 
 const char *entryemu_image_file(const entryemu *m)

@@ -185,14 +185,16 @@ static int load_segments(struct image *img, Elf *elf, char *err, size_t errlen)
 struct layout_sym {
 	const char *name;
 	size_t off;
-	int optional;		/* PT_GS: the pre-patch pt_regs has no xgs slot */
+	int optional;		/* PT_GS, PT_FS: not every pt_regs has the slot;
+				 * PERCPU_SEG, ESPFIX_32: images from before they
+				 * were exported (then read from PT_GS, and 0) */
 };
 #define F(sym, field, opt) { "entryemu_layout_" #sym, offsetof(struct image_layout, field), opt }
 static const struct layout_sym layout_syms[] = {
 	F(PT_EBX, pt_ebx, 0), F(PT_ECX, pt_ecx, 0), F(PT_EDX, pt_edx, 0),
 	F(PT_ESI, pt_esi, 0), F(PT_EDI, pt_edi, 0), F(PT_EBP, pt_ebp, 0),
 	F(PT_EAX, pt_eax, 0), F(PT_DS, pt_ds, 0), F(PT_ES, pt_es, 0),
-	F(PT_GS, pt_gs, 1), F(PT_ORIG_EAX, pt_orig_eax, 0),
+	F(PT_GS, pt_gs, 1), F(PT_FS, pt_fs, 1), F(PT_ORIG_EAX, pt_orig_eax, 0),
 	F(PT_EIP, pt_eip, 0), F(PT_CS, pt_cs, 0), F(PT_EFLAGS, pt_eflags, 0),
 	F(PT_OLDESP, pt_oldesp, 0), F(PT_OLDSS, pt_oldss, 0),
 	F(PT_SIZE, pt_size, 0), F(TI_flags, ti_flags, 0),
@@ -202,6 +204,7 @@ static const struct layout_sym layout_syms[] = {
 	F(TI_SIZE, ti_size, 0), F(TSS_esp0, tss_esp0, 0),
 	F(TSS_ss0, tss_ss0, 0), F(TSS_SIZE, tss_size, 0),
 	F(THREAD_SIZE, thread_size, 0),
+	F(PERCPU_SEG, percpu_seg, 1), F(ESPFIX_32, espfix_32, 1),
 };
 #undef F
 #define NLAYOUT (sizeof(layout_syms) / sizeof(layout_syms[0]))
@@ -330,6 +333,36 @@ static int word_in(int off, int size)
 }
 
 /*
+ * The per-CPU register and the pt_regs slot that saves the user's value
+ * of it go together: PERCPU_SEG = 5 (%gs) with PT_GS, 4 (%fs) with PT_FS,
+ * 0 with neither.  Returns the name of the value at fault, or NULL.
+ */
+static const char *percpu_layout(const struct image_layout *l, char *why, size_t len)
+{
+	int seg = l->percpu_seg;
+	if (seg != ENTRYEMU_PERCPU_NONE && seg != ENTRYEMU_PERCPU_FS && seg != ENTRYEMU_PERCPU_GS) {
+		snprintf(why, len, "= %d: expected 0 (none), 4 (%%fs) or 5 (%%gs)", seg);
+		return "PERCPU_SEG";
+	}
+	if (l->pt_gs >= 0 && l->pt_fs >= 0) {
+		snprintf(why, len, "and entryemu_layout_PT_FS: pt_regs saves one per-CPU register");
+		return "PT_GS";
+	}
+	if ((seg == ENTRYEMU_PERCPU_GS) != (l->pt_gs >= 0) || (seg == ENTRYEMU_PERCPU_FS) != (l->pt_fs >= 0)) {
+		snprintf(why, len, "= %d does not match the pt_regs slots exported (PT_GS %s, "
+			 "PT_FS %s)", seg, l->pt_gs >= 0 ? "present" : "absent",
+			 l->pt_fs >= 0 ? "present" : "absent");
+		return "PERCPU_SEG";
+	}
+	if (l->espfix_32 != 0 && l->espfix_32 != 1) {
+		snprintf(why, len, "= %d: expected 0 (16-bit stack) or 1 (32-bit segment)",
+			 l->espfix_32);
+		return "ESPFIX_32";
+	}
+	return NULL;
+}
+
+/*
  * The layout values index host buffers in machine.c, ptregs.c and
  * deliver.c (the TSS inside the system region, thread_info at the
  * bottom of the kernel stack, pt_regs below esp0): each offset must be
@@ -369,6 +402,10 @@ static int check_layout(const struct image *img, unsigned seen, char *err, size_
 	}
 	if (bad) {
 		snprintf(err, errlen, "entryemu_layout_%s = %s", bad, why);
+		return -1;
+	}
+	if ((bad = percpu_layout(l, why, sizeof(why)))) {
+		snprintf(err, errlen, "entryemu_layout_%s %s", bad, why);
 		return -1;
 	}
 	for (size_t k = 0; k < NLAYOUT; k++) {
@@ -499,6 +536,8 @@ int image_load(struct image *img, const char *path, char *err, size_t errlen)
 {
 	memset(img, 0, sizeof(*img));
 	img->layout.pt_gs = -1;
+	img->layout.pt_fs = -1;
+	img->layout.percpu_seg = -1;	/* not exported: inferred from PT_GS */
 	if (!path || !*path) {
 		snprintf(err, errlen, "image: empty path");
 		return -1;
@@ -549,6 +588,11 @@ int image_load(struct image *img, const char *path, char *err, size_t errlen)
 			 "__callouts_end): link asm/callouts.S into the image", path);
 		goto out;
 	}
+	struct image_layout *l = &img->layout;
+	if (l->percpu_seg < 0)		/* an image from before PERCPU_SEG */
+		l->percpu_seg = l->pt_gs >= 0 ? ENTRYEMU_PERCPU_GS : l->pt_fs >= 0 ? ENTRYEMU_PERCPU_FS : ENTRYEMU_PERCPU_NONE;
+	l->pt_percpu = l->percpu_seg == ENTRYEMU_PERCPU_GS ? l->pt_gs :
+		       l->percpu_seg == ENTRYEMU_PERCPU_FS ? l->pt_fs : -1;
 	if (check_callouts(img, sub, sizeof(sub)) < 0 ||
 	    check_layout(img, seen, sub, sizeof(sub)) < 0) {
 		snprintf(err, errlen, "%s: %s", path, sub);

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <entryemu/entryemu.h>
+
 struct image_symbol {
 	uint32_t addr;
 	char *name;
@@ -17,8 +19,12 @@ struct extable_entry {
 /* Offsets the image exports (entryemu_layout_* symbols). */
 struct image_layout {
 	int pt_ebx, pt_ecx, pt_edx, pt_esi, pt_edi, pt_ebp, pt_eax;
-	int pt_ds, pt_es, pt_gs, pt_orig_eax, pt_eip, pt_cs, pt_eflags;
-	int pt_oldesp, pt_oldss, pt_size;	/* pt_gs < 0: no xgs slot */
+	int pt_ds, pt_es, pt_gs, pt_fs, pt_orig_eax, pt_eip, pt_cs, pt_eflags;
+	int pt_oldesp, pt_oldss, pt_size;	/* pt_gs, pt_fs < 0: no such slot */
+	int percpu_seg;		/* enum entryemu_percpu: the sreg number of the
+				 * register holding __KERNEL_PERCPU, or 0 */
+	int pt_percpu;		/* pt_gs or pt_fs, whichever percpu_seg saves; or -1 */
+	int espfix_32;		/* 1: 32-bit, 4 KiB-granular ESPFIX_SS (2.6.20 on) */
 	int ti_flags, ti_preempt_count, ti_addr_limit, ti_sysenter_return, ti_size;
 	int tss_esp0, tss_ss0, tss_size;
 	int thread_size;

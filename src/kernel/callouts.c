@@ -12,6 +12,7 @@
  * function, as it would in the kernel.
  */
 #include "kernel/kernel.h"
+#include "cpu/desc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,21 @@ void entryemu_reset_callouts(entryemu *m)
 	}
 }
 /* The CPU as the call finds it. */
+/*
+ * The linear address of ss:esp.  The kernel's stack segment is flat, but
+ * C code reached on the 32-bit espfix stack (2.6.20 on) runs with
+ * SS = __ESPFIX_SS, whose base is not 0.
+ */
+static uint32_t stack_linear(struct entryemu *m, uint16_t ss, uint32_t esp)
+{
+	uint32_t lo, hi;
+	struct desc d;
+	if ((ss & 4) || entryemu_gdt_get(m, ss >> 3, &lo, &hi))
+		return esp;
+	desc_decode(lo, hi, &d);
+	return d.base + esp;
+}
+
 static void snapshot(struct entryemu *m, const struct entryemu_call *c,
 		     struct entryemu_callout_record *rec)
 {
@@ -150,7 +166,7 @@ static void snapshot(struct entryemu *m, const struct entryemu_call *c,
 	rec->name = c->co->name;
 	rec->addr = c->addr;
 	rec->esp = c->esp;
-	rec->return_addr = machine_rd32(m, c->esp, &ok);
+	rec->return_addr = machine_rd32(m, stack_linear(m, (uint16_t)c->seg[1], c->esp), &ok);
 	rec->eax = c->eax;
 	rec->edx = c->edx;
 	rec->eflags = c->eflags;
@@ -175,7 +191,7 @@ static void note_effects(struct entryemu *m, const struct entryemu_call *c,
 	rec->ti_flags_after = machine_ti_flags(m);
 	if (c->regs_addr)
 		ptregs_read(m, c->regs_addr, &rec->regs_after);
-	const uint8_t *now = m->sys + (SYS_GDT - SYS_BASE);
+	const uint8_t *now = machine_ptr(m, m->gdt, ENTRYEMU_GDT_ENTRIES * 8);
 	rec->ngdt = 0;
 	for (unsigned i = 0; i < ENTRYEMU_GDT_ENTRIES && rec->ngdt < 4; i++)
 		if (memcmp(gdt_before + 8 * i, now + 8 * i, 8)) {
@@ -239,7 +255,7 @@ void callouts_hook(void *data, uint32_t addr, uint32_t size)
 	if (co->fn) {
 		rec.custom = 1;
 		rec.ti_flags_before = machine_ti_flags(m);
-		memcpy(gdt_before, m->sys + (SYS_GDT - SYS_BASE), sizeof(gdt_before));
+		memcpy(gdt_before, machine_ptr(m, m->gdt, sizeof(gdt_before)), sizeof(gdt_before));
 	}
 	t0 = prof_now(m);
 	fn(&c, co->fn ? co->opaque : NULL);

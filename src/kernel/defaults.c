@@ -260,6 +260,36 @@ static void fixup_x86_bogus_stack(entryemu_call *c, void *o)
 	entryemu_call_return(c, dst);
 }
 
+/*
+ * patch_espfix_desc(uesp, kesp), fastcall (2.6.20 on), from ldt_ss before
+ * the iret to a 16-bit stack segment: point the 32-bit ESPFIX_SS at the
+ * kernel stack so that the offset the kernel's frame then has shares its
+ * upper bits with the user's ESP, and return that offset (lss loads it
+ * with ESPFIX_SS).  The iret then restores only SP, and the upper half of
+ * ESP the user sees is its own.  The base is the difference of the two
+ * pointers rounded down to THREAD_SIZE, so the offset keeps kesp's
+ * position within the stack; the limit (in 4 KiB pages, the descriptor
+ * being granular) covers the stack up to its end.  Only base and limit
+ * change: type, DPL and the G/B flags stay as the GDT has them.
+ */
+static void patch_espfix_desc(entryemu_call *c, void *o)
+{
+	(void)o;
+	struct entryemu *m = c->m;
+	uint32_t uesp = c->eax, kesp = c->edx;
+	uint32_t thread = m->thread_size;
+	uint32_t base = (kesp - uesp) & ~(thread - 1);
+	uint32_t offset = kesp - base;
+	uint32_t limit_pages = (offset | (thread - 1)) >> 12;
+	uint32_t lo, hi;
+	entryemu_gdt_get(m, ENTRYEMU_ESPFIX_SS >> 3, &lo, &hi);
+	lo = (base << 16) | (limit_pages & 0xffff);
+	hi = (hi & 0x00f0ff00u) | (base & 0xff000000u) | ((base >> 16) & 0xffu) |
+	     (limit_pages & 0x000f0000u);
+	entryemu_gdt_set(m, ENTRYEMU_ESPFIX_SS >> 3, lo, hi);
+	entryemu_call_return(c, offset);
+}
+
 /* ---- exceptions ------------------------------------------------------------ */
 
 #define TASK_SIZE	PAGE_OFFSET
@@ -602,6 +632,7 @@ void kernel_install_defaults(struct entryemu *m)
 		{ "trace_hardirqs_off", REGS_NONE, nothing },
 		{ "setup_x86_bogus_stack", REGS_NONE, setup_x86_bogus_stack },
 		{ "fixup_x86_bogus_stack", REGS_NONE, fixup_x86_bogus_stack },
+		{ "patch_espfix_desc", REGS_NONE, patch_espfix_desc },
 		{ "do_IRQ", REGS_EAX, nothing },
 		{ "do_debug", REGS_EAX, do_debug },
 		{ "do_nmi", REGS_EAX, do_nmi },

@@ -45,6 +45,8 @@ void ptregs_read(struct entryemu *m, uint32_t addr, struct entryemu_pt_regs *o)
 	o->xes = rd(p, l->pt_es);
 	o->has_xgs = l->pt_gs >= 0;
 	o->xgs = o->has_xgs ? rd(p, l->pt_gs) : 0;
+	o->has_xfs = l->pt_fs >= 0;
+	o->xfs = o->has_xfs ? rd(p, l->pt_fs) : 0;
 	o->orig_eax = rd(p, l->pt_orig_eax);
 	o->eip = rd(p, l->pt_eip);
 	o->xcs = rd(p, l->pt_cs);
@@ -68,6 +70,8 @@ void ptregs_write(struct entryemu *m, uint32_t addr, const struct entryemu_pt_re
 	wr(p, l->pt_es, in->xes);
 	if (l->pt_gs >= 0)
 		wr(p, l->pt_gs, in->xgs);
+	if (l->pt_fs >= 0)
+		wr(p, l->pt_fs, in->xfs);
 	wr(p, l->pt_orig_eax, in->orig_eax);
 	wr(p, l->pt_eip, in->eip);
 	wr(p, l->pt_cs, in->xcs);

@@ -10,16 +10,19 @@
 #include <string.h>
 
 /*
- * The data segments kernel code runs with: __USER_DS in %ds/%es, and on
- * the post-patch image the per-CPU segment in %gs (0 before the patch).
+ * The data segments kernel code runs with: __USER_DS in %ds/%es, and the
+ * per-CPU segment in the register the image keeps it in (%gs or %fs);
+ * a register the kernel does not use for it holds 0, as after a switch
+ * to a kernel thread.
  */
 void kernel_load_data_segments(struct entryemu *m)
 {
 	uint32_t uds = ENTRYEMU_USER_DS;
-	uint32_t gs = m->img.layout.pt_gs >= 0 ? ENTRYEMU_KERNEL_PERCPU : 0;
+	int seg = m->img.layout.percpu_seg;
 	engine_set_reg(m->eng, ER_DS, uds);
 	engine_set_reg(m->eng, ER_ES, uds);
-	engine_set_reg(m->eng, ER_GS, gs);
+	engine_set_reg(m->eng, ER_GS, seg == ENTRYEMU_PERCPU_GS ? ENTRYEMU_KERNEL_PERCPU : 0);
+	engine_set_reg(m->eng, ER_FS, seg == ENTRYEMU_PERCPU_FS ? ENTRYEMU_KERNEL_PERCPU : 0);
 }
 
 /*
@@ -36,7 +39,8 @@ int kernel_start_thread(struct entryemu *m, const struct entryemu_setup *s)
 	struct entryemu_pt_regs regs = {
 		.ebx = s->thread_fn, .edx = s->thread_arg, .eax = 0,
 		.xds = ENTRYEMU_USER_DS, .xes = ENTRYEMU_USER_DS,
-		.xgs = ENTRYEMU_KERNEL_PERCPU,	/* the seed: threads run on the per-CPU %gs */
+		/* kernel threads run with the per-CPU segment loaded */
+		.xgs = ENTRYEMU_KERNEL_PERCPU, .xfs = ENTRYEMU_KERNEL_PERCPU,
 		.orig_eax = 0xffffffffu,
 		.eip = image_symbol(&m->img, "kernel_thread_helper"),
 		.xcs = ENTRYEMU_KERNEL_CS,

@@ -99,6 +99,7 @@ static void on_entry(struct checks *k, int vector, const struct entryemu_regs *u
 	e->ret_ss = (uint16_t)hw[4];
 	e->ret_ds = user->ds;
 	e->ret_es = user->es;
+	e->ret_fs = user->fs;
 	e->ret_gs = user->gs;
 }
 
@@ -117,6 +118,8 @@ static void snapshot_return(struct checks *k)
 	e->ret_es = (uint16_t)p.xes;
 	if (p.has_xgs)
 		e->ret_gs = (uint16_t)p.xgs;
+	if (p.has_xfs)
+		e->ret_fs = (uint16_t)p.xfs;
 }
 
 static void on_return(struct checks *k, const struct entryemu_regs *now)
@@ -134,8 +137,9 @@ static void on_return(struct checks *k, const struct entryemu_regs *now)
 		{ "eip", g.eip, e->ret_eip }, { "esp", g.esp, e->ret_esp },
 		{ "cs", g.cs, e->ret_cs }, { "ss", g.ss, e->ret_ss },
 		{ "ds", g.ds, e->ret_ds }, { "es", g.es, e->ret_es },
-		{ "fs", g.fs, e->user.fs }, { "gs", g.gs, e->ret_gs },
+		{ "fs", g.fs, e->ret_fs }, { "gs", g.gs, e->ret_gs },
 	};
+	int percpu = k->m->img.layout.percpu_seg;
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		/*
 		 * A null data selector, whatever its RPL, may come back as 0:
@@ -148,7 +152,9 @@ static void on_return(struct checks *k, const struct entryemu_regs *now)
 		if (f[i].got != f[i].want)
 			finding(k, ENTRYEMU_CHECK_RETURN, g.eip, "returned to ring 3 with %s = "
 				"0x%x, the frame %s 0x%x", f[i].n, f[i].got,
-				i < 4 ? "holds" : i == 6 ? "(not saved: untouched) was" : "says",
+				i < 4 ? "holds" :
+				(i == 6 && percpu != ENTRYEMU_PERCPU_FS) || (i == 7 && percpu == ENTRYEMU_PERCPU_NONE) ?
+				"(not saved: untouched) was" : "says",
 				f[i].want);
 	}
 }
@@ -166,6 +172,8 @@ static void on_fixup(struct checks *k, uint32_t insn)
 		e->ret_es = 0;
 	else if (strstr(text, "pop gs") || !strncmp(text, "mov gs", 6))
 		e->ret_gs = 0;
+	else if (strstr(text, "pop fs") || !strncmp(text, "mov fs", 6))
+		e->ret_fs = 0;
 }
 
 /* ---- callouts ------------------------------------------------------------------ */
@@ -187,13 +195,19 @@ static void check_segments(struct checks *k, const struct entryemu_callout_recor
 	if (!ds_ok || !es_ok)
 		finding(k, ENTRYEMU_CHECK_SEGMENTS, at, "%s called with ds = 0x%x, es = 0x%x, "
 			"not __USER_DS", rec->name, rec->ds, rec->es);
-	if (m->img.layout.pt_gs >= 0 && rec->gs != ENTRYEMU_KERNEL_PERCPU)
-		finding(k, ENTRYEMU_CHECK_SEGMENTS, at, "%s called with gs = 0x%x, not "
-			"__KERNEL_PERCPU", rec->name, rec->gs);
+	/* the register the image keeps the per-CPU segment in, if any */
+	int seg = m->img.layout.percpu_seg;
+	uint16_t percpu = seg == ENTRYEMU_PERCPU_GS ? rec->gs : rec->fs;
+	if (seg != ENTRYEMU_PERCPU_NONE && percpu != ENTRYEMU_KERNEL_PERCPU)
+		finding(k, ENTRYEMU_CHECK_SEGMENTS, at, "%s called with %s = 0x%x, not "
+			"__KERNEL_PERCPU", rec->name, seg == ENTRYEMU_PERCPU_GS ? "gs" : "fs", percpu);
+	/* C code assumes the flat kernel stack segment (not the espfix one) */
 	uint32_t lo = KSTACK_BASE + (uint32_t)m->img.layout.ti_size;
-	if (rec->esp < lo || rec->esp >= KSTACK_BASE + m->thread_size)
-		finding(k, ENTRYEMU_CHECK_SEGMENTS, at, "%s called with esp = 0x%08x, outside "
-			"the task's kernel stack", rec->name, rec->esp);
+	if (rec->ss != ENTRYEMU_KERNEL_DS || rec->esp < lo ||
+	    rec->esp >= KSTACK_BASE + m->thread_size)
+		finding(k, ENTRYEMU_CHECK_SEGMENTS, at, "%s called with ss:esp = %04x:%08x, "
+			"not on the task's kernel stack in __KERNEL_DS", rec->name, rec->ss,
+			rec->esp);
 }
 
 /* The frame of this entry, read at its first C call, against the CPU's state. */
@@ -218,6 +232,7 @@ static void check_frame(struct checks *k, const struct entryemu_callout_record *
 		{ "ebp", p->ebp, u->ebp, sysenter },
 		{ "xds", p->xds & 0xffff, u->ds, e->vm86 }, { "xes", p->xes & 0xffff, u->es, e->vm86 },
 		{ "xgs", p->xgs & 0xffff, u->gs, !p->has_xgs || e->vm86 },
+		{ "xfs", p->xfs & 0xffff, u->fs, !p->has_xfs || e->vm86 },
 		{ "orig_eax", p->orig_eax, orig, 0 },
 		{ "eip", p->eip, e->hw[0], 0 }, { "xcs", p->xcs & 0xffff, e->hw[1], 0 },
 		/* sysenter: the flags are pushed by the kernel, after its sti */

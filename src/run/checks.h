@@ -16,7 +16,7 @@ struct entry_state {
 	struct entryemu_regs user;	/* the CPU at entry */
 	uint32_t hw[5];			/* EIP, CS, EFLAGS, ESP, SS to save */
 	uint32_t ret_eip, ret_esp;	/* what the frame says the user gets back */
-	uint16_t ret_cs, ret_ss, ret_ds, ret_es, ret_gs;
+	uint16_t ret_cs, ret_ss, ret_ds, ret_es, ret_fs, ret_gs;
 	int slots_seen;			/* checks_slots.c flagged this entry */
 };
 

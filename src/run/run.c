@@ -159,7 +159,8 @@ static void oops_report(struct entryemu *m, entryemu_result *r, uint32_t oops_re
 			.eax = p.eax, .ebx = p.ebx, .ecx = p.ecx, .edx = p.edx,
 			.esi = p.esi, .edi = p.edi, .ebp = p.ebp, .eip = p.eip,
 			.eflags = p.eflags, .cs = (uint16_t)p.xcs, .ds = (uint16_t)p.xds,
-			.es = (uint16_t)p.xes, .fs = g->fs, .gs = (uint16_t)(p.has_xgs ? p.xgs : g->gs),
+			.es = (uint16_t)p.xes, .fs = (uint16_t)(p.has_xfs ? p.xfs : g->fs),
+			.gs = (uint16_t)(p.has_xgs ? p.xgs : g->gs),
 			.ss = (p.xcs & 3) ? (uint16_t)p.xss : ENTRYEMU_KERNEL_DS,
 			/* a kernel-mode frame ends where esp/ss would be */
 			.esp = (p.xcs & 3) ? p.esp : oops_regs + (uint32_t)m->img.layout.pt_oldesp,

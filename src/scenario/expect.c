@@ -9,7 +9,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-int value_resolve(const entryemu_scenario *s, const entryemu *m, struct value *v,
+/*
+ * How far a place may lie from its symbol, in instructions: further than
+ * any entry-path routine is long, short of running off into the next
+ * section for long.
+ */
+#define WALK_MAX 512
+
+/*
+ * From address a: to the first instruction whose AT&T text holds text
+ * (if given), then count instructions further.  Places written this way
+ * name the same instruction in every kernel that has it, whatever the
+ * byte offsets of the image.
+ */
+static int walk_insns(const entryemu_scenario *s, entryemu *m, struct value *v, uint32_t a,
+		      const char *text, uint32_t count, char *err, size_t errlen)
+{
+	char buf[256];
+	int found = !text;
+	for (uint32_t n = 0; n < WALK_MAX; n++) {
+		if (!found && !entryemu_insn_text(m, a, ENTRYEMU_SYNTAX_ATT, buf, sizeof(buf)) &&
+		    strstr(buf, text))
+			found = 1;
+		if (found && !count--) {
+			v->num = a;
+			return 0;
+		}
+		int len = entryemu_disasm(m, a, buf, sizeof(buf));
+		if (len <= 0)
+			break;
+		a += (uint32_t)len;
+	}
+	snprintf(err, errlen, "%s:%d:%d: '%s': %s within %d instructions of the symbol in %s",
+		 s->path, v->loc.line, v->loc.col, v->sym,
+		 found ? "the count runs past what decodes" : "no instruction with that text",
+		 WALK_MAX, entryemu_image_file(m));
+	return ENTRYEMU_E_SCENARIO;
+}
+
+int value_resolve(const entryemu_scenario *s, entryemu *m, struct value *v,
 		  char *err, size_t errlen)
 {
 	if (!v->set || !v->sym)
@@ -17,19 +55,33 @@ int value_resolve(const entryemu_scenario *s, const entryemu *m, struct value *v
 	char name[256];
 	snprintf(name, sizeof(name), "%s", v->sym);
 	uint32_t off = 0;
-	char *plus = strchr(name, '+');
+	int count = 0;			/* off counts instructions, not bytes */
+	char *text = NULL;		/* find the instruction holding it first */
+	char *plus = strrchr(name, '+');
 	if (plus) {
 		char *end;
 		*plus = 0;
-		off = (uint32_t)strtoul(plus + 1, &end, 0);
-		if (*end || end == plus + 1) {
-			snprintf(err, errlen, "%s:%d:%d: '%s': expected symbol+offset",
-				 s->path, v->loc.line, v->loc.col, v->sym);
+		count = plus[1] == '#';
+		off = (uint32_t)strtoul(plus + 1 + count, &end, 0);
+		if (*end || end == plus + 1 + count) {
+			snprintf(err, errlen, "%s:%d:%d: '%s': expected symbol+offset or "
+				 "symbol+#count", s->path, v->loc.line, v->loc.col, v->sym);
 			return ENTRYEMU_E_SCENARIO;
 		}
 	}
+	char *slash = strchr(name, '/');
+	if (slash) {
+		*slash = 0;
+		text = slash + 1;
+	}
 	for (size_t i = 0; i < s->code.nlabels; i++)
 		if (!strcmp(s->code.labels[i].name, name)) {
+			if (text || count) {
+				snprintf(err, errlen, "%s:%d:%d: '%s': /text and +#count apply to "
+					 "symbols of the image, not to labels of the user code",
+					 s->path, v->loc.line, v->loc.col, v->sym);
+				return ENTRYEMU_E_SCENARIO;
+			}
 			v->num = s->code.labels[i].addr + off;
 			return 0;
 		}
@@ -41,11 +93,13 @@ int value_resolve(const entryemu_scenario *s, const entryemu *m, struct value *v
 			 v->loc.col, name);
 		return ENTRYEMU_E_SCENARIO;
 	}
+	if (text || count)
+		return walk_insns(s, m, v, a, text, count ? off : 0, err, errlen);
 	v->num = a + off;
 	return 0;
 }
 
-static int resolve_fields(const entryemu_scenario *s, const entryemu *m,
+static int resolve_fields(const entryemu_scenario *s, entryemu *m,
 			  struct fields_expect *f, char *err, size_t errlen)
 {
 	for (int i = 0; i < f->n; i++) {
@@ -57,7 +111,7 @@ static int resolve_fields(const entryemu_scenario *s, const entryemu *m,
 }
 
 int expectations_resolve(struct expectations *e, const entryemu_scenario *s,
-			 const entryemu *m, char *err, size_t errlen)
+			 entryemu *m, char *err, size_t errlen)
 {
 	int rc;
 	if ((rc = resolve_fields(s, m, &e->final, err, errlen)) ||
@@ -70,6 +124,13 @@ int expectations_resolve(struct expectations *e, const entryemu_scenario *s,
 	for (int i = 0; i < e->nreturns; i++)
 		if ((rc = resolve_fields(s, m, &e->returns[i].f, err, errlen)))
 			return rc;
+	/* percpu: the image's per-CPU register (%gs on kernels without one) */
+	int percpu = field_lookup(FT_CALL, "percpu");
+	int reg = field_lookup(FT_CALL, entryemu_image_percpu(m) == ENTRYEMU_PERCPU_FS ? "fs" : "gs");
+	for (int i = 0; i < e->ncallouts; i++)
+		for (int j = 0; j < e->callouts[i].at.n; j++)
+			if (e->callouts[i].at.f[j].field == percpu)
+				e->callouts[i].at.f[j].field = reg;
 	for (int i = 0; i < e->ncallouts; i++)
 		if ((rc = resolve_fields(s, m, &e->callouts[i].at, err, errlen)) ||
 		    (rc = resolve_fields(s, m, &e->callouts[i].regs, err, errlen)))
@@ -203,7 +264,9 @@ static const char *image_name_of(const entryemu_scenario *s, const entryemu *m)
 	for (int i = 0; file && i < entryemu_scenario_nimages(s); i++)
 		if (!strcmp(entryemu_scenario_image(s, i), file))
 			return entryemu_scenario_image_name(s, i);
-	return entryemu_image_saves_gs(m) ? "post" : "pre";
+	/* another image (replay --image PATH): its family's name */
+	const char *family = entryemu_image_family(m);
+	return family ? family : "post";
 }
 
 /* Keep the findings expected on this image: those for all, or for it. */
@@ -243,7 +306,7 @@ int entryemu_scenario_bind(const entryemu_scenario *s, entryemu *m, entryemu_bin
 		return ENTRYEMU_E_NOMEM;
 	}
 	b->m = m;
-	int rc = expectations_copy(&b->exp, &s->exp);
+	int rc = family_expectations(s, m, &b->exp);
 	if (rc) {
 		snprintf(err, errlen, "%s: out of memory", s->path);
 		free(b->path);

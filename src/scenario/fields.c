@@ -37,7 +37,7 @@ static const struct field regs_fields[] = {
 #define W(f) { #f "32", offsetof(struct entryemu_pt_regs, f), 4, 0 }
 static const struct field pt_fields[] = {
 	P(ebx, 0), P(ecx, 0), P(edx, 0), P(esi, 0), P(edi, 0), P(ebp, 0), P(eax, 0),
-	P(xds, 1), P(xes, 1), P(xgs, 1), P(orig_eax, 0), P(eip, 0), P(xcs, 1),
+	P(xds, 1), P(xes, 1), P(xgs, 1), P(xfs, 1), P(orig_eax, 0), P(eip, 0), P(xcs, 1),
 	P(eflags, 0), P(esp, 0), P(xss, 1),
 	W(xds), W(xes), W(xgs), W(xcs), W(xss),
 };
@@ -49,6 +49,12 @@ static const struct field pt_fields[] = {
 static const struct field call_fields[] = {
 	C(cs), C(ss), C(ds), C(es), C(fs), C(gs), C(eax), C(edx), C(esp), C(eflags),
 	C(return_addr),
+	/*
+	 * The register the image keeps its per-CPU segment in: bound to fs or
+	 * gs when the scenario is bound to an image (expect.c); read as gs
+	 * until then, and on kernels without one.
+	 */
+	{ "percpu", offsetof(struct entryemu_callout_record, gs), 2, 0 },
 };
 #undef C
 

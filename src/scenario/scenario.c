@@ -159,12 +159,28 @@ static int findings_on_image(struct parser *p, const char *key, struct fy_node *
 	return findings_list(p, k, v, key, c);
 }
 
-static int expect_pair(struct parser *p, const char *key, struct fy_node *k,
-		       struct fy_node *v, void *c)
+/* The bit of an expect key, for family overrides (0: not a key). */
+static unsigned expect_key_bit(const char *key)
+{
+	static const struct { const char *name; unsigned bit; } keys[] = {
+		{ "outcome", EK_OUTCOME }, { "signal", EK_SIGNAL }, { "message", EK_MESSAGE },
+		{ "final", EK_FINAL }, { "returned", EK_RETURNED }, { "fixups", EK_FIXUPS },
+		{ "events", EK_EVENTS }, { "callouts", EK_CALLOUTS }, { "findings", EK_FINDINGS },
+		{ "not_called", EK_NOT_CALLED },
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i].name))
+			return keys[i].bit;
+	return 0;
+}
+
+int expect_pair(struct parser *p, const char *key, struct fy_node *k, struct fy_node *v,
+		void *c)
 {
 	struct expectations *s = c;
 	struct fy_node *items[MAX_ITEMS];
 	char buf[64];
+	s->keys |= expect_key_bit(key);
 	if (!strcmp(key, "outcome")) {
 		if (!fy_node_is_scalar(v) || outcome_of(scalar(v, buf, sizeof(buf)), &s->outcome))
 			return fail_at(p, loc_of(v), "outcome: expected one of done, killed, "
@@ -486,9 +502,15 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 		return get_ti_flags(p, k, v);
 	if (!strcmp(key, "expect"))
 		return each_pair(p, v, k, "expect", expect_pair, &s->exp);
-	return fail_at(p, loc_of(k), "unknown key '%s' (name, description, image, user, "
-		       "code, bytes, pid, budget, ti_flags, cr0, cpu, gdt, idt, inject, actions, "
-		       "kernel_thread, vm86, expect)", key);
+	if (!strcmp(key, "families"))
+		return parse_families(p, k, v);
+	if (!strcmp(key, "family_expect"))
+		return parse_family_expect(p, k, v);
+	if (!strcmp(key, "image_expect"))
+		return parse_image_expect(p, k, v);
+	return fail_at(p, loc_of(k), "unknown key '%s' (name, description, image, families, "
+		       "user, code, bytes, pid, budget, ti_flags, cr0, cpu, gdt, idt, inject, "
+		       "actions, kernel_thread, vm86, expect, family_expect, image_expect)", key);
 }
 
 /* The first collected libfyaml diagnostic, as FILE:LINE:COL: message. */
@@ -810,6 +832,11 @@ void entryemu_scenario_free(entryemu_scenario *s)
 	free(s->thread_fn.sym);
 	free(s->thread_arg.sym);
 	expectations_free(&s->exp);
+	for (int i = 0; i < s->nfamily_exp; i++) {
+		expectations_free(&s->family_exp[i].exp);
+		free(s->family_exp[i].image);
+	}
+	free(s->family_exp);
 	free(s);
 }
 

@@ -85,8 +85,16 @@ struct inject_spec {
 	struct loc loc;			/* the item */
 };
 
+/* The keys of an expect mapping, as bits of expectations.keys. */
+enum expect_key {
+	EK_OUTCOME = 1 << 0, EK_SIGNAL = 1 << 1, EK_MESSAGE = 1 << 2, EK_FINAL = 1 << 3,
+	EK_RETURNED = 1 << 4, EK_FIXUPS = 1 << 5, EK_EVENTS = 1 << 6, EK_CALLOUTS = 1 << 7,
+	EK_FINDINGS = 1 << 8, EK_NOT_CALLED = 1 << 9,
+};
+
 /* What the run must show: the scenario's expect key. */
 struct expectations {
+	unsigned keys;			/* enum expect_key: the keys given */
 	int has_outcome;
 	enum entryemu_outcome outcome;
 	struct loc outcome_loc;
@@ -120,7 +128,30 @@ struct expectations {
 	struct fixup_expect not_called[MAX_ITEMS];	/* callouts that must not run */
 };
 
-#define MAX_IMAGES 4
+#define MAX_IMAGES 6
+
+/*
+ * Kernel families: the shapes of entry path a scenario can be written
+ * for, told apart by the image's per-CPU register and espfix flavour
+ * (families.c).
+ */
+enum family {
+	FAM_PRE = 1 << 0,	/* 2.6.18-2.6.19: no per-CPU segment, 16-bit espfix */
+	FAM_POST = 1 << 1,	/* the seed's kernel: per-CPU %gs, 16-bit espfix */
+	FAM_PDA = 1 << 2,	/* 2.6.20: per-CPU %gs (the PDA), 32-bit espfix */
+	FAM_FS = 1 << 3,	/* 2.6.21-2.6.23: per-CPU %fs, 32-bit espfix */
+	FAM_ALL = (1 << 4) - 1,
+};
+#define NFAMILIES 4
+
+/* An expect mapping for some families or one image, over the scenario's own. */
+struct family_expect {
+	unsigned families;	/* enum family bits; 0 for an image's */
+	char *image;		/* image_expect: the image's name */
+	struct loc loc;
+	struct expectations exp;
+};
+#define MAX_FAMILY_EXPECT 8
 #define MAX_EDITS 16
 #define MAX_INJECTS 8
 
@@ -146,6 +177,10 @@ struct entryemu_scenario {
 	int nactions;
 	struct action actions[MAX_ITEMS];
 	struct expectations exp;
+	unsigned families;		/* enum family: where it applies (0: see images) */
+	struct loc families_loc;
+	int nfamily_exp;
+	struct family_expect *family_exp;	/* MAX_FAMILY_EXPECT at most */
 };
 
 /* A scenario bound to one machine: owns all that its callouts and check use. */
@@ -194,15 +229,37 @@ int binding_setup(entryemu_binding *b, const entryemu_scenario *s, char *err, si
 void binding_release_actions(entryemu_binding *b);
 
 /* Resolve v (a copy the caller owns) against s's labels and m's image. */
-int value_resolve(const entryemu_scenario *s, const entryemu *m, struct value *v,
+int value_resolve(const entryemu_scenario *s, entryemu *m, struct value *v,
 		  char *err, size_t errlen);
 void free_fields(struct fields_expect *f);
+
+/* families.c */
+/* The family of the image m has loaded, or 0 when it is none of them. */
+unsigned family_of_image(const entryemu *m);
+/* The family bit of a name ("pda"), or 0. */
+unsigned family_named(const char *name);
+/* The family of a bundled image name ("post-preempt": post), or 0. */
+unsigned family_of_image_name(const char *name);
+/* The families scenario s applies to. */
+unsigned scenario_families(const entryemu_scenario *s);
+int parse_families(struct parser *p, struct fy_node *k, struct fy_node *v);
+int parse_family_expect(struct parser *p, struct fy_node *k, struct fy_node *v);
+int parse_image_expect(struct parser *p, struct fy_node *k, struct fy_node *v);
+/*
+ * The expect mapping of s on m's image: its own, with the keys its
+ * family gives over it, then those its image gives.
+ */
+int family_expectations(const entryemu_scenario *s, const entryemu *m, struct expectations *out);
+
+/* scenario.c: one key of an expect mapping */
+int expect_pair(struct parser *p, const char *key, struct fy_node *k, struct fy_node *v,
+		void *c);
 
 /* expect.c */
 void expectations_free(struct expectations *e);
 /* Copy src into dst (every string duplicated); on failure dst is freed. */
 int expectations_copy(struct expectations *dst, const struct expectations *src);
 int expectations_resolve(struct expectations *e, const entryemu_scenario *s,
-			 const entryemu *m, char *err, size_t errlen);
+			 entryemu *m, char *err, size_t errlen);
 
 #endif

@@ -418,7 +418,7 @@ static void action_callout(entryemu_call *c, void *opaque)
 }
 
 /* A resolved copy of value v into *out. */
-static int resolve_copy(const entryemu_scenario *s, const entryemu *m, const struct value *v,
+static int resolve_copy(const entryemu_scenario *s, entryemu *m, const struct value *v,
 			uint32_t *out, char *err, size_t errlen)
 {
 	struct value c = *v;
@@ -429,7 +429,7 @@ static int resolve_copy(const entryemu_scenario *s, const entryemu *m, const str
 }
 
 /* Copy and resolve action a: the copy keeps numbers only (and its name). */
-static int action_copy(const entryemu_scenario *s, const entryemu *m, struct action *dst,
+static int action_copy(const entryemu_scenario *s, entryemu *m, struct action *dst,
 		       const struct action *a, char *err, size_t errlen)
 {
 	int rc;

@@ -109,18 +109,36 @@ static unsigned long long number_value(const char *s)
 	return errno ? ~0ull : x;
 }
 
-/* "name" or "name+offset", the offset a number up to 0xffffffff. */
+/*
+ * A place: "name", "name+offset" (bytes, a number up to 0xffffffff),
+ * "name+#count" (instructions), each optionally with "/text" after the
+ * name (the first instruction from name on whose text holds text).
+ * The offset or count is what follows the last '+', if that is a number
+ * or '#' and a number; text may hold any other printable character.
+ */
 static int is_symbol_text(const char *s)
 {
 	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' || *s == '.'))
 		return 0;
-	for (; *s && *s != '+'; s++)
+	for (; *s && *s != '+' && *s != '/'; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
 		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.'))
 			return 0;
 	if (!*s)
 		return 1;
-	return number_text(s + 1) == 1 && number_value(s + 1) <= 0xffffffffull ? 1 : -1;
+	const char *plus = strrchr(s, '+');
+	if (*s == '/') {
+		const char *end = plus ? plus : s + strlen(s);
+		if (end == s + 1)
+			return -1;		/* an empty text */
+		for (const char *t = s + 1; t < end; t++)
+			if (*t < ' ' || *t > '~')
+				return -1;
+		if (!plus)
+			return 1;
+	}
+	const char *n = plus[1] == '#' ? plus + 2 : plus + 1;
+	return number_text(n) == 1 && number_value(n) <= 0xffffffffull ? 1 : -1;
 }
 
 #define VAL_SYMBOL	1
@@ -172,8 +190,9 @@ static int parse_value(struct parser *p, struct fy_node *key, struct fy_node *n,
 	if (flags & VAL_SYMBOL) {
 		int sym = is_symbol_text(s);
 		if (sym < 0)
-			return fail_at(p, l, "%s: '%s': the offset after '+' must be a number "
-				       "up to 0xffffffff", k, s);
+			return fail_at(p, l, "%s: '%s': expected name, name+offset, name+#count, "
+				       "name/text or name/text+#count (offset and count up to "
+				       "0xffffffff, text not empty)", k, s);
 		if (sym > 0) {
 			v->sym = strdup(s);
 			return v->sym ? 0 : fail_at(p, l, "out of memory");

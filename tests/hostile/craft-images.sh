@@ -52,6 +52,16 @@ f=$(copy tss-esp0); put32 "$f" "$(symval entryemu_layout_TSS_esp0)" 0x1000
 printf '%s\t%s\n' "$f" "entryemu_layout_TSS_esp0 = 0x1000: not an aligned word within TSS_SIZE"
 f=$(copy pt-eip); put32 "$f" "$(symval entryemu_layout_PT_EIP)" 0xfffffffc
 printf '%s\t%s\n' "$f" "entryemu_layout_PT_EIP = 0xfffffffc: not an aligned word within PT_SIZE"
+# the per-CPU register must be one the image's pt_regs saves (post: %gs)
+f=$(copy percpu-fs); put32 "$f" "$(symval entryemu_layout_PERCPU_SEG)" 4
+printf '%s\t%s\n' "$f" "entryemu_layout_PERCPU_SEG = 4 does not match the pt_regs slots exported"
+f=$(copy percpu-ss); put32 "$f" "$(symval entryemu_layout_PERCPU_SEG)" 2
+printf '%s\t%s\n' "$f" "entryemu_layout_PERCPU_SEG = 2: expected 0 (none), 4 (%fs) or 5 (%gs)"
+f=$(copy espfix-2); put32 "$f" "$(symval entryemu_layout_ESPFIX_32)" 2
+printf '%s\t%s\n' "$f" "entryemu_layout_ESPFIX_32 = 2: expected 0 (16-bit stack) or 1"
+# the GDT the machine loads must be where the image has room for it
+f=$(copy gdt-misaligned); put32 "$f" "$(symval per_cpu__gdt_page)" 0xc0100001
+printf '%s\t%s\n' "$f" "per_cpu__gdt_page = 0xc0100001: the GDT must be 8-byte aligned"
 f=$(copy tss-size); put32 "$f" "$(symval entryemu_layout_TSS_SIZE)" 0x10000
 printf '%s\t%s\n' "$f" "entryemu_layout_TSS_SIZE = 0x10000"
 # cut short: the section headers are gone

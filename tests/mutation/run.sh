@@ -78,7 +78,7 @@ if ! suite "$work/baseline"; then
 fi
 
 ids_of() {	# the mutant ids of target $1
-	awk -F ' :: ' '!/^#/ && NF == 3 { print $1 }' "$(spec_of "$1")"
+	awk -F ' :: ' '!/^#/ && (NF == 3 || NF == 4) { print $1 }' "$(spec_of "$1")"
 }
 for target in post pre; do
 	ids_of $target | sed "s/^/$target:/"

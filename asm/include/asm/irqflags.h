@@ -9,10 +9,20 @@
 #define _ENTRYEMU_ASM_IRQFLAGS_H
 #ifdef __ASSEMBLY__
 
-#define DISABLE_INTERRUPTS		cli
-#define ENABLE_INTERRUPTS		sti
+/*
+ * From 2.6.20 the interrupt-flag operations take the registers a
+ * paravirt replacement may clobber (CLBR_*); the native instruction
+ * clobbers none, so the argument is dropped.  2.6.19's entry.S defines
+ * argument-less forms itself: tools/own-entry.sh then defines
+ * ENTRYEMU_ENTRY_OWN_IRQ_OPS so that these stay out of its way.
+ */
+#ifndef ENTRYEMU_ENTRY_OWN_IRQ_OPS
+#define DISABLE_INTERRUPTS(clobbers)	cli
+#define ENABLE_INTERRUPTS(clobbers)	sti
+#endif
 #define ENABLE_INTERRUPTS_SYSEXIT	sti; sysexit
 #define INTERRUPT_RETURN		iret
+#define GET_CR0_INTO_EAX		movl %cr0, %eax
 
 #ifdef CONFIG_TRACE_IRQFLAGS
 # define TRACE_IRQS_ON			\

@@ -4,8 +4,10 @@
  * turns it into the PT_* offsets the assembly uses, and the same offsets
  * are exported in the image for the library and its checks.
  *
- * With CONFIG_X86_PERCPU_GS (the seed's kernel) the user's %gs is saved
- * in xgs, after xes; without it (2.6.18) %gs is not part of the frame.
+ * The slot after xes holds the user's value of the register the kernel
+ * keeps its per-CPU segment in: xgs with CONFIG_X86_PERCPU_GS (the
+ * seed's kernel, 2.6.20), xfs with CONFIG_X86_PERCPU_FS (2.6.21-2.6.23);
+ * without either (2.6.18-2.6.19) neither register is part of the frame.
  */
 #ifndef _ENTRYEMU_ASM_PTRACE_H
 #define _ENTRYEMU_ASM_PTRACE_H
@@ -21,8 +23,10 @@ struct pt_regs {
 	long eax;
 	int  xds;
 	int  xes;
-#ifdef CONFIG_X86_PERCPU_GS
+#if defined(CONFIG_X86_PERCPU_GS)
 	int  xgs;
+#elif defined(CONFIG_X86_PERCPU_FS)
+	int  xfs;
 #endif
 	long orig_eax;		/* syscall number, or -1 / error code */
 	long eip;

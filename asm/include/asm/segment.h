@@ -15,7 +15,9 @@
  *  18-22    PnP BIOS
  *  23-25    APM BIOS
  *  26       ESPFIX small SS    __ESPFIX_SS   0xd0
- *  27       per-CPU area       __KERNEL_PERCPU 0xd8
+ *  27       per-CPU area       __KERNEL_PERCPU 0xd8 (2.6.20 calls it
+ *                                  the PDA, __KERNEL_PDA; 2.6.21 moves it
+ *                                  from %gs to %fs)
  *  28-30    unused
  *  31       double-fault TSS
  */
@@ -45,6 +47,8 @@
 #define __ESPFIX_SS			(GDT_ENTRY_ESPFIX_SS * 8)
 #define GDT_ENTRY_PERCPU		(GDT_ENTRY_KERNEL_BASE + 15)
 #define __KERNEL_PERCPU			(GDT_ENTRY_PERCPU * 8)
+#define GDT_ENTRY_PDA			GDT_ENTRY_PERCPU
+#define __KERNEL_PDA			__KERNEL_PERCPU
 #define GDT_ENTRY_DOUBLEFAULT_TSS	31
 
 #define GDT_ENTRIES			32
@@ -54,5 +58,8 @@
 #define SEGMENT_RPL_MASK		0x3
 #define SEGMENT_TI_MASK			0x4
 #define USER_RPL			0x3
+/* The TI bit's value for a selector into the LDT (restore_all's test). */
+#define SEGMENT_LDT			0x4
+#define SEGMENT_GDT			0x0
 
 #endif

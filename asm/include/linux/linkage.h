@@ -30,5 +30,14 @@
 	.pushsection .kprobes.text, "ax";	\
 	ENTRY(name)
 
+/*
+ * From 2.6.19 each such stub ends with KPROBE_END, which closes the
+ * symbol and goes back to the section the stub interrupted; 2.6.18
+ * wrote ".previous .text" instead, which also works with the push above.
+ */
+#define KPROBE_END(name)	\
+	END(name);		\
+	.popsection
+
 #endif /* __ASSEMBLY__ */
 #endif
