@@ -58,6 +58,9 @@ int desc_fetch(struct entryemu *m, uint16_t sel, struct desc *d);
 /* The checks of MOV/POP/LxS to a data segment register or SS at cpl. */
 struct fault desc_check_data_load(struct entryemu *m, enum sreg reg,
 				  uint16_t sel, int cpl);
+/* The checks of a far CALL or JMP to sel at cpl; *gate set for gates
+ * and TSSs, whose checks are not modelled. */
+struct fault desc_check_far_transfer(struct entryemu *m, uint16_t sel, int cpl, int *gate);
 /* The checks IRET applies to a return CS and SS (return to outer level). */
 struct fault desc_check_iret(struct entryemu *m, uint16_t cs, uint16_t ss,
 			     uint32_t eip, int cpl);

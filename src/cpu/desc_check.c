@@ -71,6 +71,41 @@ struct fault desc_check_data_load(struct entryemu *m, enum sreg reg,
 }
 
 /*
+ * SDM vol. 2A CALL and JMP, far forms in protected mode, in the manual's
+ * order: a null selector is #GP(0); an index beyond the table, a
+ * descriptor that is not a code segment (data), or privilege that does
+ * not fit (conforming: DPL > CPL; nonconforming: RPL > CPL or DPL !=
+ * CPL) is #GP(selector); a segment not present is #NP(selector).  Call
+ * gates, task gates and TSSs switch through more checks than these:
+ * *gate is set and no fault is decided.
+ */
+struct fault desc_check_far_transfer(struct entryemu *m, uint16_t sel, int cpl, int *gate)
+{
+	struct desc d;
+	uint32_t err = sel & 0xfffc;
+	*gate = 0;
+	if ((sel & 0xfffc) == 0)
+		return fault(VEC_GP, 0);
+	if (desc_fetch(m, sel, &d) < 0)
+		return fault(VEC_GP, err);
+	if (!d.s) {
+		if (d.type == 0xC || d.type == GATE_TASK || d.type == 0x9 || d.type == 0xB) {
+			*gate = 1;	/* call gate, task gate, TSS */
+			return NO_FAULT;
+		}
+		return fault(VEC_GP, err);
+	}
+	if (!IS_CODE(&d))
+		return fault(VEC_GP, err);
+	if (CONFORMING(&d) ? d.dpl > (unsigned)cpl
+			   : (sel & 3) > (unsigned)cpl || d.dpl != (unsigned)cpl)
+		return fault(VEC_GP, err);
+	if (!d.p)
+		return fault(VEC_NP, err);
+	return NO_FAULT;
+}
+
+/*
  * SDM vol. 2 IRET, "RETURN-TO-OUTER-PRIVILEGE-LEVEL" and the checks
  * before it, in the order the manual lists them.
  */

@@ -233,7 +233,25 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 					       desc_check_iret(m, rcs, rss, reip, cpl));
 		break;
 	}
-	case X86_INS_LJMP: case X86_INS_LCALL: case X86_INS_RETF:
+	case X86_INS_LJMP: case X86_INS_LCALL: {
+		/*
+		 * The selector: an immediate (ptr16:32), or after the offset
+		 * of an m16:32 operand, m16:16 under an operand-size prefix
+		 * (SDM vol. 2A CALL, JMP).
+		 */
+		const cs_x86_op *op = &x->operands[x->op_count - 1];
+		int gate = 0;
+		if (x->op_count == 2 && x->operands[0].type == X86_OP_IMM)
+			sel = (uint16_t)x->operands[0].imm;
+		else if (op->type != X86_OP_MEM ||
+			 rd16(m, mem_addr(m, op) + (x->prefix[2] == 0x66 ? 2 : 4), &sel))
+			break;
+		struct fault f = desc_check_far_transfer(m, sel, cpl, &gate);
+		if (!gate)
+			rc = derive_from_check(info, vector, f);
+		break;
+	}
+	case X86_INS_RETF:
 	case X86_INS_INT: case X86_INS_INT3: case X86_INS_INTO:
 		break;			/* selector-carrying: not modelled here */
 	default:
