@@ -307,6 +307,8 @@ static int32_t esp_step(const cs_insn *insn, int *known)
 		return w;
 	case X86_INS_PUSHAL: return -32;
 	case X86_INS_POPAL: return 32;
+	case X86_INS_PUSHAW: return -16;
+	case X86_INS_POPAW: return 16;
 	case X86_INS_CALL: return -4;
 	case X86_INS_RET:
 		return 4 + (x->op_count == 1 && x->operands[0].type == X86_OP_IMM
@@ -369,13 +371,14 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		int32_t step = esp_step(insn, &known);
 		switch (insn->id) {	/* the stack and string accesses they imply */
 		case X86_INS_PUSH: case X86_INS_PUSHFD: case X86_INS_CALL: case X86_INS_PUSHAL:
-		case X86_INS_PUSHF:
+		case X86_INS_PUSHF: case X86_INS_PUSHAW:
 			hit |= tracked ? covers(esp + (uint32_t)step, (uint32_t)-step, addr)
 				       : covers(esp - 32, 32, addr);
 			break;
 		case X86_INS_POP: case X86_INS_POPFD: case X86_INS_RET: case X86_INS_POPAL:
-		case X86_INS_POPF:
+		case X86_INS_POPF: case X86_INS_POPAW:
 			hit |= tracked ? covers(esp, insn->id == X86_INS_POPAL ? 32
+						: insn->id == X86_INS_POPAW ? 16
 						: insn->id == X86_INS_POPF || step == 2 ? 2 : 4, addr)
 				       : covers(esp, 32, addr);
 			break;
