@@ -333,9 +333,16 @@ static void on_exit_insn(struct checks *k, uint32_t addr, uint32_t esp, uint16_t
 	struct entry_state *e = &k->entry;
 	if (on(k, ENTRYEMU_CHECK_IRQS_OFF))
 		check_irqs_off_at_iret(k, addr, esp, eflags);
+	uint8_t *p = machine_ptr(m, addr, 2);
+	/*
+	 * The sysexit path pops no data segments: the user gets the
+	 * __USER_DS the entry loaded into DS and ES (2.6.18's
+	 * sysenter_past_esp, by design), whatever it entered with.
+	 */
+	if (e->active && p && p[0] == 0x0f && p[1] == 0x35)
+		e->ret_ds = e->ret_es = ENTRYEMU_USER_DS;
 	if (!e->active || e->vm86 || !on(k, ENTRYEMU_CHECK_STACK))
 		return;
-	uint8_t *p = machine_ptr(m, addr, 2);
 	if (!p || ss != ENTRYEMU_KERNEL_DS)
 		return;			/* the espfix stack is checked by its result */
 	int ok = 1;
