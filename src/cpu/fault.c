@@ -376,9 +376,10 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 				       : covers(esp - 32, 32, addr);
 			break;
 		case X86_INS_POP: case X86_INS_POPFD: case X86_INS_RET: case X86_INS_POPAL:
-		case X86_INS_POPF: case X86_INS_POPAW:
+		case X86_INS_POPF: case X86_INS_POPAW: case X86_INS_RETF:
+			/* RETF: EIP and CS, and ESP and SS back to an outer level */
 			hit |= tracked ? covers(esp, insn->id == X86_INS_POPAL ? 32
-						: insn->id == X86_INS_POPAW ? 16
+						: insn->id == X86_INS_POPAW || insn->id == X86_INS_RETF ? 16
 						: insn->id == X86_INS_POPF || step == 2 ? 2 : 4, addr)
 				       : covers(esp, 32, addr);
 			break;
