@@ -392,6 +392,10 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			 * VIRTUAL-8086-MODE") */
 			hit |= covers(esp, 36, addr);
 			break;
+		case X86_INS_XLATB:	/* reads DS:[EBX + AL] (SDM vol. 2B XLAT) */
+			hit |= covers(machine_reg(m, ER_EBX) + (machine_reg(m, ER_EAX) & 0xff), 1,
+				      addr);
+			break;
 		case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD:
 		case X86_INS_CMPSB: case X86_INS_CMPSW: case X86_INS_CMPSD:
 		case X86_INS_LODSB: case X86_INS_LODSW: case X86_INS_LODSD:
