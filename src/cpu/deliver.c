@@ -161,14 +161,16 @@ static void deliver_chain(struct entryemu *m, struct event ev)
 		if (d == DELIVERED)
 			return;
 		if (d == TASK_GATE) {
-			machine_stop(m, ENTRYEMU_OOPS, "%s%s", ev.vector == VEC_DF ? "double fault: " : "", why);
+			machine_stop(m, ENTRYEMU_OOPS, "%s%s",
+				     ev.vector == VEC_DF && !ev.software ? "double fault: " : "", why);
 			return;
 		}
 		if (d == BROKEN) {
 			machine_stop(m, ENTRYEMU_UNSUPPORTED, "%s", why);
 			return;
 		}
-		if (ev.vector == VEC_DF) {
+		/* a fault delivering #DF, not `int $8', shuts the processor down */
+		if (ev.vector == VEC_DF && !ev.software) {
 			machine_stop(m, ENTRYEMU_OOPS, "triple fault: vector %d while delivering a double fault "
 				 "(the processor shuts down)", f.vector);
 			return;
