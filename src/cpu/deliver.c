@@ -345,6 +345,11 @@ static void deliver_intr(struct entryemu *m, uint32_t intno)
 		ev.vector = VEC_GP;
 		ev.has_error = 1;
 		ev.error = 0;
+	} else if (intno != VEC_UD && intno != VEC_DB && fault_lock_undefined(m, pc)) {
+		count_unexecuted(m, pc);	/* LOCK misused: #UD at decode */
+		ev.vector = VEC_UD;
+		ev.has_error = 0;
+		ev.error = 0;
 	} else if (intno == VEC_DB) {
 		ev.eip = eip;			/* single-step trap: after the insn */
 		count_unexecuted(m, pc);

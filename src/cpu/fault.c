@@ -283,6 +283,35 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	return rc;
 }
 
+int fault_lock_undefined(struct entryemu *m, uint32_t eip)
+{
+	uint8_t bytes[15];
+	size_t n = 0;
+	while (n < sizeof(bytes)) {
+		uint8_t *p = machine_ptr(m, eip + (uint32_t)n, 1);
+		if (!p)
+			break;
+		bytes[n++] = *p;
+	}
+	int lock = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t b = bytes[i];
+		if (b == 0xf0)
+			lock = 1;
+		else if (!(b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 ||
+			   b == 0x65 || b == 0x66 || b == 0x67 || b == 0xf2 || b == 0xf3))
+			break;
+	}
+	cs_insn *insn = NULL;
+	if (!lock || !n)
+		return 0;
+	if (cs_disasm(m->cs, bytes, n, eip, 1, &insn) == 1) {
+		cs_free(insn, 1);
+		return 0;
+	}
+	return 1;
+}
+
 /* Does [lo, lo + len) hold addr? */
 static int covers(uint32_t lo, uint32_t len, uint32_t addr)
 {

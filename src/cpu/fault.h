@@ -35,6 +35,14 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
  * theirs, where the CPU raises #UD before any access (Unicorn reads some
  * undefined forms' memory operands first, `ff /7' among them).
  */
+/*
+ * Is the instruction at eip LOCK-prefixed and, with the prefix, no
+ * instruction at all?  LOCK on anything but a read-modify-write of
+ * memory is #UD (SDM vol. 2A LOCK), raised at decode: before any fault
+ * of the instruction itself, which Unicorn raises instead.
+ */
+int fault_lock_undefined(struct entryemu *m, uint32_t eip);
+
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			     int *undefined);
 
