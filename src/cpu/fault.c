@@ -338,6 +338,9 @@ static int32_t esp_step(const cs_insn *insn, int *known)
 	case X86_INS_POPAL: return 32;
 	case X86_INS_PUSHAW: return -16;
 	case X86_INS_POPAW: return 16;
+	case X86_INS_ENTER: case X86_INS_LEAVE:
+		*known = 0;		/* by the immediates, or to EBP */
+		return 0;
 	case X86_INS_CALL: return -4;
 	case X86_INS_RET:
 		return 4 + (x->op_count == 1 && x->operands[0].type == X86_OP_IMM
@@ -352,6 +355,10 @@ static int32_t esp_step(const cs_insn *insn, int *known)
 		for (int i = 0; i < x->op_count; i++)
 			if (x->operands[i].type == X86_OP_REG && x->operands[i].reg == X86_REG_ESP &&
 			    (x->operands[i].access & CS_AC_WRITE))
+				*known = 0;
+		/* ENTER, LEAVE and the rest that move ESP without saying how */
+		for (int i = 0; i < insn->detail->regs_write_count; i++)
+			if (insn->detail->regs_write[i] == X86_REG_ESP)
 				*known = 0;
 		return 0;
 	}
