@@ -428,6 +428,15 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			 * VIRTUAL-8086-MODE") */
 			hit |= covers(esp, 36, addr);
 			break;
+		case X86_INS_ENTER:
+			/*
+			 * pushes %ebp, then with a nesting level L copies L - 1
+			 * frame pointers from below %ebp and pushes the new
+			 * one (SDM vol. 2A ENTER; L is taken modulo 32)
+			 */
+			hit |= covers(machine_reg(m, ER_EBP) - 124, 124, addr) ||
+			       covers(esp - 132, 132, addr);
+			break;
 		case X86_INS_XLATB:	/* reads DS:[EBX + AL] (SDM vol. 2B XLAT) */
 			hit |= covers(machine_reg(m, ER_EBX) + (machine_reg(m, ER_EAX) & 0xff), 1,
 				      addr);
