@@ -434,9 +434,13 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			 * frame pointers from below %ebp and pushes the new
 			 * one (SDM vol. 2A ENTER; L is taken modulo 32)
 			 */
-			hit |= covers(machine_reg(m, ER_EBP) - 124, 124, addr) ||
-			       covers(esp - 132, 132, addr);
+		{
+			uint32_t level = x->op_count == 2 ? (uint32_t)x->operands[1].imm & 31 : 0;
+			hit |= (level > 1 && covers(machine_reg(m, ER_EBP) - 4 * (level - 1),
+						    4 * (level - 1), addr)) ||
+			       covers(esp - 4 * (level + 1), 4 * (level + 1), addr);
 			break;
+		}
 		case X86_INS_XLATB:	/* reads DS:[EBX + AL] (SDM vol. 2B XLAT) */
 			hit |= covers(machine_reg(m, ER_EBX) + (machine_reg(m, ER_EAX) & 0xff), 1,
 				      addr);
