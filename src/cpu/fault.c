@@ -458,7 +458,8 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		int ends = cs_insn_group(m->cs, insn, CS_GRP_JUMP) ||
 			   cs_insn_group(m->cs, insn, CS_GRP_CALL) ||
 			   cs_insn_group(m->cs, insn, CS_GRP_RET) ||
-			   cs_insn_group(m->cs, insn, CS_GRP_INT) ||
+			   /* into traps only when OF is set: the block goes on */
+			   (cs_insn_group(m->cs, insn, CS_GRP_INT) && insn->id != X86_INS_INTO) ||
 			   cs_insn_group(m->cs, insn, CS_GRP_IRET);
 		uint32_t next = pc + insn->size;
 		cs_free(insn, 1);
