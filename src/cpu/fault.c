@@ -89,14 +89,23 @@ static uint32_t reg_with_esp(struct entryemu *m, x86_reg r, uint32_t esp)
 	return r == X86_REG_ESP ? esp : machine_reg(m, engine_reg_of(r));
 }
 
+/* BX, BP, SI, DI: the registers of 16-bit addressing forms. */
+static int reg16(x86_reg r)
+{
+	return r == X86_REG_BX || r == X86_REG_BP || r == X86_REG_SI || r == X86_REG_DI;
+}
+
 static uint32_t mem_addr_at(struct entryemu *m, const cs_x86_op *op, uint32_t esp)
 {
-	uint32_t a = seg_base(m, op) + (uint32_t)op->mem.disp;
+	uint32_t ea = (uint32_t)op->mem.disp;
 	if (op->mem.base != X86_REG_INVALID && engine_reg_of(op->mem.base) >= 0)
-		a += reg_with_esp(m, op->mem.base, esp);
+		ea += reg_with_esp(m, op->mem.base, esp);
 	if (op->mem.index != X86_REG_INVALID && engine_reg_of(op->mem.index) >= 0)
-		a += reg_with_esp(m, op->mem.index, esp) * (uint32_t)op->mem.scale;
-	return a;
+		ea += reg_with_esp(m, op->mem.index, esp) * (uint32_t)op->mem.scale;
+	/* a 16-bit address wraps at 64 KiB (SDM vol. 2A 2.1.5, table 2-1) */
+	if (reg16(op->mem.base) || reg16(op->mem.index))
+		ea &= 0xffff;
+	return seg_base(m, op) + ea;
 }
 
 static uint32_t mem_addr(struct entryemu *m, const cs_x86_op *op)
