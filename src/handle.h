@@ -127,6 +127,7 @@ struct cpu_run_state {
 	uint32_t unmapped_addr;		/* last access to unmapped memory */
 	int unmapped_kind;
 	int null_watch;			/* null_seg.c: check every user access */
+	int limit_watch;		/* seg_limit.c: and its segment limit too */
 };
 
 /* kernel/: what the default kernel functions keep during a run. */

@@ -62,6 +62,13 @@ int null_seg_block(struct entryemu *m, uint32_t addr);
 /* Could the code use FS or GS (an override prefix byte)? */
 int seg_override_in_code(const uint8_t *code, size_t len);
 
+/* seg_limit.c: #GP(0) or #SS(0) for an access beyond a segment limit at
+ * CPL 3: the vector, or -1 (checked only once limit_watch is set) */
+int seg_limit_fault(struct entryemu *m, uint32_t addr);
+/* A descriptor is written to the GDT or LDT: one CPL 3 could load with a
+ * limit that matters sets limit_watch for the rest of the run. */
+void seg_limit_note(struct entryemu *m, uint32_t lo, uint32_t hi);
+
 /* counting.c */
 void count_block_hook(void *m, uint32_t addr, uint32_t size);
 void count_unexecuted(struct entryemu *m, uint32_t from);

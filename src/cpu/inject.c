@@ -133,10 +133,12 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 	int fv = fpu_fault(m, (uint32_t)addr);
 	int io = fv < 0 && (io_permission_fault(m, (uint32_t)addr) ||
 			    null_seg_fault(m, (uint32_t)addr));
-	if (fv >= 0 || io) {
-		/* a fault: EIP stays at the instruction; #GP(0) or no error code */
+	int limit = fv < 0 && !io ? seg_limit_fault(m, (uint32_t)addr) : -1;
+	if (fv >= 0 || io || limit >= 0) {
+		/* a fault: EIP stays at the instruction; #GP(0), #SS(0) or no error code */
 		count_unexecuted(m, (uint32_t)addr);
-		deliver_external(m, io ? VEC_GP : fv, io, 0, machine_eip(m));
+		deliver_external(m, io ? VEC_GP : limit >= 0 ? limit : fv, io || limit >= 0, 0,
+				 machine_eip(m));
 		engine_stop(m->eng);
 		m->cpu->restart = 1;
 		return;

@@ -683,6 +683,7 @@ int entryemu_gdt_set(entryemu *m, unsigned idx, uint32_t lo, uint32_t hi)
 	if (!m || idx >= ENTRYEMU_GDT_ENTRIES)
 		return ENTRYEMU_E_INVAL;
 	gdt_write(m, idx, lo, hi);
+	seg_limit_note(m, lo, hi);
 	return 0;
 }
 

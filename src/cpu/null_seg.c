@@ -12,7 +12,8 @@
  * run pays only once it is needed: from the start when the user code has
  * an FS or GS override (those registers are null in most tasks), and
  * from the first user block that runs with a null DS or ES (after a
- * fixup), which the block hook notices.  Segment limits are not checked.
+ * fixup), which the block hook notices, or once a segment with a limit
+ * that matters can be loaded (seg_limit.c).
  */
 #include "cpu/cpu.h"
 
@@ -70,7 +71,9 @@ int null_seg_block(struct entryemu *m, uint32_t addr)
 {
 	if (m->cpu->null_watch || (addr >= PAGE_OFFSET_LINEAR && addr < VSYSCALL_PAGE))
 		return 0;		/* watching already, or kernel code */
-	if ((engine_reg(m->eng, ER_DS) & 0xfffc) && (engine_reg(m->eng, ER_ES) & 0xfffc))
+	/* (seg_limit.c's check, once a limit matters, needs the same look) */
+	if ((engine_reg(m->eng, ER_DS) & 0xfffc) && (engine_reg(m->eng, ER_ES) & 0xfffc) &&
+	    !m->cpu->limit_watch)
 		return 0;
 	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
 		return 0;		/* real-mode segments: no null selector */

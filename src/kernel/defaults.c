@@ -172,6 +172,7 @@ static void sys_modify_ldt(entryemu_call *c, void *o)
 	}
 	entryemu_mem_write(m, SYS_LDT + 8 * u.entry_number, &a, 4);
 	entryemu_mem_write(m, SYS_LDT + 8 * u.entry_number + 4, &b, 4);
+	seg_limit_note(m, a, b);
 	entryemu_call_return(c, 0);
 }
 
