@@ -68,10 +68,41 @@ oracle_reload:
 	movl BB_CR3, %eax
 	movl %eax, %cr3
 	movl %cr0, %eax
+	andl $~0xc, %eax		/* EM, TS: the FPU reset below must not fault */
 	orl $0x80000001, %eax		/* PG, PE */
 	movl %eax, %cr0
 	jmp 1f
-1:	lgdt BB_GDTR
+1:	/*
+	 * The x87 and SSE state as a run starts in the library, Unicorn's
+	 * reset state (FNINIT's, MXCSR 0x1f80, SDM vol. 1 8.1.10 and
+	 * 10.2.3.1), not what the last run left: a pending x87 exception
+	 * would otherwise make the next run's WAIT a #MF.  FNINIT only tags
+	 * the registers empty, and FXSAVE stores their contents all the
+	 * same: eight FLDZ first make them 0, as in the library.  LDMXCSR
+	 * needs CR4.OSFXSR, which the run's CR4 has.
+	 */
+	fninit
+	fldz
+	fldz
+	fldz
+	fldz
+	fldz
+	fldz
+	fldz
+	fldz
+	fninit
+	testl $0x200, BB_CR4
+	jz 8f
+	ldmxcsr mxcsr_reset
+	pxor %xmm0, %xmm0
+	pxor %xmm1, %xmm1
+	pxor %xmm2, %xmm2
+	pxor %xmm3, %xmm3
+	pxor %xmm4, %xmm4
+	pxor %xmm5, %xmm5
+	pxor %xmm6, %xmm6
+	pxor %xmm7, %xmm7
+8:	lgdt BB_GDTR
 	lidt BB_IDTR
 	movl $2f, BB_KCS
 	ljmp *BB_KCS
@@ -166,6 +197,8 @@ drain_irq:
 
 	.data
 	.align 8
+mxcsr_reset:
+	.long 0x1f80
 drain_idtr:
 	.word 256 * 8 - 1
 	.long drain_idt

@@ -488,6 +488,7 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 		}
 		eip = at;
 		machine_set_reg(m, ER_EIP, eip);
+		addr = fault_first_unmapped(m, at, addr);
 	}
 	int denied;
 	uint32_t err = paging_fault_error(m, addr, write, machine_cpl(m), &denied);

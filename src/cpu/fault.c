@@ -407,11 +407,14 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		}
 		const cs_x86 *x = &insn->detail->x86;
 		int hit = 0;
+		/* FXSAVE and FXRSTOR: a 512-byte operand (SDM vol. 2A FXSAVE, m512byte) */
+		int fx = insn->id == X86_INS_FXSAVE || insn->id == X86_INS_FXRSTOR;
 		for (int i = 0; i < x->op_count && !hit; i++)
 			if (x->operands[i].type == X86_OP_MEM &&
 			    insn->id != X86_INS_LEA && insn->id != X86_INS_NOP)
 				hit = covers(mem_addr_at(m, &x->operands[i], esp),
-					     x->operands[i].size ? x->operands[i].size : 4, addr);
+					     fx ? 512 : x->operands[i].size ? x->operands[i].size : 4,
+					     addr);
 		int known = 0;
 		int32_t step = esp_step(insn, &known);
 		switch (insn->id) {	/* the stack and string accesses they imply */
@@ -485,4 +488,32 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		pc = next;
 	}
 	return 0;
+}
+
+uint32_t fault_first_unmapped(struct entryemu *m, uint32_t at, uint32_t addr)
+{
+	uint8_t bytes[15];
+	size_t n = 0;
+	while (n < sizeof(bytes) && machine_ptr(m, at + (uint32_t)n, 1)) {
+		bytes[n] = *machine_ptr(m, at + (uint32_t)n, 1);
+		n++;
+	}
+	cs_insn *insn = NULL;
+	if (!n || cs_disasm(m->cs, bytes, n, at, 1, &insn) != 1)
+		return addr;
+	const cs_x86 *x = &insn->detail->x86;
+	uint32_t first = addr;
+	if ((insn->id == X86_INS_FXSAVE || insn->id == X86_INS_FXRSTOR) &&
+	    x->op_count >= 1 && x->operands[0].type == X86_OP_MEM) {
+		uint32_t ea = mem_addr(m, &x->operands[0]);
+		/* the operand's first byte, then each page start up to addr */
+		for (uint32_t b = ea; b - ea <= addr - ea && b - ea < 512;
+		     b = (b | 0xfffu) + 1)
+			if (!machine_ptr(m, b, 1)) {
+				first = b;
+				break;
+			}
+	}
+	cs_free(insn, 1);
+	return first;
 }

@@ -46,4 +46,13 @@ int fault_lock_undefined(struct entryemu *m, uint32_t eip);
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			     int *undefined);
 
+/*
+ * Where the access of the instruction at `at` first meets unmapped
+ * memory, given addr, an unmapped address it reached: Unicorn reports
+ * the last of a multi-store instruction's (FXSAVE's) failed stores, the
+ * CPU reports the access as it starts (CR2, SDM vol. 3A 4.7).  addr for
+ * any other instruction.
+ */
+uint32_t fault_first_unmapped(struct entryemu *m, uint32_t at, uint32_t addr);
+
 #endif

@@ -439,6 +439,28 @@ static int boot_to_user(struct entryemu *m)
 		machine_set_error(m, "cannot set CR0.NE");
 		return ENTRYEMU_E_ENGINE;
 	}
+	/*
+	 * CR4.OSFXSR (bit 9) and OSXMMEXCPT (bit 10): 2.6.18's check_fpu()
+	 * (include/asm-i386/bugs.h) sets them on a CPU with FXSR and SSE,
+	 * which the modelled CPU has.  Without OSFXSR an SSE instruction is
+	 * #UD, not #NM under CR0.TS (SDM vol. 3A 2.5, CR4.OSFXSR).
+	 */
+	if (engine_set_reg(m->eng, ER_CR4, engine_reg(m->eng, ER_CR4) | 0x600u)) {
+		machine_set_error(m, "cannot set CR4.OSFXSR");
+		return ENTRYEMU_E_ENGINE;
+	}
+	/*
+	 * The x87 and SSE state a task starts with: 2.6.18's init_fpu()
+	 * gives a task's first FPU state FNINIT's (SDM vol. 1 8.1.10):
+	 * control word 0x37f, all exceptions masked, every register empty
+	 * (tag word 0xffff), and MXCSR 0x1f80 (vol. 1 10.2.3.1).  Unicorn
+	 * leaves the control word 0 and the registers tagged valid.
+	 */
+	if (engine_set_reg(m->eng, ER_FPCW, 0x37f) || engine_set_reg(m->eng, ER_FPTAG, 0xffff) ||
+	    engine_set_reg(m->eng, ER_MXCSR, 0x1f80)) {
+		machine_set_error(m, "cannot set the FPU control words");
+		return ENTRYEMU_E_ENGINE;
+	}
 	uint32_t uds = ENTRYEMU_USER_DS;
 	engine_set_reg(m->eng, ER_DS, uds);
 	engine_set_reg(m->eng, ER_ES, uds);

@@ -27,6 +27,7 @@ enum engine_reg {
 	ER_CS, ER_SS, ER_DS, ER_ES, ER_FS, ER_GS,	/* selectors: 16 bits */
 	ER_CR3, ER_CR4,
 	ER_FPSW, ER_FPCW, ER_MXCSR,		/* x87 status and control, SSE */
+	ER_FPTAG,				/* x87 tag word, 2 bits a register */
 	ER_COUNT
 };
 

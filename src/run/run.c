@@ -332,7 +332,13 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 				if (instrument(m, slow, trace, m->gdb != NULL))
 					return ENTRYEMU_E_ENGINE;
 			}
-			continue;
+			/*
+			 * Unicorn may run on from the handler in the same start
+			 * (a retried FXSAVE under CR0.TS): an unmapped access it
+			 * stopped at since is still a #PF, below.
+			 */
+			if (!run->cpu.unmapped_kind)
+				continue;
 		}
 		if (e == ENGINE_EXIT_INVALID_INSN && !run->halt.stopping) {
 			/* Unicorn stops at an invalid opcode; the CPU raises #UD */
