@@ -172,6 +172,20 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	while (code && avail < 15 && machine_ptr(m, eip + (uint32_t)avail, 1))
 		avail++;
 	if (!code || cs_disasm(m->cs, code, avail, eip, 1, &insn) != 1) {
+		/*
+		 * An instruction longer than 15 bytes (here: prefixes enough
+		 * to leave no room for the rest) is #GP(0) (SDM vol. 2A
+		 * 2.3.11, vol. 3A 6.15 "Interrupt 13").
+		 */
+		size_t prefixes = 0;
+		while (code && prefixes < avail && fault_legacy_prefix(code[prefixes]))
+			prefixes++;
+		if (vector == VEC_GP && prefixes >= 14) {
+			snprintf(info->insn, sizeof(info->insn), "(%zu prefixes: over 15 bytes)",
+				 prefixes);
+			info->error = 0;
+			return 0;
+		}
 		snprintf(info->why, sizeof(info->why), "no decodable instruction at 0x%08x", eip);
 		return -1;
 	}
@@ -292,6 +306,17 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	return rc;
 }
 
+int fault_legacy_prefix(uint8_t b)
+{
+	switch (b) {
+	case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+	case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int fault_lock_undefined(struct entryemu *m, uint32_t eip)
 {
 	uint8_t bytes[15];
@@ -304,12 +329,9 @@ int fault_lock_undefined(struct entryemu *m, uint32_t eip)
 	}
 	int lock = 0;
 	for (size_t i = 0; i < n; i++) {
-		uint8_t b = bytes[i];
-		if (b == 0xf0)
-			lock = 1;
-		else if (!(b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 ||
-			   b == 0x65 || b == 0x66 || b == 0x67 || b == 0xf2 || b == 0xf3))
+		if (!fault_legacy_prefix(bytes[i]))
 			break;
+		lock |= bytes[i] == 0xf0;
 	}
 	cs_insn *insn = NULL;
 	if (!lock || !n)

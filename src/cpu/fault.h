@@ -42,6 +42,8 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
  * of the instruction itself, which Unicorn raises instead.
  */
 int fault_lock_undefined(struct entryemu *m, uint32_t eip);
+/* The legacy prefixes (SDM vol. 2A 2.1.1): 1 for b among them. */
+int fault_legacy_prefix(uint8_t b);
 
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			     int *undefined);
