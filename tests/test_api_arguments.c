@@ -10,6 +10,7 @@
 #include "support.h"
 
 #include <entryemu/scenario.h>
+#include <entryemu/oracle.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +60,8 @@ static void machine_nulls(void)
 	CHILD_CHECK(entryemu_set_labels(NULL, NULL, 0) == ENTRYEMU_E_INVAL);
 	CHILD_CHECK(entryemu_result_nmarks(NULL) == 0);
 	CHILD_CHECK(entryemu_result_mark(NULL, 0) == NULL);
+	CHILD_CHECK(entryemu_oracle_qemu_path(NULL, 64) == NULL);
+	CHILD_CHECK(entryemu_oracle_qemu_path(buf, 0) == NULL);
 	CHILD_CHECK(entryemu_set_syntax(NULL, ENTRYEMU_SYNTAX_ATT) == ENTRYEMU_E_INVAL);
 	CHILD_CHECK(entryemu_insn_text(NULL, 0, ENTRYEMU_SYNTAX_ATT, buf, sizeof(buf)) < 0);
 	unsigned port = 0;

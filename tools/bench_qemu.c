@@ -9,6 +9,8 @@
 #include "bench.h"
 #include "cli.h"
 
+#include <entryemu/oracle.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,25 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The first qemu-system-i386 on PATH, into buf; NULL if none. */
-static const char *find_qemu(char *buf, size_t len)
-{
-	const char *path = getenv("PATH");
-	while (path && *path) {
-		const char *end = strchr(path, ':');
-		size_t n = end ? (size_t)(end - path) : strlen(path);
-		if (n && (size_t)snprintf(buf, len, "%.*s/qemu-system-i386", (int)n, path) < len &&
-		    access(buf, X_OK) == 0)
-			return buf;
-		path = end ? end + 1 : NULL;
-	}
-	return NULL;
-}
-
 double bench_qemu_boot_ms(const char *kernel, int n, char *why, size_t len)
 {
 	char qemu[4096];
-	if (!find_qemu(qemu, sizeof(qemu))) {
+	if (!entryemu_oracle_qemu_path(qemu, sizeof(qemu))) {
 		snprintf(why, len, "qemu-system-i386 is not on PATH");
 		return -1;
 	}

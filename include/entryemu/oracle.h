@@ -31,6 +31,8 @@ ENTRYEMU_EXTERN int entryemu_oracle_open(entryemu_oracle **out, entryemu *m,
 					 enum entryemu_oracle_accel accel,
 					 char *err, size_t errlen);
 ENTRYEMU_EXTERN void entryemu_oracle_close(entryemu_oracle *o);
+/* The QEMU entryemu_oracle_open would start, into buf; NULL if none. */
+ENTRYEMU_EXTERN const char *entryemu_oracle_qemu_path(char *buf, size_t len);
 /* "kvm" or "tcg"; *why (if not NULL) says why KVM was not used. */
 ENTRYEMU_EXTERN const char *entryemu_oracle_accel_name(const entryemu_oracle *o,
 						       const char **why);

@@ -23,20 +23,10 @@
  * unrewritten pair; nothing short of translating one instruction at a
  * time would find those.
  */
-#include "far_indirect.h"
+#include "cpu/far_indirect.h"
+#include "cpu/fault.h"
 
 #include <string.h>
-
-static int legacy_prefix(uint8_t b)
-{
-	switch (b) {
-	case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
-	case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3:
-		return 1;
-	default:
-		return 0;
-	}
-}
 
 /* ModRM with mod = 3 and reg = 3 (CALLF) or 5 (JMPF). */
 static int far_through_register(uint8_t modrm)
@@ -53,7 +43,7 @@ static int far_through_register(uint8_t modrm)
 static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 {
 	size_t p = at;
-	while (p < len && p - at < 14 && legacy_prefix(code[p]))
+	while (p < len && p - at < 14 && fault_legacy_prefix(code[p]))
 		p++;
 	if (p + 1 >= len || code[p] != 0xff || !far_through_register(code[p + 1]))
 		return 0;

@@ -168,9 +168,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 
 	uint8_t *code = machine_ptr(m, eip, 1);
 	cs_insn *insn = NULL;
-	size_t avail = 0;
-	while (code && avail < 15 && machine_ptr(m, eip + (uint32_t)avail, 1))
-		avail++;
+	size_t avail = machine_avail(m, eip, 15);
 	if (!code || cs_disasm(m->cs, code, avail, eip, 1, &insn) != 1) {
 		/*
 		 * An instruction longer than 15 bytes (here: prefixes enough
@@ -416,9 +414,7 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 	uint32_t pc = start;
 	/* a translated block is at most a few hundred bytes; stop at 64 insns */
 	for (int n = 0; n < 64; n++) {
-		size_t avail = 0;
-		while (avail < 15 && machine_ptr(m, pc + (uint32_t)avail, 1))
-			avail++;
+		size_t avail = machine_avail(m, pc, 15);
 		uint8_t *p = machine_ptr(m, pc, 1);
 		cs_insn *insn = NULL;
 		if (!p)

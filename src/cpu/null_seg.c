@@ -48,9 +48,7 @@ int null_seg_fault(struct entryemu *m, uint32_t addr)
 	    (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM))
 		return 0;
 	uint8_t *p = machine_ptr(m, addr, 1);
-	size_t avail = 0;
-	while (avail < 15 && machine_ptr(m, addr + (uint32_t)avail, 1))
-		avail++;
+	size_t avail = machine_avail(m, addr, 15);
 	cs_insn *insn = NULL;
 	if (!p || cs_disasm(m->cs, p, avail, addr, 1, &insn) != 1)
 		return 0;

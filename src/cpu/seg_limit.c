@@ -191,9 +191,7 @@ int seg_limit_fault(struct entryemu *m, uint32_t addr)
 	if (!m->cpu->limit_watch || machine_cpl(m) != 3 ||
 	    (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM))
 		return -1;
-	size_t avail = 0;
-	while (avail < 15 && machine_ptr(m, addr + (uint32_t)avail, 1))
-		avail++;
+	size_t avail = machine_avail(m, addr, 15);
 	uint8_t *p = machine_ptr(m, addr, 1);
 	cs_insn *insn = NULL;
 	if (!p || cs_disasm(m->cs, p, avail, addr, 1, &insn) != 1)

@@ -236,9 +236,7 @@ int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len)
 	if (!m || !buf || !len)
 		return ENTRYEMU_E_INVAL;
 	char sym[128];
-	size_t avail = 0;
-	while (avail < 15 && machine_ptr(m, addr + (uint32_t)avail, 1))
-		avail++;
+	size_t avail = machine_avail(m, addr, 15);
 	uint8_t *p = machine_ptr(m, addr, 1);
 	cs_insn *insn = NULL;
 	entryemu_symbolize(m, addr, sym, sizeof(sym));
@@ -304,9 +302,7 @@ static int text_with(struct entryemu *m, csh h, uint32_t addr, char *buf, size_t
 {
 	if (!m || !buf || !len)
 		return ENTRYEMU_E_INVAL;
-	size_t avail = 0;
-	while (avail < 15 && machine_ptr(m, addr + (uint32_t)avail, 1))
-		avail++;
+	size_t avail = machine_avail(m, addr, 15);
 	uint8_t *p = machine_ptr(m, addr, 1);
 	cs_insn *insn = NULL;
 	buf[0] = 0;

@@ -292,3 +292,11 @@ int machine_check_restored(struct entryemu *m)
 	}
 	return 0;
 }
+
+size_t machine_avail(struct entryemu *m, uint32_t addr, size_t max)
+{
+	size_t n = 0;
+	while (n < max && machine_ptr(m, addr + (uint32_t)n, 1))
+		n++;
+	return n;
+}

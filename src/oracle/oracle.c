@@ -506,6 +506,11 @@ fail:
 	return ENTRYEMU_E_IO;
 }
 
+const char *entryemu_oracle_qemu_path(char *buf, size_t len)
+{
+	return buf && len ? qemu_find(buf, len) : NULL;
+}
+
 void entryemu_oracle_close(entryemu_oracle *o)
 {
 	if (!o)

@@ -405,9 +405,7 @@ void checks_observe(void *ctx, const struct run_event *ev)
 static int can_fault(struct entryemu *m, uint32_t addr)
 {
 	uint8_t *p = machine_ptr(m, addr, 1);
-	size_t avail = 0;
-	while (avail < 15 && machine_ptr(m, addr + (uint32_t)avail, 1))
-		avail++;
+	size_t avail = machine_avail(m, addr, 15);
 	cs_insn *insn = NULL;
 	if (!p || cs_disasm(m->cs, p, avail, addr, 1, &insn) != 1)
 		return 0;
