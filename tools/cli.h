@@ -31,6 +31,8 @@ pid_t spawn_quiet(const char *path, char *const argv[]);
 /* The bundled scenarios: $ENTRYEMU_SCENARIO_DIR, the source tree, or the
  * installed copy. */
 const char *scenario_dir(void);
+/* The *.yaml files of dir, sorted, malloc'd; their count, or -1. */
+int scenario_files(const char *dir, char ***out);
 int cmd_bench(int argc, char **argv, const struct opts *o);	/* bench.c */
 int cmd_cost(int argc, char **argv, const struct opts *o);	/* cost.c */
 int cmd_explore(int argc, char **argv, const struct opts *o);	/* explore.c */

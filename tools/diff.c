@@ -12,7 +12,6 @@
 
 #include <entryemu/oracle.h>
 
-#include <dirent.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -235,37 +234,6 @@ static int diff_run(struct pair *p, const entryemu_scenario *s, const char *path
 	return undocumented ? EXIT_FAIL : EXIT_PASS;
 }
 
-static int list_dir(const char *dir, char ***out)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	char **v = NULL;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t l = strlen(e->d_name);
-		if (l < 6 || strcmp(e->d_name + l - 5, ".yaml"))
-			continue;
-		char **nv = realloc(v, (size_t)(n + 1) * sizeof(*v));
-		if (!nv)
-			break;
-		v = nv;
-		if (asprintf(&v[n], "%s/%s", dir, e->d_name) < 0)
-			break;
-		n++;
-	}
-	closedir(d);
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
-			char *x = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = x;
-		}
-	*out = v;
-	return n;
-}
-
 int cmd_diff(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -325,7 +293,7 @@ int cmd_diff(int argc, char **argv)
 	char **files = argv + optind, **owned = NULL;
 	int nfiles = argc - optind;
 	if (!nfiles) {
-		nfiles = list_dir(scenario_dir(), &owned);
+		nfiles = scenario_files(scenario_dir(), &owned);
 		files = owned;
 		if (nfiles <= 0) {
 			fprintf(stderr, "entryemu: no scenarios in %s\n", scenario_dir());

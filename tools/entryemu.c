@@ -463,7 +463,7 @@ static void print_trace(entryemu *m, const entryemu_result *r)
 
 /* ---- replay ---------------------------------------------------------------------- */
 
-static int scenario_files(const char *dir, char ***out)
+int scenario_files(const char *dir, char ***out)
 {
 	DIR *d = opendir(dir);
 	if (!d)
