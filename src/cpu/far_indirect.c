@@ -19,13 +19,17 @@
  *
  * Boundaries come from a linear decode that starts at anchors the caller
  * knows to be instruction starts (the start of user code; the image's
- * symbols).  A jump into the middle of an instruction can still reach an
- * unrewritten pair; nothing short of translating one instruction at a
- * time would find those.
+ * symbols), and again from each direct jump or call target that decode
+ * finds with a pair right after it.  Where the same bytes are also part
+ * of a longer instruction (an immediate), that instruction sees the
+ * rewritten byte.  An indirect jump into the middle of an instruction
+ * can still reach an unrewritten pair; nothing short of translating one
+ * instruction at a time would find those.
  */
 #include "cpu/far_indirect.h"
 #include "cpu/fault.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ModRM with mod = 3 and reg = 3 (CALLF) or 5 (JMPF). */
@@ -64,33 +68,96 @@ static int has_candidate(const uint8_t *code, size_t from, size_t to)
 	return 0;
 }
 
-/* Decode from `from' up to `to', rewriting what the decode lands on. */
-static unsigned sweep(csh cs, cs_insn *insn, uint8_t *code, size_t len, uint32_t base,
-		      size_t from, size_t to)
+/*
+ * A direct jump or call's target, as an offset into the code, from its
+ * bytes (relative to the next instruction): jcc, jmp and call with rel8
+ * or rel32, loop and jecxz.  -1 for anything else, or a target outside.
+ */
+static long branch_target(const uint8_t *code, size_t len, size_t at, size_t size)
 {
-	unsigned n = 0;
+	size_t p = at;
+	int opsize16 = 0;
+	while (p < at + size && fault_legacy_prefix(code[p]))
+		opsize16 |= code[p++] == 0x66;
+	if (p >= at + size)
+		return -1;
+	uint8_t op = code[p];
+	int64_t rel;
+	if ((op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3) || op == 0xeb)
+		rel = (int8_t)code[at + size - 1];
+	else if ((op == 0xe8 || op == 0xe9 || (op == 0x0f && p + 1 < at + size &&
+						(code[p + 1] & 0xf0) == 0x80)) && !opsize16)
+		rel = (int32_t)((uint32_t)code[at + size - 4] | (uint32_t)code[at + size - 3] << 8 |
+				(uint32_t)code[at + size - 2] << 16 |
+				(uint32_t)code[at + size - 1] << 24);
+	else
+		return -1;
+	int64_t t = (int64_t)(at + size) + rel;
+	return t >= 0 && (uint64_t)t < len ? (long)t : -1;
+}
+
+struct walk {
+	csh cs;
+	cs_insn *insn;
+	uint8_t *code;
+	size_t len;
+	uint32_t base;
+	uint8_t *seen;			/* a bit per byte: decoded as a start */
+	size_t *todo;			/* branch targets still to decode from */
+	size_t ntodo, cap;
+	unsigned rewritten;
+};
+
+static int seen(const struct walk *w, size_t at)
+{
+	return w->seen[at / 8] >> (at % 8) & 1;
+}
+
+/*
+ * Decode from `from' up to `to' (or, for a branch target, until the
+ * decode meets an instruction start already seen), rewriting what the
+ * decode lands on and noting the direct branches' targets.
+ */
+static void sweep(struct walk *w, size_t from, size_t to, int until_seen)
+{
 	size_t at = from;
-	while (at < to) {
-		size_t k = rewrite_at(code, len, at);
+	while (at < to && !(until_seen && seen(w, at))) {
+		w->seen[at / 8] |= (uint8_t)(1u << (at % 8));
+		size_t k = rewrite_at(w->code, w->len, at);
 		if (k) {
-			n++;
+			w->rewritten++;
 			at += k;
 			continue;
 		}
-		const uint8_t *p = code + at;
-		size_t left = len - at;
-		uint64_t addr = base + at;
-		at += cs_disasm_iter(cs, &p, &left, &addr, insn) ? insn->size : 1;
+		const uint8_t *p = w->code + at;
+		size_t left = w->len - at;
+		uint64_t addr = w->base + at;
+		if (!cs_disasm_iter(w->cs, &p, &left, &addr, w->insn)) {
+			at++;
+			continue;
+		}
+		/* a target that is no start yet, with a pair right after it */
+		long t = branch_target(w->code, w->len, at, w->insn->size);
+		if (t >= 0 && !seen(w, (size_t)t) && w->ntodo < w->cap &&
+		    has_candidate(w->code, (size_t)t,
+				  (size_t)t + 16 < w->len ? (size_t)t + 16 : w->len))
+			w->todo[w->ntodo++] = (size_t)t;
+		at += w->insn->size;
 	}
-	return n;
 }
 
 unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
 			      uint32_t base, const uint32_t *anchors, size_t nanchors)
 {
-	unsigned n = 0;
 	if (!has_candidate(code, 0, len))
 		return 0;
+	struct walk w = { cs, insn, code, len, base, calloc(len / 8 + 1, 1), NULL, 0, 4096, 0 };
+	w.todo = malloc(w.cap * sizeof(*w.todo));
+	if (!w.seen || !w.todo) {
+		free(w.seen);
+		free(w.todo);
+		return 0;
+	}
 	/* each stretch from one anchor to the next, decoded from its anchor */
 	for (size_t i = 0; i < nanchors; i++) {
 		if (anchors[i] < base || anchors[i] - base >= len)
@@ -98,9 +165,17 @@ unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
 		size_t from = anchors[i] - base, to = len;
 		if (i + 1 < nanchors && anchors[i + 1] > anchors[i] && anchors[i + 1] - base < len)
 			to = anchors[i + 1] - base;
-		/* the last instruction of the stretch may run past its end */
+		/* only stretches with a pair (the last instruction may run past) */
 		if (has_candidate(code, from, to + 16 < len ? to + 16 : len))
-			n += sweep(cs, insn, code, len, base, from, to);
+			sweep(&w, from, to, 0);
 	}
-	return n;
+	/* then from the direct branch targets with a pair right after them */
+	while (w.ntodo) {
+		size_t t = w.todo[--w.ntodo];
+		if (!seen(&w, t))
+			sweep(&w, t, t + 32 < len ? t + 32 : len, 1);
+	}
+	free(w.seen);
+	free(w.todo);
+	return w.rewritten;
 }
