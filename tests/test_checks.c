@@ -43,6 +43,8 @@ static void fires_on_mutant(const char *id, enum entryemu_check c, const uint8_t
 {
 	entryemu_result *r = new_result();
 	struct entryemu_setup s = { 0 };
+	if (c == ENTRYEMU_CHECK_CFI)
+		s.flags = ENTRYEMU_RUN_CHECK_CFI;	/* asked for, not implied */
 	if (edit) {
 		s.edits = edit;
 		s.nedits = 1;
@@ -194,6 +196,23 @@ static void test_slots_checker(void **state)
 	entryemu_close(fixed);
 }
 
+/*
+ * The unwind table against the stack.  system_call's pushl of orig_eax
+ * without its CFA adjustment leaves the CFA 4 bytes below the EIP, CS,
+ * EFLAGS the int $0x80 gate pushed (SDM vol. 3A 6.12.1); SAVE_ALL's
+ * %eax annotated one slot up names %ds's slot (__USER_DS there, not the
+ * syscall number); the seed's UNWIND_ESPFIX_STACK keeps the adjustments
+ * of a push and pop it dropped, which puts the CFA 4 bytes high in
+ * error_code (a user #GP goes through it).
+ */
+static void test_cfi_checker(void **state)
+{
+	(void)state;
+	fires_on_mutant("cfi-orig-eax-no-adjust", ENTRYEMU_CHECK_CFI, getpid, sizeof(getpid), NULL);
+	fires_on_mutant("cfi-eax-wrong-slot", ENTRYEMU_CHECK_CFI, getpid, sizeof(getpid), NULL);
+	fires_on_mutant("seed-espfix-stale-cfi", ENTRYEMU_CHECK_CFI, hlt, sizeof(hlt), NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_irqs_off_checker_at_iret),
 		cmocka_unit_test(test_irqs_off_checker_at_work_check),
 		cmocka_unit_test(test_slots_checker),
+		cmocka_unit_test(test_cfi_checker),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,7 @@ static int run_variant(struct image_run *ir, size_t k, struct tally *t)
 	struct entryemu_setup s;
 	struct variant_storage store;
 	variant_setup(&ir->v, k, ir->base, &s, &store);
+	s.flags |= ENTRYEMU_RUN_CHECK_CFI;	/* every checker, the costly one too */
 	t->variants++;
 	if (entryemu_run(ir->m, &s, ir->r)) {
 		fprintf(stderr, "entryemu explore: %s: %s\n", entryemu_scenario_name(ir->sc),
@@ -117,7 +118,7 @@ static int run_variant(struct image_run *ir, size_t k, struct tally *t)
 		return 0;
 	}
 	t->found++;
-	for (int c = 0; c < 8; c++)
+	for (int c = 0; c < EXPLORE_CHECKS; c++)
 		t->by_check[c] += (extra >> c) & 1;
 	t->oops += oc == ENTRYEMU_OOPS;
 	t->unsupported += oc == ENTRYEMU_UNSUPPORTED;
@@ -245,7 +246,7 @@ static int explore_image(const entryemu_scenario *sc, int i, const struct opts *
 	}
 	/* the base run: traced, and what it finds is what the scenario expects */
 	struct entryemu_setup s = *ir.base;
-	s.flags |= ENTRYEMU_RUN_TRACE;
+	s.flags |= ENTRYEMU_RUN_TRACE | ENTRYEMU_RUN_CHECK_CFI;
 	if (entryemu_run(ir.m, &s, ir.r)) {
 		fprintf(stderr, "entryemu explore: %s: %s\n", entryemu_scenario_name(sc),
 			entryemu_last_error(ir.m));
@@ -277,7 +278,7 @@ static void summary(const struct tally *t, int json)
 		       t->variants, t->found, t->known, t->written, t->oops, t->unsupported,
 		       t->errors);
 		const char *sep = "";
-		for (int c = 0; c < 8; c++) {
+		for (int c = 0; c < EXPLORE_CHECKS; c++) {
 			const char *name = entryemu_check_name((enum entryemu_check)(1u << c));
 			if (strcmp(name, "?")) {
 				printf("%s\"%s\": %lu", sep, name, t->by_check[c]);
@@ -295,7 +296,7 @@ static void summary(const struct tally *t, int json)
 	printf("%-24s %10lu\n", "oops", t->oops);
 	printf("%-24s %10lu\n", "unsupported", t->unsupported);
 	printf("%-24s %10lu\n", "errors or budget", t->errors);
-	for (int c = 0; c < 8; c++) {
+	for (int c = 0; c < EXPLORE_CHECKS; c++) {
 		const char *name = entryemu_check_name((enum entryemu_check)(1u << c));
 		if (strcmp(name, "?")) {
 			char label[40];
@@ -312,7 +313,7 @@ static int parse_known(const char *list, unsigned *bits)
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (char *save = NULL, *n = strtok_r(buf, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
 		unsigned b = 0;
-		for (int c = 0; c < 8 && !b; c++)
+		for (int c = 0; c < EXPLORE_CHECKS && !b; c++)
 			if (!strcmp(n, entryemu_check_name((enum entryemu_check)(1u << c))))
 				b = 1u << c;
 		if (!b) {

@@ -6,10 +6,13 @@
 
 #include <stddef.h>
 
+/* The checkers a tally counts: ENTRYEMU_CHECK_* bits 0 .. EXPLORE_CHECKS-1. */
+#define EXPLORE_CHECKS 9
+
 struct tally {
 	unsigned long variants, found, written;
 	unsigned long known;		/* variants with --known findings */
-	unsigned long by_check[8];	/* findings by checker bit */
+	unsigned long by_check[EXPLORE_CHECKS];	/* findings by checker bit */
 	unsigned long oops, unsupported, errors;
 };
 
@@ -19,7 +22,7 @@ static inline void tally_add(struct tally *to, const struct tally *from)
 	to->found += from->found;
 	to->written += from->written;
 	to->known += from->known;
-	for (int c = 0; c < 8; c++)
+	for (int c = 0; c < EXPLORE_CHECKS; c++)
 		to->by_check[c] += from->by_check[c];
 	to->oops += from->oops;
 	to->unsupported += from->unsupported;

@@ -108,7 +108,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 asm=$top/asm
 mkdir -p "$tmp/asm"
-flags="-m32 -D__ASSEMBLY__ -include $asm/config-$cfg.h -I$tmp -I$asm/include -Wa,--32"
+# the kernels' TRACE_IRQS_* pushes carry no CFI (asm/irqflags.h)
+flags="-m32 -D__ASSEMBLY__ -DENTRYEMU_TRACE_IRQS_NO_CFI -include $asm/config-$cfg.h -I$tmp -I$asm/include -Wa,--32"
 [ $own_irq_ops = no ] || flags="$flags -DENTRYEMU_ENTRY_OWN_IRQ_OPS"
 "$cc" -m32 -S -O2 -ffreestanding -include "$asm/config-$cfg.h" -I"$asm/include" \
 	-o "$tmp/asm-offsets.s" "$asm/asm-offsets.c"

@@ -9,7 +9,7 @@ build=${1:-build}
 shift 2>/dev/null || true
 
 pkgs="gcc binutils cmake pkg-config libunicorn-dev libcapstone-dev qemu-system-x86 \
-libcmocka-dev libelf-dev libfyaml-dev valgrind gdb"
+libcmocka-dev libelf-dev libdw-dev libfyaml-dev valgrind gdb"
 if [ "${ENTRYEMU_FUZZ:-0}" = 1 ]; then
 	pkgs="$pkgs clang libclang-rt-14-dev"
 fi

@@ -385,7 +385,11 @@ enum entryemu_check {
 					 * frame goes back to user space (the
 					 * exit's work check, before a signal's
 					 * delivery and the pops) */
-	ENTRYEMU_CHECK_ALL = 0xff,
+	ENTRYEMU_CHECK_CFI = 0x100,	/* the image's DWARF CFI (CFA, saved
+					 * registers) matches the stack at every
+					 * instruction of the entry code; runs
+					 * only with ENTRYEMU_RUN_CHECK_CFI */
+	ENTRYEMU_CHECK_ALL = 0x1ff,
 };
 ENTRYEMU_EXTERN const char *entryemu_check_name(enum entryemu_check c);
 
@@ -396,6 +400,10 @@ ENTRYEMU_EXTERN const char *entryemu_check_name(enum entryemu_check c);
  * byte the reset missed fails entryemu_run() with ENTRYEMU_E_ENGINE and
  * names the address in entryemu_last_error().  For tests. */
 #define ENTRYEMU_RUN_CHECK_RESET 0x8
+/* Run the cfi checker (ENTRYEMU_CHECK_CFI) too: it looks at every
+ * instruction of the entry code, which makes a warm run about 1.5 times
+ * as costly in host instructions, so it is asked for, not implied. */
+#define ENTRYEMU_RUN_CHECK_CFI	0x10
 
 enum entryemu_outcome {
 	ENTRYEMU_DONE,		/* the user code ran to its end */

@@ -598,6 +598,13 @@ int image_load(struct image *img, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, sub);
 		goto out;
 	}
+	/* the entry code: the executable range below the callout slots */
+	uint32_t cfi_end = img->callouts_start > img->text_start &&
+			   img->callouts_start < img->text_end ? img->callouts_start : img->text_end;
+	if (cfi_load(&img->cfi, fd, img->text_start, cfi_end, sub, sizeof(sub)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, sub);
+		goto out;
+	}
 	rc = 0;
 out:
 	if (elf)
@@ -615,6 +622,7 @@ void image_free(struct image *img)
 	free(img->syms);
 	free(img->extable);
 	free(img->bytes);
+	cfi_free(&img->cfi);
 	memset(img, 0, sizeof(*img));
 }
 

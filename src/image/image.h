@@ -7,6 +7,8 @@
 
 #include <entryemu/entryemu.h>
 
+#include "image/cfi.h"
+
 struct image_symbol {
 	uint32_t addr;
 	char *name;
@@ -41,6 +43,7 @@ struct image {
 	uint32_t text_start, text_end;	/* executable sections span */
 	uint32_t callouts_start, callouts_end;
 	struct image_layout layout;
+	struct cfi_table cfi;		/* the entry code's unwind rules */
 };
 
 /* Load path; on failure returns -1 and writes a message to err. */

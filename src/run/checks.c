@@ -29,6 +29,7 @@ const char *entryemu_check_name(enum entryemu_check c)
 	case ENTRYEMU_CHECK_DF: return "df";
 	case ENTRYEMU_CHECK_IRQS_OFF: return "irqs_off";
 	case ENTRYEMU_CHECK_SLOTS: return "slots";
+	case ENTRYEMU_CHECK_CFI: return "cfi";
 	default: return "?";
 	}
 }
@@ -369,6 +370,7 @@ static void on_exit_insn(struct checks *k, uint32_t addr, uint32_t esp, uint16_t
 void checks_observe(void *ctx, const struct run_event *ev)
 {
 	struct checks *k = ctx;
+	cfi_observe(k, ev);
 	switch (ev->kind) {
 	case RUN_EV_DELIVERED:
 		if (ev->u.delivered.user_entry)
@@ -467,6 +469,7 @@ void checks_start(struct checks *k, struct entryemu *m, entryemu_result *res, un
 	k->res = res;
 	k->off = off;
 	memset(&k->entry, 0, sizeof(k->entry));
+	memset(&k->cfi, 0, sizeof(k->cfi));
 	if (!on(k, ENTRYEMU_CHECK_EXTABLE))
 		return;
 	for (size_t i = 0; i < m->nimage_findings; i++)

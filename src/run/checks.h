@@ -20,11 +20,30 @@ struct entry_state {
 	int slots_seen;			/* checks_slots.c flagged this entry */
 };
 
+/* checks_cfi.c: the frames the entry code is in, innermost last. */
+#define CFI_MAX_NEST 8
+struct cfi_activation {
+	uint32_t cfa;			/* just above EIP, CS, EFLAGS */
+	uint32_t cfa_ring3;		/* or above ESP, SS too (from ring 3) */
+	uint32_t entry[CFI_NREGS];	/* the registers when it began */
+	uint16_t known;			/* bit r: entry[r] is known */
+	uint16_t checked;		/* bit r: its saved slot was checked */
+	uint32_t skip;			/* an instruction not yet on its stack */
+	int anchored;			/* cfa is known (not on the espfix stack) */
+	int checked_frame;		/* anchored, and entered at an FDE's start */
+	int reported;
+};
+struct cfi_frames {
+	int n;
+	struct cfi_activation act[CFI_MAX_NEST];
+};
+
 struct checks {
 	struct entryemu *m;
 	entryemu_result *res;
 	unsigned off;			/* ENTRYEMU_CHECK_* switched off */
 	struct entry_state entry;
+	struct cfi_frames cfi;
 };
 
 /* Start watching a run: the image's own findings go in first. */
@@ -40,5 +59,11 @@ void checks_finding(struct checks *k, enum entryemu_check c, uint32_t eip,
 /* checks_slots.c: kernel-address bits in a user-visible selector slot,
  * at the exit path's work check (a load of thread_info->flags) */
 void slots_at_work_check(struct checks *k, uint32_t addr, uint32_t esp);
+
+/* checks_cfi.c: the unwind rules against the stack.  cfi_observe follows
+ * the events; cfi_step runs before each instruction of the entry code
+ * while the checker is on (run.c hooks it). */
+void cfi_observe(struct checks *k, const struct run_event *ev);
+void cfi_step(struct checks *k, uint32_t addr);
 
 #endif

@@ -53,6 +53,16 @@ static void trace_hook(void *data, uint32_t addr, uint32_t size)
 		result_trace_push(m->run->res, (uint32_t)addr);
 }
 
+/* An instruction of the entry code: the cfi checker holds its rules
+ * against the stack. */
+static void cfi_hook(void *data, uint32_t addr, uint32_t size)
+{
+	struct entryemu *m = data;
+	(void)size;
+	if (m->run && !machine_stopping(m))
+		cfi_step(&m->run->checks, addr);
+}
+
 /* An access to unmapped memory: the start returns, and the run delivers #PF. */
 static void unmapped_hook(void *data, enum engine_access kind, uint32_t addr, uint32_t size)
 {
@@ -247,9 +257,21 @@ static int check_setup(struct entryemu *m, const struct entryemu_setup *s)
  * an explorer's variants) translates nothing again, and runs without
  * them run uninstrumented.
  */
-static int instrument(struct entryemu *m, int slow, int trace, int debug)
+static int instrument(struct entryemu *m, int slow, int trace, int debug, int cfi)
 {
 	int change = 0;
+	if (cfi != m->hooked_cfi) {
+		const struct cfi_table *t = &m->img.cfi;
+		if (cfi && engine_hook_code(m->eng, &m->h_cfi, t->base,
+					    t->base + (uint32_t)t->len - 1, cfi_hook, m)) {
+			machine_set_error(m, "cannot install the cfi checker's hook");
+			return -1;
+		}
+		if (!cfi)
+			engine_unhook(m->eng, m->h_cfi);
+		m->hooked_cfi = cfi;
+		change = 1;
+	}
 	if (debug != m->hooked_gdb) {
 		if (debug && engine_hook_code(m->eng, &m->h_gdb, 1, 0, gdb_hook_fn(), m)) {
 			machine_set_error(m, "cannot install the debugger's hook");
@@ -307,9 +329,12 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	run->cpu.null_watch = seg_override_in_code(s->code, s->code_len);
 	int slow = s->ninjects > 0 || (s->cr0_set & 0xc) || io_in_code(s->code, s->code_len) ||
 		   run->cpu.null_watch;
+	/* the cfi checker looks at every instruction of the entry code */
+	int cfi = m->img.cfi.rows && (s->flags & ENTRYEMU_RUN_CHECK_CFI) &&
+		  !(s->checks_off & ENTRYEMU_CHECK_CFI);
 	if (gdb_run_start(m))
 		return ENTRYEMU_E_IO;
-	if (instrument(m, slow, trace, m->gdb != NULL))
+	if (instrument(m, slow, trace, m->gdb != NULL, cfi))
 		return ENTRYEMU_E_ENGINE;
 	if (m->tap)
 		m->tap->start(m->tap->ctx);
@@ -329,7 +354,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			/* or a null DS/ES appeared: look at every instruction now */
 			if (run->cpu.null_watch && !slow) {
 				slow = 1;
-				if (instrument(m, slow, trace, m->gdb != NULL))
+				if (instrument(m, slow, trace, m->gdb != NULL, cfi))
 					return ENTRYEMU_E_ENGINE;
 			}
 			/*
@@ -406,7 +431,9 @@ int entryemu_run(entryemu *m, const struct entryemu_setup *s, entryemu_result *r
 	run->setup = s;
 	run->res = r;
 	run->recorder = (struct recorder){ .res = r, .last_call = -1 };
-	checks_start(&run->checks, m, r, s->checks_off);
+	/* the cfi checker runs when asked for (ENTRYEMU_RUN_CHECK_CFI) */
+	checks_start(&run->checks, m, r, s->checks_off |
+		     ((s->flags & ENTRYEMU_RUN_CHECK_CFI) ? 0u : (unsigned)ENTRYEMU_CHECK_CFI));
 	run->stream.obs[run->stream.n].fn = recorder_observe;
 	run->stream.obs[run->stream.n++].ctx = &run->recorder;
 	run->stream.obs[run->stream.n].fn = checks_observe;

@@ -24,7 +24,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 spec=$top/tests/mutation/model-mutants.txt
 : "${CC:=cc}"
 CFLAGS="-std=gnu11 -O1 -fPIC -fvisibility=hidden -w -I$top/src -I$top/include $(pkg-config --cflags capstone unicorn)"
-LIBS="$(pkg-config --libs unicorn capstone libelf) -lpthread -ldl -lm"
+LIBS="$(pkg-config --libs unicorn capstone libelf libdw) -lpthread -ldl -lm"
 CMOCKA="$(pkg-config --cflags --libs cmocka)"
 
 field() {	# field N of mutant ID

@@ -25,22 +25,48 @@
 #define GET_CR0_INTO_EAX		movl %cr0, %eax
 
 #ifdef CONFIG_TRACE_IRQFLAGS
+#include <asm/dwarf2.h>
+/*
+ * The saves shift the stack under the unwind table: each push and pop is
+ * annotated, so that the CFA stays right at every instruction (the cfi
+ * checker asks for it).  A kernel's own entry.S (tools/own-entry.sh)
+ * gets ENTRYEMU_TRACE_IRQS_NO_CFI, the unannotated pushes of the
+ * kernels' irqflags.h: its files use TRACE_IRQS_ON in .fixup, outside
+ * any CFI procedure, where an annotation does not assemble.
+ */
+#ifdef ENTRYEMU_TRACE_IRQS_NO_CFI
+#define TRACE_IRQS_CFI(n)
+#else
+#define TRACE_IRQS_CFI(n)		CFI_ADJUST_CFA_OFFSET n;
+#endif
 # define TRACE_IRQS_ON			\
 	pushl %eax;			\
+	TRACE_IRQS_CFI(4)		\
 	pushl %ecx;			\
+	TRACE_IRQS_CFI(4)		\
 	pushl %edx;			\
+	TRACE_IRQS_CFI(4)		\
 	call trace_hardirqs_on;		\
 	popl %edx;			\
+	TRACE_IRQS_CFI(-4)		\
 	popl %ecx;			\
-	popl %eax;
+	TRACE_IRQS_CFI(-4)		\
+	popl %eax;			\
+	TRACE_IRQS_CFI(-4)
 # define TRACE_IRQS_OFF			\
 	pushl %eax;			\
+	TRACE_IRQS_CFI(4)		\
 	pushl %ecx;			\
+	TRACE_IRQS_CFI(4)		\
 	pushl %edx;			\
+	TRACE_IRQS_CFI(4)		\
 	call trace_hardirqs_off;	\
 	popl %edx;			\
+	TRACE_IRQS_CFI(-4)		\
 	popl %ecx;			\
-	popl %eax;
+	TRACE_IRQS_CFI(-4)		\
+	popl %eax;			\
+	TRACE_IRQS_CFI(-4)
 #else
 # define TRACE_IRQS_ON
 # define TRACE_IRQS_OFF
