@@ -731,6 +731,24 @@ common_interrupt:
 #include "entry_arch.h"
 
 /*
+ * Where the per-CPU register has its own slot (the seed's %gs, 2.6.20's
+ * merged version), error_code pushes the rest of pt_regs below the
+ * handler address and the error code its stub left, as SAVE_ALL would
+ * without the segment loads.
+ */
+#define PUSH_ERROR_CODE_FRAME \
+	pushl %es; CFI_ADJUST_CFA_OFFSET 4; \
+	pushl %ds; CFI_ADJUST_CFA_OFFSET 4; \
+	pushl %eax; CFI_ADJUST_CFA_OFFSET 4; \
+	pushl %ebp; CFI_ADJUST_CFA_OFFSET 4; \
+	pushl %edi; CFI_ADJUST_CFA_OFFSET 4; \
+	pushl %esi; CFI_ADJUST_CFA_OFFSET 4; \
+	pushl %edx; CFI_ADJUST_CFA_OFFSET 4; \
+	pushl %ecx; CFI_ADJUST_CFA_OFFSET 4; \
+	pushl %ebx; CFI_ADJUST_CFA_OFFSET 4; \
+	cld
+
+/*
  * Exception stubs.  Those for exceptions without an error code push 0 in
  * its place; every stub then pushes its C handler and joins error_code,
  * which completes pt_regs around those two words.
@@ -751,25 +769,7 @@ error_code:
 	 * before the espfix check, which reads the GDT through it; the
 	 * saved value then goes over the handler address as a 32-bit word.
 	 */
-	pushl %es
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %ds
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %eax
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %ebp
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %edi
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %esi
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %edx
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %ecx
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %ebx
-	CFI_ADJUST_CFA_OFFSET 4
-	cld
+	PUSH_ERROR_CODE_FRAME
 	pushl PERCPU_REG
 	CFI_ADJUST_CFA_OFFSET 4
 	movl $(__KERNEL_PERCPU), %ecx
@@ -789,25 +789,7 @@ error_code:
 	 * The handler address sits in the %gs slot, the error code in the
 	 * orig_eax slot: push the rest of pt_regs below them.
 	 */
-	pushl %es
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %ds
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %eax
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %ebp
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %edi
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %esi
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %edx
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %ecx
-	CFI_ADJUST_CFA_OFFSET 4
-	pushl %ebx
-	CFI_ADJUST_CFA_OFFSET 4
-	cld
+	PUSH_ERROR_CODE_FRAME
 	UNWIND_ESPFIX_STACK
 	movl PT_GS(%esp), %edi		# the handler
 	movl PT_ORIG_EAX(%esp), %edx	# the error code
