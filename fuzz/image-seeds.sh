@@ -62,6 +62,19 @@ cp "$pre" "$f"
 put8 "$f" $(($(symoff "$pre" syscall_call 0) - 5)) 0x00
 put8 "$f" "$(symoff "$pre" page_fault 0)" 0x61
 
+# the first FDE of .debug_frame with an address_range of 0xffffffff: the
+# CFI loader walked every address of that range (11 s) before it clipped
+# the range to the entry code
+f=$dir/found-cfi-huge-fde-range.elf
+cp "$img" "$f"
+dfoff=$(readelf -SW "$img" | awk '$2 == ".debug_frame" { print $5; exit }')
+if [ -n "$dfoff" ]; then
+	dfoff=$((0x$dfoff))
+	cielen=$(od -An -tu4 -j "$dfoff" -N4 "$img" | tr -d ' ')
+	# the FDE after the CIE: length, CIE pointer, initial location, range
+	put8 "$f" $((dfoff + 4 + cielen + 12)) 0xff 0xff 0xff 0xff
+fi
+
 [ -n "$open" ] || exit 0
 mkdir -p "$open"
 # getpid's sys_call_table entry sends it to the callout slot of syscall

@@ -103,11 +103,15 @@ static void mark_starts(struct cfi_table *t, Dwarf *dw)
 				uint32_t at, range;
 				memcpy(&at, e.fde.start, 4);
 				memcpy(&range, e.fde.start + 4, 4);	/* address_range */
-				for (uint32_t a = at; a - at < range; a++) {
-					uint32_t i = a - t->base;
-					if (i < t->len && t->rows[i].covered)
-						t->rows[i].fde = at;
-				}
+				/* the FDE's range, clipped to the table (a crafted
+				 * address_range may span the address space) */
+				uint64_t from = at > t->base ? at : t->base;
+				uint64_t to = (uint64_t)at + range;
+				if (to > (uint64_t)t->base + t->len)
+					to = (uint64_t)t->base + t->len;
+				for (uint64_t a = from; a < to; a++)
+					if (t->rows[a - t->base].covered)
+						t->rows[a - t->base].fde = at;
 				uint32_t i = at - t->base;
 				if (i < t->len && t->rows[i].covered)
 					t->rows[i].fde_start = 1;
