@@ -598,13 +598,6 @@ int image_load(struct image *img, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, sub);
 		goto out;
 	}
-	/* the entry code: the executable range below the callout slots */
-	uint32_t cfi_end = img->callouts_start > img->text_start &&
-			   img->callouts_start < img->text_end ? img->callouts_start : img->text_end;
-	if (cfi_load(&img->cfi, fd, img->text_start, cfi_end, sub, sizeof(sub)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, sub);
-		goto out;
-	}
 	rc = 0;
 out:
 	if (elf)
@@ -612,6 +605,35 @@ out:
 	close(fd);
 	if (rc < 0)
 		image_free(img);
+	return rc;
+}
+
+/*
+ * The unwind rules of the entry code (the executable range below the
+ * callout slots), read from the file on first use: only runs of the cfi
+ * checker need them, and reading them costs as much as the rest of an
+ * open.  0 once loaded (or when the file has no CFI), -1 with err.
+ */
+int image_cfi(struct image *img, const char *path, char *err, size_t errlen)
+{
+	if (img->cfi_tried)
+		return img->cfi.rows || !img->cfi_failed ? 0 : -1;
+	img->cfi_tried = 1;
+	char sub[256];
+	int fd = open_regular(path, sub, sizeof(sub));
+	if (fd < 0) {
+		snprintf(err, errlen, "%s", sub);
+		img->cfi_failed = 1;
+		return -1;
+	}
+	uint32_t end = img->callouts_start > img->text_start &&
+		       img->callouts_start < img->text_end ? img->callouts_start : img->text_end;
+	int rc = cfi_load(&img->cfi, fd, img->text_start, end, sub, sizeof(sub));
+	close(fd);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", path, sub);
+		img->cfi_failed = 1;
+	}
 	return rc;
 }
 

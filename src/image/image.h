@@ -43,12 +43,15 @@ struct image {
 	uint32_t text_start, text_end;	/* executable sections span */
 	uint32_t callouts_start, callouts_end;
 	struct image_layout layout;
-	struct cfi_table cfi;		/* the entry code's unwind rules */
+	struct cfi_table cfi;		/* the entry code's unwind rules (image_cfi) */
+	int cfi_tried, cfi_failed;
 };
 
 /* Load path; on failure returns -1 and writes a message to err. */
 int image_load(struct image *img, const char *path, char *err, size_t errlen);
 void image_free(struct image *img);
+/* Read the entry code's unwind rules into img->cfi, once; -1 with err. */
+int image_cfi(struct image *img, const char *path, char *err, size_t errlen);
 
 uint32_t image_symbol(const struct image *img, const char *name);
 /* Symbol containing addr (the closest at or below), or NULL. */

@@ -330,8 +330,10 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	int slow = s->ninjects > 0 || (s->cr0_set & 0xc) || io_in_code(s->code, s->code_len) ||
 		   run->cpu.null_watch;
 	/* the cfi checker looks at every instruction of the entry code */
-	int cfi = m->img.cfi.rows && (s->flags & ENTRYEMU_RUN_CHECK_CFI) &&
-		  !(s->checks_off & ENTRYEMU_CHECK_CFI);
+	int cfi = (s->flags & ENTRYEMU_RUN_CHECK_CFI) && !(s->checks_off & ENTRYEMU_CHECK_CFI);
+	if (cfi && image_cfi(&m->img, m->image_path, m->err, sizeof(m->err)) < 0)
+		return ENTRYEMU_E_IMAGE;
+	cfi = cfi && m->img.cfi.rows;
 	if (gdb_run_start(m))
 		return ENTRYEMU_E_IO;
 	if (instrument(m, slow, trace, m->gdb != NULL, cfi))
