@@ -412,8 +412,8 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 	uint32_t esp = tracked ? c->cur_esp : machine_reg(m, ER_ESP);
 	uint32_t esi = machine_reg(m, ER_ESI), edi = machine_reg(m, ER_EDI);
 	uint32_t pc = start;
-	/* a translated block is at most a few hundred bytes; stop at 64 insns */
-	for (int n = 0; n < 64; n++) {
+	/* QEMU ends a translated block after 512 instructions (TCG_MAX_INSNS) */
+	for (int n = 0; n < 512; n++) {
 		size_t avail = machine_avail(m, pc, 15);
 		uint8_t *p = machine_ptr(m, pc, 1);
 		cs_insn *insn = NULL;
