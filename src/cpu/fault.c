@@ -178,7 +178,16 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		size_t prefixes = 0;
 		while (code && prefixes < avail && fault_legacy_prefix(code[prefixes]))
 			prefixes++;
-		if (vector == VEC_GP && prefixes >= 14) {
+		/* what follows the prefixes, decoded alone: its length counts too */
+		size_t rest = 0;
+		uint8_t *after = prefixes ? machine_ptr(m, eip + (uint32_t)prefixes, 1) : NULL;
+		cs_insn *tail = NULL;
+		if (after && cs_disasm(m->cs, after, machine_avail(m, eip + (uint32_t)prefixes, 15),
+				       eip + prefixes, 1, &tail) == 1) {
+			rest = tail->size;
+			cs_free(tail, 1);
+		}
+		if (vector == VEC_GP && (prefixes >= 14 || prefixes + rest > 15)) {
 			snprintf(info->insn, sizeof(info->insn), "(%zu prefixes: over 15 bytes)",
 				 prefixes);
 			info->error = 0;
