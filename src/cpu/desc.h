@@ -61,6 +61,9 @@ struct fault desc_check_data_load(struct entryemu *m, enum sreg reg,
 /* The checks of a far CALL or JMP to sel at cpl; *gate set for gates
  * and TSSs, whose checks are not modelled. */
 struct fault desc_check_far_transfer(struct entryemu *m, uint16_t sel, int cpl, int *gate);
+/* The return CS checks of a far RET at cpl; *outer set for a return to
+ * an outer level, whose SS checks are not modelled. */
+struct fault desc_check_far_return(struct entryemu *m, uint16_t sel, int cpl, int *outer);
 /* The checks IRET applies to a return CS and SS (return to outer level). */
 struct fault desc_check_iret(struct entryemu *m, uint16_t cs, uint16_t ss,
 			     uint32_t eip, int cpl);

@@ -106,6 +106,31 @@ struct fault desc_check_far_transfer(struct entryemu *m, uint16_t sel, int cpl, 
 }
 
 /*
+ * SDM vol. 2A RET, far return in protected mode, the return CS checks in
+ * the manual's order: null is #GP(0); past the table, not a code
+ * segment, RPL < CPL, or a DPL that does not fit the RPL (conforming:
+ * DPL > RPL; nonconforming: DPL != RPL) is #GP(selector); not present is
+ * #NP(selector).  A return to an outer level goes on to check SS, which
+ * is not modelled: *outer is set and no fault is decided.
+ */
+struct fault desc_check_far_return(struct entryemu *m, uint16_t sel, int cpl, int *outer)
+{
+	struct desc d;
+	uint32_t err = sel & 0xfffc;
+	unsigned rpl = sel & 3;
+	*outer = 0;
+	if ((sel & 0xfffc) == 0)
+		return fault(VEC_GP, 0);
+	if (desc_fetch(m, sel, &d) < 0 || !d.s || !IS_CODE(&d) || rpl < (unsigned)cpl ||
+	    (CONFORMING(&d) ? d.dpl > rpl : d.dpl != rpl))
+		return fault(VEC_GP, err);
+	if (!d.p)
+		return fault(VEC_NP, err);
+	*outer = rpl > (unsigned)cpl;
+	return NO_FAULT;
+}
+
+/*
  * SDM vol. 2 IRET, "RETURN-TO-OUTER-PRIVILEGE-LEVEL" and the checks
  * before it, in the order the manual lists them.
  */

@@ -281,7 +281,16 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 			rc = derive_from_check(info, vector, f);
 		break;
 	}
-	case X86_INS_RETF:
+	case X86_INS_RETF: {		/* CS after the return EIP on the stack */
+		int outer = 0;
+		unsigned off = x->prefix[2] == 0x66 ? 2 : 4;
+		if (rd16(m, stack_addr(m, off), &sel) == 0) {
+			struct fault f = desc_check_far_return(m, sel, cpl, &outer);
+			if (!outer)
+				rc = derive_from_check(info, vector, f);
+		}
+		break;
+	}
 	case X86_INS_INT: case X86_INS_INT3: case X86_INS_INTO:
 		break;			/* selector-carrying: not modelled here */
 	default:
