@@ -128,6 +128,9 @@ struct cpu_run_state {
 	int unmapped_kind;
 	int null_watch;			/* null_seg.c: check every user access */
 	int limit_watch;		/* seg_limit.c: and its segment limit too */
+	int look;			/* inject.c's checks apply to this run (the
+					 * hook may stay installed for runs that do
+					 * not need it: run.c, instrument) */
 };
 
 /* kernel/: what the default kernel functions keep during a run. */
@@ -180,6 +183,7 @@ struct entryemu {
 	struct engine_ctx *user_ctx;	/* CPU in ring 3, as after boot */
 	engine_hook h_trace, h_inject, h_gdb;	/* only while runs need them (run.c) */
 	int hooked_trace, hooked_inject, hooked_gdb;
+	unsigned inject_idle;		/* runs in a row that did not need h_inject */
 	engine_hook h_cfi;			/* while the cfi checker is on */
 	int hooked_cfi;
 	struct gdb_session *gdb;	/* run/gdb.c: a debugger for the next run */

@@ -128,8 +128,8 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 {
 	struct entryemu *m = data;
 	(void)size;
-	if (machine_stopping(m) || !m->setup)
-		return;
+	if (!m->cpu->look || machine_stopping(m) || !m->setup)
+		return;		/* installed for other runs: not this one's */
 	int fv = fpu_fault(m, (uint32_t)addr);
 	int io = fv < 0 && (io_permission_fault(m, (uint32_t)addr) ||
 			    null_seg_fault(m, (uint32_t)addr));

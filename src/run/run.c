@@ -252,11 +252,16 @@ static int check_setup(struct entryemu *m, const struct entryemu_setup *s)
  * The per-instruction hooks a run needs (injections, CR0.TS/EM checks,
  * the trace).  Blocks translated before a hook is added do not call it,
  * and blocks translated with it keep calling it, so each change drops
- * the translations (page by page, machine_drop_code).  The hooks stay
- * until a run needs otherwise: a run like the last one (a test's loop,
- * an explorer's variants) translates nothing again, and runs without
- * them run uninstrumented.
+ * the translations (page by page, machine_drop_code) and the next run
+ * translates its code again: about half a millisecond, a hundred warm
+ * runs.  So a run like the last one (a test's loop, an explorer's
+ * variants) translates nothing again, and the injection hook, once in,
+ * stays for INJECT_HOOK_KEEP runs that do not need it (idle: it returns
+ * at once), so that a suite mixing both kinds, or a run that starts to
+ * need it half-way (a null selector appears), does not translate twice
+ * a run.  After that, runs go uninstrumented again.
  */
+#define INJECT_HOOK_KEEP 16
 static int instrument(struct entryemu *m, int slow, int trace, int debug, int cfi)
 {
 	int change = 0;
@@ -282,14 +287,18 @@ static int instrument(struct entryemu *m, int slow, int trace, int debug, int cf
 		m->hooked_gdb = debug;
 		change = 1;
 	}
-	if (slow != m->hooked_inject) {
-		if (slow && engine_hook_code(m->eng, &m->h_inject, 1, 0, inject_hook, m)) {
+	m->cpu->look = slow;
+	m->inject_idle = slow ? 0 : m->inject_idle + 1;
+	if (slow && !m->hooked_inject) {
+		if (engine_hook_code(m->eng, &m->h_inject, 1, 0, inject_hook, m)) {
 			machine_set_error(m, "cannot install the injection hook");
 			return -1;
 		}
-		if (!slow)
-			engine_unhook(m->eng, m->h_inject);
-		m->hooked_inject = slow;
+		m->hooked_inject = 1;
+		change = 1;
+	} else if (!slow && m->hooked_inject && m->inject_idle >= INJECT_HOOK_KEEP) {
+		engine_unhook(m->eng, m->h_inject);
+		m->hooked_inject = 0;
 		change = 1;
 	}
 	if (trace != m->hooked_trace) {
@@ -354,7 +363,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			run->cpu.restart = 0;
 			start = machine_reg(m, ER_EIP);
 			/* or a null DS/ES appeared: look at every instruction now */
-			if (run->cpu.null_watch && !slow) {
+			if (run->cpu.null_watch && !run->cpu.look) {
 				slow = 1;
 				if (instrument(m, slow, trace, m->gdb != NULL, cfi))
 					return ENTRYEMU_E_ENGINE;
