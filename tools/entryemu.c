@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,8 +81,10 @@ const char *scenario_dir(void)
 }
 
 /* One machine per image path, reused across scenarios. */
+/* Engines kept open, one per image: more than the bundled images (6). */
+#define MACHINES_KEPT 8
 struct machines {
-	struct { char *path; entryemu *m; } e[4];
+	struct { char *path; entryemu *m; } e[MACHINES_KEPT];
 	int n;
 };
 
@@ -97,10 +100,10 @@ static entryemu *machine_for(struct machines *ms, const char *path)
 		fprintf(stderr, "entryemu: %s: %s\n", entryemu_strerror(rc), err[0] ? err : path);
 		return NULL;
 	}
-	if (ms->n == 4) {
+	if (ms->n == MACHINES_KEPT) {
 		entryemu_close(ms->e[0].m);
 		free(ms->e[0].path);
-		memmove(&ms->e[0], &ms->e[1], 3 * sizeof(ms->e[0]));
+		memmove(&ms->e[0], &ms->e[1], (MACHINES_KEPT - 1) * sizeof(ms->e[0]));
 		ms->n--;
 	}
 	ms->e[ms->n].path = strdup(path);
@@ -659,13 +662,18 @@ static void print_skip(const entryemu_scenario *s, const char *path, const entry
 	}
 }
 
-/* Run one file on each of its images (or --image); returns its exit status. */
+/*
+ * Run one file on each of its images (or --image), or on its image
+ * number only (-1: all); returns its exit status.  A scenario already
+ * loaded (pre) is used, and left to the caller.
+ */
 static int replay_one(struct machines *ms, entryemu_result *r, const char *path,
-		      const struct opts *o, int details, int table)
+		      const struct opts *o, int details, int table, entryemu_scenario *pre,
+		      int only)
 {
 	char err[1024];
-	entryemu_scenario *s = NULL;
-	if (entryemu_scenario_load(path, &s, err, sizeof(err))) {
+	entryemu_scenario *s = pre;
+	if (!s && entryemu_scenario_load(path, &s, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		if (o->json)
 			json_error(path, err);
@@ -677,10 +685,13 @@ static int replay_one(struct machines *ms, entryemu_result *r, const char *path,
 	entryemu *m = o->image ? machine_for(ms, o->image) : NULL;
 	if (m && !entryemu_scenario_applies(s, m)) {
 		print_skip(s, path, m, o, table);
-		entryemu_scenario_free(s);
+		if (!pre)
+			entryemu_scenario_free(s);
 		return STATUS_SKIP;
 	}
 	for (int i = 0; i < n; i++) {
+		if (only >= 0 && i != only)
+			continue;
 		char label[80] = "";
 		if (n > 1)
 			snprintf(label, sizeof(label), " [%s]", entryemu_scenario_image_name(s, i));
@@ -690,7 +701,8 @@ static int replay_one(struct machines *ms, entryemu_result *r, const char *path,
 		if (rc > worst)
 			worst = rc;
 	}
-	entryemu_scenario_free(s);
+	if (!pre)
+		entryemu_scenario_free(s);
 	return worst;
 }
 
@@ -925,9 +937,6 @@ static void usage(FILE *f)
 		"exit status: 0 all expectations held, 1 one failed, 2 bad input\n");
 }
 
-/* Files from which replay spreads over the cores unless -j says otherwise. */
-#define PARALLEL_FROM 200
-
 /* Copy what fd holds, from its start, to out. */
 static void copy_out(int fd, FILE *out)
 {
@@ -941,23 +950,42 @@ static void copy_out(int fd, FILE *out)
 	fflush(out);
 }
 
+/* The most images one scenario file names (the library allows fewer). */
+#define REPLAY_MAX_IMAGES 16
+
 /*
- * Files i = k, k + workers, ... on worker k, a child process of its own
- * with its own engines.  Each file's output goes to temporary files and
- * its status to shared memory; the parent prints them in file order, so
- * the output is the same as one process's.
+ * A piece of a replay that a worker takes whole: a file on all its
+ * images, or one file (loaded already) on one of them.
  */
-static int replay_parallel(char **files, int n, int workers, const struct opts *o, int table,
-			   int *skipped)
+struct unit {
+	const char *path;
+	entryemu_scenario *s;		/* NULL: the worker loads it */
+	int image;			/* -1: every image */
+};
+
+/*
+ * The units on `workers` child processes, each with engines of its own.
+ * A worker takes the next unit not taken (a counter in shared memory),
+ * so a long file does not hold up the ones striped after it.  Each
+ * unit's output goes to two temporary files and its status to shared
+ * memory; the parent prints them in unit order, so the output is what
+ * one process would print.
+ */
+static int replay_parallel(const struct unit *u, int n, int workers, const struct opts *o,
+			   int details, int table, int *skipped)
 {
-	int *status = mmap(NULL, (size_t)n * sizeof(int), PROT_READ | PROT_WRITE,
+	size_t shared_len = (size_t)(n + 1) * sizeof(int);
+	int *shared = mmap(NULL, shared_len, PROT_READ | PROT_WRITE,
 			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	FILE **out = calloc((size_t)n * 2, sizeof(FILE *));
-	if (status == MAP_FAILED || !out) {
+	if (shared == MAP_FAILED || !out) {
 		fprintf(stderr, "entryemu: out of memory\n");
 		free(out);
+		if (shared != MAP_FAILED)
+			munmap(shared, shared_len);
 		return EXIT_BADINPUT;
 	}
+	int *next = &shared[0], *status = &shared[1];
 	int rc = EXIT_PASS;
 	for (int i = 0; i < 2 * n; i++)
 		if (!(out[i] = tmpfile())) {
@@ -980,12 +1008,13 @@ static int replay_parallel(char **files, int n, int workers, const struct opts *
 			entryemu_result *r = NULL;
 			if (entryemu_result_new(&r))
 				_exit(EXIT_BADINPUT);
-			for (int i = k; i < n; i += workers) {
+			for (int i; (i = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED)) < n;) {
 				fflush(stdout);
 				fflush(stderr);
 				dup2(fileno(out[2 * i]), 1);
 				dup2(fileno(out[2 * i + 1]), 2);
-				status[i] = replay_one(&ms, r, files[i], o, !table || o->verbose, table);
+				status[i] = replay_one(&ms, r, u[i].path, o, details, table, u[i].s,
+						       u[i].image);
 				fflush(stdout);
 				fflush(stderr);
 			}
@@ -1012,7 +1041,7 @@ done:
 		if (out[i])
 			fclose(out[i]);
 	free(out);
-	munmap(status, (size_t)n * sizeof(int));
+	munmap(shared, shared_len);
 	return rc;
 }
 
@@ -1032,46 +1061,67 @@ static int cmd_replay(int argc, char **argv, struct opts *o)
 	char **files = fl.v;
 	int n = fl.n;
 	int table = n > 1 && !o->trace && !o->json, worst = EXIT_PASS;
+	int details = !table || o->verbose;
 	if (table)
 		printf("%-40s %-8s %12s %6s\n", "scenario", "verdict", "instructions", "fixups");
 	/*
-	 * By default one worker per core, but only for many files: each
-	 * worker sets up engines of its own, and the bundled suite (about a
-	 * hundred runs, 70 ms) replays no faster on two workers than on one.
+	 * The work, in units a worker takes whole: each file, or for one
+	 * file the images it names (loaded here: its images are known
+	 * only then, and the workers inherit it).
 	 */
-	int workers = o->jobs > 0 ? o->jobs
-		      : n >= PARALLEL_FROM ? (int)sysconf(_SC_NPROCESSORS_ONLN) : 1;
-	if (workers > n)
-		workers = n;
-	if (workers > 64)
-		workers = 64;
-	int skipped = 0;
-	if (workers > 1) {
-		worst = replay_parallel(files, n, workers, o, table, &skipped);
-		file_list_free(&fl);
-		print_skipped(skipped, o);
-		return worst;
-	}
-	/*
-	 * The engines are left to the process's exit: closing them (freeing
-	 * each one's translation buffers and tables) takes a tenth of a cold
-	 * replay, and the kernel reclaims the lot anyway.  Static, so they
-	 * stay reachable to leak checkers.
-	 */
-	static struct machines ms;
-	entryemu_result *r = NULL;	/* one result, reused by every run */
-	if (entryemu_result_new(&r)) {
+	struct unit one[REPLAY_MAX_IMAGES], *u = NULL;
+	entryemu_scenario *s1 = NULL;
+	int nu = 0;
+	char err[1024];
+	if (n == 1 && !o->image && o->jobs != 1 &&
+	    entryemu_scenario_load(files[0], &s1, err, sizeof(err)) == 0) {
+		for (int i = 0; i < entryemu_scenario_nimages(s1) &&
+				i < REPLAY_MAX_IMAGES; i++)
+			one[nu++] = (struct unit){ .path = files[0], .s = s1, .image = i };
+		u = one;
+	} else if ((u = calloc((size_t)(n ? n : 1), sizeof(*u)))) {
+		for (int i = 0; i < n; i++)
+			u[nu++] = (struct unit){ .path = files[i], .image = -1 };
+	} else {
 		fprintf(stderr, "entryemu: out of memory\n");
 		file_list_free(&fl);
 		return EXIT_BADINPUT;
 	}
-	for (int i = 0; i < n; i++) {
-		int rc = replay_one(&ms, r, files[i], o, !table || o->verbose, table);
-		if (rc > worst)
-			worst = rc;
-		skipped += rc == STATUS_SKIP;
+	/* by default one worker per core, each building the engines it needs */
+	int workers = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (workers > nu)
+		workers = nu;
+	if (workers > 64)
+		workers = 64;
+	int skipped = 0;
+	if (workers > 1) {
+		worst = replay_parallel(u, nu, workers, o, details, table, &skipped);
+	} else {
+		/*
+		 * The engines are left to the process's exit: closing them
+		 * (freeing each one's translation buffers and tables) takes a
+		 * tenth of a cold replay, and the kernel reclaims the lot
+		 * anyway.  Static, so they stay reachable to leak checkers.
+		 */
+		static struct machines ms;
+		entryemu_result *r = NULL;	/* one result, reused by every run */
+		if (entryemu_result_new(&r)) {
+			fprintf(stderr, "entryemu: out of memory\n");
+			worst = EXIT_BADINPUT;
+			nu = 0;
+		}
+		for (int i = 0; i < nu; i++) {
+			int rc = replay_one(&ms, r, u[i].path, o, details, table, u[i].s,
+					    u[i].image);
+			if (rc > worst)
+				worst = rc;
+			skipped += rc == STATUS_SKIP;
+		}
+		entryemu_result_free(r);
 	}
-	entryemu_result_free(r);
+	if (u != one)
+		free(u);
+	entryemu_scenario_free(s1);
 	file_list_free(&fl);
 	print_skipped(skipped, o);
 	return worst;
@@ -1156,6 +1206,13 @@ static int cmd_disasm(int argc, char **argv, const struct opts *o)
 
 int main(int argc, char **argv)
 {
+	/*
+	 * No transparent huge pages for this process: Unicorn asks for them
+	 * on its 1 GiB code buffer, so each engine's first translation
+	 * faulted in a 2 MiB page and cleared it, a tenth of a cold replay,
+	 * for code that fits in a few 4 KiB pages.  (Inherited by workers.)
+	 */
+	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_BADINPUT;

@@ -161,32 +161,49 @@ static int calibrate(uc_engine *uc, struct engine_quirks *q)
 
 /*
  * Where the field sits is a fact of the Unicorn build the process runs
- * on, the same for every engine: it is found once per process (a
- * throwaway engine costs about a millisecond) and only read afterwards.
+ * on, the same for every engine: it is found once per process and only
+ * read afterwards.  It is found in the first engine opened, fresh from
+ * uc_open and before the library sets anything up in it: a throwaway
+ * engine of its own cost about a millisecond, a fifth of a cold replay.
+ * The engine is given back as it came: its CPU state restored, the two
+ * calibration pages unmapped and their translations dropped.
  */
-static pthread_once_t offset_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t offset_lock = PTHREAD_MUTEX_INITIALIZER;
+static int offset_tried;
 static long offset_found = -1;
 static long error_code_found = -1;
 
-static void find_offset_once(void)
+static void find_offset_in(uc_engine *uc)
 {
 	struct engine_quirks t = { .old_exception_off = -1, .error_code_off = -1,
 				   .scratch = NULL };
-	uc_engine *uc;
-	if (uc_open(UC_ARCH_X86, UC_MODE_32, &uc) != UC_ERR_OK)
-		return;
-	if (uc_context_alloc(uc, &t.scratch) == UC_ERR_OK && calibrate(uc, &t) == 0) {
+	uc_context *fresh = NULL;
+	if (uc_context_alloc(uc, &fresh) != UC_ERR_OK || uc_context_save(uc, fresh) != UC_ERR_OK ||
+	    uc_context_alloc(uc, &t.scratch) != UC_ERR_OK)
+		goto out;
+	if (calibrate(uc, &t) == 0) {
 		offset_found = t.old_exception_off;
 		error_code_found = t.error_code_off;
 	}
+	uc_context_restore(uc, fresh);
+	uc_ctl_remove_cache(uc, CAL_CODE, CAL_CODE + 0x1000);
+out:
+	uc_mem_unmap(uc, CAL_CODE, 0x1000);
+	uc_mem_unmap(uc, CAL_GDT, 0x1000);
 	if (t.scratch)
 		uc_context_free(t.scratch);
-	uc_close(uc);
+	if (fresh)
+		uc_context_free(fresh);
 }
 
 int engine_quirks_init(struct engine_quirks *q, uc_engine *uc)
 {
-	pthread_once(&offset_once, find_offset_once);
+	pthread_mutex_lock(&offset_lock);
+	if (!offset_tried) {
+		offset_tried = 1;
+		find_offset_in(uc);
+	}
+	pthread_mutex_unlock(&offset_lock);
 	q->old_exception_off = -1;
 	q->error_code_off = -1;
 	q->scratch = NULL;

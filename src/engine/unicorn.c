@@ -65,10 +65,10 @@ int engine_open(struct engine **out, char *err, size_t errlen)
 		return -1;
 	}
 	/*
-	 * Calibrate now, before any hook runs: the calibration runs a
-	 * throwaway engine, and Unicorn does not support starting one from
-	 * inside another engine's hook (with paging on, the outer engine's
-	 * next exception came back as #DF).
+	 * Calibrate now, while the engine is fresh and before any hook runs
+	 * (the first engine of the process runs the calibration code itself;
+	 * with paging on, or from inside another engine's hook, it would not
+	 * work: the next exception came back as #DF).
 	 */
 	engine_quirks_init(&e->quirks, e->uc);
 	e->quirks_ready = 1;
