@@ -196,13 +196,15 @@ void lockdep_observe(struct checks *k, const struct run_event *ev)
 	case RUN_EV_RETURN:
 		on_return(k, &ev->u.ret);
 		break;
-	case RUN_EV_EXIT_INSN: {
-		/* an iret ends NMI context (and the NMI's blocking) */
-		uint8_t *p = machine_ptr(k->m, ev->u.exit.addr, 1);
-		if (p && p[0] == 0xcf)
-			k->lockdep.nmi = 0;
+	case RUN_EV_EXIT_INSN:
+		/* an iret ends NMI context (and the NMI's blocking); looked
+		 * up only in NMI context, the rare case */
+		if (k->lockdep.nmi) {
+			uint8_t *p = machine_ptr(k->m, ev->u.exit.addr, 1);
+			if (p && p[0] == 0xcf)
+				k->lockdep.nmi = 0;
+		}
 		break;
-	}
 	default:
 		break;
 	}
