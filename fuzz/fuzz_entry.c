@@ -70,11 +70,15 @@ static uint32_t rd32(const uint8_t *p)
 /*
  * The findings the bundled scenarios expect of the seed's kernel: its C
  * calls with the user's %gs after an iret fault, and the kernel bits
- * its 16-bit store leaves in pt_regs->xgs (docs/findings.md).
+ * its 16-bit store leaves in pt_regs->xgs, and the work loop's C calls
+ * after resume_userspace's untraced cli (docs/findings.md).
  */
 static int known_finding(const struct entryemu_finding *f)
 {
 	return f->check == ENTRYEMU_CHECK_SLOTS ||
+	       /* resume_userspace's untraced cli (every kernel to 2.6.24) */
+	       (f->check == ENTRYEMU_CHECK_LOCKDEP && strstr(f->text, "called with IF = 0, but "
+							     "lockdep was last told hardirqs on")) ||
 	       (f->check == ENTRYEMU_CHECK_SEGMENTS &&
 		(strstr(f->text, "trace_hardirqs_on called with gs") ||
 		 strstr(f->text, "fixup_x86_bogus_stack called with gs")));

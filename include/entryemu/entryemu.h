@@ -389,7 +389,13 @@ enum entryemu_check {
 					 * registers) matches the stack at every
 					 * instruction of the entry code; runs
 					 * only with ENTRYEMU_RUN_CHECK_CFI */
-	ENTRYEMU_CHECK_ALL = 0x1ff,
+	ENTRYEMU_CHECK_LOCKDEP = 0x200,	/* what the entry code last told lockdep
+					 * (trace_hardirqs_on/off) equals
+					 * EFLAGS.IF at every other kernel C
+					 * call and at the return to user space;
+					 * lockdep is told only with IF = 0, and
+					 * never from NMI context */
+	ENTRYEMU_CHECK_ALL = 0x3ff,
 };
 ENTRYEMU_EXTERN const char *entryemu_check_name(enum entryemu_check c);
 

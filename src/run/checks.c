@@ -30,6 +30,7 @@ const char *entryemu_check_name(enum entryemu_check c)
 	case ENTRYEMU_CHECK_IRQS_OFF: return "irqs_off";
 	case ENTRYEMU_CHECK_SLOTS: return "slots";
 	case ENTRYEMU_CHECK_CFI: return "cfi";
+	case ENTRYEMU_CHECK_LOCKDEP: return "lockdep";
 	default: return "?";
 	}
 }
@@ -371,6 +372,7 @@ void checks_observe(void *ctx, const struct run_event *ev)
 {
 	struct checks *k = ctx;
 	cfi_observe(k, ev);
+	lockdep_observe(k, ev);
 	switch (ev->kind) {
 	case RUN_EV_DELIVERED:
 		if (ev->u.delivered.user_entry)
@@ -470,6 +472,7 @@ void checks_start(struct checks *k, struct entryemu *m, entryemu_result *res, un
 	k->off = off;
 	memset(&k->entry, 0, sizeof(k->entry));
 	memset(&k->cfi, 0, sizeof(k->cfi));
+	memset(&k->lockdep, 0, sizeof(k->lockdep));
 	if (!on(k, ENTRYEMU_CHECK_EXTABLE))
 		return;
 	for (size_t i = 0; i < m->nimage_findings; i++)

@@ -38,12 +38,23 @@ struct cfi_frames {
 	struct cfi_activation act[CFI_MAX_NEST];
 };
 
+/* checks_lockdep.c: lockdep's record of the interrupt flag. */
+struct lockdep_view {
+	int known;			/* set by a user entry or a trace call */
+	int on;				/* what lockdep was last told */
+	uint32_t told_at;		/* the call that told it (0: user mode) */
+	int nmi;			/* between an NMI's delivery and the next iret */
+	int handler_due;		/* an exception's C handler has not run yet */
+	int reported;			/* one finding per entry from ring 3 */
+};
+
 struct checks {
 	struct entryemu *m;
 	entryemu_result *res;
 	unsigned off;			/* ENTRYEMU_CHECK_* switched off */
 	struct entry_state entry;
 	struct cfi_frames cfi;
+	struct lockdep_view lockdep;
 };
 
 /* Start watching a run: the image's own findings go in first. */
@@ -65,5 +76,9 @@ void slots_at_work_check(struct checks *k, uint32_t addr, uint32_t esp);
  * while the checker is on (run.c hooks it). */
 void cfi_observe(struct checks *k, const struct run_event *ev);
 void cfi_step(struct checks *k, uint32_t addr);
+
+/* checks_lockdep.c: lockdep's view of IF against the CPU's, from the
+ * events (trace_hardirqs_on/off are callouts like any other). */
+void lockdep_observe(struct checks *k, const struct run_event *ev);
 
 #endif
