@@ -25,13 +25,21 @@
 #define PDE_SHIFT 22
 #define TOP_PDE	  1023u		/* 0xffc00000-0xffffffff: holds the vsyscall page */
 
-static void put32(struct entryemu *m, uint32_t addr, uint32_t v)
+/* Entry i of the 4 KiB table whose host bytes are at t. */
+static void put32(uint8_t *t, uint32_t i, uint32_t v)
 {
-	memcpy(machine_wptr(m, addr, 4), &v, 4);
+	memcpy(t + i * 4, &v, 4);
 }
 
 void paging_build(struct entryemu *m)
 {
+	/* each table whole at once: 3,072 single-word writes cost a fifth
+	 * of an engine's set-up */
+	uint8_t *dir = machine_wptr(m, SYS_PGDIR, 4096);
+	uint8_t *top = machine_wptr(m, SYS_PGTABLE_TOP, 4096);
+	uint8_t *low = machine_wptr(m, SYS_PGTABLE_LOW, 4096);
+	if (!dir || !top || !low)
+		return;		/* not in the system region: map_all() failed first */
 	for (uint32_t i = 0; i < 1024; i++) {
 		uint32_t lin = i << PDE_SHIFT, pde;
 		if (i == TOP_PDE)
@@ -42,14 +50,14 @@ void paging_build(struct entryemu *m)
 			pde = lin | PDE_PS | PTE_P | PTE_RW | PTE_US | PTE_AD;
 		else
 			pde = lin | PDE_PS | PTE_P | PTE_RW | PTE_AD;
-		put32(m, SYS_PGDIR + i * 4, pde);
+		put32(dir, i, pde);
 	}
 	for (uint32_t i = 0; i < 1024; i++) {
 		uint32_t lin = (TOP_PDE << PDE_SHIFT) | (i << 12);
 		uint32_t pte = lin | PTE_P | PTE_RW | PTE_AD;
 		if (lin == VSYSCALL_PAGE)
 			pte = lin | PTE_P | PTE_US | PTE_AD;
-		put32(m, SYS_PGTABLE_TOP + i * 4, pte);
+		put32(top, i, pte);
 	}
 	/*
 	 * The first 4 MiB: all user pages but page 0, which a process has
@@ -58,8 +66,7 @@ void paging_build(struct entryemu *m)
 	 * 0 instead, the address it takes as the end of emulation.
 	 */
 	for (uint32_t i = 0; i < 1024; i++)
-		put32(m, SYS_PGTABLE_LOW + i * 4,
-		      i ? (i << 12) | PTE_P | PTE_RW | PTE_US | PTE_AD : 0);
+		put32(low, i, i ? (i << 12) | PTE_P | PTE_RW | PTE_US | PTE_AD : 0);
 }
 
 int paging_enable(struct entryemu *m)

@@ -29,6 +29,31 @@ static struct callout *slot_at(struct entryemu *m, uint32_t addr)
 	return co->name ? co : NULL;
 }
 
+/*
+ * "sys_call[NR]" into buf, by hand: snprintf for each of some 300
+ * entries was a twentieth of an engine's set-up.
+ */
+static void syscall_name(char *buf, size_t len, unsigned nr)
+{
+	char digits[12];
+	size_t nd = 0, at = 0;
+	do
+		digits[nd++] = (char)('0' + nr % 10);
+	while ((nr /= 10) && nd < sizeof(digits));
+	static const char head[] = "sys_call[";
+	if (len < sizeof(head) + nd + 1) {
+		if (len)
+			buf[0] = 0;
+		return;
+	}
+	memcpy(buf, head, sizeof(head) - 1);
+	at = sizeof(head) - 1;
+	while (nd)
+		buf[at++] = digits[--nd];
+	buf[at++] = ']';
+	buf[at] = 0;
+}
+
 int callouts_init(struct entryemu *m)
 {
 	const struct image *img = &m->img;
@@ -57,8 +82,7 @@ int callouts_init(struct entryemu *m)
 		for (unsigned nr = 0; nr < m->nr_syscalls; nr++) {
 			struct callout *co =
 				&m->callouts[(m->sys_stubs - img->callouts_start) / 4 + nr];
-			snprintf(m->syscall_names[nr], sizeof(m->syscall_names[nr]),
-				 "sys_call[%u]", nr);
+			syscall_name(m->syscall_names[nr], sizeof(m->syscall_names[nr]), nr);
 			co->name = m->syscall_names[nr];
 			co->regs = REGS_STACK;
 		}
