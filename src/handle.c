@@ -172,6 +172,7 @@ void entryemu_close(entryemu *m)
 		cs_close(&m->cs_count);
 	callouts_free(m);
 	entryemu_set_labels(m, NULL, 0);
+	free(m->disasm_lines);
 	machine_unmap(m);
 	image_free(&m->img);
 	for (size_t i = 0; i < m->nimage_findings; i++)

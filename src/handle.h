@@ -146,6 +146,8 @@ struct entryemu {
 					 * what the library reads instructions with */
 	csh cs_att;			/* the same in AT&T syntax, for display */
 	int syntax_intel;		/* entryemu_disasm() in Intel syntax */
+	struct disasm_line *disasm_lines;	/* symbols.c: lines made, by address */
+	unsigned labels_gen;		/* bumped by entryemu_set_labels() */
 	csh cs_count;			/* and without, for counting instructions */
 	cs_insn *count_insn;
 	struct image img;

@@ -11,6 +11,7 @@
 #include "cpu/cpu.h"
 #include "cpu/desc.h"
 #include "cpu/fault.h"
+#include "cpu/paging.h"
 
 /*
  * MOV SS and POP SS inhibit interrupts until the next instruction has
@@ -109,10 +110,15 @@ static enum fpu_class fpu_class_of(struct entryemu *m, uint32_t addr)
 /* The vector the instruction at addr raises under the current CR0, or -1. */
 static int fpu_fault(struct entryemu *m, uint32_t addr)
 {
+	/* the bytes first: most instructions are none of these, and
+	 * reading CR0 from the engine costs more than looking at them */
+	enum fpu_class c = fpu_class_of(m, addr);
+	if (c == FPU_NONE)
+		return -1;
 	uint32_t cr0 = machine_reg(m, ER_CR0);
 	if (!(cr0 & 0xc))			/* neither EM (4) nor TS (8) */
 		return -1;
-	switch (fpu_class_of(m, addr)) {
+	switch (c) {
 	case FPU_X87:
 		return VEC_NM;
 	case FPU_WAIT:
@@ -130,10 +136,18 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 	(void)size;
 	if (!m->cpu->look || machine_stopping(m) || !m->setup)
 		return;		/* installed for other runs: not this one's */
+	/*
+	 * The I/O, null-selector and limit checks are for CPL 3 (and vm86)
+	 * only.  Code on a supervisor page runs at CPL 0: a fetch from it at
+	 * CPL 3 faults before any instruction hook (SDM vol. 3 4.6), so the
+	 * page tables answer for the kernel's instructions without a read
+	 * of CS from the engine.
+	 */
+	int user = paging_rights(m, (uint32_t)addr) & PAGING_US;
 	int fv = fpu_fault(m, (uint32_t)addr);
-	int io = fv < 0 && (io_permission_fault(m, (uint32_t)addr) ||
-			    null_seg_fault(m, (uint32_t)addr));
-	int limit = fv < 0 && !io ? seg_limit_fault(m, (uint32_t)addr) : -1;
+	int io = fv < 0 && user && (io_permission_fault(m, (uint32_t)addr) ||
+				    null_seg_fault(m, (uint32_t)addr));
+	int limit = fv < 0 && !io && user ? seg_limit_fault(m, (uint32_t)addr) : -1;
 	if (fv >= 0 || io || limit >= 0) {
 		/* a fault: EIP stays at the instruction; #GP(0), #SS(0) or no error code */
 		count_unexecuted(m, (uint32_t)addr);
@@ -145,6 +159,8 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 	}
 	m->cpu->exact_insns++;
 	const struct entryemu_setup *s = m->setup;
+	if (!s->ninjects)
+		return;		/* the IF, shadow and IRET bookkeeping is theirs */
 	uint32_t eflags = machine_reg(m, ER_EFLAGS);
 	if (m->cpu->nmi_blocked && is_iret(m, m->cpu->prev_insn))
 		m->cpu->nmi_blocked = 0;

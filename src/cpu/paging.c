@@ -5,9 +5,9 @@
 #include <string.h>
 
 /* Page-directory and page-table entry bits (SDM vol. 3 4.3, tables 4-4..4-6). */
-#define PTE_P	0x001u
-#define PTE_RW	0x002u
-#define PTE_US	0x004u
+#define PTE_P	PAGING_P
+#define PTE_RW	PAGING_RW
+#define PTE_US	PAGING_US
 #define PTE_A	0x020u
 #define PTE_D	0x040u
 /*

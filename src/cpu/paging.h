@@ -29,8 +29,11 @@ void paging_build(struct entryemu *m);
 /* Turn paging on: CR3, CR4.PSE, CR0.PG and CR0.WP.  0, or -1. */
 int paging_enable(struct entryemu *m);
 
-/* The rights the tables give linear lin: P, R/W and U/S (bits 0-2), or
- * 0 where it is not present. */
+/* The rights the tables give linear lin: P, R/W and U/S (bits 0-2, as
+ * in the entries), or 0 where it is not present. */
+#define PAGING_P	0x1u
+#define PAGING_RW	0x2u
+#define PAGING_US	0x4u
 uint32_t paging_rights(struct entryemu *m, uint32_t lin);
 
 /*

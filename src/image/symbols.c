@@ -99,6 +99,14 @@ int entryemu_set_labels(entryemu *m, const struct entryemu_label *labels, size_t
 {
 	if (!m || (n && !labels))
 		return ENTRYEMU_E_INVAL;
+	size_t same = 0;		/* a binding sets its labels before every run */
+	while (same < n && same < m->nlabels && labels[same].name &&
+	       labels[same].addr == m->labels[same].addr &&
+	       !strcmp(labels[same].name, m->labels[same].name))
+		same++;
+	if (same == n && n == m->nlabels)
+		return 0;
+	m->labels_gen++;		/* the lines disassembled so far may name them */
 	for (size_t i = 0; i < m->nlabels; i++)
 		free(m->labels[i].name);
 	free(m->labels);
@@ -231,13 +239,69 @@ static void objdump_att(csh h, const cs_insn *insn, char *mn, size_t mnlen, char
 #define SYM_COL 34		/* "<restore_nocheck_notrace+0x1a>:" */
 #define HEX_BYTES 7		/* as objdump shows them on one line */
 
+/*
+ * The lines entryemu_disasm() made, by address: an oops lists the last 16
+ * instructions and a trace every one, mostly the same kernel instructions
+ * run after run, and a line costs Capstone's decode, the symbol lookups
+ * and the formatting (about 10 us).  A line is reused only while the
+ * bytes it was made from, the syntax and the user's labels are the same.
+ */
+#define DISASM_LINES	256		/* direct-mapped, by address */
+struct disasm_line {
+	uint32_t addr;
+	uint8_t bytes[15], nbytes;	/* what it was made from */
+	uint8_t intel, used;
+	unsigned gen;			/* labels_gen then */
+	int size;			/* the instruction's */
+	char text[240];
+};
+
+static struct disasm_line *line_slot(struct entryemu *m, uint32_t addr)
+{
+	if (!m->disasm_lines && !(m->disasm_lines = calloc(DISASM_LINES, sizeof(*m->disasm_lines))))
+		return NULL;		/* no room: every line made afresh */
+	return &m->disasm_lines[(addr ^ (addr >> 8)) % DISASM_LINES];
+}
+
+static int line_matches(const struct disasm_line *l, const struct entryemu *m, uint32_t addr,
+			const uint8_t *p, size_t avail)
+{
+	return l->used && l->addr == addr && l->nbytes == avail && l->gen == m->labels_gen &&
+	       l->intel == (m->syntax_intel != 0) && !memcmp(l->bytes, p, avail);
+}
+
+static int disasm_line(entryemu *m, uint32_t addr, const uint8_t *p, size_t avail, char *buf,
+		       size_t len);
+
 int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len)
 {
 	if (!m || !buf || !len)
 		return ENTRYEMU_E_INVAL;
-	char sym[128];
 	size_t avail = machine_avail(m, addr, 15);
 	uint8_t *p = machine_ptr(m, addr, 1);
+	if (!p || avail > 15)
+		return disasm_line(m, addr, p, avail, buf, len);
+	struct disasm_line *l = line_slot(m, addr);
+	if (l && line_matches(l, m, addr, p, avail)) {
+		snprintf(buf, len, "%s", l->text);
+		return l->size;
+	}
+	int size = disasm_line(m, addr, p, avail, buf, len);
+	if (l && size > 0 && strlen(buf) + 1 < len && strlen(buf) < sizeof(l->text)) {
+		*l = (struct disasm_line){ .addr = addr, .nbytes = (uint8_t)avail,
+					   .intel = m->syntax_intel != 0, .used = 1,
+					   .gen = m->labels_gen, .size = size };
+		memcpy(l->bytes, p, avail);
+		memcpy(l->text, buf, strlen(buf) + 1);
+	}
+	return size;
+}
+
+/* entryemu_disasm()'s line, made from the bytes at p (avail of them). */
+static int disasm_line(entryemu *m, uint32_t addr, const uint8_t *p, size_t avail, char *buf,
+		       size_t len)
+{
+	char sym[128];
 	cs_insn *insn = NULL;
 	entryemu_symbolize(m, addr, sym, sizeof(sym));
 	csh h = m->syntax_intel ? m->cs : m->cs_att;
