@@ -389,7 +389,13 @@ enum entryemu_check {
 					 * registers) matches the stack at every
 					 * instruction of the entry code; runs
 					 * only with ENTRYEMU_RUN_CHECK_CFI */
-	ENTRYEMU_CHECK_ALL = 0x1ff,
+	ENTRYEMU_CHECK_UACCESS = 0x400,	/* kernel code reaches below PAGE_OFFSET
+					 * only at __ex_table'd instructions,
+					 * and those never reach PAGE_OFFSET
+					 * (an unchecked user pointer) */
+	ENTRYEMU_CHECK_BOUNDS = 0x800,	/* every indexed read of a sized table
+					 * (sys_call_table) stays inside it */
+	ENTRYEMU_CHECK_ALL = 0xdff,
 };
 ENTRYEMU_EXTERN const char *entryemu_check_name(enum entryemu_check c);
 
