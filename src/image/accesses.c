@@ -41,6 +41,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The entry code is a few KiB (2.6.18's entry.S: about 4); far more is
+ * no entry image, and decoding it would take seconds. */
+#define MAX_ENTRY_CODE	0x40000u
+
 #define GPR_ESP		(1u << 4)
 #define GPR_ALL		0xffu
 #define GPR_C_CLOBBERED	0x07u		/* %eax, %ecx, %edx: i386 C ABI */
@@ -362,14 +366,23 @@ int image_find_accesses(struct image *img, csh cs, char *err, size_t errlen)
 	int rc = insn ? 0 : -1;
 	/* each executable section but the callout slots', in address order */
 	size_t order[IMAGE_MAX_EXEC], n = 0;
+	uint64_t bytes = 0;
 	for (size_t i = 0; i < img->nexec; i++) {
 		if (img->exec[i].start >= img->callouts_start &&
 		    img->exec[i].end <= img->callouts_end)
 			continue;
+		bytes += img->exec[i].end - img->exec[i].start;
 		size_t j = n++;
 		for (; j > 0 && img->exec[order[j - 1]].start > img->exec[i].start; j--)
 			order[j] = order[j - 1];
 		order[j] = i;
+	}
+	if (bytes > MAX_ENTRY_CODE) {
+		if (insn)
+			cs_free(insn, 1);
+		snprintf(err, errlen, "%llu bytes of executable code besides the callout slots: "
+			 "an entry image has at most %u", (unsigned long long)bytes, MAX_ENTRY_CODE);
+		return -2;
 	}
 	for (size_t i = 0, s = 0; i < n && !rc; i++)
 		rc = sweep(&p, insn, img->exec[order[i]].start, img->exec[order[i]].end, &s);

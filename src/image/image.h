@@ -100,7 +100,8 @@ const struct extable_entry *image_extable_find(const struct image *img, uint32_t
 int image_tables(struct image *img, char *err, size_t errlen);
 /*
  * accesses.c: decode the entry code once (cs: with operand detail) and
- * keep its register-addressed data accesses; -1 with err.
+ * keep its data accesses a user value may address.  0; or, with err,
+ * -1 when out of memory, -2 when the image has too much code for one.
  */
 int image_find_accesses(struct image *img, csh cs, char *err, size_t errlen);
 const struct image_access *image_access_at(const struct image *img, uint32_t insn);
