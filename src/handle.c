@@ -120,6 +120,9 @@ static int open_engine(entryemu *m, const char *image_path)
 		machine_set_error(m, "cs_open failed");
 		return ENTRYEMU_E_ENGINE;
 	}
+	int found = image_find_accesses(&m->img, m->cs, m->err, sizeof(m->err));
+	if (found < 0)
+		return found == -2 ? ENTRYEMU_E_IMAGE : ENTRYEMU_E_NOMEM;
 	int rc;
 	if ((rc = callouts_init(m)) || (rc = run_install_hooks(m)) || (rc = machine_build(m)))
 		return rc;

@@ -49,6 +49,8 @@
 #define SYS_PGTABLE_TOP	(SYS_BASE + 0x5000)	/* page table of the top 4 MiB */
 #define SYS_PGTABLE_LOW	(SYS_BASE + 0x6000)	/* page table of the first 4 MiB */
 
+/* __PAGE_OFFSET (asm/include/asm/page.h): user space lies below it */
+#define PAGE_OFFSET	0xC0000000u
 #define KSTACK_BASE	0xC0A00000u		/* thread_info; THREAD_SIZE aligned */
 #define VSYSCALL_PAGE	0xffffe000u		/* user-executable, holds vsyscall.S */
 #define KSTACK_RESERVE	8			/* bytes above pt_regs (copy_thread) */

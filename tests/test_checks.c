@@ -37,6 +37,22 @@ static const uint8_t clear_gs_tls[] = {
 	0x89, 0xe3, 0xb8, 0xf3, 0, 0, 0, 0xcd, 0x80, 0x83, 0xc4, 0x10,
 };
 
+/* movl $20,%eax ; call 0xffffe400 (__kernel_vsyscall: sysenter, and the
+ * sixth argument read from the user stack) */
+static const uint8_t sysenter_getpid[] = { 0xb8, 0x14, 0, 0, 0, 0xe8, 0xf6, 0x63, 0xfb, 0xf7 };
+/* movl $318,%eax ; int $0x80: nr_syscalls, one past sys_call_table */
+static const uint8_t int80_nr_syscalls[] = { 0xb8, 0x3e, 0x01, 0, 0, 0xcd, 0x80 };
+/* movl $318,%eax ; call 0xffffe400: the same through sysenter */
+static const uint8_t sysenter_nr_syscalls[] = { 0xb8, 0x3e, 0x01, 0, 0, 0xe8, 0xf6, 0x63,
+						0xfb, 0xf7 };
+/*
+ * movl $20,%eax ; push %ecx ; push %edx ; push %ebp ;
+ * movl $0xbffffffe,%ebp ; sysenter: a sixth-argument pointer whose 4-byte
+ * load would cross PAGE_OFFSET
+ */
+static const uint8_t sysenter_straddle[] = { 0xb8, 0x14, 0, 0, 0, 0x51, 0x52, 0x55,
+					     0xbd, 0xfe, 0xff, 0xff, 0xbf, 0x0f, 0x34 };
+
 /*
  * Run code from the setup base on the mutant and on the correct image;
  * expect findings of c on the first only.
@@ -261,6 +277,39 @@ static void test_lockdep_checker(void **state)
 			     sizeof(nop_then_nop), &n);
 }
 
+/*
+ * Kernel code reaches user memory only at __ex_table'd instructions, and
+ * those never reach PAGE_OFFSET.  Without its __ex_table entry, the
+ * sysenter path's load of the sixth argument from the user stack is a
+ * kernel access to a user address that would oops on a bad pointer.
+ * Checked against PAGE_OFFSET instead of PAGE_OFFSET - 3, the pointer
+ * 0xbffffffe gets through and the load reads across PAGE_OFFSET (its
+ * first page is unmapped, so the fixup still returns -EFAULT: only this
+ * checker tells the two kernels apart).
+ */
+static void test_uaccess_checker(void **state)
+{
+	(void)state;
+	fires_on_mutant("drop-sixth-arg-extable", ENTRYEMU_CHECK_UACCESS, sysenter_getpid,
+			sizeof(sysenter_getpid), NULL);
+	fires_on_mutant("sixth-arg-check-to-page-offset", ENTRYEMU_CHECK_UACCESS,
+			sysenter_straddle, sizeof(sysenter_straddle), NULL);
+}
+
+/*
+ * nr_syscalls let through by a `ja` where `jae` belongs: the indexed call
+ * reads the word just past sys_call_table (syscall_table_size bytes), on
+ * either way in.
+ */
+static void test_bounds_checker(void **state)
+{
+	(void)state;
+	fires_on_mutant("badsys-off-by-one", ENTRYEMU_CHECK_BOUNDS, int80_nr_syscalls,
+			sizeof(int80_nr_syscalls), NULL);
+	fires_on_mutant("sysenter-badsys-off-by-one", ENTRYEMU_CHECK_BOUNDS, sysenter_nr_syscalls,
+			sizeof(sysenter_nr_syscalls), NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +324,8 @@ int main(void)
 		cmocka_unit_test(test_slots_checker),
 		cmocka_unit_test(test_cfi_checker),
 		cmocka_unit_test(test_lockdep_checker),
+		cmocka_unit_test(test_uaccess_checker),
+		cmocka_unit_test(test_bounds_checker),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -314,7 +314,8 @@ static int parse_known(const char *list, unsigned *bits)
 	for (char *save = NULL, *n = strtok_r(buf, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
 		unsigned b = 0;
 		for (int c = 0; c < EXPLORE_CHECKS && !b; c++)
-			if (!strcmp(n, entryemu_check_name((enum entryemu_check)(1u << c))))
+			if (((1u << c) & ENTRYEMU_CHECK_ALL) &&
+			    !strcmp(n, entryemu_check_name((enum entryemu_check)(1u << c))))
 				b = 1u << c;
 		if (!b) {
 			fprintf(stderr, "entryemu explore: --known: no checker '%s'\n", n);

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 /* The checkers a tally counts: ENTRYEMU_CHECK_* bits 0 .. EXPLORE_CHECKS-1. */
-#define EXPLORE_CHECKS 10
+#define EXPLORE_CHECKS 12
 
 struct tally {
 	unsigned long variants, found, written;

@@ -395,7 +395,13 @@ enum entryemu_check {
 					 * call and at the return to user space;
 					 * lockdep is told only with IF = 0, and
 					 * never from NMI context */
-	ENTRYEMU_CHECK_ALL = 0x3ff,
+	ENTRYEMU_CHECK_UACCESS = 0x400,	/* kernel code reaches below PAGE_OFFSET
+					 * only at __ex_table'd instructions,
+					 * and those never reach PAGE_OFFSET
+					 * (an unchecked user pointer) */
+	ENTRYEMU_CHECK_BOUNDS = 0x800,	/* every indexed read of a sized table
+					 * (sys_call_table) stays inside it */
+	ENTRYEMU_CHECK_ALL = 0xfff,
 };
 ENTRYEMU_EXTERN const char *entryemu_check_name(enum entryemu_check c);
 

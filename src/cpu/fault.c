@@ -54,39 +54,36 @@ static int engine_reg_of(x86_reg r)
 }
 
 /*
- * The base of the segment a memory operand goes through: its override
- * prefix, else SS for an ESP/EBP base, else DS (SDM vol. 1 3.7.4,
- * "Specifying a Segment Selector", table 3-5).  The base is read from
- * the descriptor the selector names now: right unless the table changed
- * since the register was loaded (the hidden base is not exposed).
+ * The segment a memory operand goes through: its override prefix, else
+ * SS for an ESP/EBP base, else DS (SDM vol. 1 3.7.4, "Specifying a
+ * Segment Selector", table 3-5).
  */
-static uint32_t seg_base(struct entryemu *m, const cs_x86_op *op)
+static enum engine_reg operand_sreg(const cs_x86_op *op)
 {
-	x86_reg r = op->mem.segment;
-	if (r == X86_REG_INVALID)
-		r = (op->mem.base == X86_REG_ESP || op->mem.base == X86_REG_EBP ||
-		     op->mem.base == X86_REG_SP || op->mem.base == X86_REG_BP) ?
-			X86_REG_SS : X86_REG_DS;
-	static const struct { x86_reg r; enum engine_reg e; } S[] = {
-		{ X86_REG_ES, ER_ES }, { X86_REG_CS, ER_CS }, { X86_REG_SS, ER_SS },
-		{ X86_REG_DS, ER_DS }, { X86_REG_FS, ER_FS }, { X86_REG_GS, ER_GS },
-	};
-	for (size_t i = 0; i < sizeof(S) / sizeof(S[0]); i++) {
-		if (S[i].r != r)
-			continue;
-		uint16_t sel = (uint16_t)engine_reg(m->eng, S[i].e);
-		struct desc d;
-		if ((sel & 0xfffc) && desc_fetch(m, sel, &d) == 0 && d.s)
-			return d.base;
+	switch (op->mem.segment) {
+	case X86_REG_ES: return ER_ES;
+	case X86_REG_CS: return ER_CS;
+	case X86_REG_SS: return ER_SS;
+	case X86_REG_DS: return ER_DS;
+	case X86_REG_FS: return ER_FS;
+	case X86_REG_GS: return ER_GS;
+	default:
+		return op->mem.base == X86_REG_ESP || op->mem.base == X86_REG_EBP ||
+		       op->mem.base == X86_REG_SP || op->mem.base == X86_REG_BP ? ER_SS : ER_DS;
 	}
-	return 0;
 }
 
-/* Linear address of a memory operand: segment base + effective address. */
-/* A register's value, with ESP as given (it may differ from the CPU's). */
-static uint32_t reg_with_esp(struct entryemu *m, x86_reg r, uint32_t esp)
+/*
+ * The base of the segment sel names, read from the descriptor it names
+ * now: right unless the table changed since the register was loaded (the
+ * hidden base is not exposed).  0 for a null or unreadable one.
+ */
+static uint32_t sel_base(struct entryemu *m, uint16_t sel)
 {
-	return r == X86_REG_ESP ? esp : machine_reg(m, engine_reg_of(r));
+	struct desc d;
+	if ((sel & 0xfffc) && desc_fetch(m, sel, &d) == 0 && d.s)
+		return d.base;
+	return 0;
 }
 
 /* BX, BP, SI, DI: the registers of 16-bit addressing forms. */
@@ -95,22 +92,47 @@ static int reg16(x86_reg r)
 	return r == X86_REG_BX || r == X86_REG_BP || r == X86_REG_SI || r == X86_REG_DI;
 }
 
-static uint32_t mem_addr_at(struct entryemu *m, const cs_x86_op *op, uint32_t esp)
+/*
+ * Linear address of a memory operand: segment base + effective address,
+ * with ESP as *esp if given (it may differ from the CPU's).  The
+ * registers it needs (segment, base, index) come in one engine call:
+ * the checkers' hooks run this on every system call.
+ */
+static uint32_t mem_addr_at(struct entryemu *m, const cs_x86_op *op, const uint32_t *esp)
 {
+	enum engine_reg ids[3] = { operand_sreg(op) };
+	uint32_t v[3] = { 0 };
+	int n = 1, b = -1, x = -1;
+	if (op->mem.base != X86_REG_INVALID && engine_reg_of(op->mem.base) >= 0) {
+		b = n;
+		ids[n++] = (enum engine_reg)engine_reg_of(op->mem.base);
+	}
+	if (op->mem.index != X86_REG_INVALID && engine_reg_of(op->mem.index) >= 0) {
+		x = n;
+		ids[n++] = (enum engine_reg)engine_reg_of(op->mem.index);
+	}
+	engine_regs(m->eng, ids, v, n);
+	if (esp && b > 0 && op->mem.base == X86_REG_ESP)
+		v[b] = *esp;
 	uint32_t ea = (uint32_t)op->mem.disp;
-	if (op->mem.base != X86_REG_INVALID && engine_reg_of(op->mem.base) >= 0)
-		ea += reg_with_esp(m, op->mem.base, esp);
-	if (op->mem.index != X86_REG_INVALID && engine_reg_of(op->mem.index) >= 0)
-		ea += reg_with_esp(m, op->mem.index, esp) * (uint32_t)op->mem.scale;
+	if (b > 0)
+		ea += v[b];
+	if (x > 0)
+		ea += v[x] * (uint32_t)op->mem.scale;
 	/* a 16-bit address wraps at 64 KiB (SDM vol. 2A 2.1.5, table 2-1) */
 	if (reg16(op->mem.base) || reg16(op->mem.index))
 		ea &= 0xffff;
-	return seg_base(m, op) + ea;
+	return sel_base(m, (uint16_t)v[0]) + ea;
 }
 
 static uint32_t mem_addr(struct entryemu *m, const cs_x86_op *op)
 {
-	return mem_addr_at(m, op, machine_reg(m, ER_ESP));
+	return mem_addr_at(m, op, NULL);
+}
+
+uint32_t fault_operand_linear(struct entryemu *m, const cs_x86_op *op)
+{
+	return mem_addr_at(m, op, NULL);
 }
 
 /* 16 bits of guest memory at linear addr: 0, or -1 if not mapped. */
@@ -448,7 +470,7 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		for (int i = 0; i < x->op_count && !hit; i++)
 			if (x->operands[i].type == X86_OP_MEM &&
 			    insn->id != X86_INS_LEA && insn->id != X86_INS_NOP)
-				hit = covers(mem_addr_at(m, &x->operands[i], esp),
+				hit = covers(mem_addr_at(m, &x->operands[i], &esp),
 					     fx ? 512 : x->operands[i].size ? x->operands[i].size : 4,
 					     addr);
 		int known = 0;

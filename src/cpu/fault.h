@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include <capstone/capstone.h>
+
 struct entryemu;
 
 struct fault_info {
@@ -18,6 +20,13 @@ struct fault_info {
 	char insn[192];			/* "pop gs" */
 	char why[512];			/* set when the code cannot be derived */
 };
+
+/*
+ * The linear address a memory operand reaches with the registers as they
+ * are now: its segment's base (override, else SS for an %esp or %ebp
+ * base, else DS) plus base + index * scale + displacement.
+ */
+uint32_t fault_operand_linear(struct entryemu *m, const cs_x86_op *op);
 
 /* Vectors that push an error code (SDM table 6-1). */
 int vector_has_error_code(int vector);

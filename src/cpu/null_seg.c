@@ -17,8 +17,6 @@
  */
 #include "cpu/cpu.h"
 
-#define PAGE_OFFSET_LINEAR 0xC0000000u
-
 static enum engine_reg engine_seg(x86_reg r)
 {
 	switch (r) {
@@ -67,7 +65,7 @@ int null_seg_fault(struct entryemu *m, uint32_t addr)
 
 int null_seg_block(struct entryemu *m, uint32_t addr)
 {
-	if (m->cpu->null_watch || (addr >= PAGE_OFFSET_LINEAR && addr < VSYSCALL_PAGE))
+	if (m->cpu->null_watch || (addr >= PAGE_OFFSET && addr < VSYSCALL_PAGE))
 		return 0;		/* watching already, or kernel code */
 	/* (seg_limit.c's check, once a limit matters, needs the same look) */
 	if ((engine_reg(m->eng, ER_DS) & 0xfffc) && (engine_reg(m->eng, ER_ES) & 0xfffc) &&

@@ -46,7 +46,7 @@ void paging_build(struct entryemu *m)
 			pde = SYS_PGTABLE_TOP | PTE_P | PTE_RW | PTE_US | PTE_AD;
 		else if (i == 0)
 			pde = SYS_PGTABLE_LOW | PTE_P | PTE_RW | PTE_US | PTE_AD;
-		else if (lin < PAGE_OFFSET_LINEAR)
+		else if (lin < PAGE_OFFSET)
 			pde = lin | PDE_PS | PTE_P | PTE_RW | PTE_US | PTE_AD;
 		else
 			pde = lin | PDE_PS | PTE_P | PTE_RW | PTE_AD;

@@ -22,8 +22,6 @@ struct entryemu;
 #define PF_W	0x2u		/* the access was a write */
 #define PF_U	0x4u		/* the access was made in user mode (CPL 3) */
 
-#define PAGE_OFFSET_LINEAR 0xC0000000u
-
 /* Write the page directory and the top page table into guest memory. */
 void paging_build(struct entryemu *m);
 /* Turn paging on: CR3, CR4.PSE, CR0.PG and CR0.WP.  0, or -1. */

@@ -38,7 +38,7 @@
 #define IMAGE_MAX_EXTABLE	65536
 #define IMAGE_MAX_CALLOUTS	16384	/* 4-byte slots: 64 KiB of .callouts */
 /* The image is mapped from PAGE_OFFSET up to the library's own region. */
-#define IMAGE_LOW		0xC0000000u
+#define IMAGE_LOW		PAGE_OFFSET
 #define IMAGE_HIGH		SYS_BASE
 /* Where build_tss() writes fixed words (esp1 at 12, the I/O map base at 100). */
 #define TSS_MIN_SIZE		104u
@@ -242,7 +242,8 @@ static int load_symbols(struct image *img, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh
 		return -1;
 	}
 	img->syms = calloc(count ? count : 1, sizeof(*img->syms));
-	if (!img->syms) {
+	img->abs_sizes = calloc(count ? count : 1, sizeof(*img->abs_sizes));
+	if (!img->syms || !img->abs_sizes) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -269,6 +270,18 @@ static int load_symbols(struct image *img, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh
 				/* ELF32 st_value: above INT_MAX reads as negative, refused later */
 				*layout_field(img, k) = (int)(int32_t)(uint32_t)s.st_value;
 			}
+			/* a table's size, perhaps (tables.c) */
+			size_t nl = strlen(name);
+			if (nl > 5 && !strcmp(name + nl - 5, "_size")) {
+				struct image_symbol *z = &img->abs_sizes[img->nabs_sizes];
+				z->addr = (uint32_t)s.st_value;
+				z->name = strdup(name);
+				if (!z->name) {
+					snprintf(err, errlen, "out of memory");
+					return -1;
+				}
+				img->nabs_sizes++;
+			}
 			continue;
 		}
 		if (s.st_shndx == SHN_UNDEF)
@@ -277,6 +290,8 @@ static int load_symbols(struct image *img, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh
 			continue;
 		struct image_symbol *d = &img->syms[img->nsyms];
 		d->addr = (uint32_t)s.st_value;
+		d->size = type == STT_OBJECT ? (uint32_t)s.st_size : 0;
+		d->global = GELF_ST_BIND(s.st_info) != STB_LOCAL;
 		d->name = strdup(name);
 		if (!d->name) {
 			snprintf(err, errlen, "out of memory");
@@ -515,6 +530,13 @@ static int load_sections(struct image *img, Elf *elf, unsigned *seen, char *err,
 			img->fixup_end = (uint32_t)(sh.sh_addr + sh.sh_size);
 		}
 		if ((sh.sh_flags & SHF_EXECINSTR) && sh.sh_size) {
+			if (img->nexec == IMAGE_MAX_EXEC) {
+				snprintf(err, errlen, "section %s: more than %d executable "
+					 "sections", name, IMAGE_MAX_EXEC);
+				return -1;
+			}
+			img->exec[img->nexec].start = (uint32_t)sh.sh_addr;
+			img->exec[img->nexec++].end = (uint32_t)(sh.sh_addr + sh.sh_size);
 			if (sh.sh_addr < img->text_start)
 				img->text_start = (uint32_t)sh.sh_addr;
 			if (sh.sh_addr + sh.sh_size > img->text_end)
@@ -594,7 +616,8 @@ int image_load(struct image *img, const char *path, char *err, size_t errlen)
 	l->pt_percpu = l->percpu_seg == ENTRYEMU_PERCPU_GS ? l->pt_gs :
 		       l->percpu_seg == ENTRYEMU_PERCPU_FS ? l->pt_fs : -1;
 	if (check_callouts(img, sub, sizeof(sub)) < 0 ||
-	    check_layout(img, seen, sub, sizeof(sub)) < 0) {
+	    check_layout(img, seen, sub, sizeof(sub)) < 0 ||
+	    image_tables(img, sub, sizeof(sub)) < 0) {
 		snprintf(err, errlen, "%s: %s", path, sub);
 		goto out;
 	}
@@ -642,6 +665,11 @@ void image_free(struct image *img)
 	for (size_t i = 0; i < img->nsyms; i++)
 		free(img->syms[i].name);
 	free(img->syms);
+	for (size_t i = 0; i < img->nabs_sizes; i++)
+		free(img->abs_sizes[i].name);
+	free(img->abs_sizes);
+	free(img->tables);
+	free(img->accesses);
 	free(img->extable);
 	free(img->bytes);
 	cfi_free(&img->cfi);

@@ -39,7 +39,7 @@ const char *entryemu_symbolize(const entryemu *m, uint32_t addr, char *buf, size
 	if (addr >= VSYSCALL_PAGE && addr < VSYSCALL_PAGE + 0x1000) {
 		/* the vsyscall code is a copy of the image's vsyscall_page */
 		const struct image_symbol *s = NULL;
-		struct image_symbol kernel_vsyscall = { m->vsys_image, (char *)"__kernel_vsyscall" };
+		struct image_symbol kernel_vsyscall = { m->vsys_image, (char *)"__kernel_vsyscall", 0, 1 };
 		if (m->vsys_image && addr >= ENTRYEMU_VSYSCALL)
 			s = image_symbol_at(&m->img, m->vsys_image + (addr - ENTRYEMU_VSYSCALL));
 		/* the page's entry point goes by the kernel's name, not the image's label */

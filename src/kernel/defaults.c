@@ -19,7 +19,6 @@
 
 #define TIF_SIGPENDING 2
 #define TIF_NEED_RESCHED 3
-#define PAGE_OFFSET 0xC0000000u
 
 /* copy_from_user/copy_to_user: user addresses only, mapped only. */
 static int user_copy_in(struct entryemu *m, void *dst, uint32_t src, size_t len)

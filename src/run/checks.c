@@ -12,6 +12,7 @@
  */
 #include "run/checks.h"
 #include "run/result.h"
+#include "cpu/fault.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +32,8 @@ const char *entryemu_check_name(enum entryemu_check c)
 	case ENTRYEMU_CHECK_SLOTS: return "slots";
 	case ENTRYEMU_CHECK_CFI: return "cfi";
 	case ENTRYEMU_CHECK_LOCKDEP: return "lockdep";
+	case ENTRYEMU_CHECK_UACCESS: return "uaccess";
+	case ENTRYEMU_CHECK_BOUNDS: return "bounds";
 	default: return "?";
 	}
 }
@@ -76,6 +79,19 @@ void checks_finding(struct checks *k, enum entryemu_check c, uint32_t eip,
 	va_start(ap, fmt);
 	vfinding(k, c, eip, fmt, ap);
 	va_end(ap);
+}
+
+int checks_once(struct checks *k, enum entryemu_check c, uint32_t insn)
+{
+	struct checks_reported *r = &k->reported;
+	for (int i = 0; i < r->n; i++)
+		if (r->at[i].check == (unsigned)c && r->at[i].insn == insn)
+			return 0;
+	if (r->n < CHECKS_REPORTED_MAX) {
+		r->at[r->n].check = c;
+		r->at[r->n++].insn = insn;
+	}
+	return 1;
 }
 
 /* ---- entry and return ------------------------------------------------------ */
@@ -371,6 +387,7 @@ static void on_exit_insn(struct checks *k, uint32_t addr, uint32_t esp, uint16_t
 void checks_observe(void *ctx, const struct run_event *ev)
 {
 	struct checks *k = ctx;
+	const struct image_access *access;
 	cfi_observe(k, ev);
 	lockdep_observe(k, ev);
 	switch (ev->kind) {
@@ -396,12 +413,31 @@ void checks_observe(void *ctx, const struct run_event *ev)
 		break;
 	case RUN_EV_FLAGS_LOAD:
 		slots_at_work_check(k, ev->u.exit.addr, ev->u.exit.esp);
+		/* its access through %ebp, which run.c does not hook twice */
+		access = image_access_at(&k->m->img, ev->u.exit.addr);
+		if (access)
+			checks_access(k, access);
 		/* the work check: an interrupt after it could set work never seen */
 		if ((ev->u.exit.eflags & ENTRYEMU_EFLAGS_IF) && on(k, ENTRYEMU_CHECK_IRQS_OFF))
 			finding(k, ENTRYEMU_CHECK_IRQS_OFF, ev->u.exit.addr, "thread_info->flags "
 				"loaded with IF = 1");
 		break;
 	}
+}
+
+void checks_access(struct checks *k, const struct image_access *a)
+{
+	int uaccess = on(k, ENTRYEMU_CHECK_UACCESS);
+	int bounds = a->table && on(k, ENTRYEMU_CHECK_BOUNDS);
+	if (!uaccess && !bounds)
+		return;
+	uint32_t lin[IMAGE_ACCESS_OPS] = { 0 };
+	for (int i = 0; i < a->nops; i++)
+		lin[i] = fault_operand_linear(k->m, &a->op[i]);
+	if (uaccess)
+		uaccess_check(k, a, lin);
+	if (bounds)
+		bounds_check(k, a, lin);
 }
 
 /* ---- the image's exception table --------------------------------------------- */
@@ -473,6 +509,7 @@ void checks_start(struct checks *k, struct entryemu *m, entryemu_result *res, un
 	memset(&k->entry, 0, sizeof(k->entry));
 	memset(&k->cfi, 0, sizeof(k->cfi));
 	memset(&k->lockdep, 0, sizeof(k->lockdep));
+	k->reported.n = 0;
 	if (!on(k, ENTRYEMU_CHECK_EXTABLE))
 		return;
 	for (size_t i = 0; i < m->nimage_findings; i++)

@@ -48,6 +48,13 @@ struct lockdep_view {
 	int reported;			/* one finding per entry from ring 3 */
 };
 
+/* Instructions a finding was made at this run, by checker: one each. */
+#define CHECKS_REPORTED_MAX 16
+struct checks_reported {
+	int n;
+	struct { unsigned check; uint32_t insn; } at[CHECKS_REPORTED_MAX];
+};
+
 struct checks {
 	struct entryemu *m;
 	entryemu_result *res;
@@ -55,6 +62,7 @@ struct checks {
 	struct entry_state entry;
 	struct cfi_frames cfi;
 	struct lockdep_view lockdep;
+	struct checks_reported reported;	/* uaccess and bounds */
 };
 
 /* Start watching a run: the image's own findings go in first. */
@@ -66,6 +74,22 @@ int checks_image(struct entryemu *m);
 /* A finding at eip, with the CPU's registers as they are now. */
 void checks_finding(struct checks *k, enum entryemu_check c, uint32_t eip,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Has c reported at insn this run?  If not, note that it now does: a
+ * loop through a bad instruction makes one finding, not one a pass.
+ */
+int checks_once(struct checks *k, enum entryemu_check c, uint32_t insn);
+
+/*
+ * Before an instruction of the image that image_find_accesses() kept
+ * (run.c hooks each one): where its operands reach, computed once, for
+ * the user-access and bounds checkers.
+ */
+void checks_access(struct checks *k, const struct image_access *a);
+/* checks_uaccess.c and checks_bounds.c: lin[i] is a->op[i]'s linear address. */
+void uaccess_check(struct checks *k, const struct image_access *a, const uint32_t *lin);
+void bounds_check(struct checks *k, const struct image_access *a, const uint32_t *lin);
 
 /* checks_slots.c: kernel-address bits in a user-visible selector slot,
  * at the exit path's work check (a load of thread_info->flags) */

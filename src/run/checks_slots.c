@@ -25,9 +25,6 @@
 #include "run/checks.h"
 #include "run/result.h"
 
-
-#define PAGE_OFFSET	0xC0000000u
-
 /* The first selector slot of the frame that holds kernel-address bits. */
 static void look(struct checks *k, uint32_t at, const char *when)
 {

@@ -94,6 +94,25 @@ static void exit_hook(void *data, uint32_t addr, uint32_t size)
 	PROF_ADD(m, check_ns, t0);
 }
 
+/*
+ * An instruction that takes its data address from a register is next
+ * (image/accesses.c found them): where it reaches, for the user-access
+ * and bounds checkers.
+ */
+static void access_hook(void *data, uint32_t addr, uint32_t size)
+{
+	struct entryemu *m = data;
+	(void)size;
+	if (!m->run || machine_stopping(m))
+		return;
+	const struct image_access *a = image_access_at(&m->img, addr);
+	if (!a)
+		return;
+	uint64_t t0 = prof_now(m);
+	checks_access(&m->run->checks, a);
+	PROF_ADD(m, check_ns, t0);
+}
+
 /* A load of thread_info->flags is next: the checkers look at IF. */
 static void flags_load_hook(void *data, uint32_t addr, uint32_t size)
 {
@@ -152,6 +171,23 @@ int run_install_hooks(struct entryemu *m)
 			machine_set_error(m, "cannot watch the image's loads of thread_info->flags");
 			return ENTRYEMU_E_ENGINE;
 		}
+	size_t nflags = n;
+	for (size_t i = 0; i < m->img.naccesses; i++) {
+		uint32_t at = m->img.accesses[i].insn;
+		/* a load of thread_info->flags has its hook: the checkers look
+		 * at its access when they see RUN_EV_FLAGS_LOAD (checks.c) */
+		int flags_load = 0;
+		for (size_t k = 0; k < nflags; k++)
+			flags_load |= sites[k] == at;
+		if (flags_load)
+			continue;
+		if (engine_hook_code(e, &h, at, at, access_hook, m)) {
+			machine_set_error(m, "cannot watch the image's %zu register-addressed data "
+					  "accesses (the engine's hooks ran out at %zu)",
+					  m->img.naccesses, i);
+			return ENTRYEMU_E_IMAGE;
+		}
+	}
 	return 0;
 }
 

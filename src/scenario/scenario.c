@@ -141,13 +141,14 @@ static int findings_list(struct parser *p, struct fy_node *k, struct fy_node *v,
 		if (get_string(p, items[j], items[j], &s->findings[i].insn) < 0)
 			return -1;
 		int known = 0;
-		for (unsigned c = 1; c & ENTRYEMU_CHECK_ALL; c <<= 1)
-			known |= !strcmp(s->findings[i].insn,
+		for (unsigned c = 1; c <= ENTRYEMU_CHECK_ALL; c <<= 1)
+			known |= (c & ENTRYEMU_CHECK_ALL) &&
+				 !strcmp(s->findings[i].insn,
 					 entryemu_check_name((enum entryemu_check)c));
 		if (!known)
 			return fail_at(p, s->findings[i].loc, "findings: unknown checker "
 				       "'%s' (ptregs, segments, return, extable, stack, "
-				       "df, irqs_off, slots, cfi, lockdep)",
+				       "df, irqs_off, slots, cfi, lockdep, uaccess, bounds)",
 				       s->findings[i].insn);
 	}
 	return 0;
