@@ -212,6 +212,8 @@ static int record(struct pass *p, const cs_insn *insn)
 	return 0;
 }
 
+static int keep_starts(struct image *img, const struct pass *p);
+
 /* Decode [from, to) into steps; a symbol passed mid-instruction restarts there. */
 static int sweep(struct pass *p, cs_insn *insn, uint32_t from, uint32_t to, size_t *next_sym)
 {
@@ -361,6 +363,9 @@ int image_find_accesses(struct image *img, csh cs, char *err, size_t errlen)
 	free(img->accesses);
 	img->accesses = NULL;
 	img->naccesses = 0;
+	free(img->starts);
+	img->starts = NULL;
+	img->starts_len = 0;
 	struct pass p = { .img = img, .cs = cs };
 	cs_insn *insn = cs_malloc(cs);
 	int rc = insn ? 0 : -1;
@@ -389,6 +394,8 @@ int image_find_accesses(struct image *img, csh cs, char *err, size_t errlen)
 	if (insn)
 		cs_free(insn, 1);
 	if (!rc)
+		rc = keep_starts(img, &p);
+	if (!rc)
 		rc = gather_entries(&p);
 	if (!rc) {
 		qsort(p.entries, p.nentries, sizeof(*p.entries), cmp_u32);
@@ -400,6 +407,43 @@ int image_find_accesses(struct image *img, csh cs, char *err, size_t errlen)
 	if (rc)
 		snprintf(err, errlen, "out of memory");
 	return rc;
+}
+
+/*
+ * Where the sweep found instructions to start (its steps, in address
+ * order): the exit sites and the flag loads the kernel layer looks for
+ * are then a bit test each, not another decode from the symbol before
+ * them (a quarter of an open, before).
+ */
+static int keep_starts(struct image *img, const struct pass *p)
+{
+	if (!p->nsteps)
+		return 0;
+	uint32_t base = p->steps[0].addr, last = p->steps[p->nsteps - 1].addr;
+	uint32_t len = last - base + 1;
+	img->starts = calloc((len + 7) / 8, 1);
+	if (!img->starts)
+		return -1;
+	img->starts_base = base;
+	img->starts_len = len;
+	for (size_t i = 0; i < p->nsteps; i++) {
+		uint32_t off = p->steps[i].addr - base;
+		img->starts[off / 8] |= (uint8_t)(1u << (off % 8));
+	}
+	return 0;
+}
+
+int image_insn_start(const struct image *img, uint32_t addr)
+{
+	uint32_t off = addr - img->starts_base;	/* below: wraps, too large */
+	if (!img->starts || off >= img->starts_len)
+		return -1;
+	for (size_t i = 0; i < img->nexec; i++)	/* the slots were not swept */
+		if (img->exec[i].start >= img->callouts_start &&
+		    img->exec[i].end <= img->callouts_end &&
+		    addr >= img->exec[i].start && addr < img->exec[i].end)
+			return -1;
+	return (img->starts[off / 8] >> (off % 8)) & 1;
 }
 
 const struct image_access *image_access_at(const struct image *img, uint32_t insn)

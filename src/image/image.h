@@ -81,6 +81,8 @@ struct image {
 	uint32_t callouts_start, callouts_end;
 	struct image_access *accesses;	/* sorted by insn (image_find_accesses) */
 	size_t naccesses;
+	uint8_t *starts;		/* bit per byte: an instruction starts there */
+	uint32_t starts_base, starts_len;	/* the bytes it covers (the same pass) */
 	struct image_layout layout;
 	struct cfi_table cfi;		/* the entry code's unwind rules (image_cfi) */
 	int cfi_tried, cfi_failed;
@@ -105,6 +107,9 @@ int image_tables(struct image *img, char *err, size_t errlen);
  */
 int image_find_accesses(struct image *img, csh cs, char *err, size_t errlen);
 const struct image_access *image_access_at(const struct image *img, uint32_t insn);
+/* Does an instruction of the entry code start at addr, as that pass
+ * decoded it: 1 or 0; -1 where it did not look (the callout slots). */
+int image_insn_start(const struct image *img, uint32_t addr);
 /* The sized table at exactly addr, or NULL. */
 const struct image_table *image_table_at(const struct image *img, uint32_t addr);
 

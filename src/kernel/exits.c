@@ -16,6 +16,9 @@
 static int insn_starts_at(struct entryemu *m, uint32_t c)
 {
 	const struct image *img = &m->img;
+	int known = image_insn_start(img, c);	/* the open's decode of the entry code */
+	if (known >= 0)
+		return known;
 	const struct image_symbol *sym = image_symbol_at(img, c);
 	uint32_t from = sym && sym->addr >= img->text_start ? sym->addr : img->text_start;
 	const uint8_t *code = img->bytes + (from - img->base);
