@@ -12,6 +12,7 @@
  * Exit status: 0 every expectation held, 1 an expectation failed,
  * 2 bad input (options, scenario file, image).
  */
+#define _GNU_SOURCE 1		/* memfd_create */
 #include "cli.h"
 
 #include <dirent.h>
@@ -950,6 +951,19 @@ static void copy_out(int fd, FILE *out)
 	fflush(out);
 }
 
+/*
+ * A file for one unit's output: in memory (memfd), not under /tmp, which
+ * may be a disk; tmpfile() where memfd_create is refused.
+ */
+static FILE *memory_file(void)
+{
+	int fd = memfd_create("entryemu-replay", MFD_CLOEXEC);
+	FILE *f = fd >= 0 ? fdopen(fd, "w+") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	return f ? f : tmpfile();
+}
+
 /* The most images one scenario file names (the library allows fewer). */
 #define REPLAY_MAX_IMAGES 16
 
@@ -988,7 +1002,7 @@ static int replay_parallel(const struct unit *u, int n, int workers, const struc
 	int *next = &shared[0], *status = &shared[1];
 	int rc = EXIT_PASS;
 	for (int i = 0; i < 2 * n; i++)
-		if (!(out[i] = tmpfile())) {
+		if (!(out[i] = memory_file())) {
 			fprintf(stderr, "entryemu: no temporary file for the output\n");
 			rc = EXIT_BADINPUT;
 			goto done;
