@@ -67,24 +67,23 @@ enum fpu_class { FPU_NONE, FPU_X87, FPU_WAIT, FPU_SIMD };
 
 static enum fpu_class fpu_class_of(struct entryemu *m, uint32_t addr)
 {
+	/* the bytes, looked up once (this runs before every instruction),
+	 * within one region's host buffer */
+	size_t n = 15 + 4;
+	const uint8_t *p = NULL;
+	while (n && !(p = machine_ptr(m, addr, n)))
+		n--;
+	if (!p)
+		return FPU_NONE;
+	size_t at = 0;
+	while (at < 15 && at < n &&			/* skip prefixes */
+	       (p[at] == 0x66 || p[at] == 0x67 || p[at] == 0xf0 || p[at] == 0xf2 ||
+		p[at] == 0xf3 || p[at] == 0x26 || p[at] == 0x2e || p[at] == 0x36 ||
+		p[at] == 0x3e || p[at] == 0x64 || p[at] == 0x65))
+		at++;
 	uint8_t b[4] = { 0 };
-	uint32_t at = addr;
-	for (int i = 0; i < 15; i++, at++) {		/* skip prefixes */
-		uint8_t *p = machine_ptr(m, at, 1);
-		if (!p)
-			return FPU_NONE;
-		if (*p == 0x66 || *p == 0x67 || *p == 0xf0 || *p == 0xf2 || *p == 0xf3 ||
-		    *p == 0x26 || *p == 0x2e || *p == 0x36 || *p == 0x3e || *p == 0x64 ||
-		    *p == 0x65)
-			continue;
-		break;
-	}
-	for (int i = 0; i < 4; i++) {
-		uint8_t *p = machine_ptr(m, at + (uint32_t)i, 1);
-		if (!p)
-			break;
-		b[i] = *p;
-	}
+	for (size_t i = 0; i < 4 && at + i < n; i++)
+		b[i] = p[at + i];
 	if (b[0] >= 0xd8 && b[0] <= 0xdf)
 		return FPU_X87;
 	if (b[0] == 0x9b)
