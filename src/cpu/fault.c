@@ -415,6 +415,25 @@ static int32_t esp_step(const cs_insn *insn, int *known)
 	return 0;
 }
 
+/*
+ * The bytes a memory operand spans, for the instructions whose operand
+ * is a whole state image rather than the width Capstone gives: FXSAVE
+ * and FXRSTOR 512 (SDM vol. 2A FXSAVE, m512byte); FSAVE and FRSTOR
+ * 108, or 94 with a 16-bit operand size (vol. 2A FSAVE/FNSAVE and
+ * FRSTOR, m94/108byte); FSTENV and FLDENV 28, or 14 (vol. 2A
+ * FSTENV/FNSTENV and FLDENV, m14/28byte).  0 for the others.
+ */
+static uint32_t state_image_bytes(const cs_insn *insn)
+{
+	int o16 = insn->detail->x86.prefix[2] == 0x66;
+	switch (insn->id) {
+	case X86_INS_FXSAVE: case X86_INS_FXRSTOR: return 512;
+	case X86_INS_FNSAVE: case X86_INS_FRSTOR: return o16 ? 94 : 108;
+	case X86_INS_FNSTENV: case X86_INS_FLDENV: return o16 ? 14 : 28;
+	default: return 0;
+	}
+}
+
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			     int *undefined)
 {
@@ -443,14 +462,13 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		}
 		const cs_x86 *x = &insn->detail->x86;
 		int hit = 0;
-		/* FXSAVE and FXRSTOR: a 512-byte operand (SDM vol. 2A FXSAVE, m512byte) */
-		int fx = insn->id == X86_INS_FXSAVE || insn->id == X86_INS_FXRSTOR;
+		uint32_t image = state_image_bytes(insn);
 		for (int i = 0; i < x->op_count && !hit; i++)
 			if (x->operands[i].type == X86_OP_MEM &&
 			    insn->id != X86_INS_LEA && insn->id != X86_INS_NOP)
 				hit = covers(mem_addr_at(m, &x->operands[i], esp),
-					     fx ? 512 : x->operands[i].size ? x->operands[i].size : 4,
-					     addr);
+					     image ? image : x->operands[i].size ?
+					     x->operands[i].size : 4, addr);
 		int known = 0;
 		int32_t step = esp_step(insn, &known);
 		switch (insn->id) {	/* the stack and string accesses they imply */
@@ -538,12 +556,11 @@ uint32_t fault_first_unmapped(struct entryemu *m, uint32_t at, uint32_t addr)
 	if (!n || cs_disasm(m->cs, bytes, n, at, 1, &insn) != 1)
 		return addr;
 	const cs_x86 *x = &insn->detail->x86;
-	uint32_t first = addr;
-	if ((insn->id == X86_INS_FXSAVE || insn->id == X86_INS_FXRSTOR) &&
-	    x->op_count >= 1 && x->operands[0].type == X86_OP_MEM) {
+	uint32_t first = addr, image = state_image_bytes(insn);
+	if (image && x->op_count >= 1 && x->operands[0].type == X86_OP_MEM) {
 		uint32_t ea = mem_addr(m, &x->operands[0]);
 		/* the operand's first byte, then each page start up to addr */
-		for (uint32_t b = ea; b - ea <= addr - ea && b - ea < 512;
+		for (uint32_t b = ea; b - ea <= addr - ea && b - ea < image;
 		     b = (b | 0xfffu) + 1)
 			if (!machine_ptr(m, b, 1)) {
 				first = b;
