@@ -261,16 +261,10 @@ void deliver_intr_hook(void *data, uint32_t intno)
 	struct entryemu *m = data;
 	if (machine_stopping(m))
 		return;
-	if (m->cpu && m->cpu->unmapped_kind) {
-		/*
-		 * The instruction already met unmapped memory (Unicorn lets a
-		 * helper's stores run on and raises the single-step trap at its
-		 * end): the CPU's #PF came first and the instruction did not
-		 * complete, so no trap follows it (SDM vol. 3A 6.5, a fault
-		 * leaves the instruction unexecuted; 17.3.1.4, single-step is a
-		 * trap after an instruction completes).  The run delivers the
-		 * #PF once the engine stops.
-		 */
+	if (machine_access_faulted(m)) {
+		/* e.g. the single-step trap of an FNSAVE whose store faulted:
+		 * single-step traps after a completed instruction (SDM vol.
+		 * 3A 17.3.1.4) */
 		if (intno == VEC_DE || intno == VEC_DF || (intno >= VEC_TS && intno <= VEC_PF))
 			engine_exception_delivered(m->eng);
 		engine_stop(m->eng);
@@ -413,6 +407,10 @@ void deliver_sysenter_hook(void *data)
 	struct entryemu *m = data;
 	if (machine_stopping(m))
 		return;
+	if (machine_access_faulted(m)) {
+		engine_stop(m->eng);
+		return;
+	}
 	uint64_t t0 = prof_now(m);
 	deliver_sysenter(m);
 	PROF_ADD(m, deliver_ns, t0);

@@ -108,6 +108,12 @@ static uint32_t mem_addr_at(struct entryemu *m, const cs_x86_op *op, uint32_t es
 	return seg_base(m, op) + ea;
 }
 
+/* Does [lo, lo + len) hold addr? */
+static int covers(uint32_t lo, uint32_t len, uint32_t addr)
+{
+	return addr - lo < len;
+}
+
 static uint32_t mem_addr(struct entryemu *m, const cs_x86_op *op)
 {
 	return mem_addr_at(m, op, machine_reg(m, ER_ESP));
@@ -359,11 +365,6 @@ int fault_lock_undefined(struct entryemu *m, uint32_t eip)
 	return 1;
 }
 
-/* Does [lo, lo + len) hold addr? */
-static int covers(uint32_t lo, uint32_t len, uint32_t addr)
-{
-	return addr - lo < len;
-}
 
 /*
  * How an instruction moves ESP, in bytes, when that is known from the
@@ -557,11 +558,16 @@ uint32_t fault_first_unmapped(struct entryemu *m, uint32_t at, uint32_t addr)
 		return addr;
 	const cs_x86 *x = &insn->detail->x86;
 	uint32_t first = addr, image = state_image_bytes(insn);
-	if (image && x->op_count >= 1 && x->operands[0].type == X86_OP_MEM) {
-		uint32_t ea = mem_addr(m, &x->operands[0]);
+	for (int i = 0; i < x->op_count && first == addr; i++) {
+		if (x->operands[i].type != X86_OP_MEM || insn->id == X86_INS_LEA ||
+		    insn->id == X86_INS_NOP)
+			continue;
+		uint32_t ea = mem_addr(m, &x->operands[i]);
+		uint32_t len = image ? image : x->operands[i].size ? x->operands[i].size : 4;
+		if (!covers(ea, len, addr))
+			continue;	/* not this operand's access (a push, a string) */
 		/* the operand's first byte, then each page start up to addr */
-		for (uint32_t b = ea; b - ea <= addr - ea && b - ea < image;
-		     b = (b | 0xfffu) + 1)
+		for (uint32_t b = ea; b - ea <= addr - ea; b = (b | 0xfffu) + 1)
 			if (!machine_ptr(m, b, 1)) {
 				first = b;
 				break;

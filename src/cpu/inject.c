@@ -130,6 +130,10 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 	(void)size;
 	if (machine_stopping(m) || !m->setup)
 		return;
+	if (machine_access_faulted(m)) {
+		engine_stop(m->eng);
+		return;
+	}
 	int fv = fpu_fault(m, (uint32_t)addr);
 	int io = fv < 0 && (io_permission_fault(m, (uint32_t)addr) ||
 			    null_seg_fault(m, (uint32_t)addr));
