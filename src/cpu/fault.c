@@ -188,10 +188,19 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		size_t rest = 0;
 		uint8_t *after = prefixes ? machine_ptr(m, eip + (uint32_t)prefixes, 1) : NULL;
 		cs_insn *tail = NULL;
-		if (after && cs_disasm(m->cs, after, machine_avail(m, eip + (uint32_t)prefixes, 15),
-				       eip + prefixes, 1, &tail) == 1) {
+		size_t left = after ? machine_avail(m, eip + (uint32_t)prefixes, 15) : 0;
+		if (after && cs_disasm(m->cs, after, left, eip + prefixes, 1, &tail) == 1) {
 			rest = tail->size;
 			cs_free(tail, 1);
+		} else if (after) {
+			/*
+			 * No instruction: the bytes up to its opcode still count,
+			 * one, or two after 0f, or three after 0f 38 and 0f 3a
+			 * (vol. 2A 2.1.2): the CPU reads that far before it can
+			 * tell the opcode is undefined.
+			 */
+			rest = after[0] != 0x0f ? 1 :
+			       left >= 2 && (after[1] == 0x38 || after[1] == 0x3a) ? 3 : 2;
 		}
 		if (vector == VEC_GP && (prefixes >= 14 || prefixes + rest > 15)) {
 			snprintf(info->insn, sizeof(info->insn), "(%zu prefixes: over 15 bytes)",
