@@ -285,13 +285,31 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		 * (SDM vol. 2A CALL, JMP).
 		 */
 		const cs_x86_op *op = &x->operands[x->op_count - 1];
-		int gate = 0;
-		if (x->op_count == 2 && x->operands[0].type == X86_OP_IMM)
+		int gate = 0, o16 = x->prefix[2] == 0x66;
+		uint32_t target = 0;
+		if (x->op_count == 2 && x->operands[0].type == X86_OP_IMM) {
 			sel = (uint16_t)x->operands[0].imm;
-		else if (op->type != X86_OP_MEM ||
-			 rd16(m, mem_addr(m, op) + (x->prefix[2] == 0x66 ? 2 : 4), &sel))
+			target = (uint32_t)x->operands[1].imm;
+		} else if (op->type != X86_OP_MEM ||
+			   rd16(m, mem_addr(m, op) + (o16 ? 2 : 4), &sel)) {
 			break;
+		} else {
+			int okt = 1;
+			target = machine_rd32(m, mem_addr(m, op), &okt);
+			if (!okt)
+				break;
+		}
+		if (o16)
+			target &= 0xffff;
 		struct fault f = desc_check_far_transfer(m, sel, cpl, &gate);
+		/*
+		 * A code segment that passes: the new EIP must be within its
+		 * limit, else #GP(0) (vol. 2A JMP and CALL, "IF instruction
+		 * pointer not within code segment limit THEN #GP(0)").
+		 */
+		struct desc d;
+		if (!gate && f.vector < 0 && desc_fetch(m, sel, &d) == 0 && target > d.limit)
+			f = (struct fault){ VEC_GP, 0 };
 		if (!gate)
 			rc = derive_from_check(info, vector, f);
 		break;
