@@ -516,10 +516,10 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		case X86_INS_LEAVE:
 			hit |= covers(machine_reg(m, ER_EBP), 4, addr);
 			break;
-		case X86_INS_IRETD:
+		case X86_INS_IRETD: case X86_INS_IRET:
 			/* up to nine dwords: EIP, CS, EFLAGS, ESP, SS, and ES, DS,
 			 * FS, GS back to vm86 mode (SDM vol. 2A IRET, "RETURN-TO-
-			 * VIRTUAL-8086-MODE") */
+			 * VIRTUAL-8086-MODE"); IRET under a 0x66 prefix pops words */
 			hit |= covers(esp, 36, addr);
 			break;
 		case X86_INS_ENTER:
