@@ -270,6 +270,11 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		break;
 	}
 	case X86_INS_IRETD: {		/* the frame it was popping */
+		/* NT set: a return to the back-linked task (SDM vol. 2A IRET,
+		 * TASK-RETURN), whose #TS and #GP come from the TSS: not
+		 * modelled, the run ends unsupported */
+		if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_NT)
+			break;
 		uint32_t reip = machine_rd32(m, stack_addr(m, 0), &ok);
 		uint16_t rcs = (uint16_t)machine_rd32(m, stack_addr(m, 4), &ok);
 		uint16_t rss = (uint16_t)machine_rd32(m, stack_addr(m, 16), &ok);
