@@ -8,7 +8,7 @@
  *   CPU) make Unicorn's translator abort the process ("tcg/tcg.c:3073:
  *   tcg fatal error"; unicorn-engine/unicorn issue 1716, QEMU's "if
  *   (mod == 3) goto illegal_op" is missing from Unicorn 2.0.1).  So
- *   does `lock cmps' (f0 a6, f0 a7).
+ *   do `lock cmps' and `lock cmp' with a memory operand.
  * - A guest store into a page holding translated code allocates a code
  *   bitmap (tb_invalidate_phys_page_fast) that uc_close() never frees:
  *   512 bytes leaked per such page per machine.
@@ -36,12 +36,28 @@ static inline int known_other_prefix(uint8_t b)
 }
 
 /*
+ * After a LOCK and any other prefixes, a comparison that writes nothing:
+ * CMPS (a6, a7), CMP r/m, r (38, 39) and CMP r/m, imm (80-83 /7) with a
+ * memory operand.  LOCK may not prefix them (#UD, SDM vol. 2A LOCK), and
+ * Unicorn 2.0.1's translator aborts on them.
+ */
+static inline int known_locked_compare(const uint8_t *p, size_t n)
+{
+	if (p[0] == 0xa6 || p[0] == 0xa7)
+		return 1;
+	if (n < 2 || (p[1] >> 6) == 3)
+		return 0;		/* a register operand: #UD as it should */
+	return p[0] == 0x38 || p[0] == 0x39 ||
+	       (p[0] >= 0x80 && p[0] <= 0x83 && ((p[1] >> 3) & 7) == 7);
+}
+
+/*
  * Any ff, ModRM pair at any offset: code may be entered anywhere.  The
  * library follows user code with a jmp (e9) to the exit page, so a last
- * ff pairs with that.  And LOCK before CMPS (f0, other prefixes, a6 or
- * a7: #UD on a CPU, SDM vol. 2A LOCK), which aborts Unicorn 2.0.1's
+ * ff pairs with that.  And LOCK before a comparison with memory
+ * (known_locked_compare: #UD on a CPU), which aborts Unicorn 2.0.1's
  * translator the same way and which the library does not rewrite yet
- * (fuzz/README.md, "Open bugs").
+ * (fuzz/README.md, "Open entry-path bugs").
  */
 static inline int known_unicorn_abort(const uint8_t *p, size_t n)
 {
@@ -52,7 +68,7 @@ static inline int known_unicorn_abort(const uint8_t *p, size_t n)
 			size_t j = i + 1;
 			while (j < n && (known_other_prefix(p[j]) || p[j] == 0xf0))
 				j++;
-			if (j < n && (p[j] == 0xa6 || p[j] == 0xa7))
+			if (j < n && known_locked_compare(p + j, n - j))
 				return 1;
 		}
 	}

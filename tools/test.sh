@@ -46,46 +46,40 @@ memcheck "$build/bin/entryemu" replay
 echo "valgrind: clean"
 
 # fuzz: each libFuzzer target (ASan + UBSan, clang) for a bounded time,
-# one process each on the two cores: fuzz_scenario and fuzz_image at
-# once, then fuzz_entry.  A crash, a leak, an input slower than 1 s or
-# more than 2 GiB fails; the input is left in $fuzz/fuzz/artifacts/
-# (minimise it, then add it to fuzz/corpus/scenario/ or to
-# fuzz/image-seeds.sh), and fuzz_entry's finds also as scenarios in
-# $fuzz/fuzz/artifacts/entry-finds/.
+# both at once, one process each (two cores).  A crash, a leak, an input
+# slower than 1 s or more than 2 GiB fails; the input is left in
+# $fuzz/fuzz/artifacts/ (minimise it, then add it to fuzz/corpus/scenario/
+# or to fuzz/image-seeds.sh).
 fuzz_stage() {
 	echo "== fuzz (libFuzzer, ASan + UBSan) =="
 	# clang and libFuzzer's runtime, if missing (the normal build is up to date)
 	ENTRYEMU_FUZZ=1 tools/setup.sh "$build"
 	cmake -S . -B "$fuzz" -DENTRYEMU_FUZZ=ON -DCMAKE_C_COMPILER=clang >/dev/null
-	cmake --build "$fuzz" -j"$jobs" --target fuzz_scenario fuzz_image fuzz_entry
+	cmake --build "$fuzz" -j"$jobs" --target fuzz_scenario fuzz_image
 	secs=${ENTRYEMU_FUZZ_SECONDS:-60}
 	work=$fuzz/fuzz
 	rm -rf "$work/work" "$work/artifacts"
-	mkdir -p "$work/work/scenario" "$work/work/image" "$work/work/entry" "$work/artifacts"
+	mkdir -p "$work/work/scenario" "$work/work/image" "$work/artifacts"
 	fuzzrun scenario -dict=fuzz/scenario.dict "$work/work/scenario" fuzz/corpus/scenario &
 	p1=$!
 	# fuzz_image explores from its seeds (every input found so far among
 	# them) the same way; its long runs are made by hand (fuzz/README.md).
 	fuzzrun image "$work/work/image" "$work/seeds/image" &
 	p2=$!
-	rc1=0 rc2=0 rc3=0
+	rc1=0 rc2=0
 	wait "$p1" || rc1=$?
 	wait "$p2" || rc2=$?
-	# fuzz_entry: no leak check after each input (fuzz/fuzz_entry.options)
-	ENTRYEMU_FUZZ_OUT="$work/artifacts/entry-finds" fuzzrun entry -dict=fuzz/entry.dict \
-		-detect_leaks=0 "$work/work/entry" fuzz/corpus/entry || rc3=$?
-	for t in scenario image entry; do
+	for t in scenario image; do
 		grep -h "^stat::\(number_of_executed_units\|average_exec_per_sec\)" \
 			"$work/$t.log" | sed "s/^/fuzz_$t: /"
 	done
-	if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ] || [ "$rc3" -ne 0 ]; then
-		for t in scenario image entry; do
+	if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ]; then
+		for t in scenario image; do
 			grep -q "^SUMMARY\|ERROR: libFuzzer" "$work/$t.log" || continue
 			tail -60 "$work/$t.log"
 		done
-		ls -lR "$work/artifacts"
-		echo "fuzz: failed (fuzz_scenario exit $rc1, fuzz_image exit $rc2," \
-			"fuzz_entry exit $rc3)"
+		ls -l "$work/artifacts"
+		echo "fuzz: failed (fuzz_scenario exit $rc1, fuzz_image exit $rc2)"
 		exit 1
 	fi
 	echo "fuzz: clean"
