@@ -15,16 +15,31 @@
  *
  * Every checker is the oracle: a run on a correct kernel that ends with
  * a finding, an oops, an unsupported event or an engine error is written
- * as a scenario (entryemu_scenario_record) into $ENTRYEMU_FUZZ_OUT (or
- * ./fuzz-entry-finds), and the target aborts so that libFuzzer keeps the
- * input.  The findings the bundled scenarios expect on the seed's kernel
- * (its C calls with the user's %gs after an iret fault, its slots
- * finding) are known, not finds.  Exceptions are not injected: on a kernel without a debugger
- * they come from instructions, which the code supplies.
+ * as a scenario (entryemu_scenario_record_failure: it replays as a
+ * failure until the bug is fixed and the expectations are written from
+ * the manual) into $ENTRYEMU_FUZZ_OUT (or ./fuzz-entry-finds), named by
+ * a hash of the input, and the target aborts so that libFuzzer keeps the
+ * input.  Running the target on a crash file writes its scenario again.
+ * Not finds: the findings the bundled scenarios expect on the seed's
+ * kernel (its C calls with the user's %gs after an iret fault, its slots
+ * finding), and the model's documented refusals (known.h).  Exceptions
+ * are not injected: on a kernel without a debugger they come from
+ * instructions, which the code supplies.
+ *
+ * Speed (fuzz/README.md): a run is 5-20 us once its code is translated,
+ * so what costs is translation.  Runs with and without the per-
+ * instruction hook (injections, I/O, segment overrides) alternate, and
+ * each change of hooks drops every translation of the machine
+ * (run.c's instrument()): so each image has two machines, one for the
+ * runs that will likely have the hook and one for the others.  Unicorn
+ * never reuses the code buffer space of dropped translations, so the
+ * machines are opened afresh every REOPEN_RUNS runs to hold the memory
+ * down.
  */
 #define _GNU_SOURCE
 #include <entryemu/entryemu.h>
 #include <entryemu/scenario.h>
+#include "images.h"
 #include "known.h"
 
 #include <stdint.h>
@@ -38,25 +53,53 @@
 #define EDIT_BYTES 9
 #define EVENT_BYTES 5
 #define CODE_MAX 512
-/* a syscall round trip is about 100 instructions; a loop ends here */
-#define BUDGET 4000u
+/*
+ * A syscall round trip is about 100 instructions, and 99% of the runs
+ * that end by themselves take fewer than 200; a loop or a fault storm
+ * ends here.  The 1% of runs that reach it took half the time at 4,000.
+ */
+#define BUDGET 1000u
+/* about a second of fuzzing between reopenings; an open costs ~10 ms */
+#define REOPEN_RUNS 20000u
 
-static entryemu *machines[2];
+/* [image][likely hooked]: bit 0 of byte 0 picks the image */
+static entryemu *machines[2][2];
 static entryemu_result *result;
+static unsigned runs_since_open;
+
+/*
+ * The library's own tests of whether a run needs its per-instruction
+ * hook from the start (src/cpu/io_perm.c, src/cpu/null_seg.c), linked
+ * in from the static library.  A run may still need it midway (a null
+ * %ds after a fixup): its machine then drops its code once more.
+ */
+int io_in_code(const uint8_t *code, size_t len);
+int seg_override_in_code(const uint8_t *code, size_t len);
+
+static void open_machines(void)
+{
+	char err[512], path[4096];
+	for (int i = 0; i < 2; i++) {
+		enum entryemu_variant v = i ? ENTRYEMU_PRE_PATCH : ENTRYEMU_POST_PATCH;
+		for (int hooked = 0; hooked < 2; hooked++) {
+			entryemu_close(machines[i][hooked]);
+			machines[i][hooked] = NULL;
+			if (!entryemu_image_path(v, path, sizeof(path)) ||
+			    entryemu_open(&machines[i][hooked], path, err, sizeof(err))) {
+				fprintf(stderr, "fuzz_entry: %s\n", err);
+				abort();
+			}
+		}
+	}
+	runs_since_open = 0;
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	char err[512], path[4096];
-	for (int i = 0; i < 2; i++) {
-		enum entryemu_variant v = i ? ENTRYEMU_PRE_PATCH : ENTRYEMU_POST_PATCH;
-		if (!entryemu_image_path(v, path, sizeof(path)) ||
-		    entryemu_open(&machines[i], path, err, sizeof(err))) {
-			fprintf(stderr, "fuzz_entry: %s\n", err);
-			abort();
-		}
-	}
+	fuzz_find_images();
+	open_machines();
 	if (entryemu_result_new(&result))
 		abort();
 	return 0;
@@ -84,16 +127,28 @@ static int known_finding(const struct entryemu_finding *f)
 		 strstr(f->text, "fixup_x86_bogus_stack called with gs")));
 }
 
-static void write_find(entryemu *m, const struct entryemu_setup *s, const char *why)
+/* FNV-1a: one name per input, as libFuzzer's crash-<sha1> files are */
+static uint64_t input_hash(const uint8_t *data, size_t size)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < size; i++)
+		h = (h ^ data[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static void write_find(entryemu *m, const struct entryemu_setup *s, const char *why,
+		       uint64_t hash)
 {
 	const char *dir = getenv("ENTRYEMU_FUZZ_OUT");
 	char path[4096];
 	if (!dir || !*dir)
 		dir = "fuzz-entry-finds";
 	mkdir(dir, 0777);
-	snprintf(path, sizeof(path), "%s/find-%d.yaml", dir, (int)getpid());
-	if (entryemu_scenario_record(m, s, result, why, path) == 0)
+	snprintf(path, sizeof(path), "%s/find-%016llx.yaml", dir, (unsigned long long)hash);
+	if (entryemu_scenario_record_failure(m, s, result, why, path) == 0)
 		fprintf(stderr, "fuzz_entry: %s\nfuzz_entry: written to %s\n", why, path);
+	else
+		fprintf(stderr, "fuzz_entry: %s\nfuzz_entry: cannot write %s\n", why, path);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -106,7 +161,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return -1;
 	struct entryemu_setup s;
 	memset(&s, 0, sizeof(s));
-	entryemu *m = machines[data[0] & 1];
 	s.user.eax = rd32(data + 1);
 	s.user.ebx = rd32(data + 5);
 	s.user.ecx = rd32(data + 9);
@@ -149,6 +203,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * them as instructions (known.h) */
 	if (known_unicorn_abort(s.code, s.code_len))
 		return -1;
+	if (++runs_since_open > REOPEN_RUNS)
+		open_machines();
+	int hooked = nevents || io_in_code(s.code, s.code_len) ||
+		     seg_override_in_code(s.code, s.code_len);
+	entryemu *m = machines[data[0] & 1][hooked];
 	s.edits = edits;
 	s.nedits = nedits;
 	s.injects = events;
@@ -165,11 +224,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		snprintf(why, sizeof(why), "fuzz_entry: finding: %s", fd->text);
 	}
-	if (!why[0] && (oc == ENTRYEMU_OOPS || oc == ENTRYEMU_UNSUPPORTED || oc == ENTRYEMU_ERROR))
-		snprintf(why, sizeof(why), "fuzz_entry: %s: %s", entryemu_outcome_name(oc),
-			 entryemu_result_message(result));
+	const char *msg = entryemu_result_message(result);
+	if (!why[0] && (oc == ENTRYEMU_OOPS || oc == ENTRYEMU_ERROR ||
+			(oc == ENTRYEMU_UNSUPPORTED && !known_refusal(msg))))
+		snprintf(why, sizeof(why), "fuzz_entry: %s: %s", entryemu_outcome_name(oc), msg);
 	if (why[0]) {
-		write_find(m, &s, why);
+		write_find(m, &s, why, input_hash(data, size));
 		abort();
 	}
 	return 0;

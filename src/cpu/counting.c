@@ -90,6 +90,10 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 	struct count_state *c = m->count;
 	if (!c)
 		return;			/* the boot */
+	if (machine_access_faulted(m)) {
+		engine_stop(m->eng);	/* the fault is in the block before */
+		return;
+	}
 	c->ring[c->ring_next++ % BLOCK_RING] = c->cur;
 	c->cur = *b;
 	/*

@@ -37,6 +37,19 @@ static inline int machine_stopping(const struct entryemu *m)
 	return !m->halt || m->halt->stopping;
 }
 
+/*
+ * An access to unmapped memory is pending: the engine was told to stop,
+ * but Unicorn lets a helper's other stores, the rest of the instruction
+ * (its single-step trap) and the next hooks of the block run on.  That
+ * instruction faulted and did not complete (SDM vol. 3A 6.5): nothing
+ * after it happens, and the run delivers the #PF once the engine stops.
+ * A hook that sees this stops the engine and does nothing else.
+ */
+static inline int machine_access_faulted(const struct entryemu *m)
+{
+	return m->cpu && m->cpu->unmapped_kind;
+}
+
 /* deliver.c: each delivery is emitted as RUN_EV_DELIVERED */
 void deliver_intr_hook(void *m, uint32_t intno);
 void deliver_sysenter_hook(void *m);

@@ -261,6 +261,15 @@ void deliver_intr_hook(void *data, uint32_t intno)
 	struct entryemu *m = data;
 	if (machine_stopping(m))
 		return;
+	if (machine_access_faulted(m)) {
+		/* e.g. the single-step trap of an FNSAVE whose store faulted:
+		 * single-step traps after a completed instruction (SDM vol.
+		 * 3A 17.3.1.4) */
+		if (intno == VEC_DE || intno == VEC_DF || (intno >= VEC_TS && intno <= VEC_PF))
+			engine_exception_delivered(m->eng);
+		engine_stop(m->eng);
+		return;
+	}
 	uint64_t t0 = prof_now(m);
 	deliver_intr(m, intno);
 	/*
@@ -398,9 +407,28 @@ void deliver_sysenter_hook(void *data)
 	struct entryemu *m = data;
 	if (machine_stopping(m))
 		return;
+	if (machine_access_faulted(m)) {
+		engine_stop(m->eng);
+		return;
+	}
 	uint64_t t0 = prof_now(m);
 	deliver_sysenter(m);
 	PROF_ADD(m, deliver_ns, t0);
+}
+
+/*
+ * The length of the sysenter at the current EIP, prefixes included:
+ * Unicorn adds it to whatever EIP the hook leaves.  A prefix is
+ * allowed and ignored there (SDM vol. 2A 2.1.1: a segment override on
+ * an instruction without a memory operand is ignored).
+ */
+static uint32_t sysenter_length(struct entryemu *m)
+{
+	uint32_t pc = machine_linear_pc(m), n = 0;
+	const uint8_t *p;
+	while (n < 13 && (p = machine_ptr(m, pc + n, 1)) && fault_legacy_prefix(*p))
+		n++;
+	return n + 2;
 }
 
 static void deliver_sysenter(struct entryemu *m)
@@ -409,14 +437,14 @@ static void deliver_sysenter(struct entryemu *m)
 	engine_msr(m->eng, 0x174, &cs);
 	engine_msr(m->eng, 0x175, &esp);
 	engine_msr(m->eng, 0x176, &eip);
-	uint32_t at = machine_reg(m, ER_EIP);
+	uint32_t at = machine_reg(m, ER_EIP), len = sysenter_length(m);
 	int cpl = machine_cpl(m);
 	if ((cs & 0xfffc) == 0) {
 		struct event ev = { .vector = VEC_GP, .has_error = 1, .error = 0,
 				    .eip = at, .insn_eip = at };
 		deliver_chain(m, ev);
 		/* Unicorn adds the length of sysenter to whatever EIP is now */
-		machine_set_reg(m, ER_EIP, machine_reg(m, ER_EIP) - 2);
+		machine_set_reg(m, ER_EIP, machine_reg(m, ER_EIP) - len);
 		return;
 	}
 	uint32_t eflags = machine_reg(m, ER_EFLAGS);
@@ -441,11 +469,11 @@ static void deliver_sysenter(struct entryemu *m)
 	}
 	machine_set_reg(m, ER_EFLAGS, eflags & ~(ENTRYEMU_EFLAGS_VM |
 		ENTRYEMU_EFLAGS_IF | ENTRYEMU_EFLAGS_RF));
-	machine_set_reg(m, ER_EIP, (uint32_t)eip - 2);
+	machine_set_reg(m, ER_EIP, (uint32_t)eip - len);
 	if (cpl == 3)
 		m->cpu->in_kernel = 1;
 	struct event ev = { .vector = ENTRYEMU_EVENT_SYSENTER, .software = 1,
-			    .eip = at + 2, .insn_eip = at };
+			    .eip = at + len, .insn_eip = at };
 	out.u.delivered.rec.to_cpl = 0;		/* sysenter's CS is ring 0's */
 	emit(m, &out, &ev, cpl, (uint32_t)eip, (uint32_t)esp);
 }

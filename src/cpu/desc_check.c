@@ -75,9 +75,10 @@ struct fault desc_check_data_load(struct entryemu *m, enum sreg reg,
  * order: a null selector is #GP(0); an index beyond the table, a
  * descriptor that is not a code segment (data), or privilege that does
  * not fit (conforming: DPL > CPL; nonconforming: RPL > CPL or DPL !=
- * CPL) is #GP(selector); a segment not present is #NP(selector).  Call
- * gates, task gates and TSSs switch through more checks than these:
- * *gate is set and no fault is decided.
+ * CPL) is #GP(selector); a segment not present is #NP(selector).  A
+ * TSS's own checks likewise.  Call gates, task gates and a TSS that
+ * passes switch through more checks than these: *gate is set and no
+ * fault is decided.
  */
 struct fault desc_check_far_transfer(struct entryemu *m, uint16_t sel, int cpl, int *gate)
 {
@@ -89,8 +90,24 @@ struct fault desc_check_far_transfer(struct entryemu *m, uint16_t sel, int cpl, 
 	if (desc_fetch(m, sel, &d) < 0)
 		return fault(VEC_GP, err);
 	if (!d.s) {
-		if (d.type == 0xC || d.type == GATE_TASK || d.type == 0x9 || d.type == 0xB) {
-			*gate = 1;	/* call gate, task gate, TSS */
+		if (d.type == 0x1 || d.type == 0x3 || d.type == 0x9 || d.type == 0xB) {
+			/*
+			 * A TSS, 16- or 32-bit (3 and B busy; vol. 3A table
+			 * 3-2): DPL < CPL or RPL, or busy, is #GP(selector), not
+			 * present #NP(selector) (vol. 2A CALL and JMP,
+			 * TASK-STATE-SEGMENT); past those the task switch,
+			 * which is not modelled
+			 */
+			if (d.dpl < (unsigned)cpl || d.dpl < (sel & 3u) ||
+			    d.type == 0x3 || d.type == 0xB)
+				return fault(VEC_GP, err);
+			if (!d.p)
+				return fault(VEC_NP, err);
+			*gate = 1;
+			return NO_FAULT;
+		}
+		if (d.type == 0x4 || d.type == 0xC || d.type == GATE_TASK) {
+			*gate = 1;	/* call gate (16- or 32-bit), task gate */
 			return NO_FAULT;
 		}
 		return fault(VEC_GP, err);

@@ -125,6 +125,12 @@ static uint32_t mem_addr_at(struct entryemu *m, const cs_x86_op *op, const uint3
 	return sel_base(m, (uint16_t)v[0]) + ea;
 }
 
+/* Does [lo, lo + len) hold addr? */
+static int covers(uint32_t lo, uint32_t len, uint32_t addr)
+{
+	return addr - lo < len;
+}
+
 static uint32_t mem_addr(struct entryemu *m, const cs_x86_op *op)
 {
 	return mem_addr_at(m, op, NULL);
@@ -204,10 +210,19 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		size_t rest = 0;
 		uint8_t *after = prefixes ? machine_ptr(m, eip + (uint32_t)prefixes, 1) : NULL;
 		cs_insn *tail = NULL;
-		if (after && cs_disasm(m->cs, after, machine_avail(m, eip + (uint32_t)prefixes, 15),
-				       eip + prefixes, 1, &tail) == 1) {
+		size_t left = after ? machine_avail(m, eip + (uint32_t)prefixes, 15) : 0;
+		if (after && cs_disasm(m->cs, after, left, eip + prefixes, 1, &tail) == 1) {
 			rest = tail->size;
 			cs_free(tail, 1);
+		} else if (after) {
+			/*
+			 * No instruction: the bytes up to its opcode still count,
+			 * one, or two after 0f, or three after 0f 38 and 0f 3a
+			 * (vol. 2A 2.1.2): the CPU reads that far before it can
+			 * tell the opcode is undefined.
+			 */
+			rest = after[0] != 0x0f ? 1 :
+			       left >= 2 && (after[1] == 0x38 || after[1] == 0x3a) ? 3 : 2;
 		}
 		if (vector == VEC_GP && (prefixes >= 14 || prefixes + rest > 15)) {
 			snprintf(info->insn, sizeof(info->insn), "(%zu prefixes: over 15 bytes)",
@@ -277,6 +292,11 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		break;
 	}
 	case X86_INS_IRETD: {		/* the frame it was popping */
+		/* NT set: a return to the back-linked task (SDM vol. 2A IRET,
+		 * TASK-RETURN), whose #TS and #GP come from the TSS: not
+		 * modelled, the run ends unsupported */
+		if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_NT)
+			break;
 		uint32_t reip = machine_rd32(m, stack_addr(m, 0), &ok);
 		uint16_t rcs = (uint16_t)machine_rd32(m, stack_addr(m, 4), &ok);
 		uint16_t rss = (uint16_t)machine_rd32(m, stack_addr(m, 16), &ok);
@@ -292,13 +312,31 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		 * (SDM vol. 2A CALL, JMP).
 		 */
 		const cs_x86_op *op = &x->operands[x->op_count - 1];
-		int gate = 0;
-		if (x->op_count == 2 && x->operands[0].type == X86_OP_IMM)
+		int gate = 0, o16 = x->prefix[2] == 0x66;
+		uint32_t target = 0;
+		if (x->op_count == 2 && x->operands[0].type == X86_OP_IMM) {
 			sel = (uint16_t)x->operands[0].imm;
-		else if (op->type != X86_OP_MEM ||
-			 rd16(m, mem_addr(m, op) + (x->prefix[2] == 0x66 ? 2 : 4), &sel))
+			target = (uint32_t)x->operands[1].imm;
+		} else if (op->type != X86_OP_MEM ||
+			   rd16(m, mem_addr(m, op) + (o16 ? 2 : 4), &sel)) {
 			break;
+		} else {
+			int okt = 1;
+			target = machine_rd32(m, mem_addr(m, op), &okt);
+			if (!okt)
+				break;
+		}
+		if (o16)
+			target &= 0xffff;
 		struct fault f = desc_check_far_transfer(m, sel, cpl, &gate);
+		/*
+		 * A code segment that passes: the new EIP must be within its
+		 * limit, else #GP(0) (vol. 2A JMP and CALL, "IF instruction
+		 * pointer not within code segment limit THEN #GP(0)").
+		 */
+		struct desc d;
+		if (!gate && f.vector < 0 && desc_fetch(m, sel, &d) == 0 && target > d.limit)
+			f = (struct fault){ VEC_GP, 0 };
 		if (!gate)
 			rc = derive_from_check(info, vector, f);
 		break;
@@ -381,11 +419,6 @@ int fault_lock_undefined(struct entryemu *m, uint32_t eip)
 	return 1;
 }
 
-/* Does [lo, lo + len) hold addr? */
-static int covers(uint32_t lo, uint32_t len, uint32_t addr)
-{
-	return addr - lo < len;
-}
 
 /*
  * How an instruction moves ESP, in bytes, when that is known from the
@@ -437,6 +470,25 @@ static int32_t esp_step(const cs_insn *insn, int *known)
 	return 0;
 }
 
+/*
+ * The bytes a memory operand spans, for the instructions whose operand
+ * is a whole state image rather than the width Capstone gives: FXSAVE
+ * and FXRSTOR 512 (SDM vol. 2A FXSAVE, m512byte); FSAVE and FRSTOR
+ * 108, or 94 with a 16-bit operand size (vol. 2A FSAVE/FNSAVE and
+ * FRSTOR, m94/108byte); FSTENV and FLDENV 28, or 14 (vol. 2A
+ * FSTENV/FNSTENV and FLDENV, m14/28byte).  0 for the others.
+ */
+static uint32_t state_image_bytes(const cs_insn *insn)
+{
+	int o16 = insn->detail->x86.prefix[2] == 0x66;
+	switch (insn->id) {
+	case X86_INS_FXSAVE: case X86_INS_FXRSTOR: return 512;
+	case X86_INS_FNSAVE: case X86_INS_FRSTOR: return o16 ? 94 : 108;
+	case X86_INS_FNSTENV: case X86_INS_FLDENV: return o16 ? 14 : 28;
+	default: return 0;
+	}
+}
+
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			     int *undefined)
 {
@@ -465,14 +517,13 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		}
 		const cs_x86 *x = &insn->detail->x86;
 		int hit = 0;
-		/* FXSAVE and FXRSTOR: a 512-byte operand (SDM vol. 2A FXSAVE, m512byte) */
-		int fx = insn->id == X86_INS_FXSAVE || insn->id == X86_INS_FXRSTOR;
+		uint32_t image = state_image_bytes(insn);
 		for (int i = 0; i < x->op_count && !hit; i++)
 			if (x->operands[i].type == X86_OP_MEM &&
 			    insn->id != X86_INS_LEA && insn->id != X86_INS_NOP)
 				hit = covers(mem_addr_at(m, &x->operands[i], &esp),
-					     fx ? 512 : x->operands[i].size ? x->operands[i].size : 4,
-					     addr);
+					     image ? image : x->operands[i].size ?
+					     x->operands[i].size : 4, addr);
 		int known = 0;
 		int32_t step = esp_step(insn, &known);
 		switch (insn->id) {	/* the stack and string accesses they imply */
@@ -492,10 +543,10 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		case X86_INS_LEAVE:
 			hit |= covers(machine_reg(m, ER_EBP), 4, addr);
 			break;
-		case X86_INS_IRETD:
+		case X86_INS_IRETD: case X86_INS_IRET:
 			/* up to nine dwords: EIP, CS, EFLAGS, ESP, SS, and ES, DS,
 			 * FS, GS back to vm86 mode (SDM vol. 2A IRET, "RETURN-TO-
-			 * VIRTUAL-8086-MODE") */
+			 * VIRTUAL-8086-MODE"); IRET under a 0x66 prefix pops words */
 			hit |= covers(esp, 36, addr);
 			break;
 		case X86_INS_ENTER:
@@ -560,13 +611,17 @@ uint32_t fault_first_unmapped(struct entryemu *m, uint32_t at, uint32_t addr)
 	if (!n || cs_disasm(m->cs, bytes, n, at, 1, &insn) != 1)
 		return addr;
 	const cs_x86 *x = &insn->detail->x86;
-	uint32_t first = addr;
-	if ((insn->id == X86_INS_FXSAVE || insn->id == X86_INS_FXRSTOR) &&
-	    x->op_count >= 1 && x->operands[0].type == X86_OP_MEM) {
-		uint32_t ea = mem_addr(m, &x->operands[0]);
+	uint32_t first = addr, image = state_image_bytes(insn);
+	for (int i = 0; i < x->op_count && first == addr; i++) {
+		if (x->operands[i].type != X86_OP_MEM || insn->id == X86_INS_LEA ||
+		    insn->id == X86_INS_NOP)
+			continue;
+		uint32_t ea = mem_addr(m, &x->operands[i]);
+		uint32_t len = image ? image : x->operands[i].size ? x->operands[i].size : 4;
+		if (!covers(ea, len, addr))
+			continue;	/* not this operand's access (a push, a string) */
 		/* the operand's first byte, then each page start up to addr */
-		for (uint32_t b = ea; b - ea <= addr - ea && b - ea < 512;
-		     b = (b | 0xfffu) + 1)
+		for (uint32_t b = ea; b - ea <= addr - ea; b = (b | 0xfffu) + 1)
 			if (!machine_ptr(m, b, 1)) {
 				first = b;
 				break;

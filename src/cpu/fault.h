@@ -60,9 +60,9 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 /*
  * Where the access of the instruction at `at` first meets unmapped
  * memory, given addr, an unmapped address it reached: Unicorn reports
- * the last of a multi-store instruction's (FXSAVE's) failed stores, the
- * CPU reports the access as it starts (CR2, SDM vol. 3A 4.7).  addr for
- * any other instruction.
+ * the last of a multi-store instruction's (FXSAVE's, FBSTP's) failed
+ * stores, the CPU reports the access as it starts (CR2, SDM vol. 3A
+ * 4.7).  addr where no memory operand of the instruction holds it.
  */
 uint32_t fault_first_unmapped(struct entryemu *m, uint32_t at, uint32_t addr);
 

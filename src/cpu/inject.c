@@ -135,6 +135,10 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 	(void)size;
 	if (!m->cpu->look || machine_stopping(m) || !m->setup)
 		return;		/* installed for other runs: not this one's */
+	if (machine_access_faulted(m)) {
+		engine_stop(m->eng);
+		return;
+	}
 	/*
 	 * The I/O, null-selector and limit checks are for CPL 3 (and vm86)
 	 * only.  Code on a supervisor page runs at CPL 0: a fetch from it at

@@ -295,8 +295,19 @@ int machine_check_restored(struct entryemu *m)
 
 size_t machine_avail(struct entryemu *m, uint32_t addr, size_t max)
 {
+	/* a region at a time: this runs for every instruction a checker decodes */
 	size_t n = 0;
-	while (n < max && machine_ptr(m, addr + (uint32_t)n, 1))
-		n++;
-	return n;
+	while (n < max) {
+		uint32_t at = addr + (uint32_t)n;
+		size_t got = 0;
+		for (unsigned i = 0; i < m->nregions && !got; i++) {
+			const struct host_region *r = &m->regions[i];
+			if (at - r->base < r->size)
+				got = r->size - (at - r->base);
+		}
+		if (!got)
+			break;
+		n += got;
+	}
+	return n < max ? n : max;
 }

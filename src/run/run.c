@@ -29,6 +29,10 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 	}
 	if (machine_stopping(m))
 		return;
+	if (machine_access_faulted(m)) {
+		engine_stop(m->eng);
+		return;
+	}
 	if (m->cpu->in_kernel) {
 		m->cpu->in_kernel = 0;
 		struct run_event ev = { .kind = RUN_EV_RETURN };
@@ -81,6 +85,10 @@ static void exit_hook(void *data, uint32_t addr, uint32_t size)
 	(void)size;
 	if (machine_stopping(m))
 		return;
+	if (machine_access_faulted(m)) {
+		engine_stop(m->eng);
+		return;
+	}
 	uint64_t t0 = prof_now(m);
 	struct run_event ev = { .kind = RUN_EV_EXIT_INSN };
 	ev.u.exit.addr = (uint32_t)addr;
@@ -120,6 +128,10 @@ static void flags_load_hook(void *data, uint32_t addr, uint32_t size)
 	(void)size;
 	if (machine_stopping(m))
 		return;
+	if (machine_access_faulted(m)) {
+		engine_stop(m->eng);
+		return;
+	}
 	struct run_event ev = { .kind = RUN_EV_FLAGS_LOAD };
 	ev.u.exit.addr = addr;
 	ev.u.exit.eflags = machine_reg(m, ER_EFLAGS);
