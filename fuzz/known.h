@@ -56,8 +56,9 @@ static inline int known_locked_compare(const uint8_t *p, size_t n)
  * library follows user code with a jmp (e9) to the exit page, so a last
  * ff pairs with that.  And LOCK before a comparison with memory
  * (known_locked_compare: #UD on a CPU), which aborts Unicorn 2.0.1's
- * translator the same way and which the library does not rewrite yet
- * (fuzz/README.md, "Open entry-path bugs").
+ * translator the same way.  The library rewrites both where its decode
+ * finds an instruction boundary (src/cpu/far_indirect.c); a jump into the
+ * middle of an instruction can still land on one.
  */
 static inline int known_unicorn_abort(const uint8_t *p, size_t n)
 {

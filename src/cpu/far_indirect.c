@@ -1,29 +1,38 @@
 /*
- * Far CALL and JMP through a register: an invalid opcode on the CPU, a
- * process abort in the engine.
+ * Instructions that are #UD on the CPU and that the engine cannot take:
+ * it aborts the whole process, or runs them.
  *
- * Group 5's far forms, `ff /3' (CALLF) and `ff /5' (JMPF), take only a
- * memory operand, m16:16 or m16:32 (SDM vol. 2A, CALL and JMP; vol. 2D,
- * table A-6, "Ep" and "Mp": a ModRM that may refer only to memory).
- * With ModRM.mod = 3 the CPU raises #UD and changes nothing.  Unicorn
- * 2.0.1's translator has no such check: it emits a load from an address
- * it never computed, and its code generator aborts the whole process
- * ("tcg fatal error") as soon as it translates the block.
+ * Far CALL and JMP through a register.  Group 5's far forms, `ff /3'
+ * (CALLF) and `ff /5' (JMPF), take only a memory operand, m16:16 or
+ * m16:32 (SDM vol. 2A, CALL and JMP; vol. 2D, table A-6, "Ep" and "Mp":
+ * a ModRM that may refer only to memory).  With ModRM.mod = 3 the CPU
+ * raises #UD and changes nothing.  Unicorn 2.0.1's translator has no
+ * such check: it emits a load from an address it never computed, and its
+ * code generator aborts the whole process ("tcg fatal error") as soon as
+ * it translates the block.
+ *
+ * LOCK where it may not be.  LOCK may prefix only ADD, ADC, AND, BTC,
+ * BTR, BTS, CMPXCHG, CMPXCHG8B, DEC, INC, NEG, NOT, OR, SBB, SUB, XOR,
+ * XADD and XCHG, and only their forms whose destination is in memory;
+ * anything else is #UD (SDM vol. 2A, LOCK).  Unicorn aborts on some
+ * (`lock cmp' with memory, `lock cmps') and runs others (`lock das').
  *
  * So before code is handed to the engine, each such instruction found at
- * an instruction boundary gets ModRM.reg = 7.  `ff /7' is undefined in
- * group 5 (table A-6), so the engine raises #UD at the same address,
- * with the same length and no side effect: what the CPU does for the
- * original bytes.  The one visible difference is the rewritten byte
- * itself, to a guest that reads its own code (docs/fidelity.md).
+ * an instruction boundary is made `ff /7' (ModRM.reg = 7, register form):
+ * undefined in group 5 (table A-6), so the engine raises #UD at the same
+ * address, with no side effect: what the CPU does for the original
+ * bytes.  A far CALL/JMP keeps its length (only its ModRM changes); a
+ * locked instruction's first two bytes are replaced.  The visible
+ * difference is the rewritten bytes themselves, to a guest that reads its
+ * own code or jumps into the middle of one of them (docs/fidelity.md).
  *
  * Boundaries come from a linear decode that starts at anchors the caller
  * knows to be instruction starts (the start of user code; the image's
  * symbols), and again from each direct jump or call target that decode
- * finds with a pair right after it.  Where the same bytes are also part
- * of a longer instruction (an immediate), that instruction sees the
- * rewritten byte.  An indirect jump into the middle of an instruction
- * can still reach an unrewritten pair; nothing short of translating one
+ * finds with a candidate right after it.  Where the same bytes are also
+ * part of a longer instruction (an immediate), that instruction sees the
+ * rewritten bytes.  An indirect jump into the middle of an instruction
+ * can still reach an unrewritten one; nothing short of translating one
  * instruction at a time would find those.
  */
 #include "cpu/far_indirect.h"
@@ -40,15 +49,68 @@ static int far_through_register(uint8_t modrm)
 }
 
 /*
- * If an instruction at `at' is a far CALL/JMP through a register, rewrite
- * it and return its length; else 0.  At most 14 prefixes: an instruction
- * is at most 15 bytes (SDM vol. 2A, 2.3.11).
+ * May LOCK prefix the instruction whose opcode starts at op (n bytes
+ * there)?  The SDM's list, each with a memory destination: ModRM.mod
+ * is not 3.  (Capstone is not asked: the decode that finds boundaries
+ * runs without operand detail.)
+ */
+static int lock_allowed(const uint8_t *op, size_t n)
+{
+	if (n < 2)
+		return 0;
+	unsigned reg = (op[1] >> 3) & 7;
+	int mem = (op[1] >> 6) != 3;
+	switch (op[0]) {
+	case 0x00: case 0x01: case 0x08: case 0x09: case 0x10: case 0x11: case 0x18:
+	case 0x19: case 0x20: case 0x21: case 0x28: case 0x29: case 0x30: case 0x31:
+		return mem;			/* ADD OR ADC SBB AND SUB XOR r/m, r */
+	case 0x80: case 0x81: case 0x83:
+		return mem && reg != 7;		/* group 1 but CMP */
+	case 0x86: case 0x87:
+		return mem;			/* XCHG */
+	case 0xf6: case 0xf7:
+		return mem && (reg == 2 || reg == 3);	/* NOT, NEG */
+	case 0xfe: case 0xff:
+		return mem && reg <= 1;		/* INC, DEC */
+	case 0x0f:
+		if (n < 3)
+			return 0;
+		reg = (op[2] >> 3) & 7;
+		mem = (op[2] >> 6) != 3;
+		switch (op[1]) {
+		case 0xab: case 0xb3: case 0xbb:	/* BTS, BTR, BTC r/m, r */
+		case 0xb0: case 0xb1:			/* CMPXCHG */
+		case 0xc0: case 0xc1:			/* XADD */
+			return mem;
+		case 0xba:
+			return mem && reg >= 5;		/* BTS, BTR, BTC r/m, imm8 */
+		case 0xc7:
+			return mem && reg == 1;		/* CMPXCHG8B */
+		default:
+			return 0;
+		}
+	default:
+		return 0;
+	}
+}
+
+/*
+ * If the instruction at `at' is one the engine cannot take (a far
+ * CALL/JMP through a register, LOCK where it may not be), rewrite it and
+ * return how many bytes to go on after; else 0.  At most 14 prefixes: an
+ * instruction is at most 15 bytes (SDM vol. 2A, 2.3.11).
  */
 static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 {
 	size_t p = at;
+	int lock = 0;
 	while (p < len && p - at < 14 && fault_legacy_prefix(code[p]))
-		p++;
+		lock |= code[p++] == 0xf0;
+	if (lock && !lock_allowed(code + p, len - p)) {
+		code[at] = 0xff;		/* at least LOCK and an opcode byte */
+		code[at + 1] = 0xf8;		/* ModRM: mod 3, reg 7 */
+		return 2;
+	}
 	if (p + 1 >= len || code[p] != 0xff || !far_through_register(code[p + 1]))
 		return 0;
 	code[p + 1] |= 7u << 3;
@@ -57,6 +119,8 @@ static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 
 static int has_candidate(const uint8_t *code, size_t from, size_t to)
 {
+	if (to > from && memchr(code + from, 0xf0, to - from))
+		return 1;			/* a LOCK prefix, maybe */
 	for (size_t i = from; i + 1 < to; i++) {
 		const uint8_t *ff = memchr(code + i, 0xff, to - 1 - i);
 		if (!ff)
