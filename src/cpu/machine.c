@@ -272,7 +272,7 @@ static void build_tss(struct entryemu *m)
 static void build_thread_info(struct entryemu *m)
 {
 	const struct image_layout *l = &m->img.layout;
-	uint32_t v = 0xC0000000u;	/* addr_limit = USER_DS */
+	uint32_t v = PAGE_OFFSET;	/* addr_limit = USER_DS, MAKE_MM_SEG(PAGE_OFFSET) */
 	memcpy(m->kstack + l->ti_addr_limit, &v, 4);
 	v = 0xC0C00000u;		/* a task_struct the kernel never reads */
 	memcpy(m->kstack + 0, &v, 4);
