@@ -292,7 +292,8 @@ static int error_disagrees(struct entryemu *m, const struct event *ev,
 			   const struct fault_info *fi)
 {
 	uint32_t cpu_err;
-	if (!ev->has_error || engine_exception_error(m->eng, &cpu_err) || cpu_err == ev->error)
+	if (!ev->has_error || fi->engine_differs || engine_exception_error(m->eng, &cpu_err) ||
+	    cpu_err == ev->error)
 		return 0;
 	char sym[128];
 	machine_stop(m, ENTRYEMU_UNSUPPORTED, "exception %d at %s (`%s`): the model derived "

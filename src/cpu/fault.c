@@ -335,8 +335,15 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		 * pointer not within code segment limit THEN #GP(0)").
 		 */
 		struct desc d;
-		if (!gate && f.vector < 0 && desc_fetch(m, sel, &d) == 0 && target > d.limit)
+		if (!gate && f.vector < 0 && desc_fetch(m, sel, &d) == 0 && target > d.limit) {
 			f = (struct fault){ VEC_GP, 0 };
+			/*
+			 * Unicorn 2.0.1 (QEMU's helper_lcall_protected) pushes
+			 * the new CS selector for a far CALL past the limit; its
+			 * far JMP pushes 0 as the manual does.
+			 */
+			info->engine_differs = insn->id == X86_INS_LCALL;
+		}
 		if (!gate)
 			rc = derive_from_check(info, vector, f);
 		break;

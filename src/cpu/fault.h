@@ -17,6 +17,9 @@ struct entryemu;
 struct fault_info {
 	int has_error;
 	uint32_t error;
+	/* the engine is known to compute another error code for this fault
+	 * (the model's, from the SDM, stands: deliver.c's cross-check) */
+	int engine_differs;
 	char insn[192];			/* "pop gs" */
 	char why[512];			/* set when the code cannot be derived */
 };
