@@ -431,6 +431,12 @@ int fault_lock_undefined(struct entryemu *m, uint32_t eip)
  * How an instruction moves ESP, in bytes, when that is known from the
  * instruction alone: *known = 0 for any other write to ESP.
  */
+/* ESP, or its low half SP: writing either moves the stack pointer. */
+static int is_sp(x86_reg r)
+{
+	return r == X86_REG_ESP || r == X86_REG_SP;
+}
+
 static int32_t esp_step(const cs_insn *insn, int *known)
 {
 	const cs_x86 *x = &insn->detail->x86;
@@ -440,8 +446,8 @@ static int32_t esp_step(const cs_insn *insn, int *known)
 	case X86_INS_PUSH: case X86_INS_PUSHFD: case X86_INS_PUSHF: return -w;
 	case X86_INS_POP: case X86_INS_POPFD: case X86_INS_POPF:
 		if (x->op_count == 1 && x->operands[0].type == X86_OP_REG &&
-		    x->operands[0].reg == X86_REG_ESP)
-			break;			/* pop %esp */
+		    is_sp(x->operands[0].reg))
+			break;			/* pop %esp, pop %sp */
 		return w;
 	case X86_INS_PUSHAL: return -32;
 	case X86_INS_POPAL: return 32;
@@ -462,17 +468,16 @@ static int32_t esp_step(const cs_insn *insn, int *known)
 		break;
 	default:
 		for (int i = 0; i < x->op_count; i++)
-			if (x->operands[i].type == X86_OP_REG && x->operands[i].reg == X86_REG_ESP &&
+			if (x->operands[i].type == X86_OP_REG && is_sp(x->operands[i].reg) &&
 			    (x->operands[i].access & CS_AC_WRITE))
 				*known = 0;
 		/* ENTER, LEAVE and the rest that move ESP without saying how */
 		for (int i = 0; i < insn->detail->regs_write_count; i++)
-			if (insn->detail->regs_write[i] == X86_REG_ESP)
+			if (is_sp(insn->detail->regs_write[i]))
 				*known = 0;
 		return 0;
 	}
-	if (x->op_count >= 1 && x->operands[0].type == X86_OP_REG &&
-	    x->operands[0].reg == X86_REG_ESP)
+	if (x->op_count >= 1 && x->operands[0].type == X86_OP_REG && is_sp(x->operands[0].reg))
 		*known = 0;
 	return 0;
 }
