@@ -98,7 +98,8 @@ static int reg16(x86_reg r)
  * registers it needs (segment, base, index) come in one engine call:
  * the checkers' hooks run this on every system call.
  */
-static uint32_t mem_addr_at(struct entryemu *m, const cs_x86_op *op, const uint32_t *esp)
+static uint32_t mem_addr_at(struct entryemu *m, const cs_x86 *x86, const cs_x86_op *op,
+			    const uint32_t *esp)
 {
 	enum engine_reg ids[3] = { operand_sreg(op) };
 	uint32_t v[3] = { 0 };
@@ -119,8 +120,12 @@ static uint32_t mem_addr_at(struct entryemu *m, const cs_x86_op *op, const uint3
 		ea += v[b];
 	if (x > 0)
 		ea += v[x] * (uint32_t)op->mem.scale;
-	/* a 16-bit address wraps at 64 KiB (SDM vol. 2A 2.1.5, table 2-1) */
-	if (reg16(op->mem.base) || reg16(op->mem.index))
+	/*
+	 * a 16-bit address wraps at 64 KiB (SDM vol. 2A 2.1.5, table 2-1):
+	 * the instruction's address size says so, or its 16-bit registers
+	 * where that is not known (a bare disp16 arrives sign-extended)
+	 */
+	if ((x86 && x86->addr_size == 2) || reg16(op->mem.base) || reg16(op->mem.index))
 		ea &= 0xffff;
 	return sel_base(m, (uint16_t)v[0]) + ea;
 }
@@ -131,14 +136,14 @@ static int covers(uint32_t lo, uint32_t len, uint32_t addr)
 	return addr - lo < len;
 }
 
-static uint32_t mem_addr(struct entryemu *m, const cs_x86_op *op)
+static uint32_t mem_addr(struct entryemu *m, const cs_x86 *x86, const cs_x86_op *op)
 {
-	return mem_addr_at(m, op, NULL);
+	return mem_addr_at(m, x86, op, NULL);
 }
 
 uint32_t fault_operand_linear(struct entryemu *m, const cs_x86_op *op)
 {
-	return mem_addr_at(m, op, NULL);
+	return mem_addr_at(m, NULL, op, NULL);
 }
 
 /* 16 bits of guest memory at linear addr: 0, or -1 if not mapped. */
@@ -152,14 +157,15 @@ static int rd16(struct entryemu *m, uint32_t addr, uint16_t *out)
 }
 
 /* The selector an operand holds (register, or 16 bits of memory). */
-static int operand_selector(struct entryemu *m, const cs_x86_op *op, uint16_t *sel)
+static int operand_selector(struct entryemu *m, const cs_x86 *x86, const cs_x86_op *op,
+			    uint16_t *sel)
 {
 	if (op->type == X86_OP_REG && engine_reg_of(op->reg) >= 0) {
 		*sel = (uint16_t)machine_reg(m, engine_reg_of(op->reg));
 		return 0;
 	}
 	if (op->type == X86_OP_MEM)
-		return rd16(m, mem_addr(m, op), sel);
+		return rd16(m, mem_addr(m, x86, op), sel);
 	return -1;
 }
 
@@ -262,7 +268,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		if (x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
 		    sreg_of(x->operands[0].reg, &sr) == 0) {
 			sreg_load = 1;
-			if (operand_selector(m, &x->operands[1], &sel) == 0)
+			if (operand_selector(m, x, &x->operands[1], &sel) == 0)
 				rc = derive_from_check(info, vector,
 						       desc_check_data_load(m, sr, sel, cpl));
 		}
@@ -286,7 +292,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		const cs_x86_op *op = &x->operands[x->op_count - 1];
 		unsigned off = x->operands[0].type == X86_OP_REG &&
 			       x->operands[0].size == 2 ? 2 : 4;
-		if (op->type == X86_OP_MEM && rd16(m, mem_addr(m, op) + off, &sel) == 0)
+		if (op->type == X86_OP_MEM && rd16(m, mem_addr(m, x, op) + off, &sel) == 0)
 			rc = derive_from_check(info, vector,
 					       desc_check_data_load(m, sr, sel, cpl));
 		break;
@@ -318,11 +324,11 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 			sel = (uint16_t)x->operands[0].imm;
 			target = (uint32_t)x->operands[1].imm;
 		} else if (op->type != X86_OP_MEM ||
-			   rd16(m, mem_addr(m, op) + (o16 ? 2 : 4), &sel)) {
+			   rd16(m, mem_addr(m, x, op) + (o16 ? 2 : 4), &sel)) {
 			break;
 		} else {
 			int okt = 1;
-			target = machine_rd32(m, mem_addr(m, op), &okt);
+			target = machine_rd32(m, mem_addr(m, x, op), &okt);
 			if (!okt)
 				break;
 		}
@@ -533,7 +539,7 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		for (int i = 0; i < x->op_count && !hit; i++)
 			if (x->operands[i].type == X86_OP_MEM &&
 			    insn->id != X86_INS_LEA && insn->id != X86_INS_NOP)
-				hit = covers(mem_addr_at(m, &x->operands[i], &esp),
+				hit = covers(mem_addr_at(m, x, &x->operands[i], &esp),
 					     image ? image : x->operands[i].size ?
 					     x->operands[i].size : 4, addr);
 		int known = 0;
@@ -628,7 +634,7 @@ uint32_t fault_first_unmapped(struct entryemu *m, uint32_t at, uint32_t addr)
 		if (x->operands[i].type != X86_OP_MEM || insn->id == X86_INS_LEA ||
 		    insn->id == X86_INS_NOP)
 			continue;
-		uint32_t ea = mem_addr(m, &x->operands[i]);
+		uint32_t ea = mem_addr(m, x, &x->operands[i]);
 		uint32_t len = image ? image : x->operands[i].size ? x->operands[i].size : 4;
 		if (!covers(ea, len, addr))
 			continue;	/* not this operand's access (a push, a string) */
