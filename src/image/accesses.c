@@ -35,6 +35,7 @@
  * check).
  */
 #include "image/image.h"
+#include "base/vec.h"
 #include "handle.h"
 
 #include <stdio.h>
@@ -111,14 +112,8 @@ struct pass {
 
 static int push_entry(struct pass *p, uint32_t a)
 {
-	if (p->nentries == p->cap_entries) {
-		size_t n = p->cap_entries ? 2 * p->cap_entries : 64;
-		uint32_t *q = realloc(p->entries, n * sizeof(*q));
-		if (!q)
-			return -1;
-		p->entries = q;
-		p->cap_entries = n;
-	}
+	if (vec_reserve((void **)&p->entries, &p->cap_entries, p->nentries, sizeof(*p->entries)))
+		return -1;
 	p->entries[p->nentries++] = a;
 	return 0;
 }
@@ -189,25 +184,13 @@ static int record(struct pass *p, const cs_insn *insn)
 	if (a.nops) {
 		a.extable = image_extable_find(p->img, a.insn) != NULL;
 		s.always |= a.extable || a.table;
-		if (p->ncands == p->cap_cands) {
-			size_t n = p->cap_cands ? 2 * p->cap_cands : 16;
-			struct image_access *q = realloc(p->cands, n * sizeof(*q));
-			if (!q)
-				return -1;
-			p->cands = q;
-			p->cap_cands = n;
-		}
+		if (vec_reserve((void **)&p->cands, &p->cap_cands, p->ncands, sizeof(*p->cands)))
+			return -1;
 		s.cand = (int)p->ncands;
 		p->cands[p->ncands++] = a;
 	}
-	if (p->nsteps == p->cap_steps) {
-		size_t n = p->cap_steps ? 2 * p->cap_steps : 256;
-		struct step *q = realloc(p->steps, n * sizeof(*q));
-		if (!q)
-			return -1;
-		p->steps = q;
-		p->cap_steps = n;
-	}
+	if (vec_reserve((void **)&p->steps, &p->cap_steps, p->nsteps, sizeof(*p->steps)))
+		return -1;
 	p->steps[p->nsteps++] = s;
 	return 0;
 }
@@ -448,15 +431,5 @@ int image_insn_start(const struct image *img, uint32_t addr)
 
 const struct image_access *image_access_at(const struct image *img, uint32_t insn)
 {
-	size_t lo = 0, hi = img->naccesses;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (img->accesses[mid].insn == insn)
-			return &img->accesses[mid];
-		if (img->accesses[mid].insn < insn)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return image_find_sorted(img->accesses, img->naccesses, sizeof(*img->accesses), insn);
 }

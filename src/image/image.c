@@ -708,17 +708,19 @@ const struct image_symbol *image_symbol_at(const struct image *img, uint32_t add
 	return &img->syms[best];
 }
 
+static int key_cmp(const void *key, const void *elem)
+{
+	uint32_t a = *(const uint32_t *)key, b;
+	memcpy(&b, elem, sizeof(b));		/* every element leads with its key */
+	return a < b ? -1 : a > b;
+}
+
+const void *image_find_sorted(const void *base, size_t n, size_t size, uint32_t key)
+{
+	return n ? bsearch(&key, base, n, size, key_cmp) : NULL;
+}
+
 const struct extable_entry *image_extable_find(const struct image *img, uint32_t insn)
 {
-	size_t lo = 0, hi = img->nextable;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (img->extable[mid].insn == insn)
-			return &img->extable[mid];
-		if (img->extable[mid].insn < insn)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return image_find_sorted(img->extable, img->nextable, sizeof(*img->extable), insn);
 }

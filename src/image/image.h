@@ -22,6 +22,13 @@ struct image_symbol {
  * ELF st_size, or a symbol with an absolute companion that names its
  * size in bytes (tables.c says how they are matched).
  */
+/*
+ * The image's sorted tables (tables, __ex_table, accesses) lead each
+ * element with its uint32_t key: image_find_sorted() looks any of them
+ * up.
+ */
+const void *image_find_sorted(const void *base, size_t n, size_t size, uint32_t key);
+
 struct image_table {
 	uint32_t addr, size;
 	const char *name;		/* the table's symbol */

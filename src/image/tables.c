@@ -82,15 +82,5 @@ int image_tables(struct image *img, char *err, size_t errlen)
 
 const struct image_table *image_table_at(const struct image *img, uint32_t addr)
 {
-	size_t lo = 0, hi = img->ntables;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (img->tables[mid].addr == addr)
-			return &img->tables[mid];
-		if (img->tables[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return image_find_sorted(img->tables, img->ntables, sizeof(*img->tables), addr);
 }
