@@ -104,8 +104,8 @@ int entryemu_set_labels(entryemu *m, const struct entryemu_label *labels, size_t
 	       labels[same].addr == m->labels[same].addr &&
 	       !strcmp(labels[same].name, m->labels[same].name))
 		same++;
-	if (same == n && n == m->nlabels)
-		return 0;
+	if (same == n && n == m->nlabels && (n || !m->labels))
+		return 0;	/* the same labels (an empty array may still be allocated) */
 	m->labels_gen++;		/* the lines disassembled so far may name them */
 	for (size_t i = 0; i < m->nlabels; i++)
 		free(m->labels[i].name);
