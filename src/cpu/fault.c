@@ -169,6 +169,54 @@ static int operand_selector(struct entryemu *m, const cs_x86 *x86, const cs_x86_
 	return -1;
 }
 
+/*
+ * Would the far JMP or CALL at addr switch tasks?  Its selector names an
+ * available TSS (16- or 32-bit) or a task gate, and the checks before the
+ * switch pass (SDM vol. 2A CALL and JMP, TASK-GATE and
+ * TASK-STATE-SEGMENT; vol. 3A 7.3).  The engine would then perform the
+ * switch itself, which the model does not follow.  Only the opcode
+ * bytes are looked at unless they are a far transfer (9a, ea, ff /3 and
+ * ff /5 with memory): this runs before every user instruction.
+ */
+int fault_task_switch(struct entryemu *m, uint32_t addr)
+{
+	size_t n = 15;
+	const uint8_t *p = NULL;
+	while (n && !(p = machine_ptr(m, addr, n)))
+		n--;			/* within one region's host buffer */
+	size_t at = 0;
+	while (at + 1 < n && at < 14 && fault_legacy_prefix(p[at]))
+		at++;
+	if (!p || at >= n)
+		return 0;
+	unsigned reg = at + 1 < n ? (p[at + 1] >> 3) & 7 : 0;
+	if (p[at] != 0x9a && p[at] != 0xea &&
+	    !(p[at] == 0xff && at + 1 < n && (p[at + 1] >> 6) != 3 && (reg == 3 || reg == 5)))
+		return 0;
+	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
+		return 0;		/* real-mode style: no descriptors */
+	int cpl = machine_cpl(m);
+	cs_insn *insn = NULL;
+	if (cs_disasm(m->cs, p, n, addr, 1, &insn) != 1)
+		return 0;
+	const cs_x86 *x = &insn->detail->x86;
+	const cs_x86_op *op = &x->operands[x->op_count ? x->op_count - 1 : 0];
+	uint16_t sel = 0;
+	int known = 0, gate = 0, task = 0;
+	if (x->op_count == 2 && x->operands[0].type == X86_OP_IMM) {
+		sel = (uint16_t)x->operands[0].imm;
+		known = 1;
+	} else if (x->op_count >= 1 && op->type == X86_OP_MEM) {
+		known = rd16(m, mem_addr(m, x, op) + (x->prefix[2] == 0x66 ? 2 : 4), &sel) == 0;
+	}
+	struct desc d;
+	if (known && desc_check_far_transfer(m, sel, cpl, &gate).vector < 0 && gate &&
+	    desc_fetch(m, sel, &d) == 0 && !d.s)
+		task = d.type == 0x1 || d.type == 0x9 || d.type == GATE_TASK;
+	cs_free(insn, 1);
+	return task;
+}
+
 /* Linear address of the stack top plus off, through SS (base; SP if 16-bit). */
 static uint32_t stack_addr(struct entryemu *m, uint32_t off)
 {

@@ -56,6 +56,9 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 int fault_lock_undefined(struct entryemu *m, uint32_t eip);
 /* The legacy prefixes (SDM vol. 2A 2.1.1): 1 for b among them. */
 int fault_legacy_prefix(uint8_t b);
+/* 1 if the far JMP/CALL at addr would switch tasks (through an available
+ * TSS or a task gate): not modelled. */
+int fault_task_switch(struct entryemu *m, uint32_t addr);
 
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			     int *undefined);

@@ -7,6 +7,7 @@
  * blocks the instruction counter saw: nothing runs twice.
  */
 #include "run/run.h"
+#include "cpu/fault.h"
 #include "run/gdb.h"
 
 #include <stdarg.h>
@@ -38,6 +39,15 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 		struct run_event ev = { .kind = RUN_EV_RETURN };
 		machine_read_regs(m, &ev.u.ret);
 		stream_emit(m->stream, &ev);
+	}
+	if (fault_task_switch(m, (uint32_t)addr)) {
+		char sym[128];
+		count_unexecuted(m, (uint32_t)addr);
+		machine_stop(m, ENTRYEMU_UNSUPPORTED, "far transfer at %s through a TSS or a task "
+			     "gate: hardware task switches are not modelled",
+			     entryemu_symbolize(m, (uint32_t)addr, sym, sizeof(sym)));
+		engine_stop(m->eng);
+		return;
 	}
 	if (addr >= ENTRYEMU_USER_EXIT && addr < ENTRYEMU_USER_EXIT + 0x1000) {
 		count_unexecuted(m, (uint32_t)addr);
