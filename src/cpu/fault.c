@@ -180,14 +180,14 @@ static int operand_selector(struct entryemu *m, const cs_x86 *x86, const cs_x86_
  */
 int fault_task_switch(struct entryemu *m, uint32_t addr)
 {
-	size_t n = 15;
-	const uint8_t *p = NULL;
-	while (n && !(p = machine_ptr(m, addr, n)))
-		n--;			/* within one region's host buffer */
+	size_t n = machine_avail(m, addr, 15);
+	const uint8_t *p = machine_ptr(m, addr, 1);
+	if (!p)
+		return 0;
 	size_t at = 0;
 	while (at + 1 < n && at < 14 && fault_legacy_prefix(p[at]))
 		at++;
-	if (!p || at >= n)
+	if (at >= n)
 		return 0;
 	unsigned reg = at + 1 < n ? (p[at + 1] >> 3) & 7 : 0;
 	if (p[at] != 0x9a && p[at] != 0xea &&

@@ -67,12 +67,9 @@ enum fpu_class { FPU_NONE, FPU_X87, FPU_WAIT, FPU_SIMD };
 
 static enum fpu_class fpu_class_of(struct entryemu *m, uint32_t addr)
 {
-	/* the bytes, looked up once (this runs before every instruction),
-	 * within one region's host buffer */
-	size_t n = 15 + 4;
-	const uint8_t *p = NULL;
-	while (n && !(p = machine_ptr(m, addr, n)))
-		n--;
+	/* the bytes, looked up once: this runs before every instruction */
+	size_t n = machine_avail(m, addr, 15 + 4);
+	const uint8_t *p = machine_ptr(m, addr, 1);
 	if (!p)
 		return FPU_NONE;
 	size_t at = 0;

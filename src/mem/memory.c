@@ -295,19 +295,25 @@ int machine_check_restored(struct entryemu *m)
 
 size_t machine_avail(struct entryemu *m, uint32_t addr, size_t max)
 {
-	/* a region at a time: this runs for every instruction a checker decodes */
+	/*
+	 * A region at a time (this runs for every instruction a checker
+	 * decodes), and on into the next only where its host bytes follow
+	 * on: callers read all of them through machine_ptr(addr).  (The exit
+	 * page ends just where user code starts, at guest addresses, but
+	 * not in the host.)
+	 */
 	size_t n = 0;
+	const uint8_t *end = NULL;
 	while (n < max) {
 		uint32_t at = addr + (uint32_t)n;
-		size_t got = 0;
-		for (unsigned i = 0; i < m->nregions && !got; i++) {
-			const struct host_region *r = &m->regions[i];
-			if (at - r->base < r->size)
-				got = r->size - (at - r->base);
-		}
-		if (!got)
+		const struct host_region *hit = NULL;
+		for (unsigned i = 0; i < m->nregions && !hit; i++)
+			if (at - m->regions[i].base < m->regions[i].size)
+				hit = &m->regions[i];
+		if (!hit || (end && hit->p + (at - hit->base) != end))
 			break;
-		n += got;
+		n += hit->size - (at - hit->base);
+		end = hit->p + hit->size;
 	}
 	return n < max ? n : max;
 }

@@ -10,8 +10,9 @@
 
 /* memory.c */
 uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len);
-/* How many bytes from addr on, up to max, are mapped: what a decoder of
- * the instruction there may read (max 15: the longest instruction). */
+/* How many bytes from addr on, up to max, are mapped and follow on in
+ * host memory from machine_ptr(addr): what a decoder of the instruction
+ * there may read (max 15: the longest instruction). */
 size_t machine_avail(struct entryemu *m, uint32_t addr, size_t max);
 uint8_t *machine_wptr(struct entryemu *m, uint32_t addr, size_t len);
 void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len);

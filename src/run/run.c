@@ -320,56 +320,44 @@ static int check_setup(struct entryemu *m, const struct entryemu_setup *s)
  * a run.  After that, runs go uninstrumented again.
  */
 #define INJECT_HOOK_KEEP 16
+/*
+ * Install hook *h over [lo, hi] (want) or remove it (!want), where that
+ * changes *hooked: 1 when it did, 0 when not, -1 when the engine refused
+ * (the error names `what').
+ */
+static int set_hook(struct entryemu *m, int want, int *hooked, engine_hook *h, uint32_t lo,
+		    uint32_t hi, engine_code_fn fn, const char *what)
+{
+	if (want == *hooked)
+		return 0;
+	if (want && engine_hook_code(m->eng, h, lo, hi, fn, m)) {
+		machine_set_error(m, "cannot install the %s", what);
+		return -1;
+	}
+	if (!want)
+		engine_unhook(m->eng, *h);
+	*hooked = want;
+	return 1;
+}
+
 static int instrument(struct entryemu *m, int slow, int trace, int debug, int cfi)
 {
-	int change = 0;
-	if (cfi != m->hooked_cfi) {
-		const struct cfi_table *t = &m->img.cfi;
-		if (cfi && engine_hook_code(m->eng, &m->h_cfi, t->base,
-					    t->base + (uint32_t)t->len - 1, cfi_hook, m)) {
-			machine_set_error(m, "cannot install the cfi checker's hook");
-			return -1;
-		}
-		if (!cfi)
-			engine_unhook(m->eng, m->h_cfi);
-		m->hooked_cfi = cfi;
-		change = 1;
-	}
-	if (debug != m->hooked_gdb) {
-		if (debug && engine_hook_code(m->eng, &m->h_gdb, 1, 0, gdb_hook_fn(), m)) {
-			machine_set_error(m, "cannot install the debugger's hook");
-			return -1;
-		}
-		if (!debug)
-			engine_unhook(m->eng, m->h_gdb);
-		m->hooked_gdb = debug;
-		change = 1;
-	}
+	const struct cfi_table *t = &m->img.cfi;
 	m->cpu->look = slow;
 	m->inject_idle = slow ? 0 : m->inject_idle + 1;
-	if (slow && !m->hooked_inject) {
-		if (engine_hook_code(m->eng, &m->h_inject, 1, 0, inject_hook, m)) {
-			machine_set_error(m, "cannot install the injection hook");
-			return -1;
-		}
-		m->hooked_inject = 1;
-		change = 1;
-	} else if (!slow && m->hooked_inject && m->inject_idle >= INJECT_HOOK_KEEP) {
-		engine_unhook(m->eng, m->h_inject);
-		m->hooked_inject = 0;
-		change = 1;
-	}
-	if (trace != m->hooked_trace) {
-		if (trace && engine_hook_code(m->eng, &m->h_trace, 1, 0, trace_hook, m)) {
-			machine_set_error(m, "cannot install the trace hook");
-			return -1;
-		}
-		if (!trace)
-			engine_unhook(m->eng, m->h_trace);
-		m->hooked_trace = trace;
-		change = 1;
-	}
-	if (change && machine_drop_code(m)) {
+	/* the injection hook goes only after INJECT_HOOK_KEEP idle runs */
+	int inject = slow || (m->hooked_inject && m->inject_idle < INJECT_HOOK_KEEP);
+	int r[4] = { 0 };
+	if ((r[0] = set_hook(m, cfi, &m->hooked_cfi, &m->h_cfi, t->base,
+			     t->base + (uint32_t)t->len - 1, cfi_hook, "cfi checker's hook")) < 0 ||
+	    (r[1] = set_hook(m, debug, &m->hooked_gdb, &m->h_gdb, 1, 0, gdb_hook_fn(),
+			     "debugger's hook")) < 0 ||
+	    (r[2] = set_hook(m, inject, &m->hooked_inject, &m->h_inject, 1, 0, inject_hook,
+			     "injection hook")) < 0 ||
+	    (r[3] = set_hook(m, trace, &m->hooked_trace, &m->h_trace, 1, 0, trace_hook,
+			     "trace hook")) < 0)
+		return -1;
+	if ((r[0] || r[1] || r[2] || r[3]) && machine_drop_code(m)) {
 		machine_set_error(m, "cannot drop translated code");
 		return -1;
 	}
