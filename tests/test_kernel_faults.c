@@ -161,11 +161,46 @@ static void test_oops_report(void **state)
 	assert_null(entryemu_result_trace(r, NULL));
 }
 
+/*
+ * The kernel stack's top page, where every entry builds its frame, is
+ * served to the CPU as data (src/cpu/machine.c): a handler whose linear
+ * address lies there is refused as not modelled, never run as the stack's
+ * bytes nor reported as an emulator error.  The gate's selector names a
+ * ring-0 code segment whose base moves system_call into that page (SDM
+ * vol. 3 6.12.1: the handler runs at the gate's CS base + offset).
+ */
+static void test_code_in_frame_page_refused(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *r = new_result();
+	struct entryemu_setup plain = { 0 };
+	run_code(m, &plain, int80, sizeof(int80), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	uint32_t target = must_event(r, 0)->frame - 0x100;	/* same page, below the frame */
+	uint32_t handler = entryemu_symbol(m, "system_call");
+	uint32_t base = target - handler;
+	struct entryemu_desc_edit edits[] = {
+		/* GDT 6: 4 GiB ring-0 code, execute/read, 32-bit */
+		{ ENTRYEMU_GDT, 6, (base << 16) | 0xffffu,
+		  (base & 0xff000000u) | 0x00cf9a00u | ((base >> 16) & 0xffu), { 0, 0 } },
+		/* vector 0x80: a DPL-3 32-bit trap gate to 0x30:system_call */
+		{ ENTRYEMU_IDT, 0x80, (0x30u << 16) | (handler & 0xffffu),
+		  (handler & 0xffff0000u) | 0xef00u, { 0, 0 } },
+	};
+	struct entryemu_setup s = { 0 };
+	s.edits = edits;
+	s.nedits = 2;
+	run_code(m, &s, int80, sizeof(int80), r);
+	assert_outcome(r, ENTRYEMU_UNSUPPORTED);
+	assert_non_null(strstr(entryemu_result_message(r), "kernel stack's top page"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_vector_from_ring0),
 		cmocka_unit_test(test_oops_report),
+		cmocka_unit_test(test_code_in_frame_page_refused),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

@@ -322,20 +322,24 @@ static int map_all(struct entryemu *m)
 	/*
 	 * In the order machine_ptr() searches, the kernel's regions first.
 	 * Every entry builds its frame in the kernel stack's top page: that
-	 * page is restored on every reset, the rest only once written.
+	 * page is restored on every reset, the rest only once written.  The
+	 * top page is served (engine_map_served): most guest stores of a run
+	 * land there, and as RAM each would cost far more.  Nothing runs code
+	 * there.
 	 */
 	uint32_t ktop = m->thread_size > PAGE ? m->thread_size - PAGE : 0;
 	const struct region_spec regions[] = {
-		{ KSTACK_BASE, m->thread_size, &m->kstack, 1, ktop },
-		{ SYS_BASE, SYS_SIZE, &m->sys, 1, SYS_SIZE },
-		{ m->img.base, isize, &ibytes, 1, isize },
+		{ KSTACK_BASE, m->thread_size, &m->kstack, 1, ktop, 1 },
+		{ SYS_BASE, SYS_SIZE, &m->sys, 1, SYS_SIZE, 0 },
+		{ m->img.base, isize, &ibytes, 1, isize, 0 },
 		{ USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, &m->ustack, 0,
-		  ENTRYEMU_USER_STACK_SIZE },
-		{ ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, &m->ucode, 0, ENTRYEMU_USER_CODE_MAX },
-		{ ENTRYEMU_USER_DATA, ENTRYEMU_USER_DATA_SIZE, &m->udata, 0, ENTRYEMU_USER_DATA_SIZE },
-		{ ENTRYEMU_USER_EXIT, PAGE, &m->uexit, 1, PAGE },
-		{ VSYSCALL_PAGE, PAGE, &m->uvsys, 1, PAGE },
-		{ ENTRYEMU_VM86_MEM, 0x10000, &m->uvm86, 0, 0x10000 },
+		  ENTRYEMU_USER_STACK_SIZE, 0 },
+		{ ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, &m->ucode, 0, ENTRYEMU_USER_CODE_MAX, 0 },
+		{ ENTRYEMU_USER_DATA, ENTRYEMU_USER_DATA_SIZE, &m->udata, 0, ENTRYEMU_USER_DATA_SIZE,
+		  0 },
+		{ ENTRYEMU_USER_EXIT, PAGE, &m->uexit, 1, PAGE, 0 },
+		{ VSYSCALL_PAGE, PAGE, &m->uvsys, 1, PAGE, 0 },
+		{ ENTRYEMU_VM86_MEM, 0x10000, &m->uvm86, 0, 0x10000, 0 },
 	};
 	int rc = machine_map_regions(m, regions, sizeof(regions) / sizeof(regions[0]));
 	if (rc)

@@ -43,6 +43,7 @@ enum engine_exit {
 	ENGINE_EXIT_OK,			/* stopped by a hook, or a halt */
 	ENGINE_EXIT_INVALID_INSN,	/* an opcode the engine does not know */
 	ENGINE_EXIT_UNMAPPED,		/* an access to unmapped memory */
+	ENGINE_EXIT_SERVED_FETCH,	/* code fetched from a served range */
 	ENGINE_EXIT_ERROR,		/* anything else: engine_exit_name() */
 };
 
@@ -75,6 +76,18 @@ int engine_set_msr(struct engine *e, uint32_t id, uint64_t v);
 /* Map size bytes at base onto host memory; read-only pages trap stores. */
 int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, int writable,
 	       char *err, size_t errlen);
+
+/*
+ * Map size bytes at base onto host memory that the engine reaches through
+ * a call on each guest access instead of as RAM: writable, not
+ * executable (a fetch there ends the start with an error).  Unicorn 2.0.1
+ * sends every guest store to RAM through its self-modifying-code check,
+ * about 1,000 host instructions each; a served store costs a fraction of
+ * that, and a served load a few hundred.  For the pages the kernel builds
+ * its frames in.
+ */
+int engine_map_served(struct engine *e, uint32_t base, uint32_t size, void *host, char *err,
+		      size_t errlen);
 
 /* Run from pc until a hook stops it, the CPU halts or it cannot go on. */
 enum engine_exit engine_start(struct engine *e, uint32_t pc);

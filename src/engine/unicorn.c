@@ -13,6 +13,13 @@
 #include <unicorn/unicorn.h>
 
 #define MAX_HOOKS 64
+#define MAX_SERVED 4
+
+/* A range the engine reaches through served_read/served_write. */
+struct served {
+	uint8_t *host;
+	uint32_t size;
+};
 
 struct hook {
 	int used;
@@ -28,6 +35,8 @@ struct engine {
 	struct engine_quirks quirks;
 	int quirks_ready;
 	uc_context *ring0_ctx;		/* the CPU while ring0_begin() holds it */
+	struct served served[MAX_SERVED];
+	unsigned nserved;
 };
 
 struct engine_ctx {
@@ -195,6 +204,49 @@ int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, int w
 	return 0;
 }
 
+/*
+ * Guest accesses to a served range, at most 8 bytes each, never across
+ * its end (the engine splits accesses at page boundaries).  The host is
+ * little-endian like the guest, so the low bytes of the value are the
+ * bytes in memory order.
+ */
+static uint64_t served_read(uc_engine *uc, uint64_t off, unsigned size, void *data)
+{
+	(void)uc;
+	const struct served *s = data;
+	uint64_t v = 0;
+	if (size <= sizeof(v) && off < s->size && size <= s->size - off)
+		memcpy(&v, s->host + off, size);
+	return v;
+}
+
+static void served_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *data)
+{
+	(void)uc;
+	const struct served *s = data;
+	if (size <= sizeof(v) && off < s->size && size <= s->size - off)
+		memcpy(s->host + off, &v, size);
+}
+
+int engine_map_served(struct engine *e, uint32_t base, uint32_t size, void *host, char *err,
+		      size_t errlen)
+{
+	if (e->nserved == MAX_SERVED) {
+		snprintf(err, errlen, "mapping 0x%08x+0x%x: more than %d served ranges", base,
+			 size, MAX_SERVED);
+		return -1;
+	}
+	struct served *s = &e->served[e->nserved];
+	*s = (struct served){ host, size };
+	uc_err u = uc_mmio_map(e->uc, base, size, served_read, s, served_write, s);
+	if (u != UC_ERR_OK) {
+		snprintf(err, errlen, "mapping 0x%08x+0x%x: %s", base, size, uc_strerror(u));
+		return -1;
+	}
+	e->nserved++;
+	return 0;
+}
+
 /* No `until' address: with one, Unicorn flushes translated code on every start. */
 enum engine_exit engine_start(struct engine *e, uint32_t pc)
 {
@@ -208,6 +260,8 @@ enum engine_exit engine_start(struct engine *e, uint32_t pc)
 	case UC_ERR_WRITE_UNMAPPED:
 	case UC_ERR_FETCH_UNMAPPED:
 		return ENGINE_EXIT_UNMAPPED;
+	case UC_ERR_FETCH_PROT:
+		return ENGINE_EXIT_SERVED_FETCH;	/* nothing else is mapped without exec */
 	default:
 		return ENGINE_EXIT_ERROR;
 	}

@@ -144,7 +144,10 @@ static int map_one(struct entryemu *m, const struct region_spec *r, uint8_t *hos
 	int e = 0;
 	if (r->always_from)
 		e = engine_map(m->eng, r->base, r->always_from, host, 0, err, sizeof(err));
-	if (!e && r->always_from < r->size)
+	if (!e && r->always_from < r->size && r->served)
+		e = engine_map_served(m->eng, r->base + r->always_from, r->size - r->always_from,
+				      host + r->always_from, err, sizeof(err));
+	else if (!e && r->always_from < r->size)
 		e = engine_map(m->eng, r->base + r->always_from, r->size - r->always_from,
 			       host + r->always_from, 1, err, sizeof(err));
 	if (e) {

@@ -24,6 +24,7 @@ struct region_spec {
 	uint8_t **host;			/* set to the region's buffer */
 	int keep;			/* reset to its contents at machine_snapshot() */
 	uint32_t always_from;		/* guest-writable and restored every run from here */
+	int served;			/* that writable part: engine_map_served(), not RAM */
 };
 int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n);
 void machine_snapshot(struct entryemu *m);

@@ -445,7 +445,11 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	if (!run->halt.stopping) {
 		char sym[128];
 		const char *where = entryemu_symbolize(m, r->final.eip, sym, sizeof(sym));
-		if (e != ENGINE_EXIT_OK)
+		if (e == ENGINE_EXIT_SERVED_FETCH)
+			halt_set(&run->halt, ENTRYEMU_UNSUPPORTED,
+				 "code run from the kernel stack's top page at %s is not modelled "
+				 "(the library serves that page to the CPU as data)", where);
+		else if (e != ENGINE_EXIT_OK)
 			halt_set(&run->halt, ENTRYEMU_ERROR, "emulator: %s at %s",
 				 engine_exit_name(m->eng),
 				 where);
