@@ -201,6 +201,10 @@ struct entryemu {
 	char (*syscall_names)[24];
 
 	struct block_info blocks[BLOCK_CACHE][2];	/* counting.c's cache */
+	/* the sets of blocks cached from user and vm86 code, so that new
+	 * code forgets only those: ~0u once more were cached than fit */
+	uint16_t user_sets[256];
+	unsigned nuser_sets;
 	/* the image's own findings (its exception table), found at open */
 	struct entryemu_finding *image_findings;
 	size_t nimage_findings;

@@ -541,7 +541,7 @@ static int load_user_code(struct entryemu *m, const uint8_t *code, size_t len)
 		return ENTRYEMU_E_ENGINE;
 	}
 	m->ucode_len = n;
-	memset(m->blocks, 0, sizeof(m->blocks));
+	count_forget_user(m);
 	return 0;
 }
 
