@@ -1033,6 +1033,7 @@ static int replay_parallel(const struct unit *u, int n, int workers, const struc
 				fflush(stderr);
 			}
 			entryemu_result_free(r);
+			free(out);		/* the streams stay open: the parent reads them */
 			_exit(0);
 		}
 		pids[started++] = pid;

@@ -177,6 +177,8 @@ static int dup_in_place(char **p)
 
 static int dup_fields(struct fields_expect *f)
 {
+	if (fields_own(f))
+		return 1;
 	int bad = 0;
 	for (int i = 0; i < f->n; i++)
 		bad |= dup_in_place(&f->f[i].v.sym);

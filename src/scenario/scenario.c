@@ -108,9 +108,10 @@ static int siginfo_pair(struct parser *p, const char *key, struct fy_node *k,
 	struct fields_ctx fc = { FT_SIGINFO, &s->siginfo, "expect", 1 };
 	if (strcmp(key, "si_code"))
 		return field_pair(p, key, k, v, &fc);
-	if (s->siginfo.n >= MAX_FIELDS)
-		return fail_at(p, loc_of(k), "expect: too many fields");
-	struct field_expect *fe = &s->siginfo.f[s->siginfo.n++];
+	struct field_expect *fe = fields_add(&s->siginfo);
+	if (!fe)
+		return fail_at(p, loc_of(k), s->siginfo.n >= MAX_FIELDS ? "expect: too many fields"
+							      : "out of memory");
 	fe->field = field_lookup(FT_SIGINFO, key);
 	return get_named(p, k, v, 0xffff, si_code_by_name, &fe->v);
 }
@@ -808,6 +809,31 @@ void free_fields(struct fields_expect *f)
 {
 	for (int i = 0; i < f->n; i++)
 		free(f->f[i].v.sym);
+	free(f->f);
+	f->f = NULL;
+	f->n = 0;
+}
+
+struct field_expect *fields_add(struct fields_expect *f)
+{
+	if (f->n >= MAX_FIELDS || (!f->f && !(f->f = calloc(MAX_FIELDS, sizeof(*f->f)))))
+		return NULL;
+	return &f->f[f->n++];
+}
+
+int fields_own(struct fields_expect *f)
+{
+	if (!f->f)
+		return 0;
+	struct field_expect *c = malloc(MAX_FIELDS * sizeof(*c));
+	if (!c) {
+		f->f = NULL;
+		f->n = 0;
+		return -1;
+	}
+	memcpy(c, f->f, (size_t)f->n * sizeof(*c));
+	f->f = c;
+	return 0;
 }
 
 void entryemu_scenario_free(entryemu_scenario *s)

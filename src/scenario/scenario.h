@@ -31,9 +31,13 @@ struct field_expect {
 
 #define MAX_FIELDS 24
 
+/*
+ * A list of checked fields, allocated at its first field (most lists of
+ * a scenario stay empty, and a binding copies them all).
+ */
 struct fields_expect {
 	int n;
-	struct field_expect f[MAX_FIELDS];
+	struct field_expect *f;		/* MAX_FIELDS entries once allocated */
 };
 
 struct callout_expect {
@@ -232,6 +236,10 @@ void binding_release_actions(entryemu_binding *b);
 int value_resolve(const entryemu_scenario *s, entryemu *m, struct value *v,
 		  char *err, size_t errlen);
 void free_fields(struct fields_expect *f);
+/* The next field of f, zeroed; NULL when f has MAX_FIELDS or memory ran out. */
+struct field_expect *fields_add(struct fields_expect *f);
+/* f's array made its own (the names in it are not): nonzero when out of memory. */
+int fields_own(struct fields_expect *f);
 
 /* families.c */
 /* The family of the image m has loaded, or 0 when it is none of them. */

@@ -436,6 +436,10 @@ static int action_copy(const entryemu_scenario *s, entryemu *m, struct action *d
 	*dst = *a;
 	dst->callout = NULL;
 	dst->ret.sym = NULL;
+	if (fields_own(&dst->regs)) {
+		snprintf(err, errlen, "%s: out of memory", s->path);
+		return ENTRYEMU_E_NOMEM;
+	}
 	for (int j = 0; j < dst->regs.n; j++)
 		dst->regs.f[j].v.sym = NULL;
 	if (a->callout && !(dst->callout = strdup(a->callout))) {
@@ -540,7 +544,9 @@ void binding_release_actions(entryemu_binding *b)
 			entryemu_set_syscall(b->m, (unsigned)a->syscall, NULL, NULL);
 	}
 	b->nregistered = 0;
-	for (int i = 0; i < b->nactions; i++)
+	for (int i = 0; i < b->nactions; i++) {
 		free(b->actions[i].callout);
+		free_fields(&b->actions[i].regs);	/* its own array, no names */
+	}
 	b->nactions = 0;
 }

@@ -247,9 +247,10 @@ int field_pair(struct parser *p, const char *key, struct fy_node *k,
 	int f = field_lookup(fc->t, key);
 	if (f < 0)
 		return fail_at(p, loc_of(k), "%s: unknown key '%s'", fc->what, key);
-	if (fc->out->n >= MAX_FIELDS)
-		return fail_at(p, loc_of(k), "%s: too many fields", fc->what);
-	struct field_expect *fe = &fc->out->f[fc->out->n++];
+	struct field_expect *fe = fields_add(fc->out);
+	if (!fe)
+		return fail_at(p, loc_of(k), fc->out->n >= MAX_FIELDS ? "%s: too many fields"
+								: "%s: out of memory", fc->what);
 	fe->field = f;
 	uint32_t max = field_is_selector(fc->t, f) && fc->t == FT_REGS ? 0xffff : 0xffffffff;
 	return get_value(p, k, v, max, fc->allow_symbol, &fe->v);
