@@ -133,6 +133,8 @@ struct cpu_run_state {
 	int look;			/* inject.c's checks apply to this run (the
 					 * hook may stay installed for runs that do
 					 * not need it: run.c, instrument) */
+	unsigned idle_calls;		/* the hook's calls this run while !look */
+	int shed;			/* stopped to remove the idle hook */
 };
 
 /* kernel/: what the default kernel functions keep during a run. */

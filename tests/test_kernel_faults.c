@@ -195,12 +195,41 @@ static void test_code_in_frame_page_refused(void **state)
 	assert_non_null(strstr(entryemu_result_message(r), "kernel stack's top page"));
 }
 
+/*
+ * The injection hook stays installed for some runs after one that
+ * injects, and costs each of their instructions a call; a long run
+ * that does not need it has it removed part-way (src/cpu/inject.c,
+ * src/run/run.c).  The run must not notice: the loop below executes
+ * mov, then dec and jnz 3,000 times, then the jmp to the exit page that
+ * the library appends to user code: 6,002 instructions, and %ecx ends 0.
+ */
+static void test_long_run_after_an_injection(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *r = new_result();
+	/* mov $3000,%ecx; 1: dec %ecx; jnz 1b */
+	static const uint8_t loop[] = { 0xb9, 0xb8, 0x0b, 0, 0, 0x49, 0x75, 0xfd };
+	for (int round = 0; round < 3; round++) {
+		const struct vec nmi = { 2, "nmi", "do_nmi", 0, SURVIVES, 0 };
+		run_vector(m, &nmi, r);			/* an NMI at syscall_call */
+		assert_int_equal(must_event(r, 1)->vector, 2);
+		for (int again = 0; again < 2; again++) {
+			struct entryemu_setup s = { 0 };
+			run_code(m, &s, loop, sizeof(loop), r);
+			assert_outcome(r, ENTRYEMU_DONE);
+			assert_int_equal(entryemu_result_insns(r), 6002);
+			assert_int_equal(final_regs(r)->ecx, 0);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_vector_from_ring0),
 		cmocka_unit_test(test_oops_report),
 		cmocka_unit_test(test_code_in_frame_page_refused),
+		cmocka_unit_test(test_long_run_after_an_injection),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

@@ -59,7 +59,12 @@ void deliver_invalid_opcode(struct entryemu *m);
 void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t error,
 		      uint32_t eip);
 
-/* inject.c: a code hook over everything, for runs that inject events */
+/*
+ * inject.c: a code hook over everything, for runs that inject events.
+ * Left installed but idle, it stops a run after INJECT_IDLE_CALLS calls
+ * (cpu_run_state.shed) so that its caller removes it.
+ */
+#define INJECT_IDLE_CALLS 2048u
 void inject_hook(void *m, uint32_t addr, uint32_t size);
 
 /* io_perm.c: the #GP(0) of an I/O instruction the TSS does not allow */

@@ -408,6 +408,13 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			/* an injected event was delivered: go on from its handler */
 			run->cpu.restart = 0;
 			start = machine_reg(m, ER_EIP);
+			/* or the idle injection hook has cost enough: remove it */
+			if (run->cpu.shed) {
+				run->cpu.shed = 0;
+				m->inject_idle = INJECT_HOOK_KEEP;
+				if (instrument(m, slow, trace, m->gdb != NULL, cfi))
+					return ENTRYEMU_E_ENGINE;
+			}
 			/* or a null DS/ES appeared: look at every instruction now */
 			if (run->cpu.null_watch && !run->cpu.look) {
 				slow = 1;
