@@ -334,10 +334,11 @@ static int map_all(struct entryemu *m)
 		{ m->img.base, isize, &ibytes, 1, isize, 0 },
 		{ USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, &m->ustack, 0,
 		  ENTRYEMU_USER_STACK_SIZE, 0 },
+		/* the exit page and user code follow on: one mapping */
+		{ ENTRYEMU_USER_EXIT, PAGE, &m->uexit, 1, PAGE, 0 },
 		{ ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, &m->ucode, 0, ENTRYEMU_USER_CODE_MAX, 0 },
 		{ ENTRYEMU_USER_DATA, ENTRYEMU_USER_DATA_SIZE, &m->udata, 0, ENTRYEMU_USER_DATA_SIZE,
 		  0 },
-		{ ENTRYEMU_USER_EXIT, PAGE, &m->uexit, 1, PAGE, 0 },
 		{ VSYSCALL_PAGE, PAGE, &m->uvsys, 1, PAGE, 0 },
 		{ ENTRYEMU_VM86_MEM, 0x10000, &m->uvm86, 0, 0x10000, 0 },
 	};

@@ -131,9 +131,12 @@ static void watch_hook(void *data, enum engine_access kind, uint32_t addr, uint3
  * Map [addr, addr+size) onto host.  With keep, machine_snapshot() copies
  * its contents as the state every reset returns to; without, that state
  * is all zeros.  Bytes from always_from on are writable to the guest and
- * restored on every reset; those before it are watched.
+ * restored on every reset; those before it are watched.  The watched
+ * part is mapped watch_len bytes long: it may go on into the regions
+ * after this one (machine_map_regions), and 0 means they mapped it.
  */
-static int map_one(struct entryemu *m, const struct region_spec *r, uint8_t *host)
+static int map_one(struct entryemu *m, const struct region_spec *r, uint8_t *host,
+		   uint32_t watch_len)
 {
 	uint8_t *pristine = r->keep ? malloc(r->size) : NULL;
 	if (r->keep && !pristine) {
@@ -142,8 +145,8 @@ static int map_one(struct entryemu *m, const struct region_spec *r, uint8_t *hos
 	}
 	char err[256] = "";
 	int e = 0;
-	if (r->always_from)
-		e = engine_map(m->eng, r->base, r->always_from, host, 0, err, sizeof(err));
+	if (watch_len)
+		e = engine_map(m->eng, r->base, watch_len, host, 0, err, sizeof(err));
 	if (!e && r->always_from < r->size && r->served)
 		e = engine_map_served(m->eng, r->base + r->always_from, r->size - r->always_from,
 				      host + r->always_from, err, sizeof(err));
@@ -190,13 +193,28 @@ int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsi
 	}
 	m->arena = arena;
 	m->arena_size = total;
+	/*
+	 * Each mapping costs the engine a rebuild of its whole memory map,
+	 * so watched regions that follow on in the guest and in the arena
+	 * (the exit page and user code) are mapped as one.
+	 */
 	size_t off = 0;
+	unsigned joined_to = 0;		/* regions before this index were mapped with an earlier one */
 	for (unsigned i = 0; i < n; i++) {
-		*spec[i].host = m->arena + off;
-		int rc = map_one(m, &spec[i], m->arena + off);
+		const struct region_spec *r = &spec[i];
+		*r->host = m->arena + off;
+		uint32_t watch = i < joined_to ? 0 : r->always_from;
+		if (i >= joined_to && r->always_from == r->size) {
+			unsigned j = i + 1;
+			while (j < n && spec[j].always_from == spec[j].size && !(spec[j - 1].size % PAGE) &&
+			       spec[j - 1].base + spec[j - 1].size == spec[j].base)
+				watch += spec[j++].size;
+			joined_to = j;
+		}
+		int rc = map_one(m, r, m->arena + off, watch);
 		if (rc)
 			return rc;
-		off += (spec[i].size + PAGE - 1) & ~(PAGE - 1);
+		off += (r->size + PAGE - 1) & ~(PAGE - 1);
 	}
 	engine_hook h;
 	if (engine_hook_store_ro(m->eng, &h, watch_hook, m)) {
