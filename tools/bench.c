@@ -372,7 +372,8 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 				     .flags = ENTRYEMU_RUN_TRACE };
 	if (entryemu_run(m, &ts, r) == 0)
 		count_stores(m, r, &insns, &stores);
-	double floor_us = bench_floor_us(insns, stores, n);
+	double floor_us = bench_floor_us(insns, stores, n, 0);
+	double served_us = bench_floor_us(insns, stores, n, 1);
 
 	/* the classes, and every bundled scenario */
 	struct engines es = { .n = 0 };
@@ -469,6 +470,9 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 	} else {
 		printf("floor=failed\n");
 	}
+	/* the same floor with its stack page served as the library serves its frames */
+	if (served_us > 0)
+		printf("floor_served_stack=%.3f us\n", served_us);
 	printf("roundtrip_rate=%.0f round trips/s\n", w80.per_s);
 	return EXIT_PASS;
 }

@@ -13,7 +13,7 @@ double bench_median(double *t, int n);
 
 /* bench_floor.c: plain Unicorn on a straight line of insns instructions,
  * stores of them pushes; microseconds per run, or -1. */
-double bench_floor_us(unsigned insns, unsigned stores, long runs);
+double bench_floor_us(unsigned insns, unsigned stores, long runs, int served);
 
 /* bench_qemu.c: the median wall time of booting kernel (a multiboot ELF
  * that makes one ring-3 int $0x80 round trip) in qemu-system-i386, in
