@@ -65,8 +65,9 @@ static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
 					      uint32_t size)
 {
 	/* Fibonacci hashing: neighbouring blocks, and blocks a page apart, differ */
-	uint32_t h = (addr * 2654435761u) >> (32 - BLOCK_CACHE_BITS);
-	struct block_info *set = m->blocks[h];
+	uint32_t f = addr * 2654435761u;
+	struct block_info *set = addr >= PAGE_OFFSET ? m->kblocks[f >> (32 - BLOCK_CACHE_BITS)]
+				 : m->blocks[f >> (32 - USER_BLOCK_CACHE_BITS)];
 	for (int way = 0; way < 2; way++)
 		if (set[way].addr == addr && set[way].size == size && set[way].ninsns)
 			return &set[way];
