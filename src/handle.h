@@ -87,8 +87,18 @@ struct block_info {
 	uint32_t addr, size, ninsns;
 	uint32_t stack_ops;		/* instructions that push or pop */
 };
+/*
+ * counting.c's caches of decoded blocks, two ways per set: the kernel's
+ * (PAGE_OFFSET and up: the image, whose bytes every reset restores) is
+ * kept for the handle's life; the user's is cleared whenever the user
+ * or vm86 code changes (count_forget_user), so it is small: clearing the
+ * kernel's 128 KiB with it took a third of a fuzzed run, and its blocks
+ * were decoded again.
+ */
 #define BLOCK_CACHE_BITS 12
 #define BLOCK_CACHE (1u << BLOCK_CACHE_BITS)
+#define USER_BLOCK_CACHE_BITS 8
+#define USER_BLOCK_CACHE (1u << USER_BLOCK_CACHE_BITS)
 #define BLOCK_RING 16			/* the last blocks run, for oops reports */
 
 struct entryemu_call {
@@ -202,11 +212,8 @@ struct entryemu {
 	unsigned nr_syscalls;
 	char (*syscall_names)[24];
 
-	struct block_info blocks[BLOCK_CACHE][2];	/* counting.c's cache */
-	/* the sets of blocks cached from user and vm86 code, so that new
-	 * code forgets only those: ~0u once more were cached than fit */
-	uint16_t user_sets[256];
-	unsigned nuser_sets;
+	struct block_info blocks[USER_BLOCK_CACHE][2];	/* below PAGE_OFFSET */
+	struct block_info kblocks[BLOCK_CACHE][2];	/* PAGE_OFFSET and up */
 	/* the image's own findings (its exception table), found at open */
 	struct entryemu_finding *image_findings;
 	size_t nimage_findings;

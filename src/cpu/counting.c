@@ -65,8 +65,9 @@ static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
 					      uint32_t size)
 {
 	/* Fibonacci hashing: neighbouring blocks, and blocks a page apart, differ */
-	uint32_t h = (addr * 2654435761u) >> (32 - BLOCK_CACHE_BITS);
-	struct block_info *set = m->blocks[h];
+	uint32_t f = addr * 2654435761u;
+	struct block_info *set = addr >= PAGE_OFFSET ? m->kblocks[f >> (32 - BLOCK_CACHE_BITS)]
+				 : m->blocks[f >> (32 - USER_BLOCK_CACHE_BITS)];
 	for (int way = 0; way < 2; way++)
 		if (set[way].addr == addr && set[way].size == size && set[way].ninsns)
 			return &set[way];
@@ -74,31 +75,16 @@ static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
 	set[0] = (struct block_info){ addr, size, 0, 0 };
 	set[0].ninsns = count_block(m, addr, size, &set[0].stack_ops);
 	machine_mark_code(m, addr, size);	/* Unicorn translated these bytes */
-	if ((addr + size > ENTRYEMU_USER_CODE &&
-	     addr < ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX) ||
-	    (addr + size > ENTRYEMU_VM86_MEM && addr < ENTRYEMU_VM86_MEM + 0x10000)) {
-		unsigned cap = sizeof(m->user_sets) / sizeof(m->user_sets[0]);
-		if (m->nuser_sets < cap)
-			m->user_sets[m->nuser_sets++] = (uint16_t)h;
-		else
-			m->nuser_sets = ~0u;
-	}
 	return &set[0];
 }
 
 /*
- * The kernel's blocks keep their counts across scenarios: only the sets
- * that blocks of user or vm86 code went to are cleared (all of them, if
- * more were cached than the list holds).
+ * New user or vm86 code: the user cache is cleared (8 KiB); the kernel's
+ * blocks keep their counts, since every reset restores the image.
  */
 void count_forget_user(struct entryemu *m)
 {
-	if (m->nuser_sets == ~0u)
-		memset(m->blocks, 0, sizeof(m->blocks));
-	else
-		for (unsigned i = 0; i < m->nuser_sets; i++)
-			memset(m->blocks[m->user_sets[i]], 0, sizeof(m->blocks[0]));
-	m->nuser_sets = 0;
+	memset(m->blocks, 0, sizeof(m->blocks));
 }
 
 static unsigned cached_count(struct entryemu *m, uint32_t addr, uint32_t size)

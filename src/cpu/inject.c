@@ -73,10 +73,7 @@ static enum fpu_class fpu_class_of(struct entryemu *m, uint32_t addr)
 	if (!p)
 		return FPU_NONE;
 	size_t at = 0;
-	while (at < 15 && at < n &&			/* skip prefixes */
-	       (p[at] == 0x66 || p[at] == 0x67 || p[at] == 0xf0 || p[at] == 0xf2 ||
-		p[at] == 0xf3 || p[at] == 0x26 || p[at] == 0x2e || p[at] == 0x36 ||
-		p[at] == 0x3e || p[at] == 0x64 || p[at] == 0x65))
+	while (at < 15 && at < n && fault_legacy_prefix(p[at]))	/* skip prefixes */
 		at++;
 	uint8_t b[4] = { 0 };
 	for (size_t i = 0; i < 4 && at + i < n; i++)

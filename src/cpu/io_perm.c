@@ -14,51 +14,43 @@
  */
 #include "cpu/cpu.h"
 #include "cpu/desc.h"
+#include "cpu/fault.h"
 
 #define EFLAGS_IOPL_SHIFT 12
 #define TSS_IOMAP_BASE	102
 
+/* The opcodes of IN, INS, OUT and OUTS (vol. 2). */
+static int io_opcode(uint8_t b)
+{
+	return (b >= 0xe4 && b <= 0xe7) || (b >= 0xec && b <= 0xef) || (b >= 0x6c && b <= 0x6f);
+}
+
 /*
- * The port and width of the I/O instruction at linear addr: 1, 2 or 4
- * bytes, or 0 for another instruction.  The operand size is 32 bits in
- * the kernel's flat code segments and 16 in virtual-8086 mode, and a 0x66
- * prefix swaps them.
+ * The port and width of the I/O instruction at linear addr: 1 for a byte,
+ * 2 for a word or doubleword (*swap then says whether a 0x66 prefix
+ * swaps the operand size), or 0 for another instruction.  No engine
+ * read for those: this runs before every user instruction.
  */
-static int io_access(struct entryemu *m, uint32_t addr, int vm86, uint32_t *port)
+static int io_access(struct entryemu *m, uint32_t addr, uint32_t *port, int *swap)
 {
 	uint8_t *p = machine_ptr(m, addr, 1);
-	int opsize16 = vm86;
-	for (int i = 0; p && i < 14 && (*p == 0x66 || *p == 0xf2 || *p == 0xf3 ||
-					*p == 0x26 || *p == 0x2e || *p == 0x36 ||
-					*p == 0x3e || *p == 0x64 || *p == 0x65 || *p == 0x67); i++) {
-		opsize16 ^= *p == 0x66;
+	*swap = 0;
+	for (int i = 0; p && i < 14 && fault_legacy_prefix(*p) && *p != 0xf0; i++) {
+		*swap ^= *p == 0x66;
 		p = machine_ptr(m, ++addr, 1);
 	}
-	if (!p)
+	if (!p || !io_opcode(*p))
 		return 0;
-	int wide = opsize16 ? 2 : 4;
-	uint32_t dx = machine_reg(m, ER_EDX) & 0xffff;
-	uint8_t *imm = machine_ptr(m, addr + 1, 1);
-	switch (*p) {
-	case 0xe4: case 0xe6:			/* in/out al, imm8 */
+	int wide = (*p & 1) ? 2 : 1;
+	if (*p == 0xe4 || *p == 0xe5 || *p == 0xe6 || *p == 0xe7) {	/* imm8 port */
+		uint8_t *imm = machine_ptr(m, addr + 1, 1);
 		if (!imm)
 			return 0;
 		*port = *imm;
-		return 1;
-	case 0xe5: case 0xe7:			/* in/out (e)ax, imm8 */
-		if (!imm)
-			return 0;
-		*port = *imm;
-		return wide;
-	case 0xec: case 0xee: case 0x6c: case 0x6e:	/* al, dx; insb, outsb */
-		*port = dx;
-		return 1;
-	case 0xed: case 0xef: case 0x6d: case 0x6f:	/* (e)ax, dx; insw/d, outsw/d */
-		*port = dx;
-		return wide;
-	default:
-		return 0;
+	} else {						/* port in DX */
+		*port = machine_reg(m, ER_EDX) & 0xffff;
 	}
+	return wide;
 }
 
 /* Does the TSS's I/O permission bit map allow len bytes from port? */
@@ -79,12 +71,20 @@ static int iomap_allows(struct entryemu *m, uint32_t port, int len)
 
 int io_permission_fault(struct entryemu *m, uint32_t addr)
 {
-	uint32_t eflags = machine_reg(m, ER_EFLAGS), port = 0;
+	uint32_t port = 0;
+	int swap;
+	/* the bytes first: reading EFLAGS and CS from the engine costs more */
+	int len = io_access(m, addr, &port, &swap);
+	if (!len)
+		return 0;
+	uint32_t eflags = machine_reg(m, ER_EFLAGS);
 	int vm86 = (eflags & ENTRYEMU_EFLAGS_VM) != 0;
 	if (!vm86 && (uint32_t)machine_cpl(m) <= ((eflags >> EFLAGS_IOPL_SHIFT) & 3))
 		return 0;
-	int len = io_access(m, addr, vm86, &port);
-	return len && !iomap_allows(m, port, len);
+	/* 32-bit operands in the kernel's flat code segments, 16 in vm86 */
+	if (len == 2)
+		len = vm86 ^ swap ? 2 : 4;
+	return !iomap_allows(m, port, len);
 }
 
 /*
@@ -94,8 +94,7 @@ int io_permission_fault(struct entryemu *m, uint32_t addr)
 int io_in_code(const uint8_t *code, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		if ((code[i] >= 0xe4 && code[i] <= 0xe7) || (code[i] >= 0xec && code[i] <= 0xef) ||
-		    (code[i] >= 0x6c && code[i] <= 0x6f))
+		if (io_opcode(code[i]))
 			return 1;
 	return 0;
 }

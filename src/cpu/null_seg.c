@@ -16,6 +16,7 @@
  * that matters can be loaded (seg_limit.c).
  */
 #include "cpu/cpu.h"
+#include "cpu/fault.h"
 
 static enum engine_reg engine_seg(x86_reg r)
 {
@@ -40,9 +41,35 @@ static enum engine_reg operand_seg(const cs_x86_op *op)
 	return ER_DS;
 }
 
+/*
+ * Can the instruction at addr reach memory through a null selector at
+ * all?  Only through DS or ES, which most instructions with a memory
+ * operand use, or through an FS or GS override prefix.  So with DS and
+ * ES not null, an instruction without the prefix of a null FS or GS
+ * cannot fault, and needs no decode (this runs before every user
+ * instruction, and a decode costs more than the four selectors).
+ */
+static int may_use_null(struct entryemu *m, uint32_t addr)
+{
+	static const enum engine_reg ids[] = { ER_DS, ER_ES, ER_FS, ER_GS };
+	uint32_t sel[4];
+	engine_regs(m->eng, ids, sel, 4);
+	if (!(sel[0] & 0xfffc) || !(sel[1] & 0xfffc))
+		return 1;
+	int fs_null = !(sel[2] & 0xfffc), gs_null = !(sel[3] & 0xfffc);
+	if (!fs_null && !gs_null)
+		return 0;
+	size_t avail = machine_avail(m, addr, 15);
+	const uint8_t *p = avail ? machine_ptr(m, addr, 1) : NULL;
+	for (size_t i = 0; p && i < avail && fault_legacy_prefix(p[i]); i++)
+		if ((p[i] == 0x64 && fs_null) || (p[i] == 0x65 && gs_null))
+			return 1;
+	return 0;
+}
+
 int null_seg_fault(struct entryemu *m, uint32_t addr)
 {
-	if (!m->cpu->null_watch || machine_cpl(m) != 3 ||
+	if (!m->cpu->null_watch || !may_use_null(m, addr) || machine_cpl(m) != 3 ||
 	    (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM))
 		return 0;
 	uint8_t *p = machine_ptr(m, addr, 1);
