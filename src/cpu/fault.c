@@ -555,6 +555,29 @@ static uint32_t state_image_bytes(const cs_insn *insn)
 	}
 }
 
+/*
+ * BT, BTS, BTR and BTC with a register bit offset address a bit string
+ * that starts at the memory operand and may reach far from it: the CPU
+ * accesses 4 bytes at EA + 4 * (offset DIV 32), or 2 bytes at
+ * EA + 2 * (offset DIV 16) with a 16-bit operand size, the offset signed
+ * (SDM vol. 2A BT, "Operation" and the note on memory bit bases).  The
+ * bytes' distance from the operand, or 0 for other forms.
+ */
+static int32_t bit_string_step(struct entryemu *m, const cs_insn *insn, uint32_t *size)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	if ((insn->id != X86_INS_BT && insn->id != X86_INS_BTS && insn->id != X86_INS_BTR &&
+	     insn->id != X86_INS_BTC) || x->op_count != 2 || x->operands[0].type != X86_OP_MEM ||
+	    x->operands[1].type != X86_OP_REG || engine_reg_of(x->operands[1].reg) < 0)
+		return 0;
+	*size = x->operands[0].size == 2 ? 2 : 4;
+	uint32_t v = machine_reg(m, (enum engine_reg)engine_reg_of(x->operands[1].reg));
+	int64_t off = *size == 2 ? (int16_t)v : (int32_t)v;
+	int64_t bits = 8 * (int64_t)*size;
+	int64_t q = off >= 0 ? off / bits : -((-off + bits - 1) / bits);	/* floor */
+	return (int32_t)(q * (int64_t)*size);
+}
+
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			     int *undefined)
 {
@@ -584,12 +607,15 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		const cs_x86 *x = &insn->detail->x86;
 		int hit = 0;
 		uint32_t image = state_image_bytes(insn);
+		uint32_t bits_size = 0;
+		int32_t bits_step = bit_string_step(m, insn, &bits_size);
 		for (int i = 0; i < x->op_count && !hit; i++)
 			if (x->operands[i].type == X86_OP_MEM &&
 			    insn->id != X86_INS_LEA && insn->id != X86_INS_NOP)
-				hit = covers(mem_addr_at(m, x, &x->operands[i], &esp),
-					     image ? image : x->operands[i].size ?
-					     x->operands[i].size : 4, addr);
+				hit = covers(mem_addr_at(m, x, &x->operands[i], &esp) +
+					     (uint32_t)bits_step,
+					     image ? image : bits_size ? bits_size :
+					     x->operands[i].size ? x->operands[i].size : 4, addr);
 		int known = 0;
 		int32_t step = esp_step(insn, &known);
 		switch (insn->id) {	/* the stack and string accesses they imply */
