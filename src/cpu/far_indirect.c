@@ -17,12 +17,20 @@
  * anything else is #UD (SDM vol. 2A, LOCK).  Unicorn aborts on some
  * (`lock cmp' with memory, `lock cmps') and runs others (`lock das').
  *
+ * Group 11 beyond MOV.  `c6 /0' and `c7 /0' are MOV r/m, imm; with
+ * ModRM f8, `c6' is XABORT and `c7' XBEGIN, both #UD on a CPU without
+ * RTM (SDM vol. 2B XABORT, XBEGIN: CPUID.(EAX=7,ECX=0):EBX bit 11,
+ * which the engine's CPU leaves 0); every other ModRM.reg is undefined
+ * (vol. 2D, table A-6, group 11).  Unicorn 2.0.1 does not look at
+ * ModRM.reg and runs all of them as MOV.
+ *
  * So before code is handed to the engine, each such instruction found at
  * an instruction boundary is made `ff /7' (ModRM.reg = 7, register form):
  * undefined in group 5 (table A-6), so the engine raises #UD at the same
  * address, with no side effect: what the CPU does for the original
  * bytes.  A far CALL/JMP keeps its length (only its ModRM changes); a
- * locked instruction's first two bytes are replaced.  The visible
+ * locked instruction's first two bytes are replaced, and so are a group
+ * 11 instruction's opcode and ModRM.  The visible
  * difference is the rewritten bytes themselves, to a guest that reads its
  * own code or jumps into the middle of one of them (docs/fidelity.md).
  *
@@ -40,6 +48,12 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+/* Group 11 (c6, c7) with a ModRM.reg other than 0 (MOV): #UD here. */
+static int group11_undefined(const uint8_t *op, size_t n)
+{
+	return n >= 2 && (op[0] == 0xc6 || op[0] == 0xc7) && ((op[1] >> 3) & 7) != 0;
+}
 
 /* ModRM with mod = 3 and reg = 3 (CALLF) or 5 (JMPF). */
 static int far_through_register(uint8_t modrm)
@@ -111,6 +125,11 @@ static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 		code[at + 1] = 0xf8;		/* ModRM: mod 3, reg 7 */
 		return 2;
 	}
+	if (group11_undefined(code + p, len - p)) {
+		code[p] = 0xff;			/* the prefixes stay */
+		code[p + 1] = 0xf8;
+		return p + 2 - at;
+	}
 	if (p + 1 >= len || code[p] != 0xff || !far_through_register(code[p + 1]))
 		return 0;
 	code[p + 1] |= 7u << 3;
@@ -121,6 +140,9 @@ static int has_candidate(const uint8_t *code, size_t from, size_t to)
 {
 	if (to > from && memchr(code + from, 0xf0, to - from))
 		return 1;			/* a LOCK prefix, maybe */
+	for (size_t i = from; i + 1 < to; i++)
+		if (group11_undefined(code + i, to - i))
+			return 1;
 	for (size_t i = from; i + 1 < to; i++) {
 		const uint8_t *ff = memchr(code + i, 0xff, to - 1 - i);
 		if (!ff)
