@@ -198,7 +198,9 @@ struct entryemu {
 
 	struct engine_ctx *user_ctx;	/* CPU in ring 3, as after boot */
 	engine_hook h_trace, h_inject, h_gdb;	/* only while runs need them (run.c) */
-	int hooked_trace, hooked_inject, hooked_gdb;
+	engine_hook h_inject_vsys;	/* h_inject's second range, user code only */
+	int hooked_trace, hooked_gdb;
+	int hooked_inject;		/* run.c's enum inject_hook_mode */
 	unsigned inject_idle;		/* runs in a row that did not need h_inject */
 	engine_hook h_cfi;			/* while the cfi checker is on */
 	int hooked_cfi;

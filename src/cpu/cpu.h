@@ -60,7 +60,8 @@ void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t er
 		      uint32_t eip);
 
 /*
- * inject.c: a code hook over everything, for runs that inject events.
+ * inject.c: a code hook for runs that inject events (over everything)
+ * or that need the I/O, null-selector or limit checks (over user pages).
  * Left installed but idle, it stops a run after INJECT_IDLE_CALLS calls
  * (cpu_run_state.shed) so that its caller removes it.
  */

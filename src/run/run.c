@@ -340,20 +340,56 @@ static int set_hook(struct entryemu *m, int want, int *hooked, engine_hook *h, u
 	return 1;
 }
 
-static int instrument(struct entryemu *m, int slow, int trace, int debug, int cfi)
+/*
+ * Where the injection hook looks.  Injections and CR0.TS/EM concern
+ * every instruction; the I/O, null-selector and limit checks only those
+ * that run at CPL 3, which are on user pages: below PAGE_OFFSET and the
+ * vsyscall page (paging.c).  The kernel's instructions, most of a run,
+ * then cost nothing.
+ */
+enum inject_hook_mode { INJECT_NONE, INJECT_ALL, INJECT_USER };
+
+/* Put the injection hook over what mode says: 1 when that changed it,
+ * 0 when it was so already, -1 when the engine refused. */
+static int set_inject_hook(struct entryemu *m, int mode)
+{
+	if (mode == m->hooked_inject)
+		return 0;
+	if (m->hooked_inject == INJECT_USER)
+		engine_unhook(m->eng, m->h_inject_vsys);
+	if (m->hooked_inject != INJECT_NONE)
+		engine_unhook(m->eng, m->h_inject);
+	m->hooked_inject = INJECT_NONE;
+	int bad = mode == INJECT_ALL
+		  ? engine_hook_code(m->eng, &m->h_inject, 1, 0, inject_hook, m)
+		  : mode == INJECT_USER
+		  ? engine_hook_code(m->eng, &m->h_inject, 0, PAGE_OFFSET - 1, inject_hook, m) ||
+		    engine_hook_code(m->eng, &m->h_inject_vsys, VSYSCALL_PAGE, VSYSCALL_PAGE + 0xfff,
+				     inject_hook, m)
+		  : 0;
+	if (bad) {
+		machine_set_error(m, "cannot install the injection hook");
+		return -1;
+	}
+	m->hooked_inject = mode;
+	return 1;
+}
+
+/* look: the run needs the injection hook's checks; all: on every instruction */
+static int instrument(struct entryemu *m, int look, int all, int trace, int debug, int cfi)
 {
 	const struct cfi_table *t = &m->img.cfi;
-	m->cpu->look = slow;
-	m->inject_idle = slow ? 0 : m->inject_idle + 1;
-	/* the injection hook goes only after INJECT_HOOK_KEEP idle runs */
-	int inject = slow || (m->hooked_inject && m->inject_idle < INJECT_HOOK_KEEP);
+	m->cpu->look = look;
+	m->inject_idle = look ? 0 : m->inject_idle + 1;
+	/* an idle injection hook goes only after INJECT_HOOK_KEEP idle runs */
+	int inject = look ? (all ? INJECT_ALL : INJECT_USER)
+		     : m->inject_idle < INJECT_HOOK_KEEP ? m->hooked_inject : INJECT_NONE;
 	int r[4] = { 0 };
 	if ((r[0] = set_hook(m, cfi, &m->hooked_cfi, &m->h_cfi, t->base,
 			     t->base + (uint32_t)t->len - 1, cfi_hook, "cfi checker's hook")) < 0 ||
 	    (r[1] = set_hook(m, debug, &m->hooked_gdb, &m->h_gdb, 1, 0, gdb_hook_fn(),
 			     "debugger's hook")) < 0 ||
-	    (r[2] = set_hook(m, inject, &m->hooked_inject, &m->h_inject, 1, 0, inject_hook,
-			     "injection hook")) < 0 ||
+	    (r[2] = set_inject_hook(m, inject)) < 0 ||
 	    (r[3] = set_hook(m, trace, &m->hooked_trace, &m->h_trace, 1, 0, trace_hook,
 			     "trace hook")) < 0)
 		return -1;
@@ -382,8 +418,8 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	run->count.budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
 	/* injections, CR0.TS/EM and I/O at CPL 3 need a look at every instruction */
 	run->cpu.null_watch = seg_override_in_code(s->code, s->code_len);
-	int slow = s->ninjects > 0 || (s->cr0_set & 0xc) || io_in_code(s->code, s->code_len) ||
-		   run->cpu.null_watch;
+	int all = s->ninjects > 0 || (s->cr0_set & 0xc);
+	int look = all || io_in_code(s->code, s->code_len) || run->cpu.null_watch;
 	/* the cfi checker looks at every instruction of the entry code */
 	int cfi = (s->flags & ENTRYEMU_RUN_CHECK_CFI) && !(s->checks_off & ENTRYEMU_CHECK_CFI);
 	if (cfi && image_cfi(&m->img, m->image_path, m->err, sizeof(m->err)) < 0)
@@ -391,7 +427,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	cfi = cfi && m->img.cfi.rows;
 	if (gdb_run_start(m))
 		return ENTRYEMU_E_IO;
-	if (instrument(m, slow, trace, m->gdb != NULL, cfi))
+	if (instrument(m, look, all, trace, m->gdb != NULL, cfi))
 		return ENTRYEMU_E_ENGINE;
 	if (m->tap)
 		m->tap->start(m->tap->ctx);
@@ -412,13 +448,13 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			if (run->cpu.shed) {
 				run->cpu.shed = 0;
 				m->inject_idle = INJECT_HOOK_KEEP;
-				if (instrument(m, slow, trace, m->gdb != NULL, cfi))
+				if (instrument(m, look, all, trace, m->gdb != NULL, cfi))
 					return ENTRYEMU_E_ENGINE;
 			}
-			/* or a null DS/ES appeared: look at every instruction now */
+			/* or a null DS/ES appeared: look at every user instruction now */
 			if (run->cpu.null_watch && !run->cpu.look) {
-				slow = 1;
-				if (instrument(m, slow, trace, m->gdb != NULL, cfi))
+				look = 1;
+				if (instrument(m, look, all, trace, m->gdb != NULL, cfi))
 					return ENTRYEMU_E_ENGINE;
 			}
 			/*
