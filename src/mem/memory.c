@@ -319,9 +319,9 @@ size_t machine_avail(struct entryemu *m, uint32_t addr, size_t max)
 	/*
 	 * A region at a time (this runs for every instruction a checker
 	 * decodes), and on into the next only where its host bytes follow
-	 * on: callers read all of them through machine_ptr(addr).  (The exit
-	 * page ends just where user code starts, at guest addresses, but
-	 * not in the host.)
+	 * on: callers read all of them through machine_ptr(addr).  (Regions
+	 * that follow on at guest addresses need not in the host: only the
+	 * ones machine_map_regions() maps as one are laid out so.)
 	 */
 	size_t n = 0;
 	const uint8_t *end = NULL;
