@@ -201,6 +201,8 @@ struct entryemu {
 	engine_hook h_inject_vsys;	/* h_inject's second range, user code only */
 	int hooked_trace, hooked_gdb;
 	int hooked_inject;		/* run.c's enum inject_hook_mode */
+	unsigned inject_all_idle;	/* runs in a row that did not need it everywhere */
+	int inject_all_seen;		/* a run has needed it everywhere */
 	unsigned inject_idle;		/* runs in a row that did not need h_inject */
 	engine_hook h_cfi;			/* while the cfi checker is on */
 	int hooked_cfi;

@@ -223,6 +223,41 @@ static void test_long_run_after_an_injection(void **state)
 	}
 }
 
+/*
+ * The I/O check at CPL 3 holds whichever way the injection hook is
+ * installed: over user pages only (a run needs no more), over
+ * everything (kept after runs that inject), or narrowed back to user
+ * pages after many runs that do not inject (src/run/run.c).  inb at
+ * CPL 3 with IOPL 0 and no I/O bitmap is #GP(0) at the inb (SDM vol. 1
+ * 19.5.1-19.5.2; vol. 2 IN), and 2.6.18's do_general_protection sends
+ * SIGSEGV.
+ */
+static void test_io_check_in_every_hook_mode(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *r = new_result();
+	static const uint8_t inb[] = { 0xe4, 0x80 };	/* inb $0x80, %al */
+	static const uint8_t nop[] = { 0x90 };
+	const struct vec nmi = { 2, "nmi", "do_nmi", 0, SURVIVES, 0 };
+	for (int phase = 0; phase < 3; phase++) {
+		if (phase == 1)
+			run_vector(m, &nmi, r);		/* the hook over everything */
+		for (int i = 0; phase == 2 && i < 200; i++) {
+			struct entryemu_setup s = { 0 };
+			run_code(m, &s, inb, sizeof(inb), r);	/* long without injections */
+		}
+		struct entryemu_setup s = { 0 };
+		run_code(m, &s, nop, sizeof(nop), r);
+		run_code(m, &s, inb, sizeof(inb), r);
+		assert_outcome(r, ENTRYEMU_KILLED);
+		assert_int_equal(entryemu_result_siginfo(r)->signo, 11);
+		const struct entryemu_event_record *e = must_event(r, 0);
+		assert_int_equal(e->vector, 13);
+		assert_int_equal(e->error_code, 0);
+		assert_int_equal(e->eip, ENTRYEMU_USER_CODE);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_oops_report),
 		cmocka_unit_test(test_code_in_frame_page_refused),
 		cmocka_unit_test(test_long_run_after_an_injection),
+		cmocka_unit_test(test_io_check_in_every_hook_mode),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

@@ -17,8 +17,13 @@ size_t machine_avail(struct entryemu *m, uint32_t addr, size_t max);
 uint8_t *machine_wptr(struct entryemu *m, uint32_t addr, size_t len);
 void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len);
 void machine_mark_code(struct entryemu *m, uint32_t addr, uint32_t size);
-/* Drop the engine's translations of everything that ever ran as code. */
-int machine_drop_code(struct entryemu *m);
+/*
+ * Drop the engine's translations of everything that ever ran as code:
+ * all of it, or only what is on user pages (below PAGE_OFFSET, and the
+ * vsyscall page), or only the rest.
+ */
+enum code_pages { CODE_ALL, CODE_USER, CODE_KERNEL };
+int machine_drop_code(struct entryemu *m, enum code_pages which);
 struct region_spec {
 	uint32_t base, size;
 	uint8_t **host;			/* set to the region's buffer */
