@@ -370,13 +370,17 @@ static int set_inject_hook(struct entryemu *m, int mode, enum code_pages *drop)
 	if (m->hooked_inject != INJECT_NONE)
 		engine_unhook(m->eng, m->h_inject);
 	m->hooked_inject = INJECT_NONE;
-	int bad = mode == INJECT_ALL
-		  ? engine_hook_code(m->eng, &m->h_inject, 1, 0, inject_hook, m)
-		  : mode == INJECT_USER
-		  ? engine_hook_code(m->eng, &m->h_inject, 0, PAGE_OFFSET - 1, inject_hook, m) ||
-		    engine_hook_code(m->eng, &m->h_inject_vsys, VSYSCALL_PAGE, VSYSCALL_PAGE + 0xfff,
-				     inject_hook, m)
-		  : 0;
+	int bad = 0;
+	if (mode == INJECT_ALL) {
+		bad = engine_hook_code(m->eng, &m->h_inject, 1, 0, inject_hook, m);
+	} else if (mode == INJECT_USER) {
+		bad = engine_hook_code(m->eng, &m->h_inject, 0, PAGE_OFFSET - 1, inject_hook, m);
+		if (!bad && engine_hook_code(m->eng, &m->h_inject_vsys, VSYSCALL_PAGE,
+					     VSYSCALL_PAGE + 0xfff, inject_hook, m)) {
+			engine_unhook(m->eng, m->h_inject);	/* not half a hook */
+			bad = 1;
+		}
+	}
 	if (bad) {
 		machine_set_error(m, "cannot install the injection hook");
 		return -1;
