@@ -170,6 +170,35 @@ static int operand_selector(struct entryemu *m, const cs_x86 *x86, const cs_x86_
 }
 
 /*
+ * The selector and offset a far JMP or CALL names: an immediate
+ * ptr16:32, or an m16:32 operand (the offset, then the selector), m16:16
+ * under an operand-size prefix (SDM vol. 2A CALL, JMP).  0, or -1 when
+ * there is none or its memory cannot be read.
+ */
+static int far_pointer(struct entryemu *m, const cs_x86 *x, uint16_t *sel, uint32_t *offset)
+{
+	int o16 = x->prefix[2] == 0x66;
+	if (x->op_count == 2 && x->operands[0].type == X86_OP_IMM) {
+		*sel = (uint16_t)x->operands[0].imm;
+		*offset = (uint32_t)x->operands[1].imm;
+	} else {
+		const cs_x86_op *op = &x->operands[x->op_count ? x->op_count - 1 : 0];
+		if (!x->op_count || op->type != X86_OP_MEM)
+			return -1;
+		uint32_t at = mem_addr(m, x, op);
+		int ok = 1;
+		if (rd16(m, at + (o16 ? 2 : 4), sel))
+			return -1;
+		*offset = machine_rd32(m, at, &ok);
+		if (!ok)
+			return -1;
+	}
+	if (o16)
+		*offset &= 0xffff;
+	return 0;
+}
+
+/*
  * Would the far JMP or CALL at addr switch tasks?  Its selector names an
  * available TSS (16- or 32-bit) or a task gate, and the checks before the
  * switch pass (SDM vol. 2A CALL and JMP, TASK-GATE and
@@ -199,18 +228,11 @@ int fault_task_switch(struct entryemu *m, uint32_t addr)
 	cs_insn *insn = NULL;
 	if (cs_disasm(m->cs, p, n, addr, 1, &insn) != 1)
 		return 0;
-	const cs_x86 *x = &insn->detail->x86;
-	const cs_x86_op *op = &x->operands[x->op_count ? x->op_count - 1 : 0];
 	uint16_t sel = 0;
-	int known = 0, gate = 0, task = 0;
-	if (x->op_count == 2 && x->operands[0].type == X86_OP_IMM) {
-		sel = (uint16_t)x->operands[0].imm;
-		known = 1;
-	} else if (x->op_count >= 1 && op->type == X86_OP_MEM) {
-		known = rd16(m, mem_addr(m, x, op) + (x->prefix[2] == 0x66 ? 2 : 4), &sel) == 0;
-	}
+	uint32_t offset;
+	int gate = 0, task = 0;
 	struct desc d;
-	if (known && desc_check_far_transfer(m, sel, cpl, &gate).vector < 0 && gate &&
+	if (far_pointer(m, &insn->detail->x86, &sel, &offset) == 0 && desc_check_far_transfer(m, sel, cpl, &gate).vector < 0 && gate &&
 	    desc_fetch(m, sel, &d) == 0 && !d.s)
 		task = d.type == 0x1 || d.type == 0x9 || d.type == GATE_TASK;
 	cs_free(insn, 1);
@@ -360,28 +382,10 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		break;
 	}
 	case X86_INS_LJMP: case X86_INS_LCALL: {
-		/*
-		 * The selector: an immediate (ptr16:32), or after the offset
-		 * of an m16:32 operand, m16:16 under an operand-size prefix
-		 * (SDM vol. 2A CALL, JMP).
-		 */
-		const cs_x86_op *op = &x->operands[x->op_count - 1];
-		int gate = 0, o16 = x->prefix[2] == 0x66;
+		int gate = 0;
 		uint32_t target = 0;
-		if (x->op_count == 2 && x->operands[0].type == X86_OP_IMM) {
-			sel = (uint16_t)x->operands[0].imm;
-			target = (uint32_t)x->operands[1].imm;
-		} else if (op->type != X86_OP_MEM ||
-			   rd16(m, mem_addr(m, x, op) + (o16 ? 2 : 4), &sel)) {
+		if (far_pointer(m, x, &sel, &target))
 			break;
-		} else {
-			int okt = 1;
-			target = machine_rd32(m, mem_addr(m, x, op), &okt);
-			if (!okt)
-				break;
-		}
-		if (o16)
-			target &= 0xffff;
 		struct fault f = desc_check_far_transfer(m, sel, cpl, &gate);
 		/*
 		 * A code segment that passes: the new EIP must be within its

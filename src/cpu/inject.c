@@ -127,14 +127,15 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 {
 	struct entryemu *m = data;
 	(void)size;
-	if (!m->cpu->look || machine_stopping(m) || !m->setup) {
+	if (machine_stopping(m) || !m->setup)
+		return;
+	if (!m->cpu->look) {
 		/*
 		 * Installed for other runs: not this one's.  A long run pays
 		 * a call per instruction for nothing, so past INJECT_IDLE_CALLS
 		 * it stops before this instruction to have the hook removed.
 		 */
-		if (!m->cpu->look && m->setup && !machine_stopping(m) &&
-		    ++m->cpu->idle_calls == INJECT_IDLE_CALLS) {
+		if (++m->cpu->idle_calls == INJECT_IDLE_CALLS) {
 			count_unexecuted(m, (uint32_t)addr);
 			m->cpu->shed = 1;
 			m->cpu->restart = 1;

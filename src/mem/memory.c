@@ -104,7 +104,7 @@ int machine_drop_code(struct entryemu *m, enum code_pages which)
 	for (unsigned i = 0; i < m->nregions; i++) {
 		struct host_region *r = &m->regions[i];
 		int user = r->base < PAGE_OFFSET || r->base == VSYSCALL_PAGE;
-		if ((which == CODE_USER && !user) || (which == CODE_KERNEL && user))
+		if (!(which & (user ? CODE_USER : CODE_KERNEL)))
 			continue;
 		for (uint32_t g = 0; g < 64 && r->code >> g; g++) {
 			if (!(r->code & (1ull << g)))

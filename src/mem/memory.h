@@ -22,7 +22,7 @@ void machine_mark_code(struct entryemu *m, uint32_t addr, uint32_t size);
  * all of it, or only what is on user pages (below PAGE_OFFSET, and the
  * vsyscall page), or only the rest.
  */
-enum code_pages { CODE_ALL, CODE_USER, CODE_KERNEL };
+enum code_pages { CODE_USER = 1, CODE_KERNEL = 2, CODE_ALL = 3 };	/* bits */
 int machine_drop_code(struct entryemu *m, enum code_pages which);
 struct region_spec {
 	uint32_t base, size;

@@ -341,13 +341,13 @@ static int set_hook(struct entryemu *m, int want, int *hooked, engine_hook *h, u
 }
 
 /*
- * Where the injection hook looks.  Injections and CR0.TS/EM concern
- * every instruction; the I/O, null-selector and limit checks only those
- * that run at CPL 3, which are on user pages: below PAGE_OFFSET and the
- * vsyscall page (paging.c).  The kernel's instructions, most of a run,
- * then cost nothing.
+ * Where the injection hook looks, as the pages it covers.  Injections
+ * and CR0.TS/EM concern every instruction; the I/O, null-selector and
+ * limit checks only those that run at CPL 3, which are on user pages:
+ * below PAGE_OFFSET and the vsyscall page (paging.c).  The kernel's
+ * instructions, most of a run, then cost nothing.
  */
-enum inject_hook_mode { INJECT_NONE, INJECT_ALL, INJECT_USER };
+enum inject_hook_mode { INJECT_NONE = 0, INJECT_USER = CODE_USER, INJECT_ALL = CODE_ALL };
 #define INJECT_NARROW_RUNS 128
 
 /*
@@ -360,11 +360,7 @@ static int set_inject_hook(struct entryemu *m, int mode, enum code_pages *drop)
 {
 	if (mode == m->hooked_inject)
 		return 0;
-	int was = m->hooked_inject;
-	*drop = (was == INJECT_USER && mode == INJECT_NONE) ||
-		(was == INJECT_NONE && mode == INJECT_USER) ? CODE_USER :
-		(was == INJECT_USER && mode == INJECT_ALL) ||
-		(was == INJECT_ALL && mode == INJECT_USER) ? CODE_KERNEL : CODE_ALL;
+	*drop = (enum code_pages)(m->hooked_inject ^ mode);	/* covered before or after */
 	if (m->hooked_inject == INJECT_USER)
 		engine_unhook(m->eng, m->h_inject_vsys);
 	if (m->hooked_inject != INJECT_NONE)
