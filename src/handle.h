@@ -90,10 +90,10 @@ struct block_info {
 /*
  * counting.c's caches of decoded blocks, two ways per set: the kernel's
  * (PAGE_OFFSET and up: the image, whose bytes every reset restores) is
- * kept for the handle's life; the user's is cleared whenever the user
- * or vm86 code changes (count_forget_user), so it is small: clearing the
- * kernel's 128 KiB with it took a third of a fuzzed run, and its blocks
- * were decoded again.
+ * kept for the handle's life; the user's loses the blocks over bytes
+ * that change (new user or vm86 code, code a run wrote over:
+ * count_forget_user), so it is small: clearing the kernel's 128 KiB with
+ * it took a third of a fuzzed run, and its blocks were decoded again.
  */
 #define BLOCK_CACHE_BITS 12
 #define BLOCK_CACHE (1u << BLOCK_CACHE_BITS)

@@ -79,12 +79,19 @@ static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
 }
 
 /*
- * New user or vm86 code: the user cache is cleared (8 KiB); the kernel's
- * blocks keep their counts, since every reset restores the image.
+ * User or vm86 code changed in [lo, hi): the blocks that overlap it are
+ * forgotten, the rest keep their counts (their bytes are the same; a
+ * fuzzer's next input mostly changes a few bytes of the last one).  The
+ * kernel's blocks keep theirs too, since every reset restores the image.
  */
-void count_forget_user(struct entryemu *m)
+void count_forget_user(struct entryemu *m, uint32_t lo, uint32_t hi)
 {
-	memset(m->blocks, 0, sizeof(m->blocks));
+	for (unsigned set = 0; set < USER_BLOCK_CACHE; set++)
+		for (int way = 0; way < 2; way++) {
+			struct block_info *b = &m->blocks[set][way];
+			if (b->ninsns && b->addr < hi && b->addr + b->size > lo)
+				b->ninsns = 0;
+		}
 }
 
 static unsigned cached_count(struct entryemu *m, uint32_t addr, uint32_t size)

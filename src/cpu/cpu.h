@@ -93,7 +93,7 @@ void count_block_hook(void *m, uint32_t addr, uint32_t size);
 void count_unexecuted(struct entryemu *m, uint32_t from);
 unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size);
 /* Forget the counts cached for blocks of user and vm86 code: new bytes. */
-void count_forget_user(struct entryemu *m);
+void count_forget_user(struct entryemu *m, uint32_t lo, uint32_t hi);
 /* The addresses of the last (up to max) instructions run, oldest first. */
 size_t count_last_insns(struct entryemu *m, uint32_t *out, size_t max);
 

@@ -524,25 +524,31 @@ static int load_user_code(struct entryemu *m, const uint8_t *code, size_t len)
 	/* with the jmp: code ending in ff makes `ff e9', a far jmp through %ecx */
 	far_indirect_rewrite(m->cs_count, m->count_insn, buf, n, ENTRYEMU_USER_CODE,
 			     &(uint32_t){ ENTRYEMU_USER_CODE }, 1);
-	/* unchanged code (and untouched by the last run): nothing to do */
-	if (n == m->ucode_len && !memcmp(buf, m->ucode, n))
+	/*
+	 * Bytes up to the first difference from the loaded code (which the
+	 * last run left untouched, machine_reset) keep their translations:
+	 * a fuzzer's next input is mostly its last with a few bytes changed.
+	 */
+	size_t old = m->ucode_len, same = 0;
+	while (same < n && same < old && buf[same] == m->ucode[same])
+		same++;
+	if (same == n && n == old)
 		return 0;
-	size_t old = m->ucode_len;
 	if (old > n)
 		memset(buf + n, 0, old - n);
 	size_t span = old > n ? old : n;
 	/*
 	 * Unicorn 2.0.1 keeps blocks translated from the old bytes even when
-	 * the bytes under them change: drop them explicitly.
+	 * the bytes under them change: drop those that overlap the change.
 	 */
-	memcpy(m->ucode, buf, span);
-	if (engine_flush_range(m->eng, ENTRYEMU_USER_CODE,
-			       ENTRYEMU_USER_CODE + (uint32_t)span)) {
+	memcpy(m->ucode + same, buf + same, span - same);
+	uint32_t lo = ENTRYEMU_USER_CODE + (uint32_t)same, hi = ENTRYEMU_USER_CODE + (uint32_t)span;
+	if (engine_flush_range(m->eng, lo, hi)) {
 		machine_set_error(m, "cannot drop translated user code");
 		return ENTRYEMU_E_ENGINE;
 	}
 	m->ucode_len = n;
-	count_forget_user(m);
+	count_forget_user(m, lo, hi);
 	return 0;
 }
 
@@ -578,6 +584,25 @@ static int load_user_seg(struct entryemu *m, enum engine_reg reg, enum sreg sr, 
 }
 
 /*
+ * Below PAGE_OFFSET, the granules that ran as code and that the last run
+ * wrote: the restore drops their translations, and their instruction
+ * counts go too (the counts of the bytes the run left may not be those
+ * of the bytes restored).
+ */
+static void forget_written_code(struct entryemu *m)
+{
+	for (unsigned i = 0; i < m->nregions; i++) {
+		const struct host_region *r = &m->regions[i];
+		if (r->base >= PAGE_OFFSET)
+			continue;
+		for (uint64_t g = r->dirty & r->code; g; g &= g - 1) {
+			uint32_t lo = r->base + (uint32_t)__builtin_ctzll(g) * r->granule;
+			count_forget_user(m, lo, lo + r->granule);
+		}
+	}
+}
+
+/*
  * Back to the state after boot, then the setup's user state.  Only what
  * the last run wrote is restored (memory.c).
  */
@@ -596,6 +621,7 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 		machine_mark_dirty(m, ENTRYEMU_VM86_MEM, (uint32_t)m->vm86_code_len);
 		m->vm86_code_len = 0;
 	}
+	forget_written_code(m);
 	machine_restore(m);
 	if ((s->flags & ENTRYEMU_RUN_CHECK_RESET) && machine_check_restored(m))
 		return ENTRYEMU_E_ENGINE;

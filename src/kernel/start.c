@@ -134,7 +134,7 @@ int kernel_start_vm86(struct entryemu *m, const struct entryemu_setup *s)
 		cs_option(m->cs_count, CS_OPT_MODE, CS_MODE_32);
 		m->vm86_code_len = s->code_len;
 		engine_flush_range(m->eng, ENTRYEMU_VM86_MEM, ENTRYEMU_VM86_MEM + (uint32_t)span + 1);
-		count_forget_user(m);
+		count_forget_user(m, ENTRYEMU_VM86_MEM, ENTRYEMU_VM86_MEM + (uint32_t)span + 1);
 	}
 	m->vm86_regs32 = regs32;
 	if (machine_enter_ring0(m, ENTRYEMU_KERNEL_DS, frame, ENTRYEMU_KERNEL_CS)) {
