@@ -489,6 +489,17 @@ static void deliver_sysenter(struct entryemu *m)
  * hardware, whether or not the machine has memory there), 0 where nothing
  * is mapped.  CR2 = the linear address.
  */
+static void page_fault(struct entryemu *m, uint32_t eip, uint32_t addr, int write)
+{
+	int denied;
+	uint32_t err = paging_fault_error(m, addr, write, machine_cpl(m), &denied);
+	machine_set_reg(m, ER_CR2, addr);
+	count_unexecuted(m, eip);
+	struct event ev = { .vector = VEC_PF, .has_error = 1, .error = err,
+			    .eip = eip, .insn_eip = eip };
+	deliver_chain(m, ev);
+}
+
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 {
 	/*
@@ -519,13 +530,12 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 		machine_set_reg(m, ER_EIP, eip);
 		addr = fault_first_unmapped(m, at, addr);
 	}
-	int denied;
-	uint32_t err = paging_fault_error(m, addr, write, machine_cpl(m), &denied);
-	machine_set_reg(m, ER_CR2, addr);
-	count_unexecuted(m, eip);
-	struct event ev = { .vector = VEC_PF, .has_error = 1, .error = err,
-			    .eip = eip, .insn_eip = eip };
-	deliver_chain(m, ev);
+	page_fault(m, eip, addr, write);
+}
+
+void deliver_page_fault_before(struct entryemu *m, uint32_t addr, int write)
+{
+	page_fault(m, machine_reg(m, ER_EIP), addr, write);
 }
 
 /* An invalid opcode at the current EIP: #UD, a fault, no error code. */

@@ -198,47 +198,6 @@ static int far_pointer(struct entryemu *m, const cs_x86 *x, uint16_t *sel, uint3
 	return 0;
 }
 
-/*
- * Would the far JMP or CALL at addr switch tasks?  Its selector names an
- * available TSS (16- or 32-bit) or a task gate, and the checks before the
- * switch pass (SDM vol. 2A CALL and JMP, TASK-GATE and
- * TASK-STATE-SEGMENT; vol. 3A 7.3).  The engine would then perform the
- * switch itself, which the model does not follow.  Only the opcode
- * bytes are looked at unless they are a far transfer (9a, ea, ff /3 and
- * ff /5 with memory): this runs before every user instruction.
- */
-int fault_task_switch(struct entryemu *m, uint32_t addr)
-{
-	size_t n = machine_avail(m, addr, 15);
-	const uint8_t *p = machine_ptr(m, addr, 1);
-	if (!p)
-		return 0;
-	size_t at = 0;
-	while (at + 1 < n && at < 14 && fault_legacy_prefix(p[at]))
-		at++;
-	if (at >= n)
-		return 0;
-	unsigned reg = at + 1 < n ? (p[at + 1] >> 3) & 7 : 0;
-	if (p[at] != 0x9a && p[at] != 0xea &&
-	    !(p[at] == 0xff && at + 1 < n && (p[at + 1] >> 6) != 3 && (reg == 3 || reg == 5)))
-		return 0;
-	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
-		return 0;		/* real-mode style: no descriptors */
-	int cpl = machine_cpl(m);
-	cs_insn *insn = NULL;
-	if (cs_disasm(m->cs, p, n, addr, 1, &insn) != 1)
-		return 0;
-	uint16_t sel = 0;
-	uint32_t offset;
-	int gate = 0, task = 0;
-	struct desc d;
-	if (far_pointer(m, &insn->detail->x86, &sel, &offset) == 0 && desc_check_far_transfer(m, sel, cpl, &gate).vector < 0 && gate &&
-	    desc_fetch(m, sel, &d) == 0 && !d.s)
-		task = d.type == 0x1 || d.type == 0x9 || d.type == GATE_TASK;
-	cs_free(insn, 1);
-	return task;
-}
-
 /* Linear address of the stack top plus off, through SS (base; SP if 16-bit). */
 static uint32_t stack_addr(struct entryemu *m, uint32_t off)
 {
@@ -249,6 +208,87 @@ static uint32_t stack_addr(struct entryemu *m, uint32_t off)
 	if (desc_fetch(m, ss, &d) == 0 && d.s)
 		return d.base + (d.db ? esp + off : ((esp + off) & 0xffff));
 	return esp + off;
+}
+
+/*
+ * Does the w-byte store at linear a meet no memory?  *at is its first
+ * such byte: a itself, or the start of the next page where the store
+ * crosses into one with none (CR2 is where the access first faults,
+ * SDM vol. 3A 4.7).
+ */
+static int store_hole(struct entryemu *m, uint32_t a, uint32_t w, uint32_t *at)
+{
+	uint32_t next = (a | 0xfffu) + 1;
+	if (!machine_ptr(m, a, 1))
+		*at = a;
+	else if (next - a < w && !machine_ptr(m, next, 1))
+		*at = next;
+	else
+		return 0;
+	return 1;
+}
+
+/*
+ * Before a user instruction: what the engine would do wrong with a far
+ * JMP or CALL at addr.  Only the opcode bytes are looked at unless they
+ * are a far transfer (9a, ea, ff /3 and ff /5 with memory): this runs
+ * before every user instruction.
+ *
+ * FAR_TASK_SWITCH: its selector names an available TSS (16- or 32-bit)
+ * or a task gate, and the checks before the switch pass (SDM vol. 2A
+ * CALL and JMP, TASK-GATE and TASK-STATE-SEGMENT; vol. 3A 7.3).  The
+ * engine would then perform the switch itself, which the model does not
+ * follow.
+ *
+ * FAR_PUSH_FAULT: a far CALL straight to a code segment (no gate, so
+ * the privilege level stays) that passes its checks, whose return
+ * address goes where no memory is.  The CPU pushes CS, then EIP, each
+ * of the operand size (vol. 2A CALL, CONFORMING- and NONCONFORMING-
+ * CODE-SEGMENT: after the stack-limit and EIP-limit checks, Push(CS);
+ * Push(EIP)), and the first push that meets no memory raises #PF with
+ * nothing of the call done.  Unicorn 2.0.1's far-call helper drops the
+ * stores instead and completes the call, so the model raises the fault
+ * itself; *cr2 is its address.  A target past the segment's limit is
+ * #GP(0) before any push, which the engine raises.
+ */
+enum far_check fault_far_transfer(struct entryemu *m, uint32_t addr, uint32_t *cr2)
+{
+	size_t n = machine_avail(m, addr, 15);
+	const uint8_t *p = machine_ptr(m, addr, 1);
+	if (!p)
+		return FAR_NONE;
+	size_t at = 0;
+	while (at + 1 < n && at < 14 && fault_legacy_prefix(p[at]))
+		at++;
+	if (at >= n)
+		return FAR_NONE;
+	unsigned reg = at + 1 < n ? (p[at + 1] >> 3) & 7 : 0;
+	int call = p[at] == 0x9a || (p[at] == 0xff && reg == 3);
+	if (p[at] != 0x9a && p[at] != 0xea &&
+	    !(p[at] == 0xff && at + 1 < n && (p[at + 1] >> 6) != 3 && (reg == 3 || reg == 5)))
+		return FAR_NONE;
+	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
+		return FAR_NONE;	/* real-mode style: no descriptors */
+	int cpl = machine_cpl(m);
+	cs_insn *insn = NULL;
+	if (cs_disasm(m->cs, p, n, addr, 1, &insn) != 1)
+		return FAR_NONE;
+	uint16_t sel = 0;
+	uint32_t offset;
+	int gate = 0, w = insn->detail->x86.prefix[2] == 0x66 ? 2 : 4;
+	enum far_check r = FAR_NONE;
+	struct desc d;
+	if (far_pointer(m, &insn->detail->x86, &sel, &offset) == 0 &&
+	    desc_check_far_transfer(m, sel, cpl, &gate).vector < 0 && desc_fetch(m, sel, &d) == 0) {
+		if (gate && !d.s && (d.type == 0x1 || d.type == 0x9 || d.type == GATE_TASK))
+			r = FAR_TASK_SWITCH;
+		else if (!gate && call && offset <= d.limit &&
+			 (store_hole(m, stack_addr(m, (uint32_t)-w), (uint32_t)w, cr2) ||
+			  store_hole(m, stack_addr(m, (uint32_t)(-2 * w)), (uint32_t)w, cr2)))
+			r = FAR_PUSH_FAULT;
+	}
+	cs_free(insn, 1);
+	return r;
 }
 
 static int derive_from_check(struct fault_info *info, int vector, struct fault f)

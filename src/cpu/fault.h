@@ -56,9 +56,13 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 int fault_lock_undefined(struct entryemu *m, uint32_t eip);
 /* The legacy prefixes (SDM vol. 2A 2.1.1): 1 for b among them. */
 int fault_legacy_prefix(uint8_t b);
-/* 1 if the far JMP/CALL at addr would switch tasks (through an available
- * TSS or a task gate): not modelled. */
-int fault_task_switch(struct entryemu *m, uint32_t addr);
+/*
+ * What the model must do itself before the far JMP/CALL at addr (fault.c
+ * says why): nothing, refuse a task switch (not modelled), or raise the
+ * #PF of the return address's push at *cr2.
+ */
+enum far_check { FAR_NONE, FAR_TASK_SWITCH, FAR_PUSH_FAULT };
+enum far_check fault_far_transfer(struct entryemu *m, uint32_t addr, uint32_t *cr2);
 
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			     int *undefined);

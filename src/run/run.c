@@ -40,7 +40,9 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 		machine_read_regs(m, &ev.u.ret);
 		stream_emit(m->stream, &ev);
 	}
-	if (fault_task_switch(m, (uint32_t)addr)) {
+	uint32_t cr2 = 0;
+	switch (fault_far_transfer(m, (uint32_t)addr, &cr2)) {
+	case FAR_TASK_SWITCH: {
 		char sym[128];
 		count_unexecuted(m, (uint32_t)addr);
 		machine_stop(m, ENTRYEMU_UNSUPPORTED, "far transfer at %s through a TSS or a task "
@@ -48,6 +50,15 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 			     entryemu_symbolize(m, (uint32_t)addr, sym, sizeof(sym)));
 		engine_stop(m->eng);
 		return;
+	}
+	case FAR_PUSH_FAULT:
+		/* the call does not happen: the handler runs, then this again */
+		deliver_page_fault_before(m, cr2, 1);
+		engine_stop(m->eng);
+		m->cpu->restart = 1;
+		return;
+	case FAR_NONE:
+		break;
 	}
 	if (addr >= ENTRYEMU_USER_EXIT && addr < ENTRYEMU_USER_EXIT + 0x1000) {
 		count_unexecuted(m, (uint32_t)addr);
