@@ -582,19 +582,24 @@ static int32_t esp_step(const cs_insn *insn, int *known)
 
 /*
  * The bytes a memory operand spans, for the instructions whose operand
- * is a whole state image rather than the width Capstone gives: FXSAVE
- * and FXRSTOR 512 (SDM vol. 2A FXSAVE, m512byte); FSAVE and FRSTOR
- * 108, or 94 with a 16-bit operand size (vol. 2A FSAVE/FNSAVE and
- * FRSTOR, m94/108byte); FSTENV and FLDENV 28, or 14 (vol. 2A
- * FSTENV/FNSTENV and FLDENV, m14/28byte).  0 for the others.
+ * is wider than the width Capstone gives.  A state image: FXSAVE and
+ * FXRSTOR 512 (SDM vol. 2A FXSAVE, m512byte); FSAVE and FRSTOR 108, or
+ * 94 with a 16-bit operand size (vol. 2A FSAVE/FNSAVE and FRSTOR,
+ * m94/108byte); FSTENV and FLDENV 28, or 14 (vol. 2A FSTENV/FNSTENV and
+ * FLDENV, m14/28byte).  A far pointer: LDS, LES, LFS, LGS and LSS read
+ * an offset and then a selector, 6 bytes, or 4 with a 16-bit operand
+ * size (vol. 2A LDS/LES/LFS/LGS/LSS, m16:32 and m16:16), where Capstone
+ * gives 4 for both.  0 for the others.
  */
-static uint32_t state_image_bytes(const cs_insn *insn)
+static uint32_t wide_operand_bytes(const cs_insn *insn)
 {
 	int o16 = insn->detail->x86.prefix[2] == 0x66;
 	switch (insn->id) {
 	case X86_INS_FXSAVE: case X86_INS_FXRSTOR: return 512;
 	case X86_INS_FNSAVE: case X86_INS_FRSTOR: return o16 ? 94 : 108;
 	case X86_INS_FNSTENV: case X86_INS_FLDENV: return o16 ? 14 : 28;
+	case X86_INS_LDS: case X86_INS_LES: case X86_INS_LFS: case X86_INS_LGS:
+	case X86_INS_LSS: return o16 ? 4 : 6;
 	default: return 0;
 	}
 }
@@ -650,7 +655,7 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		}
 		const cs_x86 *x = &insn->detail->x86;
 		int hit = 0;
-		uint32_t image = state_image_bytes(insn);
+		uint32_t image = wide_operand_bytes(insn);
 		uint32_t bits_size = 0;
 		int32_t bits_step = bit_string_step(m, insn, &bits_size);
 		for (int i = 0; i < x->op_count && !hit; i++)
@@ -747,7 +752,7 @@ uint32_t fault_first_unmapped(struct entryemu *m, uint32_t at, uint32_t addr)
 	if (!n || cs_disasm(m->cs, bytes, n, at, 1, &insn) != 1)
 		return addr;
 	const cs_x86 *x = &insn->detail->x86;
-	uint32_t first = addr, image = state_image_bytes(insn);
+	uint32_t first = addr, image = wide_operand_bytes(insn);
 	for (int i = 0; i < x->op_count && first == addr; i++) {
 		if (x->operands[i].type != X86_OP_MEM || insn->id == X86_INS_LEA ||
 		    insn->id == X86_INS_NOP)
