@@ -95,6 +95,19 @@ struct block_info {
  * count_forget_user), so it is small: clearing the kernel's 128 KiB with
  * it took a third of a fuzzed run, and its blocks were decoded again.
  */
+/*
+ * null_seg.c's cache of decoded user instructions: the data segments
+ * (bit 0 DS, 1 ES, 2 FS, 3 GS) their memory operands go through.  An
+ * entry holds the instruction's bytes and counts only while memory
+ * still has them, so code that changes needs no bookkeeping.
+ */
+struct seg_use {
+	uint32_t addr;
+	uint8_t len, segs;		/* len 0: empty */
+	uint8_t bytes[15];
+};
+#define SEG_USE_CACHE_BITS 8
+#define SEG_USE_CACHE (1u << SEG_USE_CACHE_BITS)
 #define BLOCK_CACHE_BITS 12
 #define BLOCK_CACHE (1u << BLOCK_CACHE_BITS)
 #define USER_BLOCK_CACHE_BITS 8
@@ -218,6 +231,7 @@ struct entryemu {
 
 	struct block_info blocks[USER_BLOCK_CACHE][2];	/* below PAGE_OFFSET */
 	struct block_info kblocks[BLOCK_CACHE][2];	/* PAGE_OFFSET and up */
+	struct seg_use seg_uses[SEG_USE_CACHE];		/* null_seg.c */
 	/* the image's own findings (its exception table), found at open */
 	struct entryemu_finding *image_findings;
 	size_t nimage_findings;

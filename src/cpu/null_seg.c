@@ -18,76 +18,89 @@
 #include "cpu/cpu.h"
 #include "cpu/fault.h"
 
-static enum engine_reg engine_seg(x86_reg r)
-{
-	switch (r) {
-	case X86_REG_ES: return ER_ES;
-	case X86_REG_FS: return ER_FS;
-	case X86_REG_GS: return ER_GS;
-	case X86_REG_SS: return ER_SS;
-	case X86_REG_CS: return ER_CS;
-	default: return ER_DS;
-	}
-}
+#include <string.h>
 
-/* The segment register a memory operand goes through (vol. 1 3.7.4). */
-static enum engine_reg operand_seg(const cs_x86_op *op)
+/* The segment register a memory operand goes through (vol. 1 3.7.4), as
+ * a bit of struct seg_use's mask; 0 for SS and CS, which are never null
+ * at CPL 3. */
+static unsigned operand_seg(const cs_x86_op *op)
 {
-	if (op->mem.segment != X86_REG_INVALID)
-		return engine_seg(op->mem.segment);
+	switch (op->mem.segment) {
+	case X86_REG_INVALID: break;
+	case X86_REG_DS: return 1;
+	case X86_REG_ES: return 2;
+	case X86_REG_FS: return 4;
+	case X86_REG_GS: return 8;
+	default: return 0;
+	}
 	if (op->mem.base == X86_REG_ESP || op->mem.base == X86_REG_EBP ||
 	    op->mem.base == X86_REG_SP || op->mem.base == X86_REG_BP)
-		return ER_SS;
-	return ER_DS;
+		return 0;
+	return 1;
 }
 
 /*
- * Can the instruction at addr reach memory through a null selector at
- * all?  Only through DS or ES, which most instructions with a memory
- * operand use, or through an FS or GS override prefix.  So with DS and
- * ES not null, an instruction without the prefix of a null FS or GS
- * cannot fault, and needs no decode (this runs before every user
- * instruction, and a decode costs more than the four selectors).
+ * The data segments the memory operands of the instruction at addr go
+ * through (the bytes from p on, avail of them), decoded once per
+ * instruction: a fuzzer or a loop runs the same code run after run, and
+ * a decode costs some thousand host instructions.
  */
-static int may_use_null(struct entryemu *m, uint32_t addr)
+static unsigned operand_segs(struct entryemu *m, uint32_t addr, const uint8_t *p, size_t avail)
 {
+	struct seg_use *c = &m->seg_uses[(addr * 2654435761u) >> (32 - SEG_USE_CACHE_BITS)];
+	if (c->len && c->addr == addr && c->len <= avail && !memcmp(c->bytes, p, c->len))
+		return c->segs;
+	cs_insn *insn = NULL;
+	if (cs_disasm(m->cs, p, avail, addr, 1, &insn) != 1)
+		return 0;
+	unsigned segs = 0;
+	const cs_x86 *x = &insn->detail->x86;
+	if (insn->id != X86_INS_LEA && insn->id != X86_INS_NOP)
+		for (int i = 0; i < x->op_count; i++)
+			if (x->operands[i].type == X86_OP_MEM)
+				segs |= operand_seg(&x->operands[i]);
+	c->addr = addr;
+	c->len = (uint8_t)insn->size;
+	c->segs = (uint8_t)segs;
+	memcpy(c->bytes, p, insn->size);
+	cs_free(insn, 1);
+	return segs;
+}
+
+/*
+ * Can the instruction at addr reach memory through a null selector?
+ * Only through DS or ES, which most instructions with a memory operand
+ * use, or through an FS or GS override prefix.  So with DS and ES not
+ * null, an instruction without the prefix of a null FS or GS cannot
+ * fault, and needs no decode (this runs before every user instruction).
+ */
+int null_seg_fault(struct entryemu *m, uint32_t addr)
+{
+	if (!m->cpu->null_watch)
+		return 0;
 	static const enum engine_reg ids[] = { ER_DS, ER_ES, ER_FS, ER_GS };
 	uint32_t sel[4];
+	unsigned null = 0;
 	engine_regs(m->eng, ids, sel, 4);
-	if (!(sel[0] & 0xfffc) || !(sel[1] & 0xfffc))
-		return 1;
-	int fs_null = !(sel[2] & 0xfffc), gs_null = !(sel[3] & 0xfffc);
-	if (!fs_null && !gs_null)
+	for (int i = 0; i < 4; i++)
+		null |= !(sel[i] & 0xfffc) << i;
+	if (!null)
 		return 0;
 	size_t avail = machine_avail(m, addr, 15);
 	const uint8_t *p = avail ? machine_ptr(m, addr, 1) : NULL;
-	for (size_t i = 0; p && i < avail && fault_legacy_prefix(p[i]); i++)
-		if ((p[i] == 0x64 && fs_null) || (p[i] == 0x65 && gs_null))
-			return 1;
-	return 0;
-}
-
-int null_seg_fault(struct entryemu *m, uint32_t addr)
-{
-	if (!m->cpu->null_watch || !may_use_null(m, addr) || machine_cpl(m) != 3 ||
-	    (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM))
+	if (!p)
 		return 0;
-	uint8_t *p = machine_ptr(m, addr, 1);
-	size_t avail = machine_avail(m, addr, 15);
-	cs_insn *insn = NULL;
-	if (!p || cs_disasm(m->cs, p, avail, addr, 1, &insn) != 1)
+	if (!(null & 3)) {		/* only FS or GS null: their prefixes */
+		size_t i = 0;
+		while (i < avail && fault_legacy_prefix(p[i]) &&
+		       !(p[i] == 0x64 && (null & 4)) && !(p[i] == 0x65 && (null & 8)))
+			i++;
+		if (i == avail || !fault_legacy_prefix(p[i]))
+			return 0;
+	}
+	if (machine_cpl(m) != 3 || (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM))
 		return 0;
-	int fault = 0;
-	const cs_x86 *x = &insn->detail->x86;
-	if (insn->id != X86_INS_LEA && insn->id != X86_INS_NOP)
-		for (int i = 0; i < x->op_count && !fault; i++) {
-			if (x->operands[i].type != X86_OP_MEM)
-				continue;
-			enum engine_reg r = operand_seg(&x->operands[i]);
-			fault = r != ER_SS && r != ER_CS && !(engine_reg(m->eng, r) & 0xfffc);
-		}
-	cs_free(insn, 1);
-	return fault;
+	return (operand_segs(m, addr, p, avail) & null) != 0;
 }
 
 int null_seg_block(struct entryemu *m, uint32_t addr)
