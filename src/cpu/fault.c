@@ -627,6 +627,25 @@ static int32_t bit_string_step(struct entryemu *m, const cs_insn *insn, uint32_t
 	return (int32_t)(q * (int64_t)*size);
 }
 
+/*
+ * Where a memory operand of insn is accessed, with *esp for ESP (NULL:
+ * the CPU's).  POP to memory addressed through ESP uses ESP after the
+ * pop (SDM vol. 2B POP: "If the ESP register is used as a base register
+ * for addressing a destination operand in memory, the POP instruction
+ * computes the effective address of the operand after it increments
+ * the ESP register").
+ */
+static uint32_t access_addr(struct entryemu *m, const cs_insn *insn, const cs_x86_op *op,
+			    const uint32_t *esp)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	if (insn->id == X86_INS_POP && op->mem.base == X86_REG_ESP) {
+		uint32_t after = (esp ? *esp : machine_reg(m, ER_ESP)) + (x->prefix[2] == 0x66 ? 2 : 4);
+		return mem_addr_at(m, x, op, &after);
+	}
+	return mem_addr_at(m, x, op, esp);
+}
+
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			     int *undefined)
 {
@@ -661,7 +680,7 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		for (int i = 0; i < x->op_count && !hit; i++)
 			if (x->operands[i].type == X86_OP_MEM &&
 			    insn->id != X86_INS_LEA && insn->id != X86_INS_NOP)
-				hit = covers(mem_addr_at(m, x, &x->operands[i], &esp) +
+				hit = covers(access_addr(m, insn, &x->operands[i], &esp) +
 					     (uint32_t)bits_step,
 					     image ? image : bits_size ? bits_size :
 					     x->operands[i].size ? x->operands[i].size : 4, addr);
@@ -757,7 +776,7 @@ uint32_t fault_first_unmapped(struct entryemu *m, uint32_t at, uint32_t addr)
 		if (x->operands[i].type != X86_OP_MEM || insn->id == X86_INS_LEA ||
 		    insn->id == X86_INS_NOP)
 			continue;
-		uint32_t ea = mem_addr(m, x, &x->operands[i]);
+		uint32_t ea = access_addr(m, insn, &x->operands[i], NULL);
 		uint32_t len = image ? image : x->operands[i].size ? x->operands[i].size : 4;
 		if (!covers(ea, len, addr))
 			continue;	/* not this operand's access (a push, a string) */
