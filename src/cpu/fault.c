@@ -407,15 +407,28 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 					       desc_check_data_load(m, sr, sel, cpl));
 		break;
 	}
-	case X86_INS_IRETD: {		/* the frame it was popping */
+	case X86_INS_IRETD: case X86_INS_IRET: {	/* the frame it was popping */
 		/* NT set: a return to the back-linked task (SDM vol. 2A IRET,
 		 * TASK-RETURN), whose #TS and #GP come from the TSS: not
 		 * modelled, the run ends unsupported */
 		if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_NT)
 			break;
-		uint32_t reip = machine_rd32(m, stack_addr(m, 0), &ok);
-		uint16_t rcs = (uint16_t)machine_rd32(m, stack_addr(m, 4), &ok);
-		uint16_t rss = (uint16_t)machine_rd32(m, stack_addr(m, 16), &ok);
+		/* EIP, CS, EFLAGS, ESP, SS: dwords, or words under a 16-bit
+		 * operand size (IRET rather than IRETD; vol. 2A IRET) */
+		uint32_t w = insn->id == X86_INS_IRET ? 2 : 4;
+		uint16_t ip16 = 0, rcs = 0, rss = 0;
+		uint32_t reip = ip16;
+		if (w == 4)
+			reip = machine_rd32(m, stack_addr(m, 0), &ok);
+		else if (rd16(m, stack_addr(m, 0), &ip16) == 0)
+			reip = ip16;
+		else
+			ok = 0;
+		ok = ok && rd16(m, stack_addr(m, w), &rcs) == 0;
+		/* SS is popped only on a return to an outer level: a frame
+		 * that ends before it is no reason to stop here */
+		if (rd16(m, stack_addr(m, 4 * w), &rss))
+			rss = 0;
 		if (ok)
 			rc = derive_from_check(info, vector,
 					       desc_check_iret(m, rcs, rss, reip, cpl));
@@ -465,7 +478,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	    insn->id != X86_INS_LJMP && insn->id != X86_INS_LCALL &&
 	    insn->id != X86_INS_RETF && insn->id != X86_INS_INT &&
 	    insn->id != X86_INS_INT3 && insn->id != X86_INS_INTO &&
-	    insn->id != X86_INS_IRETD) {
+	    insn->id != X86_INS_IRETD && insn->id != X86_INS_IRET) {
 		/*
 		 * Every other #GP pushes 0: a privileged instruction at CPL 3
 		 * (SDM vol. 2, MOV to/from control registers and MOV to/from
