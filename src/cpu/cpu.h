@@ -26,6 +26,7 @@ int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t 
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r);
 int machine_cpl(struct entryemu *m);
 uint32_t machine_linear_pc(struct entryemu *m);
+uint32_t machine_stack_linear(struct entryemu *m, uint32_t off);
 uint32_t machine_eip(struct entryemu *m);
 uint32_t machine_ti_flags(struct entryemu *m);
 void machine_set_ti_flags(struct entryemu *m, uint32_t flags);
@@ -83,6 +84,14 @@ int null_seg_block(struct entryemu *m, uint32_t addr);
 /* Could the code use FS or GS (an override prefix byte)? */
 int seg_override_in_code(const uint8_t *code, size_t len);
 
+/*
+ * iret_vm.c: before an IRETD at CPL 3 whose popped EFLAGS has VM set,
+ * show it to the engine with VM clear (the CPU ignores it there); put
+ * the bit back at the first chance after (restore, when vm_hidden).
+ */
+void iret_vm_hide(struct entryemu *m, uint32_t addr);
+void iret_vm_restore(struct entryemu *m);
+
 /* seg_limit.c: #GP(0) or #SS(0) for an access beyond a segment limit at
  * CPL 3: the vector, or -1 (checked only once limit_watch is set) */
 int seg_limit_fault(struct entryemu *m, uint32_t addr);
@@ -94,7 +103,8 @@ void seg_limit_note(struct entryemu *m, uint32_t lo, uint32_t hi);
 void count_block_hook(void *m, uint32_t addr, uint32_t size);
 void count_unexecuted(struct entryemu *m, uint32_t from);
 unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size);
-/* Forget the counts cached for blocks of user and vm86 code: new bytes. */
+/* Forget the counts cached for user or vm86 blocks over [lo, hi): its
+ * bytes changed. */
 void count_forget_user(struct entryemu *m, uint32_t lo, uint32_t hi);
 /* The addresses of the last (up to max) instructions run, oldest first. */
 size_t count_last_insns(struct entryemu *m, uint32_t *out, size_t max);

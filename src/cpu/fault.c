@@ -198,18 +198,6 @@ static int far_pointer(struct entryemu *m, const cs_x86 *x, uint16_t *sel, uint3
 	return 0;
 }
 
-/* Linear address of the stack top plus off, through SS (base; SP if 16-bit). */
-static uint32_t stack_addr(struct entryemu *m, uint32_t off)
-{
-	uint16_t ss = 0;
-	ss = (uint16_t)engine_reg(m->eng, ER_SS);
-	uint32_t esp = machine_reg(m, ER_ESP);
-	struct desc d;
-	if (desc_fetch(m, ss, &d) == 0 && d.s)
-		return d.base + (d.db ? esp + off : ((esp + off) & 0xffff));
-	return esp + off;
-}
-
 /*
  * Does the w-byte store at linear a meet no memory?  *at is its first
  * such byte: a itself, or the start of the next page where the store
@@ -283,8 +271,8 @@ enum far_check fault_far_transfer(struct entryemu *m, uint32_t addr, uint32_t *c
 		if (gate && !d.s && (d.type == 0x1 || d.type == 0x9 || d.type == GATE_TASK))
 			r = FAR_TASK_SWITCH;
 		else if (!gate && call && offset <= d.limit &&
-			 (store_hole(m, stack_addr(m, (uint32_t)-w), (uint32_t)w, cr2) ||
-			  store_hole(m, stack_addr(m, (uint32_t)(-2 * w)), (uint32_t)w, cr2)))
+			 (store_hole(m, machine_stack_linear(m, (uint32_t)-w), (uint32_t)w, cr2) ||
+			  store_hole(m, machine_stack_linear(m, (uint32_t)(-2 * w)), (uint32_t)w, cr2)))
 			r = FAR_PUSH_FAULT;
 	}
 	cs_free(insn, 1);
@@ -368,7 +356,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		if (x->op_count == 1 && x->operands[0].type == X86_OP_REG &&
 		    sreg_of(x->operands[0].reg, &sr) == 0) {
 			sreg_load = 1;
-			sel = (uint16_t)machine_rd32(m, stack_addr(m, 0), &ok);
+			sel = (uint16_t)machine_rd32(m, machine_stack_linear(m, 0), &ok);
 			if (ok)
 				rc = derive_from_check(info, vector,
 						       desc_check_data_load(m, sr, sel, cpl));
@@ -419,15 +407,15 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		uint16_t ip16 = 0, rcs = 0, rss = 0;
 		uint32_t reip = ip16;
 		if (w == 4)
-			reip = machine_rd32(m, stack_addr(m, 0), &ok);
-		else if (rd16(m, stack_addr(m, 0), &ip16) == 0)
+			reip = machine_rd32(m, machine_stack_linear(m, 0), &ok);
+		else if (rd16(m, machine_stack_linear(m, 0), &ip16) == 0)
 			reip = ip16;
 		else
 			ok = 0;
-		ok = ok && rd16(m, stack_addr(m, w), &rcs) == 0;
+		ok = ok && rd16(m, machine_stack_linear(m, w), &rcs) == 0;
 		/* SS is popped only on a return to an outer level: a frame
 		 * that ends before it is no reason to stop here */
-		if (rd16(m, stack_addr(m, 4 * w), &rss))
+		if (rd16(m, machine_stack_linear(m, 4 * w), &rss))
 			rss = 0;
 		if (ok)
 			rc = derive_from_check(info, vector,
@@ -462,7 +450,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	case X86_INS_RETF: {		/* CS after the return EIP on the stack */
 		int outer = 0;
 		unsigned off = x->prefix[2] == 0x66 ? 2 : 4;
-		if (rd16(m, stack_addr(m, off), &sel) == 0) {
+		if (rd16(m, machine_stack_linear(m, off), &sel) == 0) {
 			struct fault f = desc_check_far_return(m, sel, cpl, &outer);
 			if (!outer)
 				rc = derive_from_check(info, vector, f);

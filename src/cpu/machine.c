@@ -110,6 +110,18 @@ uint32_t machine_linear_pc(struct entryemu *m)
 	return eip;	/* every protected-mode code segment here is flat */
 }
 
+/* The linear address of the stack top plus off, through SS: its base,
+ * and SP alone for a 16-bit stack segment. */
+uint32_t machine_stack_linear(struct entryemu *m, uint32_t off)
+{
+	uint16_t ss = seg_reg(m, ER_SS);
+	uint32_t esp = machine_reg(m, ER_ESP);
+	struct desc d;
+	if (desc_fetch(m, ss, &d) == 0 && d.s)
+		return d.base + (d.db ? esp + off : ((esp + off) & 0xffff));
+	return esp + off;
+}
+
 /* CPL is the RPL of CS in protected mode (QEMU keeps it as SS.DPL). */
 int machine_cpl(struct entryemu *m)
 {

@@ -40,6 +40,8 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 		machine_read_regs(m, &ev.u.ret);
 		stream_emit(m->stream, &ev);
 	}
+	if (m->cpu->vm_hidden)
+		iret_vm_restore(m);
 	uint32_t cr2 = 0;
 	switch (fault_far_transfer(m, (uint32_t)addr, &cr2)) {
 	case FAR_TASK_SWITCH: {
@@ -60,6 +62,7 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 	case FAR_NONE:
 		break;
 	}
+	iret_vm_hide(m, (uint32_t)addr);
 	if (addr >= ENTRYEMU_USER_EXIT && addr < ENTRYEMU_USER_EXIT + 0x1000) {
 		count_unexecuted(m, (uint32_t)addr);
 		/* the common end: no formatting */
@@ -520,6 +523,8 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 		start = machine_reg(m, ER_EIP);
 	}
 
+	if (run->cpu.vm_hidden)
+		iret_vm_restore(m);
 	machine_read_regs(m, &r->final);
 	if (!run->halt.stopping) {
 		char sym[128];
