@@ -628,6 +628,35 @@ static int32_t bit_string_step(struct entryemu *m, const cs_insn *insn, uint32_t
 	return (int32_t)(q * (int64_t)*size);
 }
 
+/* The segment register of an implicit operand: an override prefix, else
+ * def (SDM vol. 2A 2.1.1). */
+static enum engine_reg override_or(const cs_x86 *x, enum engine_reg def)
+{
+	switch (x->prefix[1]) {
+	case 0x26: return ER_ES;
+	case 0x2e: return ER_CS;
+	case 0x36: return ER_SS;
+	case 0x3e: return ER_DS;
+	case 0x64: return ER_FS;
+	case 0x65: return ER_GS;
+	default: return def;
+	}
+}
+
+/*
+ * The linear address of an implicit operand at offset ea through sreg:
+ * with a 16-bit address size (a 67 prefix) the offset is BX, SI or DI,
+ * and it wraps at 64 KiB (vol. 2A 2.1.5; XLAT: "IF AddressSize = 16
+ * THEN AL <- (DS:BX + ZeroExtend(AL))").
+ */
+static uint32_t implicit_addr(struct entryemu *m, const cs_x86 *x, enum engine_reg sreg,
+			      uint32_t ea)
+{
+	if (x->addr_size == 2)
+		ea &= 0xffff;
+	return sel_base(m, (uint16_t)engine_reg(m->eng, sreg)) + ea;
+}
+
 /*
  * Where a memory operand of insn is accessed, with *esp for ESP (NULL:
  * the CPU's).  POP to memory addressed through ESP uses ESP after the
@@ -724,15 +753,18 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			break;
 		}
 		case X86_INS_XLATB:	/* reads DS:[EBX + AL] (SDM vol. 2B XLAT) */
-			hit |= covers(machine_reg(m, ER_EBX) + (machine_reg(m, ER_EAX) & 0xff), 1,
-				      addr);
+			hit |= covers(implicit_addr(m, x, override_or(x, ER_DS),
+						    machine_reg(m, ER_EBX) +
+						    (machine_reg(m, ER_EAX) & 0xff)), 1, addr);
 			break;
 		case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD:
 		case X86_INS_CMPSB: case X86_INS_CMPSW: case X86_INS_CMPSD:
 		case X86_INS_LODSB: case X86_INS_LODSW: case X86_INS_LODSD:
 		case X86_INS_STOSB: case X86_INS_STOSW: case X86_INS_STOSD:
 		case X86_INS_SCASB: case X86_INS_SCASW: case X86_INS_SCASD:
-			hit |= covers(esi, 4, addr) || covers(edi, 4, addr);
+			/* DS:ESI (or an override), ES:EDI (vol. 2A MOVS and the rest) */
+			hit |= covers(implicit_addr(m, x, override_or(x, ER_DS), esi), 4, addr) ||
+			       covers(implicit_addr(m, x, ER_ES, edi), 4, addr);
 			break;
 		default:
 			break;
