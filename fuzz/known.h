@@ -81,19 +81,15 @@ static inline int known_unicorn_abort(const uint8_t *p, size_t n)
  * fuzz_entry reaches within minutes: a run that ends `unsupported' with
  * one of these messages met a case the model says it does not model
  * (an error code it cannot derive: far JMP or CALL through a gate or
- * TSS, IRET with NT set, a task return, an instruction the decoder
- * cannot read; the kernel's vm86 monitor; task switches; 16-bit gates),
+ * TSS, IRET with NT set, a task return; the kernel's vm86 monitor; task
+ * switches; 16-bit gates),
  * not a bug of it.  The other refusals (an
  * unmapped access no instruction makes, a disagreement with the CPU)
  * stay finds: they were bugs each time so far.
  */
 static inline int known_refusal(const char *message)
 {
-	return strstr(message, " not modelled") != NULL ||
-	       /* the decoder cannot read it: a VEX prefix before an opcode
-		* without a VEX form, which Unicorn runs as the plain opcode
-		* (fuzz/open/entry/vex-prefix-rdmsr.yaml) */
-	       strstr(message, "no decodable instruction") != NULL;
+	return strstr(message, " not modelled") != NULL;
 }
 
 /* The Unicorn leak: LeakSanitizer reads this at start.  Build with

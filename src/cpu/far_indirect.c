@@ -24,13 +24,22 @@
  * (vol. 2D, table A-6, group 11).  Unicorn 2.0.1 does not look at
  * ModRM.reg and runs all of them as MOV.
  *
+ * A VEX prefix before an opcode without a VEX form.  In 32-bit code
+ * `c4' and `c5' with ModRM.mod = 3 are the 3- and 2-byte VEX prefixes
+ * (SDM vol. 2A 2.3.5; LES and LDS take only memory), and an opcode that
+ * has no VEX-encoded form is #UD with one (vol. 2A 2.3.8, 2.3.11).
+ * Unicorn 2.0.1 drops the prefix and runs the opcode (`c5 f8 32' is
+ * RDMSR to it, #GP at CPL 3).  Such an instruction is one Capstone, which
+ * knows the VEX encodings, cannot decode.
+ *
  * So before code is handed to the engine, each such instruction found at
  * an instruction boundary is made `ff /7' (ModRM.reg = 7, register form):
  * undefined in group 5 (table A-6), so the engine raises #UD at the same
  * address, with no side effect: what the CPU does for the original
  * bytes.  A far CALL/JMP keeps its length (only its ModRM changes); a
  * locked instruction's first two bytes are replaced, and so are a group
- * 11 instruction's opcode and ModRM.  The visible
+ * 11 instruction's opcode and ModRM and a VEX prefix's first two bytes.
+ * The visible
  * difference is the rewritten bytes themselves, to a guest that reads its
  * own code or jumps into the middle of one of them (docs/fidelity.md).
  *
@@ -53,6 +62,12 @@
 static int group11_undefined(const uint8_t *op, size_t n)
 {
 	return n >= 2 && (op[0] == 0xc6 || op[0] == 0xc7) && ((op[1] >> 3) & 7) != 0;
+}
+
+/* A VEX prefix: c4 or c5 with ModRM.mod = 3 (in 32-bit code). */
+static int vex_prefix(const uint8_t *op, size_t n)
+{
+	return n >= 2 && (op[0] == 0xc4 || op[0] == 0xc5) && (op[1] >> 6) == 3;
 }
 
 /* ModRM with mod = 3 and reg = 3 (CALLF) or 5 (JMPF). */
@@ -136,12 +151,29 @@ static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 	return p + 2 - at;
 }
 
+/*
+ * At `at', bytes the decoder could not read: if they are a VEX prefix
+ * (after legacy prefixes), make its two first bytes `ff /7' and return
+ * how many bytes to go on after; else 0.
+ */
+static size_t undecodable_vex(uint8_t *code, size_t len, size_t at)
+{
+	size_t p = at;
+	while (p < len && p - at < 14 && fault_legacy_prefix(code[p]))
+		p++;
+	if (!vex_prefix(code + p, len - p))
+		return 0;
+	code[p] = 0xff;
+	code[p + 1] = 0xf8;
+	return p + 2 - at;
+}
+
 static int has_candidate(const uint8_t *code, size_t from, size_t to)
 {
 	if (to > from && memchr(code + from, 0xf0, to - from))
 		return 1;			/* a LOCK prefix, maybe */
 	for (size_t i = from; i + 1 < to; i++)
-		if (group11_undefined(code + i, to - i))
+		if (group11_undefined(code + i, to - i) || vex_prefix(code + i, to - i))
 			return 1;
 	for (size_t i = from; i + 1 < to; i++) {
 		const uint8_t *ff = memchr(code + i, 0xff, to - 1 - i);
@@ -219,7 +251,9 @@ static void sweep(struct walk *w, size_t from, size_t to, int until_seen)
 		size_t left = w->len - at;
 		uint64_t addr = w->base + at;
 		if (!cs_disasm_iter(w->cs, &p, &left, &addr, w->insn)) {
-			at++;
+			size_t v = undecodable_vex(w->code, w->len, at);
+			w->rewritten += v != 0;
+			at += v ? v : 1;
 			continue;
 		}
 		/* a target that is no start yet, with a pair right after it */
