@@ -25,9 +25,9 @@ int machine_load_user(struct entryemu *m, const struct entryemu_setup *setup);
 int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs);
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r);
 int machine_cpl(struct entryemu *m);
+uint32_t machine_cs_base(struct entryemu *m);
 uint32_t machine_linear_pc(struct entryemu *m);
 uint32_t machine_stack_linear(struct entryemu *m, uint32_t off);
-uint32_t machine_eip(struct entryemu *m);
 uint32_t machine_ti_flags(struct entryemu *m);
 void machine_set_ti_flags(struct entryemu *m, uint32_t flags);
 /* End the run in progress (the first reason counts) and stop the engine. */
@@ -56,8 +56,8 @@ void deliver_intr_hook(void *m, uint32_t intno);
 void deliver_sysenter_hook(void *m);
 /* A page fault at the current EIP (access to unmapped memory). */
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch);
-/* A page fault at addr of the instruction at EIP, found before it ran. */
-void deliver_page_fault_before(struct entryemu *m, uint32_t addr, int write);
+/* A page fault at addr of the instruction at linear pc, found before it ran. */
+void deliver_page_fault_before(struct entryemu *m, uint32_t pc, uint32_t addr, int write);
 void deliver_invalid_opcode(struct entryemu *m);
 void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t error,
 		      uint32_t eip);

@@ -378,7 +378,7 @@ static void deliver_intr(struct entryemu *m, uint32_t intno)
 	} else {
 		struct fault_info fi;
 		count_unexecuted(m, pc);	/* the faulting insn did not retire */
-		if (fault_derive(m, (int)intno, eip, &fi) < 0) {
+		if (fault_derive(m, (int)intno, pc, &fi) < 0) {
 			char sym[128];
 			machine_stop(m, ENTRYEMU_UNSUPPORTED, "exception %u at %s: %s",
 				     intno, entryemu_symbolize(m, eip, sym, sizeof(sym)),
@@ -489,12 +489,14 @@ static void deliver_sysenter(struct entryemu *m)
  * hardware, whether or not the machine has memory there), 0 where nothing
  * is mapped.  CR2 = the linear address.
  */
-static void page_fault(struct entryemu *m, uint32_t eip, uint32_t addr, int write)
+/* #PF at the instruction at linear pc, for an access to addr. */
+static void page_fault(struct entryemu *m, uint32_t pc, uint32_t addr, int write)
 {
 	int denied;
 	uint32_t err = paging_fault_error(m, addr, write, machine_cpl(m), &denied);
+	uint32_t eip = pc - machine_cs_base(m);
 	machine_set_reg(m, ER_CR2, addr);
-	count_unexecuted(m, eip);
+	count_unexecuted(m, pc);
 	struct event ev = { .vector = VEC_PF, .has_error = 1, .error = err,
 			    .eip = eip, .insn_eip = eip };
 	deliver_chain(m, ev);
@@ -509,13 +511,13 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 	 * the block that was running, and the faulting instruction in it is
 	 * found by its access.
 	 */
-	uint32_t eip = machine_reg(m, ER_EIP);
+	uint32_t pc = machine_linear_pc(m);
 	if (!fetch && !(machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)) {
 		int undefined = 0;
 		uint32_t at = fault_locate_access(m, m->count->cur.addr, addr, &undefined);
 		if (at && undefined) {
 			/* no instruction: #UD before the access Unicorn made */
-			machine_set_reg(m, ER_EIP, at);
+			machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
 			deliver_invalid_opcode(m);
 			return;
 		}
@@ -526,25 +528,25 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 				     entryemu_symbolize(m, m->count->cur.addr, sym, sizeof(sym)));
 			return;
 		}
-		eip = at;
-		machine_set_reg(m, ER_EIP, eip);
+		pc = at;
+		machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
 		addr = fault_first_unmapped(m, at, addr);
 	}
-	page_fault(m, eip, addr, write);
+	page_fault(m, pc, addr, write);
 }
 
-void deliver_page_fault_before(struct entryemu *m, uint32_t addr, int write)
+void deliver_page_fault_before(struct entryemu *m, uint32_t pc, uint32_t addr, int write)
 {
-	page_fault(m, machine_reg(m, ER_EIP), addr, write);
+	page_fault(m, pc, addr, write);
 }
 
 /* An invalid opcode at the current EIP: #UD, a fault, no error code. */
 void deliver_invalid_opcode(struct entryemu *m)
 {
-	uint32_t eip = machine_reg(m, ER_EIP);
-	count_unexecuted(m, eip);
+	uint32_t eip = machine_reg(m, ER_EIP), pc = machine_linear_pc(m);
+	count_unexecuted(m, pc);
 	struct event ev = { .vector = VEC_UD, .eip = eip, .insn_eip = eip };
-	if (rdpmc_at(m, machine_linear_pc(m))) {
+	if (rdpmc_at(m, pc)) {
 		ev.vector = VEC_GP;
 		ev.has_error = 1;
 	}

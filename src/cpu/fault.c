@@ -310,13 +310,27 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		size_t prefixes = 0;
 		while (code && prefixes < avail && fault_legacy_prefix(code[prefixes]))
 			prefixes++;
-		/* what follows the prefixes, decoded alone: its length counts too */
+		/*
+		 * What follows the prefixes, decoded alone: its length counts
+		 * too.  The operand- and address-size prefixes change that
+		 * length (a 67 makes ModRM's displacement 16 bits), so one of
+		 * each that was there goes before it in the decode.
+		 */
 		size_t rest = 0;
 		uint8_t *after = prefixes ? machine_ptr(m, eip + (uint32_t)prefixes, 1) : NULL;
 		cs_insn *tail = NULL;
 		size_t left = after ? machine_avail(m, eip + (uint32_t)prefixes, 15) : 0;
-		if (after && cs_disasm(m->cs, after, left, eip + prefixes, 1, &tail) == 1) {
-			rest = tail->size;
+		uint8_t alone[17];
+		size_t sizes = 0;
+		if (after) {
+			if (memchr(code, 0x66, prefixes))
+				alone[sizes++] = 0x66;
+			if (memchr(code, 0x67, prefixes))
+				alone[sizes++] = 0x67;
+			memcpy(alone + sizes, after, left);
+		}
+		if (after && cs_disasm(m->cs, alone, sizes + left, eip + prefixes, 1, &tail) == 1) {
+			rest = tail->size - sizes;
 			cs_free(tail, 1);
 		} else if (after) {
 			/*

@@ -163,7 +163,7 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 		/* a fault: EIP stays at the instruction; #GP(0), #SS(0) or no error code */
 		count_unexecuted(m, (uint32_t)addr);
 		deliver_external(m, io ? VEC_GP : limit >= 0 ? limit : fv, io || limit >= 0, 0,
-				 machine_eip(m));
+				 (uint32_t)addr - machine_cs_base(m));
 		engine_stop(m->eng);
 		m->cpu->restart = 1;
 		return;
@@ -206,7 +206,7 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 		int has_error = in->kind == ENTRYEMU_INJECT_EXCEPTION &&
 				(in->error_code_given || vector_has_error_code(vector));
 		/* the return address is EIP, not the hook's linear address */
-		deliver_external(m, vector, has_error, in->error_code, machine_eip(m));
+		deliver_external(m, vector, has_error, in->error_code, (uint32_t)addr - machine_cs_base(m));
 		if (in->kind == ENTRYEMU_INJECT_NMI)
 			m->cpu->nmi_blocked = 1;
 		m->cpu->prev_insn = 0;		/* addr did not run: no IRET, no shadow */

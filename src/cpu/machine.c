@@ -79,11 +79,6 @@ static uint32_t program_eip(uint32_t reported, uint32_t eflags, uint16_t cs)
 	return reported;
 }
 
-uint32_t machine_eip(struct entryemu *m)
-{
-	return program_eip(machine_reg(m, ER_EIP), machine_reg(m, ER_EFLAGS), seg_reg(m, ER_CS));
-}
-
 /* Every general register and EIP in one batched engine read. */
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r)
 {
@@ -100,14 +95,29 @@ void machine_read_regs(struct entryemu *m, struct entryemu_regs *r)
 	r->eip = program_eip(r->eip, r->eflags, r->cs);
 }
 
+/*
+ * CS's base: CS * 16 in vm86 mode, else its descriptor's.  The kernel's
+ * and the user's code segments are flat; a program may load another
+ * from the GDT or LDT with a far transfer.
+ */
+uint32_t machine_cs_base(struct entryemu *m)
+{
+	uint16_t cs = seg_reg(m, ER_CS);
+	struct desc d;
+	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
+		return (uint32_t)cs << 4;
+	if (cs == ENTRYEMU_USER_CS || cs == ENTRYEMU_KERNEL_CS || desc_fetch(m, cs, &d) < 0)
+		return 0;
+	return d.base;
+}
+
 /* The linear address of the next instruction: CS's base plus EIP. */
 uint32_t machine_linear_pc(struct entryemu *m)
 {
 	uint32_t eip = machine_reg(m, ER_EIP);
-	uint16_t cs = seg_reg(m, ER_CS);
 	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
-		return ((uint32_t)cs << 4) + (eip & 0xffff);
-	return eip;	/* every protected-mode code segment here is flat */
+		eip &= 0xffff;
+	return machine_cs_base(m) + eip;
 }
 
 /* The linear address of the stack top plus off, through SS: its base,
