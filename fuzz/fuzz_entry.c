@@ -27,14 +27,14 @@
  * instructions, which the code supplies.
  *
  * Speed (fuzz/README.md): a run is 5-20 us once its code is translated,
- * so what costs is translation.  Runs with and without the per-
- * instruction hook (injections, I/O, segment overrides) alternate, and
- * each change of hooks drops every translation of the machine
- * (run.c's instrument()): so each image has two machines, one for the
- * runs that will likely have the hook and one for the others.  Unicorn
- * never reuses the code buffer space of dropped translations, so the
- * machines are opened afresh every REOPEN_RUNS runs to hold the memory
- * down.
+ * so what costs is translation.  Runs differ in how much of the machine
+ * the per-instruction hook covers (everything for injections, user pages
+ * for I/O and segment overrides, nothing otherwise), and a change of
+ * that coverage drops the translations of the pages it changes (run.c's
+ * instrument()): so each image has a machine for each of the three, and
+ * the kernel's code keeps its translations in each.  Unicorn never
+ * reuses the code buffer space of dropped translations, so the machines
+ * are opened afresh every REOPEN_RUNS runs to hold the memory down.
  */
 #define _GNU_SOURCE
 #include <entryemu/entryemu.h>
@@ -62,8 +62,10 @@
 /* about a second of fuzzing between reopenings; an open costs ~10 ms */
 #define REOPEN_RUNS 20000u
 
-/* [image][likely hooked]: bit 0 of byte 0 picks the image */
-static entryemu *machines[2][2];
+/* what the per-instruction hook will likely cover in a run */
+enum hook_cover { COVER_NONE, COVER_USER, COVER_ALL, COVERS };
+/* [image][cover]: bit 0 of byte 0 picks the image */
+static entryemu *machines[2][COVERS];
 static entryemu_result *result;
 static unsigned runs_since_open;
 
@@ -81,11 +83,11 @@ static void open_machines(void)
 	char err[512], path[4096];
 	for (int i = 0; i < 2; i++) {
 		enum entryemu_variant v = i ? ENTRYEMU_PRE_PATCH : ENTRYEMU_POST_PATCH;
-		for (int hooked = 0; hooked < 2; hooked++) {
-			entryemu_close(machines[i][hooked]);
-			machines[i][hooked] = NULL;
+		for (int c = 0; c < COVERS; c++) {
+			entryemu_close(machines[i][c]);
+			machines[i][c] = NULL;
 			if (!entryemu_image_path(v, path, sizeof(path)) ||
-			    entryemu_open(&machines[i][hooked], path, err, sizeof(err))) {
+			    entryemu_open(&machines[i][c], path, err, sizeof(err))) {
 				fprintf(stderr, "fuzz_entry: %s\n", err);
 				abort();
 			}
@@ -207,9 +209,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return -1;
 	if (++runs_since_open > REOPEN_RUNS)
 		open_machines();
-	int hooked = nevents || io_in_code(s.code, s.code_len) ||
-		     seg_override_in_code(s.code, s.code_len);
-	entryemu *m = machines[data[0] & 1][hooked];
+	enum hook_cover cover = nevents ? COVER_ALL :
+				io_in_code(s.code, s.code_len) ||
+				seg_override_in_code(s.code, s.code_len) ? COVER_USER : COVER_NONE;
+	entryemu *m = machines[data[0] & 1][cover];
 	s.edits = edits;
 	s.nedits = nedits;
 	s.injects = events;
