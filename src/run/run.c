@@ -38,6 +38,8 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 		m->cpu->in_kernel = 0;
 		struct run_event ev = { .kind = RUN_EV_RETURN };
 		machine_read_regs(m, &ev.u.ret);
+		/* in a hook the engine's EIP is linear: the offset in CS */
+		ev.u.ret.eip = (uint32_t)addr - machine_cs_base(m);
 		stream_emit(m->stream, &ev);
 	}
 	if (m->cpu->vm_hidden)
