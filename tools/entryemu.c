@@ -640,6 +640,8 @@ static int replay_on(struct machines *ms, entryemu_result *r, const entryemu_sce
  * worse, and counted apart.
  */
 #define STATUS_SKIP (-1)
+/* a unit of a parallel replay that no worker finished */
+#define STATUS_UNFINISHED (-2)
 
 /* Say that s does not apply to the family of the image at path. */
 static void print_skip(const entryemu_scenario *s, const char *path, const entryemu *m,
@@ -1008,7 +1010,7 @@ static int replay_parallel(const struct unit *u, int n, int workers, const struc
 			goto done;
 		}
 	for (int i = 0; i < n; i++)
-		status[i] = EXIT_BADINPUT;	/* unless its worker says otherwise */
+		status[i] = STATUS_UNFINISHED;	/* until its worker says */
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pids[64];
@@ -1038,8 +1040,12 @@ static int replay_parallel(const struct unit *u, int n, int workers, const struc
 		}
 		pids[started++] = pid;
 	}
-	for (int k = 0; k < started; k++)
-		waitpid(pids[k], NULL, 0);
+	int died = 0;			/* the signal a worker died of */
+	for (int k = 0; k < started; k++) {
+		int ws = 0;
+		if (waitpid(pids[k], &ws, 0) == pids[k] && WIFSIGNALED(ws))
+			died = WTERMSIG(ws);
+	}
 	if (started < workers) {
 		fprintf(stderr, "entryemu: cannot start %d workers\n", workers);
 		rc = EXIT_BADINPUT;
@@ -1047,6 +1053,14 @@ static int replay_parallel(const struct unit *u, int n, int workers, const struc
 	for (int i = 0; i < n; i++) {
 		copy_out(fileno(out[2 * i]), stdout);
 		copy_out(fileno(out[2 * i + 1]), stderr);
+		if (status[i] == STATUS_UNFINISHED && died) {
+			/* the engine aborted the process on it (or a worker died) */
+			fprintf(stderr, "entryemu: %s: not finished: the worker replaying it "
+				"died of signal %d (%s)\n", u[i].path, died, strsignal(died));
+			status[i] = EXIT_BADINPUT;
+		} else if (status[i] == STATUS_UNFINISHED) {
+			status[i] = EXIT_BADINPUT;
+		}
 		if (status[i] > rc)
 			rc = status[i];
 		*skipped += status[i] == STATUS_SKIP;

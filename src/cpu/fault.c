@@ -329,6 +329,13 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 				alone[sizes++] = 0x67;
 			memcpy(alone + sizes, after, left);
 		}
+		/*
+		 * Group 5's undefined /7 still has its ModRM's SIB and
+		 * displacement: the length is the one the same ModRM gives
+		 * /0 (INC), which is defined.
+		 */
+		if (after && left >= 2 && after[0] == 0xff && ((after[1] >> 3) & 7) == 7)
+			alone[sizes + 1] &= (uint8_t)~0x38;
 		if (after && cs_disasm(m->cs, alone, sizes + left, eip + prefixes, 1, &tail) == 1) {
 			rest = tail->size - sizes;
 			cs_free(tail, 1);
