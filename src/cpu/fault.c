@@ -330,13 +330,20 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 			memcpy(alone + sizes, after, left);
 		}
 		/*
-		 * Group 5's undefined /7 still has its ModRM's SIB and
-		 * displacement: the length is the one the same ModRM gives
-		 * /0 (INC), which is defined.
+		 * An undefined slot of an opcode group (ff /7, 0f 00 /7, ...)
+		 * still has its ModRM, SIB and displacement, which fix the
+		 * length (vol. 2A 2.1): it is the one the same ModRM gives the
+		 * group's /0.
 		 */
-		if (after && left >= 2 && after[0] == 0xff && ((after[1] >> 3) & 7) == 7)
-			alone[sizes + 1] &= (uint8_t)~0x38;
-		if (after && cs_disasm(m->cs, alone, sizes + left, eip + prefixes, 1, &tail) == 1) {
+		size_t op = after ? (after[0] != 0x0f ? 1 : left >= 2 &&
+				     (after[1] == 0x38 || after[1] == 0x3a) ? 3 : 2) : 0;
+		int decoded = after && cs_disasm(m->cs, alone, sizes + left, eip + prefixes, 1,
+						 &tail) == 1;
+		if (after && !decoded && op < left) {
+			alone[sizes + op] &= (uint8_t)~0x38;
+			decoded = cs_disasm(m->cs, alone, sizes + left, eip + prefixes, 1, &tail) == 1;
+		}
+		if (decoded) {
 			rest = tail->size - sizes;
 			cs_free(tail, 1);
 		} else if (after) {
@@ -346,8 +353,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 			 * (vol. 2A 2.1.2): the CPU reads that far before it can
 			 * tell the opcode is undefined.
 			 */
-			rest = after[0] != 0x0f ? 1 :
-			       left >= 2 && (after[1] == 0x38 || after[1] == 0x3a) ? 3 : 2;
+			rest = op;
 		}
 		if (vector == VEC_GP && (prefixes >= 14 || prefixes + rest > 15)) {
 			snprintf(info->insn, sizeof(info->insn), "(%zu prefixes: over 15 bytes)",
