@@ -16,8 +16,6 @@
 #include "cpu/cpu.h"
 #include "cpu/fault.h"
 
-#include <string.h>
-
 #define EFLAGS_VM_BYTE	0x02u	/* VM is bit 17: bit 1 of the image's third byte */
 
 void iret_vm_hide(struct entryemu *m, uint32_t addr)
