@@ -393,16 +393,24 @@ int image_find_accesses(struct image *img, csh cs, char *err, size_t errlen)
 }
 
 /*
- * Where the sweep found instructions to start (its steps, in address
- * order): the exit sites and the flag loads the kernel layer looks for
- * are then a bit test each, not another decode from the symbol before
- * them (a quarter of an open, before).
+ * Where the sweep found instructions to start: the exit sites and the
+ * flag loads the kernel layer looks for are then a bit test each, not
+ * another decode from the symbol before them (a quarter of an open,
+ * before).  The steps are in address order within each executable
+ * section, but a crafted image's sections may overlap or come in any
+ * order: the bitmap spans the lowest to the highest.
  */
 static int keep_starts(struct image *img, const struct pass *p)
 {
 	if (!p->nsteps)
 		return 0;
-	uint32_t base = p->steps[0].addr, last = p->steps[p->nsteps - 1].addr;
+	uint32_t base = p->steps[0].addr, last = base;
+	for (size_t i = 1; i < p->nsteps; i++) {
+		if (p->steps[i].addr < base)
+			base = p->steps[i].addr;
+		if (p->steps[i].addr > last)
+			last = p->steps[i].addr;
+	}
 	uint32_t len = last - base + 1;
 	img->starts = calloc((len + 7) / 8, 1);
 	if (!img->starts)
