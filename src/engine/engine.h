@@ -55,6 +55,8 @@ typedef void (*engine_intr_fn)(void *ctx, uint32_t vector);
 typedef void (*engine_insn_fn)(void *ctx);
 typedef void (*engine_access_fn)(void *ctx, enum engine_access kind, uint32_t addr,
 				 uint32_t size);
+/* A store: its address, size and the value stored (little-endian). */
+typedef void (*engine_store_fn)(void *ctx, uint32_t addr, uint32_t size, uint64_t value);
 typedef size_t engine_hook;
 
 int engine_open(struct engine **out, char *err, size_t errlen);
@@ -103,7 +105,14 @@ int engine_hook_sysenter(struct engine *e, engine_hook *h, engine_insn_fn fn, vo
 /* An access to unmapped memory: the start then ends ENGINE_EXIT_UNMAPPED. */
 int engine_hook_unmapped(struct engine *e, engine_hook *h, engine_access_fn fn, void *ctx);
 /* A store to a page mapped read-only: the hook hears of it, then the store goes ahead. */
-int engine_hook_store_ro(struct engine *e, engine_hook *h, engine_access_fn fn, void *ctx);
+int engine_hook_store_ro(struct engine *e, engine_hook *h, engine_store_fn fn, void *ctx);
+/*
+ * Would Unicorn 2.0.1 abort the process translating an instruction that
+ * starts with these two bytes?  `ff' with a ModRM of mod 3 and reg 3 or
+ * 5 (a far CALL or JMP through a register): its code generator emits a
+ * load from an address it never computed (src/cpu/far_indirect.c).
+ */
+int engine_aborts_translating(uint8_t b0, uint8_t b1);
 void engine_unhook(struct engine *e, engine_hook h);
 
 /* Drop the translated code of [lo, hi).  (No whole-cache flush: Unicorn

@@ -342,10 +342,15 @@ static bool store_ro_tramp(uc_engine *uc, uc_mem_type type, uint64_t addr, int s
 {
 	struct hook *k = data;
 	(void)uc;
-	(void)value;
 	(void)type;
-	((engine_access_fn)k->fn)(k->ctx, EA_WRITE, (uint32_t)addr, (uint32_t)size);
+	((engine_store_fn)k->fn)(k->ctx, (uint32_t)addr, (uint32_t)size, (uint64_t)value);
 	return true;
+}
+
+int engine_aborts_translating(uint8_t b0, uint8_t b1)
+{
+	unsigned reg = (b1 >> 3) & 7;
+	return b0 == 0xff && (b1 >> 6) == 3 && (reg == 3 || reg == 5);
 }
 
 /*
@@ -423,7 +428,7 @@ int engine_hook_unmapped(struct engine *e, engine_hook *h, engine_access_fn fn, 
 					(void *)unmapped_tramp, k, 1, 0)) : -1;
 }
 
-int engine_hook_store_ro(struct engine *e, engine_hook *h, engine_access_fn fn, void *ctx)
+int engine_hook_store_ro(struct engine *e, engine_hook *h, engine_store_fn fn, void *ctx)
 {
 	struct hook *k = slot(e, h, (void *)fn, ctx);
 	return k ? added(k, uc_hook_add(e->uc, &k->uh, UC_HOOK_MEM_WRITE_PROT,

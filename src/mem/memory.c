@@ -23,6 +23,7 @@
  * after the reset, for tests of this bookkeeping.
  */
 #include "mem/memory.h"
+#include "base/halt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,11 +124,70 @@ int machine_drop_code(struct entryemu *m, enum code_pages which)
 	return 0;
 }
 
-/* The engine tells of a guest store to a region mapped read-only (then lets it through). */
-static void watch_hook(void *data, enum engine_access kind, uint32_t addr, uint32_t size)
+/*
+ * Does [addr, addr+len) lie where code is: the user code and vm86 pages,
+ * which runs load code into, or granules that have run as code?
+ */
+static int holds_code(struct entryemu *m, uint32_t addr, uint32_t len)
 {
-	(void)kind;
+	for (unsigned i = 0; i < m->nregions; i++) {
+		const struct host_region *r = &m->regions[i];
+		if (addr - r->base >= r->size)
+			continue;
+		return r->base == ENTRYEMU_USER_CODE || r->base == ENTRYEMU_VM86_MEM ||
+		       (r->code & granules(r, addr, len)) != 0;
+	}
+	return 0;
+}
+
+/*
+ * A guest store into code that makes a pair of bytes the engine aborts
+ * the process on when it translates them (a far CALL or JMP through a
+ * register; the CPU raises #UD for it: src/cpu/far_indirect.c).  The
+ * store is about to happen.  Where the pair's other byte is already in
+ * memory, that byte is changed so that the pair stays #UD and becomes
+ * one the engine takes: `ff' becomes `fe' (group 4 /3 and /5 are
+ * undefined too), a ModRM gets reg 7 (`ff /7').  The program sees the
+ * changed byte if it reads it back, as with the bytes the library
+ * rewrites in the code it loads.  A store that holds both bytes cannot
+ * be helped: the run ends unsupported before the engine goes on.
+ */
+static void guard_code_store(struct entryemu *m, uint32_t addr, uint32_t size, uint64_t value)
+{
+	if (size > 8 || !holds_code(m, addr, size))
+		return;
+	for (uint32_t i = 0; i <= size; i++) {	/* the pair at addr - 1 + i */
+		uint32_t a = addr - 1 + i;
+		uint8_t *p0 = i == 0 ? machine_ptr(m, a, 1) : NULL;
+		uint8_t *p1 = i == size ? machine_ptr(m, a + 1, 1) : NULL;
+		if ((i == 0 && !p0) || (i == size && !p1))
+			continue;
+		uint8_t b0 = i == 0 ? *p0 : (uint8_t)(value >> (8 * (i - 1)));
+		uint8_t b1 = i == size ? *p1 : (uint8_t)(value >> (8 * i));
+		if (!engine_aborts_translating(b0, b1))
+			continue;
+		if (p0) {
+			*p0 = 0xfe;
+			machine_mark_dirty(m, a, 1);
+		} else if (p1) {
+			*p1 |= 7u << 3;
+			machine_mark_dirty(m, a + 1, 1);
+		} else if (m->halt && !m->halt->stopping) {
+			halt_set(m->halt, ENTRYEMU_UNSUPPORTED, "a store at 0x%08x writes `ff %02x' "
+				 "into code: a far CALL or JMP through a register, which the "
+				 "engine cannot translate (not modelled)", addr, b1);
+			engine_stop(m->eng);
+			return;
+		}
+		engine_flush_range(m->eng, a, a + 2);
+	}
+}
+
+/* The engine tells of a guest store to a region mapped read-only (then lets it through). */
+static void watch_hook(void *data, uint32_t addr, uint32_t size, uint64_t value)
+{
 	machine_mark_dirty(data, addr, size);
+	guard_code_store(data, addr, size, value);
 }
 
 /*
