@@ -1053,12 +1053,11 @@ static int replay_parallel(const struct unit *u, int n, int workers, const struc
 	for (int i = 0; i < n; i++) {
 		copy_out(fileno(out[2 * i]), stdout);
 		copy_out(fileno(out[2 * i + 1]), stderr);
-		if (status[i] == STATUS_UNFINISHED && died) {
+		if (status[i] == STATUS_UNFINISHED) {
 			/* the engine aborted the process on it (or a worker died) */
-			fprintf(stderr, "entryemu: %s: not finished: the worker replaying it "
-				"died of signal %d (%s)\n", u[i].path, died, strsignal(died));
-			status[i] = EXIT_BADINPUT;
-		} else if (status[i] == STATUS_UNFINISHED) {
+			if (died)
+				fprintf(stderr, "entryemu: %s: not finished: the worker replaying "
+					"it died of signal %d (%s)\n", u[i].path, died, strsignal(died));
 			status[i] = EXIT_BADINPUT;
 		}
 		if (status[i] > rc)

@@ -56,8 +56,8 @@ void deliver_intr_hook(void *m, uint32_t intno);
 void deliver_sysenter_hook(void *m);
 /* A page fault at the current EIP (access to unmapped memory). */
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch);
-/* A page fault at addr of the instruction at linear pc, found before it ran. */
-void deliver_page_fault_before(struct entryemu *m, uint32_t pc, uint32_t addr, int write);
+/* A page fault at addr of the instruction at linear pc (which has not run). */
+void deliver_page_fault_at(struct entryemu *m, uint32_t pc, uint32_t addr, int write);
 void deliver_invalid_opcode(struct entryemu *m);
 void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t error,
 		      uint32_t eip);

@@ -489,8 +489,7 @@ static void deliver_sysenter(struct entryemu *m)
  * hardware, whether or not the machine has memory there), 0 where nothing
  * is mapped.  CR2 = the linear address.
  */
-/* #PF at the instruction at linear pc, for an access to addr. */
-static void page_fault(struct entryemu *m, uint32_t pc, uint32_t addr, int write)
+void deliver_page_fault_at(struct entryemu *m, uint32_t pc, uint32_t addr, int write)
 {
 	int denied;
 	uint32_t err = paging_fault_error(m, addr, write, machine_cpl(m), &denied);
@@ -532,12 +531,7 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 		machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
 		addr = fault_first_unmapped(m, at, addr);
 	}
-	page_fault(m, pc, addr, write);
-}
-
-void deliver_page_fault_before(struct entryemu *m, uint32_t pc, uint32_t addr, int write)
-{
-	page_fault(m, pc, addr, write);
+	deliver_page_fault_at(m, pc, addr, write);
 }
 
 /* An invalid opcode at the current EIP: #UD, a fault, no error code. */

@@ -57,7 +57,7 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 	}
 	case FAR_PUSH_FAULT:
 		/* the call does not happen: the handler runs, then this again */
-		deliver_page_fault_before(m, (uint32_t)addr, cr2, 1);
+		deliver_page_fault_at(m, (uint32_t)addr, cr2, 1);
 		engine_stop(m->eng);
 		m->cpu->restart = 1;
 		return;
