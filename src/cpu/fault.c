@@ -343,6 +343,21 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 			alone[sizes + op] &= (uint8_t)~0x38;
 			decoded = cs_disasm(m->cs, alone, sizes + left, eip + prefixes, 1, &tail) == 1;
 		}
+		/*
+		 * A register form of a memory-only opcode (LGS, LEA, BOUND..
+		 * with ModRM.mod = 3: #UD) has its ModRM too, and no SIB or
+		 * displacement: the same length as the form through [eax]
+		 * (mod = 0, r/m = 0), which decodes.
+		 */
+		if (after && !decoded && op < left && (after[op] >> 6) == 3) {
+			alone[sizes + op] = (uint8_t)(after[op] & 0x38);
+			decoded = cs_disasm(m->cs, alone, sizes + left, eip + prefixes, 1, &tail) == 1;
+			if (!decoded) {
+				alone[sizes + op] = 0;
+				decoded = cs_disasm(m->cs, alone, sizes + left, eip + prefixes, 1,
+						    &tail) == 1;
+			}
+		}
 		if (decoded) {
 			rest = tail->size - sizes;
 			cs_free(tail, 1);

@@ -175,7 +175,7 @@ static void guard_code_store(struct entryemu *m, uint32_t addr, uint32_t size, u
 		} else if (m->halt && !m->halt->stopping) {
 			halt_set(m->halt, ENTRYEMU_UNSUPPORTED, "a store at 0x%08x writes `ff %02x' "
 				 "into code: a far CALL or JMP through a register, which the "
-				 "engine cannot translate (not modelled)", addr, b1);
+				 "engine cannot translate: not modelled", addr, b1);
 			engine_stop(m->eng);
 			return;
 		}
