@@ -95,6 +95,113 @@ static void test_written_code_not_rerun(void **state)
 	assert_int_not_equal(final_regs(r)->eax, 0x42);
 }
 
+/*
+ * The same for code in a data page, which the reset restores itself:
+ * run 1 stores "movl $0x42,%eax; ret" at ENTRYEMU_USER_DATA + 0x100 and
+ * calls it; run 2 calls the zeros there again ("addb %al,(%eax)" into
+ * user data, up to the end of the page's region and a fatal page fault).
+ */
+static void test_written_data_code_not_rerun(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *r = new_result();
+	const uint32_t at = ENTRYEMU_USER_DATA + 0x100;
+	uint8_t one[25] = { 0xc7, 0x05 };
+	put32(one + 2, at);
+	put32(one + 6, 0x000042b8);
+	one[10] = 0xc7;
+	one[11] = 0x05;
+	put32(one + 12, at + 4);
+	put32(one + 16, 0x0000c300);
+	one[20] = 0xe8;
+	put32(one + 21, at - (ENTRYEMU_USER_CODE + 25));
+	run_checked(m, one, sizeof(one), r);
+	assert_int_equal(final_regs(r)->eax, 0x42);
+
+	uint8_t two[10] = { 0xb8 };
+	put32(two + 1, ENTRYEMU_USER_DATA);
+	two[5] = 0xe8;
+	put32(two + 6, at - (ENTRYEMU_USER_CODE + 10));
+	struct entryemu_setup s = { .flags = ENTRYEMU_RUN_CHECK_RESET };
+	run_code(m, &s, two, sizeof(two), r);
+	assert_outcome(r, ENTRYEMU_KILLED);
+	assert_int_not_equal(final_regs(r)->eax, 0x42);
+}
+
+/*
+ * Zeroed data run as code ("addb %al,(%eax)") that writes into the bytes
+ * it runs, two instructions on, and so changes them as it goes; or
+ * beside them.  Each run must end as it does on a fresh machine,
+ * whatever ran before it: the reset puts the bytes back, and no
+ * translation of the written bytes may outlive it.
+ */
+static void test_zero_code_written_rerun_alike(void **state)
+{
+	entryemu *m = *state;
+	const uint32_t at = ENTRYEMU_USER_DATA + 0x800;
+	const uint32_t targets[] = { at + 2, ENTRYEMU_USER_DATA + 0x10, at + 2 };
+	entryemu *fresh = open_image(ENTRYEMU_POST_PATCH);
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		/* movl $target,%eax ; jmp at */
+		uint8_t code[10] = { 0xb8 };
+		put32(code + 1, targets[i]);
+		code[5] = 0xe9;
+		put32(code + 6, at - (ENTRYEMU_USER_CODE + 10));
+		struct entryemu_setup s = { .flags = ENTRYEMU_RUN_CHECK_RESET, .insn_budget = 3000 };
+		entryemu_result *r = new_result(), *want = new_result();
+		run_code(m, &s, code, sizeof(code), r);
+		run_code(fresh, &s, code, sizeof(code), want);
+		entryemu_close(fresh);
+		fresh = open_image(ENTRYEMU_POST_PATCH);
+		assert_int_equal(entryemu_result_outcome(r), entryemu_result_outcome(want));
+		assert_int_equal(entryemu_result_insns(r), entryemu_result_insns(want));
+		assert_int_equal(final_regs(r)->eax, final_regs(want)->eax);
+		assert_int_equal(final_regs(r)->eip, final_regs(want)->eip);
+	}
+	entryemu_close(fresh);
+}
+
+/*
+ * Two bytes written far apart, with code run in between: run 1 stores
+ * 0x01 at `at' and 0x40 (incl %eax) at at + 0x100, then runs the zeros
+ * from at + 0x80 on, so a block from there holds the written byte and
+ * not the first.  Run 2 runs from at + 0x80 over zeros again, and must
+ * end as on a fresh machine: the reset drops every translation of what
+ * it puts back, not only of the first byte.
+ */
+static void test_written_code_far_apart(void **state)
+{
+	entryemu *m = *state;
+	const uint32_t at = ENTRYEMU_USER_DATA + 0x1000;
+	/* movb $0x40,at+0x100 ; movb $1,at ; movl $data+0x10,%eax ; jmp at+0x80 */
+	uint8_t one[24] = { 0xc6, 0x05 };
+	put32(one + 2, at + 0x100);
+	one[6] = 0x40;
+	one[7] = 0xc6;
+	one[8] = 0x05;
+	put32(one + 9, at);
+	one[13] = 0x01;
+	one[14] = 0xb8;
+	put32(one + 15, ENTRYEMU_USER_DATA + 0x10);
+	one[19] = 0xe9;
+	put32(one + 20, at + 0x80 - (ENTRYEMU_USER_CODE + 24));
+	/* movl $data+0x10,%eax ; jmp at+0x80 */
+	uint8_t two[10] = { 0xb8 };
+	put32(two + 1, ENTRYEMU_USER_DATA + 0x10);
+	two[5] = 0xe9;
+	put32(two + 6, at + 0x80 - (ENTRYEMU_USER_CODE + 10));
+	struct entryemu_setup s = { .flags = ENTRYEMU_RUN_CHECK_RESET, .insn_budget = 3000 };
+	entryemu_result *r = new_result(), *want = new_result();
+	run_code(m, &s, one, sizeof(one), r);
+	run_code(m, &s, two, sizeof(two), r);
+	entryemu *fresh = open_image(ENTRYEMU_POST_PATCH);
+	run_code(fresh, &s, two, sizeof(two), want);
+	entryemu_close(fresh);
+	assert_int_equal(entryemu_result_outcome(r), entryemu_result_outcome(want));
+	assert_int_equal(entryemu_result_insns(r), entryemu_result_insns(want));
+	assert_int_equal(final_regs(r)->eax, final_regs(want)->eax);
+}
+
 /* A GDT edit of one run is gone in the next (edits are per run). */
 static void test_gdt_edit_undone(void **state)
 {
@@ -122,6 +229,9 @@ int main(void)
 		cmocka_unit_test(test_user_stack_push_undone),
 		cmocka_unit_test(test_exit_page_write_undone),
 		cmocka_unit_test(test_written_code_not_rerun),
+		cmocka_unit_test(test_written_data_code_not_rerun),
+		cmocka_unit_test(test_zero_code_written_rerun_alike),
+		cmocka_unit_test(test_written_code_far_apart),
 		cmocka_unit_test(test_gdt_edit_undone),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);

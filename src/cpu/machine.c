@@ -606,10 +606,10 @@ static int load_user_seg(struct entryemu *m, enum engine_reg reg, enum sreg sr, 
 }
 
 /*
- * Below PAGE_OFFSET, the granules that ran as code and that the last run
- * wrote: the restore drops their translations, and their instruction
- * counts go too (the counts of the bytes the run left may not be those
- * of the bytes restored).
+ * Below PAGE_OFFSET, the code that the last run wrote over: the restore
+ * drops its translations, and its instruction counts go too (the counts
+ * of the bytes the run left may not be those of the bytes restored).
+ * The blocks of the granule that the restore does not change keep both.
  */
 static void forget_written_code(struct entryemu *m)
 {
@@ -618,8 +618,9 @@ static void forget_written_code(struct entryemu *m)
 		if (r->base >= PAGE_OFFSET)
 			continue;
 		for (uint64_t g = r->dirty & r->code; g; g &= g - 1) {
-			uint32_t lo = r->base + (uint32_t)__builtin_ctzll(g) * r->granule;
-			count_forget_user(m, lo, lo + r->granule);
+			uint32_t lo, hi;
+			if (machine_written_code(r, (unsigned)__builtin_ctzll(g), &lo, &hi))
+				count_forget_user(m, lo, hi);
 		}
 	}
 }

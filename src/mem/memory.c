@@ -328,7 +328,57 @@ static void restore(struct host_region *r, uint32_t off, uint32_t len)
 		memset(r->p + off, 0, len);
 }
 
-/* Undo the writes since the last reset. */
+/* Does [a, a+n) of r differ from the state after boot? */
+static int differs(const struct host_region *r, uint32_t a, uint32_t n)
+{
+	static const uint8_t zeros[64];
+	return memcmp(r->p + a, r->pristine ? r->pristine + a : zeros, n) != 0;
+}
+
+/*
+ * The bytes of [off, off+len) of r that differ from the state after boot,
+ * from the first to the last, as [*lo, *hi) offsets in r; 0 when none
+ * does.  It compares 64-byte chunks, then bytes in the two end chunks:
+ * a 16 KiB granule is a few microseconds, against the milliseconds of
+ * translating all of its code again.
+ */
+static int changed_span(const struct host_region *r, uint32_t off, uint32_t len, uint32_t *lo,
+			uint32_t *hi)
+{
+	uint32_t a = off, b = off + len;
+	while (a < b && !differs(r, a, b - a < 64 ? b - a : 64))
+		a += 64;
+	if (a >= b)
+		return 0;
+	while (b - a > 64 && !differs(r, b - 64, 64))
+		b -= 64;
+	while (!differs(r, a, 1))
+		a++;			/* a chunk from a on differs */
+	while (!differs(r, b - 1, 1))
+		b--;			/* and so does a from a to b */
+	*lo = a;
+	*hi = b;
+	return 1;
+}
+
+int machine_written_code(const struct host_region *r, unsigned g, uint32_t *lo, uint32_t *hi)
+{
+	uint32_t off = g * r->granule;
+	if (off >= r->size)
+		return 0;
+	uint32_t len = r->size - off < r->granule ? r->size - off : r->granule;
+	if (!changed_span(r, off, len, lo, hi))
+		return 0;
+	*lo += r->base;
+	*hi += r->base;
+	return 1;
+}
+
+/*
+ * Undo the writes since the last reset.  Of a granule that ran as code,
+ * only the translations of the bytes that change go: a run that wrote
+ * beside its code (a loop over a zeroed page) keeps the code's.
+ */
 void machine_restore(struct entryemu *m)
 {
 	for (unsigned i = 0; i < m->nregions; i++) {
@@ -340,9 +390,12 @@ void machine_restore(struct entryemu *m)
 				continue;	/* restored below */
 			if (len > r->always_from - off)
 				len = r->always_from - off;
+			uint32_t lo, hi;
+			int flush = (r->code & (1ull << (off / r->granule))) &&
+				    changed_span(r, off, len, &lo, &hi);
 			restore(r, off, len);
-			if (r->code & (1ull << (off / r->granule)))
-				engine_flush_range(m->eng, r->base + off, r->base + off + len);
+			if (flush)
+				engine_flush_range(m->eng, r->base + lo, r->base + hi);
 		}
 		r->dirty = 0;
 		if (r->always_from < r->size)
