@@ -151,6 +151,14 @@ static int holds_code(struct entryemu *m, uint32_t addr, uint32_t len)
  * changed byte if it reads it back, as with the bytes the library
  * rewrites in the code it loads.  A store that holds both bytes cannot
  * be helped: the run ends unsupported before the engine goes on.
+ *
+ * No translation is dropped here.  The engine drops those of the stored
+ * bytes itself once this hook returns, and a block that holds both bytes
+ * holds a stored one; the blocks that hold only the changed byte were
+ * translated from the byte the program wrote, which is what the CPU
+ * runs.  Dropping the running block from inside the store would also
+ * hide it from the engine's own check, so the rest of it would run from
+ * its old bytes whatever the program stores into it next.
  */
 static void guard_code_store(struct entryemu *m, uint32_t addr, uint32_t size, uint64_t value)
 {
@@ -179,7 +187,6 @@ static void guard_code_store(struct entryemu *m, uint32_t addr, uint32_t size, u
 			engine_stop(m->eng);
 			return;
 		}
-		engine_flush_range(m->eng, a, a + 2);
 	}
 }
 
