@@ -193,6 +193,7 @@ struct entryemu {
 		uint32_t granule;	/* bytes per bit of dirty and code */
 		uint64_t dirty;		/* written since the last reset */
 		uint64_t code;		/* has run as code (translated) */
+		int noexec;		/* its code is checked as it is fetched */
 	} regions[MACHINE_REGIONS];	/* memory.c */
 	unsigned nregions;
 	uint8_t *arena;			/* all of the buffers below, one mmap */
@@ -201,6 +202,7 @@ struct entryemu {
 	uint8_t *ustack, *ucode, *udata, *uexit, *uvsys, *uvm86;
 	uint32_t vm86_regs32;		/* the vm86() call's frame, 0 outside vm86 */
 	uint32_t vsys_image;		/* image address of vsyscall_page */
+	uint32_t fetch_next, fetch_swept;	/* far_indirect_fetch_hook()'s place */
 	struct image_symbol *labels;	/* user code's names (entryemu_set_labels) */
 	size_t nlabels;
 	size_t ucode_len;		/* bytes of user code currently loaded */

@@ -54,6 +54,7 @@
  */
 #include "cpu/far_indirect.h"
 #include "cpu/fault.h"
+#include "mem/memory.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +237,7 @@ static int seen(const struct walk *w, size_t at)
  * decode meets an instruction start already seen), rewriting what the
  * decode lands on and noting the direct branches' targets.
  */
-static void sweep(struct walk *w, size_t from, size_t to, int until_seen)
+static size_t sweep(struct walk *w, size_t from, size_t to, int until_seen)
 {
 	size_t at = from;
 	while (at < to && !(until_seen && seen(w, at))) {
@@ -264,6 +265,7 @@ static void sweep(struct walk *w, size_t from, size_t to, int until_seen)
 			w->todo[w->ntodo++] = (size_t)t;
 		at += w->insn->size;
 	}
+	return at;
 }
 
 unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
@@ -287,15 +289,53 @@ unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
 			to = anchors[i + 1] - base;
 		/* only stretches with a pair (the last instruction may run past) */
 		if (has_candidate(code, from, to + 16 < len ? to + 16 : len))
-			sweep(&w, from, to, 0);
+			(void)sweep(&w, from, to, 0);
 	}
 	/* then from the direct branch targets with a pair right after them */
 	while (w.ntodo) {
 		size_t t = w.todo[--w.ntodo];
 		if (!seen(&w, t))
-			sweep(&w, t, t + 32 < len ? t + 32 : len, 1);
+			(void)sweep(&w, t, t + 32 < len ? t + 32 : len, 1);
 	}
 	free(w.seen);
 	free(w.todo);
 	return w.rewritten;
+}
+
+/*
+ * Code a program wrote into its data or stack and then runs: no load
+ * rewrote it, and stores there are not guarded until it has run (a
+ * store that makes `ff d8' in data is data).  Those pages are mapped
+ * without exec, so the engine tells of each fetch it makes to translate
+ * code there, a few bytes at a time and in order, before it reads them.
+ * A fetch that does not follow on from the last one starts a block (or
+ * an instruction translated alone): an instruction start, from which
+ * the decode that rewrites loaded code runs over the next FETCH_SWEEP
+ * bytes.  A fetch that follows on past the end of that decode goes on
+ * from where it stopped, an instruction start too.  The engine then
+ * translates the rewritten bytes, and the reset puts the originals back.
+ */
+#define FETCH_SWEEP 256u
+
+void far_indirect_fetch_hook(void *data, uint32_t addr, uint32_t size)
+{
+	struct entryemu *m = data;
+	int follows = addr == m->fetch_next;
+	m->fetch_next = addr + size;
+	if (follows && addr + size <= m->fetch_swept)
+		return;			/* decoded already */
+	uint32_t from = follows && m->fetch_swept >= addr ? m->fetch_swept : addr;
+	size_t len = machine_avail(m, from, FETCH_SWEEP + 15);
+	uint8_t *code = len ? machine_ptr(m, from, 1) : NULL;	/* len bytes on in the host */
+	if (!code) {
+		m->fetch_swept = addr + size;
+		return;
+	}
+	uint8_t seen_bits[(FETCH_SWEEP + 15) / 8 + 1];
+	memset(seen_bits, 0, sizeof(seen_bits));
+	struct walk w = { m->cs_count, m->count_insn, code, len, from, seen_bits, NULL, 0, 0, 0 };
+	size_t end = sweep(&w, 0, len < FETCH_SWEEP ? len : FETCH_SWEEP, 0);
+	m->fetch_swept = from + (uint32_t)end;
+	if (w.rewritten)
+		machine_mark_dirty(m, from, (uint32_t)end);
 }

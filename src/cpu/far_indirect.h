@@ -20,4 +20,11 @@
 unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
 			      uint32_t base, const uint32_t *anchors, size_t nanchors);
 
+/*
+ * The engine's hook for its fetches from pages mapped without exec
+ * (engine_hook_fetch_noexec; data is the machine): the same rewrite, of
+ * the code it is about to translate there.
+ */
+void far_indirect_fetch_hook(void *data, uint32_t addr, uint32_t size);
+
 #endif

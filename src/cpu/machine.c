@@ -351,22 +351,34 @@ static int map_all(struct entryemu *m)
 	 */
 	uint32_t ktop = m->thread_size > PAGE ? m->thread_size - PAGE : 0;
 	const struct region_spec regions[] = {
-		{ KSTACK_BASE, m->thread_size, &m->kstack, 1, ktop, 1 },
-		{ SYS_BASE, SYS_SIZE, &m->sys, 1, SYS_SIZE, 0 },
-		{ m->img.base, isize, &ibytes, 1, isize, 0 },
+		{ KSTACK_BASE, m->thread_size, &m->kstack, 1, ktop, 1, 0 },
+		{ SYS_BASE, SYS_SIZE, &m->sys, 1, SYS_SIZE, 0, 0 },
+		{ m->img.base, isize, &ibytes, 1, isize, 0, 0 },
 		{ USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, &m->ustack, 0,
-		  ENTRYEMU_USER_STACK_SIZE, 0 },
+		  ENTRYEMU_USER_STACK_SIZE, 0, 1 },
 		/* the exit page and user code follow on: one mapping */
-		{ ENTRYEMU_USER_EXIT, PAGE, &m->uexit, 1, PAGE, 0 },
-		{ ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, &m->ucode, 0, ENTRYEMU_USER_CODE_MAX, 0 },
-		{ ENTRYEMU_USER_DATA, ENTRYEMU_USER_DATA_SIZE, &m->udata, 0, ENTRYEMU_USER_DATA_SIZE,
+		{ ENTRYEMU_USER_EXIT, PAGE, &m->uexit, 1, PAGE, 0, 0 },
+		{ ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, &m->ucode, 0, ENTRYEMU_USER_CODE_MAX, 0,
 		  0 },
-		{ VSYSCALL_PAGE, PAGE, &m->uvsys, 1, PAGE, 0 },
-		{ ENTRYEMU_VM86_MEM, 0x10000, &m->uvm86, 0, 0x10000, 0 },
+		{ ENTRYEMU_USER_DATA, ENTRYEMU_USER_DATA_SIZE, &m->udata, 0, ENTRYEMU_USER_DATA_SIZE,
+		  0, 1 },
+		{ VSYSCALL_PAGE, PAGE, &m->uvsys, 1, PAGE, 0, 0 },
+		{ ENTRYEMU_VM86_MEM, 0x10000, &m->uvm86, 0, 0x10000, 0, 0 },
 	};
 	int rc = machine_map_regions(m, regions, sizeof(regions) / sizeof(regions[0]));
 	if (rc)
 		return rc;
+	/* code a program writes into its data or stack: checked as it is translated */
+	for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]); i++) {
+		engine_hook h;
+		if (regions[i].noexec &&
+		    engine_hook_fetch_noexec(m->eng, &h, regions[i].base,
+					     regions[i].base + regions[i].size - 1,
+					     far_indirect_fetch_hook, m)) {
+			machine_set_error(m, "cannot install the fetch hook");
+			return ENTRYEMU_E_ENGINE;
+		}
+	}
 	memcpy(ibytes, m->img.bytes, isize);
 	free(m->img.bytes);
 	m->img.bytes = ibytes;		/* guest memory now: see machine_unmap() */
@@ -646,6 +658,7 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 	}
 	forget_written_code(m);
 	machine_restore(m);
+	m->fetch_next = m->fetch_swept = 0;
 	if ((s->flags & ENTRYEMU_RUN_CHECK_RESET) && machine_check_restored(m))
 		return ENTRYEMU_E_ENGINE;
 	if (machine_ti_flags(m) != s->ti_flags)

@@ -75,8 +75,13 @@ int engine_set_table(struct engine *e, enum engine_table t, const struct engine_
 int engine_msr(struct engine *e, uint32_t id, uint64_t *v);
 int engine_set_msr(struct engine *e, uint32_t id, uint64_t v);
 
-/* Map size bytes at base onto host memory; read-only pages trap stores. */
-int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, int writable,
+/*
+ * Map size bytes at base onto host memory.  Read-only pages trap stores
+ * (engine_hook_store_ro); without ENGINE_MAP_EXEC, the engine's fetches
+ * to translate code there trap too (engine_hook_fetch_noexec).
+ */
+enum { ENGINE_MAP_WRITE = 1, ENGINE_MAP_EXEC = 2 };
+int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, unsigned flags,
 	       char *err, size_t errlen);
 
 /*
@@ -106,6 +111,14 @@ int engine_hook_sysenter(struct engine *e, engine_hook *h, engine_insn_fn fn, vo
 int engine_hook_unmapped(struct engine *e, engine_hook *h, engine_access_fn fn, void *ctx);
 /* A store to a page mapped read-only: the hook hears of it, then the store goes ahead. */
 int engine_hook_store_ro(struct engine *e, engine_hook *h, engine_store_fn fn, void *ctx);
+/*
+ * A fetch in [lo, hi] (mapped without ENGINE_MAP_EXEC) that the engine
+ * makes to translate the code there, a few bytes at a time, in order:
+ * the hook hears of each before the engine reads the bytes, then the
+ * engine goes on.
+ */
+int engine_hook_fetch_noexec(struct engine *e, engine_hook *h, uint32_t lo, uint32_t hi,
+			     engine_code_fn fn, void *ctx);
 /*
  * Would Unicorn 2.0.1 abort the process translating an instruction that
  * starts with these two bytes?  `ff' with a ModRM of mod 3 and reg 3 or

@@ -192,11 +192,12 @@ int engine_set_msr(struct engine *e, uint32_t id, uint64_t v)
 	return uc_reg_write(e->uc, UC_X86_REG_MSR, &msr) == UC_ERR_OK ? 0 : -1;
 }
 
-int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, int writable,
+int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, unsigned flags,
 	       char *err, size_t errlen)
 {
-	uc_err u = uc_mem_map_ptr(e->uc, base, size,
-				  writable ? UC_PROT_ALL : UC_PROT_READ | UC_PROT_EXEC, host);
+	uint32_t prot = UC_PROT_READ | (flags & ENGINE_MAP_WRITE ? UC_PROT_WRITE : 0) |
+			(flags & ENGINE_MAP_EXEC ? UC_PROT_EXEC : 0);
+	uc_err u = uc_mem_map_ptr(e->uc, base, size, prot, host);
 	if (u != UC_ERR_OK) {
 		snprintf(err, errlen, "mapping 0x%08x+0x%x: %s", base, size, uc_strerror(u));
 		return -1;
@@ -261,7 +262,7 @@ enum engine_exit engine_start(struct engine *e, uint32_t pc)
 	case UC_ERR_FETCH_UNMAPPED:
 		return ENGINE_EXIT_UNMAPPED;
 	case UC_ERR_FETCH_PROT:
-		return ENGINE_EXIT_SERVED_FETCH;	/* nothing else is mapped without exec */
+		return ENGINE_EXIT_SERVED_FETCH;	/* the rest mapped without exec has a hook */
 	default:
 		return ENGINE_EXIT_ERROR;
 	}
@@ -433,6 +434,26 @@ int engine_hook_store_ro(struct engine *e, engine_hook *h, engine_store_fn fn, v
 	struct hook *k = slot(e, h, (void *)fn, ctx);
 	return k ? added(k, uc_hook_add(e->uc, &k->uh, UC_HOOK_MEM_WRITE_PROT,
 					(void *)store_ro_tramp, k, 1, 0)) : -1;
+}
+
+/* A fetch from a page mapped without exec: the hook hears of it, and the fetch goes ahead. */
+static bool fetch_noexec_tramp(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+			       int64_t value, void *data)
+{
+	struct hook *k = data;
+	(void)uc;
+	(void)type;
+	(void)value;
+	((engine_code_fn)k->fn)(k->ctx, (uint32_t)addr, (uint32_t)size);
+	return true;
+}
+
+int engine_hook_fetch_noexec(struct engine *e, engine_hook *h, uint32_t lo, uint32_t hi,
+			     engine_code_fn fn, void *ctx)
+{
+	struct hook *k = slot(e, h, (void *)fn, ctx);
+	return k ? added(k, uc_hook_add(e->uc, &k->uh, UC_HOOK_MEM_FETCH_PROT,
+					(void *)fetch_noexec_tramp, k, lo, hi)) : -1;
 }
 
 void engine_unhook(struct engine *e, engine_hook h)

@@ -126,7 +126,9 @@ int machine_drop_code(struct entryemu *m, enum code_pages which)
 
 /*
  * Does [addr, addr+len) lie where code is: the user code and vm86 pages,
- * which runs load code into, or granules that have run as code?
+ * which runs load code into, or granules that have run as code?  Not in
+ * a region whose code is checked as the engine fetches it (data and
+ * stack, noexec): a store there is data until it runs, in every run.
  */
 static int holds_code(struct entryemu *m, uint32_t addr, uint32_t len)
 {
@@ -134,8 +136,9 @@ static int holds_code(struct entryemu *m, uint32_t addr, uint32_t len)
 		const struct host_region *r = &m->regions[i];
 		if (addr - r->base >= r->size)
 			continue;
-		return r->base == ENTRYEMU_USER_CODE || r->base == ENTRYEMU_VM86_MEM ||
-		       (r->code & granules(r, addr, len)) != 0;
+		return !r->noexec &&
+		       (r->base == ENTRYEMU_USER_CODE || r->base == ENTRYEMU_VM86_MEM ||
+			(r->code & granules(r, addr, len)) != 0);
 	}
 	return 0;
 }
@@ -216,13 +219,15 @@ static int map_one(struct entryemu *m, const struct region_spec *r, uint8_t *hos
 	char err[256] = "";
 	int e = 0;
 	if (watch_len)
-		e = engine_map(m->eng, r->base, watch_len, host, 0, err, sizeof(err));
+		e = engine_map(m->eng, r->base, watch_len, host, r->noexec ? 0 : ENGINE_MAP_EXEC, err,
+			       sizeof(err));
 	if (!e && r->always_from < r->size && r->served)
 		e = engine_map_served(m->eng, r->base + r->always_from, r->size - r->always_from,
 				      host + r->always_from, err, sizeof(err));
 	else if (!e && r->always_from < r->size)
 		e = engine_map(m->eng, r->base + r->always_from, r->size - r->always_from,
-			       host + r->always_from, 1, err, sizeof(err));
+			       host + r->always_from, ENGINE_MAP_WRITE | ENGINE_MAP_EXEC, err,
+			       sizeof(err));
 	if (e) {
 		free(pristine);
 		machine_set_error(m, "%s", err);
@@ -234,7 +239,7 @@ static int map_one(struct entryemu *m, const struct region_spec *r, uint8_t *hos
 		granule += PAGE;
 	m->regions[m->nregions++] = (struct host_region){
 		.base = r->base, .size = r->size, .p = host, .pristine = pristine,
-		.always_from = r->always_from, .granule = granule,
+		.always_from = r->always_from, .granule = granule, .noexec = r->noexec,
 	};
 	return 0;
 }
@@ -277,7 +282,8 @@ int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsi
 		if (i >= joined_to && r->always_from == r->size) {
 			unsigned j = i + 1;
 			while (j < n && spec[j].always_from == spec[j].size && !(spec[j - 1].size % PAGE) &&
-			       spec[j - 1].base + spec[j - 1].size == spec[j].base)
+			       spec[j - 1].base + spec[j - 1].size == spec[j].base &&
+			       spec[j].noexec == r->noexec)
 				watch += spec[j++].size;
 			joined_to = j;
 		}

@@ -30,6 +30,8 @@ struct region_spec {
 	int keep;			/* reset to its contents at machine_snapshot() */
 	uint32_t always_from;		/* guest-writable and restored every run from here */
 	int served;			/* that writable part: engine_map_served(), not RAM */
+	int noexec;			/* the watched part: the engine's fetches to translate
+					 * code there trap (engine_hook_fetch_noexec) */
 };
 int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n);
 void machine_snapshot(struct entryemu *m);
