@@ -202,7 +202,11 @@ struct entryemu {
 	uint8_t *ustack, *ucode, *udata, *uexit, *uvsys, *uvm86;
 	uint32_t vm86_regs32;		/* the vm86() call's frame, 0 outside vm86 */
 	uint32_t vsys_image;		/* image address of vsyscall_page */
-	uint32_t fetch_next, fetch_swept;	/* far_indirect_fetch_hook()'s place */
+	/* far_indirect_fetch_hook()'s stream: its next fetch, its last known
+	 * instruction start, and how far on it has been looked at */
+	uint32_t fetch_next, fetch_from, fetch_clean;
+	uint64_t fetch_stores;		/* watched_stores when it looked */
+	uint64_t watched_stores;	/* guest stores to watched pages (memory.c) */
 	struct image_symbol *labels;	/* user code's names (entryemu_set_labels) */
 	size_t nlabels;
 	size_t ucode_len;		/* bytes of user code currently loaded */

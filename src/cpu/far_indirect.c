@@ -303,39 +303,53 @@ unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
 }
 
 /*
- * Code a program wrote into its data or stack and then runs: no load
- * rewrote it, and stores there are not guarded until it has run (a
- * store that makes `ff d8' in data is data).  Those pages are mapped
+ * Code a program wrote and runs: user code it stores into, or bytes it
+ * stores into its data or stack and jumps to.  Those pages are mapped
  * without exec, so the engine tells of each fetch it makes to translate
  * code there, a few bytes at a time and in order, before it reads them.
  * A fetch that does not follow on from the last one starts a block (or
- * an instruction translated alone): an instruction start, from which
- * the decode that rewrites loaded code runs over the next FETCH_SWEEP
- * bytes.  A fetch that follows on past the end of that decode goes on
- * from where it stopped, an instruction start too.  The engine then
- * translates the rewritten bytes, and the reset puts the originals back.
+ * an instruction translated alone, or a jump into the middle of one):
+ * an instruction start, the stream's anchor.  So does one after a guest
+ * store to a watched page: the engine translates nothing while it runs,
+ * so it is translating a new block, of bytes that may have changed.  Ahead of the fetches, by
+ * FETCH_AHEAD bytes, the stream's bytes are scanned for a first byte of
+ * the instructions above; where there is one, the decode that rewrites
+ * loaded code runs from the anchor over them, and where it stopped is
+ * the next anchor.  The engine then translates the rewritten bytes, and
+ * the reset puts the originals back.
  */
-#define FETCH_SWEEP 256u
+#define FETCH_AHEAD 64u
 
 void far_indirect_fetch_hook(void *data, uint32_t addr, uint32_t size)
 {
 	struct entryemu *m = data;
-	int follows = addr == m->fetch_next;
+	if (addr != m->fetch_next || m->fetch_stores != m->watched_stores) {
+		m->fetch_from = m->fetch_clean = addr;
+		m->fetch_stores = m->watched_stores;
+	}
 	m->fetch_next = addr + size;
-	if (follows && addr + size <= m->fetch_swept)
-		return;			/* decoded already */
-	uint32_t from = follows && m->fetch_swept >= addr ? m->fetch_swept : addr;
-	size_t len = machine_avail(m, from, FETCH_SWEEP + 15);
-	uint8_t *code = len ? machine_ptr(m, from, 1) : NULL;	/* len bytes on in the host */
+	if (m->fetch_next <= m->fetch_clean)
+		return;			/* scanned already */
+	uint32_t a = m->fetch_from;
+	size_t want = (size_t)(m->fetch_next - a) + FETCH_AHEAD;
+	size_t len = machine_avail(m, a, want + 15);	/* the last one may run on */
+	uint8_t *code = len ? machine_ptr(m, a, 1) : NULL;	/* len bytes on in the host */
 	if (!code) {
-		m->fetch_swept = addr + size;
+		m->fetch_clean = m->fetch_next;
 		return;
 	}
-	uint8_t seen_bits[(FETCH_SWEEP + 15) / 8 + 1];
-	memset(seen_bits, 0, sizeof(seen_bits));
-	struct walk w = { m->cs_count, m->count_insn, code, len, from, seen_bits, NULL, 0, 0, 0 };
-	size_t end = sweep(&w, 0, len < FETCH_SWEEP ? len : FETCH_SWEEP, 0);
-	m->fetch_swept = from + (uint32_t)end;
+	size_t to = want < len ? want : len;
+	if (!has_candidate(code, m->fetch_clean - a, len)) {
+		m->fetch_clean = a + (uint32_t)to;
+		return;
+	}
+	uint8_t *seen_bits = calloc(len / 8 + 1, 1);
+	if (!seen_bits)
+		return;
+	struct walk w = { m->cs_count, m->count_insn, code, len, a, seen_bits, NULL, 0, 0, 0 };
+	size_t end = sweep(&w, 0, to, 0);
+	free(seen_bits);
+	m->fetch_from = m->fetch_clean = a + (uint32_t)end;
 	if (w.rewritten)
-		machine_mark_dirty(m, from, (uint32_t)end);
+		machine_mark_dirty(m, a, (uint32_t)end);
 }

@@ -357,9 +357,9 @@ static int map_all(struct entryemu *m)
 		{ USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, &m->ustack, 0,
 		  ENTRYEMU_USER_STACK_SIZE, 0, 1 },
 		/* the exit page and user code follow on: one mapping */
-		{ ENTRYEMU_USER_EXIT, PAGE, &m->uexit, 1, PAGE, 0, 0 },
+		{ ENTRYEMU_USER_EXIT, PAGE, &m->uexit, 1, PAGE, 0, 1 },
 		{ ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, &m->ucode, 0, ENTRYEMU_USER_CODE_MAX, 0,
-		  0 },
+		  1 },
 		{ ENTRYEMU_USER_DATA, ENTRYEMU_USER_DATA_SIZE, &m->udata, 0, ENTRYEMU_USER_DATA_SIZE,
 		  0, 1 },
 		{ VSYSCALL_PAGE, PAGE, &m->uvsys, 1, PAGE, 0, 0 },
@@ -368,7 +368,7 @@ static int map_all(struct entryemu *m)
 	int rc = machine_map_regions(m, regions, sizeof(regions) / sizeof(regions[0]));
 	if (rc)
 		return rc;
-	/* code a program writes into its data or stack: checked as it is translated */
+	/* code a program writes and runs: checked as it is translated (far_indirect.c) */
 	for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]); i++) {
 		engine_hook h;
 		if (regions[i].noexec &&
@@ -658,7 +658,7 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 	}
 	forget_written_code(m);
 	machine_restore(m);
-	m->fetch_next = m->fetch_swept = 0;
+	m->fetch_next = m->fetch_from = m->fetch_clean = 0;
 	if ((s->flags & ENTRYEMU_RUN_CHECK_RESET) && machine_check_restored(m))
 		return ENTRYEMU_E_ENGINE;
 	if (machine_ti_flags(m) != s->ti_flags)

@@ -144,8 +144,9 @@ static int holds_code(struct entryemu *m, uint32_t addr, uint32_t len)
 }
 
 /*
- * A guest store into code that makes a pair of bytes the engine aborts
- * the process on when it translates them (a far CALL or JMP through a
+ * A guest store into vm86 or kernel code (user pages are checked as the
+ * engine fetches their code instead: src/cpu/far_indirect.c) that makes
+ * a pair of bytes the engine aborts the process on when it translates them (a far CALL or JMP through a
  * register; the CPU raises #UD for it: src/cpu/far_indirect.c).  The
  * store is about to happen.  Where the pair's other byte is already in
  * memory, that byte is changed so that the pair stays #UD and becomes
@@ -196,8 +197,10 @@ static void guard_code_store(struct entryemu *m, uint32_t addr, uint32_t size, u
 /* The engine tells of a guest store to a region mapped read-only (then lets it through). */
 static void watch_hook(void *data, uint32_t addr, uint32_t size, uint64_t value)
 {
-	machine_mark_dirty(data, addr, size);
-	guard_code_store(data, addr, size, value);
+	struct entryemu *m = data;
+	m->watched_stores++;
+	machine_mark_dirty(m, addr, size);
+	guard_code_store(m, addr, size, value);
 }
 
 /*
