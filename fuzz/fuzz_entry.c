@@ -203,10 +203,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	s.code = data + at;
 	s.code_len = size - at > CODE_MAX ? CODE_MAX : size - at;
-	/* Unicorn 2.0.1 aborts on these even where the library cannot see
-	 * them as instructions (known.h) */
-	if (known_unicorn_abort(s.code, s.code_len))
-		return -1;
 	if (++runs_since_open > REOPEN_RUNS)
 		open_machines();
 	enum hook_cover cover = nevents ? COVER_ALL :

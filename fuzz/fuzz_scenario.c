@@ -218,7 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	entryemu_binding *b = NULL;
 	if (entryemu_scenario_bind(s, m, &b, err, sizeof(err)) == 0) {
 		const struct entryemu_setup *setup = entryemu_binding_setup(b);
-		if (known_unicorn_abort(setup->code, setup->code_len)) {
+		if (setup->vm86 && known_unicorn_abort(setup->code, setup->code_len)) {
 			/* Unicorn 2.0.1 would abort the process (known.h): no run */
 		} else if (setup->insn_budget && setup->insn_budget <= FUZZ_INSN_BUDGET) {
 			entryemu_binding_run(b, result);

@@ -52,13 +52,14 @@ static inline int known_locked_compare(const uint8_t *p, size_t n)
 }
 
 /*
- * Any ff, ModRM pair at any offset: code may be entered anywhere.  The
- * library follows user code with a jmp (e9) to the exit page, so a last
- * ff pairs with that.  And LOCK before a comparison with memory
+ * vm86 code (fuzz_scenario): any ff, ModRM pair at any offset, since code
+ * may be entered anywhere, and LOCK before a comparison with memory
  * (known_locked_compare: #UD on a CPU), which aborts Unicorn 2.0.1's
  * translator the same way.  The library rewrites both where its decode
- * finds an instruction boundary (src/cpu/far_indirect.c); a jump into the
- * middle of an instruction can still land on one.
+ * from the start of vm86 code finds an instruction boundary; a jump into
+ * the middle of an instruction can still land on one.  User code needs
+ * no steering: the library decodes it from wherever the engine starts
+ * translating it (src/cpu/far_indirect.c).
  */
 static inline int known_unicorn_abort(const uint8_t *p, size_t n)
 {
