@@ -216,6 +216,15 @@ static int store_hole(struct entryemu *m, uint32_t a, uint32_t w, uint32_t *at)
 	return 1;
 }
 
+/* Does a 0x66 prefix the instruction (a 16-bit operand size)? */
+static int opsize_prefix(const cs_insn *insn)
+{
+	for (size_t i = 0; i < insn->size && fault_legacy_prefix(insn->bytes[i]); i++)
+		if (insn->bytes[i] == 0x66)
+			return 1;
+	return 0;
+}
+
 /*
  * Before a user instruction: what the engine would do wrong with a far
  * JMP or CALL at addr.  Only the opcode bytes are looked at unless they
@@ -444,8 +453,10 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_NT)
 			break;
 		/* EIP, CS, EFLAGS, ESP, SS: dwords, or words under a 16-bit
-		 * operand size (IRET rather than IRETD; vol. 2A IRET) */
-		uint32_t w = insn->id == X86_INS_IRET ? 2 : 4;
+		 * operand size (vol. 2A IRET), which a 0x66 among the prefixes
+		 * gives whatever follows it (Capstone takes `66 f2 cf' for
+		 * IRETD) */
+		uint32_t w = insn->id == X86_INS_IRET || opsize_prefix(insn) ? 2 : 4;
 		uint16_t ip16 = 0, rcs = 0, rss = 0;
 		uint32_t reip = ip16;
 		if (w == 4)
