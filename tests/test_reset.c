@@ -60,16 +60,14 @@ static void test_exit_page_write_undone(void **state)
 /*
  * Code a run wrote and ran must not run again from a stale translation
  * once the reset has cleared it.  Run 1 stores "movl $0x42,%eax; ret"
- * (b8 42 00 00 00 c3) at ENTRYEMU_USER_CODE + 0x1000 and calls it.  Run 2 calls the same address
+ * (b8 42 00 00 00 c3) at `at' and calls it.  Run 2 calls the same address
  * with %eax pointing at user data: the bytes there are zeros again,
- * "addb %al,(%eax)" over and over up to the end of the code region, where
- * the fetch from unmapped memory is a page fault that kills the task.
+ * "addb %al,(%eax)" over and over up to the end of the region, where the
+ * fetch from unmapped memory is a page fault that kills the task.
  */
-static void test_written_code_not_rerun(void **state)
+static void written_code_not_rerun(entryemu *m, uint32_t at)
 {
-	entryemu *m = *state;
 	entryemu_result *r = new_result();
-	const uint32_t at = ENTRYEMU_USER_CODE + 0x1000;
 	/* movl $0x000042b8,at ; movl $0xc3000000,at+4 ; call at */
 	uint8_t one[25] = { 0xc7, 0x05 };
 	put32(one + 2, at);
@@ -95,37 +93,16 @@ static void test_written_code_not_rerun(void **state)
 	assert_int_not_equal(final_regs(r)->eax, 0x42);
 }
 
-/*
- * The same for code in a data page, which the reset restores itself:
- * run 1 stores "movl $0x42,%eax; ret" at ENTRYEMU_USER_DATA + 0x100 and
- * calls it; run 2 calls the zeros there again ("addb %al,(%eax)" into
- * user data, up to the end of the page's region and a fatal page fault).
- */
+/* in the user code region, which runs load code into */
+static void test_written_code_not_rerun(void **state)
+{
+	written_code_not_rerun(*state, ENTRYEMU_USER_CODE + 0x1000);
+}
+
+/* in a data page, which the reset restores itself */
 static void test_written_data_code_not_rerun(void **state)
 {
-	entryemu *m = *state;
-	entryemu_result *r = new_result();
-	const uint32_t at = ENTRYEMU_USER_DATA + 0x100;
-	uint8_t one[25] = { 0xc7, 0x05 };
-	put32(one + 2, at);
-	put32(one + 6, 0x000042b8);
-	one[10] = 0xc7;
-	one[11] = 0x05;
-	put32(one + 12, at + 4);
-	put32(one + 16, 0x0000c300);
-	one[20] = 0xe8;
-	put32(one + 21, at - (ENTRYEMU_USER_CODE + 25));
-	run_checked(m, one, sizeof(one), r);
-	assert_int_equal(final_regs(r)->eax, 0x42);
-
-	uint8_t two[10] = { 0xb8 };
-	put32(two + 1, ENTRYEMU_USER_DATA);
-	two[5] = 0xe8;
-	put32(two + 6, at - (ENTRYEMU_USER_CODE + 10));
-	struct entryemu_setup s = { .flags = ENTRYEMU_RUN_CHECK_RESET };
-	run_code(m, &s, two, sizeof(two), r);
-	assert_outcome(r, ENTRYEMU_KILLED);
-	assert_int_not_equal(final_regs(r)->eax, 0x42);
+	written_code_not_rerun(*state, ENTRYEMU_USER_DATA + 0x100);
 }
 
 /*
