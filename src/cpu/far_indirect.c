@@ -48,9 +48,10 @@
  * symbols), and again from each direct jump or call target that decode
  * finds with a candidate right after it.  Where the same bytes are also
  * part of a longer instruction (an immediate), that instruction sees the
- * rewritten bytes.  An indirect jump into the middle of an instruction
- * can still reach an unrewritten one; nothing short of translating one
- * instruction at a time would find those.
+ * rewritten bytes.  A jump into the middle of an instruction can reach
+ * an unrewritten one: on user pages the engine's fetches find it
+ * (far_indirect_fetch_hook, below); in vm86 and kernel code nothing
+ * short of translating one instruction at a time would.
  */
 #include "cpu/far_indirect.h"
 #include "cpu/fault.h"
