@@ -194,6 +194,7 @@ struct entryemu {
 		uint64_t dirty;		/* written since the last reset */
 		uint64_t code;		/* has run as code (translated) */
 		int noexec;		/* its code is checked as it is fetched */
+		uint32_t put_back_lo, put_back_hi;	/* code the last restore changed */
 	} regions[MACHINE_REGIONS];	/* memory.c */
 	unsigned nregions;
 	uint8_t *arena;			/* all of the buffers below, one mmap */

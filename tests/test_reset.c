@@ -179,6 +179,37 @@ static void test_written_code_far_apart(void **state)
 	assert_int_equal(final_regs(r)->eax, final_regs(want)->eax);
 }
 
+/*
+ * The same block, other instructions: run 1 stores "nop; nop; nop; ret"
+ * (90 90 90 c3) at `at' in user data and calls it; run 2 stores "xchg
+ * %ax,%ax; nop; ret" (66 90 90 c3) there, four bytes as well, one
+ * instruction fewer, and calls it.  Run 2's instruction count must be
+ * the one it has on a fresh machine: the reset forgets the counts of
+ * the code it puts back, not only its translations.
+ */
+static void test_written_code_counts_forgotten(void **state)
+{
+	entryemu *m = *state;
+	const uint32_t at = ENTRYEMU_USER_DATA + 0x2000;
+	const uint32_t words[2] = { 0xc3909090, 0xc3909066 };
+	entryemu_result *r = new_result(), *want = new_result();
+	for (int i = 0; i < 2; i++) {
+		/* movl $word,at ; call at */
+		uint8_t code[15] = { 0xc7, 0x05 };
+		put32(code + 2, at);
+		put32(code + 6, words[i]);
+		code[10] = 0xe8;
+		put32(code + 11, at - (ENTRYEMU_USER_CODE + 15));
+		run_checked(m, code, sizeof(code), r);
+		if (i == 1) {
+			entryemu *fresh = open_image(ENTRYEMU_POST_PATCH);
+			run_checked(fresh, code, sizeof(code), want);
+			entryemu_close(fresh);
+		}
+	}
+	assert_int_equal(entryemu_result_insns(r), entryemu_result_insns(want));
+}
+
 /* A GDT edit of one run is gone in the next (edits are per run). */
 static void test_gdt_edit_undone(void **state)
 {
@@ -209,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_written_data_code_not_rerun),
 		cmocka_unit_test(test_zero_code_written_rerun_alike),
 		cmocka_unit_test(test_written_code_far_apart),
+		cmocka_unit_test(test_written_code_counts_forgotten),
 		cmocka_unit_test(test_gdt_edit_undone),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);

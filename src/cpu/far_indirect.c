@@ -55,6 +55,7 @@
  */
 #include "cpu/far_indirect.h"
 #include "cpu/fault.h"
+#include "engine/engine.h"
 #include "mem/memory.h"
 
 #include <stdlib.h>
@@ -70,13 +71,6 @@ static int group11_undefined(const uint8_t *op, size_t n)
 static int vex_prefix(const uint8_t *op, size_t n)
 {
 	return n >= 2 && (op[0] == 0xc4 || op[0] == 0xc5) && (op[1] >> 6) == 3;
-}
-
-/* ModRM with mod = 3 and reg = 3 (CALLF) or 5 (JMPF). */
-static int far_through_register(uint8_t modrm)
-{
-	unsigned reg = (modrm >> 3) & 7;
-	return (modrm >> 6) == 3 && (reg == 3 || reg == 5);
 }
 
 /*
@@ -147,7 +141,7 @@ static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 		code[p + 1] = 0xf8;
 		return p + 2 - at;
 	}
-	if (p + 1 >= len || code[p] != 0xff || !far_through_register(code[p + 1]))
+	if (p + 1 >= len || !engine_aborts_translating(code[p], code[p + 1]))
 		return 0;
 	code[p + 1] |= 7u << 3;
 	return p + 2 - at;
@@ -182,7 +176,7 @@ static int has_candidate(const uint8_t *code, size_t from, size_t to)
 		if (!ff)
 			return 0;
 		i = (size_t)(ff - code);
-		if (far_through_register(code[i + 1]))
+		if (engine_aborts_translating(code[i], code[i + 1]))
 			return 1;
 	}
 	return 0;
@@ -312,11 +306,11 @@ unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
  * an instruction translated alone, or a jump into the middle of one):
  * an instruction start, the stream's anchor.  So does one after a guest
  * store to a watched page: the engine translates nothing while it runs,
- * so it is translating a new block, of bytes that may have changed.  Ahead of the fetches, by
- * FETCH_AHEAD bytes, the stream's bytes are scanned for a first byte of
- * the instructions above; where there is one, the decode that rewrites
- * loaded code runs from the anchor over them, and where it stopped is
- * the next anchor.  The engine then translates the rewritten bytes, and
+ * so it is translating a new block, of bytes that may have changed.
+ * Ahead of the fetches, by FETCH_AHEAD bytes, the stream's bytes are
+ * scanned for a first byte of the instructions above; where there is
+ * one, the decode that rewrites loaded code runs from the anchor over
+ * them, and where it stopped is the next anchor.  The engine then translates the rewritten bytes, and
  * the reset puts the originals back.
  */
 #define FETCH_AHEAD 64u
@@ -347,7 +341,8 @@ void far_indirect_fetch_hook(void *data, uint32_t addr, uint32_t size)
 	uint8_t *seen_bits = calloc(len / 8 + 1, 1);
 	if (!seen_bits)
 		return;
-	struct walk w = { m->cs_count, m->count_insn, code, len, a, seen_bits, NULL, 0, 0, 0 };
+	struct walk w = { m->cs_count, m->count_insn, code, len, a, seen_bits,
+			  NULL, 0, 0, 0 };
 	size_t end = sweep(&w, 0, to, 0);
 	free(seen_bits);
 	m->fetch_from = m->fetch_clean = a + (uint32_t)end;

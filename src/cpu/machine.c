@@ -618,22 +618,18 @@ static int load_user_seg(struct entryemu *m, enum engine_reg reg, enum sreg sr, 
 }
 
 /*
- * Below PAGE_OFFSET, the code that the last run wrote over: the restore
- * drops its translations, and its instruction counts go too (the counts
- * of the bytes the run left may not be those of the bytes restored).
- * The blocks of the granule that the restore does not change keep both.
+ * Below PAGE_OFFSET, the code that the last run wrote over and the
+ * restore put back (which dropped its translations): its instruction
+ * counts go too (the counts of the bytes the run left may not be those
+ * of the bytes restored).  The blocks the restore did not change keep
+ * theirs.
  */
-static void forget_written_code(struct entryemu *m)
+static void forget_put_back_code(struct entryemu *m)
 {
 	for (unsigned i = 0; i < m->nregions; i++) {
 		const struct host_region *r = &m->regions[i];
-		if (r->base >= PAGE_OFFSET)
-			continue;
-		for (uint64_t g = r->dirty & r->code; g; g &= g - 1) {
-			uint32_t lo, hi;
-			if (machine_written_code(r, (unsigned)__builtin_ctzll(g), &lo, &hi))
-				count_forget_user(m, lo, hi);
-		}
+		if (r->base < PAGE_OFFSET && r->put_back_hi)
+			count_forget_user(m, r->put_back_lo, r->put_back_hi);
 	}
 }
 
@@ -656,8 +652,8 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 		machine_mark_dirty(m, ENTRYEMU_VM86_MEM, (uint32_t)m->vm86_code_len);
 		m->vm86_code_len = 0;
 	}
-	forget_written_code(m);
 	machine_restore(m);
+	forget_put_back_code(m);
 	m->fetch_next = m->fetch_from = m->fetch_clean = 0;
 	if ((s->flags & ENTRYEMU_RUN_CHECK_RESET) && machine_check_restored(m))
 		return ENTRYEMU_E_ENGINE;

@@ -125,10 +125,10 @@ int machine_drop_code(struct entryemu *m, enum code_pages which)
 }
 
 /*
- * Does [addr, addr+len) lie where code is: the user code and vm86 pages,
- * which runs load code into, or granules that have run as code?  Not in
- * a region whose code is checked as the engine fetches it (data and
- * stack, noexec): a store there is data until it runs, in every run.
+ * Does [addr, addr+len) lie where code is: the vm86 pages, which runs
+ * load code into, or granules that have run as code?  Not in a region
+ * whose code is checked as the engine fetches it (user pages, noexec):
+ * a store there is data until it runs, in every run.
  */
 static int holds_code(struct entryemu *m, uint32_t addr, uint32_t len)
 {
@@ -136,9 +136,8 @@ static int holds_code(struct entryemu *m, uint32_t addr, uint32_t len)
 		const struct host_region *r = &m->regions[i];
 		if (addr - r->base >= r->size)
 			continue;
-		return !r->noexec &&
-		       (r->base == ENTRYEMU_USER_CODE || r->base == ENTRYEMU_VM86_MEM ||
-			(r->code & granules(r, addr, len)) != 0);
+		return !r->noexec && (r->base == ENTRYEMU_VM86_MEM ||
+				      (r->code & granules(r, addr, len)) != 0);
 	}
 	return 0;
 }
@@ -146,9 +145,9 @@ static int holds_code(struct entryemu *m, uint32_t addr, uint32_t len)
 /*
  * A guest store into vm86 or kernel code (user pages are checked as the
  * engine fetches their code instead: src/cpu/far_indirect.c) that makes
- * a pair of bytes the engine aborts the process on when it translates them (a far CALL or JMP through a
- * register; the CPU raises #UD for it: src/cpu/far_indirect.c).  The
- * store is about to happen.  Where the pair's other byte is already in
+ * a pair of bytes the engine aborts the process on when it translates
+ * them (a far CALL or JMP through a register; the CPU raises #UD for
+ * it).  The store is about to happen.  Where the pair's other byte is already in
  * memory, that byte is changed so that the pair stays #UD and becomes
  * one the engine takes: `ff' becomes `fe' (group 4 /3 and /5 are
  * undefined too), a ModRM gets reg 7 (`ff /7').  The program sees the
@@ -377,28 +376,17 @@ static int changed_span(const struct host_region *r, uint32_t off, uint32_t len,
 	return 1;
 }
 
-int machine_written_code(const struct host_region *r, unsigned g, uint32_t *lo, uint32_t *hi)
-{
-	uint32_t off = g * r->granule;
-	if (off >= r->size)
-		return 0;
-	uint32_t len = r->size - off < r->granule ? r->size - off : r->granule;
-	if (!changed_span(r, off, len, lo, hi))
-		return 0;
-	*lo += r->base;
-	*hi += r->base;
-	return 1;
-}
-
 /*
  * Undo the writes since the last reset.  Of a granule that ran as code,
  * only the translations of the bytes that change go: a run that wrote
- * beside its code (a loop over a zeroed page) keeps the code's.
+ * beside its code (a loop over a zeroed page) keeps the code's.  Each
+ * region's put_back_lo..hi spans the code it changed back.
  */
 void machine_restore(struct entryemu *m)
 {
 	for (unsigned i = 0; i < m->nregions; i++) {
 		struct host_region *r = &m->regions[i];
+		r->put_back_lo = r->put_back_hi = 0;
 		for (uint64_t d = r->dirty; d; d &= d - 1) {
 			uint32_t off = (uint32_t)__builtin_ctzll(d) * r->granule;
 			uint32_t len = r->size - off < r->granule ? r->size - off : r->granule;
@@ -410,8 +398,12 @@ void machine_restore(struct entryemu *m)
 			int flush = (r->code & (1ull << (off / r->granule))) &&
 				    changed_span(r, off, len, &lo, &hi);
 			restore(r, off, len);
-			if (flush)
-				engine_flush_range(m->eng, r->base + lo, r->base + hi);
+			if (!flush)
+				continue;
+			engine_flush_range(m->eng, r->base + lo, r->base + hi);
+			if (r->put_back_hi == 0)
+				r->put_back_lo = r->base + lo;
+			r->put_back_hi = r->base + hi;	/* granules go up */
 		}
 		r->dirty = 0;
 		if (r->always_from < r->size)

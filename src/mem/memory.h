@@ -36,9 +36,6 @@ struct region_spec {
 int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n);
 void machine_snapshot(struct entryemu *m);
 void machine_restore(struct entryemu *m);
-/* Of granule g of r, which has run as code, the guest addresses [*lo, *hi)
- * that the next restore changes back: 0 when it changes none. */
-int machine_written_code(const struct host_region *r, unsigned g, uint32_t *lo, uint32_t *hi);
 int machine_check_restored(struct entryemu *m);
 struct host_region *machine_region(struct entryemu *m, uint32_t base);
 void machine_unmap(struct entryemu *m);
