@@ -158,6 +158,8 @@ struct cpu_run_state {
 					 * not need it: run.c, instrument) */
 	unsigned idle_calls;		/* the hook's calls this run while !look */
 	int shed;			/* stopped to remove the idle hook */
+	int asked;			/* inject_before_call() looked at asked_at */
+	uint32_t asked_at;
 	int vm_hidden;			/* iret_vm.c cleared the VM bit of the byte */
 	uint32_t vm_hidden_at;		/* at this linear address */
 };

@@ -123,12 +123,11 @@ static int fpu_fault(struct entryemu *m, uint32_t addr)
 	}
 }
 
-void inject_hook(void *data, uint32_t addr, uint32_t size)
+/* What the hook does before the instruction at addr; 1 when it stopped the engine. */
+static int inject_step(struct entryemu *m, uint32_t addr)
 {
-	struct entryemu *m = data;
-	(void)size;
 	if (machine_stopping(m) || !m->setup)
-		return;
+		return 0;
 	if (!m->cpu->look) {
 		/*
 		 * Installed for other runs: not this one's.  A long run pays
@@ -140,12 +139,13 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 			m->cpu->shed = 1;
 			m->cpu->restart = 1;
 			engine_stop(m->eng);
+			return 1;
 		}
-		return;
+		return 0;
 	}
 	if (machine_access_faulted(m)) {
 		engine_stop(m->eng);
-		return;
+		return 1;
 	}
 	/*
 	 * The I/O, null-selector and limit checks are for CPL 3 (and vm86)
@@ -166,12 +166,12 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 				 (uint32_t)addr - machine_cs_base(m));
 		engine_stop(m->eng);
 		m->cpu->restart = 1;
-		return;
+		return 1;
 	}
 	m->cpu->exact_insns++;
 	const struct entryemu_setup *s = m->setup;
 	if (!s->ninjects)
-		return;		/* the IF, shadow and IRET bookkeeping is theirs */
+		return 0;	/* the IF, shadow and IRET bookkeeping is theirs */
 	uint32_t eflags = machine_reg(m, ER_EFLAGS);
 	if (m->cpu->nmi_blocked && is_iret(m, m->cpu->prev_insn))
 		m->cpu->nmi_blocked = 0;
@@ -213,6 +213,42 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 		/* continue at the handler: this instruction runs after the iret */
 		engine_stop(m->eng);
 		m->cpu->restart = 1;
-		return;
+		return 1;
 	}
+	return 0;
+}
+
+void inject_hook(void *data, uint32_t addr, uint32_t size)
+{
+	struct entryemu *m = data;
+	(void)size;
+	if (m->cpu->asked) {		/* inject_before_call() took this one */
+		m->cpu->asked = 0;
+		if (m->cpu->asked_at == addr)
+			return;
+	}
+	(void)inject_step(m, addr);
+}
+
+/*
+ * The engine calls the hooks of an instruction in the order they were
+ * installed, and the callout slots' hook comes before this one: it runs
+ * the C function the instruction stands for.  An event due at that
+ * boundary is the CPU's before the function's first instruction, so that
+ * hook asks here first; when an event comes, the function runs after the
+ * handler's iret, once, with the registers it was called with.  The
+ * engine's own call of this hook for the same instruction then does
+ * nothing (or never comes: the engine skips the rest of an
+ * instruction's hooks once told to stop).
+ */
+int inject_before_call(struct entryemu *m, uint32_t addr)
+{
+	if (!(m->hooked_inject & CODE_KERNEL))
+		return 0;		/* not hooked there: no event comes */
+	m->cpu->asked = 0;
+	if (inject_step(m, addr))
+		return 1;
+	m->cpu->asked = 1;
+	m->cpu->asked_at = addr;
+	return 0;
 }

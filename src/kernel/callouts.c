@@ -241,7 +241,7 @@ void callouts_hook(void *data, uint32_t addr, uint32_t size)
 {
 	struct entryemu *m = data;
 	(void)size;
-	if (machine_stopping(m))
+	if (machine_stopping(m) || inject_before_call(m, (uint32_t)addr))
 		return;
 	struct callout *co = slot_at(m, (uint32_t)addr);
 	if (!co) {

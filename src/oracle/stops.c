@@ -132,9 +132,16 @@ static int resume(entryemu_oracle *o, uint32_t *r, int step, int *timed_out)
 	return 0;
 }
 
-/* Inject what is due at pc (IRQ/NMI: an MSI to the local APIC). */
+/*
+ * Inject what is due at pc (IRQ/NMI: an MSI to the local APIC): 1 for
+ * an exception (the library raises it), else INJ_NMI and INJ_IRQ for the
+ * MSIs that went out (0: nothing was due), -1 when QEMU did not answer.
+ */
+#define INJ_NMI 2
+#define INJ_IRQ 4
 static int injection_point(entryemu_oracle *o, uint32_t pc)
 {
+	int sent = 0;
 	for (unsigned i = 0; i < o->ninj; i++) {
 		if (o->inj[i].done || o->inj[i].at != pc || ++o->inj[i].seen < o->inj[i].want)
 			continue;
@@ -150,8 +157,9 @@ static int injection_point(entryemu_oracle *o, uint32_t pc)
 				(uint32_t)(0x20 + o->inj[i].vector);
 		if (gw_write_mem(&o->q.gw, PH_APIC, &data, 4))
 			return -1;
+		sent |= o->inj[i].kind == ENTRYEMU_INJECT_NMI ? INJ_NMI : INJ_IRQ;
 	}
-	return 0;
+	return sent;
 }
 
 /* Run QEMU to its next stop the run would report. */
@@ -178,7 +186,7 @@ void oracle_run_to_stop(entryemu_oracle *o, struct qstop *st)
 		int inj = injection_point(o, linear_pc(st->r));
 		if (inj < 0)
 			goto gone;
-		if (inj) {
+		if (inj == 1) {
 			st->pc = linear_pc(st->r);
 			st->kind = ST_INJECT_EXC;
 			return;
@@ -219,6 +227,24 @@ void oracle_run_to_stop(entryemu_oracle *o, struct qstop *st)
 			return;
 		}
 		if (cpl == 0 && oracle_is_callout(o, st->pc)) {
+			/*
+			 * An event due before the C function comes first, as
+			 * in the library (cpu/inject.c): an NMI, or an IRQ
+			 * with IF = 1, is taken at the next step instead of
+			 * the slot's ret.  A masked IRQ stays pending in the
+			 * local APIC while the function runs.  (Left out: an
+			 * NMI due while QEMU still blocks NMIs.)
+			 */
+			o->pos_counted = 1;
+			int inj = injection_point(o, st->pc);
+			if (inj < 0)
+				goto gone;
+			if (inj == 1) {
+				st->kind = ST_INJECT_EXC;
+				return;
+			}
+			if ((inj & INJ_NMI) || ((inj & INJ_IRQ) && (st->r[GW_EFLAGS] & ENTRYEMU_EFLAGS_IF)))
+				continue;
 			st->kind = ST_CALLOUT;
 			return;
 		}
@@ -237,7 +263,7 @@ void oracle_run_to_stop(entryemu_oracle *o, struct qstop *st)
 		if (inj < 0)
 			goto gone;
 		o->pos_counted = 1;
-		if (inj) {
+		if (inj == 1) {
 			st->kind = ST_INJECT_EXC;
 			return;
 		}
