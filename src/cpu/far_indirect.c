@@ -54,6 +54,7 @@
  * short of translating one instruction at a time would.
  */
 #include "cpu/far_indirect.h"
+#include "cpu/insn_size.h"
 #include "cpu/fault.h"
 #include "engine/engine.h"
 #include "mem/memory.h"
@@ -220,11 +221,23 @@ struct walk {
 	size_t *todo;			/* branch targets still to decode from */
 	size_t ntodo, cap;
 	unsigned rewritten;
+	const struct far_known *known;	/* or NULL */
 };
 
 static int seen(const struct walk *w, size_t at)
 {
 	return w->seen[at / 8] >> (at % 8) & 1;
+}
+
+/* The size an earlier decode found at `at', while the bytes are as it saw them; else 0. */
+static size_t known_size(const struct walk *w, size_t at)
+{
+	const struct far_known *k = w->known;
+	if (!k || w->rewritten)
+		return 0;
+	uint32_t off = w->base + (uint32_t)at - k->base;	/* below: wraps, too large */
+	size_t size = off < k->len ? k->size[off] : 0;
+	return at + size <= w->len ? size : 0;
 }
 
 /*
@@ -243,32 +256,40 @@ static size_t sweep(struct walk *w, size_t from, size_t to, int until_seen)
 			at += k;
 			continue;
 		}
-		const uint8_t *p = w->code + at;
-		size_t left = w->len - at;
-		uint64_t addr = w->base + at;
-		if (!cs_disasm_iter(w->cs, &p, &left, &addr, w->insn)) {
-			size_t v = undecodable_vex(w->code, w->len, at);
-			w->rewritten += v != 0;
-			at += v ? v : 1;
-			continue;
+		size_t size = known_size(w, at);
+		if (!size)
+			size = insn_plain_size(w->code + at, w->len - at);
+		if (!size) {
+			const uint8_t *p = w->code + at;
+			size_t left = w->len - at;
+			uint64_t addr = w->base + at;
+			if (!cs_disasm_iter(w->cs, &p, &left, &addr, w->insn)) {
+				size_t v = undecodable_vex(w->code, w->len, at);
+				w->rewritten += v != 0;
+				at += v ? v : 1;
+				continue;
+			}
+			size = w->insn->size;
 		}
 		/* a target that is no start yet, with a pair right after it */
-		long t = branch_target(w->code, w->len, at, w->insn->size);
+		long t = branch_target(w->code, w->len, at, size);
 		if (t >= 0 && !seen(w, (size_t)t) && w->ntodo < w->cap &&
 		    has_candidate(w->code, (size_t)t,
 				  (size_t)t + 16 < w->len ? (size_t)t + 16 : w->len))
 			w->todo[w->ntodo++] = (size_t)t;
-		at += w->insn->size;
+		at += size;
 	}
 	return at;
 }
 
 unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
-			      uint32_t base, const uint32_t *anchors, size_t nanchors)
+			      uint32_t base, const uint32_t *anchors, size_t nanchors,
+			      const struct far_known *known)
 {
 	if (!has_candidate(code, 0, len))
 		return 0;
-	struct walk w = { cs, insn, code, len, base, calloc(len / 8 + 1, 1), NULL, 0, 4096, 0 };
+	struct walk w = { cs, insn, code, len, base, calloc(len / 8 + 1, 1), NULL, 0, 4096, 0,
+			  known };
 	w.todo = malloc(w.cap * sizeof(*w.todo));
 	if (!w.seen || !w.todo) {
 		free(w.seen);
@@ -342,7 +363,7 @@ void far_indirect_fetch_hook(void *data, uint32_t addr, uint32_t size)
 	if (!seen_bits)
 		return;
 	struct walk w = { m->cs_count, m->count_insn, code, len, a, seen_bits,
-			  NULL, 0, 0, 0 };
+			  NULL, 0, 0, 0, NULL };
 	size_t end = sweep(&w, 0, to, 0);
 	free(seen_bits);
 	m->fetch_from = m->fetch_clean = a + (uint32_t)end;

@@ -12,13 +12,25 @@
 #include <capstone/capstone.h>
 
 /*
+ * What an earlier decode of the same bytes found: size[a - base] is the
+ * size of the instruction at address a, 0 where it did not decode one.
+ */
+struct far_known {
+	const uint8_t *size;
+	uint32_t base, len;
+};
+
+/*
  * Rewrite each such instruction that a linear decode from the anchors
  * (instruction starts, ascending, as addresses; the code sits at `base')
  * lands on into `ff /7', which the engine also raises #UD for.  `insn'
- * is scratch from cs_malloc(cs).  Returns how many were rewritten.
+ * is scratch from cs_malloc(cs).  `known' (or NULL) spares decoding
+ * again what it holds, until the first rewrite changes bytes.  Returns
+ * how many were rewritten.
  */
 unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
-			      uint32_t base, const uint32_t *anchors, size_t nanchors);
+			      uint32_t base, const uint32_t *anchors, size_t nanchors,
+			      const struct far_known *known);
 
 /*
  * The engine's hook for its fetches from pages mapped without exec

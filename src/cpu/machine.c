@@ -327,12 +327,14 @@ static int guard_image_code(struct entryemu *m)
 		if (img->syms[i].addr > img->text_start && img->syms[i].addr < img->text_end &&
 		    img->syms[i].addr != anchors[n - 1])
 			anchors[n++] = img->syms[i].addr;
+	/* the open's decode of the entry code (image/accesses.c) knows most sizes */
+	const struct far_known known = { img->insn_size, img->starts_base, img->starts_len };
 	if (img->text_end > img->text_start && img->text_start >= img->base &&
 	    img->text_end <= img->end)
 		far_indirect_rewrite(m->cs_count, m->count_insn,
 				     img->bytes + (img->text_start - img->base),
 				     img->text_end - img->text_start, img->text_start,
-				     anchors, n);
+				     anchors, n, &known);
 	free(anchors);
 	return 0;
 }
@@ -557,7 +559,7 @@ static int load_user_code(struct entryemu *m, const uint8_t *code, size_t len)
 	n += 4;
 	/* with the jmp: code ending in ff makes `ff e9', a far jmp through %ecx */
 	far_indirect_rewrite(m->cs_count, m->count_insn, buf, n, ENTRYEMU_USER_CODE,
-			     &(uint32_t){ ENTRYEMU_USER_CODE }, 1);
+			     &(uint32_t){ ENTRYEMU_USER_CODE }, 1, NULL);
 	/*
 	 * Bytes up to the first difference from the loaded code (which the
 	 * last run left untouched, machine_reset) keep their translations:

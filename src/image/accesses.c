@@ -87,6 +87,7 @@ static int candidate(const cs_x86_op *op)
 enum flow { FLOW_ON, FLOW_CALL, FLOW_END };
 struct step {
 	uint32_t addr;
+	uint8_t size;
 	enum flow flow;
 	uint32_t target;		/* a direct branch's, or 0 */
 	long to;			/* the step it branches to, or -1 */
@@ -132,7 +133,8 @@ static int swept(const struct image *img, uint32_t a)
 static int record(struct pass *p, const cs_insn *insn)
 {
 	const cs_x86 *x = &insn->detail->x86;
-	struct step s = { .addr = (uint32_t)insn->address, .flow = FLOW_ON, .cand = -1, .to = -1 };
+	struct step s = { .addr = (uint32_t)insn->address, .size = (uint8_t)insn->size,
+			  .flow = FLOW_ON, .cand = -1, .to = -1 };
 	cs_regs rd, wr;
 	uint8_t nrd = 0, nwr = 0;
 	if (cs_regs_access(p->cs, insn, rd, &nrd, wr, &nwr) == CS_ERR_OK) {
@@ -346,8 +348,8 @@ int image_find_accesses(struct image *img, csh cs, char *err, size_t errlen)
 	free(img->accesses);
 	img->accesses = NULL;
 	img->naccesses = 0;
-	free(img->starts);
-	img->starts = NULL;
+	free(img->insn_size);
+	img->insn_size = NULL;
 	img->starts_len = 0;
 	struct pass p = { .img = img, .cs = cs };
 	cs_insn *insn = cs_malloc(cs);
@@ -393,10 +395,11 @@ int image_find_accesses(struct image *img, csh cs, char *err, size_t errlen)
 }
 
 /*
- * Where the sweep found instructions to start: the exit sites and the
- * flag loads the kernel layer looks for are then a bit test each, not
- * another decode from the symbol before them (a quarter of an open,
- * before).  The steps are in address order within each executable
+ * Where the sweep found instructions to start, and their sizes: the exit
+ * sites and the flag loads the kernel layer looks for are then a look-up
+ * each, not another decode from the symbol before them (a quarter of an
+ * open, before), and the rewrite of far calls through a register
+ * (cpu/far_indirect.c) need not decode the image's code again.  The steps are in address order within each executable
  * section, but a crafted image's sections may overlap or come in any
  * order: the bitmap spans the lowest to the highest.
  */
@@ -412,29 +415,33 @@ static int keep_starts(struct image *img, const struct pass *p)
 			last = p->steps[i].addr;
 	}
 	uint32_t len = last - base + 1;
-	img->starts = calloc((len + 7) / 8, 1);
-	if (!img->starts)
+	img->insn_size = calloc(len, 1);
+	if (!img->insn_size)
 		return -1;
 	img->starts_base = base;
 	img->starts_len = len;
-	for (size_t i = 0; i < p->nsteps; i++) {
-		uint32_t off = p->steps[i].addr - base;
-		img->starts[off / 8] |= (uint8_t)(1u << (off % 8));
-	}
+	for (size_t i = 0; i < p->nsteps; i++)
+		img->insn_size[p->steps[i].addr - base] = p->steps[i].size;
 	return 0;
 }
 
 int image_insn_start(const struct image *img, uint32_t addr)
 {
 	uint32_t off = addr - img->starts_base;	/* below: wraps, too large */
-	if (!img->starts || off >= img->starts_len)
+	if (!img->insn_size || off >= img->starts_len)
 		return -1;
 	for (size_t i = 0; i < img->nexec; i++)	/* the slots were not swept */
 		if (img->exec[i].start >= img->callouts_start &&
 		    img->exec[i].end <= img->callouts_end &&
 		    addr >= img->exec[i].start && addr < img->exec[i].end)
 			return -1;
-	return (img->starts[off / 8] >> (off % 8)) & 1;
+	return img->insn_size[off] != 0;
+}
+
+unsigned image_insn_size(const struct image *img, uint32_t addr)
+{
+	uint32_t off = addr - img->starts_base;
+	return img->insn_size && off < img->starts_len ? img->insn_size[off] : 0;
 }
 
 const struct image_access *image_access_at(const struct image *img, uint32_t insn)

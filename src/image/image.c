@@ -670,7 +670,7 @@ void image_free(struct image *img)
 	free(img->abs_sizes);
 	free(img->tables);
 	free(img->accesses);
-	free(img->starts);
+	free(img->insn_size);
 	free(img->extable);
 	free(img->bytes);
 	cfi_free(&img->cfi);

@@ -88,7 +88,8 @@ struct image {
 	uint32_t callouts_start, callouts_end;
 	struct image_access *accesses;	/* sorted by insn (image_find_accesses) */
 	size_t naccesses;
-	uint8_t *starts;		/* bit per byte: an instruction starts there */
+	uint8_t *insn_size;		/* per byte: the size of the instruction
+					 * starting there, 0 for none */
 	uint32_t starts_base, starts_len;	/* the bytes it covers (the same pass) */
 	struct image_layout layout;
 	struct cfi_table cfi;		/* the entry code's unwind rules (image_cfi) */
@@ -117,6 +118,8 @@ const struct image_access *image_access_at(const struct image *img, uint32_t ins
 /* Does an instruction of the entry code start at addr, as that pass
  * decoded it: 1 or 0; -1 where it did not look (the callout slots). */
 int image_insn_start(const struct image *img, uint32_t addr);
+/* The size of the instruction that pass decoded at addr, 0 if none. */
+unsigned image_insn_size(const struct image *img, uint32_t addr);
 /* The sized table at exactly addr, or NULL. */
 const struct image_table *image_table_at(const struct image *img, uint32_t addr);
 

@@ -1,0 +1,38 @@
+/*
+ * Instruction sizes that need no decoder.  The load-time sweep of the
+ * image's code (far_indirect.c) meets long runs of zero padding between
+ * sections, and decoding each `00 00' took most of an open's time.
+ */
+#include "cpu/insn_size.h"
+
+size_t insn_plain_size(const uint8_t *code, size_t len)
+{
+	if (!len)
+		return 0;
+	uint8_t op = code[0];
+	if (op == 0x90 || op == 0xcc)
+		return 1;		/* NOP, INT3: the usual padding */
+	/*
+	 * The eight ALU operations' r/m, reg forms (00-03, 08-0b, ... 38-3b),
+	 * TEST, XCHG and MOV between r/m and reg (84-8b): an opcode and a
+	 * ModRM, with no immediate, every ModRM defined (SDM vol. 2A 2.1.5,
+	 * table 2-2: zero padding is 00 00, ADD %al,(%eax)).
+	 */
+	if (!((op < 0x40 && (op & 7) < 4) || (op >= 0x84 && op <= 0x8b)) || len < 2)
+		return 0;
+	uint8_t mod = code[1] >> 6, rm = code[1] & 7;
+	size_t n = 2;
+	if (mod == 3)
+		return n;
+	if (rm == 4) {			/* a SIB byte; base 101 with mod 00: disp32 */
+		if (len < 3)
+			return 0;
+		n++;
+		if (mod == 0 && (code[2] & 7) == 5)
+			n += 4;
+	} else if (mod == 0 && rm == 5) {
+		n += 4;			/* disp32 alone */
+	}
+	n += mod == 1 ? 1 : mod == 2 ? 4 : 0;
+	return n <= len ? n : 0;
+}

@@ -1,0 +1,16 @@
+/* Instruction sizes that need no decoder: see insn_size.c. */
+#ifndef ENTRYEMU_CPU_INSN_SIZE_H
+#define ENTRYEMU_CPU_INSN_SIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The size of the 32-bit instruction at code (len bytes there) when its
+ * opcode and ModRM give it alone: no prefix, and NOP, INT3 or an ALU,
+ * TEST, XCHG or MOV between a register and r/m (zero padding is one).
+ * 0 for any other instruction, or when len cuts it short.
+ */
+size_t insn_plain_size(const uint8_t *code, size_t len);
+
+#endif

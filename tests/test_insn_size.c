@@ -1,0 +1,101 @@
+/*
+ * The instruction sizes the load-time sweep takes without a decoder
+ * (src/cpu/insn_size.c), on their own.  Expected sizes come from the
+ * encoding rules of the Intel SDM vol. 2A: 2.1 (opcode, ModRM, SIB,
+ * displacement), table 2-2 (32-bit ModRM: mod 00 r/m 101 is disp32 alone,
+ * r/m 100 a SIB byte, mod 01 disp8, mod 10 disp32, mod 11 a register) and
+ * table 2-3 (SIB base 101 with mod 00: disp32, no base).  Then every
+ * opcode, ModRM and SIB against Capstone, which the sweep otherwise asks:
+ * where both give a size they must agree.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <capstone/capstone.h>
+
+#include "cpu/insn_size.h"
+
+static size_t size_of(const uint8_t *b, size_t n)
+{
+	return insn_plain_size(b, n);
+}
+
+static void test_by_the_manual(void **state)
+{
+	(void)state;
+	static const struct { uint8_t b[8]; size_t n, want; } cases[] = {
+		{ { 0x00, 0x00 }, 2, 2 },			/* add %al,(%eax): zero padding */
+		{ { 0x90 }, 1, 1 },				/* nop */
+		{ { 0xcc }, 1, 1 },				/* int3 */
+		{ { 0x89, 0xc3 }, 2, 2 },			/* mov %eax,%ebx: mod 11 */
+		{ { 0x8b, 0x45, 0xfc }, 3, 3 },			/* mov -4(%ebp),%eax: disp8 */
+		{ { 0x8b, 0x85, 1, 2, 3, 4 }, 6, 6 },		/* disp32(%ebp) */
+		{ { 0x01, 0x05, 1, 2, 3, 4 }, 6, 6 },		/* add %eax,abs32: mod 00 r/m 101 */
+		{ { 0x88, 0x44, 0x24, 0x08 }, 4, 4 },		/* mov %al,8(%esp): SIB, disp8 */
+		{ { 0x8b, 0x04, 0x24 }, 3, 3 },			/* mov (%esp),%eax: SIB */
+		{ { 0x8b, 0x04, 0x25, 1, 2, 3, 4 }, 7, 7 },	/* SIB base 101, mod 00: disp32 */
+		{ { 0x8b, 0x84, 0x24, 1, 2, 3, 4 }, 7, 7 },	/* SIB, disp32 */
+		{ { 0x85, 0xc0 }, 2, 2 },			/* test %eax,%eax */
+		{ { 0x87, 0x18 }, 2, 2 },			/* xchg %ebx,(%eax) */
+		{ { 0x8b, 0x85, 1, 2, 3 }, 5, 0 },		/* cut short */
+		{ { 0x00 }, 1, 0 },				/* no ModRM yet */
+		{ { 0x66, 0x89, 0xc0 }, 3, 0 },			/* a prefix: not taken */
+		{ { 0x04, 0x01 }, 2, 0 },			/* add $1,%al: an immediate */
+		{ { 0x8d, 0x00 }, 2, 0 },			/* lea: not taken */
+		{ { 0x0f, 0xaf, 0xc0 }, 3, 0 },			/* two-byte opcode */
+		{ { 0xff, 0xd8 }, 2, 0 },			/* the sweep's own business */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t got = size_of(cases[i].b, cases[i].n);
+		if (got != cases[i].want)
+			fail_msg("case %zu (%02x %02x): %zu, expected %zu", i, cases[i].b[0],
+				 cases[i].b[1], got, cases[i].want);
+	}
+}
+
+static void test_agrees_with_the_decoder(void **state)
+{
+	(void)state;
+	csh cs;
+	assert_int_equal(cs_open(CS_ARCH_X86, CS_MODE_32, &cs), CS_ERR_OK);
+	cs_insn *insn = cs_malloc(cs);
+	assert_non_null(insn);
+	unsigned long taken = 0;
+	uint8_t b[16];
+	for (unsigned op = 0; op < 256; op++)
+		for (unsigned modrm = 0; modrm < 256; modrm++)
+			for (unsigned sib = 0; sib < ((modrm & 7) == 4 ? 256u : 1u); sib++) {
+				for (unsigned i = 0; i < sizeof(b); i++)
+					b[i] = (uint8_t)(0x11 * i);
+				b[0] = (uint8_t)op, b[1] = (uint8_t)modrm, b[2] = (uint8_t)sib;
+				for (size_t n = 1; n <= 8; n++) {
+					size_t got = size_of(b, n);
+					if (!got)
+						continue;
+					taken++;
+					const uint8_t *p = b;
+					size_t left = n;
+					uint64_t a = 0;
+					size_t want = cs_disasm_iter(cs, &p, &left, &a, insn) ? insn->size : 0;
+					if (got != want)
+						fail_msg("%02x %02x %02x in %zu bytes: %zu, the decoder %zu",
+							 op, modrm, sib, n, got, want);
+				}
+			}
+	/* the forms above: 42 opcodes, every ModRM, in enough bytes */
+	assert_true(taken > 42u * 256u);
+	cs_free(insn, 1);
+	cs_close(&cs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_by_the_manual),
+		cmocka_unit_test(test_agrees_with_the_decoder),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
