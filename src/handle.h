@@ -199,6 +199,7 @@ struct entryemu {
 		uint32_t put_back_lo, put_back_hi;	/* code the last restore changed */
 	} regions[MACHINE_REGIONS];	/* memory.c */
 	unsigned nregions;
+	unsigned last_region;		/* where machine_ptr() found the last address */
 	uint8_t *arena;			/* all of the buffers below, one mmap */
 	size_t arena_size;
 	uint8_t *sys, *kstack;

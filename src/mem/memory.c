@@ -33,19 +33,34 @@
 #define PAGE 0x1000u
 
 /*
- * Host pointer for [addr, addr+len) if it lies inside one region.  The
- * regions are searched in the order they were mapped, the kernel's
- * first: descriptor and stack reads are the common case.
+ * The region [addr, addr+len) lies inside, or NULL.  The one that held
+ * the last address looked up first (the checks before each instruction
+ * look at the code's own region again and again), then the rest in the
+ * order they were mapped, the kernel's first: descriptor and stack reads
+ * are the common case.
  */
-uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len)
+static struct host_region *region_of(struct entryemu *m, uint32_t addr, size_t len)
 {
+	struct host_region *r = &m->regions[m->last_region];
+	uint32_t off = addr - r->base;		/* below base: wraps, too large */
+	if (m->last_region < m->nregions && len <= r->size && off <= r->size - len)
+		return r;
 	for (unsigned i = 0; i < m->nregions; i++) {
-		const struct host_region *r = &m->regions[i];
-		uint32_t off = addr - r->base;	/* below base: wraps, too large */
-		if (len <= r->size && off <= r->size - len)
-			return r->p + off;
+		r = &m->regions[i];
+		off = addr - r->base;
+		if (len <= r->size && off <= r->size - len) {
+			m->last_region = i;
+			return r;
+		}
 	}
 	return NULL;
+}
+
+/* Host pointer for [addr, addr+len) if it lies inside one region. */
+uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len)
+{
+	const struct host_region *r = region_of(m, addr, len);
+	return r ? r->p + (addr - r->base) : NULL;
 }
 
 /* As machine_ptr(), for a write by the library: the next reset undoes it. */
@@ -75,14 +90,13 @@ static uint64_t granules(const struct host_region *r, uint32_t addr, uint32_t le
 
 void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len)
 {
-	for (unsigned i = 0; i < m->nregions; i++) {
-		struct host_region *r = &m->regions[i];
-		if (addr - r->base < r->size && len <= r->size - (addr - r->base)) {
-			r->dirty |= granules(r, addr, len);
-			return;		/* inside one region: the common case */
-		}
-		r->dirty |= granules(r, addr, len);
+	struct host_region *in = region_of(m, addr, len);
+	if (in) {
+		in->dirty |= granules(in, addr, len);
+		return;			/* inside one region: the common case */
 	}
+	for (unsigned i = 0; i < m->nregions; i++)	/* across regions */
+		m->regions[i].dirty |= granules(&m->regions[i], addr, len);
 }
 
 /* A block ran at [addr, addr+size): restoring those bytes must also drop
@@ -447,14 +461,13 @@ size_t machine_avail(struct entryemu *m, uint32_t addr, size_t max)
 	 * that follow on at guest addresses need not in the host: only the
 	 * ones machine_map_regions() maps as one are laid out so.)
 	 */
+	if (region_of(m, addr, max))
+		return max;		/* all in one region: the common case */
 	size_t n = 0;
 	const uint8_t *end = NULL;
 	while (n < max) {
 		uint32_t at = addr + (uint32_t)n;
-		const struct host_region *hit = NULL;
-		for (unsigned i = 0; i < m->nregions && !hit; i++)
-			if (at - m->regions[i].base < m->regions[i].size)
-				hit = &m->regions[i];
+		const struct host_region *hit = region_of(m, at, 1);
 		if (!hit || (end && hit->p + (at - hit->base) != end))
 			break;
 		n += hit->size - (at - hit->base);
