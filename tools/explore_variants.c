@@ -3,9 +3,9 @@
  *
  * - Injections: an IRQ and an NMI before each kernel instruction of the
  *   scenario's traced run, by address and occurrence.  An IRQ waits
- *   while IF = 0, as the CPU would.  The callout slots (the kernel's C
- *   functions, each one step of the model), the vsyscall page and user
- *   code are left out.
+ *   while IF = 0, as the CPU would.  Before a callout slot (a kernel C
+ *   function, one step of the model) the event comes before the function
+ *   runs.  The vsyscall page and user code are left out.
  * - A debug exception (#DB, vector 1) where the CPU raises one in kernel
  *   code of a kernel no debugger is attached to: a data breakpoint that
  *   ptrace set on a user address hits when the kernel reads that address
@@ -157,14 +157,11 @@ int variants_list(struct variants *vs, entryemu *m, const entryemu_result *r,
 		free(ua);
 		return -1;
 	}
-	uint32_t co_lo = entryemu_symbol(m, "__callouts_start");
-	uint32_t co_hi = entryemu_symbol(m, "__callouts_end");
 	for (size_t k = 0; k < len; k++) {
 		uint32_t at = trace[k];
 		unsigned occurrence = at ? count_one(&occ, at) : 0;
-		if (at < PAGE_OFFSET || at >= ENTRYEMU_VSYSCALL - 0x400 ||
-		    (at >= co_lo && at < co_hi))
-			continue;	/* user code, the vsyscall page, a C function */
+		if (at < PAGE_OFFSET || at >= ENTRYEMU_VSYSCALL - 0x400)
+			continue;	/* user code, the vsyscall page */
 		/* #DB: only right after a user access (a data breakpoint) */
 		int db = k > 0 && listed(ua, nua, trace[k - 1]);
 		for (enum kind kind = KIND_IRQ; kind <= (db ? KIND_DB : KIND_NMI); kind++) {

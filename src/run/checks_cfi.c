@@ -102,6 +102,26 @@ static void begin(struct checks *k, const struct run_event *ev)
 	s->act[s->n++] = a;
 }
 
+/*
+ * The activations the stack has left by now, at %esp = esp: an iret back
+ * into an outer activation, or a switch to another stack (vm86's return,
+ * a debug trap's move off the sysenter stack).  The one left on top, or
+ * NULL.
+ */
+static struct cfi_activation *leave_finished(struct cfi_frames *s, uint32_t esp)
+{
+	struct cfi_activation *a = &s->act[s->n - 1];
+	while (a->anchored && esp >= a->cfa_ring3 + (a->cfa_ring3 != a->cfa)) {
+		if (!--s->n)
+			return NULL;
+		a = &s->act[s->n - 1];
+		/* its saves are behind it (or its frame was rebuilt by a
+		 * stack switch, FIX_STACK's): no slot is asked for again */
+		a->checked = 0xffff;
+	}
+	return a;
+}
+
 void cfi_observe(struct checks *k, const struct run_event *ev)
 {
 	struct cfi_frames *s = &k->cfi;
@@ -116,10 +136,15 @@ void cfi_observe(struct checks *k, const struct run_event *ev)
 		/*
 		 * It moves pt_regs 8 bytes down, into the room ldt_ss made
 		 * (2.6.18 traps.c: memmove(stk, stk + 8, sizeof(struct
-		 * pt_regs))): the return information with it.
+		 * pt_regs))): the return information with it.  An event
+		 * taken just before the call has returned by now, though no
+		 * described instruction ran since to see it leave.
 		 */
-		s->act[s->n - 1].cfa -= 8;
-		s->act[s->n - 1].cfa_ring3 -= 8;
+		struct cfi_activation *a = leave_finished(s, ev->u.call.rec->esp);
+		if (a) {
+			a->cfa -= 8;
+			a->cfa_ring3 -= 8;
+		}
 	}
 }
 
@@ -148,19 +173,9 @@ void cfi_step(struct checks *k, uint32_t addr)
 	/* one register read per instruction in the common case: %esp */
 	struct engine *e = k->m->eng;
 	uint32_t esp = engine_reg(e, ER_ESP);
-	/*
-	 * The frames left by now: an iret back into an outer activation, or
-	 * a switch to another stack (vm86's return, a debug trap's move
-	 * off the sysenter stack).
-	 */
-	while (a->anchored && esp >= a->cfa_ring3 + (a->cfa_ring3 != a->cfa)) {
-		if (!--s->n)
-			return;
-		a = &s->act[s->n - 1];
-		/* its saves are behind it (or its frame was rebuilt by a
-		 * stack switch, FIX_STACK's): no slot is asked for again */
-		a->checked = 0xffff;
-	}
+	a = leave_finished(s, esp);
+	if (!a)
+		return;
 	const struct cfi_row *r = cfi_at(&k->m->img.cfi, addr);
 	if (!a->checked_frame || !r || r->cfa_reg < 0)
 		return;
