@@ -48,21 +48,23 @@ done
 memcheck "$build/bin/entryemu" replay
 echo "valgrind: clean"
 
-# fuzz: each libFuzzer target (ASan + UBSan, clang) for a bounded time,
-# both at once, one process each (two cores).  A crash, a leak, an input
-# slower than 1 s or more than 2 GiB fails; the input is left in
-# $fuzz/fuzz/artifacts/ (minimise it, then add it to fuzz/corpus/scenario/
-# or to fuzz/image-seeds.sh).
+# fuzz: each libFuzzer target (ASan + UBSan, clang) for a bounded time:
+# fuzz_scenario and fuzz_image at once, one process each (two cores), then
+# fuzz_entry on both cores.  A crash, a leak, an input slower than 1 s or
+# more than 2 GiB, or a fuzz_entry find fails; the input is left in
+# $fuzz/fuzz/artifacts/ (minimise it, then add it to fuzz/corpus/scenario/,
+# fuzz/corpus/entry/ or fuzz/image-seeds.sh).
 fuzz_stage() {
 	echo "== fuzz (libFuzzer, ASan + UBSan) =="
 	# clang and libFuzzer's runtime, if missing (the normal build is up to date)
 	ENTRYEMU_FUZZ=1 tools/setup.sh "$build"
 	cmake -S . -B "$fuzz" -DENTRYEMU_FUZZ=ON -DCMAKE_C_COMPILER=clang >/dev/null
-	cmake --build "$fuzz" -j"$jobs" --target fuzz_scenario fuzz_image
+	cmake --build "$fuzz" -j"$jobs" --target fuzz_scenario fuzz_image fuzz_entry
 	secs=${ENTRYEMU_FUZZ_SECONDS:-60}
 	work=$fuzz/fuzz
 	rm -rf "$work/work" "$work/artifacts"
-	mkdir -p "$work/work/scenario" "$work/work/image" "$work/artifacts"
+	mkdir -p "$work/work/scenario" "$work/work/image" "$work/work/entry1" \
+		"$work/work/entry2" "$work/artifacts/entry-finds"
 	fuzzrun scenario -dict=fuzz/scenario.dict "$work/work/scenario" fuzz/corpus/scenario &
 	p1=$!
 	# fuzz_image explores from its seeds (every input found so far among
@@ -77,21 +79,48 @@ fuzz_stage() {
 			"$work/$t.log" | sed "s/^/fuzz_$t: /"
 	done
 	if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ]; then
-		for t in scenario image; do
-			grep -q "^SUMMARY\|ERROR: libFuzzer" "$work/$t.log" || continue
-			tail -60 "$work/$t.log"
-		done
-		ls -l "$work/artifacts"
+		fuzz_failed scenario image
 		echo "fuzz: failed (fuzz_scenario exit $rc1, fuzz_image exit $rc2)"
 		exit 1
 	fi
+	# then fuzz_entry, one process a core, each from the seed corpus: a
+	# find (a checker's report on a correct kernel, an oops, an
+	# unsupported end) is written as a scenario to artifacts/entry-finds/
+	export ENTRYEMU_FUZZ_OUT="$work/artifacts/entry-finds"
+	fuzzrun entry1 -dict=fuzz/entry.dict -detect_leaks=0 -seed=1 \
+		"$work/work/entry1" fuzz/corpus/entry &
+	p1=$!
+	fuzzrun entry2 -dict=fuzz/entry.dict -detect_leaks=0 -seed=2 \
+		"$work/work/entry2" fuzz/corpus/entry &
+	p2=$!
+	rc1=0 rc2=0
+	wait "$p1" || rc1=$?
+	wait "$p2" || rc2=$?
+	for t in entry1 entry2; do
+		grep -h "^stat::\(number_of_executed_units\|average_exec_per_sec\)" \
+			"$work/$t.log" | sed "s/^/fuzz_$t: /"
+	done
+	if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ]; then
+		fuzz_failed entry1 entry2
+		ls -l "$work/artifacts/entry-finds"
+		echo "fuzz: failed (fuzz_entry exits $rc1, $rc2)"
+		exit 1
+	fi
 	echo "fuzz: clean"
+}
+# fuzz_failed LOG...: the end of each log that tells of a failure
+fuzz_failed() {
+	for t in "$@"; do
+		grep -q "^SUMMARY\|ERROR: libFuzzer" "$work/$t.log" || continue
+		tail -60 "$work/$t.log"
+	done
+	ls -l "$work/artifacts"
 }
 # fuzzrun TARGET ARGS...: one target for $secs, its output in $work/TARGET.log
 fuzzrun() {
 	t=$1
 	shift
-	"$fuzz/bin/fuzz_$t" -max_total_time="$secs" -timeout=1 -rss_limit_mb=2048 \
+	"$fuzz/bin/fuzz_${t%[0-9]}" -max_total_time="$secs" -timeout=1 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$work/artifacts/$t-" \
 		"$@" >"$work/$t.log" 2>&1
 }
