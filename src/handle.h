@@ -242,6 +242,7 @@ struct entryemu {
 	char (*syscall_names)[24];
 
 	struct block_info blocks[USER_BLOCK_CACHE][2];	/* below PAGE_OFFSET */
+	uint64_t blocks_used[USER_BLOCK_CACHE / 64];	/* sets that may hold one */
 	struct block_info kblocks[BLOCK_CACHE][2];	/* PAGE_OFFSET and up */
 	struct seg_use seg_uses[SEG_USE_CACHE];		/* null_seg.c */
 	/* the image's own findings (its exception table), found at open */

@@ -81,15 +81,17 @@ static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
 					      uint32_t size)
 {
 	/* Fibonacci hashing: neighbouring blocks, and blocks a page apart, differ */
-	uint32_t f = addr * 2654435761u;
+	uint32_t f = addr * 2654435761u, u = f >> (32 - USER_BLOCK_CACHE_BITS);
 	struct block_info *set = addr >= PAGE_OFFSET ? m->kblocks[f >> (32 - BLOCK_CACHE_BITS)]
-				 : m->blocks[f >> (32 - USER_BLOCK_CACHE_BITS)];
+				 : m->blocks[u];
 	for (int way = 0; way < 2; way++)
 		if (set[way].addr == addr && set[way].size == size && set[way].ninsns)
 			return &set[way];
 	set[1] = set[0];
 	set[0] = (struct block_info){ addr, size, 0, 0 };
 	set[0].ninsns = count_block(m, addr, size, &set[0].stack_ops);
+	if (addr < PAGE_OFFSET)
+		m->blocks_used[u / 64] |= 1ull << (u % 64);
 	machine_mark_code(m, addr, size);	/* Unicorn translated these bytes */
 	return &set[0];
 }
@@ -102,11 +104,19 @@ static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
  */
 void count_forget_user(struct entryemu *m, uint32_t lo, uint32_t hi)
 {
-	for (unsigned set = 0; set < USER_BLOCK_CACHE; set++)
-		for (int way = 0; way < 2; way++) {
-			struct block_info *b = &m->blocks[set][way];
-			if (b->ninsns && b->addr < hi && b->addr + b->size > lo)
-				b->ninsns = 0;
+	/* only the sets a block went into: a run fills a few of them */
+	for (unsigned w = 0; w < USER_BLOCK_CACHE / 64; w++)
+		for (uint64_t used = m->blocks_used[w]; used; used &= used - 1) {
+			unsigned set = w * 64 + (unsigned)__builtin_ctzll(used);
+			int left = 0;
+			for (int way = 0; way < 2; way++) {
+				struct block_info *b = &m->blocks[set][way];
+				if (b->ninsns && b->addr < hi && b->addr + b->size > lo)
+					b->ninsns = 0;
+				left |= b->ninsns != 0;
+			}
+			if (!left)
+				m->blocks_used[w] &= ~(1ull << (set % 64));
 		}
 }
 
