@@ -130,6 +130,8 @@ struct count_state {
 	uint64_t events;		/* events delivered: bounded by the budget too */
 	uint64_t deadline_ns;		/* CLOCK_MONOTONIC: the run ends there (0: not yet read) */
 	struct block_info cur;		/* the block running now */
+	uint32_t cut_at;		/* this block runs again an instruction the
+					 * last one was stopped at (0: none) */
 	uint32_t cur_esp;		/* ESP as it started, if cur_esp_known */
 	int cur_esp_known;
 	struct block_info ring[BLOCK_RING];	/* and the ones before it */
@@ -211,6 +213,8 @@ struct entryemu {
 	uint32_t fetch_next, fetch_from, fetch_clean;
 	uint64_t fetch_stores;		/* watched_stores when it looked */
 	uint64_t watched_stores;	/* guest stores to watched pages (memory.c) */
+	uint32_t running_lo, running_hi;	/* the running block's bytes (counting.c) */
+	int running_stored;		/* a guest store went into them (memory.c) */
 	struct image_symbol *labels;	/* user code's names (entryemu_set_labels) */
 	size_t nlabels;
 	size_t ucode_len;		/* bytes of user code currently loaded */

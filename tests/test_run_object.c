@@ -143,6 +143,49 @@ static void test_oops_runs_callouts_once(void **state)
 }
 
 /* c. API hygiene */
+/*
+ * A store into the block that makes it: the CPU runs each instruction
+ * once and the changed bytes after the store (SDM vol. 3A 11.6
+ * "Self-Modifying Code"), so the count and the trace list every
+ * instruction once.  The engine stops such a block before the storing
+ * instruction and runs it again as a block of its own; that instruction
+ * and the rest of the first block used to be counted twice (9 for 5),
+ * the store traced twice.  The code ends in the library's jmp to the exit
+ * page: one instruction more than written.  In the second case the store
+ * goes into an instruction that has run already (the block is stopped
+ * all the same): it keeps the value it loaded.
+ */
+static void test_self_modifying_counted_once(void **state)
+{
+	entryemu *m = *state;
+	const uint32_t u = ENTRYEMU_USER_CODE;
+	/* movl $u+12, %eax; movl $7, (%eax); movl $0, %ebx; nop: $0 becomes $7 */
+	static const uint8_t ahead[] = { 0xb8, 0x0c, 0x80, 0x04, 0x08, 0xc7, 0x00, 0x07, 0, 0, 0,
+					 0xbb, 0, 0, 0, 0, 0x90 };
+	const uint32_t ahead_trace[] = { u, u + 5, u + 11, u + 16, u + 17 };
+	/* movl $3, %ebx; movl $u+1, %eax; movl $7, (%eax); nop: $3 was loaded */
+	static const uint8_t behind[] = { 0xbb, 3, 0, 0, 0, 0xb8, 0x01, 0x80, 0x04, 0x08,
+					  0xc7, 0x00, 0x07, 0, 0, 0, 0x90 };
+	const uint32_t behind_trace[] = { u, u + 5, u + 10, u + 16, u + 17 };
+	const struct { const uint8_t *code; size_t len; const uint32_t *trace; uint32_t ebx; } c[] = {
+		{ ahead, sizeof(ahead), ahead_trace, 7 },
+		{ behind, sizeof(behind), behind_trace, 3 },
+	};
+	entryemu_result *r = new_result();
+	for (size_t i = 0; i < 2; i++) {
+		struct entryemu_setup s = { .flags = ENTRYEMU_RUN_TRACE };
+		run_code(m, &s, c[i].code, c[i].len, r);
+		assert_outcome(r, ENTRYEMU_DONE);
+		assert_int_equal(final_regs(r)->ebx, c[i].ebx);
+		assert_int_equal(entryemu_result_insns(r), 5);
+		size_t n = 0;
+		const uint32_t *t = entryemu_result_trace(r, &n);
+		assert_int_equal(n, 5);
+		for (size_t k = 0; k < n; k++)
+			assert_int_equal(t[k], c[i].trace[k]);
+	}
+}
+
 static void test_open_missing_image(void **state)
 {
 	(void)state;
@@ -573,6 +616,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_records_beyond_the_old_limits),
 		cmocka_unit_test(test_oops_runs_callouts_once),
+		cmocka_unit_test(test_self_modifying_counted_once),
 		cmocka_unit_test(test_open_missing_image),
 		cmocka_unit_test(test_null_arguments),
 		cmocka_unit_test(test_null_arguments_elsewhere),

@@ -128,7 +128,8 @@ static unsigned cached_count(struct entryemu *m, uint32_t addr, uint32_t size)
 void count_block_hook(void *data, uint32_t addr, uint32_t size)
 {
 	struct entryemu *m = data;
-	const struct block_info *b = cached_block(m, (uint32_t)addr, size);
+	/* a copy: taking back a cut block's tail below may reuse its cache entry */
+	const struct block_info blk = *cached_block(m, (uint32_t)addr, size), *b = &blk;
 	unsigned n = b->ninsns;
 	struct count_state *c = m->count;
 	if (!c)
@@ -139,8 +140,26 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 		engine_stop(m->eng);	/* the fault is in the block before */
 		return;
 	}
+	/*
+	 * A guest store into the running block's own bytes: the engine stops
+	 * that block before the storing instruction and runs the instruction
+	 * again as a block of its own (QEMU's precise self-modifying code),
+	 * which is this one.  The old block's instructions from here on did
+	 * not run then; the per-instruction hooks that saw this one already
+	 * leave it alone this time (cut_at).
+	 */
+	c->cut_at = 0;
+	if (m->running_stored) {
+		m->running_stored = 0;
+		if (addr >= c->cur.addr && addr < c->cur.addr + c->cur.size) {
+			count_unexecuted(m, (uint32_t)addr);
+			c->cut_at = (uint32_t)addr;
+		}
+	}
 	c->ring[c->ring_next++ % BLOCK_RING] = c->cur;
 	c->cur = *b;
+	m->running_lo = b->addr;
+	m->running_hi = b->addr + b->size;
 	/*
 	 * Unicorn leaves EIP stale when a data access faults inside a block,
 	 * so the faulting instruction is found by its access
@@ -159,7 +178,13 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 		m->cpu->restart = 1;
 		return;
 	}
-	if (c->insns > c->budget && !machine_stopping(m))
+	/*
+	 * The exit page's instruction never runs: reaching it ends the run
+	 * (run.c), so a run of exactly the budget completes.  (Once only: a
+	 * run that loops there runs out.)
+	 */
+	uint64_t limit = c->budget + (addr - ENTRYEMU_USER_EXIT < 0x1000 ? n : 0);
+	if (c->insns > limit && !machine_stopping(m))
 		machine_stop(m, ENTRYEMU_BUDGET, "instruction budget of %llu exhausted",
 			     (unsigned long long)c->budget);
 	/*

@@ -128,6 +128,8 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 {
 	if (machine_stopping(m) || !m->setup)
 		return 0;
+	if (m->count && m->count->cut_at == addr)
+		return 0;		/* seen before the engine cut its block */
 	if (!m->cpu->look) {
 		/*
 		 * Installed for other runs: not this one's.  A long run pays

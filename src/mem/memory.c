@@ -212,6 +212,8 @@ static void watch_hook(void *data, uint32_t addr, uint32_t size, uint64_t value)
 {
 	struct entryemu *m = data;
 	m->watched_stores++;
+	if (addr < m->running_hi && addr + size > m->running_lo)
+		m->running_stored = 1;	/* the engine cuts the block: counting.c */
 	machine_mark_dirty(m, addr, size);
 	guard_code_store(m, addr, size, value);
 }

@@ -79,7 +79,7 @@ static void trace_hook(void *data, uint32_t addr, uint32_t size)
 {
 	struct entryemu *m = data;
 	(void)size;
-	if (m->run)
+	if (m->run && !(m->count && m->count->cut_at == addr))	/* traced before the cut */
 		result_trace_push(m->run->res, (uint32_t)addr);
 }
 
