@@ -1,5 +1,5 @@
 /*
- * The instruction sizes the load-time sweep takes without a decoder
+ * The instruction sizes the library takes without a decoder
  * (src/cpu/insn_size.c), on their own.  Expected sizes come from the
  * encoding rules of the Intel SDM vol. 2A: 2.1 (opcode, ModRM, SIB,
  * displacement), table 2-2 (32-bit ModRM: mod 00 r/m 101 is disp32 alone,
@@ -56,6 +56,53 @@ static void test_by_the_manual(void **state)
 	}
 }
 
+/*
+ * What a ModRM brings: table 2-1 for 16-bit addressing (no SIB; mod 00
+ * r/m 110 is disp16 alone, mod 01 disp8, mod 10 disp16), tables 2-2 and
+ * 2-3 for 32-bit.
+ */
+static void test_modrm_by_the_manual(void **state)
+{
+	(void)state;
+	static const struct { uint8_t b[2]; size_t n; int addr16; size_t want; } cases[] = {
+		{ { 0xc0 }, 1, 1, 1 },		/* a register */
+		{ { 0x00 }, 1, 1, 1 },		/* [bx+si] */
+		{ { 0x04 }, 1, 1, 1 },		/* [si]: r/m 100 has no SIB in 16 bits */
+		{ { 0x06 }, 1, 1, 3 },		/* disp16 */
+		{ { 0x46 }, 1, 1, 2 },		/* [bp]+disp8 */
+		{ { 0x86 }, 1, 1, 3 },		/* [bp]+disp16 */
+		{ { 0x05 }, 1, 0, 5 },		/* disp32 */
+		{ { 0x04, 0x25 }, 2, 0, 6 },	/* SIB, no base: disp32 */
+		{ { 0x44, 0x24 }, 2, 0, 3 },	/* SIB, disp8 */
+		{ { 0x84, 0x24 }, 2, 0, 6 },	/* SIB, disp32 */
+		{ { 0x04 }, 1, 0, 0 },		/* the SIB byte cut off */
+		{ { 0x00 }, 0, 0, 0 },		/* nothing there */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t got = insn_modrm_size(cases[i].b, cases[i].n, cases[i].addr16);
+		if (got != cases[i].want)
+			fail_msg("case %zu (%02x, %s addressing): %zu, expected %zu", i,
+				 cases[i].b[0], cases[i].addr16 ? "16-bit" : "32-bit", got,
+				 cases[i].want);
+	}
+}
+
+/* b's first n bytes, where insn_plain_size gives a size: 1 (and the decoder agrees) */
+static int agrees(csh cs, cs_insn *insn, const uint8_t *b, size_t n)
+{
+	size_t got = size_of(b, n);
+	if (!got)
+		return 0;
+	const uint8_t *p = b;
+	size_t left = n;
+	uint64_t a = 0;
+	size_t want = cs_disasm_iter(cs, &p, &left, &a, insn) ? insn->size : 0;
+	if (got != want)
+		fail_msg("%02x %02x %02x in %zu bytes: %zu, the decoder %zu", b[0], b[1], b[2], n,
+			 got, want);
+	return 1;
+}
+
 static void test_agrees_with_the_decoder(void **state)
 {
 	(void)state;
@@ -65,26 +112,19 @@ static void test_agrees_with_the_decoder(void **state)
 	assert_non_null(insn);
 	unsigned long taken = 0;
 	uint8_t b[16];
+	for (unsigned i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)(0x11 * i);
 	for (unsigned op = 0; op < 256; op++)
-		for (unsigned modrm = 0; modrm < 256; modrm++)
-			for (unsigned sib = 0; sib < ((modrm & 7) == 4 ? 256u : 1u); sib++) {
-				for (unsigned i = 0; i < sizeof(b); i++)
-					b[i] = (uint8_t)(0x11 * i);
+		for (unsigned modrm = 0; modrm < 256; modrm++) {
+			/* a SIB byte only after r/m 100 */
+			unsigned sibs = (modrm & 7) == 4 ? 256u : 1u;
+			for (unsigned sib = 0; sib < sibs; sib++) {
 				b[0] = (uint8_t)op, b[1] = (uint8_t)modrm, b[2] = (uint8_t)sib;
-				for (size_t n = 1; n <= 8; n++) {
-					size_t got = size_of(b, n);
-					if (!got)
-						continue;
-					taken++;
-					const uint8_t *p = b;
-					size_t left = n;
-					uint64_t a = 0;
-					size_t want = cs_disasm_iter(cs, &p, &left, &a, insn) ? insn->size : 0;
-					if (got != want)
-						fail_msg("%02x %02x %02x in %zu bytes: %zu, the decoder %zu",
-							 op, modrm, sib, n, got, want);
-				}
+				for (size_t n = 1; n <= 8; n++)
+					taken += (unsigned long)agrees(cs, insn, b, n);
 			}
+			b[2] = 0x22;
+		}
 	/* the forms above: 42 opcodes, every ModRM, in enough bytes */
 	assert_true(taken > 42u * 256u);
 	cs_free(insn, 1);
@@ -95,6 +135,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_by_the_manual),
+		cmocka_unit_test(test_modrm_by_the_manual),
 		cmocka_unit_test(test_agrees_with_the_decoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
 #include "cpu/cpu.h"
 #include "cpu/desc.h"
 #include "cpu/fault.h"
+#include "cpu/insn_size.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -302,6 +303,19 @@ static int derive_from_check(struct fault_info *info, int vector, struct fault f
 	return 0;
 }
 
+/*
+ * The two-byte opcodes (0f xx) with no ModRM byte (vol. 2A table A-3):
+ * SYSCALL, CLTS, SYSRET, INVD, WBINVD, UD2, FEMMS, WRMSR .. SYSEXIT,
+ * GETSEC, EMMS, the Jcc rel32 forms, PUSH/POP FS and GS, CPUID, RSM,
+ * BSWAP.  Every other one, defined or not, has one.
+ */
+static int twobyte_without_modrm(uint8_t b)
+{
+	return (b >= 0x05 && b <= 0x09) || b == 0x0b || b == 0x0e ||
+	       (b >= 0x30 && b <= 0x37 && b != 0x36) || b == 0x77 || (b >= 0x80 && b <= 0x8f) ||
+	       (b >= 0xa0 && b <= 0xa2) || (b >= 0xa8 && b <= 0xaa) || (b >= 0xc8 && b <= 0xcf);
+}
+
 int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -352,21 +366,6 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 			alone[sizes + op] &= (uint8_t)~0x38;
 			decoded = cs_disasm(m->cs, alone, sizes + left, eip + prefixes, 1, &tail) == 1;
 		}
-		/*
-		 * A register form of a memory-only opcode (LGS, LEA, BOUND..
-		 * with ModRM.mod = 3: #UD) has its ModRM too, and no SIB or
-		 * displacement: the same length as the form through [eax]
-		 * (mod = 0, r/m = 0), which decodes.
-		 */
-		if (after && !decoded && op < left && (after[op] >> 6) == 3) {
-			alone[sizes + op] = (uint8_t)(after[op] & 0x38);
-			decoded = cs_disasm(m->cs, alone, sizes + left, eip + prefixes, 1, &tail) == 1;
-			if (!decoded) {
-				alone[sizes + op] = 0;
-				decoded = cs_disasm(m->cs, alone, sizes + left, eip + prefixes, 1,
-						    &tail) == 1;
-			}
-		}
 		if (decoded) {
 			rest = tail->size - sizes;
 			cs_free(tail, 1);
@@ -374,10 +373,18 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 			/*
 			 * No instruction: the bytes up to its opcode still count,
 			 * one, or two after 0f, or three after 0f 38 and 0f 3a
-			 * (vol. 2A 2.1.2): the CPU reads that far before it can
-			 * tell the opcode is undefined.
+			 * (vol. 2A 2.1.2), and so does the ModRM, with its SIB
+			 * and displacement, where the opcode map gives the opcode
+			 * one whether it is defined or not: every opcode of the
+			 * three-byte maps (0f 3a with an imm8 as well) and most
+			 * of the two-byte map (vol. 2A A.3, tables A-3 to A-5).
 			 */
 			rest = op;
+			int modrm = op == 3 || (op == 2 && !twobyte_without_modrm(after[1]));
+			if (modrm && op < left)
+				rest += insn_modrm_size(after + op, left - op,
+							memchr(code, 0x67, prefixes) != NULL) +
+					(op == 3 && after[1] == 0x3a);
 		}
 		if (vector == VEC_GP && (prefixes >= 14 || prefixes + rest > 15)) {
 			snprintf(info->insn, sizeof(info->insn), "(%zu prefixes: over 15 bytes)",

@@ -5,6 +5,28 @@
  */
 #include "cpu/insn_size.h"
 
+size_t insn_modrm_size(const uint8_t *modrm, size_t len, int addr16)
+{
+	if (!len)
+		return 0;
+	uint8_t mod = modrm[0] >> 6, rm = modrm[0] & 7;
+	if (mod == 3)
+		return 1;
+	if (addr16)			/* table 2-1: no SIB; r/m 110 with mod 00: disp16 */
+		return 1 + (mod == 1 ? 1u : mod == 2 || rm == 6 ? 2u : 0u);
+	size_t n = 1;
+	if (rm == 4) {			/* table 2-2: a SIB byte (2-3: base 101, mod 00: disp32) */
+		if (len < 2)
+			return 0;
+		n++;
+		if (mod == 0 && (modrm[1] & 7) == 5)
+			n += 4;
+	} else if (mod == 0 && rm == 5) {
+		n += 4;			/* disp32 alone */
+	}
+	return n + (mod == 1 ? 1u : mod == 2 ? 4u : 0u);
+}
+
 size_t insn_plain_size(const uint8_t *code, size_t len)
 {
 	if (!len)
@@ -18,21 +40,8 @@ size_t insn_plain_size(const uint8_t *code, size_t len)
 	 * ModRM, with no immediate, every ModRM defined (SDM vol. 2A 2.1.5,
 	 * table 2-2: zero padding is 00 00, ADD %al,(%eax)).
 	 */
-	if (!((op < 0x40 && (op & 7) < 4) || (op >= 0x84 && op <= 0x8b)) || len < 2)
+	if (!((op < 0x40 && (op & 7) < 4) || (op >= 0x84 && op <= 0x8b)))
 		return 0;
-	uint8_t mod = code[1] >> 6, rm = code[1] & 7;
-	size_t n = 2;
-	if (mod == 3)
-		return n;
-	if (rm == 4) {			/* a SIB byte; base 101 with mod 00: disp32 */
-		if (len < 3)
-			return 0;
-		n++;
-		if (mod == 0 && (code[2] & 7) == 5)
-			n += 4;
-	} else if (mod == 0 && rm == 5) {
-		n += 4;			/* disp32 alone */
-	}
-	n += mod == 1 ? 1 : mod == 2 ? 4 : 0;
-	return n <= len ? n : 0;
+	size_t m = insn_modrm_size(code + 1, len - 1, 0);
+	return m && 1 + m <= len ? 1 + m : 0;
 }

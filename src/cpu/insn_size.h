@@ -13,4 +13,12 @@
  */
 size_t insn_plain_size(const uint8_t *code, size_t len);
 
+/*
+ * The bytes a ModRM (len bytes there) brings with it, itself included:
+ * a SIB byte and a displacement, by 32-bit addressing (SDM vol. 2A
+ * tables 2-2, 2-3) or, with addr16, by 16-bit addressing (table 2-1).
+ * 0 when len cuts the SIB byte off.
+ */
+size_t insn_modrm_size(const uint8_t *modrm, size_t len, int addr16);
+
 #endif
