@@ -71,18 +71,7 @@ fuzz_stage() {
 	# them) the same way; its long runs are made by hand (fuzz/README.md).
 	fuzzrun image "$work/work/image" "$work/seeds/image" &
 	p2=$!
-	rc1=0 rc2=0
-	wait "$p1" || rc1=$?
-	wait "$p2" || rc2=$?
-	for t in scenario image; do
-		grep -h "^stat::\(number_of_executed_units\|average_exec_per_sec\)" \
-			"$work/$t.log" | sed "s/^/fuzz_$t: /"
-	done
-	if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ]; then
-		fuzz_failed scenario image
-		echo "fuzz: failed (fuzz_scenario exit $rc1, fuzz_image exit $rc2)"
-		exit 1
-	fi
+	fuzz_wait scenario image
 	# then fuzz_entry, one process a core, each from the seed corpus: a
 	# find (a checker's report on a correct kernel, an oops, an
 	# unsupported end) is written as a scenario to artifacts/entry-finds/
@@ -93,28 +82,29 @@ fuzz_stage() {
 	fuzzrun entry2 -dict=fuzz/entry.dict -detect_leaks=0 -seed=2 \
 		"$work/work/entry2" fuzz/corpus/entry &
 	p2=$!
+	fuzz_wait entry1 entry2
+	echo "fuzz: clean"
+}
+# fuzz_wait RUN1 RUN2: wait for the two runs started last ($p1, $p2),
+# print their rates, and end the script if either failed
+fuzz_wait() {
 	rc1=0 rc2=0
 	wait "$p1" || rc1=$?
 	wait "$p2" || rc2=$?
-	for t in entry1 entry2; do
+	for t in "$1" "$2"; do
 		grep -h "^stat::\(number_of_executed_units\|average_exec_per_sec\)" \
 			"$work/$t.log" | sed "s/^/fuzz_$t: /"
 	done
-	if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ]; then
-		fuzz_failed entry1 entry2
-		ls -l "$work/artifacts/entry-finds"
-		echo "fuzz: failed (fuzz_entry exits $rc1, $rc2)"
-		exit 1
+	if [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ]; then
+		return 0
 	fi
-	echo "fuzz: clean"
-}
-# fuzz_failed LOG...: the end of each log that tells of a failure
-fuzz_failed() {
-	for t in "$@"; do
+	for t in "$1" "$2"; do
 		grep -q "^SUMMARY\|ERROR: libFuzzer" "$work/$t.log" || continue
 		tail -60 "$work/$t.log"
 	done
-	ls -l "$work/artifacts"
+	ls -lR "$work/artifacts"
+	echo "fuzz: failed ($1 exit $rc1, $2 exit $rc2)"
+	exit 1
 }
 # fuzzrun TARGET ARGS...: one target for $secs, its output in $work/TARGET.log
 fuzzrun() {

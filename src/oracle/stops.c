@@ -243,7 +243,8 @@ void oracle_run_to_stop(entryemu_oracle *o, struct qstop *st)
 				st->kind = ST_INJECT_EXC;
 				return;
 			}
-			if ((inj & INJ_NMI) || ((inj & INJ_IRQ) && (st->r[GW_EFLAGS] & ENTRYEMU_EFLAGS_IF)))
+			int irq_taken = (inj & INJ_IRQ) && (st->r[GW_EFLAGS] & ENTRYEMU_EFLAGS_IF);
+			if ((inj & INJ_NMI) || irq_taken)
 				continue;
 			st->kind = ST_CALLOUT;
 			return;
