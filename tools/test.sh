@@ -74,12 +74,17 @@ fuzz_stage() {
 	fuzz_wait scenario image
 	# then fuzz_entry, one process a core, each from the seed corpus: a
 	# find (a checker's report on a correct kernel, an oops, an
-	# unsupported end) is written as a scenario to artifacts/entry-finds/
+	# unsupported end) is written as a scenario to artifacts/entry-finds/.
+	# A fixed seed and a fixed number of inputs make the run the same on
+	# every machine, however fast (the time limit is only a backstop):
+	# a find here comes again with the same command.
 	export ENTRYEMU_FUZZ_OUT="$work/artifacts/entry-finds"
-	fuzzrun entry1 -dict=fuzz/entry.dict -detect_leaks=0 -seed=1 \
+	runs=${ENTRYEMU_FUZZ_ENTRY_RUNS:-300000}
+	secs=$((secs * 4))
+	fuzzrun entry1 -dict=fuzz/entry.dict -detect_leaks=0 -seed=1 -runs="$runs" \
 		"$work/work/entry1" fuzz/corpus/entry &
 	p1=$!
-	fuzzrun entry2 -dict=fuzz/entry.dict -detect_leaks=0 -seed=2 \
+	fuzzrun entry2 -dict=fuzz/entry.dict -detect_leaks=0 -seed=2 -runs="$runs" \
 		"$work/work/entry2" fuzz/corpus/entry &
 	p2=$!
 	fuzz_wait entry1 entry2
