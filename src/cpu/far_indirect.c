@@ -62,10 +62,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Group 11 (c6, c7) with a ModRM.reg other than 0 (MOV): #UD here. */
-static int group11_undefined(const uint8_t *op, size_t n)
+/*
+ * Group 11 (c6, c7) and group 1A (8f) with a ModRM.reg other than 0
+ * (MOV, POP): #UD here.  The engine runs them as MOV and POP.
+ */
+static int group_reg_undefined(const uint8_t *op, size_t n)
 {
-	return n >= 2 && (op[0] == 0xc6 || op[0] == 0xc7) && ((op[1] >> 3) & 7) != 0;
+	return n >= 2 && (op[0] == 0xc6 || op[0] == 0xc7 || op[0] == 0x8f) &&
+	       ((op[1] >> 3) & 7) != 0;
 }
 
 /* A VEX prefix: c4 or c5 with ModRM.mod = 3 (in 32-bit code). */
@@ -137,7 +141,7 @@ static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 		code[at + 1] = 0xf8;		/* ModRM: mod 3, reg 7 */
 		return 2;
 	}
-	if (group11_undefined(code + p, len - p)) {
+	if (group_reg_undefined(code + p, len - p)) {
 		code[p] = 0xff;			/* the prefixes stay */
 		code[p + 1] = 0xf8;
 		return p + 2 - at;
@@ -170,7 +174,7 @@ static int has_candidate(const uint8_t *code, size_t from, size_t to)
 	if (to > from && memchr(code + from, 0xf0, to - from))
 		return 1;			/* a LOCK prefix, maybe */
 	for (size_t i = from; i + 1 < to; i++)
-		if (group11_undefined(code + i, to - i) || vex_prefix(code + i, to - i))
+		if (group_reg_undefined(code + i, to - i) || vex_prefix(code + i, to - i))
 			return 1;
 	for (size_t i = from; i + 1 < to; i++) {
 		const uint8_t *ff = memchr(code + i, 0xff, to - 1 - i);
