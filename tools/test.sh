@@ -48,23 +48,21 @@ done
 memcheck "$build/bin/entryemu" replay
 echo "valgrind: clean"
 
-# fuzz: each libFuzzer target (ASan + UBSan, clang) for a bounded time:
-# fuzz_scenario and fuzz_image at once, one process each (two cores), then
-# fuzz_entry on both cores.  A crash, a leak, an input slower than 1 s or
-# more than 2 GiB, or a fuzz_entry find fails; the input is left in
-# $fuzz/fuzz/artifacts/ (minimise it, then add it to fuzz/corpus/scenario/,
-# fuzz/corpus/entry/ or fuzz/image-seeds.sh).
+# fuzz: fuzz_scenario and fuzz_image (ASan + UBSan, clang) for a bounded
+# time, both at once, one process each (two cores).  A crash, a leak, an
+# input slower than 1 s or more than 2 GiB fails; the input is left in
+# $fuzz/fuzz/artifacts/ (minimise it, then add it to fuzz/corpus/scenario/
+# or to fuzz/image-seeds.sh).
 fuzz_stage() {
 	echo "== fuzz (libFuzzer, ASan + UBSan) =="
 	# clang and libFuzzer's runtime, if missing (the normal build is up to date)
 	ENTRYEMU_FUZZ=1 tools/setup.sh "$build"
 	cmake -S . -B "$fuzz" -DENTRYEMU_FUZZ=ON -DCMAKE_C_COMPILER=clang >/dev/null
-	cmake --build "$fuzz" -j"$jobs" --target fuzz_scenario fuzz_image fuzz_entry
+	cmake --build "$fuzz" -j"$jobs" --target fuzz_scenario fuzz_image
 	secs=${ENTRYEMU_FUZZ_SECONDS:-60}
 	work=$fuzz/fuzz
 	rm -rf "$work/work" "$work/artifacts"
-	mkdir -p "$work/work/scenario" "$work/work/image" "$work/work/entry1" \
-		"$work/work/entry2" "$work/artifacts/entry-finds"
+	mkdir -p "$work/work/scenario" "$work/work/image" "$work/artifacts"
 	fuzzrun scenario -dict=fuzz/scenario.dict "$work/work/scenario" fuzz/corpus/scenario &
 	p1=$!
 	# fuzz_image explores from its seeds (every input found so far among
@@ -72,22 +70,6 @@ fuzz_stage() {
 	fuzzrun image "$work/work/image" "$work/seeds/image" &
 	p2=$!
 	fuzz_wait scenario image
-	# then fuzz_entry, one process a core, each from the seed corpus: a
-	# find (a checker's report on a correct kernel, an oops, an
-	# unsupported end) is written as a scenario to artifacts/entry-finds/.
-	# A fixed seed and a fixed number of inputs make the run the same on
-	# every machine, however fast (the time limit is only a backstop):
-	# a find here comes again with the same command.
-	export ENTRYEMU_FUZZ_OUT="$work/artifacts/entry-finds"
-	runs=${ENTRYEMU_FUZZ_ENTRY_RUNS:-300000}
-	secs=$((secs * 4))
-	fuzzrun entry1 -dict=fuzz/entry.dict -detect_leaks=0 -seed=1 -runs="$runs" \
-		"$work/work/entry1" fuzz/corpus/entry &
-	p1=$!
-	fuzzrun entry2 -dict=fuzz/entry.dict -detect_leaks=0 -seed=2 -runs="$runs" \
-		"$work/work/entry2" fuzz/corpus/entry &
-	p2=$!
-	fuzz_wait entry1 entry2
 	echo "fuzz: clean"
 }
 # fuzz_wait RUN1 RUN2: wait for the two runs started last ($p1, $p2),
@@ -115,7 +97,7 @@ fuzz_wait() {
 fuzzrun() {
 	t=$1
 	shift
-	"$fuzz/bin/fuzz_${t%[0-9]}" -max_total_time="$secs" -timeout=1 -rss_limit_mb=2048 \
+	"$fuzz/bin/fuzz_$t" -max_total_time="$secs" -timeout=1 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$work/artifacts/$t-" \
 		"$@" >"$work/$t.log" 2>&1
 }
