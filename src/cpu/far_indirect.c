@@ -335,8 +335,8 @@ unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
  * Ahead of the fetches, by FETCH_AHEAD bytes, the stream's bytes are
  * scanned for a first byte of the instructions above; where there is
  * one, the decode that rewrites loaded code runs from the anchor over
- * them, and where it stopped is the next anchor.  The engine then translates the rewritten bytes, and
- * the reset puts the originals back.
+ * them, and where it stopped is the next anchor.  The engine then
+ * translates the rewritten bytes, and the reset puts the originals back.
  */
 #define FETCH_AHEAD 64u
 

@@ -399,9 +399,10 @@ int image_find_accesses(struct image *img, csh cs, char *err, size_t errlen)
  * sites and the flag loads the kernel layer looks for are then a look-up
  * each, not another decode from the symbol before them (a quarter of an
  * open, before), and the rewrite of far calls through a register
- * (cpu/far_indirect.c) need not decode the image's code again.  The steps are in address order within each executable
- * section, but a crafted image's sections may overlap or come in any
- * order: the bitmap spans the lowest to the highest.
+ * (cpu/far_indirect.c) need not decode the image's code again.  The
+ * steps are in address order within each executable section, but a
+ * crafted image's sections may overlap or come in any order: the array
+ * spans the lowest to the highest.
  */
 static int keep_starts(struct image *img, const struct pass *p)
 {
@@ -436,12 +437,6 @@ int image_insn_start(const struct image *img, uint32_t addr)
 		    addr >= img->exec[i].start && addr < img->exec[i].end)
 			return -1;
 	return img->insn_size[off] != 0;
-}
-
-unsigned image_insn_size(const struct image *img, uint32_t addr)
-{
-	uint32_t off = addr - img->starts_base;
-	return img->insn_size && off < img->starts_len ? img->insn_size[off] : 0;
 }
 
 const struct image_access *image_access_at(const struct image *img, uint32_t insn)

@@ -118,8 +118,6 @@ const struct image_access *image_access_at(const struct image *img, uint32_t ins
 /* Does an instruction of the entry code start at addr, as that pass
  * decoded it: 1 or 0; -1 where it did not look (the callout slots). */
 int image_insn_start(const struct image *img, uint32_t addr);
-/* The size of the instruction that pass decoded at addr, 0 if none. */
-unsigned image_insn_size(const struct image *img, uint32_t addr);
 /* The sized table at exactly addr, or NULL. */
 const struct image_table *image_table_at(const struct image *img, uint32_t addr);
 

@@ -146,14 +146,9 @@ int machine_drop_code(struct entryemu *m, enum code_pages which)
  */
 static int holds_code(struct entryemu *m, uint32_t addr, uint32_t len)
 {
-	for (unsigned i = 0; i < m->nregions; i++) {
-		const struct host_region *r = &m->regions[i];
-		if (addr - r->base >= r->size)
-			continue;
-		return !r->noexec && (r->base == ENTRYEMU_VM86_MEM ||
-				      (r->code & granules(r, addr, len)) != 0);
-	}
-	return 0;
+	const struct host_region *r = region_of(m, addr, 1);
+	return r && !r->noexec && (r->base == ENTRYEMU_VM86_MEM ||
+				   (r->code & granules(r, addr, len)) != 0);
 }
 
 /*
@@ -161,8 +156,8 @@ static int holds_code(struct entryemu *m, uint32_t addr, uint32_t len)
  * engine fetches their code instead: src/cpu/far_indirect.c) that makes
  * a pair of bytes the engine aborts the process on when it translates
  * them (a far CALL or JMP through a register; the CPU raises #UD for
- * it).  The store is about to happen.  Where the pair's other byte is already in
- * memory, that byte is changed so that the pair stays #UD and becomes
+ * it).  The store is about to happen.  Where the pair's other byte is
+ * already in memory, that byte is changed so that the pair stays #UD and becomes
  * one the engine takes: `ff' becomes `fe' (group 4 /3 and /5 are
  * undefined too), a ModRM gets reg 7 (`ff /7').  The program sees the
  * changed byte if it reads it back, as with the bytes the library
