@@ -32,16 +32,24 @@
  * RDMSR to it, #GP at CPL 3).  Such an instruction is one Capstone, which
  * knows the VEX encodings, cannot decode.
  *
+ * 3DNow! with a memory operand.  `0f 0f' is AMD's 3DNow! escape; Intel
+ * CPUs do not have it, and the engine's CPU reports it absent
+ * (CPUID.80000001H:EDX bit 31 clear), so it is #UD (SDM vol. 2D, table
+ * A-3: 0f 0f is not an opcode).  Unicorn 2.0.1 reads the memory operand
+ * before it looks at the opcode, so `0f 0f 0e' through an unmapped %esi
+ * became a page fault at a read no instruction makes.  The register
+ * forms read nothing, and the engine raises #UD for them.
+ *
  * So before code is handed to the engine, each such instruction found at
  * an instruction boundary is made `ff /7' (ModRM.reg = 7, register form):
  * undefined in group 5 (table A-6), so the engine raises #UD at the same
  * address, with no side effect: what the CPU does for the original
  * bytes.  A far CALL/JMP keeps its length (only its ModRM changes); a
  * locked instruction's first two bytes are replaced, and so are a group
- * 11 instruction's opcode and ModRM and a VEX prefix's first two bytes.
- * The visible
- * difference is the rewritten bytes themselves, to a guest that reads its
- * own code or jumps into the middle of one of them (docs/fidelity.md).
+ * 11 instruction's opcode and ModRM, a VEX prefix's first two bytes and
+ * 3DNow!'s two opcode bytes.  The visible difference is the rewritten
+ * bytes themselves, to a guest that reads its own code or jumps into the
+ * middle of one of them (docs/fidelity.md).
  *
  * Boundaries come from a linear decode that starts at anchors the caller
  * knows to be instruction starts (the start of user code; the image's
@@ -70,6 +78,16 @@ static int group_reg_undefined(const uint8_t *op, size_t n)
 {
 	return n >= 2 && (op[0] == 0xc6 || op[0] == 0xc7 || op[0] == 0x8f) &&
 	       ((op[1] >> 3) & 7) != 0;
+}
+
+/*
+ * 3DNow! with a memory operand: 0f 0f and a ModRM whose mod is not 3.
+ * #UD on this CPU (CPUID.80000001H:EDX bit 31 clear); the engine loads
+ * the operand before it looks at the opcode.
+ */
+static int threednow_memory(const uint8_t *op, size_t n)
+{
+	return n >= 3 && op[0] == 0x0f && op[1] == 0x0f && (op[2] >> 6) != 3;
 }
 
 /* A VEX prefix: c4 or c5 with ModRM.mod = 3 (in 32-bit code). */
@@ -141,7 +159,7 @@ static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 		code[at + 1] = 0xf8;		/* ModRM: mod 3, reg 7 */
 		return 2;
 	}
-	if (group_reg_undefined(code + p, len - p)) {
+	if (group_reg_undefined(code + p, len - p) || threednow_memory(code + p, len - p)) {
 		code[p] = 0xff;			/* the prefixes stay */
 		code[p + 1] = 0xf8;
 		return p + 2 - at;
@@ -174,7 +192,8 @@ static int has_candidate(const uint8_t *code, size_t from, size_t to)
 	if (to > from && memchr(code + from, 0xf0, to - from))
 		return 1;			/* a LOCK prefix, maybe */
 	for (size_t i = from; i + 1 < to; i++)
-		if (group_reg_undefined(code + i, to - i) || vex_prefix(code + i, to - i))
+		if (group_reg_undefined(code + i, to - i) || vex_prefix(code + i, to - i) ||
+		    threednow_memory(code + i, to - i))
 			return 1;
 	for (size_t i = from; i + 1 < to; i++) {
 		const uint8_t *ff = memchr(code + i, 0xff, to - 1 - i);
