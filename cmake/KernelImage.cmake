@@ -13,7 +13,8 @@
 set(ENTRYEMU_ASM_GEN_DIR ${CMAKE_BINARY_DIR}/asm)
 # clang's integrated assembler takes neither -Wa,--32 nor asm-offsets.c's
 # marker lines: with clang (the fuzz build) GNU as assembles the kernel
-# too, and the images come out byte for byte the same as with gcc.
+# too, and the images come out byte for byte the same as with gcc.  The
+# QEMU boot stubs (CMakeLists.txt) take the same flags.
 set(ENTRYEMU_KERNEL_AS_FLAGS)
 if(CMAKE_C_COMPILER_ID MATCHES "Clang")
   set(ENTRYEMU_KERNEL_AS_FLAGS -no-integrated-as)

@@ -40,7 +40,12 @@ if cmp -s "$top/asm/entry.S" "$out/entry.S"; then
 	echo "mutate.sh: mutant '$id' changes nothing: its sed script no longer applies" >&2
 	exit 2
 fi
-"${CC:-gcc}" -m32 -c -D__ASSEMBLY__ -include "$top/asm/config-$cfg.h" -I"$gen" \
+cc=${CC:-gcc}
+# clang's integrated assembler takes no -Wa,--32: GNU as assembles, as
+# for the bundled images (cmake/KernelImage.cmake)
+case $("$cc" --version 2>/dev/null) in *clang*) asflags=-no-integrated-as ;; *) asflags= ;; esac
+# shellcheck disable=SC2086
+"$cc" $asflags -m32 -c -D__ASSEMBLY__ -include "$top/asm/config-$cfg.h" -I"$gen" \
 	-I"$top/asm/include" -I"$top/asm" -Wa,--32 -o "$out/entry.o" "$out/entry.S"
 # every image unmutated, then the mutant over its family's
 cp "$imgs"/entry-*.elf "$out/"

@@ -108,10 +108,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 asm=$top/asm
 mkdir -p "$tmp/asm"
+# clang's integrated assembler takes no -Wa,--32: GNU as assembles, as
+# for the bundled images (cmake/KernelImage.cmake)
+case $("$cc" --version 2>/dev/null) in *clang*) asflags=-no-integrated-as ;; *) asflags= ;; esac
 # the kernels' TRACE_IRQS_* pushes carry no CFI (asm/irqflags.h)
-flags="-m32 -D__ASSEMBLY__ -DENTRYEMU_TRACE_IRQS_NO_CFI -include $asm/config-$cfg.h -I$tmp -I$asm/include -Wa,--32"
+flags="$asflags -m32 -D__ASSEMBLY__ -DENTRYEMU_TRACE_IRQS_NO_CFI -include $asm/config-$cfg.h -I$tmp -I$asm/include -Wa,--32"
 [ $own_irq_ops = no ] || flags="$flags -DENTRYEMU_ENTRY_OWN_IRQ_OPS"
-"$cc" -m32 -S -O2 -ffreestanding -include "$asm/config-$cfg.h" -I"$asm/include" \
+# shellcheck disable=SC2086
+"$cc" $asflags -m32 -S -O2 -ffreestanding -include "$asm/config-$cfg.h" -I"$asm/include" \
 	-o "$tmp/asm-offsets.s" "$asm/asm-offsets.c"
 sh "$asm/gen-asm-offsets.sh" "$tmp/asm-offsets.s" "$tmp/asm/asm-offsets.h"
 cp "$src" "$tmp/entry.S"
