@@ -87,6 +87,38 @@ static void test_modrm_by_the_manual(void **state)
 	}
 }
 
+/*
+ * The two- and three-byte maps by their tables (vol. 2A A.3): the
+ * opcode bytes, a ModRM with its SIB and displacement where table A-3
+ * (two-byte) or A-4/A-5 (three-byte) gives one, 0f 3a's imm8; 0f 0f
+ * (3DNow!) ends in an imm8 (AMD64 APM vol. 3 appendix A).
+ */
+static void test_opcode_map_by_the_manual(void **state)
+{
+	(void)state;
+	static const struct { uint8_t b[8]; size_t n; int addr16; size_t want; } cases[] = {
+		{ { 0x0f, 0x0d, 0x00 }, 3, 0, 3 },		/* PREFETCH (%eax) */
+		{ { 0x0f, 0x0d, 0x80 }, 7, 0, 7 },		/* disp32 */
+		{ { 0x0f, 0x0d, 0x04, 0x24 }, 4, 0, 4 },	/* SIB */
+		{ { 0x0f, 0x0d, 0x06 }, 5, 1, 5 },		/* disp16 */
+		{ { 0x0f, 0x05 }, 2, 0, 2 },			/* SYSCALL: no ModRM */
+		{ { 0x0f, 0xa2 }, 2, 0, 2 },			/* CPUID */
+		{ { 0x0f, 0xc8 }, 2, 0, 2 },			/* BSWAP */
+		{ { 0x0f, 0x38, 0x00, 0xc0 }, 4, 0, 4 },	/* PSHUFB mm, mm */
+		{ { 0x0f, 0x3a, 0x0f, 0xc0 }, 5, 0, 5 },	/* PALIGNR: imm8 */
+		{ { 0x0f, 0x0f, 0xc0 }, 4, 0, 4 },		/* 3DNow!: imm8 */
+		{ { 0x0f, 0x0d }, 2, 0, 0 },			/* the ModRM cut off */
+		{ { 0x0f, 0x3a, 0x0f, 0xc0 }, 4, 0, 0 },	/* the imm8 cut off */
+		{ { 0x90 }, 1, 0, 0 },				/* the one-byte map */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t got = insn_map_size(cases[i].b, cases[i].n, cases[i].addr16);
+		if (got != cases[i].want)
+			fail_msg("case %zu (%02x %02x, %zu bytes): %zu, expected %zu", i,
+				 cases[i].b[0], cases[i].b[1], cases[i].n, got, cases[i].want);
+	}
+}
+
 /* b's first n bytes, where insn_plain_size gives a size: 1 (and the decoder agrees) */
 static int agrees(csh cs, cs_insn *insn, const uint8_t *b, size_t n)
 {
@@ -136,6 +168,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_by_the_manual),
 		cmocka_unit_test(test_modrm_by_the_manual),
+		cmocka_unit_test(test_opcode_map_by_the_manual),
 		cmocka_unit_test(test_agrees_with_the_decoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

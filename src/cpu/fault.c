@@ -303,19 +303,6 @@ static int derive_from_check(struct fault_info *info, int vector, struct fault f
 	return 0;
 }
 
-/*
- * The two-byte opcodes (0f xx) with no ModRM byte (vol. 2A table A-3):
- * SYSCALL, CLTS, SYSRET, INVD, WBINVD, UD2, FEMMS, WRMSR .. SYSEXIT,
- * GETSEC, EMMS, the Jcc rel32 forms, PUSH/POP FS and GS, CPUID, RSM,
- * BSWAP.  Every other one, defined or not, has one.
- */
-static int twobyte_without_modrm(uint8_t b)
-{
-	return (b >= 0x05 && b <= 0x09) || b == 0x0b || b == 0x0e ||
-	       (b >= 0x30 && b <= 0x37 && b != 0x36) || b == 0x77 || (b >= 0x80 && b <= 0x8f) ||
-	       (b >= 0xa0 && b <= 0xa2) || (b >= 0xa8 && b <= 0xaa) || (b >= 0xc8 && b <= 0xcf);
-}
-
 int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -383,7 +370,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 			 * that last byte), as the engine decodes it.
 			 */
 			rest = op;
-			int modrm = op == 3 || (op == 2 && !twobyte_without_modrm(after[1]));
+			int modrm = op == 3 || (op == 2 && insn_twobyte_has_modrm(after[1]));
 			int imm8 = (op == 3 && after[1] == 0x3a) || (op == 2 && after[1] == 0x0f);
 			if (modrm && op < left)
 				rest += insn_modrm_size(after + op, left - op,

@@ -47,3 +47,40 @@ size_t insn_plain_size(const uint8_t *code, size_t len)
 	size_t m = insn_modrm_size(code + 1, len - 1, 0);
 	return m && 1 + m <= len ? 1 + m : 0;
 }
+
+/*
+ * The two-byte opcodes (0f xx) with no ModRM byte (vol. 2A table A-3):
+ * SYSCALL, CLTS, SYSRET, INVD, WBINVD, UD2, FEMMS, WRMSR .. SYSEXIT,
+ * GETSEC, EMMS, the Jcc rel32 forms, PUSH/POP FS and GS, CPUID, RSM,
+ * BSWAP.  Every other one, defined or not, has one.
+ */
+int insn_twobyte_has_modrm(uint8_t b)
+{
+	return !((b >= 0x05 && b <= 0x09) || b == 0x0b || b == 0x0e ||
+		 (b >= 0x30 && b <= 0x37 && b != 0x36) || b == 0x77 || (b >= 0x80 && b <= 0x8f) ||
+		 (b >= 0xa0 && b <= 0xa2) || (b >= 0xa8 && b <= 0xaa) || (b >= 0xc8 && b <= 0xcf));
+}
+
+/*
+ * The opcode (two bytes after 0f, three after 0f 38 and 0f 3a: vol. 2A
+ * 2.1.2), then the ModRM with its SIB and displacement where the map
+ * gives the opcode one: every opcode of the three-byte maps and most of
+ * the two-byte map (A.3, tables A-3 to A-5); 0f 3a ends in an imm8, and
+ * so does 0f 0f, 3DNow! (AMD64 APM vol. 3 appendix A: the operation is
+ * chosen by that last byte).  The rest of the two-byte map (a Jcc's
+ * rel32, say) is the decoder's to know.
+ */
+size_t insn_map_size(const uint8_t *op, size_t len, int addr16)
+{
+	if (len < 2 || op[0] != 0x0f)
+		return 0;
+	size_t n = op[1] == 0x38 || op[1] == 0x3a ? 3 : 2;
+	int modrm = n == 3 || insn_twobyte_has_modrm(op[1]);
+	size_t imm8 = (n == 3 && op[1] == 0x3a) || (n == 2 && op[1] == 0x0f);
+	if (!modrm)
+		return n <= len ? n : 0;
+	if (n >= len)
+		return 0;
+	size_t m = insn_modrm_size(op + n, len - n, addr16);
+	return m && n + m + imm8 <= len ? n + m + imm8 : 0;
+}

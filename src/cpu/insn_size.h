@@ -21,4 +21,15 @@ size_t insn_plain_size(const uint8_t *code, size_t len);
  */
 size_t insn_modrm_size(const uint8_t *modrm, size_t len, int addr16);
 
+/* Does the two-byte opcode 0f b have a ModRM (vol. 2A table A-3)? */
+int insn_twobyte_has_modrm(uint8_t b);
+
+/*
+ * The size the opcode map gives an instruction of the two- or
+ * three-byte map at op (len bytes there, after any prefixes), whether
+ * the opcode is defined or not: for a decoder that does not know it.
+ * 0 for a one-byte opcode, or when len cuts it short.
+ */
+size_t insn_map_size(const uint8_t *op, size_t len, int addr16);
+
 #endif
