@@ -26,6 +26,11 @@
  * are not injected: on a kernel without a debugger they come from
  * instructions, which the code supplies.
  *
+ * With ENTRYEMU_FUZZ_PRINT set, the target writes each run's result to
+ * standard output instead (outcome, count, final registers, events,
+ * callouts' pt_regs, findings) and reports no finds: run over a corpus
+ * by two builds, the outputs compare the builds (fuzz/README.md).
+ *
  * Speed (fuzz/README.md): a run is 5-20 us once its code is translated,
  * so what costs is translation.  Runs differ in how much of the machine
  * the per-instruction hook covers (everything for injections, user pages
@@ -68,6 +73,7 @@ enum hook_cover { COVER_NONE, COVER_USER, COVER_ALL, COVERS };
 static entryemu *machines[2][COVERS];
 static entryemu_result *result;
 static unsigned runs_since_open;
+static int print_results;	/* ENTRYEMU_FUZZ_PRINT */
 
 /*
  * The library's own tests of whether a run needs its per-instruction
@@ -101,10 +107,41 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fuzz_find_images();
+	print_results = getenv("ENTRYEMU_FUZZ_PRINT") != NULL;
 	open_machines();
 	if (entryemu_result_new(&result))
 		abort();
 	return 0;
+}
+
+/* A run's result as lines of text, the same for the same run. */
+static void print_result(const entryemu_result *r)
+{
+	const struct entryemu_regs *f = entryemu_result_final(r);
+	const char *msg = entryemu_result_message(r);
+	printf("outcome %s insns %llu: %.*s\n", entryemu_outcome_name(entryemu_result_outcome(r)),
+	       (unsigned long long)entryemu_result_insns(r), (int)strcspn(msg, "\n"), msg);
+	printf("  final eax %08x ebx %08x ecx %08x edx %08x esi %08x edi %08x ebp %08x "
+	       "esp %08x eip %08x eflags %08x cs %04x ss %04x ds %04x es %04x fs %04x gs %04x\n",
+	       f->eax, f->ebx, f->ecx, f->edx, f->esi, f->edi, f->ebp, f->esp, f->eip, f->eflags,
+	       f->cs, f->ss, f->ds, f->es, f->fs, f->gs);
+	for (size_t i = 0; i < entryemu_result_nevents(r); i++) {
+		const struct entryemu_event_record *e = entryemu_result_event(r, i);
+		printf("  event %d error %d/%x eip %08x cpl %d->%d frame %08x\n", e->vector,
+		       e->has_error_code, e->error_code, e->eip, e->from_cpl, e->to_cpl, e->frame);
+	}
+	for (size_t i = 0; i < entryemu_result_ncallouts(r); i++) {
+		const struct entryemu_callout_record *c = entryemu_result_callout(r, i);
+		const struct entryemu_pt_regs *p = &c->regs;
+		printf("  callout %s", c->name);
+		if (c->pt_regs_addr)
+			printf(" pt_regs %08x: %08x %08x %08x %08x %08x %08x %08x orig %08x eip %08x "
+			       "eflags %08x esp %08x", c->pt_regs_addr, p->ebx, p->ecx, p->edx, p->esi,
+			       p->edi, p->ebp, p->eax, p->orig_eax, p->eip, p->eflags, p->esp);
+		printf("\n");
+	}
+	for (size_t i = 0; i < entryemu_result_nfindings(r); i++)
+		printf("  finding %s\n", entryemu_result_finding(r, i)->text);
 }
 
 static uint32_t rd32(const uint8_t *p)
@@ -215,8 +252,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.ninjects = nevents;
 	s.insn_budget = BUDGET;
 
-	if (entryemu_run(m, &s, result) != 0)
+	if (entryemu_run(m, &s, result) != 0) {
+		if (print_results)
+			printf("refused: %s\n", entryemu_last_error(m));
 		return -1;		/* a setup the machine refuses: bad input */
+	}
+	if (print_results) {
+		print_result(result);
+		return 0;
+	}
 	enum entryemu_outcome oc = entryemu_result_outcome(result);
 	char why[768] = "";
 	for (size_t i = 0; i < entryemu_result_nfindings(result) && !why[0]; i++) {
