@@ -90,8 +90,9 @@ static void test_modrm_by_the_manual(void **state)
 /*
  * The two- and three-byte maps by their tables (vol. 2A A.3): the
  * opcode bytes, a ModRM with its SIB and displacement where table A-3
- * (two-byte) or A-4/A-5 (three-byte) gives one, 0f 3a's imm8; 0f 0f
- * (3DNow!) ends in an imm8 (AMD64 APM vol. 3 appendix A).
+ * (two-byte) or A-4/A-5 (three-byte) gives one, the imm8 of 0f 3a and
+ * of the two-byte opcodes with "Ib" (groups 8 and 12-14 in every slot);
+ * 0f 0f (3DNow!) ends in an imm8 (AMD64 APM vol. 3 appendix A).
  */
 static void test_opcode_map_by_the_manual(void **state)
 {
@@ -107,6 +108,11 @@ static void test_opcode_map_by_the_manual(void **state)
 		{ { 0x0f, 0x38, 0x00, 0xc0 }, 4, 0, 4 },	/* PSHUFB mm, mm */
 		{ { 0x0f, 0x3a, 0x0f, 0xc0 }, 5, 0, 5 },	/* PALIGNR: imm8 */
 		{ { 0x0f, 0x0f, 0xc0 }, 4, 0, 4 },		/* 3DNow!: imm8 */
+		{ { 0x0f, 0x71, 0x00 }, 4, 0, 4 },		/* group 12, undefined /0: Ib */
+		{ { 0x0f, 0x73, 0xd0 }, 4, 0, 4 },		/* PSRLQ mm, imm8 */
+		{ { 0x0f, 0xba, 0x05 }, 8, 0, 8 },		/* group 8 /0 disp32: Ib */
+		{ { 0x0f, 0xc6, 0xc1 }, 4, 0, 4 },		/* SHUFPS: Ib */
+		{ { 0x0f, 0x74, 0xc1 }, 3, 0, 3 },		/* PCMPEQB: no immediate */
 		{ { 0x0f, 0x0d }, 2, 0, 0 },			/* the ModRM cut off */
 		{ { 0x0f, 0x3a, 0x0f, 0xc0 }, 4, 0, 0 },	/* the imm8 cut off */
 		{ { 0x90 }, 1, 0, 0 },				/* the one-byte map */

@@ -360,21 +360,13 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 			/*
 			 * No instruction: the bytes up to its opcode still count,
 			 * one, or two after 0f, or three after 0f 38 and 0f 3a
-			 * (vol. 2A 2.1.2), and so does the ModRM, with its SIB
-			 * and displacement, where the opcode map gives the opcode
-			 * one whether it is defined or not: every opcode of the
-			 * three-byte maps (0f 3a with an imm8 as well) and most
-			 * of the two-byte map (vol. 2A A.3, tables A-3 to A-5).
-			 * 0f 0f, 3DNow!, ends in an imm8 after its ModRM too
-			 * (AMD64 APM vol. 3 appendix A: the operation is chosen by
-			 * that last byte), as the engine decodes it.
+			 * (vol. 2A 2.1.2), and in the two- and three-byte maps so
+			 * do the ModRM and imm8 the opcode map gives the opcode,
+			 * whether it is defined or not (insn_map_size), as the
+			 * engine decodes it.
 			 */
-			rest = op;
-			int modrm = op == 3 || (op == 2 && insn_twobyte_has_modrm(after[1]));
-			int imm8 = (op == 3 && after[1] == 0x3a) || (op == 2 && after[1] == 0x0f);
-			if (modrm && op < left)
-				rest += insn_modrm_size(after + op, left - op,
-							memchr(code, 0x67, prefixes) != NULL) + imm8;
+			size_t map = insn_map_size(after, left, memchr(code, 0x67, prefixes) != NULL);
+			rest = map ? map : op;
 		}
 		if (vector == VEC_GP && (prefixes >= 14 || prefixes + rest > 15)) {
 			snprintf(info->insn, sizeof(info->insn), "(%zu prefixes: over 15 bytes)",

@@ -62,13 +62,25 @@ int insn_twobyte_has_modrm(uint8_t b)
 }
 
 /*
+ * The two-byte opcodes whose operands end in an imm8 (vol. 2A table A-3,
+ * "Ib"): PSHUFW and its kin (70), groups 12 to 14 (71-73), SHLD and SHRD
+ * (a4, ac), group 8 (ba), CMPPS (c2), PINSRW, PEXTRW and SHUFPS (c4-c6),
+ * for every ModRM.reg of a group, defined or not; and 0f 0f, 3DNow!
+ * (AMD64 APM vol. 3 appendix A: the operation is chosen by that byte).
+ */
+static int twobyte_imm8(uint8_t b)
+{
+	return b == 0x0f || (b >= 0x70 && b <= 0x73) || b == 0xa4 || b == 0xac || b == 0xba ||
+	       b == 0xc2 || (b >= 0xc4 && b <= 0xc6);
+}
+
+/*
  * The opcode (two bytes after 0f, three after 0f 38 and 0f 3a: vol. 2A
  * 2.1.2), then the ModRM with its SIB and displacement where the map
  * gives the opcode one: every opcode of the three-byte maps and most of
- * the two-byte map (A.3, tables A-3 to A-5); 0f 3a ends in an imm8, and
- * so does 0f 0f, 3DNow! (AMD64 APM vol. 3 appendix A: the operation is
- * chosen by that last byte).  The rest of the two-byte map (a Jcc's
- * rel32, say) is the decoder's to know.
+ * the two-byte map (A.3, tables A-3 to A-5); then the imm8 of every
+ * 0f 3a opcode and of the two-byte ones above.  The rest of the
+ * two-byte map (a Jcc's rel32, say) is the decoder's to know.
  */
 size_t insn_map_size(const uint8_t *op, size_t len, int addr16)
 {
@@ -76,7 +88,7 @@ size_t insn_map_size(const uint8_t *op, size_t len, int addr16)
 		return 0;
 	size_t n = op[1] == 0x38 || op[1] == 0x3a ? 3 : 2;
 	int modrm = n == 3 || insn_twobyte_has_modrm(op[1]);
-	size_t imm8 = (n == 3 && op[1] == 0x3a) || (n == 2 && op[1] == 0x0f);
+	size_t imm8 = n == 3 ? op[1] == 0x3a : twobyte_imm8(op[1]);
 	if (!modrm)
 		return n <= len ? n : 0;
 	if (n >= len)
