@@ -27,8 +27,11 @@ int insn_twobyte_has_modrm(uint8_t b);
 /*
  * The size the opcode map gives an instruction of the two- or
  * three-byte map at op (len bytes there, after any prefixes), whether
- * the opcode is defined or not: for a decoder that does not know it.
- * 0 for a one-byte opcode, or when len cuts it short.
+ * the opcode is defined or not, for a decoder that does not know it:
+ * the opcode, its ModRM with SIB and displacement, and an imm8 where
+ * the map has one.  Wider immediates (a Jcc's rel32) are not counted:
+ * the decoder knows every opcode that has one.  0 for a one-byte
+ * opcode, or when len cuts it short.
  */
 size_t insn_map_size(const uint8_t *op, size_t len, int addr16);
 
