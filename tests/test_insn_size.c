@@ -125,6 +125,19 @@ static void test_opcode_map_by_the_manual(void **state)
 	}
 }
 
+/* With legacy prefixes (vol. 2A 2.1.1): they count, and 67 makes the ModRM 16-bit. */
+static void test_unknown_with_prefixes(void **state)
+{
+	(void)state;
+	static const uint8_t p16[] = { 0x26, 0x67, 0x0f, 0x0d, 0x06, 0x34, 0x12 };
+	static const uint8_t p32[] = { 0x26, 0x0f, 0x0d, 0x05, 0, 0, 0, 0 };
+	static const uint8_t one[] = { 0x26, 0x90 };
+	assert_int_equal(insn_unknown_size(p16, sizeof(p16)), 7);	/* disp16 */
+	assert_int_equal(insn_unknown_size(p32, sizeof(p32)), 8);	/* disp32 */
+	assert_int_equal(insn_unknown_size(one, sizeof(one)), 0);	/* one-byte map */
+	assert_int_equal(insn_unknown_size(p16, 5), 0);			/* cut short */
+}
+
 /* b's first n bytes, where insn_plain_size gives a size: 1 (and the decoder agrees) */
 static int agrees(csh cs, cs_insn *insn, const uint8_t *b, size_t n)
 {
@@ -175,6 +188,7 @@ int main(void)
 		cmocka_unit_test(test_by_the_manual),
 		cmocka_unit_test(test_modrm_by_the_manual),
 		cmocka_unit_test(test_opcode_map_by_the_manual),
+		cmocka_unit_test(test_unknown_with_prefixes),
 		cmocka_unit_test(test_agrees_with_the_decoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

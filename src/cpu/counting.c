@@ -56,10 +56,20 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 			a += k;
 			continue;
 		}
-		if (!cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn))
+		if (cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn)) {
+			n++;
+			*stack_ops += (uint32_t)moves_stack(m->count_insn->id);
+			continue;
+		}
+		/* one the decoder does not know: the engine ran it as long as
+		 * its opcode map makes it (3DNow!'s PREFETCH, 0f 0d) */
+		k = insn_unknown_size(code, left);
+		if (!k)
 			break;
 		n++;
-		*stack_ops += (uint32_t)moves_stack(m->count_insn->id);
+		code += k;
+		left -= k;
+		a += k;
 	}
 	return n;
 }

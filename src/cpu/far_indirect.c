@@ -187,22 +187,6 @@ static size_t undecodable_vex(uint8_t *code, size_t len, size_t at)
 	return p + 2 - at;
 }
 
-/*
- * At `at', an instruction the decoder does not know: the engine still
- * takes it with the length its opcode map gives (`0f 0d 00', 3DNow!'s
- * PREFETCH, is three bytes to it), so the decode goes on after that
- * length and lands where the engine does.  1 where no map says more.
- */
-static size_t unknown_size(const uint8_t *code, size_t len, size_t at)
-{
-	size_t p = at;
-	int addr16 = 0;
-	while (p < len && p - at < 14 && fault_legacy_prefix(code[p]))
-		addr16 |= code[p++] == 0x67;
-	size_t n = p < len ? insn_map_size(code + p, len - p, addr16) : 0;
-	return n ? p + n - at : 1;
-}
-
 static int has_candidate(const uint8_t *code, size_t from, size_t to)
 {
 	if (to > from && memchr(code + from, 0xf0, to - from))
@@ -305,7 +289,10 @@ static size_t sweep(struct walk *w, size_t from, size_t to, int until_seen)
 			if (!cs_disasm_iter(w->cs, &p, &left, &addr, w->insn)) {
 				size_t v = undecodable_vex(w->code, w->len, at);
 				w->rewritten += v != 0;
-				at += v ? v : unknown_size(w->code, w->len, at);
+				/* else by its opcode map (`0f 0d 00', 3DNow!'s
+				 * PREFETCH, is three bytes to the engine) */
+				size_t u = v ? v : insn_unknown_size(w->code + at, w->len - at);
+				at += u ? u : 1;
 				continue;
 			}
 			size = w->insn->size;

@@ -532,13 +532,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 
 int fault_legacy_prefix(uint8_t b)
 {
-	/* a table, not comparisons: the per-instruction checks ask this of
-	 * every byte they skip (and a fuzz build hooks every comparison) */
-	static const uint8_t legacy[256] = {
-		[0x26] = 1, [0x2e] = 1, [0x36] = 1, [0x3e] = 1, [0x64] = 1, [0x65] = 1,
-		[0x66] = 1, [0x67] = 1, [0xf0] = 1, [0xf2] = 1, [0xf3] = 1,
-	};
-	return legacy[b];
+	return insn_legacy_prefix(b);
 }
 
 int fault_lock_undefined(struct entryemu *m, uint32_t eip)

@@ -54,7 +54,8 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
  * of the instruction itself, which Unicorn raises instead.
  */
 int fault_lock_undefined(struct entryemu *m, uint32_t eip);
-/* The legacy prefixes (SDM vol. 2A 2.1.1): 1 for b among them. */
+/* The legacy prefixes (SDM vol. 2A 2.1.1): 1 for b among them
+ * (insn_legacy_prefix). */
 int fault_legacy_prefix(uint8_t b);
 /*
  * What the model must do itself before the far JMP/CALL at addr (fault.c

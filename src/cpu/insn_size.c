@@ -7,6 +7,17 @@
  */
 #include "cpu/insn_size.h"
 
+int insn_legacy_prefix(uint8_t b)
+{
+	/* a table, not comparisons: the per-instruction checks ask this of
+	 * every byte they skip (and a fuzz build hooks every comparison) */
+	static const uint8_t legacy[256] = {
+		[0x26] = 1, [0x2e] = 1, [0x36] = 1, [0x3e] = 1, [0x64] = 1, [0x65] = 1,
+		[0x66] = 1, [0x67] = 1, [0xf0] = 1, [0xf2] = 1, [0xf3] = 1,
+	};
+	return legacy[b];
+}
+
 size_t insn_modrm_size(const uint8_t *modrm, size_t len, int addr16)
 {
 	if (!len)
@@ -95,4 +106,14 @@ size_t insn_map_size(const uint8_t *op, size_t len, int addr16)
 		return 0;
 	size_t m = insn_modrm_size(op + n, len - n, addr16);
 	return m && n + m + imm8 <= len ? n + m + imm8 : 0;
+}
+
+size_t insn_unknown_size(const uint8_t *code, size_t len)
+{
+	size_t p = 0;
+	int addr16 = 0;
+	while (p < len && p < 14 && insn_legacy_prefix(code[p]))
+		addr16 |= code[p++] == 0x67;
+	size_t n = p < len ? insn_map_size(code + p, len - p, addr16) : 0;
+	return n ? p + n : 0;
 }

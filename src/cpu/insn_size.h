@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The legacy prefixes (SDM vol. 2A 2.1.1): 1 for b among them. */
+int insn_legacy_prefix(uint8_t b);
+
 /*
  * The size of the 32-bit instruction at code (len bytes there) when its
  * opcode and ModRM give it alone: no prefix, and NOP, INT3 or an ALU,
@@ -34,5 +37,13 @@ int insn_twobyte_has_modrm(uint8_t b);
  * opcode, or when len cuts it short.
  */
 size_t insn_map_size(const uint8_t *op, size_t len, int addr16);
+
+/*
+ * insn_map_size() for the instruction at code (len bytes there), its
+ * legacy prefixes included (a 67 makes its addressing 16-bit): the size
+ * of an instruction the decoder does not know.  0 if the map says
+ * nothing (a one-byte opcode) or len cuts it short.
+ */
+size_t insn_unknown_size(const uint8_t *code, size_t len);
 
 #endif
