@@ -162,6 +162,8 @@ struct cpu_run_state {
 	int shed;			/* stopped to remove the idle hook */
 	int asked;			/* inject_before_call() looked at asked_at */
 	uint32_t asked_at;
+	uint32_t user_insn_at;		/* the user instruction the user hook saw
+					 * last (linear; 0: none this run) */
 	int vm_hidden;			/* iret_vm.c cleared the VM bit of the byte */
 	uint32_t vm_hidden_at;		/* at this linear address */
 };

@@ -501,6 +501,17 @@ void deliver_page_fault_at(struct entryemu *m, uint32_t pc, uint32_t addr, int w
 	deliver_chain(m, ev);
 }
 
+/* Is CS a 16-bit code segment in protected mode (D = 0)? */
+static int code_segment_16(struct entryemu *m)
+{
+	uint16_t cs = (uint16_t)machine_reg(m, ER_CS);
+	struct desc d;
+	if ((machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) || cs == ENTRYEMU_USER_CS ||
+	    cs == ENTRYEMU_KERNEL_CS || desc_fetch(m, cs, &d) < 0)
+		return 0;
+	return d.s && (d.type & 8) && !d.db;
+}
+
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 {
 	/*
@@ -511,6 +522,29 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 	 * found by its access.
 	 */
 	uint32_t pc = machine_linear_pc(m);
+	if (!fetch && code_segment_16(m)) {
+		/*
+		 * 16-bit code in protected mode, which a 32-bit decode cannot
+		 * place the access in.  User code has a hook on every
+		 * instruction: the last one it saw, in this block, is the
+		 * faulting one.
+		 */
+		const struct block_info *b = &m->count->cur;
+		uint32_t at = m->cpu->user_insn_at;
+		if (!at || at < b->addr || at - b->addr >= b->size) {
+			char sym[128];
+			machine_stop(m, ENTRYEMU_UNSUPPORTED, "access to unmapped 0x%08x from a "
+				     "16-bit code segment in the block at %s: not modelled outside "
+				     "user code", addr,
+				     entryemu_symbolize(m, b->addr, sym, sizeof(sym)));
+			return;
+		}
+		for (int n = 0; n < 15 && machine_ptr(m, addr, 1); n++)
+			addr++;		/* an access that straddles: its first unmapped byte */
+		machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
+		deliver_page_fault_at(m, at, addr, write);
+		return;
+	}
 	if (!fetch && !(machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)) {
 		int undefined = 0;
 		uint32_t at = fault_locate_access(m, m->count->cur.addr, addr, &undefined);

@@ -34,6 +34,7 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 		engine_stop(m->eng);
 		return;
 	}
+	m->cpu->user_insn_at = (uint32_t)addr;
 	if (m->cpu->in_kernel) {
 		m->cpu->in_kernel = 0;
 		struct run_event ev = { .kind = RUN_EV_RETURN };
