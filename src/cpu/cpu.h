@@ -26,6 +26,8 @@ int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t 
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r);
 int machine_cpl(struct entryemu *m);
 uint32_t machine_cs_base(struct entryemu *m);
+/* Is CS a 16-bit code segment (D = 0) in protected mode? */
+int machine_cs_16(struct entryemu *m);
 uint32_t machine_linear_pc(struct entryemu *m);
 uint32_t machine_stack_linear(struct entryemu *m, uint32_t off);
 uint32_t machine_ti_flags(struct entryemu *m);

@@ -501,17 +501,6 @@ void deliver_page_fault_at(struct entryemu *m, uint32_t pc, uint32_t addr, int w
 	deliver_chain(m, ev);
 }
 
-/* Is CS a 16-bit code segment in protected mode (D = 0)? */
-static int code_segment_16(struct entryemu *m)
-{
-	uint16_t cs = (uint16_t)machine_reg(m, ER_CS);
-	struct desc d;
-	if ((machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) || cs == ENTRYEMU_USER_CS ||
-	    cs == ENTRYEMU_KERNEL_CS || desc_fetch(m, cs, &d) < 0)
-		return 0;
-	return d.s && (d.type & 8) && !d.db;
-}
-
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 {
 	/*
@@ -522,7 +511,7 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 	 * found by its access.
 	 */
 	uint32_t pc = machine_linear_pc(m);
-	if (!fetch && code_segment_16(m)) {
+	if (!fetch && machine_cs_16(m)) {
 		/*
 		 * 16-bit code in protected mode, which a 32-bit decode cannot
 		 * place the access in.  User code has a hook on every

@@ -100,15 +100,27 @@ void machine_read_regs(struct entryemu *m, struct entryemu_regs *r)
  * and the user's code segments are flat; a program may load another
  * from the GDT or LDT with a far transfer.
  */
+/* A code segment of the program's own, outside vm86 mode: 1 with its
+ * descriptor in *d; 0 for the flat ones (or one that is not there). */
+static int own_code_segment(struct entryemu *m, uint16_t cs, struct desc *d)
+{
+	return cs != ENTRYEMU_USER_CS && cs != ENTRYEMU_KERNEL_CS && desc_fetch(m, cs, d) == 0;
+}
+
 uint32_t machine_cs_base(struct entryemu *m)
 {
 	uint16_t cs = seg_reg(m, ER_CS);
 	struct desc d;
 	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
 		return (uint32_t)cs << 4;
-	if (cs == ENTRYEMU_USER_CS || cs == ENTRYEMU_KERNEL_CS || desc_fetch(m, cs, &d) < 0)
-		return 0;
-	return d.base;
+	return own_code_segment(m, cs, &d) ? d.base : 0;
+}
+
+int machine_cs_16(struct entryemu *m)
+{
+	struct desc d;
+	return !(machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) &&
+	       own_code_segment(m, seg_reg(m, ER_CS), &d) && d.s && (d.type & 8) && !d.db;
 }
 
 /* The linear address of the next instruction: CS's base plus EIP. */
