@@ -164,6 +164,9 @@ struct cpu_run_state {
 	uint32_t asked_at;
 	uint32_t user_insn_at;		/* the user instruction the user hook saw
 					 * last (linear; 0: none this run) */
+	uint32_t fetch_run_to;		/* deliver.c: run up to this instruction
+					 * (linear), whose fetch faults; 0: none */
+	uint32_t fetch_ran_from;	/* the block start that run began at */
 	int vm_hidden;			/* iret_vm.c cleared the VM bit of the byte */
 	uint32_t vm_hidden_at;		/* at this linear address */
 };

@@ -504,57 +504,88 @@ void deliver_page_fault_at(struct entryemu *m, uint32_t pc, uint32_t addr, int w
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 {
 	/*
-	 * A fetch faults at the target, which is where EIP already is.  For a
-	 * data access Unicorn leaves EIP wherever the last exit to its main
-	 * loop put it (chained blocks do not update it); the block hook saw
-	 * the block that was running, and the faulting instruction in it is
-	 * found by its access.
+	 * For a fetch EIP is the start of the block Unicorn could not
+	 * translate.  For a data access Unicorn leaves EIP wherever the last
+	 * exit to its main loop put it (chained blocks do not update it),
+	 * with the registers as the faulting instruction found them; the
+	 * block hook saw the block that was running.
 	 */
 	uint32_t pc = machine_linear_pc(m);
-	if (!fetch && machine_cs_16(m)) {
+	int vm = (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) != 0;
+	if (fetch) {
 		/*
-		 * 16-bit code in protected mode, which a 32-bit decode cannot
-		 * place the access in.  User code has a hook on every
-		 * instruction: the last one it saw, in this block, is the
-		 * faulting one.
+		 * At a branch target the block starts at the fetch.  A block
+		 * that runs on into addr failed whole: its instructions before
+		 * the one whose fetch faults run first (fault_fetch_insn), up
+		 * to it (the run loop, run.c), and the fault comes again there.
+		 * (Not for 16-bit code, which a 32-bit decode cannot follow;
+		 * nor again from the same start, should that run not get on.)
 		 */
-		const struct block_info *b = &m->count->cur;
-		uint32_t at = m->cpu->user_insn_at;
-		if (!at || at < b->addr || at - b->addr >= b->size) {
-			char sym[128];
-			machine_stop(m, ENTRYEMU_UNSUPPORTED, "access to unmapped 0x%08x from a "
-				     "16-bit code segment in the block at %s: not modelled outside "
-				     "user code", addr,
-				     entryemu_symbolize(m, b->addr, sym, sizeof(sym)));
+		uint32_t at = vm || machine_cs_16(m) || m->cpu->fetch_ran_from == pc ? pc :
+			      fault_fetch_insn(m, pc, addr);
+		if (at != pc) {
+			m->cpu->fetch_run_to = at;
+			m->cpu->fetch_ran_from = pc;
 			return;
 		}
-		for (int n = 0; n < 15 && machine_ptr(m, addr, 1); n++)
-			addr++;		/* an access that straddles: its first unmapped byte */
-		machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
-		deliver_page_fault_at(m, at, addr, write);
+		m->cpu->fetch_ran_from = 0;
+		deliver_page_fault_at(m, pc, addr, write);
 		return;
 	}
-	if (!fetch && !(machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)) {
-		int undefined = 0;
-		uint32_t at = fault_locate_access(m, m->count->cur.addr, addr, &undefined);
-		if (at && undefined) {
+	if (vm) {
+		deliver_page_fault_at(m, pc, addr, write);
+		return;
+	}
+	const struct block_info *b = &m->count->cur;
+	uint32_t at = m->cpu->user_insn_at;
+	if (at && at >= b->addr && at - b->addr < b->size) {
+		/*
+		 * User code has a hook on every instruction: the last one it
+		 * saw, in this block, is the faulting one.  (Looked for by its
+		 * access instead, an earlier instruction of the block whose
+		 * address registers a later one changed could be taken for
+		 * it, and 16-bit code would be decoded as 32-bit.)
+		 */
+		if (machine_cs_16(m)) {
+			for (int n = 0; n < 15 && machine_ptr(m, addr, 1); n++)
+				addr++;	/* an access that straddles: its first unmapped byte */
+		} else if (fault_undefined_at(m, at)) {
 			/* no instruction: #UD before the access Unicorn made */
 			machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
 			deliver_invalid_opcode(m);
 			return;
+		} else {
+			addr = fault_first_unmapped(m, at, addr);
 		}
-		if (!at) {
-			char sym[128];
-			machine_stop(m, ENTRYEMU_UNSUPPORTED, "access to unmapped 0x%08x in the "
-				     "block at %s: no instruction there makes it", addr,
-				     entryemu_symbolize(m, m->count->cur.addr, sym, sizeof(sym)));
-			return;
-		}
-		pc = at;
 		machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
-		addr = fault_first_unmapped(m, at, addr);
+		deliver_page_fault_at(m, at, addr, write);
+		return;
 	}
-	deliver_page_fault_at(m, pc, addr, write);
+	char sym[128];
+	if (machine_cs_16(m)) {
+		/* which a 32-bit decode cannot place the access in */
+		machine_stop(m, ENTRYEMU_UNSUPPORTED, "access to unmapped 0x%08x from a 16-bit "
+			     "code segment in the block at %s: not modelled outside user code",
+			     addr, entryemu_symbolize(m, b->addr, sym, sizeof(sym)));
+		return;
+	}
+	/* elsewhere the faulting instruction is found by its access */
+	int undefined = 0;
+	at = fault_locate_access(m, b->addr, addr, &undefined);
+	if (at && undefined) {
+		/* no instruction: #UD before the access Unicorn made */
+		machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
+		deliver_invalid_opcode(m);
+		return;
+	}
+	if (!at) {
+		machine_stop(m, ENTRYEMU_UNSUPPORTED, "access to unmapped 0x%08x in the block at "
+			     "%s: no instruction there makes it", addr,
+			     entryemu_symbolize(m, b->addr, sym, sizeof(sym)));
+		return;
+	}
+	machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
+	deliver_page_fault_at(m, at, fault_first_unmapped(m, at, addr), write);
 }
 
 /* An invalid opcode at the current EIP: #UD, a fault, no error code. */

@@ -712,6 +712,37 @@ static uint32_t access_addr(struct entryemu *m, const cs_insn *insn, const cs_x8
 	return mem_addr_at(m, x, op, esp);
 }
 
+/*
+ * The size of a 3DNow! PREFETCH with a memory operand (0f 0d, ModRM.mod
+ * != 3) at p, after any legacy prefixes, or 0.  The disassembler does
+ * not know it; the engine runs it as a NOP, with no access (AMD64 APM
+ * vol. 3, PREFETCH: a hint, which raises no fault for its address).
+ * It ran, so it is no #UD: the access is further on.
+ */
+static size_t prefetch_hint_size(const uint8_t *p, size_t avail)
+{
+	size_t at = 0;
+	while (at < avail && at < 14 && insn_legacy_prefix(p[at]))
+		at++;
+	if (at + 2 >= avail || p[at] != 0x0f || p[at + 1] != 0x0d || (p[at + 2] >> 6) == 3)
+		return 0;
+	return insn_unknown_size(p, avail);
+}
+
+int fault_undefined_at(struct entryemu *m, uint32_t at)
+{
+	size_t avail = machine_avail(m, at, 15);
+	uint8_t *p = machine_ptr(m, at, 1);
+	cs_insn *insn = NULL;
+	if (!p)
+		return 0;
+	if (cs_disasm(m->cs, p, avail, at, 1, &insn) == 1) {
+		cs_free(insn, 1);
+		return 0;
+	}
+	return !prefetch_hint_size(p, avail);
+}
+
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			     int *undefined)
 {
@@ -735,6 +766,11 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		if (!p)
 			return 0;
 		if (cs_disasm(m->cs, p, avail, pc, 1, &insn) != 1) {
+			size_t hint = prefetch_hint_size(p, avail);
+			if (hint) {		/* ran, and made no access */
+				pc += (uint32_t)hint;
+				continue;
+			}
 			*undefined = 1;		/* the CPU stops here with #UD */
 			return pc;
 		}
@@ -826,6 +862,31 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 		pc = next;
 	}
 	return 0;
+}
+
+uint32_t fault_fetch_insn(struct entryemu *m, uint32_t pc, uint32_t addr)
+{
+	uint32_t at = pc;
+	/* a block spans two pages at most, 512 instructions (TCG_MAX_INSNS) */
+	if (addr - pc > 0x2000u)
+		return pc;
+	for (int n = 0; n < 512 && at - pc < addr - pc; n++) {
+		size_t avail = machine_avail(m, at, 15);	/* up to the unmapped byte */
+		const uint8_t *p = machine_ptr(m, at, 1);
+		const uint8_t *code = p;
+		uint64_t a = at;
+		size_t left = avail, k = 0;
+		if (!p)
+			break;
+		if (cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn))
+			k = avail - left;
+		else
+			k = insn_unknown_size(p, avail);	/* or cut short by addr */
+		if (!k)
+			break;
+		at += (uint32_t)k;
+	}
+	return at;
 }
 
 uint32_t fault_first_unmapped(struct entryemu *m, uint32_t at, uint32_t addr)

@@ -38,16 +38,6 @@ int vector_has_error_code(int vector);
 int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info *info);
 
 /*
- * Unicorn stops an access to unmapped memory with the registers as they
- * were before the faulting instruction but EIP at the start of its
- * translated block.  Find the instruction: the first from start on whose
- * memory access, computed with the current registers, covers addr.
- * Returns its address, or 0 if none does.  *undefined is set when the
- * walk stopped at bytes that are no instruction: the address returned is
- * theirs, where the CPU raises #UD before any access (Unicorn reads some
- * undefined forms' memory operands first, `ff /7' among them).
- */
-/*
  * Is the instruction at eip LOCK-prefixed and, with the prefix, no
  * instruction at all?  LOCK on anything but a read-modify-write of
  * memory is #UD (SDM vol. 2A LOCK), raised at decode: before any fault
@@ -65,8 +55,26 @@ int fault_legacy_prefix(uint8_t b);
 enum far_check { FAR_NONE, FAR_TASK_SWITCH, FAR_PUSH_FAULT };
 enum far_check fault_far_transfer(struct entryemu *m, uint32_t addr, uint32_t *cr2);
 
+/*
+ * Unicorn stops an access to unmapped memory with the registers as they
+ * were before the faulting instruction but EIP at the start of its
+ * translated block.  Find the instruction: the first from start on whose
+ * memory access, computed with the current registers, covers addr.
+ * Returns its address, or 0 if none does.  (Registers an earlier
+ * instruction of the block changed can make it pick that one: where the
+ * faulting instruction is known, fault_undefined_at instead.)  *undefined is set when the
+ * walk stopped at bytes that are no instruction: the address returned is
+ * theirs, where the CPU raises #UD before any access (Unicorn reads some
+ * undefined forms' memory operands first, `ff /7' among them).
+ */
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			     int *undefined);
+
+/*
+ * Are the bytes at `at` no instruction, where the CPU raises #UD before
+ * the access Unicorn made there (as for fault_locate_access)?
+ */
+int fault_undefined_at(struct entryemu *m, uint32_t at);
 
 /*
  * Where the access of the instruction at `at` first meets unmapped
@@ -76,5 +84,14 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
  * 4.7).  addr where no memory operand of the instruction holds it.
  */
 uint32_t fault_first_unmapped(struct entryemu *m, uint32_t at, uint32_t addr);
+/*
+ * Unicorn translates a block as far as it can fetch, and a block that
+ * runs on, with no branch, into memory it cannot fetch fails whole,
+ * before any of it runs, with EIP at its start (pc).  The CPU runs its
+ * instructions up to the one whose fetch reaches addr, an unmapped byte,
+ * and faults there.  That instruction's address, from a 32-bit decode of
+ * the bytes from pc: pc itself when it is the one.
+ */
+uint32_t fault_fetch_insn(struct entryemu *m, uint32_t pc, uint32_t addr);
 
 #endif

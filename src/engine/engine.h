@@ -98,6 +98,13 @@ int engine_map_served(struct engine *e, uint32_t base, uint32_t size, void *host
 
 /* Run from pc until a hook stops it, the CPU halts or it cannot go on. */
 enum engine_exit engine_start(struct engine *e, uint32_t pc);
+/*
+ * The same, and stop (ENGINE_EXIT_OK) before the instruction at until.
+ * Unicorn builds that stop into the code it translates meanwhile, as a
+ * halt: drop the translations of the range run (engine_flush_range)
+ * before the next start.
+ */
+enum engine_exit engine_start_until(struct engine *e, uint32_t pc, uint32_t until);
 const char *engine_exit_name(struct engine *e);
 /* From a hook: stop once the current instruction is done. */
 void engine_stop(struct engine *e);

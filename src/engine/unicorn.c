@@ -251,7 +251,12 @@ int engine_map_served(struct engine *e, uint32_t base, uint32_t size, void *host
 /* No `until' address: with one, Unicorn flushes translated code on every start. */
 enum engine_exit engine_start(struct engine *e, uint32_t pc)
 {
-	e->last = uc_emu_start(e->uc, pc, 0, 0, 0);
+	return engine_start_until(e, pc, 0);
+}
+
+enum engine_exit engine_start_until(struct engine *e, uint32_t pc, uint32_t until)
+{
+	e->last = uc_emu_start(e->uc, pc, until, 0, 0);
 	switch (e->last) {
 	case UC_ERR_OK:
 		return ENGINE_EXIT_OK;

@@ -481,7 +481,21 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	uint32_t start = m->start;
 	enum engine_exit e;
 	for (;;) {
-		e = engine_start(m->eng, start);
+		/* a block that failed at a fetch: its instructions before it (deliver.c) */
+		uint32_t until = run->cpu.fetch_run_to;
+		run->cpu.fetch_run_to = 0;
+		e = engine_start_until(m->eng, start, until);
+		if (until) {
+			if (engine_flush_range(m->eng, run->cpu.fetch_ran_from, until + 1)) {
+				machine_set_error(m, "cannot drop translated code");
+				return ENTRYEMU_E_ENGINE;
+			}
+			if (e == ENGINE_EXIT_OK && !run->halt.stopping && !run->cpu.restart &&
+			    machine_linear_pc(m) == until) {
+				start = machine_reg(m, ER_EIP);
+				continue;	/* there: its fetch faults again */
+			}
+		}
 		if (run->cpu.restart && !run->halt.stopping) {
 			/* an injected event was delivered: go on from its handler */
 			run->cpu.restart = 0;
