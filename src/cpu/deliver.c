@@ -245,8 +245,16 @@ static int software_int_len(struct entryemu *m, uint32_t pc, uint32_t vec)
  */
 static int rdpmc_at(struct entryemu *m, uint32_t pc)
 {
-	uint8_t *p = machine_ptr(m, pc, 2);
-	return p && p[0] == 0x0f && p[1] == 0x33 && machine_cpl(m) > 0;
+	size_t n = machine_avail(m, pc, 15);
+	const uint8_t *p = n ? machine_ptr(m, pc, 1) : NULL;
+	size_t at = 0;
+	if (!p)
+		return 0;
+	/* after any prefixes but LOCK, which RDPMC ignores (vol. 2A 2.1.1) */
+	for (; at + 2 < n && fault_legacy_prefix(p[at]); at++)
+		if (p[at] == 0xf0)
+			return 0;
+	return at + 1 < n && p[at] == 0x0f && p[at + 1] == 0x33 && machine_cpl(m) > 0;
 }
 
 /*

@@ -40,6 +40,20 @@
  * became a page fault at a read no instruction makes.  The register
  * forms read nothing, and the engine raises #UD for them.
  *
+ * Two-byte opcodes the engine runs and its CPU does not have (each
+ * found by running it against qemu-system-i386, which raises #UD):
+ * - SYSCALL (0f 05): #UD while IA32_EFER.SCE is 0 (SDM vol. 2B,
+ *   SYSCALL), which the machine never sets; Unicorn 2.0.1 calls its
+ *   hooks for it and goes on after it, as a NOP.
+ * - FEMMS (0f 0e): 3DNow!, absent as above.
+ * - AMD's SSE4a: EXTRQ and INSERTQ (66 0f 78/79, f2 0f 78/79), MOVNTSS
+ *   and MOVNTSD (f3/f2 0f 2b), absent (CPUID.80000001H:ECX bit 6
+ *   clear); vol. 2D table A-3 has nothing in those slots.
+ * - MOVMSKPS/MOVMSKPD (0f 50, 66 0f 50), MOVQ2DQ and MOVDQ2Q (f3/f2
+ *   0f d6) with a memory operand: they take registers only (vol. 2B,
+ *   "MOVMSKPS reg, xmm"; table A-3, "Nq", "Uq").  The engine reads the
+ *   register ModRM.rm names and writes the destination.
+ *
  * So before code is handed to the engine, each such instruction found at
  * an instruction boundary is made `ff /7' (ModRM.reg = 7, register form):
  * undefined in group 5 (table A-6), so the engine raises #UD at the same
@@ -47,7 +61,7 @@
  * bytes.  A far CALL/JMP keeps its length (only its ModRM changes); a
  * locked instruction's first two bytes are replaced, and so are a group
  * 11 instruction's opcode and ModRM, a VEX prefix's first two bytes and
- * 3DNow!'s two opcode bytes.  The visible difference is the rewritten
+ * the two opcode bytes of the rest.  The visible difference is the rewritten
  * bytes themselves, to a guest that reads its own code or jumps into the
  * middle of one of them (docs/fidelity.md).
  *
@@ -81,13 +95,42 @@ static int group_reg_undefined(const uint8_t *op, size_t n)
 }
 
 /*
- * 3DNow! with a memory operand: 0f 0f and a ModRM whose mod is not 3.
- * #UD on this CPU (CPUID.80000001H:EDX bit 31 clear); the engine loads
- * the operand before it looks at the opcode.
+ * The two-byte opcodes above that the engine runs though they are #UD
+ * here, with the opcode at op (n bytes there) after its prefixes: rep
+ * the last F2 or F3 among them (or 0), o16 whether 66 was.  For an SSE
+ * opcode, F2 or F3 selects the instruction, and 66 does when neither is
+ * there (SDM vol. 2A 2.1.2, mandatory prefixes).
  */
-static int threednow_memory(const uint8_t *op, size_t n)
+static int twobyte_undefined(const uint8_t *op, size_t n, uint8_t rep, int o16)
 {
-	return n >= 3 && op[0] == 0x0f && op[1] == 0x0f && (op[2] >> 6) != 3;
+	if (n < 2 || op[0] != 0x0f)
+		return 0;
+	int mem = n >= 3 && (op[2] >> 6) != 3;
+	switch (op[1]) {
+	case 0x05:				/* SYSCALL */
+	case 0x0e:				/* FEMMS */
+		return 1;
+	case 0x0f:				/* 3DNow!: the register forms raise #UD */
+		return mem;
+	case 0x2b:				/* MOVNTSS, MOVNTSD */
+		return rep != 0;
+	case 0x50:				/* MOVMSKPS, MOVMSKPD */
+		return !rep && mem;
+	case 0x78: case 0x79:			/* EXTRQ, INSERTQ */
+		return rep == 0xf2 || (!rep && o16);
+	case 0xd6:				/* MOVQ2DQ, MOVDQ2Q */
+		return rep && mem;
+	default:
+		return 0;
+	}
+}
+
+/* Might the bytes at op, after prefixes, be one of those?  (A quick look.) */
+static int twobyte_candidate(const uint8_t *op, size_t n)
+{
+	return n >= 2 && op[0] == 0x0f &&
+	       (op[1] == 0x05 || op[1] == 0x0e || op[1] == 0x0f || op[1] == 0x2b ||
+		op[1] == 0x50 || op[1] == 0x78 || op[1] == 0x79 || op[1] == 0xd6);
 }
 
 /* A VEX prefix: c4 or c5 with ModRM.mod = 3 (in 32-bit code). */
@@ -151,15 +194,20 @@ static int lock_allowed(const uint8_t *op, size_t n)
 static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 {
 	size_t p = at;
-	int lock = 0;
-	while (p < len && p - at < 14 && fault_legacy_prefix(code[p]))
-		lock |= code[p++] == 0xf0;
+	int lock = 0, o16 = 0;
+	uint8_t rep = 0;
+	for (; p < len && p - at < 14 && fault_legacy_prefix(code[p]); p++) {
+		lock |= code[p] == 0xf0;
+		o16 |= code[p] == 0x66;
+		if (code[p] == 0xf2 || code[p] == 0xf3)
+			rep = code[p];
+	}
 	if (lock && !lock_allowed(code + p, len - p)) {
 		code[at] = 0xff;		/* at least LOCK and an opcode byte */
 		code[at + 1] = 0xf8;		/* ModRM: mod 3, reg 7 */
 		return 2;
 	}
-	if (group_reg_undefined(code + p, len - p) || threednow_memory(code + p, len - p)) {
+	if (group_reg_undefined(code + p, len - p) || twobyte_undefined(code + p, len - p, rep, o16)) {
 		code[p] = 0xff;			/* the prefixes stay */
 		code[p + 1] = 0xf8;
 		return p + 2 - at;
@@ -193,7 +241,7 @@ static int has_candidate(const uint8_t *code, size_t from, size_t to)
 		return 1;			/* a LOCK prefix, maybe */
 	for (size_t i = from; i + 1 < to; i++)
 		if (group_reg_undefined(code + i, to - i) || vex_prefix(code + i, to - i) ||
-		    threednow_memory(code + i, to - i))
+		    twobyte_candidate(code + i, to - i))
 			return 1;
 	for (size_t i = from; i + 1 < to; i++) {
 		const uint8_t *ff = memchr(code + i, 0xff, to - 1 - i);
