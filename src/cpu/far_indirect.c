@@ -50,9 +50,19 @@
  *   and MOVNTSD (f3/f2 0f 2b), absent (CPUID.80000001H:ECX bit 6
  *   clear); vol. 2D table A-3 has nothing in those slots.
  * - MOVMSKPS/MOVMSKPD (0f 50, 66 0f 50), MOVQ2DQ and MOVDQ2Q (f3/f2
- *   0f d6) with a memory operand: they take registers only (vol. 2B,
- *   "MOVMSKPS reg, xmm"; table A-3, "Nq", "Uq").  The engine reads the
- *   register ModRM.rm names and writes the destination.
+ *   0f d6), and the shifts by an immediate of groups 12, 13 and 14 (0f
+ *   71-73), with a memory operand: they take registers only (vol. 2B,
+ *   "MOVMSKPS reg, xmm"; table A-3, "Nq", "Uq"; table A-6, groups 12-14
+ *   under "mod 11B" only).  The engine reads the register ModRM.rm names
+ *   and writes the destination.
+ * - RDTSCP (0f 01 f9), absent from the engine's CPU
+ *   (CPUID.80000001H:EDX bit 27 clear), and STGI (0f 01 dc), #UD while
+ *   EFER.SVME is 0 (AMD64 APM vol. 3, STGI); the engine runs the first
+ *   and raises #GP(0) for the second at CPL 3.
+ * Of these, an instruction over 15 bytes is left to the engine, which
+ * raises #GP(0) for its length before any access: the same priority as
+ * #UD (SDM vol. 3A, table 6-2), and what it does for the other
+ * undefined opcodes.
  *
  * So before code is handed to the engine, each such instruction found at
  * an instruction boundary is made `ff /7' (ModRM.reg = 7, register form):
@@ -95,7 +105,17 @@ static int group_reg_undefined(const uint8_t *op, size_t n)
 }
 
 /*
- * The two-byte opcodes above that the engine runs though they are #UD
+ * 3DNow! with a memory operand: 0f 0f and a ModRM whose mod is not 3.
+ * The engine loads the operand before it looks at the opcode, so such
+ * an instruction is rewritten whatever its length.
+ */
+static int threednow_memory(const uint8_t *op, size_t n)
+{
+	return n >= 3 && op[0] == 0x0f && op[1] == 0x0f && (op[2] >> 6) != 3;
+}
+
+/*
+ * The other two-byte opcodes above that the engine runs though they are #UD
  * here, with the opcode at op (n bytes there) after its prefixes: rep
  * the last F2 or F3 among them (or 0), o16 whether 66 was.  For an SSE
  * opcode, F2 or F3 selects the instruction, and 66 does when neither is
@@ -107,11 +127,11 @@ static int twobyte_undefined(const uint8_t *op, size_t n, uint8_t rep, int o16)
 		return 0;
 	int mem = n >= 3 && (op[2] >> 6) != 3;
 	switch (op[1]) {
+	case 0x01:				/* RDTSCP, STGI */
+		return n >= 3 && (op[2] == 0xf9 || op[2] == 0xdc);
 	case 0x05:				/* SYSCALL */
 	case 0x0e:				/* FEMMS */
 		return 1;
-	case 0x0f:				/* 3DNow!: the register forms raise #UD */
-		return mem;
 	case 0x2b:				/* MOVNTSS, MOVNTSD */
 		return rep != 0;
 	case 0x50:				/* MOVMSKPS, MOVMSKPD */
@@ -120,6 +140,8 @@ static int twobyte_undefined(const uint8_t *op, size_t n, uint8_t rep, int o16)
 		return rep == 0xf2 || (!rep && o16);
 	case 0xd6:				/* MOVQ2DQ, MOVDQ2Q */
 		return rep && mem;
+	case 0x71: case 0x72: case 0x73:	/* groups 12-14 */
+		return mem;
 	default:
 		return 0;
 	}
@@ -129,8 +151,9 @@ static int twobyte_undefined(const uint8_t *op, size_t n, uint8_t rep, int o16)
 static int twobyte_candidate(const uint8_t *op, size_t n)
 {
 	return n >= 2 && op[0] == 0x0f &&
-	       (op[1] == 0x05 || op[1] == 0x0e || op[1] == 0x0f || op[1] == 0x2b ||
-		op[1] == 0x50 || op[1] == 0x78 || op[1] == 0x79 || op[1] == 0xd6);
+	       (op[1] == 0x01 || op[1] == 0x05 || op[1] == 0x0e || op[1] == 0x2b ||
+		op[1] == 0x50 || (op[1] >= 0x71 && op[1] <= 0x73) || op[1] == 0x78 ||
+		op[1] == 0x79 || op[1] == 0xd6);
 }
 
 /* A VEX prefix: c4 or c5 with ModRM.mod = 3 (in 32-bit code). */
@@ -194,11 +217,12 @@ static int lock_allowed(const uint8_t *op, size_t n)
 static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 {
 	size_t p = at;
-	int lock = 0, o16 = 0;
+	int lock = 0, o16 = 0, a16 = 0;
 	uint8_t rep = 0;
 	for (; p < len && p - at < 14 && fault_legacy_prefix(code[p]); p++) {
 		lock |= code[p] == 0xf0;
 		o16 |= code[p] == 0x66;
+		a16 |= code[p] == 0x67;
 		if (code[p] == 0xf2 || code[p] == 0xf3)
 			rep = code[p];
 	}
@@ -207,7 +231,10 @@ static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 		code[at + 1] = 0xf8;		/* ModRM: mod 3, reg 7 */
 		return 2;
 	}
-	if (group_reg_undefined(code + p, len - p) || twobyte_undefined(code + p, len - p, rep, o16)) {
+	size_t map = twobyte_undefined(code + p, len - p, rep, o16) ?
+		     insn_map_size(code + p, len - p, a16) : 0;
+	if (group_reg_undefined(code + p, len - p) || threednow_memory(code + p, len - p) ||
+	    (map && p - at + map <= 15)) {
 		code[p] = 0xff;			/* the prefixes stay */
 		code[p + 1] = 0xf8;
 		return p + 2 - at;
@@ -241,7 +268,7 @@ static int has_candidate(const uint8_t *code, size_t from, size_t to)
 		return 1;			/* a LOCK prefix, maybe */
 	for (size_t i = from; i + 1 < to; i++)
 		if (group_reg_undefined(code + i, to - i) || vex_prefix(code + i, to - i) ||
-		    twobyte_candidate(code + i, to - i))
+		    threednow_memory(code + i, to - i) || twobyte_candidate(code + i, to - i))
 			return 1;
 	for (size_t i = from; i + 1 < to; i++) {
 		const uint8_t *ff = memchr(code + i, 0xff, to - 1 - i);
