@@ -509,6 +509,25 @@ void deliver_page_fault_at(struct entryemu *m, uint32_t pc, uint32_t addr, int w
 	deliver_chain(m, ev);
 }
 
+/*
+ * Bytes at the linear address at that are no instruction, where Unicorn
+ * made an access: the CPU raises #UD there before any access, or #GP(0)
+ * if they are over 15 bytes (fault_too_long_at).
+ */
+static void deliver_undefined_at(struct entryemu *m, uint32_t at)
+{
+	machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
+	if (!fault_too_long_at(m, at)) {
+		deliver_invalid_opcode(m);
+		return;
+	}
+	uint32_t eip = machine_reg(m, ER_EIP);
+	count_unexecuted(m, at);
+	struct event ev = { .vector = VEC_GP, .has_error = 1, .error = 0,
+			    .eip = eip, .insn_eip = eip };
+	deliver_chain(m, ev);
+}
+
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 {
 	/*
@@ -558,9 +577,7 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 			for (int n = 0; n < 15 && machine_ptr(m, addr, 1); n++)
 				addr++;	/* an access that straddles: its first unmapped byte */
 		} else if (fault_undefined_at(m, at)) {
-			/* no instruction: #UD before the access Unicorn made */
-			machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
-			deliver_invalid_opcode(m);
+			deliver_undefined_at(m, at);
 			return;
 		} else {
 			addr = fault_first_unmapped(m, at, addr);
@@ -581,9 +598,7 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 	int undefined = 0;
 	at = fault_locate_access(m, b->addr, addr, &undefined);
 	if (at && undefined) {
-		/* no instruction: #UD before the access Unicorn made */
-		machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
-		deliver_invalid_opcode(m);
+		deliver_undefined_at(m, at);
 		return;
 	}
 	if (!at) {

@@ -32,37 +32,37 @@
  * RDMSR to it, #GP at CPL 3).  Such an instruction is one Capstone, which
  * knows the VEX encodings, cannot decode.
  *
- * 3DNow! with a memory operand.  `0f 0f' is AMD's 3DNow! escape; Intel
- * CPUs do not have it, and the engine's CPU reports it absent
- * (CPUID.80000001H:EDX bit 31 clear), so it is #UD (SDM vol. 2D, table
- * A-3: 0f 0f is not an opcode).  Unicorn 2.0.1 reads the memory operand
- * before it looks at the opcode, so `0f 0f 0e' through an unmapped %esi
- * became a page fault at a read no instruction makes.  The register
- * forms read nothing, and the engine raises #UD for them.
+ * 3DNow!.  `0f 0f' is AMD's 3DNow! escape, and `0f 0e' its FEMMS; the
+ * CPU the library models is Intel's, which has neither (SDM vol. 2D,
+ * table A-3: no opcode there), so both are #UD.  The engine's CPUID
+ * (Unicorn's own, AuthenticAMD) claims 3DNow!, and the engine runs them;
+ * with a memory operand it reads the operand first, so `0f 0f 0e'
+ * through an unmapped %esi became a page fault at a read no instruction
+ * makes.  (docs/fidelity.md: CPUID is not modelled.)
  *
- * Two-byte opcodes the engine runs and its CPU does not have (each
- * found by running it against qemu-system-i386, which raises #UD):
+ * Other two-byte opcodes the engine runs and the CPU does not have
+ * (each found by running it against qemu-system-i386, which raises #UD):
  * - SYSCALL (0f 05): #UD while IA32_EFER.SCE is 0 (SDM vol. 2B,
  *   SYSCALL), which the machine never sets; Unicorn 2.0.1 calls its
  *   hooks for it and goes on after it, as a NOP.
- * - FEMMS (0f 0e): 3DNow!, absent as above.
  * - AMD's SSE4a: EXTRQ and INSERTQ (66 0f 78/79, f2 0f 78/79), MOVNTSS
- *   and MOVNTSD (f3/f2 0f 2b), absent (CPUID.80000001H:ECX bit 6
- *   clear); vol. 2D table A-3 has nothing in those slots.
+ *   and MOVNTSD (f3/f2 0f 2b): vol. 2D table A-3 has nothing in those
+ *   slots.
  * - MOVMSKPS/MOVMSKPD (0f 50, 66 0f 50), MOVQ2DQ and MOVDQ2Q (f3/f2
  *   0f d6), and the shifts by an immediate of groups 12, 13 and 14 (0f
  *   71-73), with a memory operand: they take registers only (vol. 2B,
  *   "MOVMSKPS reg, xmm"; table A-3, "Nq", "Uq"; table A-6, groups 12-14
  *   under "mod 11B" only).  The engine reads the register ModRM.rm names
  *   and writes the destination.
- * - RDTSCP (0f 01 f9), absent from the engine's CPU
- *   (CPUID.80000001H:EDX bit 27 clear), and STGI (0f 01 dc), #UD while
- *   EFER.SVME is 0 (AMD64 APM vol. 3, STGI); the engine runs the first
- *   and raises #GP(0) for the second at CPL 3.
+ * - STGI (0f 01 dc), AMD's SVM: group 7 has nothing at /3 with
+ *   ModRM.mod 3 on Intel's CPUs (table A-6).  Unicorn raises #GP(0) at
+ *   CPL 3, as an AMD CPU with SKINIT would.
  * Of these, an instruction over 15 bytes is left to the engine, which
- * raises #GP(0) for its length before any access: the same priority as
- * #UD (SDM vol. 3A, table 6-2), and what it does for the other
- * undefined opcodes.
+ * raises #GP(0) for its length: the same priority as #UD (SDM vol. 3A,
+ * table 6-2), and what it does for the other undefined opcodes.  (A
+ * 3DNow! one with a memory operand still has its operand read first,
+ * and the fault it takes there is placed at bytes the disassembler
+ * cannot decode: #UD, deliver.c.)
  *
  * So before code is handed to the engine, each such instruction found at
  * an instruction boundary is made `ff /7' (ModRM.reg = 7, register form):
@@ -105,17 +105,7 @@ static int group_reg_undefined(const uint8_t *op, size_t n)
 }
 
 /*
- * 3DNow! with a memory operand: 0f 0f and a ModRM whose mod is not 3.
- * The engine loads the operand before it looks at the opcode, so such
- * an instruction is rewritten whatever its length.
- */
-static int threednow_memory(const uint8_t *op, size_t n)
-{
-	return n >= 3 && op[0] == 0x0f && op[1] == 0x0f && (op[2] >> 6) != 3;
-}
-
-/*
- * The other two-byte opcodes above that the engine runs though they are #UD
+ * The two-byte opcodes above that the engine runs though they are #UD
  * here, with the opcode at op (n bytes there) after its prefixes: rep
  * the last F2 or F3 among them (or 0), o16 whether 66 was.  For an SSE
  * opcode, F2 or F3 selects the instruction, and 66 does when neither is
@@ -127,10 +117,11 @@ static int twobyte_undefined(const uint8_t *op, size_t n, uint8_t rep, int o16)
 		return 0;
 	int mem = n >= 3 && (op[2] >> 6) != 3;
 	switch (op[1]) {
-	case 0x01:				/* RDTSCP, STGI */
-		return n >= 3 && (op[2] == 0xf9 || op[2] == 0xdc);
+	case 0x01:				/* STGI */
+		return n >= 3 && op[2] == 0xdc;
 	case 0x05:				/* SYSCALL */
-	case 0x0e:				/* FEMMS */
+		return 1;
+	case 0x0e: case 0x0f:			/* FEMMS, 3DNow! */
 		return 1;
 	case 0x2b:				/* MOVNTSS, MOVNTSD */
 		return rep != 0;
@@ -151,7 +142,8 @@ static int twobyte_undefined(const uint8_t *op, size_t n, uint8_t rep, int o16)
 static int twobyte_candidate(const uint8_t *op, size_t n)
 {
 	return n >= 2 && op[0] == 0x0f &&
-	       (op[1] == 0x01 || op[1] == 0x05 || op[1] == 0x0e || op[1] == 0x2b ||
+	       (op[1] == 0x01 || op[1] == 0x05 || op[1] == 0x0e || op[1] == 0x0f ||
+		op[1] == 0x2b ||
 		op[1] == 0x50 || (op[1] >= 0x71 && op[1] <= 0x73) || op[1] == 0x78 ||
 		op[1] == 0x79 || op[1] == 0xd6);
 }
@@ -233,8 +225,7 @@ static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 	}
 	size_t map = twobyte_undefined(code + p, len - p, rep, o16) ?
 		     insn_map_size(code + p, len - p, a16) : 0;
-	if (group_reg_undefined(code + p, len - p) || threednow_memory(code + p, len - p) ||
-	    (map && p - at + map <= 15)) {
+	if (group_reg_undefined(code + p, len - p) || (map && p - at + map <= 15)) {
 		code[p] = 0xff;			/* the prefixes stay */
 		code[p + 1] = 0xf8;
 		return p + 2 - at;
@@ -268,7 +259,7 @@ static int has_candidate(const uint8_t *code, size_t from, size_t to)
 		return 1;			/* a LOCK prefix, maybe */
 	for (size_t i = from; i + 1 < to; i++)
 		if (group_reg_undefined(code + i, to - i) || vex_prefix(code + i, to - i) ||
-		    threednow_memory(code + i, to - i) || twobyte_candidate(code + i, to - i))
+		    twobyte_candidate(code + i, to - i))
 			return 1;
 	for (size_t i = from; i + 1 < to; i++) {
 		const uint8_t *ff = memchr(code + i, 0xff, to - 1 - i);

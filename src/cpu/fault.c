@@ -743,6 +743,18 @@ int fault_undefined_at(struct entryemu *m, uint32_t at)
 	return !prefetch_hint_size(p, avail);
 }
 
+int fault_too_long_at(struct entryemu *m, uint32_t at)
+{
+	size_t avail = machine_avail(m, at, 32);
+	const uint8_t *p = machine_ptr(m, at, 1);
+	size_t prefixes = 0;
+	if (!p)
+		return 0;
+	while (prefixes < avail && fault_legacy_prefix(p[prefixes]))
+		prefixes++;
+	return prefixes >= 15 || insn_unknown_size(p, avail) > 15;
+}
+
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			     int *undefined)
 {

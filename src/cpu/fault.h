@@ -75,6 +75,14 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
  * the access Unicorn made there (as for fault_locate_access)?
  */
 int fault_undefined_at(struct entryemu *m, uint32_t at);
+/*
+ * Is the instruction at `at', which the disassembler cannot decode, over
+ * 15 bytes as the engine decodes it (prefixes, then the opcode map's
+ * length: insn_unknown_size)?  Such an instruction is #GP(0) for its
+ * length (SDM vol. 2A 2.3.11), the same priority as #UD (vol. 3A table
+ * 6-2), and the engine raises that where it reads no operand first.
+ */
+int fault_too_long_at(struct entryemu *m, uint32_t at);
 
 /*
  * Where the access of the instruction at `at` first meets unmapped
