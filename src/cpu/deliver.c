@@ -371,18 +371,19 @@ static void deliver_intr(struct entryemu *m, uint32_t intno)
 	} else if (intno == VEC_DB) {
 		ev.eip = eip;			/* single-step trap: after the insn */
 		count_unexecuted(m, pc);
-	} else if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) {
-		/*
-		 * Faults in vm86 mode are the IOPL-sensitive instructions'
-		 * #GP(0) and the like: no selector, so error code 0.
-		 */
-		count_unexecuted(m, pc);
-		ev.has_error = vector_has_error_code((int)intno);
-		ev.error = 0;
 	} else if (intno == VEC_PF) {
 		count_unexecuted(m, pc);	/* the faulting insn did not retire */
 		if (page_fault_from_cpu(m, &ev))
 			return;
+	} else if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) {
+		/*
+		 * Other faults in vm86 mode are the IOPL-sensitive
+		 * instructions' #GP(0) and the like: no selector, so error
+		 * code 0.  (A #PF has its own, above.)
+		 */
+		count_unexecuted(m, pc);
+		ev.has_error = vector_has_error_code((int)intno);
+		ev.error = 0;
 	} else {
 		struct fault_info fi;
 		count_unexecuted(m, pc);	/* the faulting insn did not retire */
@@ -426,14 +427,14 @@ void deliver_sysenter_hook(void *data)
 }
 
 /*
- * The length of the sysenter at the current EIP, prefixes included:
+ * The length of the sysenter at linear pc, prefixes included:
  * Unicorn adds it to whatever EIP the hook leaves.  A prefix is
  * allowed and ignored there (SDM vol. 2A 2.1.1: a segment override on
  * an instruction without a memory operand is ignored).
  */
-static uint32_t sysenter_length(struct entryemu *m)
+static uint32_t sysenter_length(struct entryemu *m, uint32_t pc)
 {
-	uint32_t pc = machine_linear_pc(m), n = 0;
+	uint32_t n = 0;
 	const uint8_t *p;
 	while (n < 13 && (p = machine_ptr(m, pc + n, 1)) && fault_legacy_prefix(*p))
 		n++;
@@ -446,7 +447,14 @@ static void deliver_sysenter(struct entryemu *m)
 	engine_msr(m->eng, 0x174, &cs);
 	engine_msr(m->eng, 0x175, &esp);
 	engine_msr(m->eng, 0x176, &eip);
-	uint32_t at = machine_reg(m, ER_EIP), len = sysenter_length(m);
+	/*
+	 * In this hook the engine's EIP is the instruction's linear address
+	 * (the user hook before it synced it so; docs/fidelity.md): the
+	 * event's EIP is its offset in CS, which differs in vm86 mode and
+	 * in a code segment with a base.
+	 */
+	uint32_t lin = machine_reg(m, ER_EIP), len = sysenter_length(m, lin);
+	uint32_t at = lin - machine_cs_base(m);
 	int cpl = machine_cpl(m);
 	if ((cs & 0xfffc) == 0) {
 		struct event ev = { .vector = VEC_GP, .has_error = 1, .error = 0,
