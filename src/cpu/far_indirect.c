@@ -49,11 +49,13 @@
  *   and MOVNTSD (f3/f2 0f 2b): vol. 2D table A-3 has nothing in those
  *   slots.
  * - MOVMSKPS/MOVMSKPD (0f 50, 66 0f 50), MOVQ2DQ and MOVDQ2Q (f3/f2
- *   0f d6), and the shifts by an immediate of groups 12, 13 and 14 (0f
- *   71-73), with a memory operand: they take registers only (vol. 2B,
+ *   0f d6), MASKMOVQ and MASKMOVDQU (0f f7, 66 0f f7), and the shifts by
+ *   an immediate of groups 12, 13 and 14 (0f 71-73), with a memory
+ *   operand: they take registers only (vol. 2B,
  *   "MOVMSKPS reg, xmm"; table A-3, "Nq", "Uq"; table A-6, groups 12-14
  *   under "mod 11B" only).  The engine reads the register ModRM.rm names
- *   and writes the destination.
+ *   and writes the destination (MASKMOVQ in 16-bit code: it stores
+ *   through DS:DI).
  * - STGI (0f 01 dc), AMD's SVM: group 7 has nothing at /3 with
  *   ModRM.mod 3 on Intel's CPUs (table A-6).  Unicorn raises #GP(0) at
  *   CPL 3, as an AMD CPU with SKINIT would.
@@ -132,6 +134,7 @@ static int twobyte_undefined(const uint8_t *op, size_t n, uint8_t rep, int o16)
 	case 0xd6:				/* MOVQ2DQ, MOVDQ2Q */
 		return rep && mem;
 	case 0x71: case 0x72: case 0x73:	/* groups 12-14 */
+	case 0xf7:				/* MASKMOVQ, MASKMOVDQU */
 		return mem;
 	default:
 		return 0;
@@ -145,7 +148,7 @@ static int twobyte_candidate(const uint8_t *op, size_t n)
 	       (op[1] == 0x01 || op[1] == 0x05 || op[1] == 0x0e || op[1] == 0x0f ||
 		op[1] == 0x2b ||
 		op[1] == 0x50 || (op[1] >= 0x71 && op[1] <= 0x73) || op[1] == 0x78 ||
-		op[1] == 0x79 || op[1] == 0xd6);
+		op[1] == 0x79 || op[1] == 0xd6 || op[1] == 0xf7);
 }
 
 /* A VEX prefix: c4 or c5 with ModRM.mod = 3 (in 32-bit code). */
