@@ -30,8 +30,12 @@ static int moves_stack(unsigned id)
 	}
 }
 
+/*
+ * The instructions of [addr, addr + size), and of them how many move the
+ * stack; *last (if given) the start of the last one decoded.
+ */
 static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
-			    uint32_t *stack_ops)
+			    uint32_t *stack_ops, uint32_t *last)
 {
 	uint8_t *p = machine_ptr(m, addr, size);
 	*stack_ops = 0;
@@ -48,6 +52,8 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 	 * over zeroed memory are made of them.
 	 */
 	while (left) {
+		if (last)
+			*last = (uint32_t)a;
 		size_t k = insn_plain_size(code, left);
 		if (k) {
 			n++;
@@ -77,7 +83,14 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size)
 {
 	uint32_t ignored;
-	return count_block(m, addr, size, &ignored);
+	return count_block(m, addr, size, &ignored, NULL);
+}
+
+uint32_t count_last_start(struct entryemu *m, uint32_t addr, uint32_t size)
+{
+	uint32_t ignored, last = 0;
+	count_block(m, addr, size, &ignored, &last);
+	return last;
 }
 
 /*
@@ -99,7 +112,7 @@ static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
 			return &set[way];
 	set[1] = set[0];
 	set[0] = (struct block_info){ addr, size, 0, 0 };
-	set[0].ninsns = count_block(m, addr, size, &set[0].stack_ops);
+	set[0].ninsns = count_block(m, addr, size, &set[0].stack_ops, NULL);
 	if (addr < PAGE_OFFSET)
 		m->blocks_used[u / 64] |= 1ull << (u % 64);
 	machine_mark_code(m, addr, size);	/* Unicorn translated these bytes */

@@ -108,6 +108,9 @@ void seg_limit_note(struct entryemu *m, uint32_t lo, uint32_t hi);
 void count_block_hook(void *m, uint32_t addr, uint32_t size);
 void count_unexecuted(struct entryemu *m, uint32_t from);
 unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size);
+/* The start of the last instruction of [addr, addr + size), by the same
+ * decode as the counts. */
+uint32_t count_last_start(struct entryemu *m, uint32_t addr, uint32_t size);
 /* Forget the counts cached for user or vm86 blocks over [lo, hi): its
  * bytes changed. */
 void count_forget_user(struct entryemu *m, uint32_t lo, uint32_t hi);

@@ -205,8 +205,8 @@ void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t er
 /*
  * Was vector vec, reported with the (linear) PC at pc, a software
  * interrupt that the engine executed: the length of the int n (CD ib),
- * int3 (CC) or into (CE) that ends exactly at pc, or 0 for a fault at
- * pc.  The bytes alone do not tell (`movl $0x0dcd0000,%ebx; hlt`: the
+ * int3 (CC) or into (CE) that ends exactly at pc, prefixes included
+ * (*int_n: it is int n), or 0 for a fault at pc.  The bytes alone do not tell (`movl $0x0dcd0000,%ebx; hlt`: the
  * hlt's #GP(0) has CD 0D just before it), so the engine's own account
  * decides: the block it was running when it raised vec.  Unicorn (QEMU)
  * reports int n, int3 and into with EIP after the instruction and a
@@ -217,21 +217,42 @@ void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t er
  * its last bytes are that instruction; into when the block holds the CE
  * at pc - 1 (vector 4 has no other source; #OF is raised by into only).
  */
-static int software_int_len(struct entryemu *m, uint32_t pc, uint32_t vec)
+static int software_int_len(struct entryemu *m, uint32_t pc, uint32_t vec, int *int_n)
 {
+	*int_n = 0;
 	const struct block_info *b = m->count ? &m->count->cur : NULL;
 	if (!b || !b->size)
 		return 0;
 	uint32_t lo = b->addr, end = b->addr + b->size;
 	int ends_block = end == pc;
+	/*
+	 * The block's last instruction with its prefixes, which a fault of
+	 * int n (a gate's DPL below CPL) reports as its start.  The bytes
+	 * before cd alone do not tell a prefix from the end of the
+	 * instruction before, so the block is decoded up to it.
+	 */
+	uint32_t start = ends_block ? count_last_start(m, lo, b->size) : 0;
+	uint32_t n = start >= lo && start < pc ? pc - start : 0;
+	const uint8_t *q = n ? machine_ptr(m, start, n) : NULL;
+	uint32_t at = 0;
+	while (q && at < n && fault_legacy_prefix(q[at]))
+		at++;
+	if (q && vec == VEC_BP && n - at == 1 && q[at] == 0xcc)
+		return (int)n;
+	if (q && n - at == 2 && q[at] == 0xcd && q[at + 1] == vec) {
+		*int_n = 1;
+		return (int)n;
+	}
 	uint8_t *p2 = pc - 2 >= lo && pc - 2 < end ? machine_ptr(m, pc - 2, 2) : NULL;
 	uint8_t *p1 = pc - 1 >= lo && pc - 1 < end ? machine_ptr(m, pc - 1, 1) : NULL;
 	if (vec == VEC_BP && ends_block && p1 && p1[0] == 0xcc)
 		return 1;
 	if (vec == VEC_OF && p1 && p1[0] == 0xce)
 		return 1;
-	if (ends_block && p2 && p2[0] == 0xcd && p2[1] == vec)
+	if (ends_block && p2 && p2[0] == 0xcd && p2[1] == vec) {
+		*int_n = 1;
 		return 2;
+	}
 	return 0;
 }
 
@@ -351,11 +372,12 @@ static void deliver_intr(struct entryemu *m, uint32_t intno)
 	/* code addresses are linear: CS's base + EIP (CS * 16 in vm86 mode) */
 	uint32_t pc = machine_linear_pc(m);
 	struct event ev = { .vector = (int)intno, .eip = eip, .insn_eip = eip };
-	int len = software_int_len(m, pc, intno);
+	int int_n;
+	int len = software_int_len(m, pc, intno, &int_n);
 
 	if (len || intno >= 32) {
 		ev.software = 1;
-		ev.int_n = len != 1;		/* CD ib, not int3 (CC) or into (CE) */
+		ev.int_n = int_n;		/* CD ib, not int3 (CC) or into (CE) */
 		ev.insn_eip = eip - (uint32_t)len;
 		count_unexecuted(m, pc);
 	} else if (intno == VEC_UD && rdpmc_at(m, pc)) {
