@@ -206,8 +206,9 @@ void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t er
  * Was vector vec, reported with the (linear) PC at pc, a software
  * interrupt that the engine executed: the length of the int n (CD ib),
  * int3 (CC) or into (CE) that ends exactly at pc, prefixes included
- * (*int_n: it is int n), or 0 for a fault at pc.  The bytes alone do not tell (`movl $0x0dcd0000,%ebx; hlt`: the
- * hlt's #GP(0) has CD 0D just before it), so the engine's own account
+ * (*int_n: it is int n), or 0 for a fault at pc.  The bytes alone do
+ * not tell (`movl $0x0dcd0000,%ebx; hlt`: the hlt's #GP(0) has CD 0D
+ * just before it), so the engine's own account
  * decides: the block it was running when it raised vec.  Unicorn (QEMU)
  * reports int n, int3 and into with EIP after the instruction and a
  * fault with EIP at the faulting instruction, which lies inside the

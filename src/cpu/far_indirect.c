@@ -73,9 +73,9 @@
  * bytes.  A far CALL/JMP keeps its length (only its ModRM changes); a
  * locked instruction's first two bytes are replaced, and so are a group
  * 11 instruction's opcode and ModRM, a VEX prefix's first two bytes and
- * the two opcode bytes of the rest.  The visible difference is the rewritten
- * bytes themselves, to a guest that reads its own code or jumps into the
- * middle of one of them (docs/fidelity.md).
+ * the two opcode bytes of the rest.  The visible difference is the
+ * rewritten bytes themselves, to a guest that reads its own code or
+ * jumps into the middle of one of them (docs/fidelity.md).
  *
  * Boundaries come from a linear decode that starts at anchors the caller
  * knows to be instruction starts (the start of user code; the image's
@@ -146,9 +146,8 @@ static int twobyte_candidate(const uint8_t *op, size_t n)
 {
 	return n >= 2 && op[0] == 0x0f &&
 	       (op[1] == 0x01 || op[1] == 0x05 || op[1] == 0x0e || op[1] == 0x0f ||
-		op[1] == 0x2b ||
-		op[1] == 0x50 || (op[1] >= 0x71 && op[1] <= 0x73) || op[1] == 0x78 ||
-		op[1] == 0x79 || op[1] == 0xd6 || op[1] == 0xf7);
+		op[1] == 0x2b || op[1] == 0x50 || (op[1] >= 0x71 && op[1] <= 0x73) ||
+		op[1] == 0x78 || op[1] == 0x79 || op[1] == 0xd6 || op[1] == 0xf7);
 }
 
 /* A VEX prefix: c4 or c5 with ModRM.mod = 3 (in 32-bit code). */

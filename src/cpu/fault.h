@@ -60,12 +60,13 @@ enum far_check fault_far_transfer(struct entryemu *m, uint32_t addr, uint32_t *c
  * were before the faulting instruction but EIP at the start of its
  * translated block.  Find the instruction: the first from start on whose
  * memory access, computed with the current registers, covers addr.
- * Returns its address, or 0 if none does.  (Registers an earlier
- * instruction of the block changed can make it pick that one: where the
- * faulting instruction is known, fault_undefined_at instead.)  *undefined is set when the
+ * Returns its address, or 0 if none does.  *undefined is set when the
  * walk stopped at bytes that are no instruction: the address returned is
  * theirs, where the CPU raises #UD before any access (Unicorn reads some
- * undefined forms' memory operands first, `ff /7' among them).
+ * undefined forms' memory operands first, `ff /7' among them).  An
+ * earlier instruction whose address registers a later one changed can
+ * match too: where the user hook saw the faulting instruction,
+ * deliver.c takes that one.
  */
 uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 			     int *undefined);
