@@ -214,8 +214,9 @@ struct entryemu {
 	uint32_t vm86_regs32;		/* the vm86() call's frame, 0 outside vm86 */
 	uint32_t vsys_image;		/* image address of vsyscall_page */
 	/* far_indirect_fetch_hook()'s stream: its next fetch, its last known
-	 * instruction start, and how far on it has been looked at */
-	uint32_t fetch_next, fetch_from, fetch_clean;
+	 * instruction start, how far on it has been looked at, and where the
+	 * last fetch began */
+	uint32_t fetch_next, fetch_from, fetch_clean, fetch_last;
 	uint64_t fetch_stores;		/* watched_stores when it looked */
 	uint64_t watched_stores;	/* guest stores to watched pages (memory.c) */
 	uint32_t running_lo, running_hi;	/* the running block's bytes (counting.c) */

@@ -433,10 +433,20 @@ unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
 void far_indirect_fetch_hook(void *data, uint32_t addr, uint32_t size)
 {
 	struct entryemu *m = data;
-	if (addr != m->fetch_next || m->fetch_stores != m->watched_stores) {
+	/*
+	 * The same bytes again is no jump: decoding c4 or c5 (LES, LDS or a
+	 * VEX prefix), the engine reads the next byte, and for LES and LDS
+	 * reads it again as their ModRM.  An anchor there would be inside
+	 * the instruction, and the decode from it out of step: `les
+	 * 4(%eax),%eax; movl $0xc0c4,%ecx' had the c4 c0 of the immediate
+	 * taken for a VEX prefix and rewritten.
+	 */
+	int again = addr == m->fetch_last && addr + size == m->fetch_next;
+	if ((addr != m->fetch_next && !again) || m->fetch_stores != m->watched_stores) {
 		m->fetch_from = m->fetch_clean = addr;
 		m->fetch_stores = m->watched_stores;
 	}
+	m->fetch_last = addr;
 	m->fetch_next = addr + size;
 	if (m->fetch_next <= m->fetch_clean)
 		return;			/* scanned already */
