@@ -4,24 +4,32 @@
 # the two disagree: a second opinion on the instructions no scenario was
 # written for.
 #
-#   tools/opcode-sweep.sh [-k] BYTES [MODRM]
+#   tools/opcode-sweep.sh [-k] [-m MODE] BYTES [MODRM]
 #
 # BYTES   the bytes before the swept one, in hex, comma-separated: "0f",
 #         "66,0f", "0f,71"; "" for the one-byte opcode map.
 # MODRM   with it, the swept byte is an opcode and MODRM (hex) follows it:
 #         00 gives a memory operand through %eax, c0 register operands.
 #         Without it, the swept byte is the ModRM after BYTES.
+# -m MODE where the instruction runs:
+#         flat    32-bit code at CPL 3 (the default);
+#         step    the same with EFLAGS.TF set by a POPF just before it
+#                 (a single-step trap after it);
+#         down    the same with EFLAGS.DF set (string instructions go down);
+#         code16  a 16-bit code segment (GDT entry 6, base 0x08048000);
+#         vm86    virtual-8086 mode, at 0x1000:0000.
 # -k      keep the scenarios (their directory is printed).
 #
-# Each run loads %eax..%edi with addresses in the user's data page, runs
-# the instruction with six zero bytes after it (for a displacement or an
-# immediate), two NOPs, then a load from an address where nothing is
-# mapped: every instruction that runs on ends in a #PF, whose frame shows
-# both machines' registers.  Prints entryemu diff's summary, then one line
-# per value that diverges beyond docs/known-departures.txt, with the first
-# divergence.  Expect some that are not the library's to fix: QEMU's own
-# departures from the SDM, RDTSC's values, and instructions the two CPU
-# models do not share (docs/oracle.md, "Sweeping opcodes").
+# Each run loads the general registers with addresses in the user's data
+# page (offsets in vm86 mode), runs the instruction with six zero bytes
+# after it (for a displacement or an immediate), two NOPs, then a load
+# from an address where nothing is mapped: every instruction that runs on
+# ends in a #PF, whose frame shows both machines' registers.  Prints
+# entryemu diff's summary, then one line per value that diverges beyond
+# docs/known-departures.txt, with the first divergence.  Expect some that
+# are not the library's to fix: QEMU's own departures from the SDM,
+# RDTSC's values, and instructions the two CPU models do not share
+# (docs/oracle.md, "Sweeping opcodes").
 #
 # ENTRYEMU names the entryemu to run (default: build/bin/entryemu in this
 # tree).  Exit status: entryemu diff's (0 when every divergence is a known
@@ -29,14 +37,27 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${ENTRYEMU:=$top/build/bin/entryemu}"
-keep=0
-if [ "${1:-}" = "-k" ]; then
-	keep=1
-	shift
-fi
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	echo "usage: tools/opcode-sweep.sh [-k] BYTES [MODRM]   (e.g. 0f 00, or 0f,71)" >&2
+usage() {
+	echo "usage: tools/opcode-sweep.sh [-k] [-m flat|step|down|code16|vm86] BYTES [MODRM]" >&2
+	echo "       (e.g. \`0f 00', or \`0f,71')" >&2
 	exit 2
+}
+keep=0
+mode=flat
+while [ $# -gt 0 ]; do
+	case $1 in
+	-k) keep=1; shift ;;
+	-m) [ $# -ge 2 ] || usage; mode=$2; shift 2 ;;
+	-*) [ "$1" = "-" ] && break; echo "tools/opcode-sweep.sh: unknown option \`$1'" >&2; usage ;;
+	*) break ;;
+	esac
+done
+case $mode in
+flat | step | down | code16 | vm86) ;;
+*) echo "tools/opcode-sweep.sh: -m: \`$mode' is none of flat, step, down, code16, vm86" >&2; exit 2 ;;
+esac
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+	usage
 fi
 bytes=$1
 modrm=${2:-}
@@ -61,6 +82,43 @@ if [ -n "$modrm" ]; then
 fi
 [ -x "$ENTRYEMU" ] || { echo "tools/opcode-sweep.sh: $ENTRYEMU: not built (set ENTRYEMU)" >&2; exit 2; }
 
+# What comes before the instruction, and after it, in each mode.
+case $mode in
+vm86)
+	head='vm86: 1
+user: {ds: 0x1000, es: 0x1000, fs: 0x1000, gs: 0x1000, eax: 0x100, ebx: 0x200, ecx: 0x300, edx: 0x400, esi: 0x500, edi: 0x600}
+code: |
+  .code16'
+	tail='  movw $0x3000, %bx
+  movw %bx, %ds
+  movw 0, %ax'
+	;;
+*)
+	head='code: |
+  movl $0x08060000, %eax
+  movl $0x08060100, %ebx
+  movl $0x08060200, %ecx
+  movl $0x08060300, %edx
+  movl $0x08060400, %esi
+  movl $0x08060500, %edi'
+	case $mode in
+	step) head="$head
+  pushfl
+  orl \$0x100, (%esp)
+  popfl" ;;
+	down) head="$head
+  std" ;;
+	code16) head="gdt:
+  - {entry: 6, lo: 0x8000ffff, hi: 0x0800fa04}
+$head
+  ljmp \$0x33, \$(1f - 0x08048000)
+  .code16
+  1:" ;;
+	esac
+	tail='  movl 0x20000000, %ecx'
+	;;
+esac
+
 dir=$(mktemp -d "${TMPDIR:-/tmp}/opcode-sweep.XXXXXX") || exit 2
 [ $keep = 1 ] || trap 'rm -rf "$dir"' EXIT
 i=0
@@ -73,17 +131,11 @@ while [ $i -lt 256 ]; do
 	fi
 	cat >"$dir/sweep-$x.yaml" <<EOF
 name: sweep-$x
-description: "byte $x of an opcode sweep"
+description: "byte $x of an opcode sweep ($mode)"
 image: [post]
-code: |
-  movl \$0x08060000, %eax
-  movl \$0x08060100, %ebx
-  movl \$0x08060200, %ecx
-  movl \$0x08060300, %edx
-  movl \$0x08060400, %esi
-  movl \$0x08060500, %edi
+$head
   .byte $insn, 0, 0, 0, 0, 0, 0, 0x90, 0x90
-  movl 0x20000000, %ecx
+$tail
 expect:
   outcome: killed
 EOF
