@@ -31,12 +31,17 @@
 # RDTSC's values, and instructions the two CPU models do not share
 # (docs/oracle.md, "Sweeping opcodes").
 #
-# ENTRYEMU names the entryemu to run (default: build/bin/entryemu in this
-# tree).  Exit status: entryemu diff's (0 when every divergence is a known
-# departure, 1 when one is not), 2 for bad arguments.
+# ENTRYEMU names the entryemu to run; else $ENTRYEMU_BUILD/bin/entryemu
+# (ENTRYEMU_BUILD: default build/ in this tree, as for the other tools),
+# else the one on PATH.  Exit status: entryemu diff's (0 when every
+# divergence is a known departure, 1 when one is not), 2 for bad
+# arguments.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-: "${ENTRYEMU:=$top/build/bin/entryemu}"
+if [ -z "${ENTRYEMU:-}" ]; then
+	ENTRYEMU=${ENTRYEMU_BUILD:-$top/build}/bin/entryemu
+	[ -x "$ENTRYEMU" ] || ENTRYEMU=$(command -v entryemu || echo "$ENTRYEMU")
+fi
 usage() {
 	echo "usage: tools/opcode-sweep.sh [-k] [-m flat|step|down|code16|vm86] BYTES [MODRM]" >&2
 	echo "       (e.g. \`0f 00', or \`0f,71')" >&2
@@ -80,7 +85,7 @@ fi
 if [ -n "$modrm" ]; then
 	m=$(hexbyte "$modrm") || { echo "tools/opcode-sweep.sh: MODRM: \`$modrm' is not a hex byte" >&2; exit 2; }
 fi
-[ -x "$ENTRYEMU" ] || { echo "tools/opcode-sweep.sh: $ENTRYEMU: not built (set ENTRYEMU)" >&2; exit 2; }
+[ -x "$ENTRYEMU" ] || { echo "tools/opcode-sweep.sh: $ENTRYEMU: not built (set ENTRYEMU or ENTRYEMU_BUILD)" >&2; exit 2; }
 
 # What comes before the instruction, and after it, in each mode.
 case $mode in

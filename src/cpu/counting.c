@@ -32,13 +32,17 @@ static int moves_stack(unsigned id)
 
 /*
  * The instructions of [addr, addr + size), and of them how many move the
- * stack; *last (if given) the start of the last one decoded.
+ * stack; *last (if given) the start of the last one decoded, *stop (if
+ * given) where the decode ended: addr + size, or the first bytes it could
+ * not decode (an instruction cut short by the end).
  */
 static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
-			    uint32_t *stack_ops, uint32_t *last)
+			    uint32_t *stack_ops, uint32_t *last, uint32_t *stop)
 {
 	uint8_t *p = machine_ptr(m, addr, size);
 	*stack_ops = 0;
+	if (stop)
+		*stop = addr;
 	if (!p || !size)
 		return 0;
 	unsigned n = 0;
@@ -77,20 +81,29 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 		left -= k;
 		a += k;
 	}
+	if (stop)
+		*stop = (uint32_t)a;
 	return n;
 }
 
 unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size)
 {
 	uint32_t ignored;
-	return count_block(m, addr, size, &ignored, NULL);
+	return count_block(m, addr, size, &ignored, NULL, NULL);
 }
 
 uint32_t count_last_start(struct entryemu *m, uint32_t addr, uint32_t size)
 {
 	uint32_t ignored, last = 0;
-	count_block(m, addr, size, &ignored, &last);
+	count_block(m, addr, size, &ignored, &last, NULL);
 	return last;
+}
+
+uint32_t count_decoded_to(struct entryemu *m, uint32_t addr, uint32_t size)
+{
+	uint32_t ignored, stop;
+	count_block(m, addr, size, &ignored, NULL, &stop);
+	return stop;
 }
 
 /*
@@ -112,7 +125,7 @@ static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
 			return &set[way];
 	set[1] = set[0];
 	set[0] = (struct block_info){ addr, size, 0, 0 };
-	set[0].ninsns = count_block(m, addr, size, &set[0].stack_ops, NULL);
+	set[0].ninsns = count_block(m, addr, size, &set[0].stack_ops, NULL, NULL);
 	if (addr < PAGE_OFFSET)
 		m->blocks_used[u / 64] |= 1ull << (u % 64);
 	machine_mark_code(m, addr, size);	/* Unicorn translated these bytes */

@@ -230,9 +230,16 @@ static int software_int_len(struct entryemu *m, uint32_t pc, uint32_t vec, int *
 	 * The block's last instruction with its prefixes, which a fault of
 	 * int n (a gate's DPL below CPL) reports as its start.  The bytes
 	 * before cd alone do not tell a prefix from the end of the
-	 * instruction before, so the block is decoded up to it.
+	 * instruction before, so where one of them could be a prefix the
+	 * block is decoded up to it.  (Not on every int $0x80: most have
+	 * none before them.)
 	 */
-	uint32_t start = ends_block ? count_last_start(m, lo, b->size) : 0;
+	int prefixed = 0;		/* a prefix byte just before cc, or before cd ib */
+	for (uint32_t k = 2; k <= 3 && ends_block; k++) {
+		uint8_t *pb = pc - k >= lo && pc - k < end ? machine_ptr(m, pc - k, 1) : NULL;
+		prefixed |= pb && fault_legacy_prefix(pb[0]);
+	}
+	uint32_t start = prefixed ? count_last_start(m, lo, b->size) : 0;
 	uint32_t n = start >= lo && start < pc ? pc - start : 0;
 	const uint8_t *q = n ? machine_ptr(m, start, n) : NULL;
 	uint32_t at = 0;
@@ -572,15 +579,19 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 	int vm = (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) != 0;
 	if (fetch) {
 		/*
-		 * At a branch target the block starts at the fetch.  A block
-		 * that runs on into addr failed whole: its instructions before
-		 * the one whose fetch faults run first (fault_fetch_insn), up
-		 * to it (the run loop, run.c), and the fault comes again there.
-		 * (Not for 16-bit code, which a 32-bit decode cannot follow;
-		 * nor again from the same start, should that run not get on.)
+		 * At a branch target the block starts at the fetch.  Unicorn
+		 * translates a block as far as it can fetch, and one that runs
+		 * on, with no branch, into addr fails whole, before any of it
+		 * runs.  The CPU runs its instructions up to the one whose
+		 * fetch reaches addr (the block's decode, counting.c, stops at
+		 * it), and faults there: the run goes on up to it (run.c), and
+		 * the fault comes again there.  (Not for 16-bit code, which a
+		 * 32-bit decode cannot follow; not beyond the two pages a block
+		 * spans; nor again from the same start, should that run not
+		 * get on.)
 		 */
-		uint32_t at = vm || machine_cs_16(m) || m->cpu->fetch_ran_from == pc ? pc :
-			      fault_fetch_insn(m, pc, addr);
+		uint32_t at = vm || machine_cs_16(m) || m->cpu->fetch_ran_from == pc ||
+			      addr - pc > 0x2000u ? pc : count_decoded_to(m, pc, addr - pc);
 		if (at != pc) {
 			m->cpu->fetch_run_to = at;
 			m->cpu->fetch_ran_from = pc;

@@ -876,31 +876,6 @@ uint32_t fault_locate_access(struct entryemu *m, uint32_t start, uint32_t addr,
 	return 0;
 }
 
-uint32_t fault_fetch_insn(struct entryemu *m, uint32_t pc, uint32_t addr)
-{
-	uint32_t at = pc;
-	/* a block spans two pages at most, 512 instructions (TCG_MAX_INSNS) */
-	if (addr - pc > 0x2000u)
-		return pc;
-	for (int n = 0; n < 512 && at - pc < addr - pc; n++) {
-		size_t avail = machine_avail(m, at, 15);	/* up to the unmapped byte */
-		const uint8_t *p = machine_ptr(m, at, 1);
-		const uint8_t *code = p;
-		uint64_t a = at;
-		size_t left = avail, k = 0;
-		if (!p)
-			break;
-		if (cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn))
-			k = avail - left;
-		else
-			k = insn_unknown_size(p, avail);	/* or cut short by addr */
-		if (!k)
-			break;
-		at += (uint32_t)k;
-	}
-	return at;
-}
-
 uint32_t fault_first_unmapped(struct entryemu *m, uint32_t at, uint32_t addr)
 {
 	uint8_t bytes[15];

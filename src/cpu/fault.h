@@ -93,14 +93,5 @@ int fault_too_long_at(struct entryemu *m, uint32_t at);
  * 4.7).  addr where no memory operand of the instruction holds it.
  */
 uint32_t fault_first_unmapped(struct entryemu *m, uint32_t at, uint32_t addr);
-/*
- * Unicorn translates a block as far as it can fetch, and a block that
- * runs on, with no branch, into memory it cannot fetch fails whole,
- * before any of it runs, with EIP at its start (pc).  The CPU runs its
- * instructions up to the one whose fetch reaches addr, an unmapped byte,
- * and faults there.  That instruction's address, from a 32-bit decode of
- * the bytes from pc: pc itself when it is the one.
- */
-uint32_t fault_fetch_insn(struct entryemu *m, uint32_t pc, uint32_t addr);
 
 #endif

@@ -102,7 +102,11 @@ enum engine_exit engine_start(struct engine *e, uint32_t pc);
  * The same, and stop (ENGINE_EXIT_OK) before the instruction at until.
  * Unicorn builds that stop into the code it translates meanwhile, as a
  * halt: drop the translations of the range run (engine_flush_range)
- * before the next start.
+ * before the next start.  Unicorn 2.0.1 itself drops only the block
+ * that ends at until, not the whole cache (no tb_flush under callgrind),
+ * but a start costs more with it: for the rare case only (deliver.c, a
+ * block that runs on into unmapped memory; about 0.3M host instructions
+ * a warm run of fidelity-pf-fetch-runs-off-code, four translations).
  */
 enum engine_exit engine_start_until(struct engine *e, uint32_t pc, uint32_t until);
 const char *engine_exit_name(struct engine *e);
