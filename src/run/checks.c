@@ -43,6 +43,33 @@ static int on(const struct checks *k, enum entryemu_check c)
 	return !(k->off & c);
 }
 
+/*
+ * " name hhhh" for each register, in lower-case hex of `digits' digits.
+ * By hand, not snprintf: a run of a scenario that expects findings (the
+ * seed's kernel has three on its %gs paths) spent a fifth of its time
+ * formatting these fifteen fields.
+ */
+static char *put_regs(char *p, const struct entryemu_regs *g)
+{
+	static const char hex[] = "0123456789abcdef";
+	const struct { const char *name; uint32_t v; int digits; } f[] = {
+		{ "eax", g->eax, 8 }, { "ebx", g->ebx, 8 }, { "ecx", g->ecx, 8 },
+		{ "edx", g->edx, 8 }, { "esi", g->esi, 8 }, { "edi", g->edi, 8 },
+		{ "ebp", g->ebp, 8 }, { "esp", g->esp, 8 }, { "cs", g->cs, 4 },
+		{ "ds", g->ds, 4 }, { "es", g->es, 4 }, { "gs", g->gs, 4 }, { "ss", g->ss, 4 },
+	};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		*p++ = ' ';
+		for (const char *n = f[i].name; *n;)
+			*p++ = *n++;
+		*p++ = ' ';
+		for (int d = f[i].digits - 1; d >= 0; d--)
+			*p++ = hex[(f[i].v >> (4 * d)) & 0xf];
+	}
+	*p = 0;
+	return p;
+}
+
 static void vfinding(struct checks *k, enum entryemu_check c, uint32_t eip,
 		     const char *fmt, va_list ap)
 {
@@ -51,12 +78,14 @@ static void vfinding(struct checks *k, enum entryemu_check c, uint32_t eip,
 	vsnprintf(what, sizeof(what), fmt, ap);
 	struct entryemu_regs g;
 	machine_read_regs(m, &g);
-	snprintf(text, sizeof(text),
-		 "%s: %s at %s; eax %08x ebx %08x ecx %08x edx %08x esi %08x edi %08x "
-		 "ebp %08x esp %08x cs %04x ds %04x es %04x gs %04x ss %04x",
-		 entryemu_check_name(c), what, entryemu_symbolize(m, eip, sym, sizeof(sym)),
-		 g.eax, g.ebx, g.ecx, g.edx, g.esi, g.edi, g.ebp, g.esp, g.cs, g.ds, g.es,
-		 g.gs, g.ss);
+	/* the registers' part is at most 13 * 13 bytes and its terminator */
+	int n = snprintf(text, sizeof(text) - 170, "%s: %s at %s;", entryemu_check_name(c), what,
+			 entryemu_symbolize(m, eip, sym, sizeof(sym)));
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(text) - 171)
+		n = (int)(sizeof(text) - 171);
+	put_regs(text + n, &g);
 	result_add_finding(k->res, c, eip, text);
 }
 
