@@ -109,6 +109,11 @@ static int open_engine(entryemu *m, const char *image_path)
 		return ENTRYEMU_E_ENGINE;
 	}
 	cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	if (cs_open(CS_ARCH_X86, CS_MODE_16, &m->cs16) != CS_ERR_OK) {
+		machine_set_error(m, "cs_open failed");
+		return ENTRYEMU_E_ENGINE;
+	}
+	cs_option(m->cs16, CS_OPT_DETAIL, CS_OPT_ON);
 	if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs_att) != CS_ERR_OK) {
 		machine_set_error(m, "cs_open failed");
 		return ENTRYEMU_E_ENGINE;
@@ -167,6 +172,8 @@ void entryemu_close(entryemu *m)
 	engine_close(m->eng);
 	if (m->cs)
 		cs_close(&m->cs);
+	if (m->cs16)
+		cs_close(&m->cs16);
 	if (m->cs_att)
 		cs_close(&m->cs_att);
 	if (m->count_insn)

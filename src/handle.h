@@ -104,6 +104,7 @@ struct block_info {
 struct seg_use {
 	uint32_t addr;
 	uint8_t len, segs;		/* len 0: empty */
+	uint8_t code16;			/* decoded as 16-bit code (machine_cs_16) */
 	uint8_t bytes[15];
 };
 #define SEG_USE_CACHE_BITS 8
@@ -182,6 +183,7 @@ struct entryemu {
 	struct engine *eng;		/* engine/engine.h: the only way to the CPU */
 	csh cs;				/* Capstone with operand detail, Intel syntax:
 					 * what the library reads instructions with */
+	csh cs16;			/* the same for 16-bit code segments (machine_user_cs) */
 	csh cs_att;			/* the same in AT&T syntax, for display */
 	int syntax_intel;		/* entryemu_disasm() in Intel syntax */
 	struct disasm_line *disasm_lines;	/* symbols.c: lines made, by address */

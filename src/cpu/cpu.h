@@ -28,6 +28,11 @@ int machine_cpl(struct entryemu *m);
 uint32_t machine_cs_base(struct entryemu *m);
 /* Is CS a 16-bit code segment (D = 0) in protected mode? */
 int machine_cs_16(struct entryemu *m);
+/* The decoder for code of the operand and address size code16 says
+ * (machine_cs_16): the same bytes are other instructions in a 16-bit
+ * code segment (`8b 46 00' is mov 0(%bp),%ax there, through SS, and
+ * mov 0(%esi),%eax in 32-bit code, through DS). */
+csh machine_user_cs(struct entryemu *m, int code16);
 uint32_t machine_linear_pc(struct entryemu *m);
 uint32_t machine_stack_linear(struct entryemu *m, uint32_t off);
 uint32_t machine_ti_flags(struct entryemu *m);
@@ -103,6 +108,9 @@ int seg_limit_fault(struct entryemu *m, uint32_t addr);
 /* A descriptor is written to the GDT or LDT: one CPL 3 could load with a
  * limit that matters sets limit_watch for the rest of the run. */
 void seg_limit_note(struct entryemu *m, uint32_t lo, uint32_t hi);
+/* Could the user code write through CS (an override byte in it)?  Then
+ * the run watches from the start. */
+int seg_rights_in_code(const uint8_t *code, size_t len);
 
 /* counting.c */
 void count_block_hook(void *m, uint32_t addr, uint32_t size);

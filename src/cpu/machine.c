@@ -123,6 +123,11 @@ int machine_cs_16(struct entryemu *m)
 	       own_code_segment(m, seg_reg(m, ER_CS), &d) && d.s && (d.type & 8) && !d.db;
 }
 
+csh machine_user_cs(struct entryemu *m, int code16)
+{
+	return code16 ? m->cs16 : m->cs;
+}
+
 /* The linear address of the next instruction: CS's base plus EIP. */
 uint32_t machine_linear_pc(struct entryemu *m)
 {

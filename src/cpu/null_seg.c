@@ -48,10 +48,12 @@ static unsigned operand_seg(const cs_x86_op *op)
 static unsigned operand_segs(struct entryemu *m, uint32_t addr, const uint8_t *p, size_t avail)
 {
 	struct seg_use *c = &m->seg_uses[(addr * 2654435761u) >> (32 - SEG_USE_CACHE_BITS)];
-	if (c->len && c->addr == addr && c->len <= avail && !memcmp(c->bytes, p, c->len))
+	int code16 = machine_cs_16(m);
+	if (c->len && c->addr == addr && c->code16 == code16 && c->len <= avail &&
+	    !memcmp(c->bytes, p, c->len))
 		return c->segs;
 	cs_insn *insn = NULL;
-	if (cs_disasm(m->cs, p, avail, addr, 1, &insn) != 1)
+	if (cs_disasm(machine_user_cs(m, code16), p, avail, addr, 1, &insn) != 1)
 		return 0;
 	unsigned segs = 0;
 	const cs_x86 *x = &insn->detail->x86;
@@ -60,6 +62,7 @@ static unsigned operand_segs(struct entryemu *m, uint32_t addr, const uint8_t *p
 			if (x->operands[i].type == X86_OP_MEM)
 				segs |= operand_seg(&x->operands[i]);
 	c->addr = addr;
+	c->code16 = (uint8_t)code16;
 	c->len = (uint8_t)insn->size;
 	c->segs = (uint8_t)segs;
 	memcpy(c->bytes, p, insn->size);
@@ -107,9 +110,16 @@ int null_seg_block(struct entryemu *m, uint32_t addr)
 {
 	if (m->cpu->null_watch || (addr >= PAGE_OFFSET && addr < VSYSCALL_PAGE))
 		return 0;		/* watching already, or kernel code */
-	/* (seg_limit.c's check, once a limit matters, needs the same look) */
-	if ((engine_reg(m->eng, ER_DS) & 0xfffc) && (engine_reg(m->eng, ER_ES) & 0xfffc) &&
-	    !m->cpu->limit_watch)
+	/*
+	 * seg_limit.c's check, once a limit or a type matters, needs the
+	 * same look: the user's code segment in DS or ES (`movw %cs,%ax;
+	 * movw %ax,%ds') makes every write through it #GP(0).
+	 */
+	uint16_t ds = (uint16_t)engine_reg(m->eng, ER_DS), es = (uint16_t)engine_reg(m->eng, ER_ES);
+	const uint16_t code = ENTRYEMU_USER_CS & 0xfffc;
+	if ((ds & 0xfffc) == code || (es & 0xfffc) == code)
+		m->cpu->limit_watch = 1;
+	if ((ds & 0xfffc) && (es & 0xfffc) && !m->cpu->limit_watch)
 		return 0;
 	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
 		return 0;		/* real-mode segments: no null selector */

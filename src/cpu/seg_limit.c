@@ -1,25 +1,34 @@
 /*
- * Segment limits on data accesses: the #GP(0) and #SS(0) Unicorn leaves
- * out (QEMU's TCG does not check them).  SDM vol. 3A 5.3, "Limit
- * Checking": an access to an expand-up segment must lie within offsets
- * 0 .. limit; to an expand-down data segment within limit+1 .. 0xFFFF,
- * or .. 0xFFFFFFFF when B is set.  Vol. 2, every instruction with a
- * memory operand, "Protected Mode Exceptions": "#GP(0) If a memory
- * operand effective address is outside the CS, DS, ES, FS, or GS segment
- * limit", "#SS(0) If a memory operand effective address is outside the
- * SS segment limit" (PUSH, POP, CALL, RET, ... for the stack itself).
+ * Segment limits and types on data accesses: the #GP(0) and #SS(0)
+ * Unicorn leaves out (QEMU's TCG checks neither).  SDM vol. 3A 5.3,
+ * "Limit Checking": an access to an expand-up segment must lie within
+ * offsets 0 .. limit; to an expand-down data segment within limit+1 ..
+ * 0xFFFF, or .. 0xFFFFFFFF when B is set.  Vol. 3A 5.4.1 and 6.15
+ * (interrupt 13): #GP for "writing to a code segment or a read-only data
+ * segment" and "reading from an execute-only code segment".  Vol. 2,
+ * every instruction with a memory operand, "Protected Mode Exceptions":
+ * "#GP(0) If a memory operand effective address is outside the CS, DS,
+ * ES, FS, or GS segment limit", "#GP(0) If the destination is located in
+ * a non-writable segment", "#SS(0) If a memory operand effective address
+ * is outside the SS segment limit" (PUSH, POP, CALL, RET, ... for the
+ * stack itself).
  *
- * Linux's user segments are flat, so a run needs the check only once a
- * descriptor CPL 3 could load has a smaller limit or expands down: a
- * scenario's `gdt:` edit, set_thread_area or modify_ldt.  Those writes
- * come through seg_limit_note(); from the next user block on, the
- * per-instruction hook (inject.c) checks every access at CPL 3.  The
- * limit is read from the descriptor the selector names now, not the
- * CPU's hidden copy, which Unicorn does not expose (as fault.c reads
- * the base).
+ * Linux's user segments are flat and its data segments writable, so a
+ * run needs the check only once a descriptor CPL 3 could load has a
+ * smaller limit, expands down or is read-only: a scenario's `gdt:`
+ * edit, set_thread_area or modify_ldt (seg_limit_note()); once DS or ES
+ * holds the user code segment (null_seg_block()); or when the user code
+ * has a CS override, whose writes always fault (seg_rights_in_code()).
+ * From then on the per-instruction hook (inject.c) checks every access
+ * at CPL 3.  The limit and type are read from the descriptor the
+ * selector names now, not the CPU's hidden copy, which Unicorn does not
+ * expose (as fault.c reads the base).
  */
 #include "cpu/cpu.h"
 #include "cpu/desc.h"
+#include "cpu/insn_write.h"
+
+#include <string.h>
 
 #define TOP_16 0xffffu
 #define TOP_32 0xffffffffu
@@ -37,7 +46,13 @@ static int user_limited(uint32_t lo, uint32_t hi)
 		return 0;			/* execute-only: never a data segment */
 	if (d.dpl != 3 && !(code && (d.type & 4)))
 		return 0;			/* DPL < 3, not conforming: CPL 3 cannot */
-	return (!code && (d.type & 4)) || d.limit != TOP_32;
+	/* expand-down, limited, read-only data, or code read as data */
+	return code || !(d.type & 2) || (d.type & 4) || d.limit != TOP_32;
+}
+
+int seg_rights_in_code(const uint8_t *code, size_t len)
+{
+	return memchr(code, 0x2e, len) != NULL;	/* a CS override, maybe */
 }
 
 void seg_limit_note(struct entryemu *m, uint32_t lo, uint32_t hi)
@@ -47,16 +62,24 @@ void seg_limit_note(struct entryemu *m, uint32_t lo, uint32_t hi)
 }
 
 /*
- * Is [off, off + size - 1] outside the segment sreg holds?  A null
- * selector is null_seg.c's #GP(0) (and SS cannot hold one at CPL 3); a
- * selector whose descriptor cannot be read is left to the CPU.
+ * Does an access to [off, off + size - 1] through the segment sreg holds
+ * break its limit, or its type (a write to code or read-only data, a
+ * read of execute-only code)?  A null selector is null_seg.c's #GP(0)
+ * (and SS cannot hold one at CPL 3); a selector whose descriptor cannot
+ * be read is left to the CPU.
  */
-static int outside(struct entryemu *m, enum engine_reg sreg, uint32_t off, uint32_t size)
+static int outside(struct entryemu *m, enum engine_reg sreg, uint32_t off, uint32_t size,
+		   unsigned access)
 {
 	uint16_t sel = (uint16_t)engine_reg(m->eng, sreg);
 	struct desc d;
 	if (!(sel & 0xfffc) || desc_fetch(m, sel, &d) || !d.s)
 		return 0;
+	int code = (d.type & 8) != 0, readable_or_writable = (d.type & 2) != 0;
+	if ((access & CS_AC_WRITE) && (code || !readable_or_writable))
+		return 1;
+	if ((access & CS_AC_READ) && code && !readable_or_writable)
+		return 1;
 	uint64_t last = (uint64_t)off + (size ? size : 1) - 1;
 	if (!(d.type & 8) && (d.type & 4))	/* expand-down data */
 		return off <= d.limit || last > (d.db ? TOP_32 : TOP_16);
@@ -89,12 +112,23 @@ static int gpr_engine(x86_reg r)
 	return -1;
 }
 
+/*
+ * The operand size of insn: 16 bits in a 16-bit code segment, 32 in a
+ * 32-bit one, the other with a 0x66 prefix (vol. 1 3.6).
+ */
+static uint32_t operand_bytes(const cs_x86 *x, int code16)
+{
+	return (x->prefix[2] == 0x66) != (code16 != 0) ? 2 : 4;
+}
+
 /* An explicit memory operand: its offset (the effective address) and
  * segment (the override, else SS for an ESP/EBP base, else DS: vol. 1
  * 3.7.4, table 3-5). */
-static int operand_outside(struct entryemu *m, const cs_x86 *x, const cs_x86_op *op,
+static int operand_outside(struct entryemu *m, const cs_insn *insn, int k, int code16,
 			   enum engine_reg *sreg)
 {
+	const cs_x86 *x = &insn->detail->x86;
+	const cs_x86_op *op = &x->operands[k];
 	uint32_t ea = (uint32_t)op->mem.disp;
 	int b = gpr_engine(op->mem.base), i = gpr_engine(op->mem.index);
 	if (b >= 0)
@@ -109,11 +143,12 @@ static int operand_outside(struct entryemu *m, const cs_x86 *x, const cs_x86_op 
 		*sreg = (op->mem.base == X86_REG_ESP || op->mem.base == X86_REG_EBP ||
 			 op->mem.base == X86_REG_SP || op->mem.base == X86_REG_BP) ? ER_SS : ER_DS;
 	uint32_t size = op->size;
-	if ((x->opcode[0] == 0xc4 || x->opcode[0] == 0xc5 ||
-	     (x->opcode[0] == 0x0f && (x->opcode[1] == 0xb2 || x->opcode[1] == 0xb4 ||
-				       x->opcode[1] == 0xb5))) && x->prefix[2] != 0x66)
-		size = 6;		/* LxS m16:32: Capstone gives the offset's 4 */
-	return outside(m, *sreg, ea, size);
+	if (x->opcode[0] == 0xc4 || x->opcode[0] == 0xc5 ||
+	    (x->opcode[0] == 0x0f && (x->opcode[1] == 0xb2 || x->opcode[1] == 0xb4 ||
+				      x->opcode[1] == 0xb5)))
+		size = 2 + operand_bytes(x, code16);	/* LxS m16:16 or m16:32: Capstone
+							 * gives the offset's size */
+	return outside(m, *sreg, ea, size, insn_writes_operand(insn, k) ? CS_AC_WRITE : CS_AC_READ);
 }
 
 /* XLAT reads the byte at [EBX + AL] (BX with a 16-bit address size)
@@ -131,7 +166,7 @@ static int xlat_outside(struct entryemu *m, const cs_x86 *x)
 	uint32_t ea = machine_reg(m, ER_EBX) + (machine_reg(m, ER_EAX) & 0xff);
 	if (x->addr_size == 2)
 		ea &= TOP_16;
-	return outside(m, sreg, ea, 1) ? (sreg == ER_SS ? VEC_SS : VEC_GP) : -1;
+	return outside(m, sreg, ea, 1, CS_AC_READ) ? (sreg == ER_SS ? VEC_SS : VEC_GP) : -1;
 }
 
 /*
@@ -141,10 +176,10 @@ static int xlat_outside(struct entryemu *m, const cs_x86 *x)
  * or SP when SS's B flag is clear (vol. 3A 6.2.3).  Returns 0 when the
  * instruction touches no stack, 2 for LEAVE (it reads at EBP).
  */
-static int stack_bytes(const cs_insn *insn, uint32_t *below, uint32_t *above)
+static int stack_bytes(const cs_insn *insn, int code16, uint32_t *below, uint32_t *above)
 {
 	const cs_x86 *x = &insn->detail->x86;
-	uint32_t w = x->prefix[2] == 0x66 ? 2 : 4;	/* operand-size prefix */
+	uint32_t w = operand_bytes(x, code16);
 	*below = *above = 0;
 	switch (insn->id) {
 	case X86_INS_PUSH: case X86_INS_PUSHF: case X86_INS_PUSHFD:
@@ -164,18 +199,18 @@ static int stack_bytes(const cs_insn *insn, uint32_t *below, uint32_t *above)
 	}
 }
 
-static int stack_outside(struct entryemu *m, const cs_insn *insn)
+static int stack_outside(struct entryemu *m, const cs_insn *insn, int code16)
 {
 	uint32_t below, above;
-	int kind = stack_bytes(insn, &below, &above);
+	int kind = stack_bytes(insn, code16, &below, &above);
 	if (!kind)
 		return 0;
 	struct desc ss;
 	uint16_t sel = (uint16_t)engine_reg(m->eng, ER_SS);
 	uint32_t mask = desc_fetch(m, sel, &ss) == 0 && !ss.db ? TOP_16 : TOP_32;
 	uint32_t sp = machine_reg(m, kind == 2 ? ER_EBP : ER_ESP);
-	return below ? outside(m, ER_SS, (sp - below) & mask, below)
-		     : outside(m, ER_SS, sp & mask, above);
+	return below ? outside(m, ER_SS, (sp - below) & mask, below, CS_AC_WRITE)
+		     : outside(m, ER_SS, sp & mask, above, CS_AC_READ);
 }
 
 /* A string instruction (MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS)? */
@@ -194,7 +229,8 @@ int seg_limit_fault(struct entryemu *m, uint32_t addr)
 	size_t avail = machine_avail(m, addr, 15);
 	uint8_t *p = machine_ptr(m, addr, 1);
 	cs_insn *insn = NULL;
-	if (!p || cs_disasm(m->cs, p, avail, addr, 1, &insn) != 1)
+	int code16 = machine_cs_16(m);
+	if (!p || cs_disasm(machine_user_cs(m, code16), p, avail, addr, 1, &insn) != 1)
 		return -1;
 	const cs_x86 *x = &insn->detail->x86;
 	int vector = -1;
@@ -205,12 +241,12 @@ int seg_limit_fault(struct entryemu *m, uint32_t addr)
 		for (int i = 0; i < x->op_count && vector < 0; i++) {
 			enum engine_reg sreg;
 			if (x->operands[i].type == X86_OP_MEM &&
-			    operand_outside(m, x, &x->operands[i], &sreg))
+			    operand_outside(m, insn, i, code16, &sreg))
 				vector = sreg == ER_SS ? VEC_SS : VEC_GP;
 		}
 	if (vector < 0 && insn->id == X86_INS_XLATB)
 		vector = xlat_outside(m, x);
-	if (vector < 0 && stack_outside(m, insn))
+	if (vector < 0 && stack_outside(m, insn, code16))
 		vector = VEC_SS;
 	cs_free(insn, 1);
 	return vector;
