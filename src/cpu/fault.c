@@ -176,9 +176,10 @@ static int operand_selector(struct entryemu *m, const cs_x86 *x86, const cs_x86_
  * under an operand-size prefix (SDM vol. 2A CALL, JMP).  0, or -1 when
  * there is none or its memory cannot be read.
  */
-static int far_pointer(struct entryemu *m, const cs_x86 *x, uint16_t *sel, uint32_t *offset)
+static int far_pointer(struct entryemu *m, const cs_x86 *x, int code16, uint16_t *sel,
+		       uint32_t *offset)
 {
-	int o16 = x->prefix[2] == 0x66;
+	int o16 = (x->prefix[2] == 0x66) != (code16 != 0);	/* a 16-bit operand size */
 	if (x->op_count == 2 && x->operands[0].type == X86_OP_IMM) {
 		*sel = (uint16_t)x->operands[0].imm;
 		*offset = (uint32_t)x->operands[1].imm;
@@ -267,16 +268,17 @@ enum far_check fault_far_transfer(struct entryemu *m, uint32_t addr, uint32_t *c
 		return FAR_NONE;
 	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
 		return FAR_NONE;	/* real-mode style: no descriptors */
-	int cpl = machine_cpl(m);
+	int cpl = machine_cpl(m), code16 = machine_cs_16(m);
 	cs_insn *insn = NULL;
-	if (cs_disasm(m->cs, p, n, addr, 1, &insn) != 1)
+	if (cs_disasm(machine_user_cs(m, code16), p, n, addr, 1, &insn) != 1)
 		return FAR_NONE;
 	uint16_t sel = 0;
 	uint32_t offset;
-	int gate = 0, w = insn->detail->x86.prefix[2] == 0x66 ? 2 : 4;
+	/* each push is of the operand size: 16 bits in 16-bit code, 32 with a 66 */
+	int gate = 0, w = (insn->detail->x86.prefix[2] == 0x66) != (code16 != 0) ? 2 : 4;
 	enum far_check r = FAR_NONE;
 	struct desc d;
-	if (far_pointer(m, &insn->detail->x86, &sel, &offset) == 0 &&
+	if (far_pointer(m, &insn->detail->x86, code16, &sel, &offset) == 0 &&
 	    desc_check_far_transfer(m, sel, cpl, &gate).vector < 0 && desc_fetch(m, sel, &d) == 0) {
 		if (gate && !d.s && (d.type == 0x1 || d.type == 0x9 || d.type == GATE_TASK))
 			r = FAR_TASK_SWITCH;
@@ -311,7 +313,9 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	uint8_t *code = machine_ptr(m, eip, 1);
 	cs_insn *insn = NULL;
 	size_t avail = machine_avail(m, eip, 15);
-	if (!code || cs_disasm(m->cs, code, avail, eip, 1, &insn) != 1) {
+	int code16 = machine_cs_16(m);	/* 16-bit code: another decode, other sizes */
+	csh cs = machine_user_cs(m, code16);
+	if (!code || cs_disasm(cs, code, avail, eip, 1, &insn) != 1) {
 		/*
 		 * An instruction longer than 15 bytes (here: prefixes enough
 		 * to leave no room for the rest) is #GP(0) (SDM vol. 2A
@@ -347,11 +351,11 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		 */
 		size_t op = after ? (after[0] != 0x0f ? 1 : left >= 2 &&
 				     (after[1] == 0x38 || after[1] == 0x3a) ? 3 : 2) : 0;
-		int decoded = after && cs_disasm(m->cs, alone, sizes + left, eip + prefixes, 1,
+		int decoded = after && cs_disasm(cs, alone, sizes + left, eip + prefixes, 1,
 						 &tail) == 1;
 		if (after && !decoded && op < left) {
 			alone[sizes + op] &= (uint8_t)~0x38;
-			decoded = cs_disasm(m->cs, alone, sizes + left, eip + prefixes, 1, &tail) == 1;
+			decoded = cs_disasm(cs, alone, sizes + left, eip + prefixes, 1, &tail) == 1;
 		}
 		if (decoded) {
 			rest = tail->size - sizes;
@@ -442,10 +446,10 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_NT)
 			break;
 		/* EIP, CS, EFLAGS, ESP, SS: dwords, or words under a 16-bit
-		 * operand size (vol. 2A IRET), which a 0x66 among the prefixes
-		 * gives whatever follows it (Capstone takes `66 f2 cf' for
-		 * IRETD) */
-		uint32_t w = insn->id == X86_INS_IRET || opsize_prefix(insn) ? 2 : 4;
+		 * operand size (vol. 2A IRET): 16-bit code without a 0x66
+		 * among the prefixes, 32-bit code with one, whatever follows
+		 * it (Capstone takes `66 f2 cf' for IRETD) */
+		uint32_t w = opsize_prefix(insn) != (code16 != 0) ? 2 : 4;
 		uint16_t ip16 = 0, rcs = 0, rss = 0;
 		uint32_t reip = ip16;
 		if (w == 4)
@@ -467,7 +471,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	case X86_INS_LJMP: case X86_INS_LCALL: {
 		int gate = 0;
 		uint32_t target = 0;
-		if (far_pointer(m, x, &sel, &target))
+		if (far_pointer(m, x, code16, &sel, &target))
 			break;
 		struct fault f = desc_check_far_transfer(m, sel, cpl, &gate);
 		/*
@@ -491,7 +495,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	}
 	case X86_INS_RETF: {		/* CS after the return EIP on the stack */
 		int outer = 0;
-		unsigned off = x->prefix[2] == 0x66 ? 2 : 4;
+		unsigned off = opsize_prefix(insn) != (code16 != 0) ? 2 : 4;
 		if (rd16(m, machine_stack_linear(m, off), &sel) == 0) {
 			struct fault f = desc_check_far_return(m, sel, cpl, &outer);
 			if (!outer)
