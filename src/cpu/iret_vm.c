@@ -7,7 +7,8 @@
  * whatever the CPL: user code could enter vm86 mode by itself, and the
  * kernel then met a vm86 frame it never set up.
  *
- * So before a 32-bit IRET at CPL 3 whose popped EFLAGS image has VM set,
+ * So before a 32-bit IRET at CPL 3 (in 32-bit code, or with a 66 prefix
+ * in a 16-bit code segment) whose popped EFLAGS image has VM set,
  * the image on the stack is shown to the engine with VM clear, and the
  * engine performs the protected-mode return the manual describes.  The
  * bit is put back before anything else runs (the next block, a delivery
@@ -27,8 +28,9 @@ void iret_vm_hide(struct entryemu *m, uint32_t addr)
 	int o16 = 0;
 	while (at < n && at < 14 && fault_legacy_prefix(p[at]))
 		o16 |= p[at++] == 0x66;
-	if (at >= n || p[at] != 0xcf || o16)
-		return;			/* not IRETD: a 16-bit image has no VM */
+	/* IRETD: cf in 32-bit code, 66 cf in 16-bit code (the operand size) */
+	if (at >= n || p[at] != 0xcf || o16 != machine_cs_16(m))
+		return;			/* IRET: a 16-bit image has no VM */
 	uint32_t eflags = machine_reg(m, ER_EFLAGS);
 	if ((eflags & (ENTRYEMU_EFLAGS_VM | ENTRYEMU_EFLAGS_NT)) || machine_cpl(m) == 0)
 		return;			/* vm86's own IRET, a task return, or CPL 0 */
