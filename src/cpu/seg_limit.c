@@ -52,7 +52,7 @@ static int user_limited(uint32_t lo, uint32_t hi)
 
 int seg_rights_in_code(const uint8_t *code, size_t len)
 {
-	return memchr(code, 0x2e, len) != NULL;	/* a CS override, maybe */
+	return len && memchr(code, 0x2e, len) != NULL;	/* a CS override, maybe */
 }
 
 void seg_limit_note(struct entryemu *m, uint32_t lo, uint32_t hi)
