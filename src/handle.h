@@ -86,6 +86,7 @@ struct callout {
 struct block_info {
 	uint32_t addr, size, ninsns;
 	uint32_t stack_ops;		/* instructions that push or pop */
+	uint32_t cs_override;		/* instructions with a CS override prefix */
 };
 /*
  * counting.c's caches of decoded blocks, two ways per set: the kernel's

@@ -16,6 +16,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* Does a CS override (2e) come among insn's prefixes?  A write through
+ * it is #GP(0) (seg_limit.c), which the run then watches for. */
+static int cs_prefixed(const cs_insn *insn)
+{
+	for (uint16_t i = 0; i < insn->size && insn_legacy_prefix(insn->bytes[i]); i++)
+		if (insn->bytes[i] == 0x2e)
+			return 1;
+	return 0;
+}
+
 /* Instructions whose memory access is at an ESP they also move. */
 static int moves_stack(unsigned id)
 {
@@ -37,10 +47,10 @@ static int moves_stack(unsigned id)
  * not decode (an instruction cut short by the end).
  */
 static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
-			    uint32_t *stack_ops, uint32_t *last, uint32_t *stop)
+			    struct block_info *b, uint32_t *last, uint32_t *stop)
 {
 	uint8_t *p = machine_ptr(m, addr, size);
-	*stack_ops = 0;
+	b->stack_ops = b->cs_override = 0;
 	if (stop)
 		*stop = addr;
 	if (!p || !size)
@@ -68,7 +78,8 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 		}
 		if (cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn)) {
 			n++;
-			*stack_ops += (uint32_t)moves_stack(m->count_insn->id);
+			b->stack_ops += (uint32_t)moves_stack(m->count_insn->id);
+			b->cs_override += (uint32_t)cs_prefixed(m->count_insn);
 			continue;
 		}
 		/* one the decoder does not know: the engine ran it as long as
@@ -88,20 +99,22 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 
 unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size)
 {
-	uint32_t ignored;
+	struct block_info ignored;
 	return count_block(m, addr, size, &ignored, NULL, NULL);
 }
 
 uint32_t count_last_start(struct entryemu *m, uint32_t addr, uint32_t size)
 {
-	uint32_t ignored, last = 0;
+	struct block_info ignored;
+	uint32_t last = 0;
 	count_block(m, addr, size, &ignored, &last, NULL);
 	return last;
 }
 
 uint32_t count_decoded_to(struct entryemu *m, uint32_t addr, uint32_t size)
 {
-	uint32_t ignored, stop;
+	struct block_info ignored;
+	uint32_t stop;
 	count_block(m, addr, size, &ignored, NULL, &stop);
 	return stop;
 }
@@ -124,8 +137,8 @@ static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
 		if (set[way].addr == addr && set[way].size == size && set[way].ninsns)
 			return &set[way];
 	set[1] = set[0];
-	set[0] = (struct block_info){ addr, size, 0, 0 };
-	set[0].ninsns = count_block(m, addr, size, &set[0].stack_ops, NULL, NULL);
+	set[0] = (struct block_info){ addr, size, 0, 0, 0 };
+	set[0].ninsns = count_block(m, addr, size, &set[0], NULL, NULL);
 	if (addr < PAGE_OFFSET)
 		m->blocks_used[u / 64] |= 1ull << (u % 64);
 	machine_mark_code(m, addr, size);	/* Unicorn translated these bytes */
@@ -207,7 +220,7 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 	if (c->cur_esp_known)
 		c->cur_esp = machine_reg(m, ER_ESP);
 	c->insns += n;
-	if (null_seg_block(m, (uint32_t)addr) && !machine_stopping(m)) {
+	if (null_seg_block(m, (uint32_t)addr, b->cs_override != 0) && !machine_stopping(m)) {
 		/* go on from here with a look at every instruction */
 		count_unexecuted(m, (uint32_t)addr);
 		engine_stop(m->eng);

@@ -90,7 +90,7 @@ int io_in_code(const uint8_t *code, size_t len);
 int null_seg_fault(struct entryemu *m, uint32_t addr);
 /* A user block starts with a null DS or ES: 1 when the watch starts now
  * (the caller stops, so the run goes on with the per-instruction check). */
-int null_seg_block(struct entryemu *m, uint32_t addr);
+int null_seg_block(struct entryemu *m, uint32_t addr, int cs_override);
 /* Could the code use FS or GS (an override prefix byte)? */
 int seg_override_in_code(const uint8_t *code, size_t len);
 
@@ -108,9 +108,6 @@ int seg_limit_fault(struct entryemu *m, uint32_t addr);
 /* A descriptor is written to the GDT or LDT: one CPL 3 could load with a
  * limit that matters sets limit_watch for the rest of the run. */
 void seg_limit_note(struct entryemu *m, uint32_t lo, uint32_t hi);
-/* Could the user code write through CS (an override byte in it)?  Then
- * the run watches from the start. */
-int seg_rights_in_code(const uint8_t *code, size_t len);
 
 /* counting.c */
 void count_block_hook(void *m, uint32_t addr, uint32_t size);

@@ -16,6 +16,7 @@
  * that matters can be loaded (seg_limit.c).
  */
 #include "cpu/cpu.h"
+#include "cpu/desc.h"
 #include "cpu/fault.h"
 
 #include <string.h>
@@ -106,23 +107,36 @@ int null_seg_fault(struct entryemu *m, uint32_t addr)
 	return (operand_segs(m, addr, p, avail) & null) != 0;
 }
 
-int null_seg_block(struct entryemu *m, uint32_t addr)
+/* Is sel null, the user data segment, or another writable data segment? */
+static int writable_or_null(struct entryemu *m, uint16_t sel)
+{
+	struct desc d;
+	if (!(sel & 0xfffc) || (sel & 0xfffc) == (ENTRYEMU_USER_DS & 0xfffc))
+		return 1;
+	return desc_fetch(m, sel, &d) || !d.s || (!(d.type & 8) && (d.type & 2));
+}
+
+int null_seg_block(struct entryemu *m, uint32_t addr, int cs_override)
 {
 	if (m->cpu->null_watch || (addr >= PAGE_OFFSET && addr < VSYSCALL_PAGE))
 		return 0;		/* watching already, or kernel code */
+	uint16_t ds = (uint16_t)engine_reg(m->eng, ER_DS), es = (uint16_t)engine_reg(m->eng, ER_ES);
+	const uint16_t data = ENTRYEMU_USER_DS & 0xfffc;
+	if ((ds & 0xfffc) == data && (es & 0xfffc) == data && !cs_override &&
+	    !m->cpu->limit_watch)
+		return 0;		/* the usual: nothing to watch */
+	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
+		return 0;		/* real-mode segments: no selectors */
 	/*
 	 * seg_limit.c's check, once a limit or a type matters, needs the
-	 * same look: the user's code segment in DS or ES (`movw %cs,%ax;
-	 * movw %ax,%ds') makes every write through it #GP(0).
+	 * same look: a write through CS in this block, or through DS or ES
+	 * holding a code segment (`movw %cs,%ax; movw %ax,%ds') or a
+	 * read-only one, is #GP(0).
 	 */
-	uint16_t ds = (uint16_t)engine_reg(m->eng, ER_DS), es = (uint16_t)engine_reg(m->eng, ER_ES);
-	const uint16_t code = ENTRYEMU_USER_CS & 0xfffc;
-	if ((ds & 0xfffc) == code || (es & 0xfffc) == code)
+	if (cs_override || !writable_or_null(m, ds) || !writable_or_null(m, es))
 		m->cpu->limit_watch = 1;
 	if ((ds & 0xfffc) && (es & 0xfffc) && !m->cpu->limit_watch)
 		return 0;
-	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
-		return 0;		/* real-mode segments: no null selector */
 	m->cpu->null_watch = 1;
 	return 1;
 }

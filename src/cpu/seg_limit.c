@@ -16,9 +16,10 @@
  * Linux's user segments are flat and its data segments writable, so a
  * run needs the check only once a descriptor CPL 3 could load has a
  * smaller limit, expands down or is read-only: a scenario's `gdt:`
- * edit, set_thread_area or modify_ldt (seg_limit_note()); once DS or ES
- * holds the user code segment (null_seg_block()); or when the user code
- * has a CS override, whose writes always fault (seg_rights_in_code()).
+ * edit, set_thread_area or modify_ldt (seg_limit_note()); or from the
+ * first user block that holds an instruction with a CS override (whose
+ * writes always fault) or runs with a code or read-only segment in DS or
+ * ES (null_seg_block(), from the block hook).
  * From then on the per-instruction hook (inject.c) checks every access
  * at CPL 3.  The limit and type are read from the descriptor the
  * selector names now, not the CPU's hidden copy, which Unicorn does not
@@ -46,14 +47,11 @@ static int user_limited(uint32_t lo, uint32_t hi)
 		return 0;			/* execute-only: never a data segment */
 	if (d.dpl != 3 && !(code && (d.type & 4)))
 		return 0;			/* DPL < 3, not conforming: CPL 3 cannot */
-	/* expand-down, limited, read-only data, or code read as data */
-	return code || !(d.type & 2) || (d.type & 4) || d.limit != TOP_32;
+	/* expand-down, limited, or read-only data (code in a data segment
+	 * register is null_seg_block()'s to notice) */
+	return (!code && (!(d.type & 2) || (d.type & 4))) || d.limit != TOP_32;
 }
 
-int seg_rights_in_code(const uint8_t *code, size_t len)
-{
-	return len && memchr(code, 0x2e, len) != NULL;	/* a CS override, maybe */
-}
 
 void seg_limit_note(struct entryemu *m, uint32_t lo, uint32_t hi)
 {

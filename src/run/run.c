@@ -459,8 +459,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 		r->profile.reset_ns = prof_now(m) - t_start;
 	run->count.budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
 	/* injections, CR0.TS/EM and I/O at CPL 3 need a look at every instruction */
-	run->cpu.limit_watch |= seg_rights_in_code(s->code, s->code_len);
-	run->cpu.null_watch = seg_override_in_code(s->code, s->code_len) || run->cpu.limit_watch;
+	run->cpu.null_watch = seg_override_in_code(s->code, s->code_len);
 	int all = s->ninjects > 0 || (s->cr0_set & 0xc);
 	int look = all || io_in_code(s->code, s->code_len) || run->cpu.null_watch;
 	/* the cfi checker looks at every instruction of the entry code */
