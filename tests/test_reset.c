@@ -230,6 +230,43 @@ static void test_gdt_edit_undone(void **state)
 	assert_int_equal(hi, hi0);
 }
 
+/*
+ * What a run leaves installed must not change the next run's result.
+ * Run 1 sets CR0.TS, which needs the per-instruction hook; it stays,
+ * idle, for the runs after, and an idle hook stops a long run after
+ * 2,048 calls to be removed, the run going on from where it stopped.
+ * Run 2 loops 3,000 times in a 16-bit code segment whose base is the
+ * user code's (GDT entry 6: base 0x08048000, 4 GiB limit, D = 0): it
+ * went on from an EIP holding the base (Unicorn's EIP inside a code
+ * hook is linear), fetched from base + base, and took a #PF there.  It
+ * must end as it does on a fresh machine: done, CX counted down to 0.
+ */
+static void test_idle_hook_stop_in_16bit_code(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *r = new_result(), *want = new_result();
+	static const uint8_t nop[] = { 0x90 };
+	static const uint8_t loop16[] = {
+		0xea, 0x07, 0x00, 0x00, 0x00, 0x33, 0x00,	/* ljmp $0x33,$7 */
+		0xb9, 0xb8, 0x0b,				/* movw $3000,%cx */
+		0xe2, 0xfe,					/* loop . */
+		0x66, 0xea, 0x00, 0x70, 0x04, 0x08, 0x73, 0x00,	/* ljmpl $0x73,$exit */
+	};
+	struct entryemu_setup ts = { .cr0_set = 0x8 };
+	run_code(m, &ts, nop, sizeof(nop), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	struct entryemu_desc_edit code16 = GDT_EDIT(6, 0x8000ffff, 0x088ffa04);
+	struct entryemu_setup s = { .edits = &code16, .nedits = 1 };
+	run_code(m, &s, loop16, sizeof(loop16), r);
+	entryemu *fresh = open_image(ENTRYEMU_POST_PATCH);
+	run_code(fresh, &s, loop16, sizeof(loop16), want);
+	entryemu_close(fresh);
+	assert_outcome(want, ENTRYEMU_DONE);
+	assert_outcome(r, ENTRYEMU_DONE);
+	assert_int_equal(final_regs(r)->ecx & 0xffff, 0);
+	assert_int_equal(entryemu_result_insns(r), entryemu_result_insns(want));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_written_code_far_apart),
 		cmocka_unit_test(test_written_code_counts_forgotten),
 		cmocka_unit_test(test_gdt_edit_undone),
+		cmocka_unit_test(test_idle_hook_stop_in_16bit_code),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

@@ -138,6 +138,7 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 		 */
 		if (++m->cpu->idle_calls == INJECT_IDLE_CALLS) {
 			count_unexecuted(m, (uint32_t)addr);
+			machine_resume_at(m, (uint32_t)addr);
 			m->cpu->shed = 1;
 			m->cpu->restart = 1;
 			engine_stop(m->eng);
