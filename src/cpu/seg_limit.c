@@ -3,9 +3,10 @@
  * Unicorn leaves out (QEMU's TCG checks neither).  SDM vol. 3A 5.3,
  * "Limit Checking": an access to an expand-up segment must lie within
  * offsets 0 .. limit; to an expand-down data segment within limit+1 ..
- * 0xFFFF, or .. 0xFFFFFFFF when B is set.  Vol. 3A 5.4.1 and 6.15
- * (interrupt 13): #GP for "writing to a code segment or a read-only data
- * segment" and "reading from an execute-only code segment".  Vol. 2,
+ * 0xFFFF, or .. 0xFFFFFFFF when B is set.  Vol. 3A 5.4 ("Type
+ * Checking") and 6.15 (interrupt 13): #GP for "writing to a code
+ * segment or a read-only data segment" and "reading from an
+ * execute-only code segment".  Vol. 2,
  * every instruction with a memory operand, "Protected Mode Exceptions":
  * "#GP(0) If a memory operand effective address is outside the CS, DS,
  * ES, FS, or GS segment limit", "#GP(0) If the destination is located in
@@ -29,8 +30,6 @@
 #include "cpu/desc.h"
 #include "cpu/insn_write.h"
 
-#include <string.h>
-
 #define TOP_16 0xffffu
 #define TOP_32 0xffffffffu
 
@@ -51,7 +50,6 @@ static int user_limited(uint32_t lo, uint32_t hi)
 	 * register is null_seg_block()'s to notice) */
 	return (!code && (!(d.type & 2) || (d.type & 4))) || d.limit != TOP_32;
 }
-
 
 void seg_limit_note(struct entryemu *m, uint32_t lo, uint32_t hi)
 {
