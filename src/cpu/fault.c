@@ -176,10 +176,10 @@ static int operand_selector(struct entryemu *m, const cs_x86 *x86, const cs_x86_
  * under an operand-size prefix (SDM vol. 2A CALL, JMP).  0, or -1 when
  * there is none or its memory cannot be read.
  */
-static int far_pointer(struct entryemu *m, const cs_x86 *x, int code16, uint16_t *sel,
+static int far_pointer(struct entryemu *m, const cs_x86 *x, uint32_t w, uint16_t *sel,
 		       uint32_t *offset)
 {
-	int o16 = (x->prefix[2] == 0x66) != (code16 != 0);	/* a 16-bit operand size */
+	int o16 = w == 2;		/* a 16-bit operand size: m16:16 */
 	if (x->op_count == 2 && x->operands[0].type == X86_OP_IMM) {
 		*sel = (uint16_t)x->operands[0].imm;
 		*offset = (uint32_t)x->operands[1].imm;
@@ -218,13 +218,18 @@ static int store_hole(struct entryemu *m, uint32_t a, uint32_t w, uint32_t *at)
 	return 1;
 }
 
-/* Does a 0x66 prefix the instruction (a 16-bit operand size)? */
+/* Does a 0x66 come among the instruction's prefixes? */
 static int opsize_prefix(const cs_insn *insn)
 {
 	for (size_t i = 0; i < insn->size && fault_legacy_prefix(insn->bytes[i]); i++)
 		if (insn->bytes[i] == 0x66)
 			return 1;
 	return 0;
+}
+
+uint32_t fault_operand_bytes(const cs_insn *insn, int code16)
+{
+	return opsize_prefix(insn) != (code16 != 0) ? 2 : 4;
 }
 
 /*
@@ -275,10 +280,10 @@ enum far_check fault_far_transfer(struct entryemu *m, uint32_t addr, uint32_t *c
 	uint16_t sel = 0;
 	uint32_t offset;
 	/* each push is of the operand size: 16 bits in 16-bit code, 32 with a 66 */
-	int gate = 0, w = (insn->detail->x86.prefix[2] == 0x66) != (code16 != 0) ? 2 : 4;
+	int gate = 0, w = (int)fault_operand_bytes(insn, code16);
 	enum far_check r = FAR_NONE;
 	struct desc d;
-	if (far_pointer(m, &insn->detail->x86, code16, &sel, &offset) == 0 &&
+	if (far_pointer(m, &insn->detail->x86, (uint32_t)w, &sel, &offset) == 0 &&
 	    desc_check_far_transfer(m, sel, cpl, &gate).vector < 0 && desc_fetch(m, sel, &d) == 0) {
 		if (gate && !d.s && (d.type == 0x1 || d.type == 0x9 || d.type == GATE_TASK))
 			r = FAR_TASK_SWITCH;
@@ -449,7 +454,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 		 * operand size (vol. 2A IRET): 16-bit code without a 0x66
 		 * among the prefixes, 32-bit code with one, whatever follows
 		 * it (Capstone takes `66 f2 cf' for IRETD) */
-		uint32_t w = opsize_prefix(insn) != (code16 != 0) ? 2 : 4;
+		uint32_t w = fault_operand_bytes(insn, code16);
 		uint16_t ip16 = 0, rcs = 0, rss = 0;
 		uint32_t reip = ip16;
 		if (w == 4)
@@ -471,7 +476,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	case X86_INS_LJMP: case X86_INS_LCALL: {
 		int gate = 0;
 		uint32_t target = 0;
-		if (far_pointer(m, x, code16, &sel, &target))
+		if (far_pointer(m, x, fault_operand_bytes(insn, code16), &sel, &target))
 			break;
 		struct fault f = desc_check_far_transfer(m, sel, cpl, &gate);
 		/*
@@ -495,7 +500,7 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 	}
 	case X86_INS_RETF: {		/* CS after the return EIP on the stack */
 		int outer = 0;
-		unsigned off = opsize_prefix(insn) != (code16 != 0) ? 2 : 4;
+		unsigned off = fault_operand_bytes(insn, code16);
 		if (rd16(m, machine_stack_linear(m, off), &sel) == 0) {
 			struct fault f = desc_check_far_return(m, sel, cpl, &outer);
 			if (!outer)

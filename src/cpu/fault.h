@@ -48,6 +48,12 @@ int fault_lock_undefined(struct entryemu *m, uint32_t eip);
  * (insn_legacy_prefix). */
 int fault_legacy_prefix(uint8_t b);
 /*
+ * The operand size of insn in bytes: 2 in a 16-bit code segment (code16),
+ * 4 in a 32-bit one, the other with a 0x66 among its prefixes (SDM vol.
+ * 1 3.6; Capstone takes `66 f2 cf' for IRETD).
+ */
+uint32_t fault_operand_bytes(const cs_insn *insn, int code16);
+/*
  * What the model must do itself before the far JMP/CALL at addr (fault.c
  * says why): nothing, refuse a task switch (not modelled), or raise the
  * #PF of the return address's push at *cr2.

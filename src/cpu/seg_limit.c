@@ -28,6 +28,7 @@
  */
 #include "cpu/cpu.h"
 #include "cpu/desc.h"
+#include "cpu/fault.h"
 #include "cpu/insn_write.h"
 
 #define TOP_16 0xffffu
@@ -108,15 +109,6 @@ static int gpr_engine(x86_reg r)
 	return -1;
 }
 
-/*
- * The operand size of insn: 16 bits in a 16-bit code segment, 32 in a
- * 32-bit one, the other with a 0x66 prefix (vol. 1 3.6).
- */
-static uint32_t operand_bytes(const cs_x86 *x, int code16)
-{
-	return (x->prefix[2] == 0x66) != (code16 != 0) ? 2 : 4;
-}
-
 /* An explicit memory operand: its offset (the effective address) and
  * segment (the override, else SS for an ESP/EBP base, else DS: vol. 1
  * 3.7.4, table 3-5). */
@@ -142,7 +134,7 @@ static int operand_outside(struct entryemu *m, const cs_insn *insn, int k, int c
 	if (x->opcode[0] == 0xc4 || x->opcode[0] == 0xc5 ||
 	    (x->opcode[0] == 0x0f && (x->opcode[1] == 0xb2 || x->opcode[1] == 0xb4 ||
 				      x->opcode[1] == 0xb5)))
-		size = 2 + operand_bytes(x, code16);	/* LxS m16:16 or m16:32: Capstone
+		size = 2 + fault_operand_bytes(insn, code16);	/* LxS m16:16 or m16:32: Capstone
 							 * gives the offset's size */
 	return outside(m, *sreg, ea, size, insn_writes_operand(insn, k) ? CS_AC_WRITE : CS_AC_READ);
 }
@@ -174,8 +166,7 @@ static int xlat_outside(struct entryemu *m, const cs_x86 *x)
  */
 static int stack_bytes(const cs_insn *insn, int code16, uint32_t *below, uint32_t *above)
 {
-	const cs_x86 *x = &insn->detail->x86;
-	uint32_t w = operand_bytes(x, code16);
+	uint32_t w = fault_operand_bytes(insn, code16);
 	*below = *above = 0;
 	switch (insn->id) {
 	case X86_INS_PUSH: case X86_INS_PUSHF: case X86_INS_PUSHFD:

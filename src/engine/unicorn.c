@@ -248,7 +248,14 @@ int engine_map_served(struct engine *e, uint32_t base, uint32_t size, void *host
 	return 0;
 }
 
-/* No `until' address: with one, Unicorn flushes translated code on every start. */
+/*
+ * No `until' address: the usual start.  An `until' (engine_start_until)
+ * makes the translator end a block at it, and a block translated so
+ * keeps that stop; run.c passes one only after a fetch fault in the
+ * middle of a block, and drops the blocks it translated then.  (Unicorn
+ * notes warn that a non-zero `until' flushes translated code on every
+ * call; under callgrind Unicorn 2.0.1 called no tb_flush for it.)
+ */
 enum engine_exit engine_start(struct engine *e, uint32_t pc)
 {
 	return engine_start_until(e, pc, 0);
