@@ -16,16 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Does a CS override (2e) come among insn's prefixes?  A write through
- * it is #GP(0) (seg_limit.c), which the run then watches for. */
-static int cs_prefixed(const cs_insn *insn)
-{
-	for (uint16_t i = 0; i < insn->size && insn_legacy_prefix(insn->bytes[i]); i++)
-		if (insn->bytes[i] == 0x2e)
-			return 1;
-	return 0;
-}
-
 /* Instructions whose memory access is at an ESP they also move. */
 static int moves_stack(unsigned id)
 {
@@ -79,7 +69,9 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 		if (cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn)) {
 			n++;
 			b->stack_ops += (uint32_t)moves_stack(m->count_insn->id);
-			b->cs_override += (uint32_t)cs_prefixed(m->count_insn);
+			/* a write through CS is #GP(0): seg_limit.c watches for it */
+			b->cs_override += (uint32_t)insn_has_prefix(m->count_insn->bytes,
+								    m->count_insn->size, 0x2e);
 			continue;
 		}
 		/* one the decoder does not know: the engine ran it as long as

@@ -218,18 +218,9 @@ static int store_hole(struct entryemu *m, uint32_t a, uint32_t w, uint32_t *at)
 	return 1;
 }
 
-/* Does a 0x66 come among the instruction's prefixes? */
-static int opsize_prefix(const cs_insn *insn)
-{
-	for (size_t i = 0; i < insn->size && fault_legacy_prefix(insn->bytes[i]); i++)
-		if (insn->bytes[i] == 0x66)
-			return 1;
-	return 0;
-}
-
 uint32_t fault_operand_bytes(const cs_insn *insn, int code16)
 {
-	return opsize_prefix(insn) != (code16 != 0) ? 2 : 4;
+	return insn_has_prefix(insn->bytes, insn->size, 0x66) != (code16 != 0) ? 2 : 4;
 }
 
 /*

@@ -18,6 +18,14 @@ int insn_legacy_prefix(uint8_t b)
 	return legacy[b];
 }
 
+int insn_has_prefix(const uint8_t *code, size_t len, uint8_t prefix)
+{
+	for (size_t i = 0; i < len && insn_legacy_prefix(code[i]); i++)
+		if (code[i] == prefix)
+			return 1;
+	return 0;
+}
+
 size_t insn_modrm_size(const uint8_t *modrm, size_t len, int addr16)
 {
 	if (!len)

@@ -7,6 +7,8 @@
 
 /* The legacy prefixes (SDM vol. 2A 2.1.1): 1 for b among them. */
 int insn_legacy_prefix(uint8_t b);
+/* Is prefix among the legacy prefixes that begin code (len bytes)? */
+int insn_has_prefix(const uint8_t *code, size_t len, uint8_t prefix);
 
 /*
  * The size of the 32-bit instruction at code (len bytes there) when its
