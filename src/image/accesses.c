@@ -2,8 +2,10 @@
  * The entry code's data accesses that could reach memory the user
  * chose: the instructions the user-access and bounds checkers watch
  * (run/checks_uaccess.c, run/checks_bounds.c).  The entry code (the
- * executable sections but the callout slots, about 500 instructions) is
- * decoded once at open; a run then hooks the few instructions kept, not
+ * executable sections but the callout slots, about 600 instructions) is
+ * decoded once at open, four in five by their opcode alone
+ * (insn_facts.c) and the rest by Capstone; a run then hooks the few
+ * instructions kept, not
  * every access.  Both cheaper-looking ways cost more: a memory hook on
  * any range sends every load of every block translated after it through
  * Unicorn's slow path, and each code hook makes every hooked instruction
@@ -35,6 +37,7 @@
  * check).
  */
 #include "image/image.h"
+#include "image/insn_facts.h"
 #include "base/vec.h"
 #include "handle.h"
 
@@ -45,26 +48,6 @@
 /* The entry code is a few KiB (2.6.18's entry.S: about 4); far more is
  * no entry image, and decoding it would take seconds. */
 #define MAX_ENTRY_CODE	0x40000u
-
-#define GPR_ESP		(1u << 4)
-#define GPR_ALL		0xffu
-#define GPR_C_CLOBBERED	0x07u		/* %eax, %ecx, %edx: i386 C ABI */
-
-/* The general register r belongs to, as a bit (eax 0 ... edi 7), or 0. */
-static unsigned gpr(x86_reg r)
-{
-	switch (r) {
-	case X86_REG_EAX: case X86_REG_AX: case X86_REG_AL: case X86_REG_AH: return 1u << 0;
-	case X86_REG_ECX: case X86_REG_CX: case X86_REG_CL: case X86_REG_CH: return 1u << 1;
-	case X86_REG_EDX: case X86_REG_DX: case X86_REG_DL: case X86_REG_DH: return 1u << 2;
-	case X86_REG_EBX: case X86_REG_BX: case X86_REG_BL: case X86_REG_BH: return 1u << 3;
-	case X86_REG_ESP: case X86_REG_SP: return GPR_ESP;
-	case X86_REG_EBP: case X86_REG_BP: return 1u << 5;
-	case X86_REG_ESI: case X86_REG_SI: return 1u << 6;
-	case X86_REG_EDI: case X86_REG_DI: return 1u << 7;
-	default: return 0;
-	}
-}
 
 static int is_stack(const cs_x86_op *op)
 {
@@ -84,17 +67,13 @@ static int candidate(const cs_x86_op *op)
 }
 
 /* One decoded instruction, as the taint pass needs it. */
-enum flow { FLOW_ON, FLOW_CALL, FLOW_END };
 struct step {
 	uint32_t addr;
-	uint8_t size;
-	enum flow flow;
+	struct insn_facts f;		/* size, flow, registers; user_load also for n(%esp) */
 	uint32_t target;		/* a direct branch's, or 0 */
 	long to;			/* the step it branches to, or -1 */
 	int entry;			/* control may come from elsewhere */
 	unsigned in, out;		/* tainted registers before and after */
-	unsigned reads, writes;		/* general registers */
-	int user_load;			/* writes a value from the stack (pop, leave, n(%esp)) */
 	int cand;			/* index of its candidate, or -1 */
 	unsigned cand_regs;		/* the candidate's address registers */
 	int always;			/* kept whatever the registers */
@@ -129,54 +108,55 @@ static int swept(const struct image *img, uint32_t a)
 	return 0;
 }
 
-/* The step of insn into p (and its candidate operands, if any). */
-static int record(struct pass *p, const cs_insn *insn)
+/* The step of an instruction at addr with facts f, its code-address immediates noted in p. */
+static int make_step(struct pass *p, uint32_t addr, const struct insn_facts *f, struct step *s)
+{
+	*s = (struct step){ .addr = addr, .f = *f, .cand = -1, .to = -1 };
+	/*
+	 * A direct branch's target is joined with this step; any other
+	 * code address an immediate holds (a pushed return address) is a
+	 * place control may come from.
+	 */
+	for (int i = 0; i < f->nimm; i++) {
+		if (!swept(p->img, f->imm[i]))
+			continue;
+		if (f->imm_target[i])
+			s->target = f->imm[i];
+		else if (push_entry(p, f->imm[i]))
+			return -1;
+	}
+	return 0;
+}
+
+static int add_step(struct pass *p, const struct step *s)
+{
+	if (vec_reserve((void **)&p->steps, &p->cap_steps, p->nsteps, sizeof(*p->steps)))
+		return -1;
+	p->steps[p->nsteps++] = *s;
+	return 0;
+}
+
+/* The step of insn, decoded by Capstone, into p (and its candidate operands, if any). */
+static int record_decoded(struct pass *p, const cs_insn *insn)
 {
 	const cs_x86 *x = &insn->detail->x86;
-	struct step s = { .addr = (uint32_t)insn->address, .size = (uint8_t)insn->size,
-			  .flow = FLOW_ON, .cand = -1, .to = -1 };
-	cs_regs rd, wr;
-	uint8_t nrd = 0, nwr = 0;
-	if (cs_regs_access(p->cs, insn, rd, &nrd, wr, &nwr) == CS_ERR_OK) {
-		for (int i = 0; i < nrd; i++)
-			s.reads |= gpr(rd[i]);
-		for (int i = 0; i < nwr; i++)
-			s.writes |= gpr(wr[i]);
-	} else {
-		s.writes = GPR_ALL;	/* not known: assume the worst */
-		s.user_load = 1;
-	}
-	if (insn->id == X86_INS_POP || insn->id == X86_INS_POPAL || insn->id == X86_INS_LEAVE)
-		s.user_load = 1;
-	if (insn->id == X86_INS_JMP || insn->id == X86_INS_LJMP || insn->id == X86_INS_RET ||
-	    insn->id == X86_INS_RETF || insn->id == X86_INS_IRET || insn->id == X86_INS_IRETD ||
-	    insn->id == X86_INS_SYSEXIT || insn->id == X86_INS_UD2)
-		s.flow = FLOW_END;
-	else if (insn->id == X86_INS_CALL || insn->id == X86_INS_LCALL)
-		s.flow = FLOW_CALL;
+	struct insn_facts f;
+	struct step s;
+	insn_facts_capstone(p->cs, insn, &f);
+	if (make_step(p, (uint32_t)insn->address, &f, &s))
+		return -1;
 	struct image_access a = { .insn = s.addr };
 	int access = insn->id != X86_INS_LEA && insn->id != X86_INS_NOP;
 	for (int i = 0; i < x->op_count; i++) {
 		const cs_x86_op *op = &x->operands[i];
-		/*
-		 * A direct branch's target is joined with this step; any
-		 * other code address an operand holds (a pushed return
-		 * address) is a place control may come from.
-		 */
-		if (op->type == X86_OP_IMM && swept(p->img, (uint32_t)op->imm)) {
-			if (cs_insn_group(p->cs, insn, CS_GRP_JUMP) && i == 0)
-				s.target = (uint32_t)op->imm;
-			else if (push_entry(p, (uint32_t)op->imm))
-				return -1;
-		}
 		if (op->type != X86_OP_MEM || !access)
 			continue;
 		if (is_stack(op) && op->access != CS_AC_WRITE)
-			s.user_load = 1;	/* the saved frame holds the user's values */
+			s.f.user_load = 1;	/* the saved frame holds the user's values */
 		if (!candidate(op) || a.nops == IMAGE_ACCESS_OPS)
 			continue;
 		a.op[a.nops++] = *op;
-		s.cand_regs |= gpr(op->mem.base) | gpr(op->mem.index);
+		s.cand_regs |= insn_facts_gpr(op->mem.base) | insn_facts_gpr(op->mem.index);
 		if (op->mem.segment != X86_REG_INVALID)
 			s.always = 1;
 		/* an indexed read: the displacement is a sized table's address */
@@ -191,10 +171,7 @@ static int record(struct pass *p, const cs_insn *insn)
 		s.cand = (int)p->ncands;
 		p->cands[p->ncands++] = a;
 	}
-	if (vec_reserve((void **)&p->steps, &p->cap_steps, p->nsteps, sizeof(*p->steps)))
-		return -1;
-	p->steps[p->nsteps++] = s;
-	return 0;
+	return add_step(p, &s);
 }
 
 static int keep_starts(struct image *img, const struct pass *p);
@@ -213,6 +190,19 @@ static int sweep(struct pass *p, cs_insn *insn, uint32_t from, uint32_t to, size
 				img->syms[*next_sym].addr : to;
 		const uint8_t *code = img->bytes + (a - img->base);
 		size_t left = to - a < 16 ? (size_t)(to - a) : 16;
+		struct insn_facts f;
+		size_t plain = insn_facts_plain(code, left, (uint32_t)a, &f);
+		if (plain) {		/* no memory operand: no candidate */
+			struct step s;
+			if (a + plain > stop) {
+				a = stop;
+				continue;
+			}
+			if (make_step(p, (uint32_t)a, &f, &s) || add_step(p, &s))
+				return -1;
+			a += plain;
+			continue;
+		}
 		uint64_t at = a;
 		if (!cs_disasm_iter(p->cs, &code, &left, &at, insn)) {
 			a++;			/* padding: skip a byte */
@@ -224,7 +214,7 @@ static int sweep(struct pass *p, cs_insn *insn, uint32_t from, uint32_t to, size
 			a = stop;
 			continue;
 		}
-		if (record(p, insn))
+		if (record_decoded(p, insn))
 			return -1;
 		a = at;
 	}
@@ -269,18 +259,6 @@ static int is_entry(const struct pass *p, uint32_t a)
 	return bsearch(&a, p->entries, p->nentries, sizeof(a), cmp_u32) != NULL;
 }
 
-static unsigned transfer(const struct step *s, unsigned t)
-{
-	if (s->flow == FLOW_CALL)
-		return t | GPR_C_CLOBBERED;
-	/* a value from the user's registers or the saved frame stays the user's */
-	if (s->user_load || (s->reads & t))
-		t |= s->writes;
-	else
-		t &= ~s->writes;
-	return t & ~GPR_ESP;
-}
-
 static long step_at(const struct pass *p, uint32_t a)
 {
 	size_t lo = 0, hi = p->nsteps;
@@ -319,9 +297,9 @@ static void taint(struct pass *p)
 			/* (after an unconditional jump, a step no branch or
 			 * entry reaches is dead: the alignment padding) */
 			unsigned in = s->in | (s->entry ? user : 0);
-			if (i > 0 && p->steps[i - 1].flow != FLOW_END)
+			if (i > 0 && p->steps[i - 1].f.flow != FLOW_END)
 				in |= p->steps[i - 1].out;
-			unsigned out = transfer(s, in);
+			unsigned out = insn_facts_taint(&s->f, in);
 			if (in != s->in || out != s->out)
 				changed = 1;
 			s->in = in;
@@ -422,7 +400,7 @@ static int keep_starts(struct image *img, const struct pass *p)
 	img->starts_base = base;
 	img->starts_len = len;
 	for (size_t i = 0; i < p->nsteps; i++)
-		img->insn_size[p->steps[i].addr - base] = p->steps[i].size;
+		img->insn_size[p->steps[i].addr - base] = p->steps[i].f.size;
 	return 0;
 }
 
