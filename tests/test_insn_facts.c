@@ -106,9 +106,10 @@ static int check_one(const uint8_t *b, size_t len, uint32_t addr)
 	if (dec.size != n)
 		fail_msg("%02x %02x %02x (%s %s): size %zu, Capstone %u", b[0], b[1], b[2],
 			 insn->mnemonic, insn->op_str, n, dec.size);
-	if (dec.flow != plain.flow || dec.nimm != plain.nimm)
-		fail_msg("%s %s: flow %u/%u, immediates %u/%u", insn->mnemonic, insn->op_str,
-			 plain.flow, dec.flow, plain.nimm, dec.nimm);
+	if (dec.flow != plain.flow || dec.nimm != plain.nimm || dec.moves_stack != plain.moves_stack)
+		fail_msg("%s %s: flow %u/%u, immediates %u/%u, moves the stack %u/%u",
+			 insn->mnemonic, insn->op_str, plain.flow, dec.flow, plain.nimm, dec.nimm,
+			 plain.moves_stack, dec.moves_stack);
 	for (unsigned i = 0; i < plain.nimm; i++)
 		if (dec.imm[i] != plain.imm[i] || dec.imm_target[i] != plain.imm_target[i])
 			fail_msg("%s %s: immediate %u: %08x (%u), Capstone %08x (%u)",

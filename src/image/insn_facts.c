@@ -48,11 +48,12 @@ static size_t no_modrm(const uint8_t *c, size_t len, uint32_t addr, struct insn_
 	uint8_t op = c[0];
 	if (op >= 0x50 && op <= 0x57) {			/* push r32 */
 		f->reads = bit(op & 7u);
+		f->moves_stack = 1;
 		return 1;
 	}
 	if (op >= 0x58 && op <= 0x5f) {			/* pop r32 */
 		f->writes = bit(op & 7u);
-		f->user_load = 1;
+		f->user_load = f->moves_stack = 1;
 		return 1;
 	}
 	if (op >= 0x40 && op <= 0x4f) {			/* inc, dec r32 */
@@ -60,18 +61,21 @@ static size_t no_modrm(const uint8_t *c, size_t len, uint32_t addr, struct insn_
 		return 1;
 	}
 	switch (op) {
-	case 0x06: case 0x0e: case 0x16: case 0x1e:	/* push es, cs, ss, ds */
-	case 0x90: case 0x9c: case 0xcc: case 0xf4:	/* nop, pushf, int3, hlt */
-	case 0x9d:					/* popf: no general register */
+	case 0x90: case 0xcc: case 0xf4:		/* nop, int3, hlt */
 	case 0xf8: case 0xf9: case 0xfa: case 0xfb:	/* clc, stc, cli, sti */
 	case 0xfc: case 0xfd:				/* cld, std */
 		return 1;
+	case 0x06: case 0x0e: case 0x16: case 0x1e:	/* push es, cs, ss, ds */
+	case 0x9c: case 0x9d:				/* pushf, popf: no general register */
+		f->moves_stack = 1;
+		return 1;
 	case 0x07: case 0x17: case 0x1f:		/* pop es, ss, ds */
-		f->user_load = 1;
+		f->user_load = f->moves_stack = 1;
 		return 1;
 	case 0xc3:					/* ret */
 	case 0xcf:					/* iret */
 		f->flow = FLOW_END;
+		f->moves_stack = 1;
 		return 1;
 	}
 	if (op >= 0xb8 && op <= 0xbf) {			/* mov $imm32, r32 */
@@ -99,16 +103,19 @@ static size_t no_modrm(const uint8_t *c, size_t len, uint32_t addr, struct insn_
 		if (len < 5)
 			return 0;
 		f->flow = op == 0xe9 ? FLOW_END : FLOW_CALL;
+		f->moves_stack = op == 0xe8;
 		add_imm(f, addr + 5 + le32(c + 1), op == 0xe9);
 		return 5;
 	case 0x6a:					/* push $imm8, sign-extended */
 		if (len < 2)
 			return 0;
+		f->moves_stack = 1;
 		add_imm(f, (uint32_t)(int32_t)(int8_t)c[1], 0);
 		return 2;
 	case 0x68:					/* push $imm32 */
 		if (len < 5)
 			return 0;
+		f->moves_stack = 1;
 		add_imm(f, le32(c + 1), 0);
 		return 5;
 	case 0x05: case 0x0d: case 0x25: case 0x2d:	/* add, or, and, sub $imm32, %eax */
@@ -184,9 +191,10 @@ static size_t two_byte(const uint8_t *c, size_t len, uint32_t addr, struct insn_
 	}
 	switch (op) {
 	case 0xa0: case 0xa8:				/* push fs, gs */
+		f->moves_stack = 1;
 		return 2;
 	case 0xa1: case 0xa9:				/* pop fs, gs */
-		f->user_load = 1;
+		f->user_load = f->moves_stack = 1;
 		return 2;
 	case 0x0b:					/* ud2 */
 	case 0x35:					/* sysexit */
@@ -241,6 +249,19 @@ unsigned insn_facts_gpr(x86_reg r)
 	}
 }
 
+int insn_facts_moves_stack(unsigned id)
+{
+	switch (id) {
+	case X86_INS_PUSH: case X86_INS_POP: case X86_INS_PUSHFD: case X86_INS_POPFD:
+	case X86_INS_PUSHAL: case X86_INS_POPAL: case X86_INS_CALL: case X86_INS_RET:
+	case X86_INS_IRETD: case X86_INS_PUSHF: case X86_INS_POPF:
+	case X86_INS_PUSHAW: case X86_INS_POPAW: case X86_INS_IRET:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 void insn_facts_capstone(csh cs, const cs_insn *insn, struct insn_facts *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -257,6 +278,7 @@ void insn_facts_capstone(csh cs, const cs_insn *insn, struct insn_facts *f)
 		f->user_load = 1;
 	}
 	unsigned id = insn->id;
+	f->moves_stack = (uint8_t)insn_facts_moves_stack(id);
 	if (id == X86_INS_POP || id == X86_INS_POPAL || id == X86_INS_LEAVE)
 		f->user_load = 1;
 	if (id == X86_INS_JMP || id == X86_INS_LJMP || id == X86_INS_RET ||

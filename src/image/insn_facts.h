@@ -24,6 +24,7 @@ struct insn_facts {
 	uint8_t flow;			/* enum insn_flow */
 	uint8_t user_load;		/* writes a value from the stack (pop, leave) */
 	uint8_t nimm;
+	uint8_t moves_stack;		/* its access is at an %esp it also moves (push, call) */
 	unsigned reads, writes;		/* general registers */
 	uint32_t imm[INSN_FACTS_IMMS];	/* immediate operands, in operand order */
 	uint8_t imm_target[INSN_FACTS_IMMS];	/* a direct jump's target */
@@ -39,6 +40,9 @@ struct insn_facts {
  * decodes it (insn_facts_capstone), at fifty times the cost.
  */
 size_t insn_facts_plain(const uint8_t *code, size_t len, uint32_t addr, struct insn_facts *f);
+
+/* Does the instruction Capstone calls id access memory at an %esp it also moves? */
+int insn_facts_moves_stack(unsigned id);
 
 /* The same facts from Capstone's decode (with detail) of insn. */
 void insn_facts_capstone(csh cs, const cs_insn *insn, struct insn_facts *f);
