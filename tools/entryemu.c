@@ -6,7 +6,7 @@
  *   entryemu list
  *   entryemu coverage [--image PATH] [--require FILE] [FILE...]
  *   entryemu disasm [--image PATH] SYMBOL
- *   entryemu bench [--image PATH] [--quick]
+ *   entryemu bench [--image PATH] [--quick] [--verbose]
  *   entryemu cost
  *
  * Exit status: 0 every expectation held, 1 an expectation failed,
@@ -867,10 +867,11 @@ static int command_help(const char *cmd)
 		{ "disasm", "usage: entryemu disasm [--image post|pre|PATH] [-n COUNT] [--syntax intel] PLACE\n"
 			    "Disassemble COUNT instructions (default 32) of the image from PLACE:\n"
 			    "a symbol, symbol+offset, or a hexadecimal address.\n" },
-		{ "bench", "usage: entryemu bench [--quick] [--image PATH]\n"
+		{ "bench", "usage: entryemu bench [--quick] [--verbose] [--image PATH]\n"
 			   "Warm round trips per second (int $0x80, sysenter, the %gs fixup) on one\n"
 			   "engine with a full reset and all checkers on, the per-phase breakdown and\n"
-			   "a cold replay; name=value unit lines, the last roundtrip_rate=N round trips/s.\n" },
+			   "a cold replay; name=value unit lines, the last roundtrip_rate=N round trips/s.\n"
+			   "--verbose adds a warm_run line for every bundled scenario on every image.\n" },
 		{ "explore", "usage: entryemu explore [--image PATH] [--out DIR] [-j N] [--known C,C...]\n"
 		  "                        [--json] FILE...\n"
 		  "Re-run each scenario with an IRQ and an NMI injected before every kernel\n"
@@ -921,7 +922,8 @@ static void usage(FILE *f)
 		"options:\n"
 		"  --image PATH       run against this kernel image instead\n"
 		"  --trace            (replay) print the instruction trace\n"
-		"  --verbose, -v      (replay) print details for every scenario\n"
+		"  --verbose, -v      (replay) print details for every scenario; (bench) every\n"
+		"                     warm run\n"
 		"  --require FILE     (coverage) fail unless every label FILE lists is reached\n"
 		"  --json             (replay) one JSON object per run\n"
 		"  --check-reset      (replay) check each reset restored all guest memory\n"
