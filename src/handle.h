@@ -165,6 +165,8 @@ struct cpu_run_state {
 					 * not need it: run.c, instrument) */
 	unsigned idle_calls;		/* the hook's calls this run while !look */
 	int shed;			/* stopped to remove the idle hook */
+	uint32_t widen_at;		/* stopped here (linear) to hook the kernel's code
+					 * too (inject.c); 0: not */
 	int asked;			/* inject_before_call() looked at asked_at */
 	uint32_t asked_at;
 	uint32_t user_insn_at;		/* the user instruction the user hook saw

@@ -123,6 +123,42 @@ static int fpu_fault(struct entryemu *m, uint32_t addr)
 	}
 }
 
+/*
+ * A run whose only injection is at a user instruction hooks the user's
+ * pages alone (run.c, instrument): the kernel's code, most of a run,
+ * then translates without a call per instruction.  Once the event is
+ * due but held (IF = 0, an interrupt shadow, an NMI before the IRET),
+ * the CPU takes it at a later boundary, which may be the kernel's: the
+ * run stops before this instruction, as if the hook had not seen it
+ * (its bookkeeping, and the injection's, put back as they were), and
+ * goes on with the kernel hooked too.
+ */
+struct step_marks {
+	uint32_t prev_insn, shadow_from;
+	int prev_if, shadow_if, nmi_blocked;
+};
+
+static int widen_hook(struct entryemu *m, uint32_t addr, const struct step_marks *before)
+{
+	struct cpu_run_state *c = m->cpu;
+	c->prev_insn = before->prev_insn;
+	c->shadow_from = before->shadow_from;
+	c->prev_if = before->prev_if;
+	c->shadow_if = before->shadow_if;
+	c->nmi_blocked = before->nmi_blocked;
+	c->exact_insns--;
+	count_unexecuted(m, addr);
+	/*
+	 * EIP is not written here: the engine takes a write of EIP in a
+	 * hook for a jump and runs on from there, this hook first.  run.c
+	 * resumes at widen_at.
+	 */
+	c->widen_at = addr;
+	c->restart = 1;
+	engine_stop(m->eng);
+	return 1;
+}
+
 /* What the hook does before the instruction at addr; 1 when it stopped the engine. */
 static int inject_step(struct entryemu *m, uint32_t addr)
 {
@@ -171,6 +207,9 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 		m->cpu->restart = 1;
 		return 1;
 	}
+	const struct cpu_run_state *c = m->cpu;
+	const struct step_marks before = { c->prev_insn, c->shadow_from, c->prev_if, c->shadow_if,
+					   c->nmi_blocked };
 	m->cpu->exact_insns++;
 	const struct entryemu_setup *s = m->setup;
 	if (!s->ninjects)
@@ -187,6 +226,7 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 		struct inject_state *st = &m->cpu->inject[i];
 		if (st->done)
 			continue;
+		const struct inject_state st0 = *st;
 		if (!st->armed) {
 			if (in->at && in->at == (uint32_t)addr)
 				st->armed = ++st->reached >= (in->occurrence ? in->occurrence : 1);
@@ -195,12 +235,15 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 			if (!st->armed)
 				continue;
 		}
-		if (in->kind == ENTRYEMU_INJECT_IRQ &&
-		    (!(eflags & ENTRYEMU_EFLAGS_IF) ||
-		     interrupt_shadow(m)))
-			continue;		/* masked: stays pending */
-		if (in->kind == ENTRYEMU_INJECT_NMI && m->cpu->nmi_blocked)
-			continue;		/* blocked until the next IRET */
+		int held = (in->kind == ENTRYEMU_INJECT_IRQ &&
+			    (!(eflags & ENTRYEMU_EFLAGS_IF) || interrupt_shadow(m))) ||
+			   (in->kind == ENTRYEMU_INJECT_NMI && m->cpu->nmi_blocked);
+		if (held && !(m->hooked_inject & CODE_KERNEL)) {
+			*st = st0;
+			return widen_hook(m, addr, &before);
+		}
+		if (held)
+			continue;	/* masked, or blocked until the next IRET: pending */
 		st->done = 1;
 		m->cpu->exact_insns--;		/* this instruction has not run */
 		count_unexecuted(m, (uint32_t)addr);

@@ -37,6 +37,15 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 	m->cpu->user_insn_at = (uint32_t)addr;
 	if (m->cpu->in_kernel) {
 		m->cpu->in_kernel = 0;
+		/*
+		 * Back from the kernel: with its code unhooked (one injection
+		 * at a user instruction, inject.c) the injection hook last
+		 * saw the user's instruction before the entry.  The one before
+		 * this one was the kernel's IRET or SYSEXIT, which makes no
+		 * interrupt shadow.
+		 */
+		if (!(m->hooked_inject & CODE_KERNEL))
+			m->cpu->prev_insn = 0;
 		struct run_event ev = { .kind = RUN_EV_RETURN };
 		machine_read_regs(m, &ev.u.ret);
 		/* in a hook the engine's EIP is linear: the offset in CS */
@@ -442,6 +451,20 @@ static int instrument(struct entryemu *m, int look, int all, int trace, int debu
 	return 0;
 }
 
+/*
+ * Is the run's one injection at a user instruction (a user page: below
+ * PAGE_OFFSET or the vsyscall page, paging.c)?  Then only the user's
+ * pages need the hook until the event is held (inject.c, widen_hook).
+ * An injection after a count of instructions counts the kernel's, and
+ * with two the second may come due in the kernel.
+ */
+static int inject_user_only(const struct entryemu_setup *s)
+{
+	const struct entryemu_inject *in = &s->injects[0];
+	return s->ninjects == 1 && in->at &&
+	       (in->at < PAGE_OFFSET || (in->at & ~0xfffu) == VSYSCALL_PAGE);
+}
+
 static int run_once(struct entryemu *m, struct run *run, const struct entryemu_setup *s,
 		    entryemu_result *r)
 {
@@ -458,10 +481,15 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	if (m->profiling)
 		r->profile.reset_ns = prof_now(m) - t_start;
 	run->count.budget = s->insn_budget ? s->insn_budget : DEFAULT_BUDGET;
-	/* injections, CR0.TS/EM and I/O at CPL 3 need a look at every instruction */
+	/*
+	 * Injections, CR0.TS/EM and I/O at CPL 3 need a look at every
+	 * instruction; the kernel's too, but for one injection at a user
+	 * instruction, until it is held there (inject.c, widen_hook).
+	 */
 	run->cpu.null_watch = seg_override_in_code(s->code, s->code_len);
-	int all = s->ninjects > 0 || (s->cr0_set & 0xc);
-	int look = all || io_in_code(s->code, s->code_len) || run->cpu.null_watch;
+	int all = (s->ninjects > 0 && !inject_user_only(s)) || (s->cr0_set & 0xc);
+	int look = all || s->ninjects > 0 || io_in_code(s->code, s->code_len) ||
+		   run->cpu.null_watch;
 	/* the cfi checker looks at every instruction of the entry code */
 	int cfi = (s->flags & ENTRYEMU_RUN_CHECK_CFI) && !(s->checks_off & ENTRYEMU_CHECK_CFI);
 	if (cfi && image_cfi(&m->img, m->image_path, m->err, sizeof(m->err)) < 0)
@@ -504,6 +532,14 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			if (run->cpu.shed) {
 				run->cpu.shed = 0;
 				m->inject_idle = INJECT_HOOK_KEEP;
+				if (instrument(m, look, all, trace, m->gdb != NULL, cfi))
+					return ENTRYEMU_E_ENGINE;
+			}
+			/* or an injection is held at a user instruction: hook the kernel too */
+			if (run->cpu.widen_at) {
+				start = run->cpu.widen_at - machine_cs_base(m);
+				run->cpu.widen_at = 0;
+				all = 1;
 				if (instrument(m, look, all, trace, m->gdb != NULL, cfi))
 					return ENTRYEMU_E_ENGINE;
 			}
