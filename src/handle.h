@@ -87,6 +87,7 @@ struct block_info {
 	uint32_t addr, size, ninsns;
 	uint32_t stack_ops;		/* instructions that push or pop */
 	uint32_t cs_override;		/* instructions with a CS override prefix */
+	uint32_t code16;		/* decoded as 16-bit code: vm86 or a 16-bit CS */
 };
 /*
  * counting.c's caches of decoded blocks, two ways per set: the kernel's
@@ -195,6 +196,7 @@ struct entryemu {
 	struct disasm_line *disasm_lines;	/* symbols.c: lines made, by address */
 	unsigned labels_gen;		/* bumped by entryemu_set_labels() */
 	csh cs_count;			/* and without, for counting instructions */
+	csh cs_count16;			/* the same for 16-bit code (counting.c) */
 	cs_insn *count_insn;
 	struct image img;
 	char image_path[4096];		/* as opened */

@@ -232,6 +232,49 @@ static void test_instruction_count_is_exact_for_user_code(void **state)
 	assert_int_equal(trace_len(r), entryemu_result_insns(r));
 }
 
+/*
+ * 16-bit code is counted as 16-bit code.  MOV r16, imm16 is B8+rw iw,
+ * three bytes (SDM vol. 2B MOV); read as 32-bit code the same bytes are
+ * fewer, longer instructions.  In a 16-bit code segment (D clear: vol.
+ * 3A 3.4.5) entered by ljmp, three of them and the ljmpl back to the
+ * exit page: five instructions, as many as the trace records.  In
+ * virtual-8086 mode, four of them and int3 make as many instructions as
+ * four nops and int3, on the same way through the kernel.
+ */
+static void test_instruction_count_in_16bit_code(void **state)
+{
+	entryemu *m = *state;
+	static const uint8_t code16[] = {
+		0xea, 0x07, 0x00, 0x00, 0x00, 0x33, 0x00,	/* ljmp $0x33,$7 */
+		0xb8, 0x01, 0x00,				/* movw $1,%ax */
+		0xbb, 0x02, 0x00,				/* movw $2,%bx */
+		0xb9, 0x03, 0x00,				/* movw $3,%cx */
+		0x66, 0xea, 0x00, 0x70, 0x04, 0x08, 0x73, 0x00,	/* ljmpl $0x73,$exit */
+	};
+	struct entryemu_desc_edit seg16 = GDT_EDIT(6, 0x8000ffff, 0x088ffa04);
+	struct entryemu_setup s = { .edits = &seg16, .nedits = 1 };
+	entryemu_result *r = new_result();
+	run_code(m, &s, code16, sizeof(code16), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	assert_int_equal(final_regs(r)->ecx & 0xffff, 3);
+	assert_int_equal(entryemu_result_insns(r), 5);
+	s.flags = ENTRYEMU_RUN_TRACE;
+	run_code(m, &s, code16, sizeof(code16), r);
+	assert_int_equal(trace_len(r), 5);
+
+	static const uint8_t movs[] = { 0xb8, 0x01, 0x00, 0xbb, 0x02, 0x00, 0xb9, 0x03, 0x00,
+					0xba, 0x04, 0x00, 0xcc };
+	static const uint8_t nops[] = { 0x90, 0x90, 0x90, 0x90, 0xcc };
+	struct entryemu_setup v = { 0 };
+	v.vm86 = 1;
+	entryemu_result *a = new_result(), *b = new_result();
+	run_code(m, &v, movs, sizeof(movs), a);
+	run_code(m, &v, nops, sizeof(nops), b);
+	assert_int_equal(must_event(a, 0)->vector, 3);
+	assert_int_equal(must_event(a, 0)->eip, sizeof(movs));	/* int3 is a trap */
+	assert_int_equal(entryemu_result_insns(a), entryemu_result_insns(b));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_pre_patch_getpid),
 		cmocka_unit_test(test_budget_ends_an_endless_loop),
 		cmocka_unit_test(test_instruction_count_is_exact_for_user_code),
+		cmocka_unit_test(test_instruction_count_in_16bit_code),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

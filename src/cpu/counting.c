@@ -27,6 +27,8 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 			    struct block_info *b, uint32_t *last, uint32_t *stop)
 {
 	uint8_t *p = machine_ptr(m, addr, size);
+	int code16 = b->code16 != 0;
+	csh cs = code16 ? m->cs_count16 : m->cs_count;
 	b->stack_ops = b->cs_override = 0;
 	if (stop)
 		*stop = addr;
@@ -42,14 +44,14 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 	 * of them moves the stack) need no decode: a fuzzed program's loops
 	 * over zeroed memory are made of them.  Nor do the entry code's
 	 * pushes, pops, jumps and register moves (image/insn_facts.c): a
-	 * decode costs fifty times as much.
+	 * decode costs fifty times as much.  Both know 32-bit code only.
 	 */
 	while (left) {
 		if (last)
 			*last = (uint32_t)a;
 		struct insn_facts f;
-		size_t k = insn_plain_size(code, left);
-		if (!k && (k = insn_facts_plain(code, left, (uint32_t)a, &f)))
+		size_t k = code16 ? 0 : insn_plain_size(code, left);
+		if (!k && !code16 && (k = insn_facts_plain(code, left, (uint32_t)a, &f)))
 			b->stack_ops += f.moves_stack;
 		if (k) {
 			n++;
@@ -58,7 +60,7 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 			a += k;
 			continue;
 		}
-		if (cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn)) {
+		if (cs_disasm_iter(cs, &code, &left, &a, m->count_insn)) {
 			n++;
 			b->stack_ops += (uint32_t)insn_facts_moves_stack(m->count_insn->id);
 			/* a write through CS is #GP(0): seg_limit.c watches for it */
@@ -68,7 +70,7 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 		}
 		/* one the decoder does not know: the engine ran it as long as
 		 * its opcode map makes it (3DNow!'s PREFETCH, 0f 0d) */
-		k = insn_unknown_size(code, left);
+		k = code16 ? insn_unknown_size16(code, left) : insn_unknown_size(code, left);
 		if (!k)
 			break;
 		n++;
@@ -81,25 +83,41 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 	return n;
 }
 
+/*
+ * Is the code the CPU runs now at addr 16-bit: vm86 mode, or a code
+ * segment with D clear?  The kernel's is 32-bit, without a look.
+ */
+static int code_is_16(struct entryemu *m, uint32_t addr)
+{
+	return addr < PAGE_OFFSET &&
+	       ((machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) || machine_cs_16(m));
+}
+
+/* A decode of part of the running block: in its mode. */
+static struct block_info in_running_block(const struct entryemu *m)
+{
+	return (struct block_info){ .code16 = m->count ? m->count->cur.code16 : 0 };
+}
+
 unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size)
 {
-	struct block_info ignored;
-	return count_block(m, addr, size, &ignored, NULL, NULL);
+	struct block_info b = in_running_block(m);
+	return count_block(m, addr, size, &b, NULL, NULL);
 }
 
 uint32_t count_last_start(struct entryemu *m, uint32_t addr, uint32_t size)
 {
-	struct block_info ignored;
+	struct block_info b = in_running_block(m);
 	uint32_t last = 0;
-	count_block(m, addr, size, &ignored, &last, NULL);
+	count_block(m, addr, size, &b, &last, NULL);
 	return last;
 }
 
 uint32_t count_decoded_to(struct entryemu *m, uint32_t addr, uint32_t size)
 {
-	struct block_info ignored;
+	struct block_info b = in_running_block(m);
 	uint32_t stop;
-	count_block(m, addr, size, &ignored, NULL, &stop);
+	count_block(m, addr, size, &b, NULL, &stop);
 	return stop;
 }
 
@@ -108,10 +126,12 @@ uint32_t count_decoded_to(struct entryemu *m, uint32_t addr, uint32_t size)
  * count when it starts, a block's tail when it is left early.  Both
  * recur run after run, and decoding costs far more than the lookup.  Two
  * ways per set: a fault's tail and the block that resumes at the same
- * address share a start but not a size.
+ * address share a start but not a size.  code16: the mode to decode in,
+ * or -1 for the CPU's now (a block starting); a look-up does not
+ * compare it, as the same bytes at the same address do not run in both.
  */
 static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
-					      uint32_t size)
+					      uint32_t size, int code16)
 {
 	/* Fibonacci hashing: neighbouring blocks, and blocks a page apart, differ */
 	uint32_t f = addr * 2654435761u, u = f >> (32 - USER_BLOCK_CACHE_BITS);
@@ -121,7 +141,9 @@ static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
 		if (set[way].addr == addr && set[way].size == size && set[way].ninsns)
 			return &set[way];
 	set[1] = set[0];
-	set[0] = (struct block_info){ addr, size, 0, 0, 0 };
+	set[0] = (struct block_info){ .addr = addr, .size = size,
+				      .code16 = code16 < 0 ? (uint32_t)code_is_16(m, addr)
+							   : (uint32_t)code16 };
 	set[0].ninsns = count_block(m, addr, size, &set[0], NULL, NULL);
 	if (addr < PAGE_OFFSET)
 		m->blocks_used[u / 64] |= 1ull << (u % 64);
@@ -153,16 +175,16 @@ void count_forget_user(struct entryemu *m, uint32_t lo, uint32_t hi)
 		}
 }
 
-static unsigned cached_count(struct entryemu *m, uint32_t addr, uint32_t size)
+static unsigned cached_count(struct entryemu *m, uint32_t addr, uint32_t size, int code16)
 {
-	return cached_block(m, addr, size)->ninsns;
+	return cached_block(m, addr, size, code16)->ninsns;
 }
 
 void count_block_hook(void *data, uint32_t addr, uint32_t size)
 {
 	struct entryemu *m = data;
 	/* a copy: taking back a cut block's tail below may reuse its cache entry */
-	const struct block_info blk = *cached_block(m, (uint32_t)addr, size), *b = &blk;
+	const struct block_info blk = *cached_block(m, (uint32_t)addr, size, -1), *b = &blk;
 	unsigned n = b->ninsns;
 	struct count_state *c = m->count;
 	if (!c)
@@ -247,7 +269,7 @@ void count_unexecuted(struct entryemu *m, uint32_t from)
 	if (!b || from < b->addr || from >= b->addr + b->size)
 		return;
 	unsigned n = from == b->addr ? b->ninsns
-		     : cached_count(m, from, b->addr + b->size - from);
+		     : cached_count(m, from, b->addr + b->size - from, (int)b->code16);
 	c->insns -= n < c->insns ? n : c->insns;
 	b->ninsns -= n < b->ninsns ? n : b->ninsns;
 	b->size = from - b->addr;	/* taken back once only */
@@ -263,8 +285,8 @@ static size_t block_insns(struct entryemu *m, const struct block_info *b, uint32
 	const uint8_t *code = p;
 	size_t left = b->size;
 	uint64_t a = b->addr;
-	while (p && left && n < 256 &&
-	       cs_disasm_iter(m->cs_count, &code, &left, &a, m->count_insn))
+	csh cs = b->code16 ? m->cs_count16 : m->cs_count;
+	while (p && left && n < 256 && cs_disasm_iter(cs, &code, &left, &a, m->count_insn))
 		all[n++] = (uint32_t)m->count_insn->address;
 	size_t from = n > max ? n - max : 0;
 	memcpy(out, all + from, (n - from) * sizeof(*out));

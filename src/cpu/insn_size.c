@@ -116,12 +116,23 @@ size_t insn_map_size(const uint8_t *op, size_t len, int addr16)
 	return m && n + m + imm8 <= len ? n + m + imm8 : 0;
 }
 
-size_t insn_unknown_size(const uint8_t *code, size_t len)
+/* code16: the segment's default is 16-bit addressing, which a 67 turns to 32-bit */
+static size_t unknown_size(const uint8_t *code, size_t len, int code16)
 {
 	size_t p = 0;
-	int addr16 = 0;
+	int flip = 0;
 	while (p < len && p < 14 && insn_legacy_prefix(code[p]))
-		addr16 |= code[p++] == 0x67;
-	size_t n = p < len ? insn_map_size(code + p, len - p, addr16) : 0;
+		flip |= code[p++] == 0x67;
+	size_t n = p < len ? insn_map_size(code + p, len - p, code16 ^ flip) : 0;
 	return n ? p + n : 0;
+}
+
+size_t insn_unknown_size(const uint8_t *code, size_t len)
+{
+	return unknown_size(code, len, 0);
+}
+
+size_t insn_unknown_size16(const uint8_t *code, size_t len)
+{
+	return unknown_size(code, len, 1);
 }

@@ -47,5 +47,7 @@ size_t insn_map_size(const uint8_t *op, size_t len, int addr16);
  * nothing (a one-byte opcode) or len cuts it short.
  */
 size_t insn_unknown_size(const uint8_t *code, size_t len);
+/* The same in 16-bit code, where a 67 makes the addressing 32-bit. */
+size_t insn_unknown_size16(const uint8_t *code, size_t len);
 
 #endif
