@@ -120,6 +120,12 @@ static int open_engine(entryemu *m, const char *image_path)
 	}
 	cs_option(m->cs_att, CS_OPT_DETAIL, CS_OPT_ON);
 	cs_option(m->cs_att, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
+	if (cs_open(CS_ARCH_X86, CS_MODE_16, &m->cs16_att) != CS_ERR_OK) {
+		machine_set_error(m, "cs_open failed");
+		return ENTRYEMU_E_ENGINE;
+	}
+	cs_option(m->cs16_att, CS_OPT_DETAIL, CS_OPT_ON);
+	cs_option(m->cs16_att, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
 	if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs_count) != CS_ERR_OK ||
 	    cs_open(CS_ARCH_X86, CS_MODE_16, &m->cs_count16) != CS_ERR_OK ||
 	    !(m->count_insn = cs_malloc(m->cs_count))) {
@@ -177,6 +183,8 @@ void entryemu_close(entryemu *m)
 		cs_close(&m->cs16);
 	if (m->cs_att)
 		cs_close(&m->cs_att);
+	if (m->cs16_att)
+		cs_close(&m->cs16_att);
 	if (m->count_insn)
 		cs_free(m->count_insn, 1);
 	if (m->cs_count)

@@ -192,6 +192,7 @@ struct entryemu {
 					 * what the library reads instructions with */
 	csh cs16;			/* the same for 16-bit code segments (machine_user_cs) */
 	csh cs_att;			/* the same in AT&T syntax, for display */
+	csh cs16_att;			/* and for 16-bit code */
 	int syntax_intel;		/* entryemu_disasm() in Intel syntax */
 	struct disasm_line *disasm_lines;	/* symbols.c: lines made, by address */
 	unsigned labels_gen;		/* bumped by entryemu_set_labels() */

@@ -118,6 +118,38 @@ static void disassembly_reads_like_objdump(void **state)
 	}
 }
 
+/*
+ * Code that ran in virtual-8086 mode reads as 16-bit code (SDM vol. 2B
+ * MOV: B8+rw iw is "mov $imm16,%r16"; vol. 2A JMP: EB cb, a rel8 from
+ * the next instruction), its lengths too; a direct jump's target is
+ * named by its linear address, as the line's own address is.
+ */
+static void vm86_code_reads_as_16bit_code(void **state)
+{
+	entryemu *m = *state;
+	static const uint8_t code[] = {
+		0xb8, 0x01, 0x00,	/* 0: mov $0x1,%ax */
+		0xeb, 0x00,		/* 3: jmp 5 */
+		0xcc,			/* 5: int3 */
+	};
+	static const struct { unsigned off; const char *text; int size; } want[] = {
+		{ 0, "mov    $0x1,%ax", 3 }, { 3, "jmp    10005 <0x00010005>", 2 },
+	};
+	struct entryemu_setup s = { .vm86 = 1 };
+	entryemu_result *r = new_result();
+	run_code(m, &s, code, sizeof(code), r);
+	assert_int_equal(must_event(r, 0)->vector, 3);
+	assert_int_equal(entryemu_set_syntax(m, ENTRYEMU_SYNTAX_ATT), 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char line[256];
+		int size = entryemu_disasm(m, ENTRYEMU_VM86_MEM + want[i].off, line, sizeof(line));
+		const char *text = strlen(line) > 66 ? line + 66 : "";
+		if (size != want[i].size || strcmp(text, want[i].text))
+			fail_msg("at +%u: \"%s\" (%d bytes), expected \"%s\" (%d)", want[i].off,
+				 text, size, want[i].text, want[i].size);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +157,7 @@ int main(void)
 		cmocka_unit_test(user_labels_name_user_code),
 		cmocka_unit_test(marks_follow_the_instruction_they_come_after),
 		cmocka_unit_test(disassembly_reads_like_objdump),
+		cmocka_unit_test(vm86_code_reads_as_16bit_code),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

@@ -151,6 +151,22 @@ static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
 	return &set[0];
 }
 
+int count_code16_at(const struct entryemu *m, uint32_t addr)
+{
+	if (addr >= PAGE_OFFSET)
+		return 0;
+	for (unsigned w = 0; w < USER_BLOCK_CACHE / 64; w++)
+		for (uint64_t used = m->blocks_used[w]; used; used &= used - 1) {
+			unsigned set = w * 64 + (unsigned)__builtin_ctzll(used);
+			for (int way = 0; way < 2; way++) {
+				const struct block_info *b = &m->blocks[set][way];
+				if (b->ninsns && addr - b->addr < b->size)
+					return (int)b->code16;
+			}
+		}
+	return addr - ENTRYEMU_VM86_MEM < 0x10000u;
+}
+
 /*
  * User or vm86 code changed in [lo, hi): the blocks that overlap it are
  * forgotten, the rest keep their counts (their bytes are the same; a

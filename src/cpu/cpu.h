@@ -132,5 +132,11 @@ uint32_t count_decoded_to(struct entryemu *m, uint32_t addr, uint32_t size);
 void count_forget_user(struct entryemu *m, uint32_t lo, uint32_t hi);
 /* The addresses of the last (up to max) instructions run, oldest first. */
 size_t count_last_insns(struct entryemu *m, uint32_t *out, size_t max);
+/*
+ * Did the code at addr run as 16-bit code (vm86 mode, a 16-bit code
+ * segment)?  As the user blocks still counted say; for an address in
+ * none, whether it lies in the vm86 memory.  The kernel's: no.
+ */
+int count_code16_at(const struct entryemu *m, uint32_t addr);
 
 #endif

@@ -250,7 +250,7 @@ static void objdump_att(csh h, const cs_insn *insn, char *mn, size_t mnlen, char
 struct disasm_line {
 	uint32_t addr;
 	uint8_t bytes[15], nbytes;	/* what it was made from */
-	uint8_t intel, used;
+	uint8_t intel, used, code16;
 	unsigned gen;			/* labels_gen then */
 	int size;			/* the instruction's */
 	char text[240];
@@ -264,32 +264,33 @@ static struct disasm_line *line_slot(struct entryemu *m, uint32_t addr)
 }
 
 static int line_matches(const struct disasm_line *l, const struct entryemu *m, uint32_t addr,
-			const uint8_t *p, size_t avail)
+			const uint8_t *p, size_t avail, int code16)
 {
 	return l->used && l->addr == addr && l->nbytes == avail && l->gen == m->labels_gen &&
-	       l->intel == (m->syntax_intel != 0) && !memcmp(l->bytes, p, avail);
+	       l->intel == (m->syntax_intel != 0) && l->code16 == code16 &&
+	       !memcmp(l->bytes, p, avail);
 }
 
-static int disasm_line(entryemu *m, uint32_t addr, const uint8_t *p, size_t avail, char *buf,
-		       size_t len);
+static int disasm_line(entryemu *m, uint32_t addr, const uint8_t *p, size_t avail, int code16,
+		       char *buf, size_t len);
 
-int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len)
+int image_disasm(struct entryemu *m, uint32_t addr, int code16, char *buf, size_t len)
 {
-	if (!m || !buf || !len)
-		return ENTRYEMU_E_INVAL;
+	code16 = code16 != 0;
 	size_t avail = machine_avail(m, addr, 15);
 	uint8_t *p = machine_ptr(m, addr, 1);
 	if (!p || avail > 15)
-		return disasm_line(m, addr, p, avail, buf, len);
+		return disasm_line(m, addr, p, avail, code16, buf, len);
 	struct disasm_line *l = line_slot(m, addr);
-	if (l && line_matches(l, m, addr, p, avail)) {
+	if (l && line_matches(l, m, addr, p, avail, code16)) {
 		snprintf(buf, len, "%s", l->text);
 		return l->size;
 	}
-	int size = disasm_line(m, addr, p, avail, buf, len);
+	int size = disasm_line(m, addr, p, avail, code16, buf, len);
 	if (l && size > 0 && strlen(buf) + 1 < len && strlen(buf) < sizeof(l->text)) {
 		*l = (struct disasm_line){ .addr = addr, .nbytes = (uint8_t)avail,
 					   .intel = m->syntax_intel != 0, .used = 1,
+					   .code16 = (uint8_t)code16,
 					   .gen = m->labels_gen, .size = size };
 		memcpy(l->bytes, p, avail);
 		memcpy(l->text, buf, strlen(buf) + 1);
@@ -298,13 +299,14 @@ int entryemu_disasm(entryemu *m, uint32_t addr, char *buf, size_t len)
 }
 
 /* entryemu_disasm()'s line, made from the bytes at p (avail of them). */
-static int disasm_line(entryemu *m, uint32_t addr, const uint8_t *p, size_t avail, char *buf,
-		       size_t len)
+static int disasm_line(entryemu *m, uint32_t addr, const uint8_t *p, size_t avail, int code16,
+		       char *buf, size_t len)
 {
 	char sym[128];
 	cs_insn *insn = NULL;
 	entryemu_symbolize(m, addr, sym, sizeof(sym));
-	csh h = m->syntax_intel ? m->cs : m->cs_att;
+	csh h = code16 ? (m->syntax_intel ? m->cs16 : m->cs16_att)
+		       : (m->syntax_intel ? m->cs : m->cs_att);
 	if (!p || cs_disasm(h, p, avail, addr, 1, &insn) != 1) {
 		snprintf(buf, len, "%08x <%s>: (bad)", addr, sym);
 		return ENTRYEMU_E_INVAL;
@@ -323,6 +325,15 @@ static int disasm_line(entryemu *m, uint32_t addr, const uint8_t *p, size_t avai
 		/* a direct branch: its target and the target's name, as objdump */
 		char tsym[128];
 		uint32_t t = (uint32_t)x->operands[0].imm;
+		/*
+		 * 16-bit code: Capstone gives the target as 16 bits of
+		 * (addr + size + rel), addr being linear here.  The line
+		 * names linear addresses, so the target too: rel added to
+		 * the linear address (rel8 or rel16 is within 32 KiB).
+		 */
+		uint32_t next = addr + (uint32_t)insn->size;
+		if (code16)
+			t = next + (uint32_t)(int32_t)(int16_t)(uint16_t)(t - next);
 		snprintf(ops, sizeof(ops), "%x <%s>", t, entryemu_symbolize(m, t, tsym, sizeof(tsym)));
 	} else {
 		/* an immediate or displacement that is a place: its name too */
