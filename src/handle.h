@@ -88,6 +88,7 @@ struct block_info {
 	uint32_t stack_ops;		/* instructions that push or pop */
 	uint32_t cs_override;		/* instructions with a CS override prefix */
 	uint32_t code16;		/* decoded as 16-bit code: vm86 or a 16-bit CS */
+	uint32_t ds_es_loads;		/* 16-bit code: instructions that load DS or ES */
 };
 /*
  * counting.c's caches of decoded blocks, two ways per set: the kernel's

@@ -18,6 +18,25 @@
 #include <stdlib.h>
 
 /*
+ * Does insn load DS or ES: MOV to either (8E /0, /3), POP ES or DS (07,
+ * 1F), LES or LDS (C4, C5: in 16-bit code never VEX)?  (SDM vol. 2B MOV,
+ * POP; vol. 2A LDS/LES/...)
+ */
+static int loads_ds_or_es(const cs_insn *insn)
+{
+	size_t i = 0;
+	while (i < insn->size && insn_legacy_prefix(insn->bytes[i]))
+		i++;
+	if (i >= insn->size)
+		return 0;
+	uint8_t op = insn->bytes[i];
+	if (op == 0x8e)
+		return i + 1 < insn->size &&
+		       (((insn->bytes[i + 1] >> 3) & 7) == 0 || ((insn->bytes[i + 1] >> 3) & 7) == 3);
+	return op == 0x07 || op == 0x1f || op == 0xc4 || op == 0xc5;
+}
+
+/*
  * The instructions of [addr, addr + size), and of them how many move the
  * stack; *last (if given) the start of the last one decoded, *stop (if
  * given) where the decode ended: addr + size, or the first bytes it could
@@ -29,7 +48,7 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 	uint8_t *p = machine_ptr(m, addr, size);
 	int code16 = b->code16 != 0;
 	csh cs = code16 ? m->cs_count16 : m->cs_count;
-	b->stack_ops = b->cs_override = 0;
+	b->stack_ops = b->cs_override = b->ds_es_loads = 0;
 	if (stop)
 		*stop = addr;
 	if (!p || !size)
@@ -64,6 +83,8 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 			n++;
 			b->stack_ops += (uint32_t)insn_facts_moves_stack(m->count_insn->id);
 			/* a write through CS is #GP(0): seg_limit.c watches for it */
+			if (code16)
+				b->ds_es_loads += (uint32_t)loads_ds_or_es(m->count_insn);
 			b->cs_override += (uint32_t)insn_has_prefix(m->count_insn->bytes,
 								    m->count_insn->size, 0x2e);
 			continue;
@@ -242,7 +263,8 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 	if (c->cur_esp_known)
 		c->cur_esp = machine_reg(m, ER_ESP);
 	c->insns += n;
-	if (null_seg_block(m, (uint32_t)addr, b->cs_override != 0) && !machine_stopping(m)) {
+	if (null_seg_block(m, (uint32_t)addr, b->cs_override != 0, b->ds_es_loads != 0) &&
+	    !machine_stopping(m)) {
 		/* go on from here with a look at every instruction */
 		count_unexecuted(m, (uint32_t)addr);
 		engine_stop(m->eng);

@@ -96,9 +96,10 @@ int io_in_code(const uint8_t *code, size_t len);
 
 /* null_seg.c: #GP(0) for an access through a null DS/ES/FS/GS at CPL 3 */
 int null_seg_fault(struct entryemu *m, uint32_t addr);
-/* A user block starts with a null DS or ES: 1 when the watch starts now
+/* A user block starts with a null DS or ES, holds a CS override, or
+ * (16-bit code, loads16) loads DS or ES: 1 when the watch starts now
  * (the caller stops, so the run goes on with the per-instruction check). */
-int null_seg_block(struct entryemu *m, uint32_t addr, int cs_override);
+int null_seg_block(struct entryemu *m, uint32_t addr, int cs_override, int loads16);
 /* Could the code use FS or GS (an override prefix byte)? */
 int seg_override_in_code(const uint8_t *code, size_t len);
 

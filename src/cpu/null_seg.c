@@ -116,14 +116,14 @@ static int writable_or_null(struct entryemu *m, uint16_t sel)
 	return desc_fetch(m, sel, &d) || !d.s || (!(d.type & 8) && (d.type & 2));
 }
 
-int null_seg_block(struct entryemu *m, uint32_t addr, int cs_override)
+int null_seg_block(struct entryemu *m, uint32_t addr, int cs_override, int loads16)
 {
 	if (m->cpu->null_watch || (addr >= PAGE_OFFSET && addr < VSYSCALL_PAGE))
 		return 0;		/* watching already, or kernel code */
 	uint16_t ds = (uint16_t)engine_reg(m->eng, ER_DS), es = (uint16_t)engine_reg(m->eng, ER_ES);
 	const uint16_t data = ENTRYEMU_USER_DS & 0xfffc;
 	if ((ds & 0xfffc) == data && (es & 0xfffc) == data && !cs_override &&
-	    !m->cpu->limit_watch)
+	    !m->cpu->limit_watch && !loads16)
 		return 0;		/* the usual: nothing to watch */
 	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
 		return 0;		/* real-mode segments: no selectors */
@@ -135,7 +135,14 @@ int null_seg_block(struct entryemu *m, uint32_t addr, int cs_override)
 	 */
 	if (cs_override || !writable_or_null(m, ds) || !writable_or_null(m, es))
 		m->cpu->limit_watch = 1;
-	if ((ds & 0xfffc) && (es & 0xfffc) && !m->cpu->limit_watch)
+	/*
+	 * A DS or ES load ends the engine's block in 32-bit code, so the
+	 * block after it starts with the new selector, and comes here; in
+	 * 16-bit code it does not, and an access later in the same block
+	 * goes through the null selector unseen: such a block is watched
+	 * from its start.
+	 */
+	if ((ds & 0xfffc) && (es & 0xfffc) && !m->cpu->limit_watch && !loads16)
 		return 0;
 	m->cpu->null_watch = 1;
 	return 1;
