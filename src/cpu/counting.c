@@ -71,7 +71,7 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 		struct insn_facts f;
 		size_t k = code16 ? 0 : insn_plain_size(code, left);
 		if (!k && !code16 && (k = insn_facts_plain(code, left, (uint32_t)a, &f)))
-			b->stack_ops += f.moves_stack;
+			b->stack_ops = (uint16_t)(b->stack_ops + f.moves_stack);
 		if (k) {
 			n++;
 			code += k;
@@ -81,12 +81,16 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 		}
 		if (cs_disasm_iter(cs, &code, &left, &a, m->count_insn)) {
 			n++;
-			b->stack_ops += (uint32_t)insn_facts_moves_stack(m->count_insn->id);
+			b->stack_ops = (uint16_t)(b->stack_ops +
+						  insn_facts_moves_stack(m->count_insn->id));
 			/* a write through CS is #GP(0): seg_limit.c watches for it */
+			b->cs_override = (uint16_t)(b->cs_override +
+						    insn_has_prefix(m->count_insn->bytes,
+								    m->count_insn->size, 0x2e));
+			/* a null DS or ES loaded here is used unseen (null_seg.c) */
 			if (code16)
-				b->ds_es_loads += (uint32_t)loads_ds_or_es(m->count_insn);
-			b->cs_override += (uint32_t)insn_has_prefix(m->count_insn->bytes,
-								    m->count_insn->size, 0x2e);
+				b->ds_es_loads = (uint16_t)(b->ds_es_loads +
+							    loads_ds_or_es(m->count_insn));
 			continue;
 		}
 		/* one the decoder does not know: the engine ran it as long as
@@ -163,8 +167,8 @@ static const struct block_info *cached_block(struct entryemu *m, uint32_t addr,
 			return &set[way];
 	set[1] = set[0];
 	set[0] = (struct block_info){ .addr = addr, .size = size,
-				      .code16 = code16 < 0 ? (uint32_t)code_is_16(m, addr)
-							   : (uint32_t)code16 };
+				      .code16 = (uint8_t)(code16 < 0 ? code_is_16(m, addr)
+								     : code16) };
 	set[0].ninsns = count_block(m, addr, size, &set[0], NULL, NULL);
 	if (addr < PAGE_OFFSET)
 		m->blocks_used[u / 64] |= 1ull << (u % 64);
