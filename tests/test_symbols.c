@@ -148,6 +148,11 @@ static void vm86_code_reads_as_16bit_code(void **state)
 			fail_msg("at +%u: \"%s\" (%d bytes), expected \"%s\" (%d)", want[i].off,
 				 text, size, want[i].text, want[i].size);
 	}
+	/* the text a scenario's name/text place is matched against, too */
+	char text[64];
+	assert_int_equal(entryemu_insn_text(m, ENTRYEMU_VM86_MEM, ENTRYEMU_SYNTAX_INTEL, text,
+					    sizeof(text)), 0);
+	assert_string_equal(text, "mov ax, 1");
 }
 
 int main(void)

@@ -394,10 +394,9 @@ int insn_text(struct entryemu *m, uint32_t addr, char *buf, size_t len)
 	return m ? text_with(m, m->cs, addr, buf, len) : ENTRYEMU_E_INVAL;
 }
 
-int entryemu_insn_text(entryemu *m, uint32_t addr, enum entryemu_syntax syntax, char *buf,
-		       size_t len)
+int image_insn_text(struct entryemu *m, uint32_t addr, int intel, int code16, char *buf,
+		    size_t len)
 {
-	if (!m || (syntax != ENTRYEMU_SYNTAX_ATT && syntax != ENTRYEMU_SYNTAX_INTEL))
-		return ENTRYEMU_E_INVAL;
-	return text_with(m, syntax == ENTRYEMU_SYNTAX_INTEL ? m->cs : m->cs_att, addr, buf, len);
+	csh h = code16 ? (intel ? m->cs16 : m->cs16_att) : (intel ? m->cs : m->cs_att);
+	return text_with(m, h, addr, buf, len);
 }

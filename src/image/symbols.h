@@ -13,5 +13,8 @@ int insn_text(struct entryemu *m, uint32_t addr, char *buf, size_t len);
  * code ran in).
  */
 int image_disasm(struct entryemu *m, uint32_t addr, int code16, char *buf, size_t len);
+/* entryemu_insn_text()'s, in Intel syntax if intel, as 16-bit code if code16. */
+int image_insn_text(struct entryemu *m, uint32_t addr, int intel, int code16, char *buf,
+		    size_t len);
 
 #endif
