@@ -14,7 +14,6 @@
 #include <string.h>
 
 #define REG_EAX 0u
-#define REG_ESP 4u
 
 static unsigned bit(unsigned reg)
 {
@@ -33,7 +32,8 @@ static void add_imm(struct insn_facts *f, uint32_t v, int target)
 	f->nimm++;
 }
 
-/* ALU operation n of the 00-3f block and of group 1 (80-83 /n): n 7 is CMP, which writes no register. */
+/* ALU operation n of the 00-3f block and of group 1 (80-83 /n): n 7 is
+ * CMP, which writes no register. */
 static unsigned alu_writes(unsigned n, unsigned dst)
 {
 	return n == 7 ? 0 : bit(dst);
