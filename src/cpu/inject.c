@@ -207,13 +207,15 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 		m->cpu->restart = 1;
 		return 1;
 	}
-	const struct cpu_run_state *c = m->cpu;
-	const struct step_marks before = { c->prev_insn, c->shadow_from, c->prev_if, c->shadow_if,
-					   c->nmi_blocked };
 	m->cpu->exact_insns++;
 	const struct entryemu_setup *s = m->setup;
 	if (!s->ninjects)
 		return 0;	/* the IF, shadow and IRET bookkeeping is theirs */
+	/* this step's bookkeeping as it was, for widen_hook() (which takes
+	 * back the count above itself) */
+	const struct cpu_run_state *c = m->cpu;
+	const struct step_marks before = { c->prev_insn, c->shadow_from, c->prev_if, c->shadow_if,
+					   c->nmi_blocked };
 	uint32_t eflags = machine_reg(m, ER_EFLAGS);
 	if (m->cpu->nmi_blocked && is_iret(m, m->cpu->prev_insn))
 		m->cpu->nmi_blocked = 0;
