@@ -102,7 +102,7 @@ static int open_engine(entryemu *m, const char *image_path)
 	snprintf(m->image_path, sizeof(m->image_path), "%s", image_path);
 	if (image_load(&m->img, image_path, m->err, sizeof(m->err)) < 0)
 		return ENTRYEMU_E_IMAGE;
-	if (engine_open(&m->eng, m->err, sizeof(m->err)))
+	if (!m->eng && engine_open(&m->eng, m->err, sizeof(m->err)))
 		return ENTRYEMU_E_ENGINE;
 	if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs) != CS_ERR_OK) {
 		machine_set_error(m, "cs_open failed");
@@ -142,6 +142,29 @@ static int open_engine(entryemu *m, const char *image_path)
 	return checks_image(m);
 }
 
+/* A machine on image_path, on eng if not NULL (taken over in any case). */
+static int open_on(entryemu **out, const char *image_path, struct engine *eng, char *err,
+		   size_t errlen)
+{
+	entryemu *m = calloc(1, sizeof(*m));
+	if (!m) {
+		engine_close(eng);
+		if (err && errlen)
+			snprintf(err, errlen, "out of memory");
+		return ENTRYEMU_E_NOMEM;
+	}
+	m->eng = eng;
+	int rc = open_engine(m, image_path);
+	if (rc) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s", m->err[0] ? m->err : entryemu_strerror(rc));
+		entryemu_close(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
 int entryemu_open(entryemu **out, const char *image_path, char *err, size_t errlen)
 {
 	if (out)
@@ -153,21 +176,30 @@ int entryemu_open(entryemu **out, const char *image_path, char *err, size_t errl
 			snprintf(err, errlen, "entryemu_open: %s is NULL", out ? "image_path" : "out");
 		return ENTRYEMU_E_INVAL;
 	}
-	entryemu *m = calloc(1, sizeof(*m));
-	if (!m) {
+	return open_on(out, image_path, NULL, err, errlen);
+}
+
+int entryemu_reopen(entryemu **pm, const char *image_path, char *err, size_t errlen)
+{
+	if (err && errlen)
+		err[0] = 0;
+	if (!pm || !*pm || !image_path) {
 		if (err && errlen)
-			snprintf(err, errlen, "out of memory");
-		return ENTRYEMU_E_NOMEM;
+			snprintf(err, errlen, "entryemu_reopen: %s is NULL",
+				 !pm ? "m" : !*pm ? "*m" : "image_path");
+		return ENTRYEMU_E_INVAL;
 	}
-	int rc = open_engine(m, image_path);
-	if (rc) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s", m->err[0] ? m->err : entryemu_strerror(rc));
-		entryemu_close(m);
-		return rc;
+	entryemu *old = *pm;
+	*pm = NULL;
+	/* while the old machine's memory is still there to unmap */
+	struct engine *eng = old->eng;
+	old->eng = NULL;
+	if (eng && engine_recycle(eng)) {
+		engine_close(eng);
+		eng = NULL;		/* a fresh one then */
 	}
-	*out = m;
-	return 0;
+	entryemu_close(old);
+	return open_on(pm, image_path, eng, err, errlen);
 }
 
 void entryemu_close(entryemu *m)

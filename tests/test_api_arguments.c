@@ -67,6 +67,13 @@ static void machine_nulls(void)
 	unsigned port = 0;
 	CHILD_CHECK(entryemu_gdb_listen(NULL, "127.0.0.1:0", &port, buf, sizeof(buf)) ==
 		    ENTRYEMU_E_INVAL);
+	entryemu *none = NULL;
+	CHILD_CHECK(entryemu_reopen(NULL, "/nonexistent/entry-post.elf", buf, sizeof(buf)) ==
+		    ENTRYEMU_E_INVAL);
+	CHILD_CHECK(entryemu_reopen(&none, "/nonexistent/entry-post.elf", buf, sizeof(buf)) ==
+		    ENTRYEMU_E_INVAL && strstr(buf, "*m"));
+	CHILD_CHECK(entryemu_reopen(&none, "/nonexistent/entry-post.elf", NULL, 0) ==
+		    ENTRYEMU_E_INVAL);
 	entryemu_close(NULL);
 }
 
@@ -74,6 +81,8 @@ static void machine_bad_values(void)
 {
 	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
 	char buf[64];
+	/* the machine stays as it was: nothing to open in its place */
+	CHILD_CHECK(entryemu_reopen(&m, NULL, buf, sizeof(buf)) == ENTRYEMU_E_INVAL && m);
 	CHILD_CHECK(entryemu_set_syntax(m, (enum entryemu_syntax)7) == ENTRYEMU_E_INVAL);
 	CHILD_CHECK(entryemu_insn_text(m, 0, (enum entryemu_syntax)7, buf, sizeof(buf)) < 0);
 	CHILD_CHECK(entryemu_insn_text(m, 0xc0100000, ENTRYEMU_SYNTAX_ATT, NULL, 64) < 0);

@@ -315,6 +315,144 @@ static void test_user_injection_alike_after_kernel_injection(void **state)
 	}
 }
 
+/* Run the bundled scenario file on m into r; the run itself must work. */
+static void scenario_run(entryemu *m, const char *file, entryemu_result *r)
+{
+	char path[4096], err[1024];
+	entryemu_scenario *sc = NULL;
+	entryemu_binding *b = NULL;
+	snprintf(path, sizeof(path), "%s/%s", SCENARIO_DIR, file);
+	if (entryemu_scenario_load(path, &sc, err, sizeof(err)))
+		fail_msg("%s", err);
+	if (entryemu_scenario_bind(sc, m, &b, err, sizeof(err)))
+		fail_msg("%s", err);
+	entryemu_scenario_free(sc);
+	assert_int_equal(entryemu_binding_run(b, r), 0);
+	entryemu_binding_free(b);
+}
+
+/* The two results record the same run, field by field. */
+static void assert_same_run(const char *file, const entryemu_result *a, const entryemu_result *b)
+{
+	print_message("%s\n", file);
+	assert_int_equal(entryemu_result_outcome(a), entryemu_result_outcome(b));
+	assert_int_equal(entryemu_result_insns(a), entryemu_result_insns(b));
+	assert_memory_equal(final_regs(a), final_regs(b), sizeof(struct entryemu_regs));
+	assert_int_equal(entryemu_result_nevents(a), entryemu_result_nevents(b));
+	for (size_t i = 0; i < entryemu_result_nevents(a); i++) {
+		const struct entryemu_event_record *x = entryemu_result_event(a, i),
+						   *y = entryemu_result_event(b, i);
+		assert_int_equal(x->vector, y->vector);
+		assert_int_equal(x->error_code, y->error_code);
+		assert_int_equal(x->eip, y->eip);
+		assert_int_equal(x->handler, y->handler);
+		assert_int_equal(x->frame, y->frame);
+	}
+	assert_int_equal(entryemu_result_ncallouts(a), entryemu_result_ncallouts(b));
+	for (size_t i = 0; i < entryemu_result_ncallouts(a); i++) {
+		const struct entryemu_callout_record *x = entryemu_result_callout(a, i),
+						     *y = entryemu_result_callout(b, i);
+		assert_string_equal(x->name, y->name);
+		assert_int_equal(x->return_addr, y->return_addr);
+		assert_int_equal(x->pt_regs_addr, y->pt_regs_addr);
+		assert_memory_equal(&x->regs, &y->regs, sizeof(x->regs));
+	}
+	assert_int_equal(entryemu_result_nfixups(a), entryemu_result_nfixups(b));
+	assert_int_equal(entryemu_result_nfindings(a), entryemu_result_nfindings(b));
+}
+
+/*
+ * entryemu_reopen() hands the engine to a machine on another image with
+ * nothing of the old one left: no hook, no mapping, no translated code.
+ * The pre-patch image's entry code sits at the same addresses as the
+ * post-patch one's with other instructions there (pt_regs has no xgs
+ * slot), so code translated for the old image and kept would run in
+ * place of the new one's.  Each run on the reopened machine must be the
+ * run a fresh machine on that image makes, after the old machine ran
+ * scenarios that hook every kernel instruction (injections), fault
+ * through fixups and run vm86 and self-modifying code.
+ */
+static void test_reopened_machine_runs_as_a_fresh_one(void **state)
+{
+	(void)state;
+	static const char *const before[] = {
+		"syscall-int80-getpid.yaml", "irq-kernel.yaml", "seg-gs-tls-invalidated.yaml",
+		"vm86-irq-signal.yaml", "fidelity-smc-counted-once.yaml",
+		"syscall-sysenter-getpid.yaml",
+	};
+	static const char *const after[] = {
+		"syscall-int80-getpid.yaml", "syscall-sysenter-getpid.yaml", "irq-kernel.yaml",
+		"seg-gs-tls-invalidated-pre.yaml",
+	};
+	char pre[4096], err[1024];
+	assert_non_null(entryemu_image_path(ENTRYEMU_PRE_PATCH, pre, sizeof(pre)));
+	for (size_t k = 0; k < sizeof(after) / sizeof(after[0]); k++) {
+		entryemu *m = open_image(ENTRYEMU_POST_PATCH);
+		for (size_t i = 0; i < sizeof(before) / sizeof(before[0]); i++)
+			scenario_run(m, before[i], new_result());
+		assert_int_equal(entryemu_reopen(&m, pre, err, sizeof(err)), 0);
+		assert_non_null(m);
+		assert_string_equal(entryemu_image_file(m), pre);
+		entryemu *fresh = open_image(ENTRYEMU_PRE_PATCH);
+		entryemu_result *want = new_result(), *got = new_result();
+		scenario_run(fresh, after[k], want);
+		scenario_run(m, after[k], got);
+		assert_same_run(after[k], want, got);
+		entryemu_close(fresh);
+		entryemu_close(m);
+	}
+}
+
+/* %xmm0's low doubleword as the user finds it (movd %xmm0, %eax). */
+static uint32_t user_xmm0(entryemu *m)
+{
+	static const uint8_t rd[] = { 0x66, 0x0f, 0x7e, 0xc0 };
+	entryemu_result *r = new_result();
+	struct entryemu_setup s = { 0 };
+	run_code(m, &s, rd, sizeof(rd), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	return final_regs(r)->eax;
+}
+
+/*
+ * The CPU state the old machine's last run left goes with it.  A
+ * machine's boot sets what the kernel's boot would (control registers,
+ * descriptor tables, the x87 control and tag words) but not the SSE
+ * registers, so a run that loads %xmm0 just before the reopen would
+ * otherwise hand it to the new machine's boot, and from there to every
+ * run.  A fresh machine's user code finds %xmm0 as RESET leaves it, 0
+ * (SDM vol. 3 9.1.1, table 9-1).
+ */
+static void test_reopen_forgets_the_last_run_cpu_state(void **state)
+{
+	(void)state;
+	char pre[4096], err[1024];
+	/* movl $0x12345678, %eax; movd %eax, %xmm0 */
+	static const uint8_t ld[] = { 0xb8, 0x78, 0x56, 0x34, 0x12, 0x66, 0x0f, 0x6e, 0xc0 };
+	assert_non_null(entryemu_image_path(ENTRYEMU_PRE_PATCH, pre, sizeof(pre)));
+	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
+	assert_int_equal(user_xmm0(m), 0);
+	entryemu_result *r = new_result();
+	struct entryemu_setup s = { 0 };
+	run_code(m, &s, ld, sizeof(ld), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	assert_int_equal(entryemu_reopen(&m, pre, err, sizeof(err)), 0);
+	assert_int_equal(user_xmm0(m), 0);
+	entryemu_close(m);
+}
+
+/* A reopen that fails closes the old machine and leaves NULL. */
+static void test_reopen_of_a_missing_image(void **state)
+{
+	(void)state;
+	char err[1024] = "";
+	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
+	assert_int_equal(entryemu_reopen(&m, "/nonexistent/entry.elf", err, sizeof(err)),
+			 ENTRYEMU_E_IMAGE);
+	assert_null(m);
+	assert_non_null(strstr(err, "/nonexistent/entry.elf"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +467,9 @@ int main(void)
 		cmocka_unit_test(test_gdt_edit_undone),
 		cmocka_unit_test(test_idle_hook_stop_in_16bit_code),
 		cmocka_unit_test(test_user_injection_alike_after_kernel_injection),
+		cmocka_unit_test(test_reopened_machine_runs_as_a_fresh_one),
+		cmocka_unit_test(test_reopen_forgets_the_last_run_cpu_state),
+		cmocka_unit_test(test_reopen_of_a_missing_image),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

@@ -81,12 +81,18 @@ const char *scenario_dir(void)
 	return ENTRYEMU_INSTALLED_SCENARIO_DIR;
 }
 
-/* One machine per image path, reused across scenarios. */
+/*
+ * One machine per image path, reused across scenarios: each keeps the
+ * code it translated.  When each image is needed once (the replay of one
+ * file), one machine is kept and reopened on the next image instead: an
+ * engine's set-up costs more than anything kept would save.
+ */
 /* Engines kept open, one per image: more than the bundled images (6). */
 #define MACHINES_KEPT 8
 struct machines {
 	struct { char *path; entryemu *m; } e[MACHINES_KEPT];
 	int n;
+	int once;			/* each image is needed once */
 };
 
 static entryemu *machine_for(struct machines *ms, const char *path)
@@ -96,7 +102,15 @@ static entryemu *machine_for(struct machines *ms, const char *path)
 			return ms->e[i].m;
 	entryemu *m = NULL;
 	char err[1024] = "";
-	int rc = entryemu_open(&m, path, err, sizeof(err));
+	int rc;
+	if (ms->once && ms->n == 1) {
+		free(ms->e[0].path);
+		ms->n = 0;
+		m = ms->e[0].m;
+		rc = entryemu_reopen(&m, path, err, sizeof(err));
+	} else {
+		rc = entryemu_open(&m, path, err, sizeof(err));
+	}
 	if (rc) {
 		fprintf(stderr, "entryemu: %s: %s\n", entryemu_strerror(rc), err[0] ? err : path);
 		return NULL;
@@ -1026,7 +1040,7 @@ static int *unit_order(const struct unit *u, int n)
  * one process would print.
  */
 static int replay_parallel(const struct unit *u, int n, int workers, const struct opts *o,
-			   int details, int table, int *skipped)
+			   int details, int table, int once, int *skipped)
 {
 	size_t shared_len = (size_t)(n + 1) * sizeof(int);
 	int *shared = mmap(NULL, shared_len, PROT_READ | PROT_WRITE,
@@ -1060,6 +1074,7 @@ static int replay_parallel(const struct unit *u, int n, int workers, const struc
 			break;
 		if (pid == 0) {
 			static struct machines ms;	/* left to the exit, as in replay */
+			ms.once = once;
 			entryemu_result *r = NULL;
 			if (entryemu_result_new(&r))
 				_exit(EXIT_BADINPUT);
@@ -1165,7 +1180,7 @@ static int cmd_replay(int argc, char **argv, struct opts *o)
 		workers = 64;
 	int skipped = 0;
 	if (workers > 1) {
-		worst = replay_parallel(u, nu, workers, o, details, table, &skipped);
+		worst = replay_parallel(u, nu, workers, o, details, table, n == 1, &skipped);
 	} else {
 		/*
 		 * The engines are left to the process's exit: closing them
@@ -1174,6 +1189,7 @@ static int cmd_replay(int argc, char **argv, struct opts *o)
 		 * anyway.  Static, so they stay reachable to leak checkers.
 		 */
 		static struct machines ms;
+		ms.once = n == 1;
 		entryemu_result *r = NULL;	/* one result, reused by every run */
 		if (entryemu_result_new(&r)) {
 			fprintf(stderr, "entryemu: out of memory\n");

@@ -14,11 +14,17 @@
 
 #define MAX_HOOKS 64
 #define MAX_SERVED 4
+#define MAX_MAPS 16
 
 /* A range the engine reaches through served_read/served_write. */
 struct served {
 	uint8_t *host;
-	uint32_t size;
+	uint32_t base, size;
+};
+
+/* A range mapped as RAM: engine_recycle() drops its code and unmaps it. */
+struct mapped {
+	uint32_t base, size;
 };
 
 struct hook {
@@ -37,6 +43,9 @@ struct engine {
 	uc_context *ring0_ctx;		/* the CPU while ring0_begin() holds it */
 	struct served served[MAX_SERVED];
 	unsigned nserved;
+	struct mapped maps[MAX_MAPS];
+	unsigned nmaps;
+	uc_context *fresh;		/* the CPU as uc_open left it: engine_recycle() */
 };
 
 struct engine_ctx {
@@ -81,6 +90,12 @@ int engine_open(struct engine **out, char *err, size_t errlen)
 	 */
 	engine_quirks_init(&e->quirks, e->uc);
 	e->quirks_ready = 1;
+	if (uc_context_alloc(e->uc, &e->fresh) != UC_ERR_OK ||
+	    uc_context_save(e->uc, e->fresh) != UC_ERR_OK) {
+		snprintf(err, errlen, "cannot save the engine's first state");
+		engine_close(e);
+		return -1;
+	}
 	*out = e;
 	return 0;
 }
@@ -93,6 +108,8 @@ void engine_close(struct engine *e)
 		engine_quirks_free(&e->quirks);
 	if (e->ring0_ctx)
 		uc_context_free(e->ring0_ctx);
+	if (e->fresh)
+		uc_context_free(e->fresh);
 	uc_close(e->uc);
 	free(e);
 }
@@ -197,11 +214,17 @@ int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, unsig
 {
 	uint32_t prot = UC_PROT_READ | (flags & ENGINE_MAP_WRITE ? UC_PROT_WRITE : 0) |
 			(flags & ENGINE_MAP_EXEC ? UC_PROT_EXEC : 0);
+	if (e->nmaps == MAX_MAPS) {
+		snprintf(err, errlen, "mapping 0x%08x+0x%x: more than %d mappings", base, size,
+			 MAX_MAPS);
+		return -1;
+	}
 	uc_err u = uc_mem_map_ptr(e->uc, base, size, prot, host);
 	if (u != UC_ERR_OK) {
 		snprintf(err, errlen, "mapping 0x%08x+0x%x: %s", base, size, uc_strerror(u));
 		return -1;
 	}
+	e->maps[e->nmaps++] = (struct mapped){ base, size };
 	return 0;
 }
 
@@ -238,7 +261,7 @@ int engine_map_served(struct engine *e, uint32_t base, uint32_t size, void *host
 		return -1;
 	}
 	struct served *s = &e->served[e->nserved];
-	*s = (struct served){ host, size };
+	*s = (struct served){ host, base, size };
 	uc_err u = uc_mmio_map(e->uc, base, size, served_read, s, served_write, s);
 	if (u != UC_ERR_OK) {
 		snprintf(err, errlen, "mapping 0x%08x+0x%x: %s", base, size, uc_strerror(u));
@@ -487,6 +510,39 @@ int engine_flush_range(struct engine *e, uint32_t lo, uint32_t hi)
 		return -1;
 	int rc = uc_ctl_remove_cache(e->uc, lo, hi) == UC_ERR_OK ? 0 : -1;
 	ring0_end(e);
+	return rc;
+}
+
+/*
+ * Every hook goes, with the code translated under it; then the code
+ * translated from each mapped range (both in ring 0 under the page
+ * tables the last machine left, as engine_flush_range() drops code, so
+ * every address translates as it did when the code was made).  Only then
+ * are the ranges unmapped: Unicorn 2.0.1 unmaps without dropping the
+ * code, which would stay found by physical address for the next
+ * machine's bytes there.  Last the CPU goes back to uc_open's state.
+ */
+int engine_recycle(struct engine *e)
+{
+	int rc = 0;
+	for (engine_hook h = 0; h < MAX_HOOKS; h++)
+		engine_unhook(e, h);
+	for (unsigned i = 0; i < e->nmaps; i++) {
+		uint32_t lo = e->maps[i].base, hi = lo + e->maps[i].size;
+		if (engine_flush_range(e, lo, hi ? hi : UINT32_MAX))
+			rc = -1;
+	}
+	for (unsigned i = 0; i < e->nmaps; i++)
+		if (uc_mem_unmap(e->uc, e->maps[i].base, e->maps[i].size) != UC_ERR_OK)
+			rc = -1;
+	for (unsigned i = 0; i < e->nserved; i++)
+		if (uc_mem_unmap(e->uc, e->served[i].base, e->served[i].size) != UC_ERR_OK)
+			rc = -1;
+	e->nmaps = 0;
+	e->nserved = 0;
+	if (uc_context_restore(e->uc, e->fresh) != UC_ERR_OK)
+		rc = -1;
+	e->last = UC_ERR_OK;
 	return rc;
 }
 
