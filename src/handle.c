@@ -142,18 +142,28 @@ static int open_engine(entryemu *m, const char *image_path)
 	return checks_image(m);
 }
 
-/* A machine on image_path, on eng if not NULL (taken over in any case). */
-static int open_on(entryemu **out, const char *image_path, struct engine *eng, char *err,
+/*
+ * A machine on image_path; with from, on from's engine and guest memory,
+ * and from is closed (whatever happens).
+ */
+static int open_on(entryemu **out, const char *image_path, entryemu *from, char *err,
 		   size_t errlen)
 {
 	entryemu *m = calloc(1, sizeof(*m));
+	if (m && from) {
+		/* while from's memory is still there for the engine to let go of */
+		if (from->eng && engine_recycle(from->eng) == 0) {
+			m->eng = from->eng;
+			from->eng = NULL;
+			machine_take_arena(m, from);
+		}
+	}
+	entryemu_close(from);
 	if (!m) {
-		engine_close(eng);
 		if (err && errlen)
 			snprintf(err, errlen, "out of memory");
 		return ENTRYEMU_E_NOMEM;
 	}
-	m->eng = eng;
 	int rc = open_engine(m, image_path);
 	if (rc) {
 		if (err && errlen)
@@ -191,15 +201,7 @@ int entryemu_reopen(entryemu **pm, const char *image_path, char *err, size_t err
 	}
 	entryemu *old = *pm;
 	*pm = NULL;
-	/* while the old machine's memory is still there to unmap */
-	struct engine *eng = old->eng;
-	old->eng = NULL;
-	if (eng && engine_recycle(eng)) {
-		engine_close(eng);
-		eng = NULL;		/* a fresh one then */
-	}
-	entryemu_close(old);
-	return open_on(pm, image_path, eng, err, errlen);
+	return open_on(pm, image_path, old, err, errlen);
 }
 
 void entryemu_close(entryemu *m)

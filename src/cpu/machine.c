@@ -375,19 +375,19 @@ static int map_all(struct entryemu *m)
 	 */
 	uint32_t ktop = m->thread_size > PAGE ? m->thread_size - PAGE : 0;
 	const struct region_spec regions[] = {
-		{ KSTACK_BASE, m->thread_size, &m->kstack, 1, ktop, 1, 0 },
-		{ SYS_BASE, SYS_SIZE, &m->sys, 1, SYS_SIZE, 0, 0 },
-		{ m->img.base, isize, &ibytes, 1, isize, 0, 0 },
+		{ KSTACK_BASE, m->thread_size, &m->kstack, 1, ktop, 1, 0, 1 },
+		{ SYS_BASE, SYS_SIZE, &m->sys, 1, SYS_SIZE, 0, 0, 0 },
+		{ m->img.base, isize, &ibytes, 1, isize, 0, 0, 1 },
 		{ USER_STACK_BASE, ENTRYEMU_USER_STACK_SIZE, &m->ustack, 0,
-		  ENTRYEMU_USER_STACK_SIZE, 0, 1 },
+		  ENTRYEMU_USER_STACK_SIZE, 0, 1, 0 },
 		/* the exit page and user code follow on: one mapping */
-		{ ENTRYEMU_USER_EXIT, PAGE, &m->uexit, 1, PAGE, 0, 1 },
+		{ ENTRYEMU_USER_EXIT, PAGE, &m->uexit, 1, PAGE, 0, 1, 0 },
 		{ ENTRYEMU_USER_CODE, ENTRYEMU_USER_CODE_MAX, &m->ucode, 0, ENTRYEMU_USER_CODE_MAX, 0,
-		  1 },
+		  1, 0 },
 		{ ENTRYEMU_USER_DATA, ENTRYEMU_USER_DATA_SIZE, &m->udata, 0, ENTRYEMU_USER_DATA_SIZE,
-		  0, 1 },
-		{ VSYSCALL_PAGE, PAGE, &m->uvsys, 1, PAGE, 0, 0 },
-		{ ENTRYEMU_VM86_MEM, 0x10000, &m->uvm86, 0, 0x10000, 0, 0 },
+		  0, 1, 0 },
+		{ VSYSCALL_PAGE, PAGE, &m->uvsys, 1, PAGE, 0, 0, 0 },
+		{ ENTRYEMU_VM86_MEM, 0x10000, &m->uvm86, 0, 0x10000, 0, 0, 0 },
 	};
 	int rc = machine_map_regions(m, regions, sizeof(regions) / sizeof(regions[0]));
 	if (rc)

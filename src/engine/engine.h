@@ -62,13 +62,18 @@ typedef size_t engine_hook;
 int engine_open(struct engine **out, char *err, size_t errlen);
 void engine_close(struct engine *e);
 /*
- * The engine back as engine_open() left it (no hooks, nothing mapped,
- * nothing translated, the CPU as it started) for another machine: far
- * cheaper than engine_close() and engine_open(), which build Unicorn's
- * translator and tables anew.  Call it while the host memory mapped is
- * still there.  -1 if a step failed: then only engine_close() is left.
+ * The engine back as engine_open() left it (no hooks, nothing
+ * translated, the CPU as it started) for another machine: far cheaper
+ * than engine_close() and engine_open(), which build Unicorn's
+ * translator and tables anew.  Its mappings stay, parked: a mapping the
+ * next machine asks for again (same range, host memory and permissions)
+ * is taken as it is, one that overlaps a new one goes, and
+ * engine_drop_parked() unmaps the rest once the machine has mapped all
+ * it needs.  Call it while the host memory mapped is still there.  -1 if
+ * a step failed: then only engine_close() is left.
  */
 int engine_recycle(struct engine *e);
+int engine_drop_parked(struct engine *e);
 
 uint32_t engine_reg(struct engine *e, enum engine_reg r);
 /* 0, or -1 where the CPU refuses the value (a selector it would not load) */

@@ -16,15 +16,26 @@
 #define MAX_SERVED 4
 #define MAX_MAPS 16
 
+/*
+ * A mapping's slot: free, mapped for the machine, or parked (still
+ * mapped, left by the machine before the last engine_recycle(): the next
+ * machine takes it as it is if it asks for the very same mapping).
+ */
+enum slot_state { SLOT_FREE, SLOT_LIVE, SLOT_PARKED };
+
 /* A range the engine reaches through served_read/served_write. */
 struct served {
 	uint8_t *host;
 	uint32_t base, size;
+	enum slot_state state;
 };
 
-/* A range mapped as RAM: engine_recycle() drops its code and unmaps it. */
+/* A range mapped as RAM. */
 struct mapped {
 	uint32_t base, size;
+	void *host;
+	uint32_t prot;
+	enum slot_state state;
 };
 
 struct hook {
@@ -41,10 +52,8 @@ struct engine {
 	struct engine_quirks quirks;
 	int quirks_ready;
 	uc_context *ring0_ctx;		/* the CPU while ring0_begin() holds it */
-	struct served served[MAX_SERVED];
-	unsigned nserved;
+	struct served served[MAX_SERVED];	/* in place: Unicorn holds their addresses */
 	struct mapped maps[MAX_MAPS];
-	unsigned nmaps;
 	uc_context *fresh;		/* the CPU as uc_open left it: engine_recycle() */
 };
 
@@ -209,12 +218,58 @@ int engine_set_msr(struct engine *e, uint32_t id, uint64_t v)
 	return uc_reg_write(e->uc, UC_X86_REG_MSR, &msr) == UC_ERR_OK ? 0 : -1;
 }
 
+static int overlaps(uint64_t base, uint64_t size, uint32_t b, uint32_t n)
+{
+	return base < (uint64_t)b + n && b < base + size;
+}
+
+/* Unmap the parked mappings that overlap [base, base+size): -1 if one would not go. */
+static int unpark_overlapping(struct engine *e, uint64_t base, uint64_t size)
+{
+	for (unsigned i = 0; i < MAX_MAPS; i++) {
+		struct mapped *p = &e->maps[i];
+		if (p->state == SLOT_PARKED && overlaps(base, size, p->base, p->size)) {
+			if (uc_mem_unmap(e->uc, p->base, p->size) != UC_ERR_OK)
+				return -1;
+			p->state = SLOT_FREE;
+		}
+	}
+	for (unsigned i = 0; i < MAX_SERVED; i++) {
+		struct served *p = &e->served[i];
+		if (p->state == SLOT_PARKED && overlaps(base, size, p->base, p->size)) {
+			if (uc_mem_unmap(e->uc, p->base, p->size) != UC_ERR_OK)
+				return -1;
+			p->state = SLOT_FREE;
+		}
+	}
+	return 0;
+}
+
 int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, unsigned flags,
 	       char *err, size_t errlen)
 {
 	uint32_t prot = UC_PROT_READ | (flags & ENGINE_MAP_WRITE ? UC_PROT_WRITE : 0) |
 			(flags & ENGINE_MAP_EXEC ? UC_PROT_EXEC : 0);
-	if (e->nmaps == MAX_MAPS) {
+	struct mapped *slot = NULL;
+	for (unsigned i = 0; i < MAX_MAPS; i++) {
+		struct mapped *p = &e->maps[i];
+		if (p->state == SLOT_PARKED && p->base == base && p->size == size &&
+		    p->host == host && p->prot == prot) {
+			p->state = SLOT_LIVE;	/* the same mapping: nothing to do */
+			return 0;
+		}
+		if (p->state == SLOT_FREE && !slot)
+			slot = p;
+	}
+	if (unpark_overlapping(e, base, size)) {
+		snprintf(err, errlen, "mapping 0x%08x+0x%x: cannot unmap what was there", base,
+			 size);
+		return -1;
+	}
+	for (unsigned i = 0; !slot && i < MAX_MAPS; i++)
+		if (e->maps[i].state == SLOT_FREE)
+			slot = &e->maps[i];
+	if (!slot) {
 		snprintf(err, errlen, "mapping 0x%08x+0x%x: more than %d mappings", base, size,
 			 MAX_MAPS);
 		return -1;
@@ -224,8 +279,13 @@ int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, unsig
 		snprintf(err, errlen, "mapping 0x%08x+0x%x: %s", base, size, uc_strerror(u));
 		return -1;
 	}
-	e->maps[e->nmaps++] = (struct mapped){ base, size };
+	*slot = (struct mapped){ base, size, host, prot, SLOT_LIVE };
 	return 0;
+}
+
+int engine_drop_parked(struct engine *e)
+{
+	return unpark_overlapping(e, 0, 1ull << 32);
 }
 
 /*
@@ -255,19 +315,35 @@ static void served_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v,
 int engine_map_served(struct engine *e, uint32_t base, uint32_t size, void *host, char *err,
 		      size_t errlen)
 {
-	if (e->nserved == MAX_SERVED) {
+	struct served *s = NULL;
+	for (unsigned i = 0; i < MAX_SERVED; i++) {
+		struct served *p = &e->served[i];
+		if (p->state == SLOT_PARKED && p->base == base && p->size == size &&
+		    p->host == host) {
+			p->state = SLOT_LIVE;	/* the same mapping: nothing to do */
+			return 0;
+		}
+	}
+	if (unpark_overlapping(e, base, size)) {
+		snprintf(err, errlen, "mapping 0x%08x+0x%x: cannot unmap what was there", base,
+			 size);
+		return -1;
+	}
+	for (unsigned i = 0; !s && i < MAX_SERVED; i++)
+		if (e->served[i].state == SLOT_FREE)
+			s = &e->served[i];
+	if (!s) {
 		snprintf(err, errlen, "mapping 0x%08x+0x%x: more than %d served ranges", base,
 			 size, MAX_SERVED);
 		return -1;
 	}
-	struct served *s = &e->served[e->nserved];
-	*s = (struct served){ host, base, size };
+	*s = (struct served){ host, base, size, SLOT_FREE };
 	uc_err u = uc_mmio_map(e->uc, base, size, served_read, s, served_write, s);
 	if (u != UC_ERR_OK) {
 		snprintf(err, errlen, "mapping 0x%08x+0x%x: %s", base, size, uc_strerror(u));
 		return -1;
 	}
-	e->nserved++;
+	s->state = SLOT_LIVE;
 	return 0;
 }
 
@@ -514,32 +590,36 @@ int engine_flush_range(struct engine *e, uint32_t lo, uint32_t hi)
 }
 
 /*
- * Every hook goes, with the code translated under it; then the code
- * translated from each mapped range (both in ring 0 under the page
- * tables the last machine left, as engine_flush_range() drops code, so
- * every address translates as it did when the code was made).  Only then
- * are the ranges unmapped: Unicorn 2.0.1 unmaps without dropping the
- * code, which would stay found by physical address for the next
- * machine's bytes there.  Last the CPU goes back to uc_open's state.
+ * Every hook goes, and Unicorn drops the code translated under each (a
+ * machine's block hook is over all of it); then the code translated from
+ * each mapped range goes too, whatever hooks there were.  Both happen in
+ * ring 0 under the page tables the last machine left, as
+ * engine_flush_range() drops code, so every address translates as it
+ * did when the code was made.  Unicorn 2.0.1 finds code by physical
+ * address, and neither unmapping nor mapping anew drops it: kept, it
+ * would run in place of the next machine's bytes there.  The mappings
+ * stay, parked: each costs Unicorn a rebuild of its whole memory map to
+ * make or to undo, and the next machine asks for most of them again
+ * (engine_map, engine_drop_parked).  Last the CPU goes back to
+ * uc_open's state.
  */
 int engine_recycle(struct engine *e)
 {
 	int rc = 0;
 	for (engine_hook h = 0; h < MAX_HOOKS; h++)
 		engine_unhook(e, h);
-	for (unsigned i = 0; i < e->nmaps; i++) {
-		uint32_t lo = e->maps[i].base, hi = lo + e->maps[i].size;
-		if (engine_flush_range(e, lo, hi ? hi : UINT32_MAX))
+	for (unsigned i = 0; i < MAX_MAPS; i++) {
+		struct mapped *p = &e->maps[i];
+		if (p->state == SLOT_FREE)
+			continue;
+		uint32_t hi = p->base + p->size;
+		if (engine_flush_range(e, p->base, hi ? hi : UINT32_MAX))
 			rc = -1;
+		p->state = SLOT_PARKED;
 	}
-	for (unsigned i = 0; i < e->nmaps; i++)
-		if (uc_mem_unmap(e->uc, e->maps[i].base, e->maps[i].size) != UC_ERR_OK)
-			rc = -1;
-	for (unsigned i = 0; i < e->nserved; i++)
-		if (uc_mem_unmap(e->uc, e->served[i].base, e->served[i].size) != UC_ERR_OK)
-			rc = -1;
-	e->nmaps = 0;
-	e->nserved = 0;
+	for (unsigned i = 0; i < MAX_SERVED; i++)
+		if (e->served[i].state == SLOT_LIVE)
+			e->served[i].state = SLOT_PARKED;
 	if (uc_context_restore(e->uc, e->fresh) != UC_ERR_OK)
 		rc = -1;
 	e->last = UC_ERR_OK;

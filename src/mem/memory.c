@@ -258,11 +258,57 @@ static int map_one(struct entryemu *m, const struct region_spec *r, uint8_t *hos
 }
 
 /*
+ * Where each region sits in the arena: first those of the same size on
+ * every image, in order, then each that varies (r->varies: the image,
+ * the kernel stack) in a slot of its own rounded up to ARENA_SLOT.  A
+ * machine that takes over another's arena (entryemu_reopen) then finds
+ * the same regions at the same host addresses, which lets the engine
+ * keep their mappings (engine_recycle).  The slots are address space
+ * only: untouched pages cost nothing.  Returns the arena's size.
+ */
+#define ARENA_SLOT 0x400000u
+
+static size_t arena_layout(const struct region_spec *spec, unsigned n, size_t *off)
+{
+	size_t total = 0;
+	for (int varies = 0; varies < 2; varies++)
+		for (unsigned i = 0; i < n; i++) {
+			if (!spec[i].varies != !varies)
+				continue;
+			size_t round = varies ? ARENA_SLOT : PAGE;
+			off[i] = total;
+			total += ((size_t)spec[i].size + round - 1) & ~(size_t)(round - 1);
+		}
+	return total;
+}
+
+/*
+ * A taken-over arena back to zeros, as a fresh anonymous mapping is: only
+ * its resident pages can hold anything, and clearing the others would
+ * fault them in for nothing.
+ */
+static void zero_arena(uint8_t *arena, size_t size)
+{
+	size_t pages = size / PAGE;
+	unsigned char *in = malloc(pages ? pages : 1);
+	if (!in || mincore(arena, size, in)) {
+		memset(arena, 0, size);
+		free(in);
+		return;
+	}
+	for (size_t i = 0; i < pages; i++)
+		if (in[i] & 1)
+			memset(arena + i * PAGE, 0, PAGE);
+	free(in);
+}
+
+/*
  * The regions, backed by one anonymous mapping: zero-filled by the
  * kernel, and its pages are only faulted in once used (most of the user
  * code and vm86 regions never are), which matters to a short-lived
- * process.  Each *host is pointed at its region's buffer.  Then the
- * write-watch hook.
+ * process.  A machine reopened on another's engine takes over that
+ * machine's arena (machine_take_arena) if it is large enough.  Each
+ * *host is pointed at its region's buffer.  Then the write-watch hook.
  */
 int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n)
 {
@@ -270,40 +316,49 @@ int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsi
 		machine_set_error(m, "%u regions, at most %u", n, MACHINE_REGIONS);
 		return ENTRYEMU_E_ENGINE;
 	}
-	size_t total = 0;
-	for (unsigned i = 0; i < n; i++)
-		total += (spec[i].size + PAGE - 1) & ~(PAGE - 1);
-	void *arena = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			   -1, 0);
-	if (arena == MAP_FAILED) {
-		machine_set_error(m, "out of memory");
-		return ENTRYEMU_E_NOMEM;
+	size_t off[MACHINE_REGIONS];
+	size_t total = arena_layout(spec, n, off);
+	if (m->arena && m->arena_size >= total) {
+		zero_arena(m->arena, m->arena_size);
+	} else {
+		if (m->arena)
+			munmap(m->arena, m->arena_size);
+		m->arena = NULL;
+		void *arena = mmap(NULL, total, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (arena == MAP_FAILED) {
+			machine_set_error(m, "out of memory");
+			return ENTRYEMU_E_NOMEM;
+		}
+		m->arena = arena;
+		m->arena_size = total;
 	}
-	m->arena = arena;
-	m->arena_size = total;
 	/*
 	 * Each mapping costs the engine a rebuild of its whole memory map,
 	 * so watched regions that follow on in the guest and in the arena
 	 * (the exit page and user code) are mapped as one.
 	 */
-	size_t off = 0;
 	unsigned joined_to = 0;		/* regions before this index were mapped with an earlier one */
 	for (unsigned i = 0; i < n; i++) {
 		const struct region_spec *r = &spec[i];
-		*r->host = m->arena + off;
+		*r->host = m->arena + off[i];
 		uint32_t watch = i < joined_to ? 0 : r->always_from;
 		if (i >= joined_to && r->always_from == r->size) {
 			unsigned j = i + 1;
 			while (j < n && spec[j].always_from == spec[j].size && !(spec[j - 1].size % PAGE) &&
 			       spec[j - 1].base + spec[j - 1].size == spec[j].base &&
+			       off[j - 1] + spec[j - 1].size == off[j] &&
 			       spec[j].noexec == r->noexec)
 				watch += spec[j++].size;
 			joined_to = j;
 		}
-		int rc = map_one(m, r, m->arena + off, watch);
+		int rc = map_one(m, r, m->arena + off[i], watch);
 		if (rc)
 			return rc;
-		off += (r->size + PAGE - 1) & ~(PAGE - 1);
+	}
+	if (engine_drop_parked(m->eng)) {
+		machine_set_error(m, "cannot unmap the last machine's memory");
+		return ENTRYEMU_E_ENGINE;
 	}
 	engine_hook h;
 	if (engine_hook_store_ro(m->eng, &h, watch_hook, m)) {
@@ -336,6 +391,16 @@ void machine_unmap(struct entryemu *m)
 		munmap(m->arena, m->arena_size);
 		m->arena = NULL;
 	}
+}
+
+void machine_take_arena(struct entryemu *to, struct entryemu *from)
+{
+	if (from->img.bytes >= from->arena && from->img.bytes < from->arena + from->arena_size)
+		from->img.bytes = NULL;
+	to->arena = from->arena;
+	to->arena_size = from->arena_size;
+	from->arena = NULL;
+	from->arena_size = 0;
 }
 
 struct host_region *machine_region(struct entryemu *m, uint32_t base)

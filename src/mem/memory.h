@@ -32,6 +32,7 @@ struct region_spec {
 	int served;			/* that writable part: engine_map_served(), not RAM */
 	int noexec;			/* the watched part: the engine's fetches to translate
 					 * code there trap (engine_hook_fetch_noexec) */
+	int varies;			/* its size depends on the image */
 };
 int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n);
 void machine_snapshot(struct entryemu *m);
@@ -39,5 +40,7 @@ void machine_restore(struct entryemu *m);
 int machine_check_restored(struct entryemu *m);
 struct host_region *machine_region(struct entryemu *m, uint32_t base);
 void machine_unmap(struct entryemu *m);
+/* Hand from's arena (before from is closed) to to, which has none yet. */
+void machine_take_arena(struct entryemu *to, struct entryemu *from);
 
 #endif
