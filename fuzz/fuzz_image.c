@@ -1,7 +1,13 @@
 /*
  * libFuzzer target for the image loader: the input is a kernel image
  * file.  It is opened (entryemu_open); if it opens, one getpid system
- * call runs on it, with a small instruction budget, and it is closed.
+ * call runs on it, with a small instruction budget.  Then the machine is
+ * reopened on the bundled post-patch image (entryemu_reopen), and the
+ * same getpid there must end exactly as on a fresh machine: whatever
+ * the input image left in the engine, nothing of it may reach the next
+ * machine.  Each input opens and frees all it uses, so libFuzzer's leak
+ * check stays quiet (a machine kept from one input to the next made it
+ * scan the heap after nearly every input, three times the cost).
  *
  * An image whose executable segments hold, at an instruction boundary
  * of a linear sweep from their start or from any symbol, an instruction
@@ -32,8 +38,22 @@
 
 static int input_fd = -1;
 static char input_path[64];
+static char post_path[4096];
+static entryemu_result *reference;	/* getpid on a fresh post-patch machine */
 static entryemu_result *result;
 static csh cs;
+
+/* movl $20, %eax (__NR_getpid); int $0x80 */
+static int run_getpid(entryemu *m, entryemu_result *r)
+{
+	static const uint8_t code[] = { 0xb8, 0x14, 0x00, 0x00, 0x00, 0xcd, 0x80 };
+	struct entryemu_setup setup;
+	memset(&setup, 0, sizeof(setup));
+	setup.code = code;
+	setup.code_len = sizeof(code);
+	setup.insn_budget = FUZZ_INSN_BUDGET;
+	return entryemu_run(m, &setup, r);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -46,6 +66,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	snprintf(input_path, sizeof(input_path), "/proc/self/fd/%d", input_fd);
+	char err[1024];
+	entryemu *m = NULL;
+	if (!entryemu_image_path(ENTRYEMU_POST_PATCH, post_path, sizeof(post_path)) ||
+	    entryemu_result_new(&reference) ||
+	    entryemu_open(&m, post_path, err, sizeof(err)) || run_getpid(m, reference) ||
+	    entryemu_result_outcome(reference) != ENTRYEMU_DONE ||
+	    entryemu_result_nfindings(reference)) {
+		fprintf(stderr, "fuzz_image: no clean getpid on a fresh post-patch machine\n");
+		abort();
+	}
+	entryemu_close(m);
 	return 0;
 }
 
@@ -147,15 +178,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (entryemu_open(&m, input_path, err, sizeof(err)))
 		return 0;
 	(void)strlen(entryemu_last_error(m));
-	if (!image_aborts(m, data, size)) {
-		/* movl $20, %eax (__NR_getpid); int $0x80 */
-		static const uint8_t code[] = { 0xb8, 0x14, 0x00, 0x00, 0x00, 0xcd, 0x80 };
-		struct entryemu_setup setup;
-		memset(&setup, 0, sizeof(setup));
-		setup.code = code;
-		setup.code_len = sizeof(code);
-		setup.insn_budget = FUZZ_INSN_BUDGET;
-		entryemu_run(m, &setup, result);
+	if (!image_aborts(m, data, size))
+		run_getpid(m, result);
+	if (entryemu_reopen(&m, post_path, err, sizeof(err))) {
+		fprintf(stderr, "fuzz_image: reopen on %s: %s\n", post_path, err);
+		abort();
+	}
+	if (run_getpid(m, result) ||
+	    entryemu_result_outcome(result) != entryemu_result_outcome(reference) ||
+	    entryemu_result_insns(result) != entryemu_result_insns(reference) ||
+	    entryemu_result_nfindings(result) != entryemu_result_nfindings(reference) ||
+	    memcmp(entryemu_result_final(result), entryemu_result_final(reference),
+		   sizeof(struct entryemu_regs))) {
+		fprintf(stderr, "fuzz_image: after this image, getpid on the reopened "
+			"post-patch machine differs from a fresh machine's: %s, %llu "
+			"instructions\n", entryemu_outcome_name(entryemu_result_outcome(result)),
+			(unsigned long long)entryemu_result_insns(result));
+		abort();
 	}
 	entryemu_close(m);
 	return 0;
