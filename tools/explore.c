@@ -222,16 +222,23 @@ static int run_all(struct image_run *ir, struct tally *t)
 	return rc;
 }
 
+/*
+ * Explore image i of sc on *m: a machine reopened on it from the last
+ * image's (entryemu_reopen: each image is explored once, and the engine's
+ * set-up is most of an open), or opened when there is none.
+ */
 static int explore_image(const entryemu_scenario *sc, int i, const struct opts *o,
-			 unsigned known, struct tally *t)
+			 unsigned known, struct tally *t, entryemu **m)
 {
 	const char *image = o->image ? o->image : entryemu_scenario_image(sc, i);
 	char err[1024];
 	struct image_run ir = { .sc = sc, .i = i, .o = o };
-	if (entryemu_open(&ir.m, image, err, sizeof(err))) {
+	if (*m ? entryemu_reopen(m, image, err, sizeof(err))
+	       : entryemu_open(m, image, err, sizeof(err))) {
 		fprintf(stderr, "entryemu explore: %s\n", err);
 		return EXIT_BADINPUT;
 	}
+	ir.m = *m;
 	entryemu_binding *b = NULL;
 	int rc = EXIT_BADINPUT;
 	if (entryemu_result_new(&ir.r) || entryemu_scenario_bind(sc, ir.m, &b, err, sizeof(err))) {
@@ -266,7 +273,6 @@ out:
 	variants_free(&ir.v);
 	entryemu_binding_free(b);
 	entryemu_result_free(ir.r);
-	entryemu_close(ir.m);
 	return rc;
 }
 
@@ -338,21 +344,24 @@ int cmd_explore(int argc, char **argv, const struct opts *o)
 		return EXIT_BADINPUT;
 	struct tally t = { 0 };
 	int worst = EXIT_PASS;
+	entryemu *m = NULL;
 	for (int a = 0; a < argc; a++) {
 		char err[1024];
 		entryemu_scenario *sc = NULL;
 		if (entryemu_scenario_load(argv[a], &sc, err, sizeof(err))) {
 			fprintf(stderr, "%s\n", err);
+			entryemu_close(m);
 			return EXIT_BADINPUT;
 		}
 		int n = o->image ? 1 : entryemu_scenario_nimages(sc);
 		for (int i = 0; i < n; i++) {
-			int rc = explore_image(sc, i, o, known, &t);
+			int rc = explore_image(sc, i, o, known, &t, &m);
 			if (rc > worst)
 				worst = rc;
 		}
 		entryemu_scenario_free(sc);
 	}
+	entryemu_close(m);
 	summary(&t, o->json);
 	return worst;
 }
