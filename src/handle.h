@@ -188,6 +188,9 @@ struct kernel_run_state {
 	unsigned ldt_entries;		/* the task's LDT size (0: none) */
 };
 
+/* sites of an image the run hooks one by one (run.c): within the engine's 64 hooks */
+#define RUN_MAX_SITES 48
+
 struct entryemu {
 	struct engine *eng;		/* engine/engine.h: the only way to the CPU */
 	csh cs;				/* Capstone with operand detail, Intel syntax:
@@ -254,6 +257,20 @@ struct entryemu {
 	unsigned inject_idle;		/* runs in a row that did not need h_inject */
 	engine_hook h_cfi;			/* while the cfi checker is on */
 	int hooked_cfi;
+	/*
+	 * The code hooks every run has (run.c): the callouts, the user
+	 * ranges and the sites of the image (its iret and sysexit, its
+	 * loads of thread_info->flags, its register-addressed accesses),
+	 * each site with its function, in the order they were installed.
+	 * While one hook covers every instruction they give way to it
+	 * (one_hook), which calls them in that order.
+	 */
+	engine_hook h_static[3 + RUN_MAX_SITES];
+	struct run_site { uint32_t addr; void (*fn)(void *, uint32_t, uint32_t); }
+		sites[RUN_MAX_SITES];
+	unsigned nsites;
+	uint64_t site_bits;		/* bit (addr % 64) set for each site's addr */
+	int one_hook;			/* the static hooks give way to h_inject */
 	struct gdb_session *gdb;	/* run/gdb.c: a debugger for the next run */
 	struct run_tap *tap;		/* oracle/: a second machine in lockstep */
 

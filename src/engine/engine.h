@@ -125,6 +125,14 @@ enum engine_exit engine_start_until(struct engine *e, uint32_t pc, uint32_t unti
 const char *engine_exit_name(struct engine *e);
 /* From a hook: stop once the current instruction is done. */
 void engine_stop(struct engine *e);
+/*
+ * How many stops have been asked for (engine_stop, or EIP written; the
+ * count wraps).  After one, Unicorn calls none of the instruction's
+ * remaining code hooks (then goes on at the new EIP, for a write): a
+ * hook that calls others on its own compares the count before and after
+ * each.
+ */
+unsigned engine_stops(struct engine *e);
 
 int engine_hook_code(struct engine *e, engine_hook *h, uint32_t lo, uint32_t hi,
 		     engine_code_fn fn, void *ctx);

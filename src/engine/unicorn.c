@@ -55,6 +55,7 @@ struct engine {
 	struct served served[MAX_SERVED];	/* in place: Unicorn holds their addresses */
 	struct mapped maps[MAX_MAPS];
 	uc_context *fresh;		/* the CPU as uc_open left it: engine_recycle() */
+	unsigned stops;			/* stops asked for: engine_stops() */
 };
 
 struct engine_ctx {
@@ -130,9 +131,13 @@ uint32_t engine_reg(struct engine *e, enum engine_reg r)
 	return v;
 }
 
+/* Unicorn 2.0.1 stops emulation when EIP is written (x86_reg_write). */
 int engine_set_reg(struct engine *e, enum engine_reg r, uint32_t v)
 {
-	return uc_reg_write(e->uc, uc_ids[r], &v) == UC_ERR_OK ? 0 : -1;
+	if (uc_reg_write(e->uc, uc_ids[r], &v) != UC_ERR_OK)
+		return -1;
+	e->stops += r == ER_EIP;
+	return 0;
 }
 
 /*
@@ -162,6 +167,7 @@ void engine_set_regs(struct engine *e, const enum engine_reg *ids, const uint32_
 	for (int i = 0; i < n; i++) {
 		uids[i] = uc_ids[ids[i]];
 		ptrs[i] = (void *)&vals[i];
+		e->stops += ids[i] == ER_EIP;
 	}
 	uc_reg_write_batch(e->uc, uids, ptrs, n);
 }
@@ -386,7 +392,13 @@ const char *engine_exit_name(struct engine *e)
 
 void engine_stop(struct engine *e)
 {
+	e->stops++;
 	uc_emu_stop(e->uc);
+}
+
+unsigned engine_stops(struct engine *e)
+{
+	return e->stops;
 }
 
 /* ---- hooks -------------------------------------------------------------------- */

@@ -175,21 +175,97 @@ static void flags_load_hook(void *data, uint32_t addr, uint32_t size)
 	stream_emit(m->stream, &ev);
 }
 
+/*
+ * The user ranges: vm86 code, the exit page and user code in one
+ * (nothing runs between them: nothing is mapped there), since the engine
+ * looks through every code hook at every hooked instruction; and the
+ * vsyscall page.
+ */
+static const struct { uint32_t lo, hi; } user_ranges[] = {
+	{ ENTRYEMU_VM86_MEM, ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX - 1 },
+	{ VSYSCALL_PAGE, VSYSCALL_PAGE + 0xfff },
+};
+#define NUSER_RANGES (sizeof(user_ranges) / sizeof(user_ranges[0]))
+
+/* Does a hook over [lo, hi] see addr?  lo > hi: everything, as Unicorn reads it. */
+static int covers(uint32_t lo, uint32_t hi, uint32_t addr)
+{
+	return (lo <= addr && addr <= hi) || lo > hi;
+}
+
+/* Add a site of the image: its hook is installed with the others (static_hooks_add). */
+static int add_site(struct entryemu *m, uint32_t addr, void (*fn)(void *, uint32_t, uint32_t))
+{
+	if (m->nsites == RUN_MAX_SITES)
+		return -1;
+	m->sites[m->nsites++] = (struct run_site){ addr, fn };
+	m->site_bits |= 1ull << (addr % 64);
+	return 0;
+}
+
+/* The code hooks every run has, in their order: callouts, user ranges, sites. */
+static int static_hooks_add(struct entryemu *m)
+{
+	struct engine *e = m->eng;
+	engine_hook *h = m->h_static;
+	if (engine_hook_code(e, &h[0], m->img.callouts_start, m->img.callouts_end - 1,
+			     callouts_hook, m))
+		return -1;
+	for (size_t i = 0; i < NUSER_RANGES; i++)
+		if (engine_hook_code(e, &h[1 + i], user_ranges[i].lo, user_ranges[i].hi, user_hook,
+				     m))
+			return -1;
+	for (unsigned i = 0; i < m->nsites; i++)
+		if (engine_hook_code(e, &h[1 + NUSER_RANGES + i], m->sites[i].addr,
+				     m->sites[i].addr, m->sites[i].fn, m))
+			return -1;
+	return 0;
+}
+
+static void static_hooks_remove(struct entryemu *m)
+{
+	for (unsigned i = 0; i < 1 + NUSER_RANGES + m->nsites; i++)
+		engine_unhook(m->eng, m->h_static[i]);
+}
+
+/*
+ * While a hook covers every instruction (an injection that may come due
+ * anywhere), it is the only code hook: Unicorn 2.0.1 looks at each code
+ * hook at every hooked instruction (helper_uc_tracecode), and the static
+ * ones are about twenty.  This one calls those that cover addr, in their
+ * order, then the injection hook; and, as Unicorn does, none after one
+ * that asked for a stop.
+ */
+static void one_hook(void *data, uint32_t addr, uint32_t size)
+{
+	struct entryemu *m = data;
+	unsigned stops = engine_stops(m->eng);
+	if (covers(m->img.callouts_start, m->img.callouts_end - 1, addr)) {
+		callouts_hook(m, addr, size);
+		if (engine_stops(m->eng) != stops)
+			return;
+	}
+	for (size_t i = 0; i < NUSER_RANGES; i++)
+		if (covers(user_ranges[i].lo, user_ranges[i].hi, addr)) {
+			user_hook(m, addr, size);
+			if (engine_stops(m->eng) != stops)
+				return;
+		}
+	if ((m->site_bits >> (addr % 64)) & 1)
+		for (unsigned i = 0; i < m->nsites; i++)
+			if (m->sites[i].addr == addr) {
+				m->sites[i].fn(m, addr, size);
+				if (engine_stops(m->eng) != stops)
+					return;
+			}
+	inject_hook(m, addr, size);
+}
+
 int run_install_hooks(struct entryemu *m)
 {
 	struct engine *e = m->eng;
 	engine_hook h;
 	if (engine_hook_intr(e, &h, deliver_intr_hook, m) ||
-	    engine_hook_code(e, &h, m->img.callouts_start, m->img.callouts_end - 1,
-			     callouts_hook, m) ||
-	    /*
-	     * vm86 code, the exit page and user code in one range (nothing
-	     * runs between them: nothing is mapped there), since the engine
-	     * looks through every code hook at every hooked instruction
-	     */
-	    engine_hook_code(e, &h, ENTRYEMU_VM86_MEM,
-			     ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX - 1, user_hook, m) ||
-	    engine_hook_code(e, &h, VSYSCALL_PAGE, VSYSCALL_PAGE + 0xfff, user_hook, m) ||
 	    engine_hook_sysenter(e, &h, deliver_sysenter_hook, m) ||
 	    engine_hook_block(e, &h, count_block_hook, m) ||
 	    engine_hook_unmapped(e, &h, unmapped_hook, m)) {
@@ -204,7 +280,7 @@ int run_install_hooks(struct entryemu *m)
 		return ENTRYEMU_E_IMAGE;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (engine_hook_code(e, &h, sites[i], sites[i], exit_hook, m)) {
+		if (add_site(m, sites[i], exit_hook)) {
 			machine_set_error(m, "cannot watch the image's iret and sysexit instructions");
 			return ENTRYEMU_E_ENGINE;
 		}
@@ -215,7 +291,7 @@ int run_install_hooks(struct entryemu *m)
 		return ENTRYEMU_E_IMAGE;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (engine_hook_code(e, &h, sites[i], sites[i], flags_load_hook, m)) {
+		if (add_site(m, sites[i], flags_load_hook)) {
 			machine_set_error(m, "cannot watch the image's loads of thread_info->flags");
 			return ENTRYEMU_E_ENGINE;
 		}
@@ -229,12 +305,16 @@ int run_install_hooks(struct entryemu *m)
 			flags_load |= sites[k] == at;
 		if (flags_load)
 			continue;
-		if (engine_hook_code(e, &h, at, at, access_hook, m)) {
+		if (add_site(m, at, access_hook)) {
 			machine_set_error(m, "cannot watch the image's %zu register-addressed data "
 					  "accesses (the engine's hooks ran out at %zu)",
 					  m->img.naccesses, i);
 			return ENTRYEMU_E_IMAGE;
 		}
+	}
+	if (static_hooks_add(m)) {
+		machine_set_error(m, "cannot install the emulator hooks");
+		return ENTRYEMU_E_ENGINE;
 	}
 	return 0;
 }
@@ -394,7 +474,8 @@ static int set_inject_hook(struct entryemu *m, int mode, enum code_pages *drop)
 	m->hooked_inject = INJECT_NONE;
 	int bad = 0;
 	if (mode == INJECT_ALL) {
-		bad = engine_hook_code(m->eng, &m->h_inject, 1, 0, inject_hook, m);
+		bad = engine_hook_code(m->eng, &m->h_inject, 1, 0,
+				       m->one_hook ? one_hook : inject_hook, m);
 	} else if (mode == INJECT_USER) {
 		bad = engine_hook_code(m->eng, &m->h_inject, 0, PAGE_OFFSET - 1, inject_hook, m);
 		if (!bad && engine_hook_code(m->eng, &m->h_inject_vsys, VSYSCALL_PAGE,
@@ -434,6 +515,24 @@ static int instrument(struct entryemu *m, int look, int all, int trace, int debu
 		     : all || recent_all ? INJECT_ALL : INJECT_USER;
 	int r[4] = { 0 };
 	enum code_pages drop = CODE_ALL;
+	int one = inject == INJECT_ALL && !cfi && !debug && !trace, changed = 0;
+	if (one != m->one_hook) {
+		/* every per-run hook off first: after the change the static
+		 * hooks come first again, as they were installed */
+		if (set_hook(m, 0, &m->hooked_cfi, &m->h_cfi, 0, 0, cfi_hook, "") < 0 ||
+		    set_hook(m, 0, &m->hooked_gdb, &m->h_gdb, 0, 0, gdb_hook_fn(), "") < 0 ||
+		    set_inject_hook(m, INJECT_NONE, &drop) < 0 ||
+		    set_hook(m, 0, &m->hooked_trace, &m->h_trace, 0, 0, trace_hook, "") < 0)
+			return -1;
+		if (one)
+			static_hooks_remove(m);
+		else if (static_hooks_add(m)) {
+			machine_set_error(m, "cannot install the emulator hooks");
+			return -1;
+		}
+		m->one_hook = one;
+		changed = 1;
+	}
 	if ((r[0] = set_hook(m, cfi, &m->hooked_cfi, &m->h_cfi, t->base,
 			     t->base + (uint32_t)t->len - 1, cfi_hook, "cfi checker's hook")) < 0 ||
 	    (r[1] = set_hook(m, debug, &m->hooked_gdb, &m->h_gdb, 1, 0, gdb_hook_fn(),
@@ -442,9 +541,9 @@ static int instrument(struct entryemu *m, int look, int all, int trace, int debu
 	    (r[3] = set_hook(m, trace, &m->hooked_trace, &m->h_trace, 1, 0, trace_hook,
 			     "trace hook")) < 0)
 		return -1;
-	if (r[0] || r[1] || r[3])
+	if (r[0] || r[1] || r[3] || changed)
 		drop = CODE_ALL;
-	if ((r[0] || r[1] || r[2] || r[3]) && machine_drop_code(m, drop)) {
+	if ((r[0] || r[1] || r[2] || r[3] || changed) && machine_drop_code(m, drop)) {
 		machine_set_error(m, "cannot drop translated code");
 		return -1;
 	}
