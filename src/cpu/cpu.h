@@ -88,6 +88,7 @@ void inject_hook(void *m, uint32_t addr, uint32_t size);
 /* Before a hook that serves the instruction at addr itself (a callout):
  * 1 when an event came first and the engine stopped. */
 int inject_before_call(struct entryemu *m, uint32_t addr);
+int inject_before_fault(struct entryemu *m, uint32_t addr);
 
 /* io_perm.c: the #GP(0) of an I/O instruction the TSS does not allow */
 int io_permission_fault(struct entryemu *m, uint32_t addr);

@@ -21,14 +21,19 @@
  * maskable interrupts on the instruction boundary following its
  * execution"; an STI with IF already 1 changes nothing.
  */
-static int interrupt_shadow(struct entryemu *m)
+static int shadow_after(struct entryemu *m, uint32_t from, int if_before)
 {
-	uint8_t *p = m->cpu->shadow_from ? machine_ptr(m, m->cpu->shadow_from, 2) : NULL;
+	uint8_t *p = from ? machine_ptr(m, from, 2) : NULL;
 	if (!p)
 		return 0;
 	if (p[0] == 0xfb)
-		return !m->cpu->shadow_if;
+		return !if_before;
 	return p[0] == 0x17 || (p[0] == 0x8e && ((p[1] >> 3) & 7) == 2);
+}
+
+static int interrupt_shadow(struct entryemu *m)
+{
+	return shadow_after(m, m->cpu->shadow_from, m->cpu->shadow_if);
 }
 
 /*
@@ -159,6 +164,47 @@ static int widen_hook(struct entryemu *m, uint32_t addr, const struct step_marks
 	return 1;
 }
 
+/*
+ * Does an injected NMI or IRQ come at the boundary before addr, ahead of
+ * a fault the instruction there would raise?  SDM vol. 3 6.9, table
+ * 6-2: nonmaskable interrupts (priority 5) and maskable hardware
+ * interrupts (6) are taken before the faults from fetching (8) and
+ * decoding (9: #UD, #NM) the next instruction and those of executing it
+ * (10: #GP, #SS, #PF).  This is inject_step()'s loop read without
+ * changing anything, as if addr's bookkeeping were done: 1 when its
+ * first act would be to deliver an NMI or IRQ, or to widen the hook for
+ * one held there (which then asks again).
+ */
+static int interrupt_first(struct entryemu *m, uint32_t addr, uint32_t eflags)
+{
+	const struct entryemu_setup *s = m->setup;
+	const struct cpu_run_state *c = m->cpu;
+	for (unsigned i = 0; i < s->ninjects && i < RUN_MAX_INJECTS; i++) {
+		const struct entryemu_inject *in = &s->injects[i];
+		const struct inject_state *st = &c->inject[i];
+		if (st->done)
+			continue;
+		int armed = st->armed ||
+			    (in->at ? in->at == addr &&
+					      st->reached + 1 >= (in->occurrence ? in->occurrence : 1)
+				    : c->exact_insns + 1 > in->after);
+		if (!armed)
+			continue;
+		/* the shadow as the loop sees it: made by the instruction before */
+		int held = (in->kind == ENTRYEMU_INJECT_IRQ &&
+			    (!(eflags & ENTRYEMU_EFLAGS_IF) ||
+			     shadow_after(m, c->prev_insn, c->prev_if))) ||
+			   (in->kind == ENTRYEMU_INJECT_NMI && c->nmi_blocked &&
+			    !is_iret(m, c->prev_insn));
+		if (held && !(m->hooked_inject & CODE_KERNEL))
+			return 1;
+		if (held)
+			continue;
+		return in->kind != ENTRYEMU_INJECT_EXCEPTION;
+	}
+	return 0;
+}
+
 /* What the hook does before the instruction at addr; 1 when it stopped the engine. */
 static int inject_step(struct entryemu *m, uint32_t addr)
 {
@@ -198,7 +244,8 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 	int io = fv < 0 && user && (io_permission_fault(m, (uint32_t)addr) ||
 				    null_seg_fault(m, (uint32_t)addr));
 	int limit = fv < 0 && !io && user ? seg_limit_fault(m, (uint32_t)addr) : -1;
-	if (fv >= 0 || io || limit >= 0) {
+	if ((fv >= 0 || io || limit >= 0) &&
+	    !(m->setup->ninjects && interrupt_first(m, addr, machine_reg(m, ER_EFLAGS)))) {
 		/* a fault: EIP stays at the instruction; #GP(0), #SS(0) or no error code */
 		count_unexecuted(m, (uint32_t)addr);
 		deliver_external(m, io ? VEC_GP : limit >= 0 ? limit : fv, io || limit >= 0, 0,
@@ -299,4 +346,21 @@ int inject_before_call(struct entryemu *m, uint32_t addr)
 	m->cpu->asked = 1;
 	m->cpu->asked_at = addr;
 	return 0;
+}
+
+/*
+ * The user hook is about to raise a fault of the instruction at addr
+ * that the engine would not (fault.c: a far transfer the model
+ * handles), before the injection hook has looked at it: an NMI or IRQ
+ * due at that boundary comes first (SDM vol. 3 6.9, as
+ * interrupt_first).  1 when one came: the engine stopped, and the
+ * instruction runs after the handler's iret.
+ */
+int inject_before_fault(struct entryemu *m, uint32_t addr)
+{
+	if (machine_stopping(m) || !m->setup || !m->setup->ninjects || !m->cpu->look ||
+	    !(m->hooked_inject & CODE_USER) ||
+	    !interrupt_first(m, addr, machine_reg(m, ER_EFLAGS)))
+		return 0;
+	return inject_step(m, addr);
 }

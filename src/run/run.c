@@ -55,7 +55,10 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 	if (m->cpu->vm_hidden)
 		iret_vm_restore(m);
 	uint32_t cr2 = 0;
-	switch (fault_far_transfer(m, (uint32_t)addr, &cr2)) {
+	enum far_check far = fault_far_transfer(m, (uint32_t)addr, &cr2);
+	if (far != FAR_NONE && inject_before_fault(m, (uint32_t)addr))
+		return;		/* an NMI or IRQ came first */
+	switch (far) {
 	case FAR_TASK_SWITCH: {
 		char sym[128];
 		count_unexecuted(m, (uint32_t)addr);
