@@ -269,19 +269,27 @@ static void test_idle_hook_stop_in_16bit_code(void **state)
 	assert_int_equal(entryemu_result_insns(r), entryemu_result_insns(want));
 }
 
-/* Failures of the bundled scenario file's expectations, run on m. */
-static int scenario_failures(entryemu *m, const char *file)
+/* The bundled scenario file, bound to m. */
+static entryemu_binding *bundled_binding(entryemu *m, const char *file)
 {
-	char path[4096], err[1024], report[4096];
+	char path[4096], err[1024];
 	entryemu_scenario *sc = NULL;
 	entryemu_binding *b = NULL;
-	entryemu_result *r = new_result();
 	snprintf(path, sizeof(path), "%s/%s", SCENARIO_DIR, file);
 	if (entryemu_scenario_load(path, &sc, err, sizeof(err)))
 		fail_msg("%s", err);
 	if (entryemu_scenario_bind(sc, m, &b, err, sizeof(err)))
 		fail_msg("%s", err);
 	entryemu_scenario_free(sc);
+	return b;
+}
+
+/* Failures of the bundled scenario file's expectations, run on m. */
+static int scenario_failures(entryemu *m, const char *file)
+{
+	char report[4096];
+	entryemu_binding *b = bundled_binding(m, file);
+	entryemu_result *r = new_result();
 	assert_int_equal(entryemu_binding_run(b, r), 0);
 	int failures = entryemu_binding_check(b, r, report, sizeof(report));
 	if (failures)
@@ -318,15 +326,7 @@ static void test_user_injection_alike_after_kernel_injection(void **state)
 /* Run the bundled scenario file on m into r; the run itself must work. */
 static void scenario_run(entryemu *m, const char *file, entryemu_result *r)
 {
-	char path[4096], err[1024];
-	entryemu_scenario *sc = NULL;
-	entryemu_binding *b = NULL;
-	snprintf(path, sizeof(path), "%s/%s", SCENARIO_DIR, file);
-	if (entryemu_scenario_load(path, &sc, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (entryemu_scenario_bind(sc, m, &b, err, sizeof(err)))
-		fail_msg("%s", err);
-	entryemu_scenario_free(sc);
+	entryemu_binding *b = bundled_binding(m, file);
 	assert_int_equal(entryemu_binding_run(b, r), 0);
 	entryemu_binding_free(b);
 }

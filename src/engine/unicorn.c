@@ -251,6 +251,15 @@ static int unpark_overlapping(struct engine *e, uint64_t base, uint64_t size)
 	return 0;
 }
 
+/* Room for a new mapping at [base, base+size): -1 (err says why) if a parked one stays. */
+static int make_room(struct engine *e, uint32_t base, uint32_t size, char *err, size_t errlen)
+{
+	if (!unpark_overlapping(e, base, size))
+		return 0;
+	snprintf(err, errlen, "mapping 0x%08x+0x%x: cannot unmap what was there", base, size);
+	return -1;
+}
+
 int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, unsigned flags,
 	       char *err, size_t errlen)
 {
@@ -267,11 +276,8 @@ int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, unsig
 		if (p->state == SLOT_FREE && !slot)
 			slot = p;
 	}
-	if (unpark_overlapping(e, base, size)) {
-		snprintf(err, errlen, "mapping 0x%08x+0x%x: cannot unmap what was there", base,
-			 size);
+	if (make_room(e, base, size, err, errlen))
 		return -1;
-	}
 	for (unsigned i = 0; !slot && i < MAX_MAPS; i++)
 		if (e->maps[i].state == SLOT_FREE)
 			slot = &e->maps[i];
@@ -330,11 +336,8 @@ int engine_map_served(struct engine *e, uint32_t base, uint32_t size, void *host
 			return 0;
 		}
 	}
-	if (unpark_overlapping(e, base, size)) {
-		snprintf(err, errlen, "mapping 0x%08x+0x%x: cannot unmap what was there", base,
-			 size);
+	if (make_room(e, base, size, err, errlen))
 		return -1;
-	}
 	for (unsigned i = 0; !s && i < MAX_SERVED; i++)
 		if (e->served[i].state == SLOT_FREE)
 			s = &e->served[i];
