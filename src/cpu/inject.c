@@ -19,7 +19,8 @@
  * does only when it sets IF: vol. 3 table 24-3 (interruptibility state),
  * "Blocking by STI [...] Execution of STI with RFLAGS.IF = 0 blocks
  * maskable interrupts on the instruction boundary following its
- * execution"; an STI with IF already 1 changes nothing.
+ * execution"; an STI with IF already 1 changes nothing.  Does the
+ * instruction at from, run with IF = if_before, shadow the boundary after it?
  */
 static int shadow_after(struct entryemu *m, uint32_t from, int if_before)
 {
@@ -29,11 +30,6 @@ static int shadow_after(struct entryemu *m, uint32_t from, int if_before)
 	if (p[0] == 0xfb)
 		return !if_before;
 	return p[0] == 0x17 || (p[0] == 0x8e && ((p[1] >> 3) & 7) == 2);
-}
-
-static int interrupt_shadow(struct entryemu *m)
-{
-	return shadow_after(m, m->cpu->shadow_from, m->cpu->shadow_if);
 }
 
 /*
@@ -165,6 +161,31 @@ static int widen_hook(struct entryemu *m, uint32_t addr, const struct step_marks
 }
 
 /*
+ * Does injection in arm at addr, the insns-th instruction seen, having
+ * reached its address `reached' times before?  At its address, on the
+ * occurrence it names (the first by default); or past a count.
+ */
+static int arms_at(const struct entryemu_inject *in, unsigned reached, uint32_t addr,
+		   uint64_t insns)
+{
+	return in->at ? in->at == addr && reached + 1 >= (in->occurrence ? in->occurrence : 1)
+		      : insns > in->after;
+}
+
+/*
+ * Is an armed injection held at this boundary?  An IRQ while IF = 0 or
+ * in the shadow the instruction at shadow_from made (SDM vol. 3 6.8.1,
+ * 6.8.3); an NMI while NMIs are blocked (6.7.1).
+ */
+static int held_now(struct entryemu *m, const struct entryemu_inject *in, uint32_t eflags,
+		    uint32_t shadow_from, int shadow_if, int nmi_blocked)
+{
+	if (in->kind == ENTRYEMU_INJECT_IRQ)
+		return !(eflags & ENTRYEMU_EFLAGS_IF) || shadow_after(m, shadow_from, shadow_if);
+	return in->kind == ENTRYEMU_INJECT_NMI && nmi_blocked;
+}
+
+/*
  * Does an injected NMI or IRQ come at the boundary before addr, ahead of
  * a fault the instruction there would raise?  SDM vol. 3 6.9, table
  * 6-2: nonmaskable interrupts (priority 5) and maskable hardware
@@ -182,20 +203,12 @@ static int interrupt_first(struct entryemu *m, uint32_t addr, uint32_t eflags)
 	for (unsigned i = 0; i < s->ninjects && i < RUN_MAX_INJECTS; i++) {
 		const struct entryemu_inject *in = &s->injects[i];
 		const struct inject_state *st = &c->inject[i];
-		if (st->done)
+		if (st->done || !(st->armed || arms_at(in, st->reached, addr, c->exact_insns + 1)))
 			continue;
-		int armed = st->armed ||
-			    (in->at ? in->at == addr &&
-					      st->reached + 1 >= (in->occurrence ? in->occurrence : 1)
-				    : c->exact_insns + 1 > in->after);
-		if (!armed)
-			continue;
-		/* the shadow as the loop sees it: made by the instruction before */
-		int held = (in->kind == ENTRYEMU_INJECT_IRQ &&
-			    (!(eflags & ENTRYEMU_EFLAGS_IF) ||
-			     shadow_after(m, c->prev_insn, c->prev_if))) ||
-			   (in->kind == ENTRYEMU_INJECT_NMI && c->nmi_blocked &&
-			    !is_iret(m, c->prev_insn));
+		/* the shadow and NMI blocking as the loop sees them, after the
+		 * bookkeeping for the instruction before */
+		int held = held_now(m, in, eflags, c->prev_insn, c->prev_if,
+				    c->nmi_blocked && !is_iret(m, c->prev_insn));
 		if (held && !(m->hooked_inject & CODE_KERNEL))
 			return 1;
 		if (held)
@@ -277,16 +290,13 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 			continue;
 		const struct inject_state st0 = *st;
 		if (!st->armed) {
-			if (in->at && in->at == (uint32_t)addr)
-				st->armed = ++st->reached >= (in->occurrence ? in->occurrence : 1);
-			else if (!in->at && m->cpu->exact_insns > in->after)
-				st->armed = 1;
+			st->armed = arms_at(in, st->reached, addr, m->cpu->exact_insns);
+			st->reached += in->at && in->at == addr;
 			if (!st->armed)
 				continue;
 		}
-		int held = (in->kind == ENTRYEMU_INJECT_IRQ &&
-			    (!(eflags & ENTRYEMU_EFLAGS_IF) || interrupt_shadow(m))) ||
-			   (in->kind == ENTRYEMU_INJECT_NMI && m->cpu->nmi_blocked);
+		int held = held_now(m, in, eflags, m->cpu->shadow_from, m->cpu->shadow_if,
+				    m->cpu->nmi_blocked);
 		if (held && !(m->hooked_inject & CODE_KERNEL)) {
 			*st = st0;
 			return widen_hook(m, addr, &before);
