@@ -100,10 +100,30 @@
  * Group 11 (c6, c7) and group 1A (8f) with a ModRM.reg other than 0
  * (MOV, POP): #UD here.  The engine runs them as MOV and POP.
  */
+/*
+ * What a byte may begin among the instructions above, for the scan
+ * before each run (has_candidate) and the checks that follow it: one
+ * table look-up per byte, not a dozen comparisons (it looks at every
+ * byte of the code a run hands over, and a fuzz build hooks each
+ * comparison).
+ */
+enum lead { LEAD_NONE, LEAD_LOCK, LEAD_GROUP, LEAD_VEX, LEAD_0F, LEAD_FF };
+static const uint8_t lead_of[256] = {
+	[0xf0] = LEAD_LOCK,
+	[0xc6] = LEAD_GROUP, [0xc7] = LEAD_GROUP, [0x8f] = LEAD_GROUP,
+	[0xc4] = LEAD_VEX, [0xc5] = LEAD_VEX,
+	[0x0f] = LEAD_0F,
+	[0xff] = LEAD_FF,
+};
+/* the second bytes of the 0f opcodes twobyte_undefined() knows */
+static const uint8_t twobyte_listed[256] = {
+	[0x01] = 1, [0x05] = 1, [0x0e] = 1, [0x0f] = 1, [0x2b] = 1, [0x50] = 1, [0x71] = 1,
+	[0x72] = 1, [0x73] = 1, [0x78] = 1, [0x79] = 1, [0xd6] = 1, [0xf7] = 1,
+};
+
 static int group_reg_undefined(const uint8_t *op, size_t n)
 {
-	return n >= 2 && (op[0] == 0xc6 || op[0] == 0xc7 || op[0] == 0x8f) &&
-	       ((op[1] >> 3) & 7) != 0;
+	return n >= 2 && lead_of[op[0]] == LEAD_GROUP && ((op[1] >> 3) & 7) != 0;
 }
 
 /*
@@ -144,16 +164,13 @@ static int twobyte_undefined(const uint8_t *op, size_t n, uint8_t rep, int o16)
 /* Might the bytes at op, after prefixes, be one of those?  (A quick look.) */
 static int twobyte_candidate(const uint8_t *op, size_t n)
 {
-	return n >= 2 && op[0] == 0x0f &&
-	       (op[1] == 0x01 || op[1] == 0x05 || op[1] == 0x0e || op[1] == 0x0f ||
-		op[1] == 0x2b || op[1] == 0x50 || (op[1] >= 0x71 && op[1] <= 0x73) ||
-		op[1] == 0x78 || op[1] == 0x79 || op[1] == 0xd6 || op[1] == 0xf7);
+	return n >= 2 && op[0] == 0x0f && twobyte_listed[op[1]];
 }
 
 /* A VEX prefix: c4 or c5 with ModRM.mod = 3 (in 32-bit code). */
 static int vex_prefix(const uint8_t *op, size_t n)
 {
-	return n >= 2 && (op[0] == 0xc4 || op[0] == 0xc5) && (op[1] >> 6) == 3;
+	return n >= 2 && lead_of[op[0]] == LEAD_VEX && (op[1] >> 6) == 3;
 }
 
 /*
@@ -257,18 +274,19 @@ static size_t undecodable_vex(uint8_t *code, size_t len, size_t at)
 
 static int has_candidate(const uint8_t *code, size_t from, size_t to)
 {
-	if (to > from && memchr(code + from, 0xf0, to - from))
-		return 1;			/* a LOCK prefix, maybe */
-	for (size_t i = from; i + 1 < to; i++)
-		if (group_reg_undefined(code + i, to - i) || vex_prefix(code + i, to - i) ||
-		    twobyte_candidate(code + i, to - i))
-			return 1;
-	for (size_t i = from; i + 1 < to; i++) {
-		const uint8_t *ff = memchr(code + i, 0xff, to - 1 - i);
-		if (!ff)
-			return 0;
-		i = (size_t)(ff - code);
-		if (engine_aborts_translating(code[i], code[i + 1]))
+	for (size_t i = from; i < to; i++) {
+		unsigned k = lead_of[code[i]];
+		if (!k)
+			continue;
+		if (k == LEAD_LOCK)
+			return 1;		/* a LOCK prefix, maybe */
+		if (i + 1 >= to)
+			continue;
+		const uint8_t *op = code + i;
+		if (k == LEAD_GROUP ? group_reg_undefined(op, to - i) :
+		    k == LEAD_VEX ? vex_prefix(op, to - i) :
+		    k == LEAD_0F ? twobyte_candidate(op, to - i) :
+		    engine_aborts_translating(op[0], op[1]))
 			return 1;
 	}
 	return 0;
