@@ -153,7 +153,7 @@ struct cpu_run_state {
 	int restart;			/* stopped to resume at the new EIP */
 	uint64_t exact_insns;		/* instructions seen by the inject hook */
 	uint32_t prev_insn, shadow_from;	/* for the STI / MOV SS shadow */
-	int prev_if, shadow_if;		/* EFLAGS.IF before each of those ran */
+	int prev_if, shadow_if;		/* EFLAGS.IF before each of those ran, if an STI */
 	int nmi_blocked;		/* an NMI was delivered, no IRET since */
 	struct inject_state {
 		unsigned reached;	/* times the injection point was reached */

@@ -38,6 +38,12 @@ static int shadow_after(struct entryemu *m, uint32_t from, int if_before)
  * the processor blocks delivery of further NMIs until the next
  * execution of IRET.  An IRET that faults counts as that execution here.
  */
+static int is_sti(struct entryemu *m, uint32_t addr)
+{
+	const uint8_t *p = machine_ptr(m, addr, 1);
+	return p && p[0] == 0xfb;
+}
+
 static int is_iret(struct entryemu *m, uint32_t addr)
 {
 	uint8_t *p = addr ? machine_ptr(m, addr, 2) : NULL;
@@ -68,11 +74,16 @@ enum fpu_class { FPU_NONE, FPU_X87, FPU_WAIT, FPU_SIMD };
 
 static enum fpu_class fpu_class_of(struct entryemu *m, uint32_t addr)
 {
-	/* the bytes, looked up once: this runs before every instruction */
-	size_t n = machine_avail(m, addr, 15 + 4);
+	/*
+	 * This runs before every instruction: the first byte alone rules
+	 * out most of them (a prefix, D8-DF, 9B and 0F start all that
+	 * follow), and only the rest have their bytes' extent looked up.
+	 */
 	const uint8_t *p = machine_ptr(m, addr, 1);
-	if (!p)
+	if (!p || !(fault_legacy_prefix(p[0]) || (p[0] >= 0xd8 && p[0] <= 0xdf) || p[0] == 0x9b ||
+		    p[0] == 0x0f))
 		return FPU_NONE;
+	size_t n = machine_avail(m, addr, 15 + 4);
 	size_t at = 0;
 	while (at < 15 && at < n && fault_legacy_prefix(p[at]))	/* skip prefixes */
 		at++;
@@ -276,13 +287,21 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 	const struct cpu_run_state *c = m->cpu;
 	const struct step_marks before = { c->prev_insn, c->shadow_from, c->prev_if, c->shadow_if,
 					   c->nmi_blocked };
-	uint32_t eflags = machine_reg(m, ER_EFLAGS);
+	/*
+	 * EFLAGS costs the engine a flags computation, and this runs before
+	 * every instruction: it is read only where IF is looked at.  That
+	 * is before an STI (the shadow it makes depends on IF before it:
+	 * shadow_after() reads if_before for no other instruction), and
+	 * once an IRQ is due (held_now).
+	 */
+	int have_eflags = is_sti(m, (uint32_t)addr);
+	uint32_t eflags = have_eflags ? machine_reg(m, ER_EFLAGS) : 0;
 	if (m->cpu->nmi_blocked && is_iret(m, m->cpu->prev_insn))
 		m->cpu->nmi_blocked = 0;
 	m->cpu->shadow_from = m->cpu->prev_insn;
 	m->cpu->prev_insn = (uint32_t)addr;
 	m->cpu->shadow_if = m->cpu->prev_if;
-	m->cpu->prev_if = (eflags & ENTRYEMU_EFLAGS_IF) != 0;
+	m->cpu->prev_if = (eflags & ENTRYEMU_EFLAGS_IF) != 0;	/* kept for an STI only */
 	for (unsigned i = 0; i < s->ninjects && i < RUN_MAX_INJECTS; i++) {
 		const struct entryemu_inject *in = &s->injects[i];
 		struct inject_state *st = &m->cpu->inject[i];
@@ -294,6 +313,10 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 			st->reached += in->at && in->at == addr;
 			if (!st->armed)
 				continue;
+		}
+		if (!have_eflags && in->kind == ENTRYEMU_INJECT_IRQ) {
+			eflags = machine_reg(m, ER_EFLAGS);
+			have_eflags = 1;
 		}
 		int held = held_now(m, in, eflags, m->cpu->shadow_from, m->cpu->shadow_if,
 				    m->cpu->nmi_blocked);
