@@ -38,12 +38,6 @@ static int shadow_after(struct entryemu *m, uint32_t from, int if_before)
  * the processor blocks delivery of further NMIs until the next
  * execution of IRET.  An IRET that faults counts as that execution here.
  */
-static int is_sti(struct entryemu *m, uint32_t addr)
-{
-	const uint8_t *p = machine_ptr(m, addr, 1);
-	return p && p[0] == 0xfb;
-}
-
 static int is_iret(struct entryemu *m, uint32_t addr)
 {
 	uint8_t *p = addr ? machine_ptr(m, addr, 2) : NULL;
@@ -72,14 +66,13 @@ static int is_iret(struct entryemu *m, uint32_t addr)
  */
 enum fpu_class { FPU_NONE, FPU_X87, FPU_WAIT, FPU_SIMD };
 
-static enum fpu_class fpu_class_of(struct entryemu *m, uint32_t addr)
+static enum fpu_class fpu_class_of(struct entryemu *m, uint32_t addr, const uint8_t *p)
 {
 	/*
 	 * This runs before every instruction: the first byte alone rules
 	 * out most of them (a prefix, D8-DF, 9B and 0F start all that
 	 * follow), and only the rest have their bytes' extent looked up.
 	 */
-	const uint8_t *p = machine_ptr(m, addr, 1);
 	if (!p || !(fault_legacy_prefix(p[0]) || (p[0] >= 0xd8 && p[0] <= 0xdf) || p[0] == 0x9b ||
 		    p[0] == 0x0f))
 		return FPU_NONE;
@@ -112,12 +105,13 @@ static enum fpu_class fpu_class_of(struct entryemu *m, uint32_t addr)
 	return FPU_NONE;
 }
 
-/* The vector the instruction at addr raises under the current CR0, or -1. */
-static int fpu_fault(struct entryemu *m, uint32_t addr)
+/* The vector the instruction at addr (its first byte at p, or NULL)
+ * raises under the current CR0, or -1. */
+static int fpu_fault(struct entryemu *m, uint32_t addr, const uint8_t *p)
 {
 	/* the bytes first: most instructions are none of these, and
 	 * reading CR0 from the engine costs more than looking at them */
-	enum fpu_class c = fpu_class_of(m, addr);
+	enum fpu_class c = fpu_class_of(m, addr, p);
 	if (c == FPU_NONE)
 		return -1;
 	uint32_t cr0 = machine_reg(m, ER_CR0);
@@ -264,7 +258,8 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 	 * of CS from the engine.
 	 */
 	int user = paging_rights(m, (uint32_t)addr) & PAGING_US;
-	int fv = fpu_fault(m, (uint32_t)addr);
+	const uint8_t *first = machine_ptr(m, (uint32_t)addr, 1);	/* its first byte */
+	int fv = fpu_fault(m, (uint32_t)addr, first);
 	int io = fv < 0 && user && (io_permission_fault(m, (uint32_t)addr) ||
 				    null_seg_fault(m, (uint32_t)addr));
 	int limit = fv < 0 && !io && user ? seg_limit_fault(m, (uint32_t)addr) : -1;
@@ -294,7 +289,7 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 	 * shadow_after() reads if_before for no other instruction), and
 	 * once an IRQ is due (held_now).
 	 */
-	int have_eflags = is_sti(m, (uint32_t)addr);
+	int have_eflags = first && first[0] == 0xfb;	/* STI */
 	uint32_t eflags = have_eflags ? machine_reg(m, ER_EFLAGS) : 0;
 	if (m->cpu->nmi_blocked && is_iret(m, m->cpu->prev_insn))
 		m->cpu->nmi_blocked = 0;

@@ -79,15 +79,31 @@ int paging_enable(struct entryemu *m)
 	return 0;
 }
 
+/*
+ * A paging structure's entry: straight from the system area, where the
+ * machine keeps its tables, without a search of the memory map (the
+ * injection hook asks for a code page's rights before every
+ * instruction); from anywhere else through it.
+ */
+static uint32_t table_entry(struct entryemu *m, uint32_t addr, int *ok)
+{
+	uint32_t v;
+	if (addr - SYS_BASE <= SYS_SIZE - 4) {
+		memcpy(&v, m->sys + (addr - SYS_BASE), 4);
+		return v;
+	}
+	return machine_rd32(m, addr, ok);
+}
+
 uint32_t paging_rights(struct entryemu *m, uint32_t lin)
 {
 	int ok = 1;
-	uint32_t pde = machine_rd32(m, SYS_PGDIR + (lin >> PDE_SHIFT) * 4, &ok);
+	uint32_t pde = table_entry(m, SYS_PGDIR + (lin >> PDE_SHIFT) * 4, &ok);
 	if (!ok || !(pde & PTE_P))
 		return 0;
 	if (pde & PDE_PS)
 		return pde & (PTE_P | PTE_RW | PTE_US);
-	uint32_t pte = machine_rd32(m, (pde & ~0xfffu) + ((lin >> 12) & 0x3ff) * 4, &ok);
+	uint32_t pte = table_entry(m, (pde & ~0xfffu) + ((lin >> 12) & 0x3ff) * 4, &ok);
 	if (!ok || !(pte & PTE_P))
 		return 0;
 	return pde & pte & (PTE_P | PTE_RW | PTE_US);
