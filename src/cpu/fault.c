@@ -248,10 +248,12 @@ uint32_t fault_operand_bytes(const cs_insn *insn, int code16)
  */
 enum far_check fault_far_transfer(struct entryemu *m, uint32_t addr, uint32_t *cr2)
 {
-	size_t n = machine_avail(m, addr, 15);
+	/* this runs before every user instruction: its first byte rules
+	 * out most, and only the rest have their bytes' extent looked up */
 	const uint8_t *p = machine_ptr(m, addr, 1);
-	if (!p)
+	if (!p || !(fault_legacy_prefix(p[0]) || p[0] == 0x9a || p[0] == 0xea || p[0] == 0xff))
 		return FAR_NONE;
+	size_t n = machine_avail(m, addr, 15);
 	size_t at = 0;
 	while (at + 1 < n && at < 14 && fault_legacy_prefix(p[at]))
 		at++;

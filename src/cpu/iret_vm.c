@@ -21,10 +21,11 @@
 
 void iret_vm_hide(struct entryemu *m, uint32_t addr)
 {
-	size_t n = machine_avail(m, addr, 15), at = 0;
+	/* before every user instruction: the first byte rules out most */
 	const uint8_t *p = machine_ptr(m, addr, 1);
-	if (!p)
+	if (!p || !(fault_legacy_prefix(p[0]) || p[0] == 0xcf))
 		return;
+	size_t n = machine_avail(m, addr, 15), at = 0;
 	int o16 = 0;
 	while (at < n && at < 14 && fault_legacy_prefix(p[at]))
 		o16 |= p[at++] == 0x66;
