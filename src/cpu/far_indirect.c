@@ -97,10 +97,6 @@
 #include <string.h>
 
 /*
- * Group 11 (c6, c7) and group 1A (8f) with a ModRM.reg other than 0
- * (MOV, POP): #UD here.  The engine runs them as MOV and POP.
- */
-/*
  * What a byte may begin among the instructions above, for the scan
  * before each run (has_candidate) and the checks that follow it: one
  * table look-up per byte, not a dozen comparisons (it looks at every
@@ -121,6 +117,10 @@ static const uint8_t twobyte_listed[256] = {
 	[0x72] = 1, [0x73] = 1, [0x78] = 1, [0x79] = 1, [0xd6] = 1, [0xf7] = 1,
 };
 
+/*
+ * Group 11 (c6, c7) and group 1A (8f) with a ModRM.reg other than 0
+ * (MOV, POP): #UD here.  The engine runs them as MOV and POP.
+ */
 static int group_reg_undefined(const uint8_t *op, size_t n)
 {
 	return n >= 2 && lead_of[op[0]] == LEAD_GROUP && ((op[1] >> 3) & 7) != 0;
