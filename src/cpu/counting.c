@@ -317,6 +317,12 @@ void count_unexecuted(struct entryemu *m, uint32_t from)
 	b->size = from - b->addr;	/* taken back once only */
 }
 
+uint64_t count_ran(struct entryemu *m)
+{
+	struct count_state *c = m->count;
+	return c ? c->insns++ : 0;
+}
+
 /* The instruction addresses of block b, at most max of its last ones. */
 static size_t block_insns(struct entryemu *m, const struct block_info *b, uint32_t *out,
 			  size_t max)

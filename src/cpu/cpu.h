@@ -89,6 +89,14 @@ void inject_hook(void *m, uint32_t addr, uint32_t size);
  * 1 when an event came first and the engine stopped. */
 int inject_before_call(struct entryemu *m, uint32_t addr);
 int inject_before_fault(struct entryemu *m, uint32_t addr);
+/* Before the model runs the instruction at addr itself and stops the
+ * engine after it (tsc.c): 1 when an event came first. */
+int inject_before_emulated(struct entryemu *m, uint32_t addr);
+
+/* tsc.c: RDTSC or RDTSCP at addr, run by the model with the run's
+ * instruction count as the TSC; 1 when it ran (or an event came first)
+ * and the engine stopped. */
+int tsc_read_at(struct entryemu *m, uint32_t addr);
 
 /* io_perm.c: the #GP(0) of an I/O instruction the TSS does not allow */
 int io_permission_fault(struct entryemu *m, uint32_t addr);
@@ -122,6 +130,9 @@ void seg_limit_note(struct entryemu *m, uint32_t lo, uint32_t hi);
 /* counting.c */
 void count_block_hook(void *m, uint32_t addr, uint32_t size);
 void count_unexecuted(struct entryemu *m, uint32_t from);
+/* An instruction the model ran in the engine's place: counted; the
+ * count before it is returned. */
+uint64_t count_ran(struct entryemu *m);
 unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size);
 /* The start of the last instruction of [addr, addr + size), by the same
  * decode as the counts. */

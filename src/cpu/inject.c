@@ -377,6 +377,20 @@ int inject_before_call(struct entryemu *m, uint32_t addr)
 }
 
 /*
+ * The model runs the instruction at addr in the engine's place (tsc.c)
+ * and stops the engine after it, so the injection hook never sees it:
+ * its bookkeeping for addr is done here, and an event due at that
+ * boundary comes first (1: the engine stopped, and the instruction runs
+ * after the handler's iret).
+ */
+int inject_before_emulated(struct entryemu *m, uint32_t addr)
+{
+	if (!(m->hooked_inject & (addr >= PAGE_OFFSET ? CODE_KERNEL : CODE_USER)))
+		return 0;		/* not hooked there: no event comes */
+	return inject_step(m, addr);
+}
+
+/*
  * The user hook is about to raise a fault of the instruction at addr
  * that the engine would not (fault.c: a far transfer the model
  * handles), before the injection hook has looked at it: an NMI or IRQ

@@ -54,6 +54,8 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 	}
 	if (m->cpu->vm_hidden)
 		iret_vm_restore(m);
+	if (tsc_read_at(m, (uint32_t)addr))
+		return;		/* the model ran RDTSC, or an event came first */
 	uint32_t cr2 = 0;
 	enum far_check far = fault_far_transfer(m, (uint32_t)addr, &cr2);
 	if (far != FAR_NONE && inject_before_fault(m, (uint32_t)addr))

@@ -1,0 +1,70 @@
+/*
+ * The time-stamp counter, made deterministic.  Unicorn 2.0.1's RDTSC
+ * reads the host's clock (helper_rdtsc: cpu_get_tsc), so a program that
+ * reads the TSC, and all that follows from the value (its registers at
+ * the next kernel entry, pt_regs, a reproducer), differed from one run
+ * to the next.  Here the TSC is the run's instruction count: 0 as the
+ * run starts, one more for each instruction, so RDTSC returns the
+ * number of instructions that ran before it.  What the SDM promises a
+ * program holds: a 64-bit count in EDX:EAX (vol. 2B RDTSC, RDTSCP; ECX
+ * gets IA32_TSC_AUX from RDTSCP) that increases monotonically (vol. 3B
+ * 17.17); its rate is the processor's own.
+ *
+ * The model runs RDTSC and RDTSCP in 32-bit user code before the
+ * engine does; what it leaves to the engine (and so to the host's
+ * clock): vm86 and 16-bit code, and CR4.TSD set, where the engine
+ * raises #GP at CPL 3.  A LOCK prefix was made #UD before the run
+ * (far_indirect.c).
+ */
+#include "cpu/cpu.h"
+#include "cpu/fault.h"
+
+#define CR4_TSD 0x4u
+#define MSR_TSC_AUX 0xc0000103u
+
+/* The length of RDTSC (0f 31) or RDTSCP (0f 01 f9) at addr, after its
+ * prefixes; 0 for anything else.  *aux: RDTSCP. */
+static size_t tsc_insn_length(struct entryemu *m, uint32_t addr, int *aux)
+{
+	const uint8_t *p = machine_ptr(m, addr, 1);
+	if (!p || !(fault_legacy_prefix(p[0]) || p[0] == 0x0f))
+		return 0;		/* the first byte rules out most */
+	size_t n = machine_avail(m, addr, 15), at = 0;
+	while (at < n && at < 14 && fault_legacy_prefix(p[at]))
+		at++;
+	*aux = 0;
+	if (at + 2 <= n && p[at] == 0x0f && p[at + 1] == 0x31)
+		return at + 2;
+	if (at + 3 <= n && p[at] == 0x0f && p[at + 1] == 0x01 && p[at + 2] == 0xf9) {
+		*aux = 1;
+		return at + 3;
+	}
+	return 0;
+}
+
+int tsc_read_at(struct entryemu *m, uint32_t addr)
+{
+	int aux;
+	size_t len = addr < PAGE_OFFSET ? tsc_insn_length(m, addr, &aux) : 0;
+	if (!len || !m->count || (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) ||
+	    machine_cs_16(m) || (machine_reg(m, ER_CR4) & CR4_TSD))
+		return 0;
+	if (inject_before_emulated(m, addr))
+		return 1;		/* an event at this boundary came first */
+	/* the block's count took this one and the rest: give them back,
+	 * then count this one as run */
+	count_unexecuted(m, addr);
+	uint64_t tsc = count_ran(m);
+	uint32_t eip = addr - machine_cs_base(m);
+	machine_set_reg(m, ER_EAX, (uint32_t)tsc);
+	machine_set_reg(m, ER_EDX, (uint32_t)(tsc >> 32));
+	if (aux) {
+		uint64_t v = 0;
+		(void)engine_msr(m->eng, MSR_TSC_AUX, &v);
+		machine_set_reg(m, ER_ECX, (uint32_t)v);
+	}
+	machine_set_reg(m, ER_EIP, eip + (uint32_t)len);
+	engine_stop(m->eng);
+	m->cpu->restart = 1;	/* on from the next instruction */
+	return 1;
+}

@@ -1,0 +1,128 @@
+/*
+ * RDTSC and RDTSCP in user code.  What the SDM fixes: the counter comes
+ * back in EDX:EAX (vol. 2B RDTSC, RDTSCP), and it increases
+ * monotonically (vol. 3B 17.17); RDTSCP also loads IA32_TSC_AUX into
+ * ECX, which no code on the machine writes.  Its rate is the
+ * processor's; the library's is one count per
+ * instruction (docs/fidelity.md), so a run is the same every time, and
+ * two reads differ by the number of instructions from one to the other.
+ */
+#include "support.h"
+
+/*
+ * rdtsc ; mov %eax,%esi ; mov %edx,%edi ; nop ; fs rdtsc ;
+ * mov %eax,%ebx ; mov %edx,%ebp ; movl $20,%eax ; int $0x80
+ */
+static const uint8_t two_reads[] = {
+	0x0f, 0x31, 0x89, 0xc6, 0x89, 0xd7, 0x90, 0x64, 0x0f, 0x31,
+	0x89, 0xc3, 0x89, 0xd5, 0xb8, 0x14, 0x00, 0x00, 0x00, 0xcd, 0x80,
+};
+
+/* the same, each read made a one-instruction NOP of its length
+ * (66 90: xchg %ax,%ax; 0f 1f 00: nopl (%eax)) */
+static const uint8_t two_nops[] = {
+	0x66, 0x90, 0x89, 0xc6, 0x89, 0xd7, 0x90, 0x0f, 0x1f, 0x00,
+	0x89, 0xc3, 0x89, 0xd5, 0xb8, 0x14, 0x00, 0x00, 0x00, 0xcd, 0x80,
+};
+
+/* rdtscp ; mov %eax,%esi ; mov %ecx,%edi ; movl $20,%eax ; int $0x80 */
+static const uint8_t one_rdtscp[] = {
+	0x0f, 0x01, 0xf9, 0x89, 0xc6, 0x89, 0xcf, 0xb8, 0x14, 0x00, 0x00, 0x00, 0xcd, 0x80,
+};
+
+static const struct entryemu_regs *run_reads(entryemu *m, const uint8_t *code, size_t len,
+					     uint32_t flags, entryemu_result *r)
+{
+	struct entryemu_setup s = { 0 };
+	s.user.ecx = 0x22222222;
+	s.flags = flags;
+	run_code(m, &s, code, len, r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	return must_return(r, 0);
+}
+
+static void test_reads_differ_by_the_instructions_between(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *r = new_result();
+	const struct entryemu_regs *u = run_reads(m, two_reads, sizeof(two_reads), 0, r);
+	/* EDX:EAX of the first read in EDI:ESI, of the second in EBP:EBX */
+	uint64_t first = (uint64_t)u->edi << 32 | u->esi, second = (uint64_t)u->ebp << 32 | u->ebx;
+	/* the first read, two moves and a nop ran between the reads */
+	assert_int_equal(second - first, 4);
+}
+
+static void test_a_run_reads_the_same_every_time(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *a = new_result(), *b = new_result();
+	const struct entryemu_regs *u = run_reads(m, two_reads, sizeof(two_reads), 0, a);
+	const struct entryemu_regs *v = run_reads(m, two_reads, sizeof(two_reads), 0, b);
+	assert_int_equal(u->esi, v->esi);
+	assert_int_equal(u->edi, v->edi);
+	assert_int_equal(u->ebx, v->ebx);
+	assert_int_equal(u->ebp, v->ebp);
+}
+
+static void test_each_read_counts_as_one_instruction(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *a = new_result(), *b = new_result();
+	(void)run_reads(m, two_reads, sizeof(two_reads), 0, a);
+	(void)run_reads(m, two_nops, sizeof(two_nops), 0, b);
+	assert_int_equal(entryemu_result_insns(a), entryemu_result_insns(b));
+}
+
+static void test_rdtscp_loads_ecx_and_reads_the_same(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *r = new_result(), *r2 = new_result();
+	const struct entryemu_regs *u = run_reads(m, one_rdtscp, sizeof(one_rdtscp), 0, r);
+	const struct entryemu_regs *v = run_reads(m, one_rdtscp, sizeof(one_rdtscp), 0, r2);
+	assert_int_not_equal(u->edi, 0x22222222);	/* ECX was loaded */
+	assert_int_equal(u->edi, v->edi);
+	assert_int_equal(u->esi, v->esi);
+}
+
+/*
+ * An IRQ due at the second read is taken at the boundary before it (SDM
+ * vol. 3A 6.6: the return address is the interrupted instruction), and
+ * the read runs after the handler's IRET, so it counts the handler's
+ * instructions too.
+ */
+static void test_an_irq_at_a_read_comes_before_it(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *plain = new_result(), *r = new_result();
+	const struct entryemu_regs *p = run_reads(m, two_reads, sizeof(two_reads), 0, plain);
+	uint64_t gap = ((uint64_t)p->ebp << 32 | p->ebx) - ((uint64_t)p->edi << 32 | p->esi);
+	struct entryemu_setup s = { 0 };
+	struct entryemu_inject irq = { .kind = ENTRYEMU_INJECT_IRQ, .vector = 3,
+				       .at = ENTRYEMU_USER_CODE + 7 };	/* fs rdtsc */
+	s.injects = &irq;
+	s.ninjects = 1;
+	run_code(m, &s, two_reads, sizeof(two_reads), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	const struct entryemu_event_record *e = entryemu_result_event(r, 0);
+	assert_non_null(e);
+	assert_int_equal(e->vector, 0x23);
+	assert_int_equal(e->eip, ENTRYEMU_USER_CODE + 7);
+	const struct entryemu_regs *u = must_return(r, 1);	/* after the getpid */
+	uint64_t first = (uint64_t)u->edi << 32 | u->esi, second = (uint64_t)u->ebp << 32 | u->ebx;
+	/* the IRQ's entry, handler and exit ran between the reads */
+	assert_true(second - first > gap);
+	assert_int_equal(second - first, gap + (entryemu_result_insns(r) -
+						entryemu_result_insns(plain)));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reads_differ_by_the_instructions_between),
+		cmocka_unit_test(test_a_run_reads_the_same_every_time),
+		cmocka_unit_test(test_each_read_counts_as_one_instruction),
+		cmocka_unit_test(test_rdtscp_loads_ecx_and_reads_the_same),
+		cmocka_unit_test(test_an_irq_at_a_read_comes_before_it),
+	};
+	return cmocka_run_group_tests(tests, setup_post_image, close_image);
+}
