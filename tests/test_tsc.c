@@ -115,6 +115,22 @@ static void test_an_irq_at_a_read_comes_before_it(void **state)
 						entryemu_result_insns(plain)));
 }
 
+/* A traced run lists each read among the instructions it ran, and
+ * holds as many entries as it counts instructions. */
+static void test_a_trace_lists_the_reads(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *r = new_result();
+	(void)run_reads(m, two_reads, sizeof(two_reads), ENTRYEMU_RUN_TRACE, r);
+	size_t n = 0, reads = 0;
+	const uint32_t *t = entryemu_result_trace(r, &n);
+	assert_non_null(t);
+	for (size_t i = 0; i < n; i++)
+		reads += t[i] == ENTRYEMU_USER_CODE || t[i] == ENTRYEMU_USER_CODE + 7;
+	assert_int_equal(reads, 2);
+	assert_int_equal(n, entryemu_result_insns(r));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +139,7 @@ int main(void)
 		cmocka_unit_test(test_each_read_counts_as_one_instruction),
 		cmocka_unit_test(test_rdtscp_loads_ecx_and_reads_the_same),
 		cmocka_unit_test(test_an_irq_at_a_read_comes_before_it),
+		cmocka_unit_test(test_a_trace_lists_the_reads),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

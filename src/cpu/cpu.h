@@ -94,8 +94,8 @@ int inject_before_fault(struct entryemu *m, uint32_t addr);
 int inject_before_emulated(struct entryemu *m, uint32_t addr);
 
 /* tsc.c: RDTSC or RDTSCP at addr, run by the model with the run's
- * instruction count as the TSC; 1 when it ran (or an event came first)
- * and the engine stopped. */
+ * instruction count as the TSC: 1 when it ran, 2 when an event due
+ * before it came first (both stop the engine), 0 for anything else. */
 int tsc_read_at(struct entryemu *m, uint32_t addr);
 
 /* io_perm.c: the #GP(0) of an I/O instruction the TSS does not allow */

@@ -50,7 +50,7 @@ int tsc_read_at(struct entryemu *m, uint32_t addr)
 	    machine_cs_16(m) || (machine_reg(m, ER_CR4) & CR4_TSD))
 		return 0;
 	if (inject_before_emulated(m, addr))
-		return 1;		/* an event at this boundary came first */
+		return 2;		/* an event at this boundary came first */
 	/* the block's count took this one and the rest: give them back,
 	 * then count this one as run */
 	count_unexecuted(m, addr);

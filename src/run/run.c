@@ -18,6 +18,15 @@
 #define DEFAULT_BUDGET 1000000u
 #define OOPS_TRACE 32
 
+/* Every instruction, while the run is traced. */
+static void trace_hook(void *data, uint32_t addr, uint32_t size)
+{
+	struct entryemu *m = data;
+	(void)size;
+	if (m->run && !(m->count && m->count->cut_at == addr))	/* traced before the cut */
+		result_trace_push(m->run->res, (uint32_t)addr);
+}
+
 /* The user range: the first instruction after a return from the kernel,
  * and the exit page. */
 static void user_hook(void *data, uint32_t addr, uint32_t size)
@@ -54,8 +63,14 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 	}
 	if (m->cpu->vm_hidden)
 		iret_vm_restore(m);
-	if (tsc_read_at(m, (uint32_t)addr))
-		return;		/* the model ran RDTSC, or an event came first */
+	int tsc = tsc_read_at(m, (uint32_t)addr);
+	if (tsc) {
+		/* the model ran RDTSC (the trace, hooked after this hook, did
+		 * not see it), or an event came first */
+		if (tsc == 1 && (m->hooked_trace & CODE_USER))
+			trace_hook(m, (uint32_t)addr, 0);
+		return;
+	}
 	uint32_t cr2 = 0;
 	enum far_check far = fault_far_transfer(m, (uint32_t)addr, &cr2);
 	if (far != FAR_NONE && inject_before_fault(m, (uint32_t)addr))
@@ -88,14 +103,6 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 		memcpy(m->halt->why, "user code finished", sizeof("user code finished"));
 		engine_stop(m->eng);
 	}
-}
-
-static void trace_hook(void *data, uint32_t addr, uint32_t size)
-{
-	struct entryemu *m = data;
-	(void)size;
-	if (m->run && !(m->count && m->count->cut_at == addr))	/* traced before the cut */
-		result_trace_push(m->run->res, (uint32_t)addr);
 }
 
 /* An instruction of the entry code: the cfi checker holds its rules
