@@ -131,6 +131,24 @@ static void test_a_trace_lists_the_reads(void **state)
 	assert_int_equal(n, entryemu_result_insns(r));
 }
 
+/*
+ * With EFLAGS.TF set, a read is followed by its single-step trap: #DB
+ * with the next instruction's address (SDM vol. 3B 17.3.1.4, a trap
+ * after the instruction completes).
+ */
+static void test_a_single_step_traps_after_a_read(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *r = new_result();
+	struct entryemu_setup s = { 0 };
+	s.user.eflags = 0x302;		/* TF, IF */
+	run_code(m, &s, two_reads, sizeof(two_reads), r);
+	const struct entryemu_event_record *e = entryemu_result_event(r, 0);
+	assert_non_null(e);
+	assert_int_equal(e->vector, 1);
+	assert_int_equal(e->eip, ENTRYEMU_USER_CODE + 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_rdtscp_loads_ecx_and_reads_the_same),
 		cmocka_unit_test(test_an_irq_at_a_read_comes_before_it),
 		cmocka_unit_test(test_a_trace_lists_the_reads),
+		cmocka_unit_test(test_a_single_step_traps_after_a_read),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

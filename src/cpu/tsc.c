@@ -12,9 +12,10 @@
  *
  * The model runs RDTSC and RDTSCP in 32-bit user code before the
  * engine does; what it leaves to the engine (and so to the host's
- * clock): vm86 and 16-bit code, and CR4.TSD set, where the engine
- * raises #GP at CPL 3.  A LOCK prefix was made #UD before the run
- * (far_indirect.c).
+ * clock): vm86 and 16-bit code; CR4.TSD set, where the engine raises
+ * #GP at CPL 3; EFLAGS.TF set, where the engine's single-step trap
+ * after the instruction (vol. 3B 17.3.1.4) must follow it; and a LOCK
+ * prefix, #UD (far_indirect.c makes it so before the engine sees it).
  */
 #include "cpu/cpu.h"
 #include "cpu/fault.h"
@@ -30,9 +31,12 @@ static size_t tsc_insn_length(struct entryemu *m, uint32_t addr, int *aux)
 	if (!p || !(fault_legacy_prefix(p[0]) || p[0] == 0x0f))
 		return 0;		/* the first byte rules out most */
 	size_t n = machine_avail(m, addr, 15), at = 0;
+	int lock = 0;
 	while (at < n && at < 14 && fault_legacy_prefix(p[at]))
-		at++;
+		lock |= p[at++] == 0xf0;
 	*aux = 0;
+	if (lock)
+		return 0;		/* #UD: the engine's (far_indirect.c) */
 	if (at + 2 <= n && p[at] == 0x0f && p[at + 1] == 0x31)
 		return at + 2;
 	if (at + 3 <= n && p[at] == 0x0f && p[at + 1] == 0x01 && p[at + 2] == 0xf9) {
@@ -46,7 +50,8 @@ int tsc_read_at(struct entryemu *m, uint32_t addr)
 {
 	int aux;
 	size_t len = addr < PAGE_OFFSET ? tsc_insn_length(m, addr, &aux) : 0;
-	if (!len || !m->count || (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) ||
+	if (!len || !m->count ||
+	    (machine_reg(m, ER_EFLAGS) & (ENTRYEMU_EFLAGS_VM | ENTRYEMU_EFLAGS_TF)) ||
 	    machine_cs_16(m) || (machine_reg(m, ER_CR4) & CR4_TSD))
 		return 0;
 	if (inject_before_emulated(m, addr))
