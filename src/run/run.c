@@ -63,7 +63,9 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 	}
 	if (m->cpu->vm_hidden)
 		iret_vm_restore(m);
-	int tsc = tsc_read_at(m, (uint32_t)addr);
+	/* not under gdb: its hook comes after this one, and a breakpoint
+	 * or step at the read must see the instruction */
+	int tsc = (m->hooked_gdb & CODE_USER) ? 0 : tsc_read_at(m, (uint32_t)addr);
 	if (tsc) {
 		/* the model ran RDTSC (the trace, hooked after this hook, did
 		 * not see it), or an event came first */
