@@ -31,7 +31,7 @@
  * stack; the task's thread_info and kernel stack is another.
  */
 #define SYS_BASE	0xC0800000u
-#define SYS_SIZE	0x7000u
+#define SYS_SIZE	0x8000u
 #define SYS_GDT		(SYS_BASE + 0x000)	/* 32 descriptors, unless the image
 						 * has its own (per_cpu__gdt_page) */
 #define SYS_IDT		(SYS_BASE + 0x100)	/* 256 gates */
@@ -48,6 +48,9 @@
 #define SYS_PGDIR	(SYS_BASE + 0x4000)	/* page directory (CR3) */
 #define SYS_PGTABLE_TOP	(SYS_BASE + 0x5000)	/* page table of the top 4 MiB */
 #define SYS_PGTABLE_LOW	(SYS_BASE + 0x6000)	/* page table of the first 4 MiB */
+#define SYS_PGTABLE_CODE (SYS_BASE + 0x7000)	/* page table of the 4 MiB holding the
+						 * user code (setup.code_readonly) */
+#define TLB_SCRATCH	(SYS_BASE + SYS_SIZE)	/* never mapped but by engine_flush_tlb() */
 
 /* __PAGE_OFFSET (asm/include/asm/page.h): user space lies below it */
 #define PAGE_OFFSET	0xC0000000u
@@ -240,6 +243,7 @@ struct entryemu {
 	struct image_symbol *labels;	/* user code's names (entryemu_set_labels) */
 	size_t nlabels;
 	size_t ucode_len;		/* bytes of user code currently loaded */
+	int code_readonly;		/* its pages are read-only now (paging.c) */
 	size_t vm86_code_len;		/* and of vm86 code, at ENTRYEMU_VM86_MEM */
 	uint32_t thread_size;
 	uint32_t gdt;			/* linear address of the GDT */

@@ -100,6 +100,33 @@ static void test_record_replays_the_same_trace(void **state)
 	entryemu_close(m);
 }
 
+/* A run with the code read-only: the recording carries that, so the store
+ * into the code faults again on replay (written, it would not). */
+static void test_record_keeps_code_readonly(void **state)
+{
+	(void)state;
+	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
+	/* movb $0x90,0x08048010 ; 9 x nop ; hlt */
+	static const uint8_t store[] = { 0xc6, 0x05, 0x10, 0x80, 0x04, 0x08, 0x90, 0x90, 0x90,
+					 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0xf4 };
+	struct entryemu_setup s = { 0 };
+	s.code_readonly = 1;
+	s.flags = ENTRYEMU_RUN_TRACE;
+	entryemu_result *a = new_result(), *b = new_result();
+	run_code(m, &s, store, sizeof(store), a);
+	assert_outcome(a, ENTRYEMU_KILLED);
+	char dir[] = "/tmp/entryemu-record-XXXXXX", path[sizeof(dir) + 32];
+	scratch_file(dir, path, sizeof(path), "run.yaml");
+	assert_int_equal(entryemu_scenario_record(m, &s, a, "text write", path), 0);
+	int failures = -1;
+	replay_file(path, m, b, &failures);
+	assert_outcome(b, ENTRYEMU_KILLED);
+	assert_int_equal(entryemu_result_insns(b), entryemu_result_insns(a));
+	assert_true(entryemu_result_trace_hash(b) == entryemu_result_trace_hash(a));
+	remove_scratch(dir, path);
+	entryemu_close(m);
+}
+
 static void test_recorded_failure_fails_again(void **state)
 {
 	(void)state;
@@ -188,6 +215,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_replays_the_same_trace),
+		cmocka_unit_test(test_record_keeps_code_readonly),
 		cmocka_unit_test(test_recorded_failure_fails_again),
 		cmocka_unit_test(test_expect_clean_helper),
 		cmocka_unit_test(test_binding_outlives_its_scenario),

@@ -363,7 +363,15 @@ struct entryemu_setup {
 	int cpu;			/* ENTRYEMU_CPU_INTEL (0) or _AMD: where
 					 * the manuals differ (RF in a fault's
 					 * pushed EFLAGS) */
-	uint32_t reserved[7];		/* zero: room for new fields */
+	/*
+	 * Nonzero: the pages of the code (and the exit page) are read-only,
+	 * as a process's text is.  A store there is the CPU's #PF (error
+	 * code 7 from ring 3: P, W/R, U/S; SDM vol. 3A 4.7), and the kernel's
+	 * SIGSEGV (SEGV_ACCERR); a kernel store faults too (CR0.WP).  Zero:
+	 * the code may write itself.  Not with vm86, whose code lies elsewhere.
+	 */
+	int code_readonly;
+	uint32_t reserved[6];		/* zero: room for new fields */
 };
 
 /* The processor whose documented behaviour a run follows (setup.cpu). */

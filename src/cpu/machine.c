@@ -702,6 +702,10 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 	int rc = load_user_code(m, s->code, s->code_len);
 	if (rc)
 		return rc;
+	if (paging_code_readonly(m, s->code_readonly)) {
+		machine_set_error(m, "cannot change the user code's page protection");
+		return ENTRYEMU_E_ENGINE;
+	}
 	if (engine_restore(m->eng, m->user_ctx)) {
 		machine_set_error(m, "cannot restore the CPU context");
 		return ENTRYEMU_E_ENGINE;

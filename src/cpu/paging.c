@@ -24,6 +24,16 @@
 
 #define PDE_SHIFT 22
 #define TOP_PDE	  1023u		/* 0xffc00000-0xffffffff: holds the vsyscall page */
+/*
+ * The user code and the exit page before it: the pages code_readonly
+ * protects, in one 4-MiB range that has a page table of its own.
+ */
+#define CODE_LO	  ENTRYEMU_USER_EXIT
+#define CODE_HI	  (ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX)
+#define CODE_PDE  (CODE_LO >> PDE_SHIFT)
+_Static_assert(CODE_LO >> PDE_SHIFT == (CODE_HI - 1) >> PDE_SHIFT,
+	       "the user code's pages share one page table");
+_Static_assert(CODE_PDE != 0 && CODE_PDE != TOP_PDE, "a page table of its own");
 
 /* Entry i of the 4 KiB table whose host bytes are at t. */
 static void put32(uint8_t *t, uint32_t i, uint32_t v)
@@ -38,7 +48,8 @@ void paging_build(struct entryemu *m)
 	uint8_t *dir = machine_wptr(m, SYS_PGDIR, 4096);
 	uint8_t *top = machine_wptr(m, SYS_PGTABLE_TOP, 4096);
 	uint8_t *low = machine_wptr(m, SYS_PGTABLE_LOW, 4096);
-	if (!dir || !top || !low)
+	uint8_t *code = machine_wptr(m, SYS_PGTABLE_CODE, 4096);
+	if (!dir || !top || !low || !code)
 		return;		/* not in the system region: map_all() failed first */
 	for (uint32_t i = 0; i < 1024; i++) {
 		uint32_t lin = i << PDE_SHIFT, pde;
@@ -46,6 +57,8 @@ void paging_build(struct entryemu *m)
 			pde = SYS_PGTABLE_TOP | PTE_P | PTE_RW | PTE_US | PTE_AD;
 		else if (i == 0)
 			pde = SYS_PGTABLE_LOW | PTE_P | PTE_RW | PTE_US | PTE_AD;
+		else if (i == CODE_PDE)
+			pde = SYS_PGTABLE_CODE | PTE_P | PTE_RW | PTE_US | PTE_AD;
 		else if (lin < PAGE_OFFSET)
 			pde = lin | PDE_PS | PTE_P | PTE_RW | PTE_US | PTE_AD;
 		else
@@ -67,6 +80,26 @@ void paging_build(struct entryemu *m)
 	 */
 	for (uint32_t i = 0; i < 1024; i++)
 		put32(low, i, i ? (i << 12) | PTE_P | PTE_RW | PTE_US | PTE_AD : 0);
+	/* as a 4-MiB page would map it, in 4-KiB pages: paging_code_readonly() */
+	for (uint32_t i = 0; i < 1024; i++)
+		put32(code, i, (CODE_PDE << PDE_SHIFT | i << 12) | PTE_P | PTE_RW | PTE_US | PTE_AD);
+	m->code_readonly = 0;
+}
+
+int paging_code_readonly(struct entryemu *m, int ro)
+{
+	ro = ro != 0;
+	if (m->code_readonly == ro)
+		return 0;
+	for (uint32_t lin = CODE_LO; lin < CODE_HI; lin += 0x1000) {
+		uint32_t pte = lin | PTE_P | (ro ? 0 : PTE_RW) | PTE_US | PTE_AD;
+		machine_set_lasting(m, SYS_PGTABLE_CODE + ((lin >> 12) & 0x3ffu) * 4, &pte, 4);
+	}
+	/* the old rights may be cached: a writable entry would let stores by */
+	if (engine_flush_tlb(m->eng, TLB_SCRATCH))
+		return -1;
+	m->code_readonly = ro;
+	return 0;
 }
 
 int paging_enable(struct entryemu *m)

@@ -9,6 +9,8 @@
  *                       (elsewhere no VMA: the page is not present)
  *   PAGE_OFFSET and up  supervisor, present (lowmem, vmalloc, fixmaps)
  *   the vsyscall page   user, read-only (FIX_VSYSCALL, PAGE_READONLY_EXEC)
+ *   the user code       user, writable; read-only for a run that asks
+ *                       (setup.code_readonly), as a process's text is
  */
 #ifndef ENTRYEMU_CPU_PAGING_H
 #define ENTRYEMU_CPU_PAGING_H
@@ -22,8 +24,15 @@ struct entryemu;
 #define PF_W	0x2u		/* the access was a write */
 #define PF_U	0x4u		/* the access was made in user mode (CPL 3) */
 
-/* Write the page directory and the top page table into guest memory. */
+/* Write the page directory and its page tables into guest memory. */
 void paging_build(struct entryemu *m);
+/*
+ * Make the pages of the user code (the exit page and the 64 KiB from
+ * ENTRYEMU_USER_CODE) read-only to every access (ro), or writable.  The
+ * change lasts until the next call, and the CPU's TLB is emptied when
+ * there is one.  0, or -1.
+ */
+int paging_code_readonly(struct entryemu *m, int ro);
 /* Turn paging on: CR3, CR4.PSE, CR0.PG and CR0.WP.  0, or -1. */
 int paging_enable(struct entryemu *m);
 

@@ -163,6 +163,9 @@ void engine_unhook(struct engine *e, engine_hook h);
 /* Drop the translated code of [lo, hi).  (No whole-cache flush: Unicorn
  * 2.0.1 clears its 1 GiB code buffer for that.) */
 int engine_flush_range(struct engine *e, uint32_t lo, uint32_t hi);
+/* Forget every cached page translation (the TLB), after the page tables
+ * changed; scratch: a page-aligned address nothing is mapped at. */
+int engine_flush_tlb(struct engine *e, uint32_t scratch);
 
 /* The whole CPU state, saved and restored. */
 int engine_save(struct engine *e, struct engine_ctx **ctx);

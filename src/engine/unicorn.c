@@ -595,6 +595,22 @@ void engine_unhook(struct engine *e, engine_hook h)
 
 /* ---- translated code and whole-CPU state ----------------------------------------- */
 
+/*
+ * Unicorn 2.0.1 has no call that empties the CPU's TLB, and its CR3
+ * write is a plain store (no flush, unlike a guest's MOV to CR3).  Adding
+ * a mapping does flush it whole (memory_map_ptr), so a page is mapped at
+ * scratch, which the caller keeps free, and taken away again.  Nothing
+ * ever reads or writes the page while it is there.
+ */
+int engine_flush_tlb(struct engine *e, uint32_t scratch)
+{
+	static uint8_t page[4096] __attribute__((aligned(4096)));
+	if (uc_mem_map_ptr(e->uc, scratch, sizeof(page), UC_PROT_READ, page) != UC_ERR_OK)
+		return -1;
+	return uc_mem_unmap(e->uc, scratch, sizeof(page)) == UC_ERR_OK ? 0 : -1;
+}
+
+
 int engine_flush_range(struct engine *e, uint32_t lo, uint32_t hi)
 {
 	if (ring0_begin(e))

@@ -72,6 +72,20 @@ uint8_t *machine_wptr(struct entryemu *m, uint32_t addr, size_t len)
 	return p;
 }
 
+/*
+ * A lasting change: the bytes, and the state every reset returns to, so
+ * the resets leave them as they are (the code's page-table entries,
+ * paging.c).  [addr, addr+len) lies in a region kept at the snapshot.
+ */
+void machine_set_lasting(struct entryemu *m, uint32_t addr, const void *bytes, size_t len)
+{
+	struct host_region *r = region_of(m, addr, len);
+	if (!r || !r->pristine)
+		return;
+	memcpy(r->p + (addr - r->base), bytes, len);
+	memcpy(r->pristine + (addr - r->base), bytes, len);
+}
+
 /* The granules of r that [addr, addr+len) touches. */
 static uint64_t granules(const struct host_region *r, uint32_t addr, uint32_t len)
 {

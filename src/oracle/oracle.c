@@ -206,6 +206,12 @@ static int prepare_qemu(entryemu_oracle *o)
 	for (size_t i = 0; i < o->nexits; i++)
 		if (oracle_add_bp(o, o->exits[i]))
 			return -1;
+	if (s->code_readonly) {
+		/* its page tables are built once, with the rights the code had then */
+		oracle_uncompared(o, "code_readonly: the oracle's page tables leave the code's "
+				  "pages writable");
+		return 1;
+	}
 	o->ninj = 0;
 	for (unsigned i = 0; i < s->ninjects; i++) {
 		const struct entryemu_inject *in = &s->injects[i];
@@ -466,6 +472,11 @@ int entryemu_oracle_open(entryemu_oracle **out, entryemu *m, enum entryemu_oracl
 	if (stub_symbols(o, stub, err, errlen))
 		goto fail;
 	o->nreg = layout_regions(m, o->reg, MACHINE_REGIONS);
+	/* QEMU's tables give the code's pages the rights of a run without code_readonly */
+	if (paging_code_readonly(m, 0)) {
+		snprintf(err, errlen, "cannot make the user code writable again");
+		goto fail;
+	}
 	for (unsigned i = 0; i < o->nreg; i++)
 		o->reg[i].rights = paging_rights(m, o->reg[i].lin);
 	if (!o->nreg) {

@@ -406,6 +406,11 @@ static int check_setup(struct entryemu *m, const struct entryemu_setup *s)
 		machine_field_error(m, "injects", "injects: %u at NULL", s->ninjects);
 		return ENTRYEMU_E_INVAL;
 	}
+	if (s->code_readonly && s->vm86) {
+		machine_field_error(m, "code_readonly", "code_readonly: a vm86 run's code is not "
+				    "at ENTRYEMU_USER_CODE, the pages it protects");
+		return ENTRYEMU_E_INVAL;
+	}
 	if (nonzero(s->reserved, sizeof(s->reserved))) {
 		machine_field_error(m, "reserved", "reserved: must be zero");
 		return ENTRYEMU_E_INVAL;

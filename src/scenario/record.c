@@ -268,6 +268,8 @@ static int record(entryemu *m, const struct entryemu_setup *s, const entryemu_re
 			(s->cr0_set & 2) ? (s->cr0_set & 12 ? ", mp" : "mp") : "");
 	if (s->vm86)
 		fprintf(f, "vm86: 1\n");
+	if (s->code_readonly)
+		fprintf(f, "code_readonly: 1\n");
 	if (s->cpu == ENTRYEMU_CPU_AMD)
 		fprintf(f, "cpu: amd\n");
 	if (s->thread_fn)

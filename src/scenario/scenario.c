@@ -465,6 +465,13 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 		s->vm86_loc = loc_of(k);
 		return 0;
 	}
+	if (!strcmp(key, "code_readonly")) {
+		if (get_value(p, k, v, 1, 0, &val) < 0)
+			return -1;
+		s->setup.code_readonly = (int)val.num;
+		s->code_readonly_loc = loc_of(k);
+		return 0;
+	}
 	if (!strcmp(key, "cpu")) {
 		char buf[16];
 		const char *c = fy_node_is_scalar(v) ? scalar(v, buf, sizeof(buf)) : NULL;
@@ -511,8 +518,9 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 	if (!strcmp(key, "image_expect"))
 		return parse_image_expect(p, k, v);
 	return fail_at(p, loc_of(k), "unknown key '%s' (name, description, image, families, "
-		       "user, code, bytes, pid, budget, ti_flags, cr0, cpu, gdt, idt, inject, "
-		       "actions, kernel_thread, vm86, expect, family_expect, image_expect)", key);
+		       "user, code, bytes, code_readonly, pid, budget, ti_flags, cr0, cpu, gdt, idt, "
+		       "inject, actions, kernel_thread, vm86, expect, family_expect, image_expect)",
+		       key);
 }
 
 /* The first collected libfyaml diagnostic, as FILE:LINE:COL: message. */
@@ -953,6 +961,8 @@ const char *entryemu_scenario_locate(const entryemu_scenario *s, const char *fie
 		return s->thread_arg.set ? at(s, s->thread_arg.loc, buf, len) : NULL;
 	if (!strcmp(field, "vm86"))
 		return at(s, s->vm86_loc, buf, len);
+	if (!strcmp(field, "code_readonly"))
+		return at(s, s->code_readonly_loc, buf, len);
 	/* "reserved" and anything else: nothing a scenario file sets */
 	return NULL;
 }

@@ -177,7 +177,7 @@ struct entryemu_scenario {
 	struct loc injects_loc;		/* the inject key */
 	struct inject_spec injects[MAX_INJECTS];
 	struct value thread_fn, thread_arg;	/* kernel_thread: {fn, arg} */
-	struct loc cr0_loc, vm86_loc;	/* their keys (line 0: not given) */
+	struct loc cr0_loc, vm86_loc, code_readonly_loc;	/* their keys (line 0: not given) */
 	int nactions;
 	struct action actions[MAX_ITEMS];
 	struct expectations exp;

@@ -5,7 +5,8 @@
 # it is linked with the build's other library objects into a private
 # libentryemu.so.1, which the suites load first through LD_LIBRARY_PATH:
 #   test_deliver_model (relinked, for deliver_model.c and desc.c mutants),
-#   test_delivery, test_kernel_faults, test_reset, test_syscall, test_tsc and
+#   test_delivery, test_kernel_faults, test_reset, test_syscall, test_tsc,
+#   test_code_readonly and
 #   `entryemu replay` of every bundled scenario (through a CLI linked
 #   against the shared library).
 # A mutant is killed when one of them fails.  Prints one line per mutant
@@ -66,7 +67,8 @@ suites() {
 		timeout 60 "$dir/test_deliver_model" >"$dir/test_deliver_model.log" 2>&1 ||
 			{ echo test_deliver_model; return 1; }
 	fi
-	for t in test_delivery test_kernel_faults test_reset test_syscall test_tsc; do
+	for t in test_delivery test_kernel_faults test_reset test_syscall test_tsc \
+		 test_code_readonly; do
 		LD_LIBRARY_PATH=$lp timeout 60 "$MODEL_MUT_TEST_BIN/$t" >"$dir/$t.log" 2>&1 ||
 			{ echo "$t"; return 1; }
 	done
