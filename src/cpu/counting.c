@@ -225,7 +225,16 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 {
 	struct entryemu *m = data;
 	/* a copy: taking back a cut block's tail below may reuse its cache entry */
-	const struct block_info blk = *cached_block(m, (uint32_t)addr, size, -1), *b = &blk;
+	struct block_info blk = *cached_block(m, (uint32_t)addr, size, -1);
+	const struct block_info *b = &blk;
+	/*
+	 * A block the engine runs is at least one instruction, even where
+	 * neither the decoder nor the opcode map can size its first: counted
+	 * as none, a loop of such blocks would never reach the budget.  (A
+	 * fault at its start takes the one back: count_unexecuted.)
+	 */
+	if (!blk.ninsns && size)
+		blk.ninsns = 1;
 	unsigned n = b->ninsns;
 	struct count_state *c = m->count;
 	if (!c)

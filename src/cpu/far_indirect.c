@@ -59,9 +59,13 @@
  * - STGI (0f 01 dc), AMD's SVM: group 7 has nothing at /3 with
  *   ModRM.mod 3 on Intel's CPUs (table A-6).  Unicorn raises #GP(0) at
  *   CPL 3, as an AMD CPU with SKINIT would.
- * Of these, an instruction over 15 bytes is left to the engine, which
- * raises #GP(0) for its length: the same priority as #UD (SDM vol. 3A,
- * table 6-2), and what it does for the other undefined opcodes.  (A
+ * Of these, an instruction over 15 bytes is #GP(0) for its length: the
+ * same priority as #UD (SDM vol. 3A, table 6-2), and what the engine
+ * does for the other undefined opcodes; its first 16 bytes are made ES
+ * prefixes, which the engine faults so at the same address (it decodes
+ * the register-only opcodes without their memory operand, and would run
+ * some of them, 8 prefixes before `0f 71 93 ...' for one, as the
+ * register form).  (A
  * 3DNow! one with a memory operand still has its operand read first,
  * and the fault it takes there is placed at bytes the disassembler
  * cannot decode: #UD, deliver.c.)
@@ -248,6 +252,19 @@ static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 		code[p] = 0xff;			/* the prefixes stay */
 		code[p + 1] = 0xf8;
 		return p + 2 - at;
+	}
+	if (map && code[p + 1] != 0x0f) {
+		/*
+		 * Over 15 bytes: #GP(0) for its length.  The engine decodes the
+		 * register-only ones without their memory operand's SIB and
+		 * displacement, so it may see 15 bytes or fewer and run the
+		 * register form.  Sixteen prefixes, which the engine takes for
+		 * an over-long instruction at the same address, make sure.
+		 * (3DNow!'s 0f 0f it decodes whole and faults for its length,
+		 * once it has read the operand: deliver.c answers that.)
+		 */
+		memset(code + p, 0x26, at + 16 - p);
+		return p - at + map;
 	}
 	if (p + 1 >= len || !engine_aborts_translating(code[p], code[p + 1]))
 		return 0;
