@@ -213,6 +213,37 @@ static void test_written_code_counts_forgotten(void **state)
 }
 
 /* A GDT edit of one run is gone in the next (edits are per run). */
+/*
+ * A jump to the stack top, where nothing is mapped, is #PF (error code
+ * 4, CR2 = the address; SDM vol. 3A 4.7) whatever ran before it on the
+ * machine; before it here, code at the stack page's end whose PUSHA
+ * overwrites it and then runs off the page (which left the engine a
+ * block at the stack top that only stops).
+ */
+static void test_fetch_fault_alike_after_one_that_split(void **state)
+{
+	entryemu *m = *state;
+	/* movl $0xbfff0000,%eax ; jmp *%eax */
+	static const uint8_t jump[] = { 0xb8, 0x00, 0x00, 0xff, 0xbf, 0xff, 0xe0 };
+	/* movl $0xbffefffc,%eax ; movl $0x60909090,(%eax) ; jmp *%eax */
+	static const uint8_t split[] = { 0xb8, 0xfc, 0xff, 0xfe, 0xbf, 0xc7, 0x00,
+					 0x90, 0x90, 0x90, 0x60, 0xff, 0xe0 };
+	for (int i = 0; i < 3; i++) {
+		struct entryemu_setup s = { 0 };
+		entryemu_result *r = new_result();
+		if (i == 1)
+			run_code(m, &s, split, sizeof(split), r);
+		else
+			run_code(m, &s, jump, sizeof(jump), r);
+		assert_outcome(r, ENTRYEMU_KILLED);
+		const struct entryemu_event_record *e = must_event(r, 0);
+		assert_int_equal(e->vector, 14);
+		assert_int_equal(e->error_code, 4);
+		assert_int_equal(e->eip, 0xbfff0000);
+		assert_int_equal(entryemu_result_siginfo(r)->addr, 0xbfff0000);
+	}
+}
+
 static void test_gdt_edit_undone(void **state)
 {
 	entryemu *m = *state;
@@ -464,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_zero_code_written_rerun_alike),
 		cmocka_unit_test(test_written_code_far_apart),
 		cmocka_unit_test(test_written_code_counts_forgotten),
+		cmocka_unit_test(test_fetch_fault_alike_after_one_that_split),
 		cmocka_unit_test(test_gdt_edit_undone),
 		cmocka_unit_test(test_idle_hook_stop_in_16bit_code),
 		cmocka_unit_test(test_user_injection_alike_after_kernel_injection),

@@ -636,6 +636,20 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 				machine_set_error(m, "cannot drop translated code");
 				return ENTRYEMU_E_ENGINE;
 			}
+			/*
+			 * The stop at `until' is a block the translator ends there.
+			 * Cut short (a store into the running block runs the store
+			 * as a block of one), the run may end with a block of its
+			 * own starting at `until', where nothing is mapped: the
+			 * range above cannot drop that one, and the engine kept
+			 * running it, in this run and the next, instead of the #PF.
+			 * Emptying the TLB makes the engine look again (16 us).
+			 */
+			if (run->count.cur.addr != run->cpu.fetch_ran_from &&
+			    engine_flush_tlb(m->eng, TLB_SCRATCH)) {
+				machine_set_error(m, "cannot empty the TLB");
+				return ENTRYEMU_E_ENGINE;
+			}
 			if (e == ENGINE_EXIT_OK && !run->halt.stopping && !run->cpu.restart &&
 			    machine_linear_pc(m) == until) {
 				start = machine_reg(m, ER_EIP);
