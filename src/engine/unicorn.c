@@ -610,7 +610,6 @@ int engine_flush_tlb(struct engine *e, uint32_t scratch)
 	return uc_mem_unmap(e->uc, scratch, sizeof(page)) == UC_ERR_OK ? 0 : -1;
 }
 
-
 int engine_flush_range(struct engine *e, uint32_t lo, uint32_t hi)
 {
 	if (ring0_begin(e))
