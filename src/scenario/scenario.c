@@ -312,7 +312,9 @@ static const char *host_directive(const char *text, int *line, int *col)
 	static const char *const words[] = { "include", "incbin", ".macro", ".irp" };
 	int l = 1, c = 1;
 	for (const char *t = text; *t; t++) {
-		for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+		/* each word begins with i or a dot: most characters begin none */
+		int may = *t == 'i' || *t == 'I' || *t == '.';
+		for (size_t w = 0; may && w < sizeof(words) / sizeof(words[0]); w++)
 			if (!strncasecmp(t, words[w], strlen(words[w]))) {
 				/* report the directive at its dot when it has one */
 				int dot = words[w][0] != '.' && t > text && t[-1] == '.';
