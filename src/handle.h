@@ -169,8 +169,12 @@ struct cpu_run_state {
 	int look;			/* inject.c's checks apply to this run (the
 					 * hook may stay installed for runs that do
 					 * not need it: run.c, instrument) */
-	unsigned idle_calls;		/* the hook's calls this run while !look */
-	int shed;			/* stopped to remove the idle hook */
+	int look_all;			/* and to the kernel's instructions too */
+	unsigned idle_calls;		/* the hook's calls this run that it did
+					 * not need: !look, or !look_all and a
+					 * kernel instruction */
+	int shed;			/* stopped to narrow the hook to what the
+					 * run needs */
 	uint32_t widen_at;		/* stopped here (linear) to hook the kernel's code
 					 * too (inject.c); 0: not */
 	int asked;			/* inject_before_call() looked at asked_at */

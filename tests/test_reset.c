@@ -393,6 +393,43 @@ static void assert_same_run(const char *file, const entryemu_result *a, const en
 }
 
 /*
+ * A run that needs its user instructions looked at, and the kernel's
+ * not (its code holds a 0x64 byte, which turns on the null-selector
+ * watch; no injection, CR0.TS and EM clear), finds the injection hook
+ * over the kernel's code too after a run that injected there.  The
+ * hook stops such a run after 2,048 calls at kernel instructions,
+ * narrows itself to the user's pages and lets the run go on from the
+ * instruction it stopped at.  Forty getpid round trips (about 2,800
+ * kernel instructions) go past that point; the run must be the run a
+ * fresh machine makes: every return, callout and register alike.
+ */
+static void test_user_only_run_alike_after_kernel_injection(void **state)
+{
+	(void)state;
+	static const uint8_t loop[] = {
+		0xbe, 0x28, 0x00, 0x00, 0x00,	/* movl $40,%esi */
+		0xbb, 0x64, 0x00, 0x00, 0x00,	/* movl $0x64,%ebx: the watch's byte */
+		0xb8, 0x14, 0x00, 0x00, 0x00,	/* 1: movl $20,%eax (getpid) */
+		0xcd, 0x80,			/* int $0x80 */
+		0x4e,				/* decl %esi */
+		0x75, 0xf6,			/* jnz 1b */
+	};
+	struct entryemu_setup s = { 0 };
+	entryemu *m = open_image(ENTRYEMU_POST_PATCH), *fresh = open_image(ENTRYEMU_POST_PATCH);
+	entryemu_result *r = new_result(), *want = new_result();
+	assert_int_equal(scenario_failures(m, "irq-kernel.yaml"), 0);
+	run_code(m, &s, loop, sizeof(loop), r);
+	run_code(fresh, &s, loop, sizeof(loop), want);
+	assert_outcome(want, ENTRYEMU_DONE);
+	assert_int_equal(entryemu_result_nreturns(want), 40);
+	assert_int_equal(final_regs(want)->esi, 0);
+	assert_same_run("40 getpid calls after irq-kernel.yaml", r, want);
+	assert_int_equal(entryemu_result_nreturns(r), 40);
+	entryemu_close(fresh);
+	entryemu_close(m);
+}
+
+/*
  * entryemu_reopen() hands the engine to a machine on another image with
  * nothing of the old one left: no hook, no mapping, no translated code.
  * The pre-patch image's entry code sits at the same addresses as the
@@ -499,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_gdt_edit_undone),
 		cmocka_unit_test(test_idle_hook_stop_in_16bit_code),
 		cmocka_unit_test(test_user_injection_alike_after_kernel_injection),
+		cmocka_unit_test(test_user_only_run_alike_after_kernel_injection),
 		cmocka_unit_test(test_reopened_machine_runs_as_a_fresh_one),
 		cmocka_unit_test(test_reopen_forgets_the_last_run_cpu_state),
 		cmocka_unit_test(test_reopen_of_a_missing_image),

@@ -80,8 +80,10 @@ void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t er
 /*
  * inject.c: a code hook for runs that inject events (over everything)
  * or that need the I/O, null-selector or limit checks (over user pages).
- * Left installed but idle, it stops a run after INJECT_IDLE_CALLS calls
- * (cpu_run_state.shed) so that its caller removes it.
+ * Left installed but idle, or over the kernel's code for a run that
+ * needs only the user's, it stops a run after INJECT_IDLE_CALLS calls it
+ * did not need (cpu_run_state.shed) so that its caller removes or
+ * narrows it.
  */
 #define INJECT_IDLE_CALLS 2048u
 void inject_hook(void *m, uint32_t addr, uint32_t size);

@@ -230,12 +230,18 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 		return 0;
 	if (m->count && m->count->cut_at == addr)
 		return 0;		/* seen before the engine cut its block */
-	if (!m->cpu->look) {
-		/*
-		 * Installed for other runs: not this one's.  A long run pays
-		 * a call per instruction for nothing, so past INJECT_IDLE_CALLS
-		 * it stops before this instruction to have the hook removed.
-		 */
+	/*
+	 * Installed for other runs: not this one's, or over the kernel's
+	 * code for a run that looks only at the user's (no injection, not
+	 * even one held at a user instruction until the kernel's code is
+	 * hooked, and no CR0.TS or EM).  A long run pays a call per
+	 * instruction for nothing, so past INJECT_IDLE_CALLS it stops before
+	 * this instruction to have the hook removed, or narrowed to the
+	 * pages the user-only hook covers (run.c).
+	 */
+	if (!m->cpu->look ||
+	    (!m->cpu->look_all && !m->setup->ninjects && addr >= PAGE_OFFSET &&
+	     (addr & ~0xfffu) != VSYSCALL_PAGE)) {
 		if (++m->cpu->idle_calls == INJECT_IDLE_CALLS) {
 			count_unexecuted(m, (uint32_t)addr);
 			machine_resume_at(m, (uint32_t)addr);

@@ -516,6 +516,7 @@ static int instrument(struct entryemu *m, int look, int all, int trace, int debu
 {
 	const struct cfi_table *t = &m->img.cfi;
 	m->cpu->look = look;
+	m->cpu->look_all = all;
 	m->inject_idle = look ? 0 : m->inject_idle + 1;
 	if (all)
 		m->inject_all_seen = 1;
@@ -660,10 +661,15 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			/* an injected event was delivered: go on from its handler */
 			run->cpu.restart = 0;
 			start = machine_reg(m, ER_EIP);
-			/* or the idle injection hook has cost enough: remove it */
+			/*
+			 * or the injection hook, idle or wider than this run
+			 * needs, has cost enough: remove it, or narrow it to
+			 * the user's pages
+			 */
 			if (run->cpu.shed) {
 				run->cpu.shed = 0;
 				m->inject_idle = INJECT_HOOK_KEEP;
+				m->inject_all_idle = INJECT_NARROW_RUNS;
 				if (instrument(m, look, all, trace, m->gdb != NULL, cfi))
 					return ENTRYEMU_E_ENGINE;
 			}
