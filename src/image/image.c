@@ -82,6 +82,15 @@ static int cmp_sym(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* By name; among equal names, the first in syms first. */
+static int cmp_sym_name(const void *a, const void *b)
+{
+	const struct image_symbol *x = *(const struct image_symbol *const *)a,
+				  *y = *(const struct image_symbol *const *)b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x > y) - (x < y);
+}
+
 static int cmp_ex(const void *a, const void *b)
 {
 	const struct extable_entry *x = a, *y = b;
@@ -300,6 +309,15 @@ static int load_symbols(struct image *img, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh
 		img->nsyms++;
 	}
 	qsort(img->syms, img->nsyms, sizeof(*img->syms), cmp_sym);
+	/* image_symbol() is asked by name at every bind and start */
+	img->by_name = malloc((img->nsyms ? img->nsyms : 1) * sizeof(*img->by_name));
+	if (!img->by_name) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < img->nsyms; i++)
+		img->by_name[i] = &img->syms[i];
+	qsort(img->by_name, img->nsyms, sizeof(*img->by_name), cmp_sym_name);
 	return 0;
 }
 
@@ -665,6 +683,7 @@ void image_free(struct image *img)
 	for (size_t i = 0; i < img->nsyms; i++)
 		free(img->syms[i].name);
 	free(img->syms);
+	free(img->by_name);
 	for (size_t i = 0; i < img->nabs_sizes; i++)
 		free(img->abs_sizes[i].name);
 	free(img->abs_sizes);
@@ -679,10 +698,17 @@ void image_free(struct image *img)
 
 uint32_t image_symbol(const struct image *img, const char *name)
 {
-	for (size_t i = 0; i < img->nsyms; i++)
-		if (!strcmp(img->syms[i].name, name))
-			return img->syms[i].addr;
-	return 0;
+	/* the first of the names equal to name: the lowest address */
+	size_t n = img->by_name ? img->nsyms : 0, lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(img->by_name[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && !strcmp(img->by_name[lo]->name, name) ?
+	       img->by_name[lo]->addr : 0;
 }
 
 const struct image_symbol *image_symbol_at(const struct image *img, uint32_t addr)

@@ -74,6 +74,7 @@ struct image {
 	uint8_t *bytes;			/* end - base bytes, zero-filled */
 	struct image_symbol *syms;	/* sorted by address, functions/labels */
 	size_t nsyms;
+	const struct image_symbol **by_name;	/* syms by name, then by address */
 	struct image_symbol *abs_sizes;	/* absolute symbols named *_size:
 					 * addr holds the value */
 	size_t nabs_sizes;
