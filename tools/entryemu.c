@@ -957,29 +957,37 @@ static void usage(FILE *f)
 }
 
 /* Copy what fd holds, from its start, to out. */
-static void copy_out(int fd, FILE *out)
+/* Bytes [from, to) of fd (to < 0: to its end) onto out. */
+static void copy_out(int fd, off_t from, off_t to, FILE *out)
 {
 	char buf[8192];
-	ssize_t n;
 	fflush(out);
-	lseek(fd, 0, SEEK_SET);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n)
+	while (to < 0 || from < to) {
+		size_t want = to < 0 || to - from > (off_t)sizeof(buf) ? sizeof(buf) :
+			      (size_t)(to - from);
+		ssize_t n = pread(fd, buf, want, from);
+		if (n <= 0 || fwrite(buf, 1, (size_t)n, out) != (size_t)n)
 			break;
+		from += n;
+	}
 	fflush(out);
 }
 
 /*
- * A file for one unit's output: in memory (memfd), not under /tmp, which
- * may be a disk; tmpfile() where memfd_create is refused.
+ * A file for a worker's output: in memory (memfd), not under /tmp,
+ * which may be a disk; tmpfile() where memfd_create is refused.  -1 if
+ * neither can be had.
  */
-static FILE *memory_file(void)
+static int memory_file(void)
 {
 	int fd = memfd_create("entryemu-replay", MFD_CLOEXEC);
-	FILE *f = fd >= 0 ? fdopen(fd, "w+") : NULL;
-	if (!f && fd >= 0)
-		close(fd);
-	return f ? f : tmpfile();
+	if (fd >= 0)
+		return fd;
+	FILE *f = tmpfile();
+	fd = f ? dup(fileno(f)) : -1;
+	if (f)
+		fclose(f);
+	return fd;
 }
 
 /* The most images one scenario file names (the library allows fewer). */
@@ -1032,38 +1040,49 @@ static int *unit_order(const struct unit *u, int n)
 }
 
 /*
+ * Where a unit's output went: the worker that ran it, and the spans of
+ * that worker's two output files it wrote (end -1: the unit did not
+ * finish, its output runs to the file's end).  In shared memory.
+ */
+struct unit_done {
+	int status, worker;
+	off_t out_from, out_to, err_from, err_to;
+};
+
+/*
  * The units on `workers` child processes, each with engines of its own.
  * A worker takes the next unit not taken (a counter in shared memory,
- * over unit_order()), so a long file does not hold up the ones after it.  Each
- * unit's output goes to two temporary files and its status to shared
- * memory; the parent prints them in unit order, so the output is what
- * one process would print.
+ * over unit_order()), so a long file does not hold up the ones after it.
+ * Each worker writes its units' standard output and error to two files
+ * of its own (two a worker, not two a unit: a replay of hundreds of files
+ * would run out of descriptors) and notes in shared memory the span each
+ * unit wrote and its status; the parent prints the spans in unit order,
+ * so the output is what one process would print.
  */
 static int replay_parallel(const struct unit *u, int n, int workers, const struct opts *o,
 			   int details, int table, int once, int *skipped)
 {
-	size_t shared_len = (size_t)(n + 1) * sizeof(int);
-	int *shared = mmap(NULL, shared_len, PROT_READ | PROT_WRITE,
-			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	FILE **out = calloc((size_t)n * 2, sizeof(FILE *));
-	if (shared == MAP_FAILED || !out) {
+	size_t shared_len = sizeof(int) + (size_t)n * sizeof(struct unit_done);
+	void *shared = mmap(NULL, shared_len, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED) {
 		fprintf(stderr, "entryemu: out of memory\n");
-		free(out);
-		if (shared != MAP_FAILED)
-			munmap(shared, shared_len);
 		return EXIT_BADINPUT;
 	}
-	int *next = &shared[0], *status = &shared[1];
+	int *next = shared;
+	struct unit_done *done = (struct unit_done *)((char *)shared + sizeof(int));
 	int *order = unit_order(u, n);
-	int rc = EXIT_PASS;
-	for (int i = 0; i < 2 * n; i++)
-		if (!(out[i] = memory_file())) {
+	int rc = EXIT_PASS, out[2 * 64];
+	for (int k = 0; k < 2 * workers; k++)
+		out[k] = -1;
+	for (int k = 0; k < 2 * workers; k++)
+		if ((out[k] = memory_file()) < 0) {
 			fprintf(stderr, "entryemu: no temporary file for the output\n");
 			rc = EXIT_BADINPUT;
 			goto done;
 		}
 	for (int i = 0; i < n; i++)
-		status[i] = STATUS_UNFINISHED;	/* until its worker says */
+		done[i] = (struct unit_done){ .status = STATUS_UNFINISHED, .worker = -1 };
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pids[64];
@@ -1076,22 +1095,28 @@ static int replay_parallel(const struct unit *u, int n, int workers, const struc
 			static struct machines ms;	/* left to the exit, as in replay */
 			ms.once = once;
 			entryemu_result *r = NULL;
-			if (entryemu_result_new(&r))
+			if (entryemu_result_new(&r) || dup2(out[2 * k], 1) < 0 ||
+			    dup2(out[2 * k + 1], 2) < 0)
 				_exit(EXIT_BADINPUT);
-			for (int k; (k = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED)) < n;) {
-				int i = order ? order[k] : k;
+			for (int j; (j = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED)) < n;) {
+				int i = order ? order[j] : j;
+				struct unit_done *d = &done[i];
 				fflush(stdout);
 				fflush(stderr);
-				dup2(fileno(out[2 * i]), 1);
-				dup2(fileno(out[2 * i + 1]), 2);
-				status[i] = replay_one(&ms, r, u[i].path, o, details, table, u[i].s,
-						       u[i].image);
+				d->worker = k;
+				d->out_from = lseek(1, 0, SEEK_CUR);
+				d->err_from = lseek(2, 0, SEEK_CUR);
+				d->out_to = d->err_to = -1;
+				int status = replay_one(&ms, r, u[i].path, o, details, table, u[i].s,
+							u[i].image);
 				fflush(stdout);
 				fflush(stderr);
+				d->out_to = lseek(1, 0, SEEK_CUR);
+				d->err_to = lseek(2, 0, SEEK_CUR);
+				d->status = status;
 			}
 			entryemu_result_free(r);
 			free(order);
-			free(out);		/* the streams stay open: the parent reads them */
 			_exit(0);
 		}
 		pids[started++] = pid;
@@ -1107,24 +1132,26 @@ static int replay_parallel(const struct unit *u, int n, int workers, const struc
 		rc = EXIT_BADINPUT;
 	}
 	for (int i = 0; i < n; i++) {
-		copy_out(fileno(out[2 * i]), stdout);
-		copy_out(fileno(out[2 * i + 1]), stderr);
-		if (status[i] == STATUS_UNFINISHED) {
+		struct unit_done *d = &done[i];
+		if (d->worker >= 0) {
+			copy_out(out[2 * d->worker], d->out_from, d->out_to, stdout);
+			copy_out(out[2 * d->worker + 1], d->err_from, d->err_to, stderr);
+		}
+		if (d->status == STATUS_UNFINISHED) {
 			/* the engine aborted the process on it (or a worker died) */
 			if (died)
 				fprintf(stderr, "entryemu: %s: not finished: the worker replaying "
 					"it died of signal %d (%s)\n", u[i].path, died, strsignal(died));
-			status[i] = EXIT_BADINPUT;
+			d->status = EXIT_BADINPUT;
 		}
-		if (status[i] > rc)
-			rc = status[i];
-		*skipped += status[i] == STATUS_SKIP;
+		if (d->status > rc)
+			rc = d->status;
+		*skipped += d->status == STATUS_SKIP;
 	}
 done:
-	for (int i = 0; i < 2 * n; i++)
-		if (out[i])
-			fclose(out[i]);
-	free(out);
+	for (int k = 0; k < 2 * workers; k++)
+		if (out[k] >= 0)
+			close(out[k]);
 	free(order);
 	munmap(shared, shared_len);
 	return rc;
