@@ -457,11 +457,20 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 	printf("warm_bundled_max_per_entry=%.3f us\n", w.max_per_entry);
 	printf("warm_bundled_slowest_per_entry=%s\n", w.slowest_entry);
 	printf("warm_bundled_over_20us_per_entry=%d runs\n", w.over_per_entry);
-	double suite_ms = -1;
+	/* the median of five replays, as the QEMU boot below is of five boots */
+	double suite_ms = -1, suite_t[5];
 	long rss = 0;
-	if (replay_process(NULL, &suite_ms, &rss))
+	int suite_n = quick ? 1 : 5, suite_ok = 1;
+	for (int i = 0; i < suite_n && suite_ok; i++) {
+		long one = 0;
+		suite_ok = replay_process(NULL, &suite_t[i], &one) == 0;
+		if (one > rss)
+			rss = one;
+	}
+	if (!suite_ok)
 		printf("suite_replay=failed\n");
 	else {
+		suite_ms = bench_median(suite_t, suite_n);
 		printf("suite_replay=%.1f ms\n", suite_ms);
 		printf("suite_replay_peak_rss=%ld KiB\n", rss);
 	}
