@@ -1062,15 +1062,15 @@ struct unit_done {
 static int replay_parallel(const struct unit *u, int n, int workers, const struct opts *o,
 			   int details, int table, int once, int *skipped)
 {
-	size_t shared_len = sizeof(int) + (size_t)n * sizeof(struct unit_done);
-	void *shared = mmap(NULL, shared_len, PROT_READ | PROT_WRITE,
-			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct shared { int next; struct unit_done done[]; } *shared;
+	size_t shared_len = sizeof(*shared) + (size_t)n * sizeof(struct unit_done);
+	shared = mmap(NULL, shared_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shared == MAP_FAILED) {
 		fprintf(stderr, "entryemu: out of memory\n");
 		return EXIT_BADINPUT;
 	}
-	int *next = shared;
-	struct unit_done *done = (struct unit_done *)((char *)shared + sizeof(int));
+	int *next = &shared->next;
+	struct unit_done *done = shared->done;
 	int *order = unit_order(u, n);
 	int rc = EXIT_PASS, out[2 * 64];
 	for (int k = 0; k < 2 * workers; k++)
