@@ -102,8 +102,9 @@ static int open_engine(entryemu *m, const char *image_path)
 	snprintf(m->image_path, sizeof(m->image_path), "%s", image_path);
 	if (image_load(&m->img, image_path, m->err, sizeof(m->err)) < 0)
 		return ENTRYEMU_E_IMAGE;
-	if (!m->eng && engine_open(&m->eng, m->err, sizeof(m->err)))
-		return ENTRYEMU_E_ENGINE;
+	int erc = m->eng ? 0 : engine_open(&m->eng, m->err, sizeof(m->err));
+	if (erc)
+		return erc == ENGINE_E_NOMEM ? ENTRYEMU_E_NOMEM : ENTRYEMU_E_ENGINE;
 	if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs) != CS_ERR_OK) {
 		machine_set_error(m, "cs_open failed");
 		return ENTRYEMU_E_ENGINE;

@@ -14,6 +14,9 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -195,10 +198,62 @@ static void scenario_bad_values(void)
 	entryemu_code_free(c);
 }
 
+/* ---- the host's limits ------------------------------------------------ */
+
+/* The process's address space now, in bytes (VmSize); 0 if unknown. */
+static unsigned long address_space_now(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	unsigned long kib = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %lu kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib * 1024;
+}
+
+/*
+ * With no room left for an engine's 1 GiB buffer of translated code
+ * (RLIMIT_AS 512 MiB above what the process has mapped), the open fails
+ * with ENTRYEMU_E_NOMEM and says why; the emulator would have printed a
+ * line and ended the process.  The process goes on.
+ */
+static void machine_without_address_space(void)
+{
+	unsigned long now = address_space_now();
+	CHILD_CHECK(now > 0);
+	struct rlimit rl = { now + (512ul << 20), now + (512ul << 20) };
+	CHILD_CHECK(setrlimit(RLIMIT_AS, &rl) == 0);
+	char path[4096], err[512] = "";
+	CHILD_CHECK(entryemu_image_path(ENTRYEMU_POST_PATCH, path, sizeof(path)) != NULL);
+	entryemu *m = NULL;
+	CHILD_CHECK(entryemu_open(&m, path, err, sizeof(err)) == ENTRYEMU_E_NOMEM);
+	CHILD_CHECK(m == NULL);
+	CHILD_CHECK(strstr(err, "1 GiB of address space") != NULL);
+}
+
 static void test_machine_nulls(void **state) { (void)state; survives("machine NULLs", machine_nulls); }
 static void test_machine_bad_values(void **state) { (void)state; survives("machine values", machine_bad_values); }
 static void test_scenario_nulls(void **state) { (void)state; survives("scenario NULLs", scenario_nulls); }
 static void test_scenario_bad_values(void **state) { (void)state; survives("scenario values", scenario_bad_values); }
+
+/*
+ * AddressSanitizer and valgrind map far more than the limit set here for
+ * themselves: the test is for the plain build (CI runs that too).
+ */
+static void test_machine_without_address_space(void **state)
+{
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__)
+	skip();
+#endif
+	const char *preload = getenv("LD_PRELOAD");
+	if (preload && strstr(preload, "vgpreload"))
+		skip();
+	survives("no address space for an engine", machine_without_address_space);
+}
 
 int main(void)
 {
@@ -207,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_machine_bad_values),
 		cmocka_unit_test(test_scenario_nulls),
 		cmocka_unit_test(test_scenario_bad_values),
+		cmocka_unit_test(test_machine_without_address_space),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,20 @@ static entryemu *machine_for(struct machines *ms, const char *path)
 		rc = entryemu_reopen(&m, path, err, sizeof(err));
 	} else {
 		rc = entryemu_open(&m, path, err, sizeof(err));
+		/*
+		 * No room for another engine (each maps 1 GiB of address
+		 * space): the oldest machine kept is reopened on this image
+		 * instead.  Its image's code is translated again if it is
+		 * needed again: slower, and the same runs.
+		 */
+		if (rc == ENTRYEMU_E_NOMEM && ms->n > 0) {
+			m = ms->e[0].m;
+			free(ms->e[0].path);
+			memmove(&ms->e[0], &ms->e[1], (size_t)(ms->n - 1) * sizeof(ms->e[0]));
+			ms->n--;
+			err[0] = 0;
+			rc = entryemu_reopen(&m, path, err, sizeof(err));
+		}
 	}
 	if (rc) {
 		fprintf(stderr, "entryemu: %s: %s\n", entryemu_strerror(rc), err[0] ? err : path);

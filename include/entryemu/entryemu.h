@@ -120,7 +120,9 @@ ENTRYEMU_EXTERN const char *entryemu_image_named(const char *name, char *buf, si
 
 /*
  * Open a machine on the ELF32 kernel image at path.  On failure *out is
- * NULL and err (if not NULL) says why.
+ * NULL and err (if not NULL) says why.  Each machine's engine maps 1 GiB
+ * of address space for its translated code: ENTRYEMU_E_NOMEM when the
+ * process has no room for that (entryemu_reopen() reuses an engine).
  */
 ENTRYEMU_EXTERN int entryemu_open(entryemu **out, const char *image_path,
 				  char *err, size_t errlen);

@@ -59,6 +59,8 @@ typedef void (*engine_access_fn)(void *ctx, enum engine_access kind, uint32_t ad
 typedef void (*engine_store_fn)(void *ctx, uint32_t addr, uint32_t size, uint64_t value);
 typedef size_t engine_hook;
 
+/* 0, or ENGINE_E_NOMEM when memory or address space is short, or -1 */
+#define ENGINE_E_NOMEM (-2)
 int engine_open(struct engine **out, char *err, size_t errlen);
 void engine_close(struct engine *e);
 /*

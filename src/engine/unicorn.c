@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unicorn/unicorn.h>
 
 #define MAX_HOOKS 64
@@ -78,13 +79,40 @@ static const int uc_ids[ER_COUNT] = {
 	[ER_ES] = UC_X86_REG_ES, [ER_FS] = UC_X86_REG_FS, [ER_GS] = UC_X86_REG_GS,
 };
 
+/*
+ * Each engine's buffer of translated code: Unicorn 2.0.1 maps 1 GiB on a
+ * 64-bit host (QEMU's default size, read and write and exec, not
+ * reserved) as the engine starts, and when the mapping fails it prints a
+ * line and ends the whole process.  So the address space is asked for
+ * first, with room for the rest of the engine's set-up, and given back.
+ */
+#define ENGINE_CODE_BUFFER (1ul << 30)
+#define ENGINE_SETUP_ROOM (64ul << 20)
+
+static int address_space_for_engine(char *err, size_t errlen)
+{
+	size_t size = ENGINE_CODE_BUFFER + ENGINE_SETUP_ROOM;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "no room for another engine: each needs 1 GiB of address "
+			 "space for its translated code, and the process may not map more "
+			 "(its limit on address space, ulimit -v, or the system's on committed "
+			 "memory)");
+		return -1;
+	}
+	munmap(p, size);
+	return 0;
+}
+
 int engine_open(struct engine **out, char *err, size_t errlen)
 {
-	struct engine *e = calloc(1, sizeof(*e));
 	*out = NULL;
+	if (address_space_for_engine(err, errlen))
+		return ENGINE_E_NOMEM;
+	struct engine *e = calloc(1, sizeof(*e));
 	if (!e) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return ENGINE_E_NOMEM;
 	}
 	uc_err u = uc_open(UC_ARCH_X86, UC_MODE_32, &e->uc);
 	if (u != UC_ERR_OK) {
