@@ -175,6 +175,8 @@ struct cpu_run_state {
 					 * kernel instruction */
 	int shed;			/* stopped to narrow the hook to what the
 					 * run needs */
+	uint32_t shed_at;		/* at this instruction (linear), which has
+					 * not run: the run goes on there */
 	uint32_t widen_at;		/* stopped here (linear) to hook the kernel's code
 					 * too (inject.c); 0: not */
 	int asked;			/* inject_before_call() looked at asked_at */

@@ -33,14 +33,6 @@ int machine_cs_16(struct entryemu *m);
  * code segment (`8b 46 00' is mov 0(%bp),%ax there, through SS, and
  * mov 0(%esi),%eax in 32-bit code, through DS). */
 csh machine_user_cs(struct entryemu *m, int code16);
-/*
- * A hook stopped the engine before the instruction at linear address
- * linear, to go on from there: EIP is its offset in CS.  (Inside a code
- * hook Unicorn 2.0.1 holds EIP as the linear address, CS's base
- * included: taken as EIP, it sends a restart in vm86 mode or a 16-bit
- * segment off by the base.)
- */
-void machine_resume_at(struct entryemu *m, uint32_t linear);
 uint32_t machine_linear_pc(struct entryemu *m);
 uint32_t machine_stack_linear(struct entryemu *m, uint32_t off);
 uint32_t machine_ti_flags(struct entryemu *m);

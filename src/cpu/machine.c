@@ -128,11 +128,6 @@ csh machine_user_cs(struct entryemu *m, int code16)
 	return code16 ? m->cs16 : m->cs;
 }
 
-void machine_resume_at(struct entryemu *m, uint32_t linear)
-{
-	machine_set_reg(m, ER_EIP, linear - machine_cs_base(m));
-}
-
 /* The linear address of the next instruction: CS's base plus EIP. */
 uint32_t machine_linear_pc(struct entryemu *m)
 {

@@ -668,6 +668,9 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			 */
 			if (run->cpu.shed) {
 				run->cpu.shed = 0;
+				/* linear: EIP is its offset in CS (in vm86 mode or
+				 * a 16-bit segment with a base, not the same) */
+				start = run->cpu.shed_at - machine_cs_base(m);
 				m->inject_idle = INJECT_HOOK_KEEP;
 				m->inject_all_idle = INJECT_NARROW_RUNS;
 				if (instrument(m, look, all, trace, m->gdb != NULL, cfi))
