@@ -246,7 +246,7 @@ static void objdump_att(csh h, const cs_insn *insn, char *mn, size_t mnlen, char
  * and the formatting (about 10 us).  A line is reused only while the
  * bytes it was made from, the syntax and the user's labels are the same.
  */
-#define DISASM_LINES	256		/* direct-mapped, by address */
+#define DISASM_LINES	256		/* direct-mapped, by address (8 bits of hash) */
 struct disasm_line {
 	uint32_t addr;
 	uint8_t bytes[15], nbytes;	/* what it was made from */
@@ -260,7 +260,12 @@ static struct disasm_line *line_slot(struct entryemu *m, uint32_t addr)
 {
 	if (!m->disasm_lines && !(m->disasm_lines = calloc(DISASM_LINES, sizeof(*m->disasm_lines))))
 		return NULL;		/* no room: every line made afresh */
-	return &m->disasm_lines[(addr ^ (addr >> 8)) % DISASM_LINES];
+	/*
+	 * A multiplicative hash: with addr ^ addr >> 8, lines 0x202 bytes
+	 * apart shared a slot (an oops listing error_code and
+	 * machine_check made three lines afresh each run).
+	 */
+	return &m->disasm_lines[(uint32_t)(addr * 0x9e3779b1u) >> 24];
 }
 
 static int line_matches(const struct disasm_line *l, const struct entryemu *m, uint32_t addr,
