@@ -343,8 +343,23 @@ static size_t block_insns(struct entryemu *m, const struct block_info *b, uint32
 	size_t left = b->size;
 	uint64_t a = b->addr;
 	csh cs = b->code16 ? m->cs_count16 : m->cs_count;
-	while (p && left && n < 256 && cs_disasm_iter(cs, &code, &left, &a, m->count_insn))
+	while (p && left && n < 256) {
+		/* the sizes count_block() knows without a decode first */
+		struct insn_facts f;
+		size_t k = b->code16 ? 0 : insn_plain_size(code, left);
+		if (!k && !b->code16)
+			k = insn_facts_plain(code, left, (uint32_t)a, &f);
+		if (k) {
+			all[n++] = (uint32_t)a;
+			code += k;
+			left -= k;
+			a += k;
+			continue;
+		}
+		if (!cs_disasm_iter(cs, &code, &left, &a, m->count_insn))
+			break;
 		all[n++] = (uint32_t)m->count_insn->address;
+	}
 	size_t from = n > max ? n - max : 0;
 	memcpy(out, all + from, (n - from) * sizeof(*out));
 	return n - from;
