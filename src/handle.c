@@ -229,6 +229,7 @@ void entryemu_close(entryemu *m)
 	callouts_free(m);
 	entryemu_set_labels(m, NULL, 0);
 	free(m->disasm_lines);
+	free(m->ucode_src);
 	machine_unmap(m);
 	image_free(&m->img);
 	for (size_t i = 0; i < m->nimage_findings; i++)

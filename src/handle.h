@@ -249,6 +249,9 @@ struct entryemu {
 	struct image_symbol *labels;	/* user code's names (entryemu_set_labels) */
 	size_t nlabels;
 	size_t ucode_len;		/* bytes of user code currently loaded */
+	uint8_t *ucode_src;		/* the code given for them (before the
+					 * rewrite and the jmp), ucode_src_len bytes */
+	size_t ucode_src_len;
 	int code_readonly;		/* its pages are read-only now (paging.c) */
 	size_t vm86_code_len;		/* and of vm86 code, at ENTRYEMU_VM86_MEM */
 	uint32_t thread_size;

@@ -95,6 +95,32 @@ static void written_code_not_rerun(entryemu *m, uint32_t at)
 	assert_int_not_equal(final_regs(r)->eax, 0x42);
 }
 
+/*
+ * Code that writes over its own bytes, given again for the next run: the
+ * reset finds the loaded code written over and clears it, and the load
+ * must put it back (it may skip the work only for code still there).  A
+ * store turns the incl ahead into a nop, which the CPU then runs (SDM
+ * vol. 3A 11.6): %eax ends at 1, on every run.
+ */
+static void test_same_code_after_it_wrote_itself(void **state)
+{
+	entryemu *m = *state;
+	uint8_t code[14] = {
+		0xb8, 0, 0, 0, 0,			/* movl $0,%eax */
+		0xc6, 0x05, 0, 0, 0, 0, 0x90,		/* movb $0x90,x */
+		0x40,					/* x: incl %eax */
+		0x40,					/* incl %eax */
+	};
+	put32(code + 7, ENTRYEMU_USER_CODE + 12);
+	entryemu_result *r = new_result();
+	for (int i = 0; i < 3; i++) {
+		struct entryemu_setup s = { .flags = ENTRYEMU_RUN_CHECK_RESET };
+		run_code(m, &s, code, sizeof(code), r);
+		assert_outcome(r, ENTRYEMU_DONE);
+		assert_int_equal(final_regs(r)->eax, 1);
+	}
+}
+
 /* in the user code region, which runs load code into */
 static void test_written_code_not_rerun(void **state)
 {
@@ -528,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_user_stack_push_undone),
 		cmocka_unit_test(test_exit_page_write_undone),
 		cmocka_unit_test(test_written_code_not_rerun),
+		cmocka_unit_test(test_same_code_after_it_wrote_itself),
 		cmocka_unit_test(test_written_data_code_not_rerun),
 		cmocka_unit_test(test_zero_code_written_rerun_alike),
 		cmocka_unit_test(test_written_code_far_apart),
