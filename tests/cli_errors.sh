@@ -106,20 +106,28 @@ else
 	echo "skip crafted images: readelf (binutils) is missing"
 fi
 
+# limited LIMIT N ARGS...: `entryemu ARGS' under `ulimit LIMIT' exits 0
+# with at least N runs passed
+limited() {
+	limit=$1 want=$2
+	shift 2
+	out=$( (ulimit $limit && "$cli" "$@") 2>&1)
+	rc=$?
+	passes=$(printf '%s\n' "$out" | grep -c ' PASS ')
+	if [ "$rc" -ne 0 ] || [ "$passes" -lt "$want" ]; then
+		echo "FAIL replay under ulimit $limit: exit $rc, $passes passes: $(printf '%s\n' "$out" | tail -1)"
+		failures=$((failures + 1))
+	else
+		echo "ok   replay under ulimit $limit: $passes passes"
+	fi
+}
+
 # many files under a low limit of descriptors: replay's output files are
 # two a worker, not two a file (80 for these 40 files, past the limit)
 mkdir "$tmp/many"
 i=0
 while [ $i -lt 40 ]; do cp "$good" "$tmp/many/s$i.yaml"; i=$((i + 1)); done
-out=$( (ulimit -n 32 && "$cli" replay -j2 "$tmp"/many/*.yaml) 2>&1)
-rc=$?
-passes=$(printf '%s\n' "$out" | grep -c ' PASS ')
-if [ "$rc" -ne 0 ] || [ "$passes" -lt 40 ]; then
-	echo "FAIL 40 files under ulimit -n 32: exit $rc, $passes passes: $(printf '%s\n' "$out" | tail -1)"
-	failures=$((failures + 1))
-else
-	echo "ok   40 files under ulimit -n 32: $passes passes"
-fi
+limited "-n 32" 40 replay -j2 "$tmp"/many/*.yaml
 
 # room for one engine only (each maps 1 GiB of address space): replay
 # reopens the machine it has on the next image, and with no room for
@@ -128,16 +136,8 @@ fi
 if ldd "$cli" 2>/dev/null | grep -q libasan; then
 	echo "skip address-space limits: an ASan build maps terabytes of shadow"
 else
-	irq="$dir/../scenarios/irq-kernel.yaml"
-	out=$( (ulimit -v 1500000 && "$cli" replay -j1 "$good" "$irq") 2>&1)
-	rc=$?
-	passes=$(printf '%s\n' "$out" | grep -c ' PASS ')
-	if [ "$rc" -ne 0 ] || [ "$passes" -ne 8 ]; then
-		echo "FAIL replay under ulimit -v 1500000: exit $rc, $passes passes: $(printf '%s\n' "$out" | tail -1)"
-		failures=$((failures + 1))
-	else
-		echo "ok   replay under ulimit -v 1500000: $passes passes"
-	fi
+	# two files on four images each: eight runs
+	limited "-v 1500000" 8 replay -j1 "$good" "$dir/../scenarios/irq-kernel.yaml"
 	out=$( (ulimit -v 700000 && "$cli" replay -j1 "$good") 2>&1)
 	rc=$?
 	if [ "$rc" -ne 2 ] || ! printf '%s\n' "$out" | grep -q "1 GiB of address space"; then

@@ -435,6 +435,18 @@ static int get_bytes(struct parser *p, struct fy_node *k, struct fy_node *v)
 	return 0;
 }
 
+/* A 0-or-1 key of the setup (vm86, code_readonly): its value and where it was given. */
+static int get_switch(struct parser *p, struct fy_node *k, struct fy_node *v, int *out,
+		      struct loc *where)
+{
+	struct value val;
+	if (get_value(p, k, v, 1, 0, &val) < 0)
+		return -1;
+	*out = (int)val.num;
+	*where = loc_of(k);
+	return 0;
+}
+
 static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 		    struct fy_node *v, void *c)
 {
@@ -460,20 +472,10 @@ static int top_pair(struct parser *p, const char *key, struct fy_node *k,
 		return parse_cr0(p, k, v);
 	if (!strcmp(key, "kernel_thread"))
 		return parse_kernel_thread(p, k, v);
-	if (!strcmp(key, "vm86")) {
-		if (get_value(p, k, v, 1, 0, &val) < 0)
-			return -1;
-		s->setup.vm86 = (int)val.num;
-		s->vm86_loc = loc_of(k);
-		return 0;
-	}
-	if (!strcmp(key, "code_readonly")) {
-		if (get_value(p, k, v, 1, 0, &val) < 0)
-			return -1;
-		s->setup.code_readonly = (int)val.num;
-		s->code_readonly_loc = loc_of(k);
-		return 0;
-	}
+	if (!strcmp(key, "vm86"))
+		return get_switch(p, k, v, &s->setup.vm86, &s->vm86_loc);
+	if (!strcmp(key, "code_readonly"))
+		return get_switch(p, k, v, &s->setup.code_readonly, &s->code_readonly_loc);
 	if (!strcmp(key, "cpu")) {
 		char buf[16];
 		const char *c = fy_node_is_scalar(v) ? scalar(v, buf, sizeof(buf)) : NULL;
