@@ -243,6 +243,7 @@ struct entryemu {
 	 * last fetch began */
 	uint32_t fetch_next, fetch_from, fetch_clean, fetch_last;
 	uint64_t fetch_stores;		/* watched_stores when it looked */
+	uint64_t fetch_blocks;		/* blocks run (count_state) at the last fetch */
 	uint64_t watched_stores;	/* guest stores to watched pages (memory.c) */
 	uint32_t running_lo, running_hi;	/* the running block's bytes (counting.c) */
 	int running_stored;		/* a guest store went into them (memory.c) */

@@ -474,9 +474,15 @@ void far_indirect_fetch_hook(void *data, uint32_t addr, uint32_t size)
 	 * reads it again as their ModRM.  An anchor there would be inside
 	 * the instruction, and the decode from it out of step: `les
 	 * 4(%eax),%eax; movl $0xc0c4,%ecx' had the c4 c0 of the immediate
-	 * taken for a VEX prefix and rewritten.
+	 * taken for a VEX prefix and rewritten.  That is within one
+	 * translation; a block run since makes it a new one, from those
+	 * bytes: `eb ff' (jmp .-1) goes on at its own last byte, which the
+	 * engine read last.
 	 */
-	int again = addr == m->fetch_last && addr + size == m->fetch_next;
+	uint64_t blocks = m->count ? m->count->blocks : 0;
+	int again = addr == m->fetch_last && addr + size == m->fetch_next &&
+		    blocks == m->fetch_blocks;
+	m->fetch_blocks = blocks;
 	if ((addr != m->fetch_next && !again) || m->fetch_stores != m->watched_stores) {
 		m->fetch_from = m->fetch_clean = addr;
 		m->fetch_stores = m->watched_stores;

@@ -699,6 +699,7 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 	machine_restore(m);
 	forget_put_back_code(m);
 	m->fetch_next = m->fetch_from = m->fetch_clean = m->fetch_last = 0;
+	m->fetch_blocks = 0;
 	if ((s->flags & ENTRYEMU_RUN_CHECK_RESET) && machine_check_restored(m))
 		return ENTRYEMU_E_ENGINE;
 	if (machine_ti_flags(m) != s->ti_flags)
