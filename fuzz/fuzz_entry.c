@@ -52,6 +52,7 @@
 #include <entryemu/entryemu.h>
 #include <entryemu/scenario.h>
 #include "images.h"
+#include "process.h"
 #include "known.h"
 
 #include <stdint.h>
@@ -130,6 +131,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	fuzz_process_setup();
 	fuzz_find_images();
 	print_results = getenv("ENTRYEMU_FUZZ_PRINT") != NULL;
 	open_machines();

@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <entryemu/entryemu.h>
+#include "process.h"
 #include "known.h"
 
 #include <capstone/capstone.h>
@@ -59,6 +60,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	fuzz_process_setup();
 	input_fd = memfd_create("fuzz-image.elf", MFD_CLOEXEC);
 	if (input_fd < 0 || entryemu_result_new(&result) ||
 	    cs_open(CS_ARCH_X86, CS_MODE_32, &cs) != CS_ERR_OK) {

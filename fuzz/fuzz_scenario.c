@@ -35,6 +35,7 @@
 #include <entryemu/entryemu.h>
 #include <entryemu/scenario.h>
 #include "images.h"
+#include "process.h"
 #include "known.h"
 
 #include <dirent.h>
@@ -150,6 +151,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	fuzz_process_setup();
 	fuzz_find_images();
 #ifdef ENTRYEMU_FUZZ_ASM
 	/* no cache: a path under a non-directory cannot be created */
