@@ -4,9 +4,14 @@
  * encoding rules of the Intel SDM vol. 2A: 2.1 (opcode, ModRM, SIB,
  * displacement), table 2-2 (32-bit ModRM: mod 00 r/m 101 is disp32 alone,
  * r/m 100 a SIB byte, mod 01 disp8, mod 10 disp32, mod 11 a register) and
- * table 2-3 (SIB base 101 with mod 00: disp32, no base).  Then every
- * opcode, ModRM and SIB against Capstone, which the sweep otherwise asks:
- * where both give a size they must agree.
+ * table 2-3 (SIB base 101 with mod 00: disp32, no base).
+ * insn_length32() covers most of the one-byte map and the common
+ * two-byte opcodes, with prefixes: by the manual, then against Capstone,
+ * which the sweep and the instruction count otherwise ask, over every
+ * opcode and ModRM under several prefixes and over random bytes: where
+ * it gives a size, the decoder must give the same, and the same answer
+ * to whether the instruction moves the stack as counting.c counts it
+ * (the decoder's PUSH, POP, near CALL and RET, IRET).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +25,8 @@
 
 static size_t size_of(const uint8_t *b, size_t n)
 {
-	return insn_plain_size(b, n);
+	unsigned traits;
+	return insn_length32(b, n, &traits);
 }
 
 static void test_by_the_manual(void **state)
@@ -42,10 +48,10 @@ static void test_by_the_manual(void **state)
 		{ { 0x87, 0x18 }, 2, 2 },			/* xchg %ebx,(%eax) */
 		{ { 0x8b, 0x85, 1, 2, 3 }, 5, 0 },		/* cut short */
 		{ { 0x00 }, 1, 0 },				/* no ModRM yet */
-		{ { 0x66, 0x89, 0xc0 }, 3, 0 },			/* a prefix: not taken */
-		{ { 0x04, 0x01 }, 2, 0 },			/* add $1,%al: an immediate */
-		{ { 0x8d, 0x00 }, 2, 0 },			/* lea: not taken */
-		{ { 0x0f, 0xaf, 0xc0 }, 3, 0 },			/* two-byte opcode */
+		{ { 0x66, 0x89, 0xc0 }, 3, 3 },			/* mov %ax,%ax: a prefix */
+		{ { 0x04, 0x01 }, 2, 2 },			/* add $1,%al: an immediate */
+		{ { 0x8d, 0x00 }, 2, 2 },			/* lea (%eax),%eax */
+		{ { 0x0f, 0xaf, 0xc0 }, 3, 3 },			/* imul %eax,%eax */
 		{ { 0xff, 0xd8 }, 2, 0 },			/* the sweep's own business */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -138,10 +144,77 @@ static void test_unknown_with_prefixes(void **state)
 	assert_int_equal(insn_unknown_size(p16, 5), 0);			/* cut short */
 }
 
-/* b's first n bytes, where insn_plain_size gives a size: 1 (and the decoder agrees) */
-static int agrees(csh cs, cs_insn *insn, const uint8_t *b, size_t n)
+/*
+ * insn_length32 by the manual (vol. 2A chapter 2 and the instruction
+ * pages): immediates by operand size, moffs by address size, far
+ * pointers, the groups' defined slots.
+ */
+static void test_length32_by_the_manual(void **state)
 {
-	size_t got = size_of(b, n);
+	(void)state;
+	static const struct { uint8_t b[12]; size_t n, want; unsigned traits; } cases[] = {
+		{ { 0x68, 1, 2, 3, 4 }, 5, 5, INSN_MOVES_STACK },	/* push $imm32 */
+		{ { 0x66, 0x68, 1, 2 }, 4, 4, INSN_MOVES_STACK },	/* pushw $imm16 */
+		{ { 0x6a, 1 }, 2, 2, INSN_MOVES_STACK },		/* push $imm8 */
+		{ { 0x05, 1, 2, 3, 4 }, 5, 5, 0 },			/* add $imm32,%eax */
+		{ { 0x66, 0x05, 1, 2 }, 4, 4, 0 },			/* add $imm16,%ax */
+		{ { 0xa1, 1, 2, 3, 4 }, 5, 5, 0 },			/* mov moffs32,%eax */
+		{ { 0x67, 0xa1, 1, 2 }, 4, 4, 0 },			/* mov moffs16,%eax */
+		{ { 0x9a, 1, 2, 3, 4, 5, 6 }, 7, 7, 0 },		/* lcall ptr16:32 */
+		{ { 0x66, 0xea, 1, 2, 3, 4 }, 6, 6, 0 },		/* ljmpw ptr16:16 */
+		{ { 0xc8, 0x10, 0, 1 }, 4, 4, 0 },			/* enter $16,$1 */
+		{ { 0xc2, 4, 0 }, 3, 3, INSN_MOVES_STACK },		/* ret $4 */
+		{ { 0xca, 4, 0 }, 3, 3, 0 },				/* lret $4: far */
+		{ { 0xe8, 1, 2, 3, 4 }, 5, 5, INSN_MOVES_STACK },	/* call rel32 */
+		{ { 0x0f, 0x84, 1, 2, 3, 4 }, 6, 6, 0 },		/* je rel32 */
+		{ { 0x66, 0x0f, 0x84, 1, 2 }, 5, 5, 0 },		/* je rel16 */
+		{ { 0xf6, 0xc0, 1 }, 3, 3, 0 },				/* test $1,%al: /0 has ib */
+		{ { 0xf7, 0x05, 1, 2, 3, 4, 5, 6, 7, 8 }, 10, 10, 0 },	/* testl $imm32,abs32 */
+		{ { 0xf7, 0xd0 }, 2, 2, 0 },				/* not %eax: /2 none */
+		{ { 0xc7, 0x45, 0xfc, 1, 2, 3, 4 }, 7, 7, 0 },		/* movl $imm32,-4(%ebp) */
+		{ { 0x66, 0xc7, 0x00, 1, 2 }, 5, 5, 0 },		/* movw $imm16,(%eax) */
+		{ { 0x67, 0x8b, 0x06, 1, 2 }, 5, 5, 0 },		/* 16-bit addressing: disp16 */
+		{ { 0xff, 0x34, 0x24 }, 3, 3, INSN_MOVES_STACK },	/* push (%esp) */
+		{ { 0xff, 0x1d, 1, 2, 3, 4 }, 6, 6, 0 },		/* lcall *abs32: far */
+		{ { 0x2e, 0x8b, 0x00 }, 3, 3, INSN_CS_PREFIX },		/* a CS override */
+		{ { 0x0f, 0xa8 }, 2, 2, INSN_MOVES_STACK },		/* push %gs */
+		{ { 0x0f, 0xb6, 0xc0 }, 3, 3, 0 },			/* movzbl %al,%eax */
+		/* left to a decoder */
+		{ { 0xff, 0xd8 }, 2, 0, 0 },		/* lcall *%eax: #UD */
+		{ { 0xff, 0xf8 }, 2, 0, 0 },		/* ff /7: undefined */
+		{ { 0xc7, 0xc8, 1, 2, 3, 4 }, 6, 0, 0 },	/* group 11 /1 */
+		{ { 0x8d, 0xc0 }, 2, 0, 0 },		/* lea with a register */
+		{ { 0xc5, 0xf8, 0x77 }, 3, 0, 0 },	/* VEX */
+		{ { 0xf0, 0x01, 0x00 }, 3, 0, 0 },	/* LOCK */
+		{ { 0xd9, 0xc0 }, 2, 0, 0 },		/* x87 */
+		{ { 0xf3, 0x0f, 0xbc, 0xc0 }, 4, 0, 0 },	/* tzcnt */
+		{ { 0x68, 1, 2, 3 }, 4, 0, 0 },		/* cut short */
+		{ { 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26 },
+		  12, 0, 0 },				/* prefixes alone */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned traits;
+		size_t got = insn_length32(cases[i].b, cases[i].n, &traits);
+		if (got != cases[i].want || (got && traits != cases[i].traits))
+			fail_msg("case %zu (%02x %02x): %zu traits %u, expected %zu traits %u", i,
+				 cases[i].b[0], cases[i].b[1], got, traits, cases[i].want,
+				 cases[i].traits);
+	}
+}
+
+static uint32_t next_random(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* b (n bytes), where insn_length32 gives a size: the decoder's size and stack moves agree */
+static int length32_agrees(csh cs, cs_insn *insn, const uint8_t *b, size_t n)
+{
+	unsigned traits;
+	size_t got = insn_length32(b, n, &traits);
 	if (!got)
 		return 0;
 	const uint8_t *p = b;
@@ -149,35 +222,67 @@ static int agrees(csh cs, cs_insn *insn, const uint8_t *b, size_t n)
 	uint64_t a = 0;
 	size_t want = cs_disasm_iter(cs, &p, &left, &a, insn) ? insn->size : 0;
 	if (got != want)
-		fail_msg("%02x %02x %02x in %zu bytes: %zu, the decoder %zu", b[0], b[1], b[2], n,
-			 got, want);
+		fail_msg("%02x %02x %02x %02x %02x: %zu, the decoder %zu", b[0], b[1], b[2], b[3],
+			 b[4], got, want);
+	unsigned id = insn->id;
+	int stack = id == X86_INS_PUSH || id == X86_INS_POP || id == X86_INS_PUSHFD ||
+		    id == X86_INS_POPFD || id == X86_INS_PUSHAL || id == X86_INS_POPAL ||
+		    id == X86_INS_CALL || id == X86_INS_RET || id == X86_INS_IRETD ||
+		    id == X86_INS_PUSHF || id == X86_INS_POPF || id == X86_INS_PUSHAW ||
+		    id == X86_INS_POPAW || id == X86_INS_IRET;
+	if (stack != ((traits & INSN_MOVES_STACK) != 0))
+		fail_msg("%02x %02x %02x: %s moves the stack: %d, here %u", b[0], b[1], b[2],
+			 insn->mnemonic, stack, traits);
+	if (got > 1 && insn_length32(b, got - 1, &traits))
+		fail_msg("%02x %02x %02x: a size in fewer bytes than it needs", b[0], b[1], b[2]);
 	return 1;
 }
 
-static void test_agrees_with_the_decoder(void **state)
+static void test_length32_agrees_with_the_decoder(void **state)
 {
 	(void)state;
 	csh cs;
 	assert_int_equal(cs_open(CS_ARCH_X86, CS_MODE_32, &cs), CS_ERR_OK);
 	cs_insn *insn = cs_malloc(cs);
 	assert_non_null(insn);
+	static const uint8_t prefixes[][3] = {
+		{ 0 }, { 1, 0x66 }, { 1, 0x67 }, { 2, 0x66, 0x67 }, { 2, 0xf3, 0x2e },
+		{ 1, 0xf2 }, { 2, 0x26, 0x64 },
+	};
+	uint32_t x = 0x2545f491;
 	unsigned long taken = 0;
-	uint8_t b[16];
-	for (unsigned i = 0; i < sizeof(b); i++)
-		b[i] = (uint8_t)(0x11 * i);
-	for (unsigned op = 0; op < 256; op++)
-		for (unsigned modrm = 0; modrm < 256; modrm++) {
-			/* a SIB byte only after r/m 100 */
-			unsigned sibs = (modrm & 7) == 4 ? 256u : 1u;
-			for (unsigned sib = 0; sib < sibs; sib++) {
-				b[0] = (uint8_t)op, b[1] = (uint8_t)modrm, b[2] = (uint8_t)sib;
-				for (size_t n = 1; n <= 8; n++)
-					taken += (unsigned long)agrees(cs, insn, b, n);
-			}
-			b[2] = 0x22;
-		}
-	/* the forms above: 42 opcodes, every ModRM, in enough bytes */
-	assert_true(taken > 42u * 256u);
+	uint8_t b[24];
+	for (size_t k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++) {
+		size_t np = prefixes[k][0];
+		for (size_t i = 0; i < np; i++)
+			b[i] = prefixes[k][1 + i];
+		/* the one-byte map, then the two-byte one, every ModRM */
+		for (unsigned two = 0; two < 2; two++)
+			for (unsigned op = 0; op < 256; op++)
+				for (unsigned modrm = 0; modrm < 256; modrm++) {
+					size_t at = np;
+					if (two)
+						b[at++] = 0x0f;
+					b[at++] = (uint8_t)op;
+					b[at++] = (uint8_t)modrm;
+					for (size_t i = at; i < sizeof(b); i++)
+						b[i] = (uint8_t)next_random(&x);
+					taken += (unsigned long)length32_agrees(cs, insn, b, sizeof(b));
+				}
+	}
+	/* random bytes after a random run of prefixes */
+	static const uint8_t legacy[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67,
+					  0xf2, 0xf3 };
+	for (unsigned r = 0; r < 100000; r++) {
+		size_t np = next_random(&x) % 4;
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)next_random(&x);
+		for (size_t i = 0; i < np; i++)
+			b[i] = legacy[next_random(&x) % sizeof(legacy)];
+		taken += (unsigned long)length32_agrees(cs, insn, b, sizeof(b));
+	}
+	/* most of the one-byte map with most ModRMs, under each prefix */
+	assert_true(taken > 7ul * 180u * 200u);
 	cs_free(insn, 1);
 	cs_close(&cs);
 }
@@ -189,7 +294,8 @@ int main(void)
 		cmocka_unit_test(test_modrm_by_the_manual),
 		cmocka_unit_test(test_opcode_map_by_the_manual),
 		cmocka_unit_test(test_unknown_with_prefixes),
-		cmocka_unit_test(test_agrees_with_the_decoder),
+		cmocka_unit_test(test_length32_by_the_manual),
+		cmocka_unit_test(test_length32_agrees_with_the_decoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,19 +59,24 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 	uint64_t a = addr;
 	/*
 	 * A handle without detail and a reused insn: lengths and ids
-	 * suffice.  Zero padding and the other sizes insn_size.c knows (none
-	 * of them moves the stack) need no decode: a fuzzed program's loops
-	 * over zeroed memory are made of them.  Nor do the entry code's
-	 * pushes, pops, jumps and register moves (image/insn_facts.c): a
-	 * decode costs fifty times as much.  Both know 32-bit code only.
+	 * suffice.  The sizes and stack moves the opcode maps fix
+	 * (insn_size.c: most instructions, zero padding among them) need no
+	 * decode, nor do the entry code's pushes, pops, jumps and register
+	 * moves (image/insn_facts.c): a decode costs fifty times as much.
+	 * Both know 32-bit code only.
 	 */
 	while (left) {
 		if (last)
 			*last = (uint32_t)a;
 		struct insn_facts f;
-		size_t k = code16 ? 0 : insn_plain_size(code, left);
-		if (!k && !code16 && (k = insn_facts_plain(code, left, (uint32_t)a, &f)))
+		unsigned t = 0;
+		size_t k = code16 ? 0 : insn_length32(code, left, &t);
+		if (k) {
+			b->stack_ops = (uint16_t)(b->stack_ops + ((t & INSN_MOVES_STACK) != 0));
+			b->cs_override = (uint16_t)(b->cs_override + ((t & INSN_CS_PREFIX) != 0));
+		} else if (!code16 && (k = insn_facts_plain(code, left, (uint32_t)a, &f))) {
 			b->stack_ops = (uint16_t)(b->stack_ops + f.moves_stack);
+		}
 		if (k) {
 			n++;
 			code += k;
@@ -346,7 +351,8 @@ static size_t block_insns(struct entryemu *m, const struct block_info *b, uint32
 	while (p && left && n < 256) {
 		/* the sizes count_block() knows without a decode first */
 		struct insn_facts f;
-		size_t k = b->code16 ? 0 : insn_plain_size(code, left);
+		unsigned t;
+		size_t k = b->code16 ? 0 : insn_length32(code, left, &t);
 		if (!k && !b->code16)
 			k = insn_facts_plain(code, left, (uint32_t)a, &f);
 		if (k) {

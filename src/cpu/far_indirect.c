@@ -383,8 +383,9 @@ static size_t sweep(struct walk *w, size_t from, size_t to, int until_seen)
 			continue;
 		}
 		size_t size = known_size(w, at);
+		unsigned traits;
 		if (!size)
-			size = insn_plain_size(w->code + at, w->len - at);
+			size = insn_length32(w->code + at, w->len - at, &traits);
 		if (!size) {
 			const uint8_t *p = w->code + at;
 			size_t left = w->len - at;

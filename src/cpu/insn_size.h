@@ -11,14 +11,6 @@ int insn_legacy_prefix(uint8_t b);
 int insn_has_prefix(const uint8_t *code, size_t len, uint8_t prefix);
 
 /*
- * The size of the 32-bit instruction at code (len bytes there) when its
- * opcode and ModRM give it alone: no prefix, and NOP, INT3 or an ALU,
- * TEST, XCHG or MOV between a register and r/m (zero padding is one).
- * 0 for any other instruction, or when len cuts it short.
- */
-size_t insn_plain_size(const uint8_t *code, size_t len);
-
-/*
  * The bytes a ModRM (len bytes there) brings with it, itself included:
  * a SIB byte and a displacement, by 32-bit addressing (SDM vol. 2A
  * tables 2-2, 2-3) or, with addr16, by 16-bit addressing (table 2-1).
@@ -49,5 +41,18 @@ size_t insn_map_size(const uint8_t *op, size_t len, int addr16);
 size_t insn_unknown_size(const uint8_t *code, size_t len);
 /* The same in 16-bit code, where a 67 makes the addressing 32-bit. */
 size_t insn_unknown_size16(const uint8_t *code, size_t len);
+
+/*
+ * The size of the 32-bit instruction at code (len bytes there) when the
+ * opcode maps fix it (SDM vol. 2A chapter 2, tables A-2 and A-3): its
+ * legacy prefixes but LOCK, and every one-byte opcode but the x87
+ * escapes and a few others, and the common two-byte ones, with the
+ * ModRM forms each defines.  0 for anything else (a decoder's to say),
+ * or when len cuts it short.  *traits: INSN_MOVES_STACK for a push, a
+ * pop, a near CALL or RET, or an IRET; INSN_CS_PREFIX for a 2e prefix.
+ */
+#define INSN_MOVES_STACK 1u
+#define INSN_CS_PREFIX 2u
+size_t insn_length32(const uint8_t *code, size_t len, unsigned *traits);
 
 #endif

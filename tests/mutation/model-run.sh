@@ -5,6 +5,7 @@
 # it is linked with the build's other library objects into a private
 # libentryemu.so.1, which the suites load first through LD_LIBRARY_PATH:
 #   test_deliver_model (relinked, for deliver_model.c and desc.c mutants),
+#   test_insn_size (relinked, for insn_size.c mutants),
 #   test_delivery, test_kernel_faults, test_reset, test_syscall, test_tsc,
 #   test_code_readonly and
 #   `entryemu replay` of every bundled scenario (through a CLI linked
@@ -54,10 +55,11 @@ link_lib() {
 }
 
 # Run the suites against the library in $1/lib; $2: also relink and run
-# test_deliver_model with these objects (deliver_model.o desc.o).
+# test_deliver_model with these objects (deliver_model.o desc.o); $3: and
+# test_insn_size with this insn_size.o.
 # Prints nothing and returns 0 if all pass, else names the suite that failed.
 suites() {
-	dir=$1 tdm=$2
+	dir=$1 tdm=$2 tis=${3:-}
 	export ENTRYEMU_IMAGE_DIR="$ENTRYEMU_IMAGES"
 	lp="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 	if [ -n "$tdm" ]; then
@@ -66,6 +68,14 @@ suites() {
 			>"$dir/tdm.link.log" 2>&1 || { echo "test_deliver_model (does not link)"; return 1; }
 		timeout 60 "$dir/test_deliver_model" >"$dir/test_deliver_model.log" 2>&1 ||
 			{ echo test_deliver_model; return 1; }
+	fi
+	if [ -n "$tis" ]; then
+		# shellcheck disable=SC2086
+		$CC -o "$dir/test_insn_size" "$work/test_insn_size.o" $tis $CMOCKA \
+			$(pkg-config --libs capstone) >"$dir/tis.link.log" 2>&1 ||
+			{ echo "test_insn_size (does not link)"; return 1; }
+		timeout 60 "$dir/test_insn_size" >"$dir/test_insn_size.log" 2>&1 ||
+			{ echo test_insn_size; return 1; }
 	fi
 	for t in test_delivery test_kernel_faults test_reset test_syscall test_tsc \
 		 test_code_readonly; do
@@ -104,7 +114,9 @@ if [ "${1:-}" = --one ]; then	# one mutant: writes its verdict file
 	fi
 	tdm=""
 	case $file in src/cpu/deliver_model.c|src/cpu/desc.c) tdm=$(tdm_objects "$file" "$d/mutant.o") ;; esac
-	if by=$(suites "$d" "$tdm"); then
+	tis=""
+	[ "$file" = src/cpu/insn_size.c ] && tis=$d/mutant.o
+	if by=$(suites "$d" "$tdm" "$tis"); then
 		echo "SURVIVED" >"$d.verdict"
 	else
 		echo "killed by $by" >"$d.verdict"
@@ -127,11 +139,14 @@ t0=$(date +%s)
 # shellcheck disable=SC2086
 $CC $CFLAGS -c -o "$work/test_deliver_model.o" "$top/tests/test_deliver_model.c" ||
 	{ echo "model-run: cannot compile test_deliver_model.c"; exit 2; }
+# shellcheck disable=SC2086
+$CC $CFLAGS -c -o "$work/test_insn_size.o" "$top/tests/test_insn_size.c" ||
+	{ echo "model-run: cannot compile test_insn_size.c"; exit 2; }
 if ! link_lib "$work/baseline" "" "" >"$work/baseline.log" 2>&1; then
 	echo "model-run: cannot link the unmutated library; see $work/baseline.log"
 	exit 2
 fi
-if by=$(suites "$work/baseline" "$(tdm_objects "" "")"); then :; else
+if by=$(suites "$work/baseline" "$(tdm_objects "" "")" "$(obj_of src/cpu/insn_size.c)"); then :; else
 	echo "model-run: the unmutated library fails $by; see $work/baseline"
 	exit 1
 fi
