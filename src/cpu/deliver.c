@@ -417,7 +417,13 @@ static void deliver_intr(struct entryemu *m, uint32_t intno)
 	} else {
 		struct fault_info fi;
 		count_unexecuted(m, pc);	/* the faulting insn did not retire */
-		if (fault_derive(m, (int)intno, pc, &fi) < 0) {
+		int derived = fault_derive(m, (int)intno, pc, &fi);
+		uint32_t cr2;
+		if (derived < 0 && fault_fetch_runs_off(m, pc, &cr2)) {
+			deliver_page_fault_at(m, pc, cr2, 0);	/* the fetch faults first */
+			return;
+		}
+		if (derived < 0) {
 			char sym[128];
 			machine_stop(m, ENTRYEMU_UNSUPPORTED, "exception %u at %s: %s",
 				     intno, entryemu_symbolize(m, eip, sym, sizeof(sym)),

@@ -303,6 +303,38 @@ static int derive_from_check(struct fault_info *info, int vector, struct fault f
 	return 0;
 }
 
+/*
+ * The CPU fetches the whole instruction before it decodes or runs it: a
+ * fault from fetching the next instruction comes before one from
+ * decoding it or running it (SDM vol. 3A table 6-2, priorities 6, 7 and
+ * 8).  The engine checks some instructions before it has read all of
+ * them (MOV to or from a control or debug register at CPL 3 is #GP with
+ * its ModRM unread), and so faults at one whose last bytes are not
+ * mapped.  Its length comes from a decode of the bytes there, the
+ * missing ones taken as zero: a ModRM or immediate that follows counts
+ * whatever its value.
+ */
+int fault_fetch_runs_off(struct entryemu *m, uint32_t eip, uint32_t *cr2)
+{
+	size_t avail = machine_avail(m, eip, 15);
+	uint8_t *code = avail ? machine_ptr(m, eip, 1) : NULL;
+	if (!code || avail >= 15)
+		return 0;
+	uint8_t bytes[15] = { 0 };
+	memcpy(bytes, code, avail);
+	cs_insn *insn = NULL;
+	size_t size = 0;
+	if (cs_disasm(machine_user_cs(m, machine_cs_16(m)), bytes, sizeof(bytes), eip, 1,
+		      &insn) == 1) {
+		size = insn->size;
+		cs_free(insn, 1);
+	}
+	if (size <= avail)
+		return 0;
+	*cr2 = eip + (uint32_t)avail;
+	return 1;
+}
+
 int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info *info)
 {
 	memset(info, 0, sizeof(*info));

@@ -38,6 +38,13 @@ int vector_has_error_code(int vector);
 int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info *info);
 
 /*
+ * Does the instruction at linear eip run on past the bytes mapped
+ * there?  Then the CPU faults fetching it, before it could decode or run
+ * it: *cr2 is the first byte it cannot fetch.
+ */
+int fault_fetch_runs_off(struct entryemu *m, uint32_t eip, uint32_t *cr2);
+
+/*
  * Is the instruction at eip LOCK-prefixed and, with the prefix, no
  * instruction at all?  LOCK on anything but a read-modify-write of
  * memory is #UD (SDM vol. 2A LOCK), raised at decode: before any fault
