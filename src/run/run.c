@@ -190,13 +190,14 @@ static void flags_load_hook(void *data, uint32_t addr, uint32_t size)
 }
 
 /*
- * The user ranges: vm86 code, the exit page and user code in one
- * (nothing runs between them: nothing is mapped there), since the engine
- * looks through every code hook at every hooked instruction; and the
- * vsyscall page.
+ * The user ranges: everything below the kernel in one (vm86 code, the
+ * exit page, user code, and the data and stack pages, where a program
+ * may write code and run it: an IRET or RDTSC there needs the hook as
+ * much), since the engine looks through every code hook at every hooked
+ * instruction; and the vsyscall page.
  */
 static const struct { uint32_t lo, hi; } user_ranges[] = {
-	{ ENTRYEMU_VM86_MEM, ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX - 1 },
+	{ 0, PAGE_OFFSET - 1 },
 	{ VSYSCALL_PAGE, VSYSCALL_PAGE + 0xfff },
 };
 #define NUSER_RANGES (sizeof(user_ranges) / sizeof(user_ranges[0]))
