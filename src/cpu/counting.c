@@ -244,8 +244,7 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 	struct count_state *c = m->count;
 	if (!c)
 		return;			/* the boot */
-	if (m->cpu->vm_hidden)
-		iret_vm_restore(m);	/* the IRET before ran */
+	iret_vm_restore(m);	/* the IRET before ran */
 	if (machine_access_faulted(m)) {
 		engine_stop(m->eng);	/* the fault is in the block before */
 		return;

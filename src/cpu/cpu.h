@@ -109,7 +109,8 @@ int seg_override_in_code(const uint8_t *code, size_t len);
 /*
  * iret_vm.c: before an IRETD at CPL 3 whose popped EFLAGS has VM set,
  * show it to the engine with VM clear (the CPU ignores it there); put
- * the bit back at the first chance after (restore, when vm_hidden).
+ * the bit back at the first chance after (restore; nothing to do if no
+ * bit is hidden).
  */
 void iret_vm_hide(struct entryemu *m, uint32_t addr);
 void iret_vm_restore(struct entryemu *m);

@@ -308,8 +308,7 @@ void deliver_intr_hook(void *data, uint32_t intno)
 		return;
 	}
 	uint64_t t0 = prof_now(m);
-	if (m->cpu->vm_hidden)
-		iret_vm_restore(m);	/* the IRET faulted: its stack as the program left it */
+	iret_vm_restore(m);	/* the IRET faulted: its stack as the program left it */
 	deliver_intr(m, intno);
 	/*
 	 * The engine remembers a contributory fault or #PF until its own
@@ -576,8 +575,7 @@ static void deliver_undefined_at(struct entryemu *m, uint32_t at)
 
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 {
-	if (m->cpu->vm_hidden)
-		iret_vm_restore(m);
+	iret_vm_restore(m);
 	/*
 	 * For a fetch EIP is the start of the block Unicorn could not
 	 * translate.  For a data access Unicorn leaves EIP wherever the last
@@ -666,8 +664,7 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 /* An invalid opcode at the current EIP: #UD, a fault, no error code. */
 void deliver_invalid_opcode(struct entryemu *m)
 {
-	if (m->cpu->vm_hidden)
-		iret_vm_restore(m);
+	iret_vm_restore(m);
 	uint32_t eip = machine_reg(m, ER_EIP), pc = machine_linear_pc(m);
 	count_unexecuted(m, pc);
 	struct event ev = { .vector = VEC_UD, .eip = eip, .insn_eip = eip };

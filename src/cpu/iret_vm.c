@@ -47,6 +47,8 @@ void iret_vm_hide(struct entryemu *m, uint32_t addr)
 
 void iret_vm_restore(struct entryemu *m)
 {
+	if (!m->cpu->vm_hidden)
+		return;
 	uint8_t *b = machine_ptr(m, m->cpu->vm_hidden_at, 1);
 	if (b)
 		*b |= EFLAGS_VM_BYTE;

@@ -61,8 +61,7 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 		ev.u.ret.eip = (uint32_t)addr - machine_cs_base(m);
 		stream_emit(m->stream, &ev);
 	}
-	if (m->cpu->vm_hidden)
-		iret_vm_restore(m);
+	iret_vm_restore(m);
 	/* not under gdb: its hook comes after this one, and a breakpoint
 	 * or step at the read must see the instruction */
 	int tsc = (m->hooked_gdb & CODE_USER) ? 0 : tsc_read_at(m, (uint32_t)addr);
@@ -718,8 +717,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 		start = machine_reg(m, ER_EIP);
 	}
 
-	if (run->cpu.vm_hidden)
-		iret_vm_restore(m);
+	iret_vm_restore(m);
 	machine_read_regs(m, &r->final);
 	if (!run->halt.stopping) {
 		char sym[128];

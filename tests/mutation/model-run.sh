@@ -83,7 +83,7 @@ suites() {
 			{ echo "$t"; return 1; }
 	done
 	LD_LIBRARY_PATH=$lp timeout 120 "$MODEL_MUT_CLI" replay >"$dir/replay.log" 2>&1 ||
-		{ echo "entryemu replay ($(grep -E ' (FAIL|ERROR|UNSUPPORTED|OOPS)' "$dir/replay.log" | head -n 1 | awk '{print $1, $2}'))"; return 1; }
+		{ echo "entryemu replay ($(grep -E ' (FAIL|ERROR|UNSUPPORTED|OOPS)|: not finished: ' "$dir/replay.log" | head -n 1 | sed -E 's/^entryemu: ([^:]*): not finished: .*/\1 died/' | awk '{print $1, $2}'))"; return 1; }
 	return 0
 }
 
