@@ -113,7 +113,13 @@ int seg_override_in_code(const uint8_t *code, size_t len);
  * bit is hidden).
  */
 void iret_vm_hide(struct entryemu *m, uint32_t addr);
-void iret_vm_restore(struct entryemu *m);
+void iret_vm_put_back(struct entryemu *m);
+/* inline: the user hook asks before every user instruction */
+static inline void iret_vm_restore(struct entryemu *m)
+{
+	if (m->cpu->vm_hidden)
+		iret_vm_put_back(m);
+}
 
 /* seg_limit.c: #GP(0) or #SS(0) for an access beyond a segment limit at
  * CPL 3: the vector, or -1 (checked only once limit_watch is set) */

@@ -199,20 +199,16 @@ static const uint8_t one_byte_ops[256] = {
  * The two-byte opcodes (0f xx) taken here, all with every ModRM defined
  * (vol. 2A table A-3): CMOVcc, SETcc, the bit tests, double shifts,
  * IMUL, CMPXCHG, MOVZX, MOVSX, XADD, BSF, BSR; and without a ModRM,
- * Jcc rel, PUSH and POP FS and GS, CPUID, RDTSC, UD2, BSWAP.  An F2 or
- * F3 prefix changes some of these into other instructions (F3 0f bc is
- * TZCNT): with one, a decoder is asked.
+ * Jcc rel, PUSH and POP FS and GS, CPUID, RDTSC, UD2, BSWAP.  Their
+ * ModRM and imm8 are the map's (insn_map_size); Jcc's rel16 or rel32 is
+ * added here.  An F2 or F3 prefix changes some of these into other
+ * instructions (F3 0f bc is TZCNT): with one, a decoder is asked.
  */
-static const uint8_t two_byte_ops[256] = {
-	[0x0b] = OPS_NONE, [0x31] = OPS_NONE, [0x40 ... 0x4f] = OPS_MODRM,
-	[0x80 ... 0x8f] = OPS_IZ, [0x90 ... 0x9f] = OPS_MODRM,
-	[0xa0 ... 0xa2] = OPS_NONE, [0xa3] = OPS_MODRM, [0xa4] = OPS_MODRM_I8,
-	[0xa5] = OPS_MODRM, [0xa8] = OPS_NONE, [0xa9] = OPS_NONE, [0xab] = OPS_MODRM,
-	[0xac] = OPS_MODRM_I8, [0xad] = OPS_MODRM, [0xaf] = OPS_MODRM,
-	[0xb0] = OPS_MODRM, [0xb1] = OPS_MODRM, [0xb3] = OPS_MODRM,
-	[0xb6] = OPS_MODRM, [0xb7] = OPS_MODRM, [0xbb] = OPS_MODRM,
-	[0xbc ... 0xbf] = OPS_MODRM, [0xc0] = OPS_MODRM, [0xc1] = OPS_MODRM,
-	[0xc8 ... 0xcf] = OPS_NONE,
+static const uint8_t two_byte_known[256] = {
+	[0x0b] = 1, [0x31] = 1, [0x40 ... 0x4f] = 1, [0x80 ... 0x9f] = 1,
+	[0xa0 ... 0xa5] = 1, [0xa8] = 1, [0xa9] = 1, [0xab ... 0xad] = 1, [0xaf] = 1,
+	[0xb0] = 1, [0xb1] = 1, [0xb3] = 1, [0xb6] = 1, [0xb7] = 1, [0xbb ... 0xbf] = 1,
+	[0xc0] = 1, [0xc1] = 1, [0xc8 ... 0xcf] = 1,
 };
 
 /*
@@ -250,18 +246,22 @@ size_t insn_length32(const uint8_t *code, size_t len, unsigned *traits)
 	}
 	if (p + 1 > len || (rep && o16))
 		return 0;	/* F2 or F3 with 66: a decoder may take them for an SSE form */
+	size_t z = o16 ? 2 : 4;		/* iz, rel16/32, the offset of a far pointer */
+	if (code[p] == 0x0f) {
+		uint8_t op2 = p + 1 < len ? code[p + 1] : 0;
+		if (rep || p + 1 >= len || !two_byte_known[op2])
+			return 0;
+		size_t n = insn_map_size(code + p, len - p, a16);
+		if (op2 >= 0x80 && op2 <= 0x8f)
+			n += z;			/* Jcc rel16 or rel32 */
+		if (!n || p + n > len || p + n > 15)
+			return 0;
+		if (op2 == 0xa0 || op2 == 0xa1 || op2 == 0xa8 || op2 == 0xa9)
+			*traits |= INSN_MOVES_STACK;	/* PUSH, POP FS and GS */
+		return p + n;
+	}
 	uint8_t op = code[p++];
 	unsigned ops = one_byte_ops[op];
-	int two = op == 0x0f;
-	if (two) {
-		if (rep || p + 1 > len)
-			return 0;
-		op = code[p++];
-		ops = two_byte_ops[op];
-		if (op == 0xa0 || op == 0xa1 || op == 0xa8 || op == 0xa9)
-			*traits |= INSN_MOVES_STACK;	/* PUSH, POP FS and GS */
-	}
-	size_t z = o16 ? 2 : 4;		/* iz, rel16/32, the offset of a far pointer */
 	uint8_t reg = p < len ? (code[p] >> 3) & 7 : 0, mod = p < len ? code[p] >> 6 : 0;
 	size_t n;		/* after the opcode: ModRM and the rest */
 	switch (ops) {
@@ -298,7 +298,7 @@ size_t insn_length32(const uint8_t *code, size_t len, unsigned *traits)
 	}
 	if (p + n > len || p + n > 15)
 		return 0;
-	if (!two && one_byte_moves_stack(op, reg))
+	if (one_byte_moves_stack(op, reg))
 		*traits |= INSN_MOVES_STACK;
 	return p + n;
 }

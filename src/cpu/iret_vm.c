@@ -45,10 +45,8 @@ void iret_vm_hide(struct entryemu *m, uint32_t addr)
 	m->cpu->vm_hidden_at = image;
 }
 
-void iret_vm_restore(struct entryemu *m)
+void iret_vm_put_back(struct entryemu *m)
 {
-	if (!m->cpu->vm_hidden)
-		return;
 	uint8_t *b = machine_ptr(m, m->cpu->vm_hidden_at, 1);
 	if (b)
 		*b |= EFLAGS_VM_BYTE;
