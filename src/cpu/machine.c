@@ -683,16 +683,17 @@ static void forget_put_back_code(struct entryemu *m)
  */
 int machine_reset(struct entryemu *m, const struct entryemu_setup *s)
 {
-	/* user code the guest wrote over: clear all of it and load it again */
-	struct host_region *code = machine_region(m, ENTRYEMU_USER_CODE);
-	if (code && code->dirty) {
+	/*
+	 * User code the guest wrote over: clear all of it and load it again.
+	 * A write elsewhere in its region (code that stores beside itself, at
+	 * the region's end) leaves it and what the engine translated from it.
+	 */
+	if (machine_written(m, ENTRYEMU_USER_CODE, (uint32_t)m->ucode_len)) {
 		machine_mark_dirty(m, ENTRYEMU_USER_CODE, (uint32_t)m->ucode_len);
 		m->ucode_len = 0;
 	}
-	/* vm86 code likewise, where the guest wrote over the pages it is on */
-	struct host_region *v86 = machine_region(m, ENTRYEMU_VM86_MEM);
-	if (v86 && m->vm86_code_len &&
-	    (v86->dirty & ((2ull << ((m->vm86_code_len - 1) / v86->granule)) - 1))) {
+	/* vm86 code likewise */
+	if (machine_written(m, ENTRYEMU_VM86_MEM, (uint32_t)m->vm86_code_len)) {
 		machine_mark_dirty(m, ENTRYEMU_VM86_MEM, (uint32_t)m->vm86_code_len);
 		m->vm86_code_len = 0;
 	}

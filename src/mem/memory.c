@@ -113,6 +113,12 @@ void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len)
 		m->regions[i].dirty |= granules(&m->regions[i], addr, len);
 }
 
+int machine_written(struct entryemu *m, uint32_t addr, uint32_t len)
+{
+	const struct host_region *r = len ? region_of(m, addr, len) : NULL;
+	return r && (r->dirty & granules(r, addr, len)) != 0;
+}
+
 /* A block ran at [addr, addr+size): restoring those bytes must also drop
  * what Unicorn translated from them. */
 void machine_mark_code(struct entryemu *m, uint32_t addr, uint32_t size)

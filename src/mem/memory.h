@@ -16,6 +16,9 @@ uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len);
 size_t machine_avail(struct entryemu *m, uint32_t addr, size_t max);
 uint8_t *machine_wptr(struct entryemu *m, uint32_t addr, size_t len);
 void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len);
+/* Was [addr, addr+len), one region's, written since the last reset?  (To
+ * the granule: a write beside it may count.) */
+int machine_written(struct entryemu *m, uint32_t addr, uint32_t len);
 void machine_set_lasting(struct entryemu *m, uint32_t addr, const void *bytes, size_t len);
 void machine_mark_code(struct entryemu *m, uint32_t addr, uint32_t size);
 /*
