@@ -153,7 +153,7 @@ static int open_on(entryemu **out, const char *image_path, entryemu *from, char 
 	entryemu *m = calloc(1, sizeof(*m));
 	if (m && from) {
 		/* while from's memory is still there for the engine to let go of */
-		if (from->eng && engine_recycle(from->eng) == 0) {
+		if (from->eng && engine_recycle(from->eng, TLB_SCRATCH) == 0) {
 			m->eng = from->eng;
 			from->eng = NULL;
 			machine_take_arena(m, from);

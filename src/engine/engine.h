@@ -72,9 +72,10 @@ void engine_close(struct engine *e);
  * is taken as it is, one that overlaps a new one goes, and
  * engine_drop_parked() unmaps the rest once the machine has mapped all
  * it needs.  Call it while the host memory mapped is still there.  -1 if
- * a step failed: then only engine_close() is left.
+ * a step failed: then only engine_close() is left.  scratch: as for
+ * engine_flush_tlb(), which a stop left by engine_start_until() needs.
  */
-int engine_recycle(struct engine *e);
+int engine_recycle(struct engine *e, uint32_t scratch);
 int engine_drop_parked(struct engine *e);
 
 uint32_t engine_reg(struct engine *e, enum engine_reg r);
@@ -124,6 +125,14 @@ enum engine_exit engine_start(struct engine *e, uint32_t pc);
  * a warm run of fidelity-pf-fetch-runs-off-code, four translations).
  */
 enum engine_exit engine_start_until(struct engine *e, uint32_t pc, uint32_t until);
+/*
+ * Has a start with `until' run since the TLB was last emptied?  Where
+ * nothing is mapped at until, the stop there is code of no page, which
+ * engine_flush_range() cannot reach: Unicorn finds it again by address
+ * (its jump cache), so a later start that comes to until stops there
+ * (ENGINE_EXIT_OK) until engine_flush_tlb() or engine_recycle().
+ */
+int engine_until_left(struct engine *e);
 const char *engine_exit_name(struct engine *e);
 /* From a hook: stop once the current instruction is done. */
 void engine_stop(struct engine *e);

@@ -57,6 +57,8 @@ struct engine {
 	struct mapped maps[MAX_MAPS];
 	uc_context *fresh;		/* the CPU as uc_open left it: engine_recycle() */
 	unsigned stops;			/* stops asked for: engine_stops() */
+	int until_left;			/* a start with `until' since the TLB was last
+					 * emptied: engine_until_left() */
 };
 
 struct engine_ctx {
@@ -399,6 +401,8 @@ enum engine_exit engine_start(struct engine *e, uint32_t pc)
 
 enum engine_exit engine_start_until(struct engine *e, uint32_t pc, uint32_t until)
 {
+	if (until)
+		e->until_left = 1;
 	e->last = uc_emu_start(e->uc, pc, until, 0, 0);
 	switch (e->last) {
 	case UC_ERR_OK:
@@ -635,7 +639,15 @@ int engine_flush_tlb(struct engine *e, uint32_t scratch)
 	static uint8_t page[4096] __attribute__((aligned(4096)));
 	if (uc_mem_map_ptr(e->uc, scratch, sizeof(page), UC_PROT_READ, page) != UC_ERR_OK)
 		return -1;
-	return uc_mem_unmap(e->uc, scratch, sizeof(page)) == UC_ERR_OK ? 0 : -1;
+	if (uc_mem_unmap(e->uc, scratch, sizeof(page)) != UC_ERR_OK)
+		return -1;
+	e->until_left = 0;	/* the jump cache went with the TLB */
+	return 0;
+}
+
+int engine_until_left(struct engine *e)
+{
+	return e->until_left;
 }
 
 int engine_flush_range(struct engine *e, uint32_t lo, uint32_t hi)
@@ -661,9 +673,11 @@ int engine_flush_range(struct engine *e, uint32_t lo, uint32_t hi)
  * (engine_map, engine_drop_parked).  Last the CPU goes back to
  * uc_open's state.
  */
-int engine_recycle(struct engine *e)
+int engine_recycle(struct engine *e, uint32_t scratch)
 {
 	int rc = 0;
+	if (e->until_left && engine_flush_tlb(e, scratch))
+		rc = -1;
 	for (engine_hook h = 0; h < MAX_HOOKS; h++)
 		engine_unhook(e, h);
 	for (unsigned i = 0; i < MAX_MAPS; i++) {

@@ -641,13 +641,14 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			 * The stop at `until' is a block the translator ends there.
 			 * Cut short (a store into the running block runs the store
 			 * as a block of one), the run may end with a block of its
-			 * own starting at `until', where nothing is mapped: the
-			 * range above cannot drop that one, and the engine kept
-			 * running it, in this run and the next, instead of the #PF.
-			 * Emptying the TLB makes the engine look again (16 us).
+			 * own starting at `until', which the range above cannot
+			 * drop where nothing is mapped (engine_until_left): the
+			 * engine then stops there whenever it comes back, and the
+			 * stop is taken for the fetch it stands for, below.  Where
+			 * something is, the TLB is emptied (16 us).
 			 */
 			if (run->count.cur.addr != run->cpu.fetch_ran_from &&
-			    engine_flush_tlb(m->eng, TLB_SCRATCH)) {
+			    machine_ptr(m, until, 1) && engine_flush_tlb(m->eng, TLB_SCRATCH)) {
 				machine_set_error(m, "cannot empty the TLB");
 				return ENTRYEMU_E_ENGINE;
 			}
@@ -701,6 +702,15 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 		if (e == ENGINE_EXIT_INVALID_INSN && !run->halt.stopping) {
 			/* Unicorn stops at an invalid opcode; the CPU raises #UD */
 			deliver_invalid_opcode(m);
+			if (run->halt.stopping)
+				break;
+			start = machine_reg(m, ER_EIP);
+			continue;
+		}
+		if (e == ENGINE_EXIT_OK && !run->halt.stopping && !run->cpu.unmapped_kind &&
+		    engine_until_left(m->eng) && !machine_ptr(m, machine_linear_pc(m), 1)) {
+			/* a stop left where nothing is mapped: the CPU's fetch there faults */
+			deliver_page_fault(m, machine_linear_pc(m), 0, 1);
 			if (run->halt.stopping)
 				break;
 			start = machine_reg(m, ER_EIP);
