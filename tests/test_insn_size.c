@@ -5,13 +5,15 @@
  * displacement), table 2-2 (32-bit ModRM: mod 00 r/m 101 is disp32 alone,
  * r/m 100 a SIB byte, mod 01 disp8, mod 10 disp32, mod 11 a register) and
  * table 2-3 (SIB base 101 with mod 00: disp32, no base).
- * insn_length32() covers most of the one-byte map and the common
- * two-byte opcodes, with prefixes: by the manual, then against Capstone,
+ * insn_length() covers most of the one-byte map and the common
+ * two-byte opcodes, with prefixes, in 32- and 16-bit code: by the
+ * manual, then against Capstone,
  * which the sweep and the instruction count otherwise ask, over every
  * opcode and ModRM under several prefixes and over random bytes: where
  * it gives a size, the decoder must give the same, and the same answer
  * to whether the instruction moves the stack as counting.c counts it
- * (the decoder's PUSH, POP, near CALL and RET, IRET).
+ * (the decoder's PUSH, POP, near CALL and RET, IRET), and in 16-bit
+ * code whether it loads DS or ES (POP, LES, LDS).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +28,7 @@
 static size_t size_of(const uint8_t *b, size_t n)
 {
 	unsigned traits;
-	return insn_length32(b, n, &traits);
+	return insn_length(b, n, 0, &traits);
 }
 
 static void test_by_the_manual(void **state)
@@ -145,9 +147,9 @@ static void test_unknown_with_prefixes(void **state)
 }
 
 /*
- * insn_length32 by the manual (vol. 2A chapter 2 and the instruction
- * pages): immediates by operand size, moffs by address size, far
- * pointers, the groups' defined slots.
+ * insn_length in 32-bit code by the manual (vol. 2A chapter 2 and the
+ * instruction pages): immediates by operand size, moffs by address size,
+ * far pointers, the groups' defined slots.
  */
 static void test_length32_by_the_manual(void **state)
 {
@@ -194,7 +196,51 @@ static void test_length32_by_the_manual(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		unsigned traits;
-		size_t got = insn_length32(cases[i].b, cases[i].n, &traits);
+		size_t got = insn_length(cases[i].b, cases[i].n, 0, &traits);
+		if (got != cases[i].want || (got && traits != cases[i].traits))
+			fail_msg("case %zu (%02x %02x): %zu traits %u, expected %zu traits %u", i,
+				 cases[i].b[0], cases[i].b[1], got, traits, cases[i].want,
+				 cases[i].traits);
+	}
+}
+
+/*
+ * In 16-bit code (vm86 mode, a code segment with D clear) the default
+ * operand and address sizes are 16 bits, and 66 and 67 select 32 (vol. 1
+ * 3.6, vol. 2A 2.1.1): iw where 32-bit code has id, rel16, ptr16:16,
+ * moffs16, table 2-1's ModRM; with 66 the 32-bit forms.
+ */
+static void test_length16_by_the_manual(void **state)
+{
+	(void)state;
+	static const struct { uint8_t b[12]; size_t n, want; unsigned traits; } cases[] = {
+		{ { 0x68, 1, 2 }, 3, 3, INSN_MOVES_STACK },		/* push $imm16 */
+		{ { 0x66, 0x68, 1, 2, 3, 4 }, 6, 6, INSN_MOVES_STACK },	/* pushl $imm32 */
+		{ { 0xb8, 1, 2 }, 3, 3, 0 },				/* mov $imm16,%ax */
+		{ { 0x66, 0xb8, 1, 2, 3, 4 }, 6, 6, 0 },		/* mov $imm32,%eax */
+		{ { 0xa1, 1, 2 }, 3, 3, 0 },				/* mov moffs16,%ax */
+		{ { 0x67, 0xa1, 1, 2, 3, 4 }, 6, 6, 0 },		/* mov moffs32,%ax */
+		{ { 0x9a, 1, 2, 3, 4 }, 5, 5, 0 },			/* lcall ptr16:16 */
+		{ { 0x66, 0xea, 1, 2, 3, 4, 5, 6 }, 8, 8, 0 },		/* ljmpl ptr16:32 */
+		{ { 0xe8, 1, 2 }, 3, 3, INSN_MOVES_STACK },		/* call rel16 */
+		{ { 0x0f, 0x84, 1, 2 }, 4, 4, 0 },			/* je rel16 */
+		{ { 0x66, 0x0f, 0x84, 1, 2, 3, 4 }, 7, 7, 0 },		/* je rel32 */
+		{ { 0x8b, 0x06, 1, 2 }, 4, 4, 0 },			/* mov disp16,%ax */
+		{ { 0x8b, 0x46, 1 }, 3, 3, 0 },				/* mov disp8(%bp),%ax */
+		{ { 0x8b, 0x04 }, 2, 2, 0 },				/* mov (%si),%ax: no SIB */
+		{ { 0x67, 0x8b, 0x04, 0x24 }, 4, 4, 0 },		/* mov (%esp),%ax: SIB */
+		{ { 0xc7, 0x06, 1, 2, 3, 4 }, 6, 6, 0 },		/* movw $imm16,disp16 */
+		{ { 0xf7, 0x06, 1, 2, 3, 4 }, 6, 6, 0 },		/* testw $imm16,disp16 */
+		{ { 0xc8, 0x10, 0, 1 }, 4, 4, 0 },			/* enter: iw, ib either way */
+		{ { 0x1f }, 1, 1, INSN_MOVES_STACK | INSN_LOADS_DS_ES },	/* pop %ds */
+		{ { 0x07 }, 1, 1, INSN_MOVES_STACK | INSN_LOADS_DS_ES },	/* pop %es */
+		{ { 0xc5, 0x06, 1, 2 }, 4, 4, INSN_LOADS_DS_ES },	/* lds disp16,%ax */
+		{ { 0x8e, 0xd8 }, 2, 0, 0 },		/* mov %ax,%ds: a decoder's */
+		{ { 0xb8, 1 }, 2, 0, 0 },		/* cut short */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned traits;
+		size_t got = insn_length(cases[i].b, cases[i].n, 1, &traits);
 		if (got != cases[i].want || (got && traits != cases[i].traits))
 			fail_msg("case %zu (%02x %02x): %zu traits %u, expected %zu traits %u", i,
 				 cases[i].b[0], cases[i].b[1], got, traits, cases[i].want,
@@ -210,11 +256,14 @@ static uint32_t next_random(uint32_t *x)
 	return *x;
 }
 
-/* b (n bytes), where insn_length32 gives a size: the decoder's size and stack moves agree */
-static int length32_agrees(csh cs, cs_insn *insn, const uint8_t *b, size_t n)
+/*
+ * b (n bytes), where insn_length gives a size: the decoder's size and
+ * stack moves agree, and in 16-bit code its loads of DS and ES.
+ */
+static int length_agrees(csh cs, cs_insn *insn, const uint8_t *b, size_t n, int code16)
 {
 	unsigned traits;
-	size_t got = insn_length32(b, n, &traits);
+	size_t got = insn_length(b, n, code16, &traits);
 	if (!got)
 		return 0;
 	const uint8_t *p = b;
@@ -222,8 +271,8 @@ static int length32_agrees(csh cs, cs_insn *insn, const uint8_t *b, size_t n)
 	uint64_t a = 0;
 	size_t want = cs_disasm_iter(cs, &p, &left, &a, insn) ? insn->size : 0;
 	if (got != want)
-		fail_msg("%02x %02x %02x %02x %02x: %zu, the decoder %zu", b[0], b[1], b[2], b[3],
-			 b[4], got, want);
+		fail_msg("%d-bit %02x %02x %02x %02x %02x: %zu, the decoder %zu", code16 ? 16 : 32,
+			 b[0], b[1], b[2], b[3], b[4], got, want);
 	unsigned id = insn->id;
 	int stack = id == X86_INS_PUSH || id == X86_INS_POP || id == X86_INS_PUSHFD ||
 		    id == X86_INS_POPFD || id == X86_INS_PUSHAL || id == X86_INS_POPAL ||
@@ -233,16 +282,26 @@ static int length32_agrees(csh cs, cs_insn *insn, const uint8_t *b, size_t n)
 	if (stack != ((traits & INSN_MOVES_STACK) != 0))
 		fail_msg("%02x %02x %02x: %s moves the stack: %d, here %u", b[0], b[1], b[2],
 			 insn->mnemonic, stack, traits);
-	if (got > 1 && insn_length32(b, got - 1, &traits))
+	if (code16) {
+		const cs_x86 *x = &insn->detail->x86;
+		int seg = x->op_count && x->operands[0].type == X86_OP_REG &&
+			  (x->operands[0].reg == X86_REG_DS || x->operands[0].reg == X86_REG_ES);
+		int loads = id == X86_INS_LDS || id == X86_INS_LES || (id == X86_INS_POP && seg);
+		if (loads != ((traits & INSN_LOADS_DS_ES) != 0))
+			fail_msg("%02x %02x %02x: %s loads DS or ES: %d, here %u", b[0], b[1],
+				 b[2], insn->mnemonic, loads, traits);
+	}
+	if (got > 1 && insn_length(b, got - 1, code16, &traits))
 		fail_msg("%02x %02x %02x: a size in fewer bytes than it needs", b[0], b[1], b[2]);
 	return 1;
 }
 
-static void test_length32_agrees_with_the_decoder(void **state)
+static void length_agrees_in(cs_mode mode, int code16)
 {
-	(void)state;
 	csh cs;
-	assert_int_equal(cs_open(CS_ARCH_X86, CS_MODE_32, &cs), CS_ERR_OK);
+	assert_int_equal(cs_open(CS_ARCH_X86, mode, &cs), CS_ERR_OK);
+	if (code16)
+		assert_int_equal(cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON), CS_ERR_OK);
 	cs_insn *insn = cs_malloc(cs);
 	assert_non_null(insn);
 	static const uint8_t prefixes[][3] = {
@@ -267,7 +326,8 @@ static void test_length32_agrees_with_the_decoder(void **state)
 					b[at++] = (uint8_t)modrm;
 					for (size_t i = at; i < sizeof(b); i++)
 						b[i] = (uint8_t)next_random(&x);
-					taken += (unsigned long)length32_agrees(cs, insn, b, sizeof(b));
+					taken += (unsigned long)length_agrees(cs, insn, b, sizeof(b),
+									      code16);
 				}
 	}
 	/* random bytes after a random run of prefixes */
@@ -279,12 +339,24 @@ static void test_length32_agrees_with_the_decoder(void **state)
 			b[i] = (uint8_t)next_random(&x);
 		for (size_t i = 0; i < np; i++)
 			b[i] = legacy[next_random(&x) % sizeof(legacy)];
-		taken += (unsigned long)length32_agrees(cs, insn, b, sizeof(b));
+		taken += (unsigned long)length_agrees(cs, insn, b, sizeof(b), code16);
 	}
 	/* most of the one-byte map with most ModRMs, under each prefix */
 	assert_true(taken > 7ul * 180u * 200u);
 	cs_free(insn, 1);
 	cs_close(&cs);
+}
+
+static void test_length32_agrees_with_the_decoder(void **state)
+{
+	(void)state;
+	length_agrees_in(CS_MODE_32, 0);
+}
+
+static void test_length16_agrees_with_the_decoder(void **state)
+{
+	(void)state;
+	length_agrees_in(CS_MODE_16, 1);
 }
 
 int main(void)
@@ -295,7 +367,9 @@ int main(void)
 		cmocka_unit_test(test_opcode_map_by_the_manual),
 		cmocka_unit_test(test_unknown_with_prefixes),
 		cmocka_unit_test(test_length32_by_the_manual),
+		cmocka_unit_test(test_length16_by_the_manual),
 		cmocka_unit_test(test_length32_agrees_with_the_decoder),
+		cmocka_unit_test(test_length16_agrees_with_the_decoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,18 +62,22 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 	 * suffice.  The sizes and stack moves the opcode maps fix
 	 * (insn_size.c: most instructions, zero padding among them) need no
 	 * decode, nor do the entry code's pushes, pops, jumps and register
-	 * moves (image/insn_facts.c): a decode costs fifty times as much.
-	 * Both know 32-bit code only.
+	 * moves (image/insn_facts.c, 32-bit code only): a decode costs fifty
+	 * times as much.
 	 */
 	while (left) {
 		if (last)
 			*last = (uint32_t)a;
 		struct insn_facts f;
 		unsigned t = 0;
-		size_t k = code16 ? 0 : insn_length32(code, left, &t);
+		size_t k = insn_length(code, left, code16, &t);
 		if (k) {
 			b->stack_ops = (uint16_t)(b->stack_ops + ((t & INSN_MOVES_STACK) != 0));
 			b->cs_override = (uint16_t)(b->cs_override + ((t & INSN_CS_PREFIX) != 0));
+			/* a null DS or ES loaded here is used unseen (null_seg.c) */
+			if (code16)
+				b->ds_es_loads = (uint16_t)(b->ds_es_loads +
+							    ((t & INSN_LOADS_DS_ES) != 0));
 		} else if (!code16 && (k = insn_facts_plain(code, left, (uint32_t)a, &f))) {
 			b->stack_ops = (uint16_t)(b->stack_ops + f.moves_stack);
 		}
@@ -351,7 +355,7 @@ static size_t block_insns(struct entryemu *m, const struct block_info *b, uint32
 		/* the sizes count_block() knows without a decode first */
 		struct insn_facts f;
 		unsigned t;
-		size_t k = b->code16 ? 0 : insn_length32(code, left, &t);
+		size_t k = insn_length(code, left, b->code16, &t);
 		if (!k && !b->code16)
 			k = insn_facts_plain(code, left, (uint32_t)a, &f);
 		if (k) {

@@ -385,7 +385,7 @@ static size_t sweep(struct walk *w, size_t from, size_t to, int until_seen)
 		size_t size = known_size(w, at);
 		unsigned traits;
 		if (!size)
-			size = insn_length32(w->code + at, w->len - at, &traits);
+			size = insn_length(w->code + at, w->len - at, 0, &traits);
 		if (!size) {
 			const uint8_t *p = w->code + at;
 			size_t left = w->len - at;

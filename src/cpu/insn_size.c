@@ -230,22 +230,24 @@ static int one_byte_moves_stack(uint8_t op, uint8_t reg)
 	}
 }
 
-size_t insn_length32(const uint8_t *code, size_t len, unsigned *traits)
+size_t insn_length(const uint8_t *code, size_t len, int code16, unsigned *traits)
 {
 	size_t p = 0;
-	int o16 = 0, a16 = 0, rep = 0;
+	int p66 = 0, p67 = 0, rep = 0;
 	*traits = 0;
 	for (; p < len && insn_legacy_prefix(code[p]); p++) {
 		if (p == 14 || code[p] == 0xf0)
 			return 0;	/* over-long, or LOCK: a decoder's */
-		o16 |= code[p] == 0x66;
-		a16 |= code[p] == 0x67;
+		p66 |= code[p] == 0x66;
+		p67 |= code[p] == 0x67;
 		rep |= code[p] == 0xf2 || code[p] == 0xf3;
 		if (code[p] == 0x2e)
 			*traits |= INSN_CS_PREFIX;
 	}
-	if (p + 1 > len || (rep && o16))
+	if (p + 1 > len || (rep && p66))
 		return 0;	/* F2 or F3 with 66: a decoder may take them for an SSE form */
+	/* 66 and 67 select the size the code segment does not (vol. 1 3.6) */
+	int o16 = (code16 != 0) ^ p66, a16 = (code16 != 0) ^ p67;
 	size_t z = o16 ? 2 : 4;		/* iz, rel16/32, the offset of a far pointer */
 	if (code[p] == 0x0f) {
 		uint8_t op2 = p + 1 < len ? code[p + 1] : 0;
@@ -300,5 +302,7 @@ size_t insn_length32(const uint8_t *code, size_t len, unsigned *traits)
 		return 0;
 	if (one_byte_moves_stack(op, reg))
 		*traits |= INSN_MOVES_STACK;
+	if (op == 0x07 || op == 0x1f || op == 0xc4 || op == 0xc5)
+		*traits |= INSN_LOADS_DS_ES;	/* POP ES, POP DS, LES, LDS */
 	return p + n;
 }

@@ -43,16 +43,19 @@ size_t insn_unknown_size(const uint8_t *code, size_t len);
 size_t insn_unknown_size16(const uint8_t *code, size_t len);
 
 /*
- * The size of the 32-bit instruction at code (len bytes there) when the
- * opcode maps fix it (SDM vol. 2A chapter 2, tables A-2 and A-3): its
- * legacy prefixes but LOCK, and every one-byte opcode but the x87
- * escapes and a few others, and the common two-byte ones, with the
- * ModRM forms each defines.  0 for anything else (a decoder's to say),
- * or when len cuts it short.  *traits: INSN_MOVES_STACK for a push, a
- * pop, a near CALL or RET, or an IRET; INSN_CS_PREFIX for a 2e prefix.
+ * The size of the instruction at code (len bytes there) in 32-bit code,
+ * or with code16 in 16-bit code (vm86 mode, a code segment with D
+ * clear), when the opcode maps fix it (SDM vol. 2A chapter 2, tables A-2
+ * and A-3): its legacy prefixes but LOCK, and every one-byte opcode but
+ * the x87 escapes and a few others, and the common two-byte ones, with
+ * the ModRM forms each defines.  0 for anything else (a decoder's to
+ * say), or when len cuts it short.  *traits: INSN_MOVES_STACK for a
+ * push, a pop, a near CALL or RET, or an IRET; INSN_CS_PREFIX for a 2e
+ * prefix; INSN_LOADS_DS_ES for POP ES or DS, LES or LDS.
  */
 #define INSN_MOVES_STACK 1u
 #define INSN_CS_PREFIX 2u
-size_t insn_length32(const uint8_t *code, size_t len, unsigned *traits);
+#define INSN_LOADS_DS_ES 4u
+size_t insn_length(const uint8_t *code, size_t len, int code16, unsigned *traits);
 
 #endif
