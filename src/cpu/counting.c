@@ -149,7 +149,8 @@ uint32_t count_last_start(struct entryemu *m, uint32_t addr, uint32_t size)
 
 uint32_t count_decoded_to(struct entryemu *m, uint32_t addr, uint32_t size)
 {
-	struct block_info b = in_running_block(m);
+	/* a block about to start: the CPU's mode now, not the last block's */
+	struct block_info b = { .code16 = (uint8_t)code_is_16(m, addr) };
 	uint32_t stop;
 	count_block(m, addr, size, &b, NULL, &stop);
 	return stop;

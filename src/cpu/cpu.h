@@ -138,8 +138,9 @@ unsigned count_insns(struct entryemu *m, uint32_t addr, uint32_t size);
 /* The start of the last instruction of [addr, addr + size), by the same
  * decode as the counts. */
 uint32_t count_last_start(struct entryemu *m, uint32_t addr, uint32_t size);
-/* Where the same decode of [addr, addr + size) ends: addr + size, or the
- * start of the instruction cut short there. */
+/* Where the same decode of [addr, addr + size), a block starting now, in
+ * the CPU's mode now, ends: addr + size, or the start of the instruction
+ * cut short there. */
 uint32_t count_decoded_to(struct entryemu *m, uint32_t addr, uint32_t size);
 /* Forget the counts cached for user or vm86 blocks over [lo, hi): its
  * bytes changed. */

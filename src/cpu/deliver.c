@@ -593,13 +593,13 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 		 * runs.  The CPU runs its instructions up to the one whose
 		 * fetch reaches addr (the block's decode, counting.c, stops at
 		 * it), and faults there: the run goes on up to it (run.c), and
-		 * the fault comes again there.  (Not for 16-bit code, which a
-		 * 32-bit decode cannot follow; not beyond the two pages a block
-		 * spans; nor again from the same start, should that run not
-		 * get on.)
+		 * the fault comes again there.  (16-bit code is decoded as
+		 * such, and `until' is linear as pc is.  Not beyond the two
+		 * pages a block spans; nor again from the same start, should
+		 * that run not get on.)
 		 */
-		uint32_t at = vm || machine_cs_16(m) || m->cpu->fetch_ran_from == pc ||
-			      addr - pc > 0x2000u ? pc : count_decoded_to(m, pc, addr - pc);
+		uint32_t at = m->cpu->fetch_ran_from == pc || addr - pc > 0x2000u
+			      ? pc : count_decoded_to(m, pc, addr - pc);
 		if (at != pc) {
 			m->cpu->fetch_run_to = at;
 			m->cpu->fetch_ran_from = pc;
