@@ -186,6 +186,8 @@ struct cpu_run_state {
 	uint32_t fetch_run_to;		/* deliver.c: run up to this instruction
 					 * (linear), whose fetch faults; 0: none */
 	uint32_t fetch_ran_from;	/* the block start that run began at */
+	int fetch_past_limit;		/* and the instruction there crosses CS's
+					 * limit: #GP(0) there, no fetch */
 	int vm_hidden;			/* iret_vm.c cleared the VM bit of the byte */
 	uint32_t vm_hidden_at;		/* at this linear address */
 };

@@ -26,6 +26,7 @@ int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t 
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r);
 int machine_cpl(struct entryemu *m);
 uint32_t machine_cs_base(struct entryemu *m);
+uint32_t machine_cs_limit(struct entryemu *m);
 /* Is CS a 16-bit code segment (D = 0) in protected mode? */
 int machine_cs_16(struct entryemu *m);
 /* The decoder for code of the operand and address size code16 says
@@ -66,6 +67,8 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 /* A page fault at addr of the instruction at linear pc (which has not run). */
 void deliver_page_fault_at(struct entryemu *m, uint32_t pc, uint32_t addr, int write);
 void deliver_invalid_opcode(struct entryemu *m);
+/* #GP(0) at the instruction at linear at, which crosses CS's limit. */
+void deliver_past_limit_at(struct entryemu *m, uint32_t at);
 void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t error,
 		      uint32_t eip);
 

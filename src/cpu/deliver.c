@@ -559,6 +559,16 @@ void deliver_page_fault_at(struct entryemu *m, uint32_t pc, uint32_t addr, int w
  * made an access: the CPU raises #UD there before any access, or #GP(0)
  * if they are over 15 bytes (fault_too_long_at).
  */
+static void deliver_gp0_at(struct entryemu *m, uint32_t at)
+{
+	machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
+	uint32_t eip = machine_reg(m, ER_EIP);
+	count_unexecuted(m, at);
+	struct event ev = { .vector = VEC_GP, .has_error = 1, .error = 0,
+			    .eip = eip, .insn_eip = eip };
+	deliver_chain(m, ev);
+}
+
 static void deliver_undefined_at(struct entryemu *m, uint32_t at)
 {
 	machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
@@ -566,11 +576,19 @@ static void deliver_undefined_at(struct entryemu *m, uint32_t at)
 		deliver_invalid_opcode(m);
 		return;
 	}
-	uint32_t eip = machine_reg(m, ER_EIP);
-	count_unexecuted(m, at);
-	struct event ev = { .vector = VEC_GP, .has_error = 1, .error = 0,
-			    .eip = eip, .insn_eip = eip };
-	deliver_chain(m, ev);
+	deliver_gp0_at(m, at);
+}
+
+/*
+ * An instruction whose bytes go past CS's limit is #GP(0), before it is
+ * fetched from there (vol. 3A 5.3, which checks EIP on every fetch;
+ * 6.15, interrupt 13: "exceeding the segment limit when accessing the
+ * CS").  In vm86 mode the limit is 0xffff: IP does not wrap.
+ */
+void deliver_past_limit_at(struct entryemu *m, uint32_t at)
+{
+	iret_vm_restore(m);
+	deliver_gp0_at(m, at);
 }
 
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
@@ -598,15 +616,29 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 		 * pages a block spans; nor again from the same start, should
 		 * that run not get on.)
 		 */
-		uint32_t at = m->cpu->fetch_ran_from == pc || addr - pc > 0x2000u
-			      ? pc : count_decoded_to(m, pc, addr - pc);
+		uint32_t base = machine_cs_base(m), lim = machine_cs_limit(m);
+		/*
+		 * Past CS's limit (16-bit code running on over offset 0xffff,
+		 * into vm86 memory's end) the instruction that crosses it is
+		 * #GP(0), wherever the fault Unicorn met lies beyond.  (A
+		 * block that starts past the limit got there by a jump, which
+		 * is what faults on the CPU: not modelled, docs/fidelity.md.)
+		 */
+		int past = addr - base > lim && pc - base <= lim;
+		uint32_t to = past ? base + lim + 1 : addr;
+		uint32_t at = m->cpu->fetch_ran_from == pc || to - pc > 0x2000u
+			      ? pc : count_decoded_to(m, pc, to - pc);
 		if (at != pc) {
 			m->cpu->fetch_run_to = at;
 			m->cpu->fetch_ran_from = pc;
+			m->cpu->fetch_past_limit = past;
 			return;
 		}
 		m->cpu->fetch_ran_from = 0;
-		deliver_page_fault_at(m, pc, addr, write);
+		if (past)
+			deliver_past_limit_at(m, pc);
+		else
+			deliver_page_fault_at(m, pc, addr, write);
 		return;
 	}
 	if (vm) {

@@ -116,6 +116,16 @@ uint32_t machine_cs_base(struct entryemu *m)
 	return own_code_segment(m, cs, &d) ? d.base : 0;
 }
 
+/* CS's limit, as the CPU checks offsets in CS against it (G applied;
+ * vm86 mode: 0xffff, vol. 3A 20.1.1). */
+uint32_t machine_cs_limit(struct entryemu *m)
+{
+	struct desc d;
+	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
+		return 0xffffu;
+	return own_code_segment(m, seg_reg(m, ER_CS), &d) ? d.limit : 0xffffffffu;
+}
+
 int machine_cs_16(struct entryemu *m)
 {
 	struct desc d;

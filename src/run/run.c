@@ -652,6 +652,18 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 				machine_set_error(m, "cannot empty the TLB");
 				return ENTRYEMU_E_ENGINE;
 			}
+			int past = run->cpu.fetch_past_limit;
+			run->cpu.fetch_past_limit = 0;
+			if (past && e == ENGINE_EXIT_OK && !run->halt.stopping &&
+			    !run->cpu.restart && !run->cpu.unmapped_kind) {
+				/* there the instruction crosses CS's limit (EIP may
+				 * be one past it, which machine_linear_pc folds) */
+				deliver_past_limit_at(m, until);
+				if (run->halt.stopping)
+					break;
+				start = machine_reg(m, ER_EIP);
+				continue;
+			}
 			if (e == ENGINE_EXIT_OK && !run->halt.stopping && !run->cpu.restart &&
 			    machine_linear_pc(m) == until) {
 				start = machine_reg(m, ER_EIP);
