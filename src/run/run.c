@@ -62,6 +62,15 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 		stream_emit(m->stream, &ev);
 	}
 	iret_vm_restore(m);
+	/* 16-bit code past CS's limit, where memory is mapped: #GP(0) */
+	if (m->count->cur.code16 && fault_past_limit(m, (uint32_t)addr)) {
+		if (inject_before_fault(m, (uint32_t)addr))
+			return;		/* an NMI or IRQ came first */
+		deliver_past_limit_at(m, (uint32_t)addr);
+		engine_stop(m->eng);
+		m->cpu->restart = 1;
+		return;
+	}
 	/* not under gdb: its hook comes after this one, and a breakpoint
 	 * or step at the read must see the instruction */
 	int tsc = (m->hooked_gdb & CODE_USER) ? 0 : tsc_read_at(m, (uint32_t)addr);
