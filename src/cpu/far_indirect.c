@@ -91,6 +91,7 @@
  * (far_indirect_fetch_hook, below); in vm86 and kernel code nothing
  * short of translating one instruction at a time would.
  */
+#include "cpu/cpu.h"
 #include "cpu/far_indirect.h"
 #include "cpu/insn_size.h"
 #include "cpu/fault.h"
@@ -227,17 +228,18 @@ static int lock_allowed(const uint8_t *op, size_t n)
  * If the instruction at `at' is one the engine cannot take (a far
  * CALL/JMP through a register, LOCK where it may not be), rewrite it and
  * return how many bytes to go on after; else 0.  At most 14 prefixes: an
- * instruction is at most 15 bytes (SDM vol. 2A, 2.3.11).
+ * instruction is at most 15 bytes (SDM vol. 2A, 2.3.11).  code16: 16-bit
+ * code, whose addressing a 67 makes 32-bit.
  */
-static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
+static size_t rewrite_at(uint8_t *code, size_t len, size_t at, int code16)
 {
 	size_t p = at;
-	int lock = 0, o16 = 0, a16 = 0;
+	int lock = 0, o16 = 0, p67 = 0;
 	uint8_t rep = 0;
 	for (; p < len && p - at < 14 && fault_legacy_prefix(code[p]); p++) {
 		lock |= code[p] == 0xf0;
-		o16 |= code[p] == 0x66;
-		a16 |= code[p] == 0x67;
+		o16 |= code[p] == 0x66;		/* an SSE form's mandatory 66 */
+		p67 |= code[p] == 0x67;
 		if (code[p] == 0xf2 || code[p] == 0xf3)
 			rep = code[p];
 	}
@@ -246,6 +248,7 @@ static size_t rewrite_at(uint8_t *code, size_t len, size_t at)
 		code[at + 1] = 0xf8;		/* ModRM: mod 3, reg 7 */
 		return 2;
 	}
+	int a16 = (code16 != 0) ^ p67;
 	size_t map = twobyte_undefined(code + p, len - p, rep, o16) ?
 		     insn_map_size(code + p, len - p, a16) : 0;
 	if (group_reg_undefined(code + p, len - p) || (map && p - at + map <= 15)) {
@@ -311,30 +314,58 @@ static int has_candidate(const uint8_t *code, size_t from, size_t to)
 
 /*
  * A direct jump or call's target, as an offset into the code, from its
- * bytes (relative to the next instruction): jcc, jmp and call with rel8
- * or rel32, loop and jecxz.  -1 for anything else, or a target outside.
+ * bytes (relative to the next instruction): jcc, jmp and call with rel8,
+ * or rel32 in 32-bit code and rel16 in 16-bit code (a 66 makes it the
+ * other), loop and jecxz.  -1 for anything else, or a target outside.
  */
-static long branch_target(const uint8_t *code, size_t len, size_t at, size_t size)
+static long branch_target(const uint8_t *code, size_t len, size_t at, size_t size, int code16)
 {
 	size_t p = at;
-	int opsize16 = 0;
+	int p66 = 0;
 	while (p < at + size && fault_legacy_prefix(code[p]))
-		opsize16 |= code[p++] == 0x66;
+		p66 |= code[p++] == 0x66;
 	if (p >= at + size)
 		return -1;
 	uint8_t op = code[p];
+	int rel16 = (code16 != 0) ^ p66;
 	int64_t rel;
 	if ((op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3) || op == 0xeb)
 		rel = (int8_t)code[at + size - 1];
-	else if ((op == 0xe8 || op == 0xe9 || (op == 0x0f && p + 1 < at + size &&
-						(code[p + 1] & 0xf0) == 0x80)) && !opsize16)
+	else if (!(op == 0xe8 || op == 0xe9 ||
+		   (op == 0x0f && p + 1 < at + size && (code[p + 1] & 0xf0) == 0x80)))
+		return -1;
+	else if (rel16 && code16)
+		rel = (int16_t)((uint16_t)code[at + size - 2] | (uint16_t)code[at + size - 1] << 8);
+	else if (!rel16)
 		rel = (int32_t)((uint32_t)code[at + size - 4] | (uint32_t)code[at + size - 3] << 8 |
 				(uint32_t)code[at + size - 2] << 16 |
 				(uint32_t)code[at + size - 1] << 24);
 	else
-		return -1;
+		return -1;	/* rel16 in 32-bit code: EIP wraps to 16 bits */
 	int64_t t = (int64_t)(at + size) + rel;
 	return t >= 0 && (uint64_t)t < len ? (long)t : -1;
+}
+
+/*
+ * Does the instruction at `at' (size bytes) never go on to the next one:
+ * a JMP (near or far) or a RET, RETF or IRET?  What follows it is reached
+ * by a jump, maybe in another mode (a far JMP to a 16-bit code segment).
+ */
+static int ends_flow(const uint8_t *code, size_t at, size_t size)
+{
+	size_t p = at;
+	while (p < at + size && fault_legacy_prefix(code[p]))
+		p++;
+	if (p >= at + size)
+		return 0;
+	switch (code[p]) {
+	case 0xe9: case 0xea: case 0xeb: case 0xc2: case 0xc3: case 0xca: case 0xcb: case 0xcf:
+		return 1;
+	case 0xff:
+		return p + 1 < at + size && (((code[p + 1] >> 3) & 7) == 4 || ((code[p + 1] >> 3) & 7) == 5);
+	default:
+		return 0;
+	}
 }
 
 struct walk {
@@ -343,6 +374,8 @@ struct walk {
 	uint8_t *code;
 	size_t len;
 	uint32_t base;
+	int code16;			/* 16-bit code: cs decodes it as such */
+	int to_flow_end;		/* stop after a JMP or return (ends_flow) */
 	uint8_t *seen;			/* a bit per byte: decoded as a start */
 	size_t *todo;			/* branch targets still to decode from */
 	size_t ntodo, cap;
@@ -366,6 +399,13 @@ static size_t known_size(const struct walk *w, size_t at)
 	return at + size <= w->len ? size : 0;
 }
 
+/* The size the opcode map gives bytes the decoder does not know. */
+static size_t unknown_size(const struct walk *w, size_t at)
+{
+	return w->code16 ? insn_unknown_size16(w->code + at, w->len - at)
+			 : insn_unknown_size(w->code + at, w->len - at);
+}
+
 /*
  * Decode from `from' up to `to' (or, for a branch target, until the
  * decode meets an instruction start already seen), rewriting what the
@@ -376,7 +416,7 @@ static size_t sweep(struct walk *w, size_t from, size_t to, int until_seen)
 	size_t at = from;
 	while (at < to && !(until_seen && seen(w, at))) {
 		w->seen[at / 8] |= (uint8_t)(1u << (at % 8));
-		size_t k = rewrite_at(w->code, w->len, at);
+		size_t k = rewrite_at(w->code, w->len, at, w->code16);
 		if (k) {
 			w->rewritten++;
 			at += k;
@@ -385,7 +425,7 @@ static size_t sweep(struct walk *w, size_t from, size_t to, int until_seen)
 		size_t size = known_size(w, at);
 		unsigned traits;
 		if (!size)
-			size = insn_length(w->code + at, w->len - at, 0, &traits);
+			size = insn_length(w->code + at, w->len - at, w->code16, &traits);
 		if (!size) {
 			const uint8_t *p = w->code + at;
 			size_t left = w->len - at;
@@ -395,30 +435,33 @@ static size_t sweep(struct walk *w, size_t from, size_t to, int until_seen)
 				w->rewritten += v != 0;
 				/* else by its opcode map (`0f 0d 00', 3DNow!'s
 				 * PREFETCH, is three bytes to the engine) */
-				size_t u = v ? v : insn_unknown_size(w->code + at, w->len - at);
+				size_t u = v ? v : unknown_size(w, at);
 				at += u ? u : 1;
 				continue;
 			}
 			size = w->insn->size;
 		}
 		/* a target that is no start yet, with a pair right after it */
-		long t = branch_target(w->code, w->len, at, size);
+		long t = branch_target(w->code, w->len, at, size, w->code16);
 		if (t >= 0 && !seen(w, (size_t)t) && w->ntodo < w->cap &&
 		    has_candidate(w->code, (size_t)t,
 				  (size_t)t + 16 < w->len ? (size_t)t + 16 : w->len))
 			w->todo[w->ntodo++] = (size_t)t;
 		at += size;
+		if (w->to_flow_end && ends_flow(w->code, at - size, size))
+			break;
 	}
 	return at;
 }
 
 unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
-			      uint32_t base, const uint32_t *anchors, size_t nanchors,
-			      const struct far_known *known)
+			      uint32_t base, int mode, const uint32_t *anchors,
+			      size_t nanchors, const struct far_known *known)
 {
 	if (!has_candidate(code, 0, len))
 		return 0;
-	struct walk w = { cs, insn, code, len, base, calloc(len / 8 + 1, 1), NULL, 0, 4096, 0,
+	struct walk w = { cs, insn, code, len, base, (mode & FAR_CODE16) != 0,
+			  (mode & FAR_TO_FLOW_END) != 0, calloc(len / 8 + 1, 1), NULL, 0, 4096, 0,
 			  known };
 	w.todo = malloc(w.cap * sizeof(*w.todo));
 	if (!w.seen || !w.todo) {
@@ -508,8 +551,10 @@ void far_indirect_fetch_hook(void *data, uint32_t addr, uint32_t size)
 	uint8_t *seen_bits = calloc(len / 8 + 1, 1);
 	if (!seen_bits)
 		return;
-	struct walk w = { m->cs_count, m->count_insn, code, len, a, seen_bits,
-			  NULL, 0, 0, 0, NULL };
+	/* in the mode the CPU fetches in (vm86 pages are not watched) */
+	int code16 = machine_cs_16(m);
+	struct walk w = { code16 ? m->cs_count16 : m->cs_count, m->count_insn, code, len, a,
+			  code16, 1, seen_bits, NULL, 0, 0, 0, NULL };
 	size_t end = sweep(&w, 0, to, 0);
 	free(seen_bits);
 	m->fetch_from = m->fetch_clean = a + (uint32_t)end;

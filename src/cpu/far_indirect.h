@@ -23,14 +23,20 @@ struct far_known {
 /*
  * Rewrite each such instruction that a linear decode from the anchors
  * (instruction starts, ascending, as addresses; the code sits at `base')
- * lands on into `ff /7', which the engine also raises #UD for.  `insn'
+ * lands on into `ff /7', which the engine also raises #UD for.  mode:
+ * FAR_CODE16 when the code is 16-bit (vm86 mode, a 16-bit code segment)
+ * and cs decodes it so; FAR_TO_FLOW_END to decode each stretch only up
+ * to a JMP or a return, where the code may go on in another mode (user
+ * code: the fetch hook below takes what is reached by a jump).  `insn'
  * is scratch from cs_malloc(cs).  `known' (or NULL) spares decoding
  * again what it holds, until the first rewrite changes bytes.  Returns
  * how many were rewritten.
  */
+#define FAR_CODE16 1
+#define FAR_TO_FLOW_END 2
 unsigned far_indirect_rewrite(csh cs, cs_insn *insn, uint8_t *code, size_t len,
-			      uint32_t base, const uint32_t *anchors, size_t nanchors,
-			      const struct far_known *known);
+			      uint32_t base, int mode, const uint32_t *anchors,
+			      size_t nanchors, const struct far_known *known);
 
 /*
  * The engine's hook for its fetches from pages mapped without exec

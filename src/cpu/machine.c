@@ -360,7 +360,7 @@ static int guard_image_code(struct entryemu *m)
 	    img->text_end <= img->end)
 		far_indirect_rewrite(m->cs_count, m->count_insn,
 				     img->bytes + (img->text_start - img->base),
-				     img->text_end - img->text_start, img->text_start,
+				     img->text_end - img->text_start, img->text_start, 0,
 				     anchors, n, &known);
 	free(anchors);
 	return 0;
@@ -608,7 +608,7 @@ static int load_user_code(struct entryemu *m, const uint8_t *code, size_t len)
 	n += 4;
 	/* with the jmp: code ending in ff makes `ff e9', a far jmp through %ecx */
 	far_indirect_rewrite(m->cs_count, m->count_insn, buf, n, ENTRYEMU_USER_CODE,
-			     &(uint32_t){ ENTRYEMU_USER_CODE }, 1, NULL);
+			     FAR_TO_FLOW_END, &(uint32_t){ ENTRYEMU_USER_CODE }, 1, NULL);
 	/*
 	 * Bytes up to the first difference from the loaded code (which the
 	 * last run left untouched, machine_reset) keep their translations:

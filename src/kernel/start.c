@@ -128,10 +128,8 @@ int kernel_start_vm86(struct entryemu *m, const struct entryemu_setup *s)
 		memset(m->uvm86, 0, m->vm86_code_len);
 		memcpy(m->uvm86, s->code, s->code_len);
 		/* 16-bit code: the far-through-register guard decodes it as such */
-		cs_option(m->cs_count, CS_OPT_MODE, CS_MODE_16);
-		far_indirect_rewrite(m->cs_count, m->count_insn, m->uvm86, s->code_len,
-				     0, &(uint32_t){ 0 }, 1, NULL);
-		cs_option(m->cs_count, CS_OPT_MODE, CS_MODE_32);
+		far_indirect_rewrite(m->cs_count16, m->count_insn, m->uvm86, s->code_len,
+				     0, FAR_CODE16, &(uint32_t){ 0 }, 1, NULL);
 		m->vm86_code_len = s->code_len;
 		engine_flush_range(m->eng, ENTRYEMU_VM86_MEM, ENTRYEMU_VM86_MEM + (uint32_t)span + 1);
 		count_forget_user(m, ENTRYEMU_VM86_MEM, ENTRYEMU_VM86_MEM + (uint32_t)span + 1);
