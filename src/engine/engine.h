@@ -121,8 +121,9 @@ enum engine_exit engine_start(struct engine *e, uint32_t pc);
  * before the next start.  Unicorn 2.0.1 itself drops only the block
  * that ends at until, not the whole cache (no tb_flush under callgrind),
  * but a start costs more with it: for the rare case only (deliver.c, a
- * block that runs on into unmapped memory; about 0.3M host instructions
- * a warm run of fidelity-pf-fetch-runs-off-code, four translations).
+ * block that runs on into unmapped memory or past CS's limit; about
+ * 190,000 host instructions a warm run of fidelity-pf-fetch-runs-off-code,
+ * three translations).
  */
 enum engine_exit engine_start_until(struct engine *e, uint32_t pc, uint32_t until);
 /*
