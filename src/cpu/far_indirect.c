@@ -551,8 +551,8 @@ void far_indirect_fetch_hook(void *data, uint32_t addr, uint32_t size)
 	uint8_t *seen_bits = calloc(len / 8 + 1, 1);
 	if (!seen_bits)
 		return;
-	/* in the mode the CPU fetches in (vm86 pages are not watched) */
-	int code16 = machine_cs_16(m);
+	/* in the mode the CPU fetches in */
+	int code16 = (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) || machine_cs_16(m);
 	struct walk w = { code16 ? m->cs_count16 : m->cs_count, m->count_insn, code, len, a,
 			  code16, 1, seen_bits, NULL, 0, 0, 0, NULL };
 	size_t end = sweep(&w, 0, to, 0);

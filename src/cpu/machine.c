@@ -392,7 +392,7 @@ static int map_all(struct entryemu *m)
 		{ ENTRYEMU_USER_DATA, ENTRYEMU_USER_DATA_SIZE, &m->udata, 0, ENTRYEMU_USER_DATA_SIZE,
 		  0, 1, 0 },
 		{ VSYSCALL_PAGE, PAGE, &m->uvsys, 1, PAGE, 0, 0, 0 },
-		{ ENTRYEMU_VM86_MEM, 0x10000, &m->uvm86, 0, 0x10000, 0, 0, 0 },
+		{ ENTRYEMU_VM86_MEM, 0x10000, &m->uvm86, 0, 0x10000, 0, 1, 0 },
 	};
 	int rc = machine_map_regions(m, regions, sizeof(regions) / sizeof(regions[0]));
 	if (rc)

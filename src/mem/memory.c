@@ -159,20 +159,19 @@ int machine_drop_code(struct entryemu *m, enum code_pages which)
 }
 
 /*
- * Does [addr, addr+len) lie where code is: the vm86 pages, which runs
- * load code into, or granules that have run as code?  Not in a region
- * whose code is checked as the engine fetches it (user pages, noexec):
- * a store there is data until it runs, in every run.
+ * Does [addr, addr+len) lie where code is: granules that have run as
+ * code?  Not in a region whose code is checked as the engine fetches it
+ * (user and vm86 pages, noexec): a store there is data until it runs, in
+ * every run.
  */
 static int holds_code(struct entryemu *m, uint32_t addr, uint32_t len)
 {
 	const struct host_region *r = region_of(m, addr, 1);
-	return r && !r->noexec && (r->base == ENTRYEMU_VM86_MEM ||
-				   (r->code & granules(r, addr, len)) != 0);
+	return r && !r->noexec && (r->code & granules(r, addr, len)) != 0;
 }
 
 /*
- * A guest store into vm86 or kernel code (user pages are checked as the
+ * A guest store into kernel code (user and vm86 pages are checked as the
  * engine fetches their code instead: src/cpu/far_indirect.c) that makes
  * a pair of bytes the engine aborts the process on when it translates
  * them (a far CALL or JMP through a register; the CPU raises #UD for
