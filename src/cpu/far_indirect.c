@@ -136,7 +136,8 @@ static int group_reg_undefined(const uint8_t *op, size_t n)
  * here, with the opcode at op (n bytes there) after its prefixes: rep
  * the last F2 or F3 among them (or 0), o16 whether 66 was.  For an SSE
  * opcode, F2 or F3 selects the instruction, and 66 does when neither is
- * there (SDM vol. 2A 2.1.2, mandatory prefixes).
+ * there (SDM vol. 2A 2.1.2, mandatory prefixes).  The engine looks at 66
+ * first: with F2 or F3 as well it runs the 66 form.
  */
 static int twobyte_undefined(const uint8_t *op, size_t n, uint8_t rep, int o16)
 {
@@ -153,9 +154,11 @@ static int twobyte_undefined(const uint8_t *op, size_t n, uint8_t rep, int o16)
 	case 0x2b:				/* MOVNTSS, MOVNTSD */
 		return rep != 0;
 	case 0x50:				/* MOVMSKPS, MOVMSKPD */
-		return !rep && mem;
+		/* with a memory operand the engine takes no displacement
+		 * either: the bytes after it run as the next instruction */
+		return (!rep && mem) || (rep && o16);
 	case 0x78: case 0x79:			/* EXTRQ, INSERTQ */
-		return rep == 0xf2 || (!rep && o16);
+		return rep == 0xf2 || o16;
 	case 0xd6:				/* MOVQ2DQ, MOVDQ2Q */
 		return rep && mem;
 	case 0x71: case 0x72: case 0x73:	/* groups 12-14 */
