@@ -361,11 +361,12 @@ static int ends_flow(const uint8_t *code, size_t at, size_t size)
 		p++;
 	if (p >= at + size)
 		return 0;
+	unsigned reg = p + 1 < at + size ? (code[p + 1] >> 3) & 7 : 0;
 	switch (code[p]) {
 	case 0xe9: case 0xea: case 0xeb: case 0xc2: case 0xc3: case 0xca: case 0xcb: case 0xcf:
 		return 1;
 	case 0xff:
-		return p + 1 < at + size && (((code[p + 1] >> 3) & 7) == 4 || ((code[p + 1] >> 3) & 7) == 5);
+		return reg == 4 || reg == 5;	/* JMP, JMPF through r/m */
 	default:
 		return 0;
 	}
