@@ -146,6 +146,25 @@ static void test_unknown_with_prefixes(void **state)
 	assert_int_equal(insn_unknown_size(p16, 5), 0);			/* cut short */
 }
 
+/* An instruction's bytes (n of them), its size by the manual, its traits. */
+struct length_case {
+	uint8_t b[12];
+	size_t n, want;
+	unsigned traits;
+};
+
+static void check_lengths(const struct length_case *cases, size_t ncases, int code16)
+{
+	for (size_t i = 0; i < ncases; i++) {
+		unsigned traits;
+		size_t got = insn_length(cases[i].b, cases[i].n, code16, &traits);
+		if (got != cases[i].want || (got && traits != cases[i].traits))
+			fail_msg("%d-bit case %zu (%02x %02x): %zu traits %u, expected %zu "
+				 "traits %u", code16 ? 16 : 32, i, cases[i].b[0], cases[i].b[1],
+				 got, traits, cases[i].want, cases[i].traits);
+	}
+}
+
 /*
  * insn_length in 32-bit code by the manual (vol. 2A chapter 2 and the
  * instruction pages): immediates by operand size, moffs by address size,
@@ -154,7 +173,7 @@ static void test_unknown_with_prefixes(void **state)
 static void test_length32_by_the_manual(void **state)
 {
 	(void)state;
-	static const struct { uint8_t b[12]; size_t n, want; unsigned traits; } cases[] = {
+	static const struct length_case cases[] = {
 		{ { 0x68, 1, 2, 3, 4 }, 5, 5, INSN_MOVES_STACK },	/* push $imm32 */
 		{ { 0x66, 0x68, 1, 2 }, 4, 4, INSN_MOVES_STACK },	/* pushw $imm16 */
 		{ { 0x6a, 1 }, 2, 2, INSN_MOVES_STACK },		/* push $imm8 */
@@ -194,14 +213,7 @@ static void test_length32_by_the_manual(void **state)
 		{ { 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26 },
 		  12, 0, 0 },				/* prefixes alone */
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		unsigned traits;
-		size_t got = insn_length(cases[i].b, cases[i].n, 0, &traits);
-		if (got != cases[i].want || (got && traits != cases[i].traits))
-			fail_msg("case %zu (%02x %02x): %zu traits %u, expected %zu traits %u", i,
-				 cases[i].b[0], cases[i].b[1], got, traits, cases[i].want,
-				 cases[i].traits);
-	}
+	check_lengths(cases, sizeof(cases) / sizeof(cases[0]), 0);
 }
 
 /*
@@ -213,7 +225,7 @@ static void test_length32_by_the_manual(void **state)
 static void test_length16_by_the_manual(void **state)
 {
 	(void)state;
-	static const struct { uint8_t b[12]; size_t n, want; unsigned traits; } cases[] = {
+	static const struct length_case cases[] = {
 		{ { 0x68, 1, 2 }, 3, 3, INSN_MOVES_STACK },		/* push $imm16 */
 		{ { 0x66, 0x68, 1, 2, 3, 4 }, 6, 6, INSN_MOVES_STACK },	/* pushl $imm32 */
 		{ { 0xb8, 1, 2 }, 3, 3, 0 },				/* mov $imm16,%ax */
@@ -238,14 +250,7 @@ static void test_length16_by_the_manual(void **state)
 		{ { 0x8e, 0xd8 }, 2, 0, 0 },		/* mov %ax,%ds: a decoder's */
 		{ { 0xb8, 1 }, 2, 0, 0 },		/* cut short */
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		unsigned traits;
-		size_t got = insn_length(cases[i].b, cases[i].n, 1, &traits);
-		if (got != cases[i].want || (got && traits != cases[i].traits))
-			fail_msg("case %zu (%02x %02x): %zu traits %u, expected %zu traits %u", i,
-				 cases[i].b[0], cases[i].b[1], got, traits, cases[i].want,
-				 cases[i].traits);
-	}
+	check_lengths(cases, sizeof(cases) / sizeof(cases[0]), 1);
 }
 
 static uint32_t next_random(uint32_t *x)
