@@ -87,3 +87,15 @@ int layout_page_tables(uint8_t *mem, const struct oregion *r, unsigned n)
 	}
 	return 0;
 }
+
+int layout_set_rights(uint8_t *mem, const struct oregion *r, unsigned n, uint32_t lin,
+		      uint32_t rights)
+{
+	uint32_t phys = layout_phys(r, n, lin & ~(PAGE - 1));
+	uint32_t pde, pte = rights & PTE_P ? phys | (rights & (PTE_P | PTE_RW | PTE_US)) : 0;
+	memcpy(&pde, mem + PH_PD + (lin >> 22) * 4, 4);
+	if (!phys || !(pde & PTE_P) || (pde & PDE_PS))
+		return pte ? -1 : 0;	/* no table of its own to hold the page */
+	memcpy(mem + (pde & ~(PAGE - 1)) + ((lin >> 12) & 1023) * 4, &pte, 4);
+	return 0;
+}

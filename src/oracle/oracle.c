@@ -149,12 +149,16 @@ static void observe(void *ctx, const struct run_event *ev)
 		o->nret++;
 		point(o, "return %u to ring 3 (at %s)", o->nret, oracle_sym(o, ev->u.ret.eip, s, sizeof(s)));
 		oracle_run_to_stop(o, &st);
+		/* the run's EIP, within CS (the engine's is linear in its hook) */
+		o->lib_eip = ev->u.ret.eip;
+		o->lib_eip_set = 1;
 		if (st.kind != ST_RETURN) {
 			oracle_wrong_stop(o, "a return to ring 3", &st);
 			oracle_resync(o);
 		} else if (oracle_compare_state(o, &st, 0, 0, 0, 0, 0)) {
 			oracle_resync(o);
 		}
+		o->lib_eip_set = 0;
 		return;
 	default:
 		return;
@@ -206,12 +210,16 @@ static int prepare_qemu(entryemu_oracle *o)
 	for (size_t i = 0; i < o->nexits; i++)
 		if (oracle_add_bp(o, o->exits[i]))
 			return -1;
-	if (s->code_readonly) {
-		/* its page tables are built once, with the rights the code had then */
-		oracle_uncompared(o, "code_readonly: the oracle's page tables leave the code's "
-				  "pages writable");
-		return 1;
-	}
+	/* each page as this run's tables have it (code_readonly makes the code read-only) */
+	for (unsigned i = 0; i < o->nreg; i++)
+		for (uint32_t off = 0; off < o->reg[i].size; off += 0x1000) {
+			uint32_t lin = o->reg[i].lin + off;
+			if (layout_set_rights(o->q.mem, o->reg, o->nreg, lin, paging_rights(m, lin))) {
+				snprintf(o->q.gw.err, sizeof(o->q.gw.err), "no page table in QEMU for "
+					 "0x%08x", lin);
+				return -1;
+			}
+		}
 	o->ninj = 0;
 	for (unsigned i = 0; i < s->ninjects; i++) {
 		const struct entryemu_inject *in = &s->injects[i];
@@ -237,6 +245,10 @@ static int prepare_qemu(entryemu_oracle *o)
 	uint16_t lim = (uint16_t)t[ET_GDTR].limit;
 	memcpy(bb + BB_GDTR, &lim, 2);
 	memcpy(bb + BB_GDTR + 2, &t[ET_GDTR].base, 4);
+	o->gdt.base = (uint32_t)t[ET_GDTR].base;
+	o->gdt.limit = t[ET_GDTR].limit;
+	o->ldt.base = (uint32_t)t[ET_LDTR].base;
+	o->ldt.limit = t[ET_LDTR].selector & ~3u ? t[ET_LDTR].limit : 0;
 	lim = (uint16_t)t[ET_IDTR].limit;
 	memcpy(bb + BB_IDTR, &lim, 2);
 	memcpy(bb + BB_IDTR + 2, &t[ET_IDTR].base, 4);
@@ -472,11 +484,6 @@ int entryemu_oracle_open(entryemu_oracle **out, entryemu *m, enum entryemu_oracl
 	if (stub_symbols(o, stub, err, errlen))
 		goto fail;
 	o->nreg = layout_regions(m, o->reg, MACHINE_REGIONS);
-	/* QEMU's tables give the code's pages the rights of a run without code_readonly */
-	if (paging_code_readonly(m, 0)) {
-		snprintf(err, errlen, "cannot make the user code writable again");
-		goto fail;
-	}
 	for (unsigned i = 0; i < o->nreg; i++)
 		o->reg[i].rights = paging_rights(m, o->reg[i].lin);
 	if (!o->nreg) {

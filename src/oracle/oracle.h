@@ -56,6 +56,13 @@ unsigned layout_regions(struct entryemu *m, struct oregion *out, unsigned max);
  * fault (P = 1), as in the library, whose tables map all of it.
  */
 int layout_page_tables(uint8_t *mem, const struct oregion *r, unsigned n);
+/*
+ * The page of linear lin in the tables layout_page_tables() wrote, with
+ * the rights given (not present without P); -1 if they have no page
+ * table for it.
+ */
+int layout_set_rights(uint8_t *mem, const struct oregion *r, unsigned n, uint32_t lin,
+		      uint32_t rights);
 /* Physical address of linear lin, or 0 if no region holds it. */
 uint32_t layout_phys(const struct oregion *r, unsigned n, uint32_t lin);
 
@@ -92,6 +99,9 @@ struct entryemu_oracle {
 	size_t snap_size;
 	uint32_t snap_cr0;
 	uint16_t snap_ldtr;
+	struct { uint32_t base, limit; } gdt, ldt;	/* as the run starts: code segments' bases */
+	int lib_eip_set;		/* the library's EIP at this point is lib_eip: */
+	uint32_t lib_eip;		/* its engine reports CS base + EIP in a hook */
 	uint64_t snap_sysenter_cs;
 	struct run_tap tap;
 	uint32_t bps[MAX_BPS];

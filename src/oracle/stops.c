@@ -38,11 +38,32 @@ int oracle_set_reg(entryemu_oracle *o, int n, uint32_t v)
 	return gw_write_reg(&o->q.gw, n, v);
 }
 
-static uint32_t linear_pc(const uint32_t *r)
+/*
+ * CS's base, for the linear address QEMU's breakpoints and the library's
+ * addresses name.  The gdbstub gives the selector only, so the base is
+ * read from the descriptor in QEMU's memory (the table the run started
+ * with); a descriptor rewritten after CS was loaded would mislead it,
+ * which no bundled scenario does.
+ */
+static uint32_t cs_base(entryemu_oracle *o, uint32_t sel)
+{
+	const typeof(o->gdt) *t = sel & 4 ? &o->ldt : &o->gdt;
+	uint32_t off = sel & ~7u, d[2];
+	if (sel < 4 || off + 7 > t->limit)
+		return 0;
+	uint32_t lo = layout_phys(o->reg, o->nreg, t->base + off);
+	uint32_t hi = layout_phys(o->reg, o->nreg, t->base + off + 7);
+	if (!lo || hi != lo + 7)
+		return 0;
+	memcpy(d, o->q.mem + lo, 8);
+	return (d[0] >> 16) | (d[1] & 0xffu) << 16 | (d[1] & 0xff000000u);
+}
+
+static uint32_t linear_pc(entryemu_oracle *o, const uint32_t *r)
 {
 	if (r[GW_EFLAGS] & ENTRYEMU_EFLAGS_VM)
 		return (r[GW_CS] << 4) + (r[GW_EIP] & 0xffff);
-	return r[GW_EIP];
+	return cs_base(o, r[GW_CS]) + r[GW_EIP];
 }
 
 static int cpl_of(const uint32_t *r)
@@ -102,7 +123,7 @@ static int handler_vector(entryemu_oracle *o, uint32_t a)
 static int resume(entryemu_oracle *o, uint32_t *r, int step, int *timed_out)
 {
 	char reply[256];
-	uint32_t pc = linear_pc(r), before[GW_NREGS_CORE];
+	uint32_t pc = linear_pc(o, r), before[GW_NREGS_CORE];
 	int on_bp = has_bp(o, pc);
 	*timed_out = 0;
 	memcpy(before, r, sizeof(before));
@@ -183,11 +204,11 @@ void oracle_run_to_stop(entryemu_oracle *o, struct qstop *st)
 	/* the place QEMU waits at may itself be an injection point */
 	if (!o->pos_counted) {
 		o->pos_counted = 1;
-		int inj = injection_point(o, linear_pc(st->r));
+		int inj = injection_point(o, linear_pc(o, st->r));
 		if (inj < 0)
 			goto gone;
 		if (inj == 1) {
-			st->pc = linear_pc(st->r);
+			st->pc = linear_pc(o, st->r);
 			st->kind = ST_INJECT_EXC;
 			return;
 		}
@@ -206,7 +227,7 @@ void oracle_run_to_stop(entryemu_oracle *o, struct qstop *st)
 			goto gone;
 		memcpy(o->regs, st->r, sizeof(o->regs));
 		o->regs_valid = 1;
-		st->pc = linear_pc(st->r);
+		st->pc = linear_pc(o, st->r);
 		o->pos_counted = 0;
 		if (o->debug)
 			fprintf(stderr, "oracle: qemu stop pc %08x cs %04x ss %04x esp %08x efl %08x%s\n",

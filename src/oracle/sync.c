@@ -46,6 +46,8 @@ void oracle_lib_regs(entryemu_oracle *o, uint32_t *r)
 	uint32_t v[GW_NREGS_CORE] = { x.eax, x.ecx, x.edx, x.ebx, x.esp, x.ebp, x.esi, x.edi,
 				      x.eip, x.eflags, x.cs, x.ss, x.ds, x.es, x.fs, x.gs };
 	memcpy(r, v, sizeof(v));
+	if (o->lib_eip_set)
+		r[GW_EIP] = o->lib_eip;
 }
 
 /*
