@@ -188,6 +188,15 @@ struct cpu_run_state {
 	uint32_t fetch_ran_from;	/* the block start that run began at */
 	int fetch_past_limit;		/* and the instruction there crosses CS's
 					 * limit: #GP(0) there, no fetch */
+	int cs_known;			/* cs_limit.c: cs_base and cs_limit hold */
+	uint32_t cs_base, cs_limit;
+	struct cs_xfer {		/* the near transfer the user hook saw last */
+		uint8_t kind, cc, w, a16, saved;	/* kind 0: none */
+		uint16_t imm;		/* RET's */
+		uint32_t at, next;	/* linear: it, and the instruction after it */
+		uint32_t slot;		/* CALL: where it pushes, and what was there */
+		uint8_t bytes[4];
+	} xfer;
 	int vm_hidden;			/* iret_vm.c cleared the VM bit of the byte */
 	uint32_t vm_hidden_at;		/* at this linear address */
 };

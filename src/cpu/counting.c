@@ -335,6 +335,12 @@ void count_unexecuted(struct entryemu *m, uint32_t from)
 	b->size = from - b->addr;	/* taken back once only */
 }
 
+void count_not_completed(struct entryemu *m)
+{
+	if (m->count && m->count->insns)
+		m->count->insns--;
+}
+
 uint64_t count_ran(struct entryemu *m)
 {
 	struct count_state *c = m->count;

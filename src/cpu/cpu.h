@@ -27,6 +27,10 @@ void machine_read_regs(struct entryemu *m, struct entryemu_regs *r);
 int machine_cpl(struct entryemu *m);
 uint32_t machine_cs_base(struct entryemu *m);
 uint32_t machine_cs_limit(struct entryemu *m);
+/* Both at once, in one read of the registers; or for cs and eflags as read. */
+void machine_cs_extent(struct entryemu *m, uint32_t *base, uint32_t *limit);
+void machine_cs_extent_of(struct entryemu *m, uint16_t cs, uint32_t eflags, uint32_t *base,
+			  uint32_t *limit);
 /* Is CS a 16-bit code segment (D = 0) in protected mode? */
 int machine_cs_16(struct entryemu *m);
 /* The decoder for code of the operand and address size code16 says
@@ -131,9 +135,32 @@ int seg_limit_fault(struct entryemu *m, uint32_t addr);
  * limit that matters sets limit_watch for the rest of the run. */
 void seg_limit_note(struct entryemu *m, uint32_t lo, uint32_t hi);
 
+/*
+ * cs_limit.c: CS's limit on every fetch and on the target of every near
+ * transfer, checked before each user instruction: FAULTS, the
+ * instruction at addr crosses it, or is a far return past the limit of
+ * the CS it returns to (#GP(0) there, not delivered yet);
+ * TRANSFER, the near transfer before it went past the limit, and its
+ * #GP(0) is delivered, the transfer undone.  cs_limit_fetch_fault: the
+ * same for a fetch fault at offset eip, where no hook ran; 1 if it
+ * delivered.  cs_limit_returned: back in user code from the kernel, in
+ * a CS the IRET may have changed (cs, with eflags), with no user
+ * transfer just before; CS's base is returned.
+ */
+enum cs_limit_verdict { CS_LIMIT_OK, CS_LIMIT_FAULTS, CS_LIMIT_TRANSFER };
+enum cs_limit_verdict cs_limit_at(struct entryemu *m, uint32_t addr);
+int cs_limit_fetch_fault(struct entryemu *m, uint32_t eip);
+/* The image's IRET at addr is next, ESP and SS esp and ss: 1 if its
+ * popped EIP lies past its popped CS's limit, and #GP(0) was delivered
+ * at it. */
+int cs_limit_iret(struct entryemu *m, uint32_t addr, uint32_t esp, uint16_t ss);
+uint32_t cs_limit_returned(struct entryemu *m, uint16_t cs, uint32_t eflags);
+
 /* counting.c */
 void count_block_hook(void *m, uint32_t addr, uint32_t size);
 void count_unexecuted(struct entryemu *m, uint32_t from);
+/* One instruction counted as its block started did not complete (it faulted). */
+void count_not_completed(struct entryemu *m);
 /* An instruction the model ran in the engine's place: counted; the
  * count before it is returned. */
 uint64_t count_ran(struct entryemu *m);

@@ -617,12 +617,13 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 		 * that run not get on.)
 		 */
 		uint32_t base = machine_cs_base(m), lim = machine_cs_limit(m);
+		/* a block past CS's limit that a near jump, call or return went to: that faults */
+		if (cs_limit_fetch_fault(m, machine_reg(m, ER_EIP)))
+			return;
 		/*
 		 * Past CS's limit (16-bit code running on over offset 0xffff,
 		 * into vm86 memory's end) the instruction that crosses it is
-		 * #GP(0), wherever the fault Unicorn met lies beyond.  (A
-		 * block that starts past the limit got there by a jump, which
-		 * is what faults on the CPU: not modelled, docs/fidelity.md.)
+		 * #GP(0), wherever the fault Unicorn met lies beyond.
 		 */
 		int past = addr - base > lim && pc - base <= lim;
 		uint32_t to = past ? base + lim + 1 : addr;

@@ -335,25 +335,6 @@ int fault_fetch_runs_off(struct entryemu *m, uint32_t eip, uint32_t *cr2)
 	return 1;
 }
 
-int fault_past_limit(struct entryemu *m, uint32_t addr)
-{
-	uint32_t lim = machine_cs_limit(m), off = addr - machine_cs_base(m);
-	if (off > lim)
-		return off - lim == 1;	/* further on, a jump got there */
-	size_t avail = machine_avail(m, addr, 15);
-	uint8_t *code = avail ? machine_ptr(m, addr, 1) : NULL;
-	if (!code || lim - off >= 14)
-		return 0;		/* no instruction there reaches past the limit */
-	unsigned traits;
-	size_t size = insn_length(code, avail, 1, &traits);
-	cs_insn *insn = NULL;
-	if (!size && cs_disasm(machine_user_cs(m, 1), code, avail, addr, 1, &insn) == 1) {
-		size = insn->size;
-		cs_free(insn, 1);
-	}
-	return size && size - 1 > lim - off;
-}
-
 int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info *info)
 {
 	memset(info, 0, sizeof(*info));

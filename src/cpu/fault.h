@@ -45,16 +45,6 @@ int fault_derive(struct entryemu *m, int vector, uint32_t eip, struct fault_info
 int fault_fetch_runs_off(struct entryemu *m, uint32_t eip, uint32_t *cr2);
 
 /*
- * In 16-bit code (vm86 mode, a 16-bit code segment): does the
- * instruction at linear addr cross CS's limit, or start just past it,
- * where the one before it ended?  The CPU checks every fetch against the
- * limit (SDM vol. 3A 5.3) and raises #GP(0) at that instruction; Unicorn
- * runs on.  (One further past the limit was reached by a jump, which is
- * what faults on the CPU: not modelled.)
- */
-int fault_past_limit(struct entryemu *m, uint32_t addr);
-
-/*
  * Is the instruction at eip LOCK-prefixed and, with the prefix, no
  * instruction at all?  LOCK on anything but a read-modify-write of
  * memory is #UD (SDM vol. 2A LOCK), raised at decode: before any fault

@@ -126,6 +126,26 @@ uint32_t machine_cs_limit(struct entryemu *m)
 	return own_code_segment(m, seg_reg(m, ER_CS), &d) ? d.limit : 0xffffffffu;
 }
 
+void machine_cs_extent_of(struct entryemu *m, uint16_t cs, uint32_t eflags, uint32_t *base,
+			  uint32_t *limit)
+{
+	struct desc d;
+	if (eflags & ENTRYEMU_EFLAGS_VM)
+		*base = (uint32_t)cs << 4, *limit = 0xffffu;
+	else if (own_code_segment(m, cs, &d))
+		*base = d.base, *limit = d.limit;
+	else
+		*base = 0, *limit = 0xffffffffu;
+}
+
+void machine_cs_extent(struct entryemu *m, uint32_t *base, uint32_t *limit)
+{
+	static const enum engine_reg ids[] = { ER_EFLAGS, ER_CS };
+	uint32_t v[2];
+	engine_regs(m->eng, ids, v, 2);
+	machine_cs_extent_of(m, (uint16_t)v[1], v[0], base, limit);
+}
+
 int machine_cs_16(struct entryemu *m)
 {
 	struct desc d;

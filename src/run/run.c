@@ -58,18 +58,23 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 		struct run_event ev = { .kind = RUN_EV_RETURN };
 		machine_read_regs(m, &ev.u.ret);
 		/* in a hook the engine's EIP is linear: the offset in CS */
-		ev.u.ret.eip = (uint32_t)addr - machine_cs_base(m);
+		ev.u.ret.eip = (uint32_t)addr - cs_limit_returned(m, ev.u.ret.cs, ev.u.ret.eflags);
 		stream_emit(m->stream, &ev);
 	}
 	iret_vm_restore(m);
-	/* 16-bit code past CS's limit, where memory is mapped: #GP(0) */
-	if (m->count->cur.code16 && fault_past_limit(m, (uint32_t)addr)) {
+	/* code past CS's limit, where memory is mapped: #GP(0) */
+	switch (cs_limit_at(m, (uint32_t)addr)) {
+	case CS_LIMIT_FAULTS:
 		if (inject_before_fault(m, (uint32_t)addr))
 			return;		/* an NMI or IRQ came first */
 		deliver_past_limit_at(m, (uint32_t)addr);
+		/* fall through */
+	case CS_LIMIT_TRANSFER:
 		engine_stop(m->eng);
 		m->cpu->restart = 1;
 		return;
+	case CS_LIMIT_OK:
+		break;
 	}
 	/* not under gdb: its hook comes after this one, and a breakpoint
 	 * or step at the read must see the instruction */
@@ -158,6 +163,11 @@ static void exit_hook(void *data, uint32_t addr, uint32_t size)
 	ev.u.exit.eflags = v[2];
 	stream_emit(m->stream, &ev);
 	PROF_ADD(m, check_ns, t0);
+	/* an IRET to an EIP past its CS's limit: #GP(0) here (the engine returns) */
+	if (!machine_stopping(m) && cs_limit_iret(m, (uint32_t)addr, v[0], (uint16_t)v[1])) {
+		engine_stop(m->eng);
+		m->cpu->restart = 1;
+	}
 }
 
 /*

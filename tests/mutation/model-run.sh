@@ -7,7 +7,7 @@
 #   test_deliver_model (relinked, for deliver_model.c and desc.c mutants),
 #   test_insn_size (relinked, for insn_size.c mutants),
 #   test_delivery, test_kernel_faults, test_reset, test_syscall, test_tsc,
-#   test_code_readonly and
+#   test_code_readonly, test_cs_limit and
 #   `entryemu replay` of every bundled scenario (through a CLI linked
 #   against the shared library).
 # A mutant is killed when one of them fails.  Prints one line per mutant
@@ -78,7 +78,7 @@ suites() {
 			{ echo test_insn_size; return 1; }
 	fi
 	for t in test_delivery test_kernel_faults test_reset test_syscall test_tsc \
-		 test_code_readonly; do
+		 test_code_readonly test_cs_limit; do
 		LD_LIBRARY_PATH=$lp timeout 60 "$MODEL_MUT_TEST_BIN/$t" >"$dir/$t.log" 2>&1 ||
 			{ echo "$t"; return 1; }
 	done
