@@ -45,6 +45,27 @@ static void user_labels_name_user_code(void **state)
 	assert_int_equal(entryemu_set_labels(m, NULL, 1), ENTRYEMU_E_INVAL);
 }
 
+/*
+ * A name cut to the buffer as snprintf cuts it (len - 1 characters and
+ * the terminator), and an offset in lowercase hexadecimal without
+ * padding, however many digits it takes.
+ */
+static void names_are_cut_to_the_buffer(void **state)
+{
+	entryemu *m = *state;
+	char sym[128];
+	const struct entryemu_label l[] = { { "start", USER_CODE } };
+	assert_int_equal(entryemu_set_labels(m, l, 1), 0);
+	assert_string_equal(entryemu_symbolize(m, USER_CODE + 0xabcd, sym, sizeof(sym)),
+			    "start+0xabcd");
+	assert_string_equal(entryemu_symbolize(m, USER_CODE + 0x10, sym, 9), "start+0x");
+	assert_string_equal(entryemu_symbolize(m, USER_CODE + 0x10, sym, 4), "sta");
+	assert_string_equal(entryemu_symbolize(m, USER_CODE, sym, 1), "");
+	assert_int_equal(entryemu_set_labels(m, NULL, 0), 0);
+	uint32_t sc = entryemu_symbol(m, "system_call");
+	assert_string_equal(entryemu_symbolize(m, sc + 0x1f, sym, 16), "system_call+0x1");
+}
+
 /* Marks place each record in the trace: the int $0x80 is followed by its
  * delivery and the ring switch, the callout by its return value. */
 static void marks_follow_the_instruction_they_come_after(void **state)
@@ -160,6 +181,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(vsyscall_symbols_mean_their_runtime_address),
 		cmocka_unit_test(user_labels_name_user_code),
+		cmocka_unit_test(names_are_cut_to_the_buffer),
 		cmocka_unit_test(marks_follow_the_instruction_they_come_after),
 		cmocka_unit_test(disassembly_reads_like_objdump),
 		cmocka_unit_test(vm86_code_reads_as_16bit_code),

@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE 1		/* memfd_create */
 #include "cli.h"
+#include "line.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -151,28 +152,62 @@ static void machines_close(struct machines *ms)
 
 /* ---- printing ------------------------------------------------------------------ */
 
+/* "  name value" pairs on one line: (name, value, digits) */
+static void line_fields(struct line *l, const char *const *names, const uint32_t *v,
+			const int *digits, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		line_put(l, names[i]);
+		line_hex(l, v[i], digits[i]);
+	}
+}
+
 static void print_regs(const char *title, const struct entryemu_regs *g)
 {
-	printf("%s:\n", title);
-	printf("  eax %08x ebx %08x ecx %08x edx %08x\n", g->eax, g->ebx, g->ecx, g->edx);
-	printf("  esi %08x edi %08x ebp %08x esp %08x\n", g->esi, g->edi, g->ebp, g->esp);
-	printf("  eip %08x eflags %08x\n", g->eip, g->eflags);
-	printf("  cs %04x ss %04x ds %04x es %04x fs %04x gs %04x\n", g->cs, g->ss, g->ds,
-	       g->es, g->fs, g->gs);
+	static const char *const n1[] = { "  eax ", " ebx ", " ecx ", " edx " };
+	static const char *const n2[] = { "  esi ", " edi ", " ebp ", " esp " };
+	static const char *const n3[] = { "  eip ", " eflags " };
+	static const char *const n4[] = { "  cs ", " ss ", " ds ", " es ", " fs ", " gs " };
+	static const int w8[] = { 8, 8, 8, 8 }, w4[] = { 4, 4, 4, 4, 4, 4 };
+	struct line l = { .n = 0 };
+	line_put(&l, title);
+	line_put(&l, ":");
+	line_print(&l);
+	line_fields(&l, n1, (uint32_t[]){ g->eax, g->ebx, g->ecx, g->edx }, w8, 4);
+	line_print(&l);
+	line_fields(&l, n2, (uint32_t[]){ g->esi, g->edi, g->ebp, g->esp }, w8, 4);
+	line_print(&l);
+	line_fields(&l, n3, (uint32_t[]){ g->eip, g->eflags }, w8, 2);
+	line_print(&l);
+	line_fields(&l, n4, (uint32_t[]){ g->cs, g->ss, g->ds, g->es, g->fs, g->gs }, w4, 6);
+	line_print(&l);
 }
 
 static void print_pt_regs(const struct entryemu_pt_regs *p)
 {
-	printf("    pt_regs: ebx %08x ecx %08x edx %08x esi %08x edi %08x ebp %08x\n",
-	       p->ebx, p->ecx, p->edx, p->esi, p->edi, p->ebp);
-	printf("             eax %08x ds %04x es %04x", p->eax, p->xds & 0xffff, p->xes & 0xffff);
-	if (p->has_xgs)
-		printf(" gs %04x", p->xgs & 0xffff);
-	if (p->has_xfs)
-		printf(" fs %04x", p->xfs & 0xffff);
-	printf(" orig_eax %08x\n", p->orig_eax);
-	printf("             eip %08x cs %04x eflags %08x esp %08x ss %04x\n", p->eip,
-	       p->xcs & 0xffff, p->eflags, p->esp, p->xss & 0xffff);
+	static const char *const n1[] = { "    pt_regs: ebx ", " ecx ", " edx ", " esi ", " edi ",
+					  " ebp " };
+	static const char *const n2[] = { "             eax ", " ds ", " es " };
+	static const char *const n3[] = { "             eip ", " cs ", " eflags ", " esp ", " ss " };
+	static const int w1[] = { 8, 8, 8, 8, 8, 8 }, w2[] = { 8, 4, 4 }, w3[] = { 8, 4, 8, 8, 4 };
+	struct line l = { .n = 0 };
+	line_fields(&l, n1, (uint32_t[]){ p->ebx, p->ecx, p->edx, p->esi, p->edi, p->ebp }, w1, 6);
+	line_print(&l);
+	line_fields(&l, n2, (uint32_t[]){ p->eax, p->xds & 0xffff, p->xes & 0xffff }, w2, 3);
+	if (p->has_xgs) {
+		line_put(&l, " gs ");
+		line_hex(&l, p->xgs & 0xffff, 4);
+	}
+	if (p->has_xfs) {
+		line_put(&l, " fs ");
+		line_hex(&l, p->xfs & 0xffff, 4);
+	}
+	line_put(&l, " orig_eax ");
+	line_hex(&l, p->orig_eax, 8);
+	line_print(&l);
+	line_fields(&l, n3, (uint32_t[]){ p->eip, p->xcs & 0xffff, p->eflags, p->esp,
+					  p->xss & 0xffff }, w3, 5);
+	line_print(&l);
 }
 
 /* The signal the default trap handlers sent, as the task would see it. */
@@ -230,9 +265,17 @@ static void print_details(entryemu *m, const entryemu_result *r)
 	}
 	for (size_t i = 0; i < entryemu_result_ncallouts(r); i++) {
 		const struct entryemu_callout_record *c = entryemu_result_callout(r, i);
-		printf("callout: %s from %s  cs %04x ds %04x es %04x gs %04x ss %04x esp %08x\n",
-		       c->name, entryemu_symbolize(m, c->return_addr, sym, sizeof(sym)),
-		       c->cs, c->ds, c->es, c->gs, c->ss, c->esp);
+		static const char *const names[] = { "  cs ", " ds ", " es ", " gs ", " ss ",
+						     " esp " };
+		static const int digits[] = { 4, 4, 4, 4, 4, 8 };
+		struct line l = { .n = 0 };
+		line_put(&l, "callout: ");
+		line_put(&l, c->name);
+		line_put(&l, " from ");
+		line_put(&l, entryemu_symbolize(m, c->return_addr, sym, sizeof(sym)));
+		line_fields(&l, names, (uint32_t[]){ c->cs, c->ds, c->es, c->gs, c->ss, c->esp },
+			    digits, 6);
+		line_print(&l);
 		if (c->pt_regs_addr)
 			print_pt_regs(&c->regs);
 	}

@@ -10,6 +10,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * "name", or "name+0x<off>" (lowercase hex, no padding), cut to len as
+ * snprintf would: reports name thousands of addresses, and snprintf was
+ * most of what naming one cost.
+ */
+static const char *name_plus(char *buf, size_t len, const char *name, uint32_t off, int with_off)
+{
+	size_t n = 0;
+	for (; *name && n + 1 < len; name++)
+		buf[n++] = *name;
+	if (with_off) {
+		char d[12] = "+0x";
+		int k = 3, digits = 0;
+		for (uint32_t v = off; v || !digits; v >>= 4)
+			digits++;
+		for (int i = digits - 1; i >= 0; i--)
+			d[k++] = "0123456789abcdef"[(off >> (4 * i)) & 15];
+		for (int i = 0; i < k && n + 1 < len; i++)
+			buf[n++] = d[i];
+	}
+	buf[n] = 0;
+	return buf;
+}
+
 /* The user-code label at or below addr, the last one given among equals. */
 static const struct image_symbol *label_at(const entryemu *m, uint32_t addr)
 {
@@ -29,8 +53,7 @@ const char *entryemu_symbolize(const entryemu *m, uint32_t addr, char *buf, size
 	if (!m || !buf || !len)
 		return "";
 	if (co) {
-		snprintf(buf, len, "%s", co);
-		return buf;
+		return name_plus(buf, len, co, 0, 0);
 	}
 	if (addr >= ENTRYEMU_USER_EXIT && addr < ENTRYEMU_USER_EXIT + 0x1000) {
 		snprintf(buf, len, "user_exit");
@@ -50,17 +73,17 @@ const char *entryemu_symbolize(const entryemu *m, uint32_t addr, char *buf, size
 		if (!s)
 			snprintf(buf, len, "vsyscall+0x%x", addr - VSYSCALL_PAGE);
 		else if (addr == at)
-			snprintf(buf, len, "%s", s->name);
+			name_plus(buf, len, s->name, 0, 0);
 		else
-			snprintf(buf, len, "%s+0x%x", s->name, addr - at);
+			name_plus(buf, len, s->name, addr - at, 1);
 		return buf;
 	}
 	if (addr >= ENTRYEMU_USER_CODE && addr < ENTRYEMU_USER_CODE + ENTRYEMU_USER_CODE_MAX) {
 		const struct image_symbol *l = label_at(m, addr);
 		if (l && l->addr == addr)
-			snprintf(buf, len, "%s", l->name);
+			name_plus(buf, len, l->name, 0, 0);
 		else if (l)
-			snprintf(buf, len, "%s+0x%x", l->name, addr - l->addr);
+			name_plus(buf, len, l->name, addr - l->addr, 1);
 		else
 			snprintf(buf, len, "user+0x%x", addr - ENTRYEMU_USER_CODE);
 		return buf;
@@ -74,9 +97,9 @@ const char *entryemu_symbolize(const entryemu *m, uint32_t addr, char *buf, size
 	}
 	if (s && addr < m->img.end) {
 		if (addr == s->addr)
-			snprintf(buf, len, "%s", s->name);
+			name_plus(buf, len, s->name, 0, 0);
 		else
-			snprintf(buf, len, "%s+0x%x", s->name, addr - s->addr);
+			name_plus(buf, len, s->name, addr - s->addr, 1);
 	} else {
 		snprintf(buf, len, "0x%08x", addr);
 	}
