@@ -146,7 +146,8 @@ static void test_unknown_with_prefixes(void **state)
 	assert_int_equal(insn_unknown_size(p16, 5), 0);			/* cut short */
 }
 
-/* An instruction's bytes (n of them), its size by the manual, its traits. */
+/* An instruction's bytes (n of them), its size by the manual, its traits
+ * (INSN_NO_MEMORY aside: test_memory_by_the_manual). */
 struct length_case {
 	uint8_t b[12];
 	size_t n, want;
@@ -158,7 +159,7 @@ static void check_lengths(const struct length_case *cases, size_t ncases, int co
 	for (size_t i = 0; i < ncases; i++) {
 		unsigned traits;
 		size_t got = insn_length(cases[i].b, cases[i].n, code16, &traits);
-		if (got != cases[i].want || (got && traits != cases[i].traits))
+		if (got != cases[i].want || (got && (traits & ~INSN_NO_MEMORY) != cases[i].traits))
 			fail_msg("%d-bit case %zu (%02x %02x): %zu traits %u, expected %zu "
 				 "traits %u", code16 ? 16 : 32, i, cases[i].b[0], cases[i].b[1],
 				 got, traits, cases[i].want, cases[i].traits);
@@ -253,6 +254,60 @@ static void test_length16_by_the_manual(void **state)
 	check_lengths(cases, sizeof(cases) / sizeof(cases[0]), 1);
 }
 
+/*
+ * Which instructions touch no memory besides their own bytes, by their
+ * pages in vol. 2: register and immediate operands (a ModRM with mod 11
+ * names a register, table 2-2), jumps and their conditions, IN and OUT
+ * (ports, not memory); not a ModRM naming memory, a moffs, the stack
+ * (PUSH, POP, CALL, RET, LEAVE, ENTER, INT), the strings or XLAT.
+ */
+static void test_memory_by_the_manual(void **state)
+{
+	(void)state;
+	static const struct { uint8_t b[8]; size_t n; int none; } cases[] = {
+		{ { 0x90 }, 1, 1 },			/* nop */
+		{ { 0x42 }, 1, 1 },			/* inc %edx */
+		{ { 0x89, 0xc3 }, 2, 1 },		/* mov %eax,%ebx */
+		{ { 0x8b, 0x18 }, 2, 0 },		/* mov (%eax),%ebx */
+		{ { 0x83, 0xfa, 0x01 }, 3, 1 },		/* cmp $1,%edx */
+		{ { 0x83, 0x3a, 0x01 }, 3, 0 },		/* cmpl $1,(%edx) */
+		{ { 0xb8, 1, 0, 0, 0 }, 5, 1 },		/* mov $1,%eax */
+		{ { 0xa1, 1, 2, 3, 4 }, 5, 0 },		/* mov moffs32,%eax */
+		{ { 0x50 }, 1, 0 },			/* push %eax */
+		{ { 0xc9 }, 1, 0 },			/* leave */
+		{ { 0xc8, 4, 0, 0 }, 4, 0 },		/* enter */
+		{ { 0xc3 }, 1, 0 },			/* ret */
+		{ { 0xcb }, 1, 0 },			/* lret */
+		{ { 0xcd, 0x80 }, 2, 0 },		/* int $0x80 */
+		{ { 0xcc }, 1, 0 },			/* int3 */
+		{ { 0xa4 }, 1, 0 },			/* movsb */
+		{ { 0x6c }, 1, 0 },			/* insb */
+		{ { 0xd7 }, 1, 0 },			/* xlat */
+		{ { 0xec }, 1, 1 },			/* in (%dx),%al: a port */
+		{ { 0xeb, 0xfe }, 2, 1 },		/* jmp . */
+		{ { 0x74, 0x00 }, 2, 1 },		/* jz */
+		{ { 0xe2, 0xfe }, 2, 1 },		/* loop */
+		{ { 0xe8, 0, 0, 0, 0 }, 5, 0 },		/* call rel32: pushes */
+		{ { 0xff, 0xe0 }, 2, 1 },		/* jmp *%eax */
+		{ { 0xff, 0xd0 }, 2, 0 },		/* call *%eax: pushes */
+		{ { 0xff, 0x20 }, 2, 0 },		/* jmp *(%eax) */
+		{ { 0x8d, 0x00 }, 2, 0 },		/* lea (%eax),%eax: left to the check */
+		{ { 0x0f, 0x44, 0xd8 }, 3, 1 },		/* cmovz %eax,%ebx */
+		{ { 0x0f, 0x44, 0x18 }, 3, 0 },		/* cmovz (%eax),%ebx */
+		{ { 0x0f, 0xc8 }, 2, 1 },		/* bswap %eax */
+		{ { 0x0f, 0x84, 0, 0, 0, 0 }, 6, 1 },	/* jz rel32 */
+		{ { 0x0f, 0xa0 }, 2, 0 },		/* push %fs */
+		{ { 0x2e, 0x90 }, 2, 1 },		/* a CS override on a nop */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned traits;
+		size_t got = insn_length(cases[i].b, cases[i].n, 0, &traits);
+		if (got != cases[i].n || !(traits & INSN_NO_MEMORY) != !cases[i].none)
+			fail_msg("case %zu (%02x %02x): %zu, traits %u; expected no memory: %d", i,
+				 cases[i].b[0], cases[i].b[1], got, traits, cases[i].none);
+	}
+}
+
 static uint32_t next_random(uint32_t *x)
 {
 	*x ^= *x << 13;
@@ -287,8 +342,22 @@ static int length_agrees(csh cs, cs_insn *insn, const uint8_t *b, size_t n, int 
 	if (stack != ((traits & INSN_MOVES_STACK) != 0))
 		fail_msg("%02x %02x %02x: %s moves the stack: %d, here %u", b[0], b[1], b[2],
 			 insn->mnemonic, stack, traits);
+	const cs_x86 *x = &insn->detail->x86;
+	if (traits & INSN_NO_MEMORY) {
+		/* no memory operand, and none implied: the stack, the strings, XLAT, INT */
+		int implied = stack || id == X86_INS_LEAVE || id == X86_INS_ENTER ||
+			      id == X86_INS_RETF || id == X86_INS_INT || id == X86_INS_INT3 ||
+			      id == X86_INS_INTO || id == X86_INS_XLATB ||
+			      (x->opcode[0] >= 0xa4 && x->opcode[0] <= 0xa7) ||
+			      (x->opcode[0] >= 0xaa && x->opcode[0] <= 0xaf) ||
+			      (x->opcode[0] >= 0x6c && x->opcode[0] <= 0x6f);
+		for (int i = 0; i < x->op_count; i++)
+			implied |= x->operands[i].type == X86_OP_MEM;
+		if (implied)
+			fail_msg("%02x %02x %02x: %s touches memory, taken for none", b[0], b[1],
+				 b[2], insn->mnemonic);
+	}
 	if (code16) {
-		const cs_x86 *x = &insn->detail->x86;
 		int seg = x->op_count && x->operands[0].type == X86_OP_REG &&
 			  (x->operands[0].reg == X86_REG_DS || x->operands[0].reg == X86_REG_ES);
 		int loads = id == X86_INS_LDS || id == X86_INS_LES || (id == X86_INS_POP && seg);
@@ -305,8 +374,7 @@ static void length_agrees_in(cs_mode mode, int code16)
 {
 	csh cs;
 	assert_int_equal(cs_open(CS_ARCH_X86, mode, &cs), CS_ERR_OK);
-	if (code16)
-		assert_int_equal(cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON), CS_ERR_OK);
+	assert_int_equal(cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON), CS_ERR_OK);
 	cs_insn *insn = cs_malloc(cs);
 	assert_non_null(insn);
 	static const uint8_t prefixes[][3] = {
@@ -373,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_with_prefixes),
 		cmocka_unit_test(test_length32_by_the_manual),
 		cmocka_unit_test(test_length16_by_the_manual),
+		cmocka_unit_test(test_memory_by_the_manual),
 		cmocka_unit_test(test_length32_agrees_with_the_decoder),
 		cmocka_unit_test(test_length16_agrees_with_the_decoder),
 	};

@@ -104,7 +104,11 @@ static void note_transfer(struct entryemu *m, uint32_t addr, int code16)
 	struct cs_xfer *x = &m->cpu->xfer;
 	x->kind = XF_NONE;
 	const uint8_t *p = machine_ptr(m, addr, 1);
-	size_t n = p ? machine_avail(m, addr, 15) : 0, at = 0;
+	if (!p || !(fault_legacy_prefix(p[0]) || (p[0] >= 0x70 && p[0] <= 0x7f) || p[0] == 0x0f ||
+		    (p[0] >= 0xe0 && p[0] <= 0xe3) || p[0] == 0xe8 || p[0] == 0xe9 || p[0] == 0xeb ||
+		    p[0] == 0xff || p[0] == 0xc2 || p[0] == 0xc3))
+		return;		/* most instructions: the first byte says no */
+	size_t n = machine_avail(m, addr, 15), at = 0;
 	int p66 = 0, p67 = 0;
 	for (; at + 1 < n && at < 14 && fault_legacy_prefix(p[at]); at++) {
 		p66 |= p[at] == 0x66;
@@ -205,10 +209,12 @@ static int crosses(struct entryemu *m, uint32_t addr, uint32_t off, int code16)
 	uint32_t lim = m->cpu->cs_limit;
 	if (off > lim)
 		return off - lim == 1;	/* where the one before ended */
+	if (lim - off >= 14)
+		return 0;		/* no instruction there reaches past the limit */
 	size_t avail = machine_avail(m, addr, 15);
 	uint8_t *code = avail ? machine_ptr(m, addr, 1) : NULL;
-	if (!code || lim - off >= 14)
-		return 0;		/* no instruction there reaches past the limit */
+	if (!code)
+		return 0;
 	unsigned traits;
 	size_t size = insn_length(code, avail, code16, &traits);
 	cs_insn *insn = NULL;

@@ -230,6 +230,34 @@ static int one_byte_moves_stack(uint8_t op, uint8_t reg)
 	}
 }
 
+/*
+ * A one-byte opcode of these shapes that still reads or writes memory:
+ * INS, OUTS and the other strings, LEAVE, RETF, INT3, INT, INTO, XLAT
+ * (the pushes and pops are one_byte_moves_stack's).
+ */
+static int one_byte_implicit_memory(uint8_t op)
+{
+	return (op >= 0x6c && op <= 0x6f) || (op >= 0xa4 && op <= 0xa7) ||
+	       (op >= 0xaa && op <= 0xaf) || op == 0xc9 || op == 0xcb ||
+	       (op >= 0xcc && op <= 0xce) || op == 0xd7;
+}
+
+/* Registers and immediates only: a ModRM naming a register, or no memory implied. */
+static int one_byte_register_only(uint8_t op, unsigned ops, uint8_t reg, uint8_t mod)
+{
+	if (one_byte_moves_stack(op, reg))
+		return 0;
+	switch (ops) {
+	case OPS_MODRM: case OPS_MODRM_I8: case OPS_MODRM_IZ: case OPS_GROUP11:
+	case OPS_GROUP3: case OPS_GROUP4: case OPS_GROUP5: case OPS_GROUP1A:
+		return mod == 3;
+	case OPS_NONE: case OPS_I8: case OPS_IZ:
+		return !one_byte_implicit_memory(op);
+	default:
+		return 0;	/* BOUND, LEA, LES, LDS; far pointers, moffs; RET imm16, ENTER */
+	}
+}
+
 size_t insn_length(const uint8_t *code, size_t len, int code16, unsigned *traits)
 {
 	size_t p = 0;
@@ -260,6 +288,10 @@ size_t insn_length(const uint8_t *code, size_t len, int code16, unsigned *traits
 			return 0;
 		if (op2 == 0xa0 || op2 == 0xa1 || op2 == 0xa8 || op2 == 0xa9)
 			*traits |= INSN_MOVES_STACK;	/* PUSH, POP FS and GS */
+		/* UD2, RDTSC, Jcc, BSWAP have no ModRM; the rest, one naming a register */
+		if (op2 == 0x0b || op2 == 0x31 || (op2 >= 0x80 && op2 <= 0x8f) || op2 >= 0xc8 ||
+		    (!(*traits & INSN_MOVES_STACK) && p + 2 < len && code[p + 2] >> 6 == 3))
+			*traits |= INSN_NO_MEMORY;
 		return p + n;
 	}
 	uint8_t op = code[p++];
@@ -302,6 +334,8 @@ size_t insn_length(const uint8_t *code, size_t len, int code16, unsigned *traits
 		return 0;
 	if (one_byte_moves_stack(op, reg))
 		*traits |= INSN_MOVES_STACK;
+	if (one_byte_register_only(op, ops, reg, mod))
+		*traits |= INSN_NO_MEMORY;
 	if (op == 0x07 || op == 0x1f || op == 0xc4 || op == 0xc5)
 		*traits |= INSN_LOADS_DS_ES;	/* POP ES, POP DS, LES, LDS */
 	return p + n;

@@ -51,11 +51,15 @@ size_t insn_unknown_size16(const uint8_t *code, size_t len);
  * the ModRM forms each defines.  0 for anything else (a decoder's to
  * say), or when len cuts it short.  *traits: INSN_MOVES_STACK for a
  * push, a pop, a near CALL or RET, or an IRET; INSN_CS_PREFIX for a 2e
- * prefix; INSN_LOADS_DS_ES for POP ES or DS, LES or LDS.
+ * prefix; INSN_LOADS_DS_ES for POP ES or DS, LES or LDS; INSN_NO_MEMORY
+ * for one that reads and writes no memory besides its own bytes (its
+ * operands registers and immediates; not the stack, a string, XLAT or
+ * an INT).
  */
 #define INSN_MOVES_STACK 1u
 #define INSN_CS_PREFIX 2u
 #define INSN_LOADS_DS_ES 4u
+#define INSN_NO_MEMORY 8u
 size_t insn_length(const uint8_t *code, size_t len, int code16, unsigned *traits);
 
 #endif

@@ -27,6 +27,7 @@
  * expose (as fault.c reads the base).
  */
 #include "cpu/cpu.h"
+#include "cpu/insn_size.h"
 #include "cpu/desc.h"
 #include "cpu/fault.h"
 #include "cpu/insn_write.h"
@@ -210,14 +211,20 @@ static int is_string(const cs_x86 *x)
 
 int seg_limit_fault(struct entryemu *m, uint32_t addr)
 {
-	if (!m->cpu->limit_watch || machine_cpl(m) != 3 ||
-	    (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM))
+	if (!m->cpu->limit_watch)
 		return -1;
 	size_t avail = machine_avail(m, addr, 15);
 	uint8_t *p = machine_ptr(m, addr, 1);
+	unsigned traits;
+	/* registers and immediates only (sized in the running block's mode): nothing to check */
+	if (!p || (insn_length(p, avail, m->count ? m->count->cur.code16 : 0, &traits) &&
+		   (traits & INSN_NO_MEMORY)))
+		return -1;
+	if (machine_cpl(m) != 3 || (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM))
+		return -1;
 	cs_insn *insn = NULL;
 	int code16 = machine_cs_16(m);
-	if (!p || cs_disasm(machine_user_cs(m, code16), p, avail, addr, 1, &insn) != 1)
+	if (cs_disasm(machine_user_cs(m, code16), p, avail, addr, 1, &insn) != 1)
 		return -1;
 	const cs_x86 *x = &insn->detail->x86;
 	int vector = -1;
