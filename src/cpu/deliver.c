@@ -616,7 +616,8 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 		 * pages a block spans; nor again from the same start, should
 		 * that run not get on.)
 		 */
-		uint32_t base = machine_cs_base(m), lim = machine_cs_limit(m);
+		uint32_t base, lim;
+		machine_cs_extent(m, &base, &lim);
 		/* a block past CS's limit that a near jump, call or return went to: that faults */
 		if (cs_limit_fetch_fault(m, machine_reg(m, ER_EIP)))
 			return;

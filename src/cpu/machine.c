@@ -95,11 +95,6 @@ void machine_read_regs(struct entryemu *m, struct entryemu_regs *r)
 	r->eip = program_eip(r->eip, r->eflags, r->cs);
 }
 
-/*
- * CS's base: CS * 16 in vm86 mode, else its descriptor's.  The kernel's
- * and the user's code segments are flat; a program may load another
- * from the GDT or LDT with a far transfer.
- */
 /* A code segment of the program's own, outside vm86 mode: 1 with its
  * descriptor in *d; 0 for the flat ones (or one that is not there). */
 static int own_code_segment(struct entryemu *m, uint16_t cs, struct desc *d)
@@ -107,25 +102,12 @@ static int own_code_segment(struct entryemu *m, uint16_t cs, struct desc *d)
 	return cs != ENTRYEMU_USER_CS && cs != ENTRYEMU_KERNEL_CS && desc_fetch(m, cs, d) == 0;
 }
 
-uint32_t machine_cs_base(struct entryemu *m)
-{
-	uint16_t cs = seg_reg(m, ER_CS);
-	struct desc d;
-	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
-		return (uint32_t)cs << 4;
-	return own_code_segment(m, cs, &d) ? d.base : 0;
-}
-
-/* CS's limit, as the CPU checks offsets in CS against it (G applied;
- * vm86 mode: 0xffff, vol. 3A 20.1.1). */
-uint32_t machine_cs_limit(struct entryemu *m)
-{
-	struct desc d;
-	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM)
-		return 0xffffu;
-	return own_code_segment(m, seg_reg(m, ER_CS), &d) ? d.limit : 0xffffffffu;
-}
-
+/*
+ * CS's base and limit: CS * 16 and 0xffff in vm86 mode (vol. 3A
+ * 20.1.1), else its descriptor's, the limit scaled by G.  The kernel's
+ * and the user's code segments are flat; a program may load another
+ * from the GDT or LDT with a far transfer.
+ */
 void machine_cs_extent_of(struct entryemu *m, uint16_t cs, uint32_t eflags, uint32_t *base,
 			  uint32_t *limit)
 {
@@ -144,6 +126,20 @@ void machine_cs_extent(struct entryemu *m, uint32_t *base, uint32_t *limit)
 	uint32_t v[2];
 	engine_regs(m->eng, ids, v, 2);
 	machine_cs_extent_of(m, (uint16_t)v[1], v[0], base, limit);
+}
+
+uint32_t machine_cs_base(struct entryemu *m)
+{
+	uint32_t base, limit;
+	machine_cs_extent(m, &base, &limit);
+	return base;
+}
+
+uint32_t machine_cs_limit(struct entryemu *m)
+{
+	uint32_t base, limit;
+	machine_cs_extent(m, &base, &limit);
+	return limit;
 }
 
 int machine_cs_16(struct entryemu *m)
