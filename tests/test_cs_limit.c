@@ -1,5 +1,7 @@
 /*
- * A near CALL whose target lies past CS's limit.  Expected values:
+ * A near CALL through a register whose target lies past CS's limit (the
+ * library runs such a call in the engine and undoes it; a CALL rel it
+ * checks before it runs).  Expected values:
  *   - the CPU checks the target before it pushes the return address
  *     (SDM vol. 2A CALL, near call: "IF tempEIP is not within code
  *     segment limit THEN #GP(0)", then Push(IP)), so #GP(0) is raised at
@@ -10,8 +12,7 @@
  *     ESP's upper half is left alone (vol. 3A 3.4.5.1, B flag): with SP
  *     0 the push would go to SP 0xfffe, and undone, ESP is 0x12340000
  *     again, not 0x12350000.
- * The library runs the call in the engine and undoes it; these tests
- * read the memory it would have pushed into.
+ * These tests read the memory the call would have pushed into.
  */
 #include "support.h"
 
@@ -22,20 +23,21 @@
 
 /*
  * movl $0x08060800,%esp ; movl $PATTERN,-4(%esp) ; ljmp $0x33,$0x14
- * 0x14 (16-bit): call 0x114, past the limit
+ * 0x14 (16-bit): movw $0x114,%ax ; 0x17: call *%ax, past the limit
  */
 static const uint8_t call_32bit_stack[] = {
 	0xbc, 0x00, 0x08, 0x06, 0x08,
 	0xc7, 0x44, 0x24, 0xfc, 0x5a, 0x5a, 0x5a, 0x5a,
 	0xea, 0x14, 0x00, 0x00, 0x00, 0x33, 0x00,
-	0xe8, 0xfd, 0x00,
+	0xb8, 0x14, 0x01,
+	0xff, 0xd0,
 };
 
 /*
  * movl $PATTERN,0x080607fc ; movw $0x43,%ax ; movw %ax,%ss ;
  * movl $0x12340000,%esp (SP 0: the push goes to 0x08050800 + 0xfffe) ;
  * ljmp $0x33,$0x1c
- * 0x1c (16-bit): call 0x11c, past the limit
+ * 0x1c (16-bit): movw $0x11c,%ax ; 0x1f: call *%ax, past the limit
  */
 static const uint8_t call_16bit_stack[] = {
 	0xc7, 0x05, 0xfc, 0x07, 0x06, 0x08, 0x5a, 0x5a, 0x5a, 0x5a,
@@ -43,7 +45,8 @@ static const uint8_t call_16bit_stack[] = {
 	0x8e, 0xd0,
 	0xbc, 0x00, 0x00, 0x34, 0x12,
 	0xea, 0x1c, 0x00, 0x00, 0x00, 0x33, 0x00,
-	0xe8, 0xfd, 0x00,
+	0xb8, 0x1c, 0x01,
+	0xff, 0xd0,
 };
 
 static void run_call(entryemu *m, const uint8_t *code, size_t len, entryemu_result *r)
@@ -84,7 +87,7 @@ static void test_nothing_is_pushed(void **state)
 	entryemu *m = *state;
 	entryemu_result *r = new_result();
 	run_call(m, call_32bit_stack, sizeof(call_32bit_stack), r);
-	assert_gp_at_call(r, 0x14, STACK_LINEAR);
+	assert_gp_at_call(r, 0x17, STACK_LINEAR);
 	assert_int_equal(word_below(m, STACK_LINEAR), PATTERN);
 }
 
@@ -93,7 +96,7 @@ static void test_a_16bit_stack_moves_sp_only(void **state)
 	entryemu *m = *state;
 	entryemu_result *r = new_result();
 	run_call(m, call_16bit_stack, sizeof(call_16bit_stack), r);
-	assert_gp_at_call(r, 0x1c, 0x12340000u);
+	assert_gp_at_call(r, 0x1f, 0x12340000u);
 	assert_int_equal(word_below(m, STACK_LINEAR), PATTERN);
 }
 

@@ -97,9 +97,11 @@ static int condition(unsigned cc, uint32_t f)
 
 /*
  * Is the instruction at addr (off in CS) a near transfer?  Then note
- * what undoing it takes.  code16: the mode the block runs in.
+ * what undoing it takes.  code16: the mode the block runs in.  1 for a
+ * CALL rel past the limit: the CPU checks the target before the push
+ * (vol. 2A CALL), so #GP(0) comes first even where the push would fault.
  */
-static void note_transfer(struct entryemu *m, uint32_t addr, int code16)
+static int note_transfer(struct entryemu *m, uint32_t addr, int code16)
 {
 	struct cs_xfer *x = &m->cpu->xfer;
 	x->kind = XF_NONE;
@@ -107,7 +109,7 @@ static void note_transfer(struct entryemu *m, uint32_t addr, int code16)
 	if (!p || !(fault_legacy_prefix(p[0]) || (p[0] >= 0x70 && p[0] <= 0x7f) || p[0] == 0x0f ||
 		    (p[0] >= 0xe0 && p[0] <= 0xe3) || p[0] == 0xe8 || p[0] == 0xe9 || p[0] == 0xeb ||
 		    p[0] == 0xff || p[0] == 0xc2 || p[0] == 0xc3))
-		return;		/* most instructions: the first byte says no */
+		return 0;	/* most instructions: the first byte says no */
 	size_t n = machine_avail(m, addr, 15), at = 0;
 	int p66 = 0, p67 = 0;
 	for (; at + 1 < n && at < 14 && fault_legacy_prefix(p[at]); at++) {
@@ -115,7 +117,7 @@ static void note_transfer(struct entryemu *m, uint32_t addr, int code16)
 		p67 |= p[at] == 0x67;
 	}
 	if (at >= n)
-		return;
+		return 0;
 	uint8_t op = p[at];
 	unsigned reg = at + 1 < n ? (p[at + 1] >> 3) & 7u : 8u;
 	enum xfer_kind k = XF_NONE;
@@ -134,7 +136,7 @@ static void note_transfer(struct entryemu *m, uint32_t addr, int code16)
 		x->imm = op == 0xc2 ? (uint16_t)(p[at + 1] | p[at + 2] << 8) : 0;
 	}
 	if (k == XF_NONE)
-		return;
+		return 0;
 	unsigned traits;
 	size_t len = insn_length(p, n, code16, &traits);
 	x->at = addr;
@@ -142,6 +144,15 @@ static void note_transfer(struct entryemu *m, uint32_t addr, int code16)
 	x->w = (uint8_t)(code16 ^ p66 ? 2 : 4);	/* the operand size: what CALL pushes, RET pops */
 	x->a16 = (uint8_t)(code16 ^ p67);	/* the address size: CX or ECX counts */
 	x->saved = 0;
+	if (op == 0xe8 && len) {
+		struct cpu_run_state *c = m->cpu;
+		uint32_t rel = 0;
+		memcpy(&rel, p + at + 1, x->w);
+		rel = x->w == 2 ? (uint32_t)(int32_t)(int16_t)rel : rel;
+		uint32_t target = addr + (uint32_t)len - c->cs_base + rel;
+		if ((x->w == 2 ? target & 0xffffu : target) > c->cs_limit)
+			return 1;
+	}
 	if (k == XF_CALL) {
 		/* what the push will overwrite, to put back if the call faults */
 		uint32_t slot = stack_at(m, (uint32_t)-x->w);
@@ -153,6 +164,7 @@ static void note_transfer(struct entryemu *m, uint32_t addr, int code16)
 		}
 	}
 	x->kind = (uint8_t)k;
+	return 0;
 }
 
 /* Did the transfer noted run to `to' (linear), rather than fall through? */
@@ -299,8 +311,7 @@ enum cs_limit_verdict cs_limit_at(struct entryemu *m, uint32_t addr)
 	/* the fetch's fault first (vol. 3A table 6-2), then the instruction's */
 	if (crosses(m, addr, off, code16) || (far && far_return_past_limit(m, addr, code16)))
 		return CS_LIMIT_FAULTS;
-	note_transfer(m, addr, code16);
-	return CS_LIMIT_OK;
+	return note_transfer(m, addr, code16) ? CS_LIMIT_FAULTS : CS_LIMIT_OK;
 }
 
 int cs_limit_fetch_fault(struct entryemu *m, uint32_t eip)
