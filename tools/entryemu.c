@@ -941,8 +941,9 @@ static int command_help(const char *cmd)
 		{ "bench", "usage: entryemu bench [--quick] [--verbose] [--image PATH]\n"
 			   "Warm round trips per second (int $0x80, sysenter, the %gs fixup) on one\n"
 			   "engine with a full reset and all checkers on, the per-phase breakdown and\n"
-			   "a cold replay; name=value unit lines, the last roundtrip_rate=N round trips/s.\n"
-			   "--verbose adds a warm_run line for every bundled scenario on every image.\n" },
+			   "cold replays (of every bundled file too); name=value unit lines, the last\n"
+			   "roundtrip_rate=N round trips/s.  --verbose adds a warm_run line for every\n"
+			   "bundled scenario on every image and a cold_run line for every file.\n" },
 		{ "explore", "usage: entryemu explore [--image PATH] [--out DIR] [-j N] [--known C,C...]\n"
 		  "                        [--json] FILE...\n"
 		  "Re-run each scenario with an IRQ and an NMI injected before every kernel\n"
