@@ -11,7 +11,9 @@
  *   - on a 16-bit stack (SS's B flag clear) SP is the stack pointer and
  *     ESP's upper half is left alone (vol. 3A 3.4.5.1, B flag): with SP
  *     0 the push would go to SP 0xfffe, and undone, ESP is 0x12340000
- *     again, not 0x12350000.
+ *     again, not 0x12350000; a near RET past the limit with SP 0xfffe
+ *     (vol. 2A RET: the target is checked before SP moves) leaves ESP
+ *     0x1234fffe, not 0x1233fffe.
  * These tests read the memory the call would have pushed into.
  */
 #include "support.h"
@@ -47,6 +49,21 @@ static const uint8_t call_16bit_stack[] = {
 	0xea, 0x1c, 0x00, 0x00, 0x00, 0x33, 0x00,
 	0xb8, 0x1c, 0x01,
 	0xff, 0xd0,
+};
+
+/*
+ * movw $0x180,0x080607fe (the return IP) ; movw $0x43,%ax ; movw %ax,%ss ;
+ * movl $0x1234fffe,%esp (SP 0xfffe: linear 0x08050800 + 0xfffe) ;
+ * ljmp $0x33,$0x1b
+ * 0x1b (16-bit): ret to 0x180, past the limit; its pop wraps SP to 0
+ */
+static const uint8_t ret_16bit_stack[] = {
+	0x66, 0xc7, 0x05, 0xfe, 0x07, 0x06, 0x08, 0x80, 0x01,
+	0x66, 0xb8, 0x43, 0x00,
+	0x8e, 0xd0,
+	0xbc, 0xfe, 0xff, 0x34, 0x12,
+	0xea, 0x1b, 0x00, 0x00, 0x00, 0x33, 0x00,
+	0xc3,
 };
 
 static void run_call(entryemu *m, const uint8_t *code, size_t len, entryemu_result *r)
@@ -100,11 +117,21 @@ static void test_a_16bit_stack_moves_sp_only(void **state)
 	assert_int_equal(word_below(m, STACK_LINEAR), PATTERN);
 }
 
+/* A RET undone on a 16-bit stack: SP back to 0xfffe, ESP's upper half as it was */
+static void test_a_ret_on_a_16bit_stack_moves_sp_only(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *r = new_result();
+	run_call(m, ret_16bit_stack, sizeof(ret_16bit_stack), r);
+	assert_gp_at_call(r, 0x1b, 0x1234fffeu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nothing_is_pushed),
 		cmocka_unit_test(test_a_16bit_stack_moves_sp_only),
+		cmocka_unit_test(test_a_ret_on_a_16bit_stack_moves_sp_only),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }
