@@ -99,22 +99,23 @@ static uint32_t word_below(entryemu *m, uint32_t addr)
 	return v;
 }
 
+/* The call at eip is #GP(0) with ESP esp, and the word below the stack keeps PATTERN. */
+static void call_undone(entryemu *m, const uint8_t *code, size_t len, uint32_t eip, uint32_t esp)
+{
+	entryemu_result *r = new_result();
+	run_call(m, code, len, r);
+	assert_gp_at_call(r, eip, esp);
+	assert_int_equal(word_below(m, STACK_LINEAR), PATTERN);
+}
+
 static void test_nothing_is_pushed(void **state)
 {
-	entryemu *m = *state;
-	entryemu_result *r = new_result();
-	run_call(m, call_32bit_stack, sizeof(call_32bit_stack), r);
-	assert_gp_at_call(r, 0x17, STACK_LINEAR);
-	assert_int_equal(word_below(m, STACK_LINEAR), PATTERN);
+	call_undone(*state, call_32bit_stack, sizeof(call_32bit_stack), 0x17, STACK_LINEAR);
 }
 
 static void test_a_16bit_stack_moves_sp_only(void **state)
 {
-	entryemu *m = *state;
-	entryemu_result *r = new_result();
-	run_call(m, call_16bit_stack, sizeof(call_16bit_stack), r);
-	assert_gp_at_call(r, 0x1f, 0x12340000u);
-	assert_int_equal(word_below(m, STACK_LINEAR), PATTERN);
+	call_undone(*state, call_16bit_stack, sizeof(call_16bit_stack), 0x1f, 0x12340000u);
 }
 
 /* A RET undone on a 16-bit stack: SP back to 0xfffe, ESP's upper half as it was */

@@ -77,6 +77,22 @@ static void move_esp(struct entryemu *m, uint32_t delta)
 	machine_set_reg(m, ER_ESP, esp);
 }
 
+/*
+ * Where the opcode starts in the n bytes at p, past the legacy prefixes
+ * (at most 14; the last byte is never taken for one); *p66 and *p67 say
+ * whether an operand- or address-size prefix was among them.
+ */
+static size_t past_prefixes(const uint8_t *p, size_t n, int *p66, int *p67)
+{
+	size_t at = 0;
+	*p66 = *p67 = 0;
+	for (; at + 1 < n && at < 14 && fault_legacy_prefix(p[at]); at++) {
+		*p66 |= p[at] == 0x66;
+		*p67 |= p[at] == 0x67;
+	}
+	return at;
+}
+
 /* Jcc's condition cc (the opcode's low nibble, vol. 2A Jcc) on EFLAGS f. */
 static int condition(unsigned cc, uint32_t f)
 {
@@ -110,12 +126,9 @@ static int note_transfer(struct entryemu *m, uint32_t addr, int code16)
 		    (p[0] >= 0xe0 && p[0] <= 0xe3) || p[0] == 0xe8 || p[0] == 0xe9 || p[0] == 0xeb ||
 		    p[0] == 0xff || p[0] == 0xc2 || p[0] == 0xc3))
 		return 0;	/* most instructions: the first byte says no */
-	size_t n = machine_avail(m, addr, 15), at = 0;
-	int p66 = 0, p67 = 0;
-	for (; at + 1 < n && at < 14 && fault_legacy_prefix(p[at]); at++) {
-		p66 |= p[at] == 0x66;
-		p67 |= p[at] == 0x67;
-	}
+	size_t n = machine_avail(m, addr, 15);
+	int p66, p67;
+	size_t at = past_prefixes(p, n, &p66, &p67);
 	if (at >= n)
 		return 0;
 	uint8_t op = p[at];
@@ -268,10 +281,9 @@ static int stack_word(struct entryemu *m, uint32_t off, unsigned w, uint32_t *v)
 static int far_return_past_limit(struct entryemu *m, uint32_t addr, int code16)
 {
 	const uint8_t *p = machine_ptr(m, addr, 1);
-	size_t n = p ? machine_avail(m, addr, 15) : 0, at = 0;
-	int p66 = 0;
-	for (; at + 1 < n && at < 14 && fault_legacy_prefix(p[at]); at++)
-		p66 |= p[at] == 0x66;
+	size_t n = p ? machine_avail(m, addr, 15) : 0;
+	int p66, p67;
+	size_t at = p ? past_prefixes(p, n, &p66, &p67) : 0;
 	if (at >= n || (p[at] != 0xca && p[at] != 0xcb && p[at] != 0xcf))
 		return 0;
 	unsigned w = code16 ^ p66 ? 2 : 4;
