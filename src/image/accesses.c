@@ -3,10 +3,9 @@
  * chose: the instructions the user-access and bounds checkers watch
  * (run/checks_uaccess.c, run/checks_bounds.c).  The entry code (the
  * executable sections but the callout slots, about 600 instructions) is
- * decoded once at open, four in five by their opcode alone
- * (insn_facts.c) and the rest by Capstone; a run then hooks the few
- * instructions kept, not
- * every access.  Both cheaper-looking ways cost more: a memory hook on
+ * decoded once at open, nearly all by their opcode and ModRM alone
+ * (insn_facts.c, insn_modrm.c) and the rest by Capstone; a run then
+ * hooks the few instructions kept, not every access.  Both cheaper-looking ways cost more: a memory hook on
  * any range sends every load of every block translated after it through
  * Unicorn's slow path, and each code hook makes every hooked instruction
  * of a run (user code included) look through one more hook.
@@ -88,6 +87,7 @@ struct pass {
 	size_t ncands, cap_cands;
 	uint32_t *entries;		/* where control may come from elsewhere */
 	size_t nentries, cap_entries;
+	uint32_t lo, hi;		/* the swept code lies in [lo, hi) */
 };
 
 static int push_entry(struct pass *p, uint32_t a)
@@ -98,9 +98,12 @@ static int push_entry(struct pass *p, uint32_t a)
 	return 0;
 }
 
-/* Is a inside the code swept? */
-static int swept(const struct image *img, uint32_t a)
+/* Is a inside the code swept?  (Asked of every word of the image's data.) */
+static int swept(const struct pass *p, uint32_t a)
 {
+	const struct image *img = p->img;
+	if (a < p->lo || a >= p->hi)
+		return 0;
 	for (size_t i = 0; i < img->nexec; i++)
 		if (a >= img->exec[i].start && a < img->exec[i].end &&
 		    !(a >= img->callouts_start && a < img->callouts_end))
@@ -118,7 +121,7 @@ static int make_step(struct pass *p, uint32_t addr, const struct insn_facts *f, 
 	 * place control may come from.
 	 */
 	for (int i = 0; i < f->nimm; i++) {
-		if (!swept(p->img, f->imm[i]))
+		if (!swept(p, f->imm[i]))
 			continue;
 		if (f->imm_target[i])
 			s->target = f->imm[i];
@@ -136,21 +139,20 @@ static int add_step(struct pass *p, const struct step *s)
 	return 0;
 }
 
-/* The step of insn, decoded by Capstone, into p (and its candidate operands, if any). */
-static int record_decoded(struct pass *p, const cs_insn *insn)
+/*
+ * The step of the instruction at addr with facts f and memory operands
+ * ops (n of them; access: it reads or writes memory through them, which
+ * LEA and the NOPs do not), into p with its candidate operands, if any.
+ */
+static int record(struct pass *p, uint32_t addr, const struct insn_facts *f,
+		  const cs_x86_op *ops, int n, int access)
 {
-	const cs_x86 *x = &insn->detail->x86;
-	struct insn_facts f;
 	struct step s;
-	insn_facts_capstone(p->cs, insn, &f);
-	if (make_step(p, (uint32_t)insn->address, &f, &s))
+	if (make_step(p, addr, f, &s))
 		return -1;
 	struct image_access a = { .insn = s.addr };
-	int access = insn->id != X86_INS_LEA && insn->id != X86_INS_NOP;
-	for (int i = 0; i < x->op_count; i++) {
-		const cs_x86_op *op = &x->operands[i];
-		if (op->type != X86_OP_MEM || !access)
-			continue;
+	for (int i = 0; i < n && access; i++) {
+		const cs_x86_op *op = &ops[i];
 		if (is_stack(op) && op->access != CS_AC_WRITE)
 			s.f.user_load = 1;	/* the saved frame holds the user's values */
 		if (!candidate(op) || a.nops == IMAGE_ACCESS_OPS)
@@ -172,6 +174,21 @@ static int record_decoded(struct pass *p, const cs_insn *insn)
 		p->cands[p->ncands++] = a;
 	}
 	return add_step(p, &s);
+}
+
+/* The step of insn, decoded by Capstone, into p. */
+static int record_decoded(struct pass *p, const cs_insn *insn)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	struct insn_facts f;
+	cs_x86_op ops[8];
+	int n = 0;
+	insn_facts_capstone(p->cs, insn, &f);
+	for (int i = 0; i < x->op_count && n < 8; i++)
+		if (x->operands[i].type == X86_OP_MEM)
+			ops[n++] = x->operands[i];
+	return record(p, (uint32_t)insn->address, &f, ops, n,
+		      insn->id != X86_INS_LEA && insn->id != X86_INS_NOP);
 }
 
 static int keep_starts(struct image *img, const struct pass *p);
@@ -201,6 +218,18 @@ static int sweep(struct pass *p, cs_insn *insn, uint32_t from, uint32_t to, size
 			if (make_step(p, (uint32_t)a, &f, &s) || add_step(p, &s))
 				return -1;
 			a += plain;
+			continue;
+		}
+		struct insn_mem_operand mem;
+		size_t modrm = insn_facts_modrm(code, left, &f, &mem);
+		if (modrm) {		/* the commonest with a ModRM: no decoder either */
+			if (a + modrm > stop) {
+				a = stop;
+				continue;
+			}
+			if (record(p, (uint32_t)a, &f, &mem.op, mem.present, mem.access))
+				return -1;
+			a += modrm;
 			continue;
 		}
 		uint64_t at = a;
@@ -238,11 +267,11 @@ static int gather_entries(struct pass *p)
 			return -1;
 	/* code addresses in the image's data (the IRQ stubs' table, say) */
 	for (uint32_t a = img->base; a + 4 <= img->end; a += 4) {
-		if (swept(img, a))
+		if (swept(p, a))
 			continue;
 		uint32_t v;
 		memcpy(&v, img->bytes + (a - img->base), 4);
-		if (swept(img, v) && push_entry(p, v))
+		if (swept(p, v) && push_entry(p, v))
 			return -1;
 	}
 	return 0;
@@ -340,6 +369,10 @@ int image_find_accesses(struct image *img, csh cs, char *err, size_t errlen)
 		    img->exec[i].end <= img->callouts_end)
 			continue;
 		bytes += img->exec[i].end - img->exec[i].start;
+		if (!n || img->exec[i].start < p.lo)
+			p.lo = img->exec[i].start;
+		if (!n || img->exec[i].end > p.hi)
+			p.hi = img->exec[i].end;
 		size_t j = n++;
 		for (; j > 0 && img->exec[order[j - 1]].start > img->exec[i].start; j--)
 			order[j] = order[j - 1];

@@ -61,6 +61,8 @@ static size_t no_modrm(const uint8_t *c, size_t len, uint32_t addr, struct insn_
 		return 1;
 	}
 	switch (op) {
+	case 0x66:					/* 66 90: the two-byte NOP */
+		return len >= 2 && c[1] == 0x90 ? 2 : 0;
 	case 0x90: case 0xcc: case 0xf4:		/* nop, int3, hlt */
 	case 0xf8: case 0xf9: case 0xfa: case 0xfb:	/* clc, stc, cli, sti */
 	case 0xfc: case 0xfd:				/* cld, std */

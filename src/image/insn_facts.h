@@ -35,11 +35,30 @@ struct insn_facts {
  * when it is one of the commonest in entry code and has no memory
  * operand: a push or pop of a register, a direct jump, call or Jcc, a
  * return, an ALU operation or MOV between registers or with an
- * immediate, a flag instruction.  Its size, or 0 for any other
- * instruction, a prefixed one, or when len cuts it short: then Capstone
- * decodes it (insn_facts_capstone), at fifty times the cost.
+ * immediate, a flag instruction, the one- and two-byte NOPs.  Its size,
+ * or 0 for any other instruction, a prefixed one, or when len cuts it
+ * short: then insn_facts_modrm() or Capstone (insn_facts_capstone, at
+ * fifty times the cost) takes it.
  */
 size_t insn_facts_plain(const uint8_t *code, size_t len, uint32_t addr, struct insn_facts *f);
+
+/* The memory operand of an instruction insn_facts_modrm() took, as Capstone gives it. */
+struct insn_mem_operand {
+	int present;			/* it has one */
+	int access;			/* and reads or writes memory there (LEA does not) */
+	cs_x86_op op;
+};
+
+/*
+ * The facts of the 32-bit instruction at code (len bytes there) when it
+ * is one of the commonest in entry code with a ModRM byte (insn_modrm.c):
+ * MOV, an ALU operation, TEST, INC, DEC, PUSH, CALL or JMP through r/m,
+ * LEA, MOVZX, MOVSX, MOV to or from a segment register; with a register
+ * or a memory operand, after a 66 and a segment override at most.  Its
+ * size, or 0 for any other instruction or when len cuts it short.
+ */
+size_t insn_facts_modrm(const uint8_t *code, size_t len, struct insn_facts *f,
+			struct insn_mem_operand *mem);
 
 /* Does the instruction Capstone calls id access memory at an %esp it also moves? */
 int insn_facts_moves_stack(unsigned id);
