@@ -266,6 +266,8 @@ struct entryemu {
 	size_t ucode_src_len;
 	int code_readonly;		/* its pages are read-only now (paging.c) */
 	size_t vm86_code_len;		/* and of vm86 code, at ENTRYEMU_VM86_MEM */
+	uint32_t vm86_stop;		/* where translated vm86 blocks may end in a
+					 * stop (kernel/start.c), or 0 */
 	uint32_t thread_size;
 	uint32_t gdt;			/* linear address of the GDT */
 	uint32_t esp0;

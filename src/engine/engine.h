@@ -127,6 +127,16 @@ enum engine_exit engine_start(struct engine *e, uint32_t pc);
  */
 enum engine_exit engine_start_until(struct engine *e, uint32_t pc, uint32_t until);
 /*
+ * Run from pc as engine_start(), but end each block translated
+ * meanwhile before the instruction at the linear address end, where
+ * the engine then stops (ENGINE_EXIT_OK) if it gets there.  Those
+ * blocks keep the stop, in later starts too, until dropped
+ * (engine_flush_range() over the byte before end and end itself).  For
+ * mapped code that the translator would otherwise run on past: vm86
+ * code followed by its zeroed segment (run.c).
+ */
+enum engine_exit engine_start_ending(struct engine *e, uint32_t pc, uint32_t end);
+/*
  * Has a start with `until' run since the TLB was last emptied?  Where
  * nothing is mapped at until, the stop there is code of no page, which
  * engine_flush_range() cannot reach: Unicorn finds it again by address

@@ -399,12 +399,9 @@ enum engine_exit engine_start(struct engine *e, uint32_t pc)
 	return engine_start_until(e, pc, 0);
 }
 
-enum engine_exit engine_start_until(struct engine *e, uint32_t pc, uint32_t until)
+static enum engine_exit exit_of(uc_err u)
 {
-	if (until)
-		e->until_left = 1;
-	e->last = uc_emu_start(e->uc, pc, until, 0, 0);
-	switch (e->last) {
+	switch (u) {
 	case UC_ERR_OK:
 		return ENGINE_EXIT_OK;
 	case UC_ERR_INSN_INVALID:
@@ -418,6 +415,24 @@ enum engine_exit engine_start_until(struct engine *e, uint32_t pc, uint32_t unti
 	default:
 		return ENGINE_EXIT_ERROR;
 	}
+}
+
+enum engine_exit engine_start_until(struct engine *e, uint32_t pc, uint32_t until)
+{
+	if (until)
+		e->until_left = 1;
+	e->last = uc_emu_start(e->uc, pc, until, 0, 0);
+	return exit_of(e->last);
+}
+
+/*
+ * The same stop as `until' (Unicorn has one), for code that is mapped
+ * there: nothing for engine_until_left() to answer.
+ */
+enum engine_exit engine_start_ending(struct engine *e, uint32_t pc, uint32_t end)
+{
+	e->last = uc_emu_start(e->uc, pc, end, 0, 0);
+	return exit_of(e->last);
 }
 
 const char *engine_exit_name(struct engine *e)

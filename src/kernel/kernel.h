@@ -31,6 +31,9 @@ size_t kernel_flags_loads(struct entryemu *m, uint32_t *out, size_t max);
 /* start.c: runs that begin in the kernel (setup.thread_fn, setup.vm86) */
 int kernel_start_thread(struct entryemu *m, const struct entryemu_setup *s);
 int kernel_start_vm86(struct entryemu *m, const struct entryemu_setup *s);
+/* ... and the stop at the end of vm86 code (m->vm86_stop): drop it and
+ * the blocks that hold it; 0, or -1 if the engine refused */
+int kernel_vm86_drop_stop(struct entryemu *m);
 
 /* defaults.c: the default kernel C functions */
 void kernel_install_defaults(struct entryemu *m);

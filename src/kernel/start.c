@@ -70,6 +70,32 @@ int kernel_start_thread(struct entryemu *m, const struct entryemu_setup *s)
 }
 
 /*
+ * vm86 code is followed by the rest of its zeroed 64 KiB segment, and
+ * the engine translates a block on until a branch, or until its buffer
+ * fills: two NOPs of code that an event interrupts became a block of
+ * some 150 instructions (`00 00', ADD, each with the user pages' hooks),
+ * about 2.9 M host instructions translated for nothing, at every cold
+ * run of vm86-irq-signal.  So the blocks of vm86 code end at its end
+ * (run.c starts the engine with a stop there), which is no instruction
+ * of the CPU's: when a run gets there, the stop and the blocks that
+ * hold it are dropped and the run goes on past the end, as the CPU does;
+ * the code then runs without the stop until it is loaded anew.
+ */
+int kernel_vm86_drop_stop(struct entryemu *m)
+{
+	uint32_t stop = m->vm86_stop;
+	if (!stop)
+		return 0;
+	/* a block with the stop ends at it, or starts there (empty) */
+	if (engine_flush_range(m->eng, stop - 1, stop + 1)) {
+		machine_set_error(m, "cannot drop translated code");
+		return -1;
+	}
+	m->vm86_stop = 0;
+	return 0;
+}
+
+/*
  * A task in virtual-8086 mode as sys_vm86 leaves it: the vm86() call's
  * own frame (regs32) at the top of the kernel stack, returning 0 to
  * ENTRYEMU_USER_EXIT; below it the kernel_vm86_regs frame (pt_regs with
@@ -125,12 +151,15 @@ int kernel_start_vm86(struct entryemu *m, const struct entryemu_setup *s)
 	 */
 	if (s->code_len != m->vm86_code_len || memcmp(m->uvm86, s->code, s->code_len)) {
 		size_t span = s->code_len > m->vm86_code_len ? s->code_len : m->vm86_code_len;
+		if (kernel_vm86_drop_stop(m))
+			return ENTRYEMU_E_ENGINE;
 		memset(m->uvm86, 0, m->vm86_code_len);
 		memcpy(m->uvm86, s->code, s->code_len);
 		/* 16-bit code: the far-through-register guard decodes it as such */
 		far_indirect_rewrite(m->cs_count16, m->count_insn, m->uvm86, s->code_len,
 				     0, FAR_CODE16, &(uint32_t){ 0 }, 1, NULL);
 		m->vm86_code_len = s->code_len;
+		m->vm86_stop = s->code_len ? ENTRYEMU_VM86_MEM + (uint32_t)s->code_len : 0;
 		engine_flush_range(m->eng, ENTRYEMU_VM86_MEM, ENTRYEMU_VM86_MEM + (uint32_t)span + 1);
 		count_forget_user(m, ENTRYEMU_VM86_MEM, ENTRYEMU_VM86_MEM + (uint32_t)span + 1);
 	}

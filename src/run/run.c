@@ -650,7 +650,11 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 		/* a block that failed at a fetch: its instructions before it (deliver.c) */
 		uint32_t until = run->cpu.fetch_run_to;
 		run->cpu.fetch_run_to = 0;
-		e = engine_start_until(m->eng, start, until);
+		/* vm86 code: its blocks end at its end (kernel/start.c) */
+		if (!until && s->vm86 && m->vm86_stop)
+			e = engine_start_ending(m->eng, start, m->vm86_stop);
+		else
+			e = engine_start_until(m->eng, start, until);
 		if (until) {
 			if (engine_flush_range(m->eng, run->cpu.fetch_ran_from, until + 1)) {
 				machine_set_error(m, "cannot drop translated code");
@@ -688,6 +692,14 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 				start = machine_reg(m, ER_EIP);
 				continue;	/* there: its fetch faults again */
 			}
+		}
+		if (m->vm86_stop && e == ENGINE_EXIT_OK && !run->halt.stopping && !run->cpu.restart &&
+		    !run->cpu.unmapped_kind && machine_linear_pc(m) == m->vm86_stop) {
+			/* vm86 code ran to its end: on past it, as the CPU does */
+			if (kernel_vm86_drop_stop(m))
+				return ENTRYEMU_E_ENGINE;
+			start = machine_reg(m, ER_EIP);
+			continue;
 		}
 		if (run->cpu.restart && !run->halt.stopping) {
 			/* an injected event was delivered: go on from its handler */
