@@ -97,6 +97,61 @@ const char *entryemu_image_path(enum entryemu_variant v, char *buf, size_t len)
 	return entryemu_image_named(v == ENTRYEMU_PRE_PATCH ? "pre" : "post", buf, len);
 }
 
+/*
+ * The machine's Capstone handles, unless it took them over with the
+ * engine (open_on): a handle builds its instruction tables at its first
+ * decode, about 90,000 host instructions each, which a replay on four
+ * images paid for six handles each time.
+ */
+static int open_decoders(entryemu *m)
+{
+	if (!m->cs) {
+		if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs) != CS_ERR_OK)
+			goto fail;
+		cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	}
+	if (!m->cs16) {
+		if (cs_open(CS_ARCH_X86, CS_MODE_16, &m->cs16) != CS_ERR_OK)
+			goto fail;
+		cs_option(m->cs16, CS_OPT_DETAIL, CS_OPT_ON);
+	}
+	if (!m->cs_att) {
+		if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs_att) != CS_ERR_OK)
+			goto fail;
+		cs_option(m->cs_att, CS_OPT_DETAIL, CS_OPT_ON);
+		cs_option(m->cs_att, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
+	}
+	if (!m->cs16_att) {
+		if (cs_open(CS_ARCH_X86, CS_MODE_16, &m->cs16_att) != CS_ERR_OK)
+			goto fail;
+		cs_option(m->cs16_att, CS_OPT_DETAIL, CS_OPT_ON);
+		cs_option(m->cs16_att, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
+	}
+	if ((!m->cs_count && cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs_count) != CS_ERR_OK) ||
+	    (!m->cs_count16 && cs_open(CS_ARCH_X86, CS_MODE_16, &m->cs_count16) != CS_ERR_OK) ||
+	    (!m->count_insn && !(m->count_insn = cs_malloc(m->cs_count))))
+		goto fail;
+	return 0;
+fail:
+	machine_set_error(m, "cs_open failed");
+	return -1;
+}
+
+/* from's Capstone handles, to m (which has none yet) */
+static void take_decoders(entryemu *m, entryemu *from)
+{
+	m->cs = from->cs;
+	m->cs16 = from->cs16;
+	m->cs_att = from->cs_att;
+	m->cs16_att = from->cs16_att;
+	m->cs_count = from->cs_count;
+	m->cs_count16 = from->cs_count16;
+	m->count_insn = from->count_insn;
+	from->cs = from->cs16 = from->cs_att = from->cs16_att = 0;
+	from->cs_count = from->cs_count16 = 0;
+	from->count_insn = NULL;
+}
+
 static int open_engine(entryemu *m, const char *image_path)
 {
 	snprintf(m->image_path, sizeof(m->image_path), "%s", image_path);
@@ -105,34 +160,8 @@ static int open_engine(entryemu *m, const char *image_path)
 	int erc = m->eng ? 0 : engine_open(&m->eng, m->err, sizeof(m->err));
 	if (erc)
 		return erc == ENGINE_E_NOMEM ? ENTRYEMU_E_NOMEM : ENTRYEMU_E_ENGINE;
-	if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs) != CS_ERR_OK) {
-		machine_set_error(m, "cs_open failed");
+	if (open_decoders(m))
 		return ENTRYEMU_E_ENGINE;
-	}
-	cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_ON);
-	if (cs_open(CS_ARCH_X86, CS_MODE_16, &m->cs16) != CS_ERR_OK) {
-		machine_set_error(m, "cs_open failed");
-		return ENTRYEMU_E_ENGINE;
-	}
-	cs_option(m->cs16, CS_OPT_DETAIL, CS_OPT_ON);
-	if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs_att) != CS_ERR_OK) {
-		machine_set_error(m, "cs_open failed");
-		return ENTRYEMU_E_ENGINE;
-	}
-	cs_option(m->cs_att, CS_OPT_DETAIL, CS_OPT_ON);
-	cs_option(m->cs_att, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
-	if (cs_open(CS_ARCH_X86, CS_MODE_16, &m->cs16_att) != CS_ERR_OK) {
-		machine_set_error(m, "cs_open failed");
-		return ENTRYEMU_E_ENGINE;
-	}
-	cs_option(m->cs16_att, CS_OPT_DETAIL, CS_OPT_ON);
-	cs_option(m->cs16_att, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
-	if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs_count) != CS_ERR_OK ||
-	    cs_open(CS_ARCH_X86, CS_MODE_16, &m->cs_count16) != CS_ERR_OK ||
-	    !(m->count_insn = cs_malloc(m->cs_count))) {
-		machine_set_error(m, "cs_open failed");
-		return ENTRYEMU_E_ENGINE;
-	}
 	int found = image_find_accesses(&m->img, m->cs, m->err, sizeof(m->err));
 	if (found < 0)
 		return found == -2 ? ENTRYEMU_E_IMAGE : ENTRYEMU_E_NOMEM;
@@ -157,6 +186,7 @@ static int open_on(entryemu **out, const char *image_path, entryemu *from, char 
 			m->eng = from->eng;
 			from->eng = NULL;
 			machine_take_arena(m, from);
+			take_decoders(m, from);
 		}
 	}
 	entryemu_close(from);
