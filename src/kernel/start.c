@@ -78,8 +78,12 @@ int kernel_start_thread(struct entryemu *m, const struct entryemu_setup *s)
  * run of vm86-irq-signal.  So the blocks of vm86 code end at its end
  * (run.c starts the engine with a stop there), which is no instruction
  * of the CPU's: when a run gets there, the stop and the blocks that
- * hold it are dropped and the run goes on past the end, as the CPU does;
- * the code then runs without the stop until it is loaded anew.
+ * hold it are dropped and the run goes on past the end, as the CPU does.
+ * The stop is for the first run of the code loaded (a cold run, a
+ * fuzzer's new input) only, and dropped after it: Unicorn drops the
+ * block that ends at a stop at the end of every start (its cpus.c), so
+ * the later runs would translate it again each time; they translate it
+ * once without, run-on and all, and keep it.
  */
 int kernel_vm86_drop_stop(struct entryemu *m)
 {

@@ -770,6 +770,9 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 		start = machine_reg(m, ER_EIP);
 	}
 
+	/* the stop at the end of vm86 code is for the code's first run (kernel/start.c) */
+	if (m->vm86_stop && kernel_vm86_drop_stop(m))
+		return ENTRYEMU_E_ENGINE;
 	iret_vm_restore(m);
 	machine_read_regs(m, &r->final);
 	if (!run->halt.stopping) {
