@@ -277,6 +277,9 @@ struct entryemu {
 	struct engine_ctx *user_ctx;	/* CPU in ring 3, as after boot */
 	engine_hook h_trace, h_inject, h_gdb;	/* only while runs need them (run.c) */
 	engine_hook h_inject_vsys;	/* h_inject's second range, user code only */
+	engine_hook h_inject_at;	/* and the one kernel instruction hooked with
+					 * the user's code (run.c, inject_point) */
+	uint32_t inject_at;		/* where h_inject_at is (0: not installed) */
 	int hooked_trace, hooked_gdb;
 	int hooked_inject;		/* run.c's enum inject_hook_mode */
 	unsigned inject_all_idle;	/* runs in a row that did not need it everywhere */

@@ -288,6 +288,15 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 	const struct entryemu_setup *s = m->setup;
 	if (!s->ninjects)
 		return 0;	/* the IF, shadow and IRET bookkeeping is theirs */
+	/*
+	 * The one kernel instruction hooked with the user's code (run.c,
+	 * inject_point): no instruction that makes a shadow ends before it,
+	 * so whatever ran last, the boundary is in none.  (prev_insn is the
+	 * last instruction this hook saw: a user one, from before the
+	 * entry.)
+	 */
+	if (addr >= PAGE_OFFSET && !(m->hooked_inject & CODE_KERNEL))
+		m->cpu->prev_insn = 0;
 	/* this step's bookkeeping as it was, for widen_hook() (which takes
 	 * back the count above itself) */
 	const struct cpu_run_state *c = m->cpu;

@@ -530,8 +530,41 @@ static int set_inject_hook(struct entryemu *m, int mode, enum code_pages *drop)
 	return 1;
 }
 
-/* look: the run needs the injection hook's checks; all: on every instruction */
-static int instrument(struct entryemu *m, int look, int all, int trace, int debug, int cfi)
+/*
+ * The hook on one kernel instruction besides the user's pages (at; 0:
+ * none): 1 when that changed it, 0 when it was so already, -1 when the
+ * engine refused.  Unicorn drops the blocks an old hook was in as it
+ * deletes it, and builds a new one only into blocks translated after
+ * it: those that hold the instruction already are dropped.
+ */
+static int set_inject_point(struct entryemu *m, uint32_t at)
+{
+	if (at == m->inject_at)
+		return 0;
+	if (m->inject_at)
+		engine_unhook(m->eng, m->h_inject_at);
+	m->inject_at = 0;
+	if (!at)
+		return 1;
+	if (engine_hook_code(m->eng, &m->h_inject_at, at, at, inject_hook, m)) {
+		machine_set_error(m, "cannot install the injection hook");
+		return -1;
+	}
+	m->inject_at = at;
+	if (engine_flush_range(m->eng, at, at + 1)) {
+		machine_set_error(m, "cannot drop translated code");
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * look: the run needs the injection hook's checks; all: on every
+ * instruction; at: or on the user's and this kernel instruction
+ * (inject_point).
+ */
+static int instrument(struct entryemu *m, int look, int all, uint32_t at, int trace, int debug,
+		      int cfi)
 {
 	const struct cfi_table *t = &m->img.cfi;
 	m->cpu->look = look;
@@ -560,6 +593,7 @@ static int instrument(struct entryemu *m, int look, int all, int trace, int debu
 		 * hooks come first again, as they were installed */
 		if (set_hook(m, 0, &m->hooked_cfi, &m->h_cfi, 0, 0, cfi_hook, "") < 0 ||
 		    set_hook(m, 0, &m->hooked_gdb, &m->h_gdb, 0, 0, gdb_hook_fn(), "") < 0 ||
+		    set_inject_point(m, 0) < 0 ||
 		    set_inject_hook(m, INJECT_NONE, &drop) < 0 ||
 		    set_hook(m, 0, &m->hooked_trace, &m->h_trace, 0, 0, trace_hook, "") < 0)
 			return -1;
@@ -572,10 +606,24 @@ static int instrument(struct entryemu *m, int look, int all, int trace, int debu
 		m->one_hook = one;
 		changed = 1;
 	}
+	/*
+	 * The engine calls an instruction's hooks in the order they were
+	 * installed, and none after one that stops it.  A hook over every
+	 * instruction from the run's start comes before the trace, which
+	 * then does not show an instruction an event came before; one that
+	 * replaces the hook on a kernel instruction (inject_point) would
+	 * come after it: the trace goes, to come back after it, as if the
+	 * run had had that hook from its start.
+	 */
+	uint32_t point = inject == INJECT_USER ? at : 0;
+	if (m->hooked_trace && m->inject_at && point != m->inject_at &&
+	    set_hook(m, 0, &m->hooked_trace, &m->h_trace, 0, 0, trace_hook, "") < 0)
+		return -1;
 	if ((r[0] = set_hook(m, cfi, &m->hooked_cfi, &m->h_cfi, t->base,
 			     t->base + (uint32_t)t->len - 1, cfi_hook, "cfi checker's hook")) < 0 ||
 	    (r[1] = set_hook(m, debug, &m->hooked_gdb, &m->h_gdb, 1, 0, gdb_hook_fn(),
 			     "debugger's hook")) < 0 ||
+	    set_inject_point(m, point) < 0 ||
 	    (r[2] = set_inject_hook(m, inject, &drop)) < 0 ||
 	    (r[3] = set_hook(m, trace, &m->hooked_trace, &m->h_trace, 1, 0, trace_hook,
 			     "trace hook")) < 0)
@@ -603,6 +651,53 @@ static int inject_user_only(const struct entryemu_setup *s)
 	       (in->at < PAGE_OFFSET || (in->at & ~0xfffu) == VSYSCALL_PAGE);
 }
 
+/*
+ * Could an instruction that makes an interrupt shadow (STI, POP SS, MOV
+ * SS: SDM vol. 3 6.8.3, inject.c's shadow_after) end right before x?
+ * Whether x's boundary is in one depends on what ran just before it,
+ * which only a hook on every instruction sees.  Asked of the bytes, for
+ * any decode that reaches x: fb or 17 just before it, or an 8e whose
+ * ModRM names SS among the 15 bytes before.
+ */
+static int shadow_may_end_at(struct entryemu *m, uint32_t x)
+{
+	const uint8_t *p = machine_ptr(m, x - 16, 16);
+	if (!p)
+		return 1;
+	if (p[15] == 0xfb || p[15] == 0x17)
+		return 1;
+	for (int i = 1; i < 15; i++)
+		if (p[i] == 0x8e && ((p[i + 1] >> 3) & 7) == 2)
+			return 1;
+	return 0;
+}
+
+/*
+ * The kernel instruction the run's one injection is at, when the hook
+ * may cover that instruction alone (and the user's pages, as for an
+ * injection at a user instruction): most of a run's code then
+ * translates without a call per instruction, which about doubles what
+ * translating a block costs.  For an NMI or an exception, which nothing
+ * holds back there (one injection: no NMI before it to block it), so
+ * that the event comes at that instruction, as with the wider hook.  An
+ * IRQ is often held (IF = 0, the kernel's entry code), and widening the
+ * hook then translates the kernel's code again (inject.c, widen_hook):
+ * it keeps the hook on every instruction.  Not where an interrupt
+ * shadow could precede the instruction (what the wider hook would have
+ * seen run before it), nor outside the entry code the open decoded (the
+ * callout slots: their hook asks the injection hook first,
+ * inject_before_call).  0: none.
+ */
+static uint32_t inject_point(struct entryemu *m, const struct entryemu_setup *s)
+{
+	const struct entryemu_inject *in = &s->injects[0];
+	uint32_t x = s->ninjects == 1 && in->kind != ENTRYEMU_INJECT_IRQ ? in->at : 0;
+	if (x < PAGE_OFFSET || (x & ~0xfffu) == VSYSCALL_PAGE ||
+	    image_insn_start(&m->img, x) != 1 || shadow_may_end_at(m, x))
+		return 0;
+	return x;
+}
+
 static int run_once(struct entryemu *m, struct run *run, const struct entryemu_setup *s,
 		    entryemu_result *r)
 {
@@ -622,10 +717,12 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	/*
 	 * Injections, CR0.TS/EM and I/O at CPL 3 need a look at every
 	 * instruction; the kernel's too, but for one injection at a user
-	 * instruction, until it is held there (inject.c, widen_hook).
+	 * instruction, until it is held there (inject.c, widen_hook), or an
+	 * NMI or exception at a kernel one (inject_point).
 	 */
 	run->cpu.null_watch = seg_override_in_code(s->code, s->code_len);
-	int all = (s->ninjects > 0 && !inject_user_only(s)) || (s->cr0_set & 0xc);
+	uint32_t at = (s->cr0_set & 0xc) ? 0 : inject_point(m, s);
+	int all = (s->ninjects > 0 && !inject_user_only(s) && !at) || (s->cr0_set & 0xc);
 	int look = all || s->ninjects > 0 || io_in_code(s->code, s->code_len) ||
 		   run->cpu.null_watch;
 	/* the cfi checker looks at every instruction of the entry code */
@@ -635,7 +732,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	cfi = cfi && m->img.cfi.rows;
 	if (gdb_run_start(m))
 		return ENTRYEMU_E_IO;
-	if (instrument(m, look, all, trace, m->gdb != NULL, cfi))
+	if (instrument(m, look, all, at, trace, m->gdb != NULL, cfi))
 		return ENTRYEMU_E_ENGINE;
 	if (m->tap)
 		m->tap->start(m->tap->ctx);
@@ -717,7 +814,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 				start = run->cpu.shed_at - machine_cs_base(m);
 				m->inject_idle = INJECT_HOOK_KEEP;
 				m->inject_all_idle = INJECT_NARROW_RUNS;
-				if (instrument(m, look, all, trace, m->gdb != NULL, cfi))
+				if (instrument(m, look, all, at, trace, m->gdb != NULL, cfi))
 					return ENTRYEMU_E_ENGINE;
 			}
 			/* or an injection is held at a user instruction: hook the kernel too */
@@ -725,13 +822,13 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 				start = run->cpu.widen_at - machine_cs_base(m);
 				run->cpu.widen_at = 0;
 				all = 1;
-				if (instrument(m, look, all, trace, m->gdb != NULL, cfi))
+				if (instrument(m, look, all, at, trace, m->gdb != NULL, cfi))
 					return ENTRYEMU_E_ENGINE;
 			}
 			/* or a null DS/ES appeared: look at every user instruction now */
 			if (run->cpu.null_watch && !run->cpu.look) {
 				look = 1;
-				if (instrument(m, look, all, trace, m->gdb != NULL, cfi))
+				if (instrument(m, look, all, at, trace, m->gdb != NULL, cfi))
 					return ENTRYEMU_E_ENGINE;
 			}
 			/*
