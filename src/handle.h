@@ -197,6 +197,10 @@ struct cpu_run_state {
 		uint32_t slot;		/* CALL: where it pushes, and what was there */
 		uint8_t bytes[4];
 	} xfer;
+	uint32_t tsc_step_to;		/* tsc.c: the engine runs an RDTSC under TF
+					 * whose step ends here (linear; 0: none) */
+	uint64_t tsc_step_value;	/* and the TSC it reads */
+	int tsc_step_aux;		/* RDTSCP: ECX too */
 	int vm_hidden;			/* iret_vm.c cleared the VM bit of the byte */
 	uint32_t vm_hidden_at;		/* at this linear address */
 };

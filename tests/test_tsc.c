@@ -149,6 +149,68 @@ static void test_a_single_step_traps_after_a_read(void **state)
 	assert_int_equal(e->eip, ENTRYEMU_USER_CODE + 2);
 }
 
+/*
+ * Under TF the engine runs the read, for its single-step trap, and the
+ * trap's delivery gives it the run's count all the same: the #DB
+ * handler's pt_regs hold EDX:EAX = 0:0 (the read is the run's first
+ * instruction: none ran before it), every time.  (It read the host's
+ * clock before.)
+ */
+static void test_a_single_stepped_read_is_the_count(void **state)
+{
+	entryemu *m = *state;
+	for (int i = 0; i < 2; i++) {
+		entryemu_result *r = new_result();
+		struct entryemu_setup s = { 0 };
+		s.user.eflags = 0x302;		/* TF, IF */
+		s.user.eax = s.user.edx = 0x5a5a5a5a;
+		run_code(m, &s, two_reads, sizeof(two_reads), r);
+		const struct entryemu_callout_record *c = entryemu_result_find_callout(r, "do_debug", 1);
+		assert_non_null(c);
+		assert_int_equal(c->regs.eip, ENTRYEMU_USER_CODE + 2);
+		assert_int_equal(c->regs.eax, 0);
+		assert_int_equal(c->regs.edx, 0);
+	}
+}
+
+/*
+ * In vm86 mode the model runs the read too: the count is the
+ * instructions before it (the kernel's way out to vm86 mode, which the
+ * run starts in), its place in the run's trace, the same every time;
+ * and the int3's return address is IP 3 (rdtsc, 2 bytes; int3, a trap:
+ * SDM vol. 3A table 6-1).
+ */
+static void test_a_vm86_read_is_the_count(void **state)
+{
+	entryemu *m = *state;
+	static const uint8_t code[] = { 0x0f, 0x31, 0xcc };	/* rdtsc ; int3 */
+	uint32_t first = 0;
+	for (int i = 0; i < 2; i++) {
+		entryemu_result *r = new_result();
+		struct entryemu_setup s = { 0 };
+		s.vm86 = 1;
+		s.flags = ENTRYEMU_RUN_TRACE;
+		run_code(m, &s, code, sizeof(code), r);
+		size_t n = 0, at = 0;
+		const uint32_t *t = entryemu_result_trace(r, &n);
+		assert_non_null(t);
+		while (at < n && t[at] != ENTRYEMU_VM86_MEM)	/* 1000:0000, the read */
+			at++;
+		assert_true(at > 0 && at < n);
+		const struct entryemu_event_record *e = entryemu_result_event(r, 0);
+		assert_non_null(e);
+		assert_int_equal(e->vector, 3);
+		assert_int_equal(e->eip, 3);
+		const struct entryemu_callout_record *c = entryemu_result_find_callout(r, "do_int3", 1);
+		assert_non_null(c);
+		assert_int_equal(c->regs.edx, 0);
+		assert_int_equal(c->regs.eax, at);
+		if (i)
+			assert_int_equal(c->regs.eax, first);
+		first = c->regs.eax;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +221,8 @@ int main(void)
 		cmocka_unit_test(test_an_irq_at_a_read_comes_before_it),
 		cmocka_unit_test(test_a_trace_lists_the_reads),
 		cmocka_unit_test(test_a_single_step_traps_after_a_read),
+		cmocka_unit_test(test_a_single_stepped_read_is_the_count),
+		cmocka_unit_test(test_a_vm86_read_is_the_count),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

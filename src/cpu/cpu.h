@@ -98,6 +98,9 @@ int inject_before_emulated(struct entryemu *m, uint32_t addr);
  * instruction count as the TSC: 1 when it ran, 2 when an event due
  * before it came first (both stop the engine), 0 for anything else. */
 int tsc_read_at(struct entryemu *m, uint32_t addr);
+/* ... and the single-step trap with EIP at pc (linear): if it follows
+ * an RDTSC the engine ran under TF, its registers get the run's TSC */
+void tsc_after_step(struct entryemu *m, uint32_t pc);
 
 /* io_perm.c: the #GP(0) of an I/O instruction the TSS does not allow */
 int io_permission_fault(struct entryemu *m, uint32_t addr);

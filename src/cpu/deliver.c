@@ -401,6 +401,7 @@ static void deliver_intr(struct entryemu *m, uint32_t intno)
 		ev.error = 0;
 	} else if (intno == VEC_DB) {
 		ev.eip = eip;			/* single-step trap: after the insn */
+		tsc_after_step(m, pc);		/* which may have been an RDTSC */
 		count_unexecuted(m, pc);
 	} else if (intno == VEC_PF) {
 		count_unexecuted(m, pc);	/* the faulting insn did not retire */

@@ -10,12 +10,14 @@
  * gets IA32_TSC_AUX from RDTSCP) that increases monotonically (vol. 3B
  * 17.17); its rate is the processor's own.
  *
- * The model runs RDTSC and RDTSCP in 32-bit user code before the
- * engine does; what it leaves to the engine (and so to the host's
- * clock): vm86 and 16-bit code; CR4.TSD set, where the engine raises
- * #GP at CPL 3; EFLAGS.TF set, where the engine's single-step trap
- * after the instruction (vol. 3B 17.3.1.4) must follow it; and a LOCK
- * prefix, #UD (far_indirect.c makes it so before the engine sees it).
+ * The model runs RDTSC and RDTSCP in user code (32-bit, 16-bit and
+ * vm86) before the engine does.  With EFLAGS.TF set the engine runs it,
+ * for the single-step trap after it (vol. 3B 17.3.1.4), and the trap's
+ * delivery puts the run's TSC in place of the host's (tsc_after_step).
+ * What it leaves to the engine: CR4.TSD set, where the engine raises
+ * #GP at CPL 3, and a LOCK prefix, #UD (far_indirect.c makes it so
+ * before the engine sees it).  (Until this, RDTSC under TF and in
+ * 16-bit code read the host's clock.)
  */
 #include "cpu/cpu.h"
 #include "cpu/fault.h"
@@ -46,21 +48,9 @@ static size_t tsc_insn_length(struct entryemu *m, uint32_t addr, int *aux)
 	return 0;
 }
 
-int tsc_read_at(struct entryemu *m, uint32_t addr)
+/* EDX:EAX (and ECX for RDTSCP) as the instruction leaves them, the TSC tsc */
+static void set_tsc_regs(struct entryemu *m, uint64_t tsc, int aux)
 {
-	int aux;
-	size_t len = addr < PAGE_OFFSET ? tsc_insn_length(m, addr, &aux) : 0;
-	if (!len || !m->count ||
-	    (machine_reg(m, ER_EFLAGS) & (ENTRYEMU_EFLAGS_VM | ENTRYEMU_EFLAGS_TF)) ||
-	    machine_cs_16(m) || (machine_reg(m, ER_CR4) & CR4_TSD))
-		return 0;
-	if (inject_before_emulated(m, addr))
-		return 2;		/* an event at this boundary came first */
-	/* the block's count took this one and the rest: give them back,
-	 * then count this one as run */
-	count_unexecuted(m, addr);
-	uint64_t tsc = count_ran(m);
-	uint32_t eip = addr - machine_cs_base(m);
 	machine_set_reg(m, ER_EAX, (uint32_t)tsc);
 	machine_set_reg(m, ER_EDX, (uint32_t)(tsc >> 32));
 	if (aux) {
@@ -68,8 +58,45 @@ int tsc_read_at(struct entryemu *m, uint32_t addr)
 		(void)engine_msr(m->eng, MSR_TSC_AUX, &v);
 		machine_set_reg(m, ER_ECX, (uint32_t)v);
 	}
-	machine_set_reg(m, ER_EIP, eip + (uint32_t)len);
+}
+
+int tsc_read_at(struct entryemu *m, uint32_t addr)
+{
+	int aux;
+	size_t len = addr < PAGE_OFFSET ? tsc_insn_length(m, addr, &aux) : 0;
+	if (!len || !m->count || (machine_reg(m, ER_CR4) & CR4_TSD))
+		return 0;
+	if (inject_before_emulated(m, addr))
+		return 2;		/* an event at this boundary came first */
+	/* the block's count took this one and the rest: give them back,
+	 * then count this one as run */
+	count_unexecuted(m, addr);
+	uint64_t tsc = count_ran(m);
+	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_TF) {
+		/*
+		 * The engine runs it: under TF a block is one instruction,
+		 * which the two calls above gave back and counted again.
+		 * Its single-step trap comes next.
+		 */
+		m->cpu->tsc_step_to = addr + (uint32_t)len;
+		m->cpu->tsc_step_value = tsc;
+		m->cpu->tsc_step_aux = aux;
+		return 0;
+	}
+	set_tsc_regs(m, tsc, aux);
+	/* in 16-bit code (and vm86 mode) IP wraps at 64 KiB */
+	uint32_t eip = addr - machine_cs_base(m) + (uint32_t)len;
+	if ((machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) || machine_cs_16(m))
+		eip &= 0xffffu;
+	machine_set_reg(m, ER_EIP, eip);
 	engine_stop(m->eng);
 	m->cpu->restart = 1;	/* on from the next instruction */
 	return 1;
+}
+
+void tsc_after_step(struct entryemu *m, uint32_t pc)
+{
+	if (m->cpu->tsc_step_to && m->cpu->tsc_step_to == pc)
+		set_tsc_regs(m, m->cpu->tsc_step_value, m->cpu->tsc_step_aux);
+	m->cpu->tsc_step_to = 0;
 }
