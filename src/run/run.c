@@ -690,8 +690,9 @@ static int shadow_may_end_at(struct entryemu *m, uint32_t x)
  */
 static uint32_t inject_point(struct entryemu *m, const struct entryemu_setup *s)
 {
-	const struct entryemu_inject *in = &s->injects[0];
-	uint32_t x = s->ninjects == 1 && in->kind != ENTRYEMU_INJECT_IRQ ? in->at : 0;
+	if (s->ninjects != 1 || s->injects[0].kind == ENTRYEMU_INJECT_IRQ)
+		return 0;
+	uint32_t x = s->injects[0].at;
 	if (x < PAGE_OFFSET || (x & ~0xfffu) == VSYSCALL_PAGE ||
 	    image_insn_start(&m->img, x) != 1 || shadow_may_end_at(m, x))
 		return 0;
