@@ -156,6 +156,7 @@ struct cpu_run_state {
 	int restart;			/* stopped to resume at the new EIP */
 	uint64_t exact_insns;		/* instructions seen by the inject hook */
 	uint32_t prev_insn, shadow_from;	/* for the STI / MOV SS shadow */
+	uint64_t prev_events;		/* events delivered when prev_insn was seen */
 	int prev_if, shadow_if;		/* EFLAGS.IF before each of those ran, if an STI */
 	int nmi_blocked;		/* an NMI was delivered, no IRET since */
 	struct inject_state {

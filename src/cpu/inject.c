@@ -141,6 +141,7 @@ static int fpu_fault(struct entryemu *m, uint32_t addr, const uint8_t *p)
  */
 struct step_marks {
 	uint32_t prev_insn, shadow_from;
+	uint64_t prev_events;
 	int prev_if, shadow_if, nmi_blocked;
 };
 
@@ -148,6 +149,7 @@ static int widen_hook(struct entryemu *m, uint32_t addr, const struct step_marks
 {
 	struct cpu_run_state *c = m->cpu;
 	c->prev_insn = before->prev_insn;
+	c->prev_events = before->prev_events;
 	c->shadow_from = before->shadow_from;
 	c->prev_if = before->prev_if;
 	c->shadow_if = before->shadow_if;
@@ -190,6 +192,24 @@ static int held_now(struct entryemu *m, const struct entryemu_inject *in, uint32
 	return in->kind == ENTRYEMU_INJECT_NMI && nmi_blocked;
 }
 
+static uint64_t events_delivered(const struct entryemu *m)
+{
+	return m->count ? m->count->events : 0;
+}
+
+/*
+ * The instruction whose shadow the boundary before the one being looked
+ * at may be in: the one seen last, unless an event was delivered since
+ * (it faulted and did not complete, or an event came after it), and so
+ * the instruction now is a handler's first (0: none).  A MOV SS that
+ * faults makes no shadow at the #GP handler's first instruction: an IRQ
+ * due there is taken before it.
+ */
+static uint32_t shadow_maker(const struct entryemu *m, uint64_t events)
+{
+	return events == m->cpu->prev_events ? m->cpu->prev_insn : 0;
+}
+
 /*
  * Does an injected NMI or IRQ come at the boundary before addr, ahead of
  * a fault the instruction there would raise?  SDM vol. 3 6.9, table
@@ -212,7 +232,7 @@ static int interrupt_first(struct entryemu *m, uint32_t addr, uint32_t eflags)
 			continue;
 		/* the shadow and NMI blocking as the loop sees them, after the
 		 * bookkeeping for the instruction before */
-		int held = held_now(m, in, eflags, c->prev_insn, c->prev_if,
+		int held = held_now(m, in, eflags, shadow_maker(m, events_delivered(m)), c->prev_if,
 				    c->nmi_blocked && !is_iret(m, c->prev_insn));
 		if (held && !(m->hooked_inject & CODE_KERNEL))
 			return 1;
@@ -300,8 +320,8 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 	/* this step's bookkeeping as it was, for widen_hook() (which takes
 	 * back the count above itself) */
 	const struct cpu_run_state *c = m->cpu;
-	const struct step_marks before = { c->prev_insn, c->shadow_from, c->prev_if, c->shadow_if,
-					   c->nmi_blocked };
+	const struct step_marks before = { c->prev_insn, c->shadow_from, c->prev_events,
+					   c->prev_if, c->shadow_if, c->nmi_blocked };
 	/*
 	 * EFLAGS costs the engine a flags computation, and this runs before
 	 * every instruction: it is read only where IF is looked at.  That
@@ -313,8 +333,10 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 	uint32_t eflags = have_eflags ? machine_reg(m, ER_EFLAGS) : 0;
 	if (m->cpu->nmi_blocked && is_iret(m, m->cpu->prev_insn))
 		m->cpu->nmi_blocked = 0;
-	m->cpu->shadow_from = m->cpu->prev_insn;
+	uint64_t events = events_delivered(m);
+	m->cpu->shadow_from = shadow_maker(m, events);
 	m->cpu->prev_insn = (uint32_t)addr;
+	m->cpu->prev_events = events;
 	m->cpu->shadow_if = m->cpu->prev_if;
 	m->cpu->prev_if = (eflags & ENTRYEMU_EFLAGS_IF) != 0;	/* kept for an STI only */
 	for (unsigned i = 0; i < s->ninjects && i < RUN_MAX_INJECTS; i++) {

@@ -47,14 +47,13 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 	if (m->cpu->in_kernel) {
 		m->cpu->in_kernel = 0;
 		/*
-		 * Back from the kernel: with its code unhooked (one injection
+		 * Back from the kernel.  With its code unhooked (one injection
 		 * at a user instruction, inject.c) the injection hook last
-		 * saw the user's instruction before the entry.  The one before
-		 * this one was the kernel's IRET or SYSEXIT, which makes no
-		 * interrupt shadow.
+		 * saw the user's instruction before the entry, and an entry
+		 * by an event makes the injection hook forget it (inject.c,
+		 * shadow_maker); one by SYSENTER leaves SYSENTER, which makes
+		 * no shadow either.
 		 */
-		if (!(m->hooked_inject & CODE_KERNEL))
-			m->cpu->prev_insn = 0;
 		struct run_event ev = { .kind = RUN_EV_RETURN };
 		machine_read_regs(m, &ev.u.ret);
 		/* in a hook the engine's EIP is linear: the offset in CS */
