@@ -97,6 +97,20 @@ const char *entryemu_image_path(enum entryemu_variant v, char *buf, size_t len)
 	return entryemu_image_named(v == ENTRYEMU_PRE_PATCH ? "pre" : "post", buf, len);
 }
 
+/* One Capstone handle for mode, unless *h holds one already (taken over with the engine). */
+static int open_decoder(csh *h, cs_mode mode, int detail, int att)
+{
+	if (*h)
+		return 0;
+	if (cs_open(CS_ARCH_X86, mode, h) != CS_ERR_OK)
+		return -1;
+	if (detail)
+		cs_option(*h, CS_OPT_DETAIL, CS_OPT_ON);
+	if (att)
+		cs_option(*h, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
+	return 0;
+}
+
 /*
  * The machine's Capstone handles, unless it took them over with the
  * engine (open_on): a handle builds its instruction tables at its first
@@ -105,36 +119,16 @@ const char *entryemu_image_path(enum entryemu_variant v, char *buf, size_t len)
  */
 static int open_decoders(entryemu *m)
 {
-	if (!m->cs) {
-		if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs) != CS_ERR_OK)
-			goto fail;
-		cs_option(m->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	if (open_decoder(&m->cs, CS_MODE_32, 1, 0) || open_decoder(&m->cs16, CS_MODE_16, 1, 0) ||
+	    open_decoder(&m->cs_att, CS_MODE_32, 1, 1) ||
+	    open_decoder(&m->cs16_att, CS_MODE_16, 1, 1) ||
+	    open_decoder(&m->cs_count, CS_MODE_32, 0, 0) ||
+	    open_decoder(&m->cs_count16, CS_MODE_16, 0, 0) ||
+	    (!m->count_insn && !(m->count_insn = cs_malloc(m->cs_count)))) {
+		machine_set_error(m, "cs_open failed");
+		return -1;
 	}
-	if (!m->cs16) {
-		if (cs_open(CS_ARCH_X86, CS_MODE_16, &m->cs16) != CS_ERR_OK)
-			goto fail;
-		cs_option(m->cs16, CS_OPT_DETAIL, CS_OPT_ON);
-	}
-	if (!m->cs_att) {
-		if (cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs_att) != CS_ERR_OK)
-			goto fail;
-		cs_option(m->cs_att, CS_OPT_DETAIL, CS_OPT_ON);
-		cs_option(m->cs_att, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
-	}
-	if (!m->cs16_att) {
-		if (cs_open(CS_ARCH_X86, CS_MODE_16, &m->cs16_att) != CS_ERR_OK)
-			goto fail;
-		cs_option(m->cs16_att, CS_OPT_DETAIL, CS_OPT_ON);
-		cs_option(m->cs16_att, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
-	}
-	if ((!m->cs_count && cs_open(CS_ARCH_X86, CS_MODE_32, &m->cs_count) != CS_ERR_OK) ||
-	    (!m->cs_count16 && cs_open(CS_ARCH_X86, CS_MODE_16, &m->cs_count16) != CS_ERR_OK) ||
-	    (!m->count_insn && !(m->count_insn = cs_malloc(m->cs_count))))
-		goto fail;
 	return 0;
-fail:
-	machine_set_error(m, "cs_open failed");
-	return -1;
 }
 
 /* from's Capstone handles, to m (which has none yet) */
