@@ -88,6 +88,48 @@ static void test_taint(void **state)
 
 static csh cs;
 
+/* Capstone's decode of the bytes at addr (len there), or a failure naming the path that took them. */
+static cs_insn *decode(const uint8_t *b, size_t len, uint32_t addr, const char *path)
+{
+	cs_insn *insn = cs_malloc(cs);
+	const uint8_t *code = b;
+	size_t left = len;
+	uint64_t at = addr;
+	if (!cs_disasm_iter(cs, &code, &left, &at, insn))
+		fail_msg("%02x %02x %02x %02x: the %s path takes it, Capstone does not", b[0], b[1],
+			 b[2], b[3], path);
+	return insn;
+}
+
+/*
+ * The facts mine (n bytes) against Capstone's, dec, of insn: the size,
+ * how control leaves, the immediates and what they are, whether it
+ * moves the stack (and loads a user value, if user_load), and the same
+ * taint for every set of tainted registers.
+ */
+static void same_facts(const cs_insn *insn, size_t n, const struct insn_facts *mine,
+		       const struct insn_facts *dec, int user_load)
+{
+	const char *name = insn->mnemonic, *ops = insn->op_str;
+	if (dec->size != n)
+		fail_msg("%s %s: size %zu, Capstone %u", name, ops, n, dec->size);
+	if (dec->flow != mine->flow || dec->nimm != mine->nimm ||
+	    dec->moves_stack != mine->moves_stack ||
+	    (user_load && dec->user_load != mine->user_load))
+		fail_msg("%s %s: flow %u/%u, immediates %u/%u, moves the stack %u/%u, "
+			 "user load %u/%u", name, ops, mine->flow, dec->flow, mine->nimm, dec->nimm,
+			 mine->moves_stack, dec->moves_stack, mine->user_load, dec->user_load);
+	for (unsigned i = 0; i < mine->nimm; i++)
+		if (dec->imm[i] != mine->imm[i] || dec->imm_target[i] != mine->imm_target[i])
+			fail_msg("%s %s: immediate %u: %08x (%u), Capstone %08x (%u)", name, ops, i,
+				 mine->imm[i], mine->imm_target[i], dec->imm[i], dec->imm_target[i]);
+	for (unsigned t = 0; t < 256; t++)
+		if (insn_facts_taint(mine, t & ~GPR_ESP) != insn_facts_taint(dec, t & ~GPR_ESP))
+			fail_msg("%s %s: tainted %02x before: %02x after, by Capstone %02x", name, ops,
+				 t & ~GPR_ESP, insn_facts_taint(mine, t & ~GPR_ESP),
+				 insn_facts_taint(dec, t & ~GPR_ESP));
+}
+
 /* bytes at addr: the plain path's facts against Capstone's; 1 if the plain path took it */
 static int check_one(const uint8_t *b, size_t len, uint32_t addr)
 {
@@ -95,36 +137,13 @@ static int check_one(const uint8_t *b, size_t len, uint32_t addr)
 	size_t n = insn_facts_plain(b, len, addr, &plain);
 	if (!n)
 		return 0;
-	cs_insn *insn = cs_malloc(cs);
-	const uint8_t *code = b;
-	size_t left = len;
-	uint64_t at = addr;
-	if (!cs_disasm_iter(cs, &code, &left, &at, insn))
-		fail_msg("%02x %02x %02x: the plain path takes it, Capstone does not", b[0], b[1],
-			 b[2]);
+	cs_insn *insn = decode(b, len, addr, "plain");
 	insn_facts_capstone(cs, insn, &dec);
-	if (dec.size != n)
-		fail_msg("%02x %02x %02x (%s %s): size %zu, Capstone %u", b[0], b[1], b[2],
-			 insn->mnemonic, insn->op_str, n, dec.size);
-	if (dec.flow != plain.flow || dec.nimm != plain.nimm || dec.moves_stack != plain.moves_stack)
-		fail_msg("%s %s: flow %u/%u, immediates %u/%u, moves the stack %u/%u",
-			 insn->mnemonic, insn->op_str, plain.flow, dec.flow, plain.nimm, dec.nimm,
-			 plain.moves_stack, dec.moves_stack);
-	for (unsigned i = 0; i < plain.nimm; i++)
-		if (dec.imm[i] != plain.imm[i] || dec.imm_target[i] != plain.imm_target[i])
-			fail_msg("%s %s: immediate %u: %08x (%u), Capstone %08x (%u)",
-				 insn->mnemonic, insn->op_str, i, plain.imm[i],
-				 plain.imm_target[i], dec.imm[i], dec.imm_target[i]);
+	same_facts(insn, n, &plain, &dec, 0);
 	const cs_x86 *x = &insn->detail->x86;
 	for (int i = 0; i < x->op_count; i++)
 		if (x->operands[i].type == X86_OP_MEM)
 			fail_msg("%s %s: a memory operand", insn->mnemonic, insn->op_str);
-	for (unsigned t = 0; t < 256; t++)
-		if (insn_facts_taint(&plain, t & ~GPR_ESP) != insn_facts_taint(&dec, t & ~GPR_ESP))
-			fail_msg("%s %s: tainted %02x before: %02x after, by Capstone %02x",
-				 insn->mnemonic, insn->op_str, t & ~GPR_ESP,
-				 insn_facts_taint(&plain, t & ~GPR_ESP),
-				 insn_facts_taint(&dec, t & ~GPR_ESP));
 	cs_free(insn, 1);
 	return 1;
 }
@@ -170,26 +189,10 @@ static int check_modrm(const uint8_t *b, size_t len, uint32_t addr)
 	size_t n = insn_facts_modrm(b, len, &mine, &mem);
 	if (!n)
 		return 0;
-	cs_insn *insn = cs_malloc(cs);
-	const uint8_t *code = b;
-	size_t left = len;
-	uint64_t at = addr;
-	if (!cs_disasm_iter(cs, &code, &left, &at, insn))
-		fail_msg("%02x %02x %02x %02x: the ModRM path takes it, Capstone does not", b[0],
-			 b[1], b[2], b[3]);
+	cs_insn *insn = decode(b, len, addr, "ModRM");
 	insn_facts_capstone(cs, insn, &dec);
+	same_facts(insn, n, &mine, &dec, 1);
 	const char *name = insn->mnemonic, *ops = insn->op_str;
-	if (dec.size != n)
-		fail_msg("%s %s: size %zu, Capstone %u", name, ops, n, dec.size);
-	if (dec.flow != mine.flow || dec.nimm != mine.nimm || dec.moves_stack != mine.moves_stack ||
-	    dec.user_load != mine.user_load)
-		fail_msg("%s %s: flow %u/%u, immediates %u/%u, moves the stack %u/%u, "
-			 "user load %u/%u", name, ops, mine.flow, dec.flow, mine.nimm, dec.nimm,
-			 mine.moves_stack, dec.moves_stack, mine.user_load, dec.user_load);
-	for (unsigned i = 0; i < mine.nimm; i++)
-		if (dec.imm[i] != mine.imm[i] || dec.imm_target[i] != mine.imm_target[i])
-			fail_msg("%s %s: immediate %u: %08x, Capstone %08x", name, ops, i,
-				 mine.imm[i], dec.imm[i]);
 	const cs_x86 *x = &insn->detail->x86;
 	const cs_x86_op *m = NULL;
 	for (int i = 0; i < x->op_count; i++)
@@ -215,11 +218,6 @@ static int check_modrm(const uint8_t *b, size_t len, uint32_t addr)
 				 m->mem.base, m->mem.index, m->mem.scale,
 				 (unsigned long long)m->mem.disp, m->size, m->access);
 	}
-	for (unsigned t = 0; t < 256; t++)
-		if (insn_facts_taint(&mine, t & ~GPR_ESP) != insn_facts_taint(&dec, t & ~GPR_ESP))
-			fail_msg("%s %s: tainted %02x before: %02x after, by Capstone %02x", name, ops,
-				 t & ~GPR_ESP, insn_facts_taint(&mine, t & ~GPR_ESP),
-				 insn_facts_taint(&dec, t & ~GPR_ESP));
 	cs_free(insn, 1);
 	return 1;
 }
