@@ -16,8 +16,7 @@
  * delivery puts the run's TSC in place of the host's (tsc_after_step).
  * What it leaves to the engine: CR4.TSD set, where the engine raises
  * #GP at CPL 3, and a LOCK prefix, #UD (far_indirect.c makes it so
- * before the engine sees it).  (Until this, RDTSC under TF and in
- * 16-bit code read the host's clock.)
+ * before the engine sees it).
  */
 #include "cpu/cpu.h"
 #include "cpu/fault.h"
@@ -72,7 +71,8 @@ int tsc_read_at(struct entryemu *m, uint32_t addr)
 	 * then count this one as run */
 	count_unexecuted(m, addr);
 	uint64_t tsc = count_ran(m);
-	if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_TF) {
+	uint32_t eflags = machine_reg(m, ER_EFLAGS);
+	if (eflags & ENTRYEMU_EFLAGS_TF) {
 		/*
 		 * The engine runs it: under TF a block is one instruction,
 		 * which the two calls above gave back and counted again.
@@ -86,7 +86,7 @@ int tsc_read_at(struct entryemu *m, uint32_t addr)
 	set_tsc_regs(m, tsc, aux);
 	/* in 16-bit code (and vm86 mode) IP wraps at 64 KiB */
 	uint32_t eip = addr - machine_cs_base(m) + (uint32_t)len;
-	if ((machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) || machine_cs_16(m))
+	if ((eflags & ENTRYEMU_EFLAGS_VM) || machine_cs_16(m))
 		eip &= 0xffffu;
 	machine_set_reg(m, ER_EIP, eip);
 	engine_stop(m->eng);
