@@ -118,9 +118,21 @@ static int writable_or_null(struct entryemu *m, uint16_t sel)
 
 int null_seg_block(struct entryemu *m, uint32_t addr, int cs_override, int loads16)
 {
-	if (m->cpu->null_watch || (addr >= PAGE_OFFSET && addr < VSYSCALL_PAGE))
-		return 0;		/* watching already, or kernel code */
+	if (addr >= PAGE_OFFSET && addr < VSYSCALL_PAGE)
+		return 0;		/* kernel code */
 	uint16_t ds = (uint16_t)engine_reg(m->eng, ER_DS), es = (uint16_t)engine_reg(m->eng, ER_ES);
+	if (m->cpu->null_watch) {
+		/*
+		 * Every user instruction is looked at already, but the type
+		 * check is seg_limit.c's, armed by the first block that needs
+		 * it (below): a later one, reached by a jump or after a load of
+		 * DS or ES, needs it as much.
+		 */
+		if (!m->cpu->limit_watch && !(machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) &&
+		    (cs_override || !writable_or_null(m, ds) || !writable_or_null(m, es)))
+			m->cpu->limit_watch = 1;
+		return 0;
+	}
 	const uint16_t data = ENTRYEMU_USER_DS & 0xfffc;
 	if ((ds & 0xfffc) == data && (es & 0xfffc) == data && !cs_override &&
 	    !m->cpu->limit_watch && !loads16)
