@@ -143,6 +143,13 @@ struct count_state {
 	struct block_info cur;		/* the block running now */
 	uint32_t cut_at;		/* this block runs again an instruction the
 					 * last one was stopped at (0: none) */
+	unsigned cut_seen;		/* the hooks that saw it then: COUNT_SEEN_* */
+	uint32_t hooked_at;		/* the instruction the hooks of cut_seen saw
+					 * last in the running block (0: none) */
+	unsigned hooked;		/* which of them */
+	uint32_t left_at;		/* a start ended before this instruction, after
+					 * the hooks left_seen (0: none) */
+	unsigned left_seen;
 	uint32_t cur_esp;		/* ESP as it started, if cur_esp_known */
 	int cur_esp_known;
 	struct block_info ring[BLOCK_RING];	/* and the ones before it */
@@ -154,6 +161,9 @@ struct count_state {
 struct cpu_run_state {
 	int in_kernel;			/* entered from ring 3, not back yet */
 	int restart;			/* stopped to resume at the new EIP */
+	uint32_t fault_unlisted;	/* the instruction a fault the injection hook
+					 * found is raised at (the trace hook, after
+					 * it, never saw it): the delivery's record */
 	uint64_t exact_insns;		/* instructions seen by the inject hook */
 	uint32_t prev_insn, shadow_from;	/* for the STI / MOV SS shadow */
 	uint64_t prev_events;		/* events delivered when prev_insn was seen */

@@ -268,6 +268,87 @@ static void test_privileged_insns_at_cpl3_are_gp0(void **state)
 	}
 }
 
+/* How many entries of a run's trace are addr. */
+static size_t traced_at(const entryemu_result *r, uint32_t addr)
+{
+	size_t n = 0, k = 0;
+	const uint32_t *t = entryemu_result_trace(r, &n);
+	for (size_t i = 0; t && i < n; i++)
+		k += t[i] == addr;
+	return k;
+}
+
+/*
+ * An IRQ taken before an instruction that then faults.  RDPMC at CPL 3
+ * with CR4.PCE clear is #GP(0) (SDM vol. 2B RDPMC); with an IRQ due
+ * after the NOP before it, the CPU takes the IRQ at the RDPMC's boundary,
+ * returns to it with IRET, and runs it once: it faults once.  The IRQ's
+ * entry, handler and exit add their instructions to the run's count and
+ * to its trace alike, and the RDPMC is in each trace once (the code has
+ * no loop).  The engine ran on from the handler in the hook's start and
+ * stopped only after the RDPMC's hooks; the library traced it twice and
+ * counted the rest of its block, never run, on top.
+ */
+static void test_irq_before_a_faulting_insn_counts_it_once(void **state)
+{
+	entryemu *m = *state;
+	static const uint8_t code[] = { 0x90, 0x0f, 0x33, 0x90, 0x90, 0x90 };	/* nop; rdpmc; nop x3 */
+	entryemu_result *plain = new_result(), *r = new_result();
+	struct entryemu_setup s = { 0 };
+	s.flags = ENTRYEMU_RUN_TRACE;
+	run_code(m, &s, code, sizeof(code), plain);
+	struct entryemu_inject irq = { .kind = ENTRYEMU_INJECT_IRQ, .vector = 0, .after = 1 };
+	s.injects = &irq;
+	s.ninjects = 1;
+	run_code(m, &s, code, sizeof(code), r);
+	assert_int_equal(entryemu_result_nevents(plain), 1);
+	assert_int_equal(entryemu_result_nevents(r), 2);
+	assert_int_equal(must_event(r, 0)->vector, 0x20);
+	assert_int_equal(must_event(r, 0)->eip, ENTRYEMU_USER_CODE + 1);
+	for (int k = 0; k < 2; k++) {
+		const entryemu_result *x = k ? r : plain;
+		const struct entryemu_event_record *gp = must_event(x, entryemu_result_nevents(x) - 1);
+		assert_int_equal(gp->vector, 13);
+		assert_int_equal(gp->eip, ENTRYEMU_USER_CODE + 1);
+		assert_int_equal(entryemu_result_signal(x), SIGSEGV);
+		assert_int_equal(traced_at(x, ENTRYEMU_USER_CODE + 1), 1);
+		assert_int_equal(traced_at(x, ENTRYEMU_USER_CODE + 3), 0);	/* never ran */
+	}
+	size_t n_plain = 0, n = 0;
+	(void)entryemu_result_trace(plain, &n_plain);
+	(void)entryemu_result_trace(r, &n);
+	assert_int_equal(entryemu_result_insns(r) - entryemu_result_insns(plain), n - n_plain);
+}
+
+/*
+ * A fault the library finds before the instruction runs, as the engine
+ * does not: with CR0.TS set an x87 instruction raises #NM, a fault at
+ * it (SDM vol. 3A 2.5, CR0.TS; vol. 3A 6.15, interrupt 7).  The trace
+ * lists the instruction before the event, as it lists one at which the
+ * engine raises a fault, and the event's trace index is that entry.
+ * math_state_restore clears TS and the IRET runs it again: it is listed
+ * twice, once per attempt.
+ */
+static void test_a_fault_the_model_finds_is_traced(void **state)
+{
+	entryemu *m = *state;
+	static const uint8_t code[] = { 0xdb, 0xe3 };	/* fninit */
+	entryemu_result *r = new_result();
+	struct entryemu_setup s = { 0 };
+	s.flags = ENTRYEMU_RUN_TRACE;
+	s.cr0_set = 8;			/* TS */
+	run_code(m, &s, code, sizeof(code), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+	const struct entryemu_event_record *e = must_event(r, 0);
+	assert_int_equal(e->vector, 7);
+	assert_int_equal(e->eip, ENTRYEMU_USER_CODE);
+	size_t n = 0;
+	const uint32_t *t = entryemu_result_trace(r, &n);
+	assert_true(e->trace_index < n);
+	assert_int_equal(t[e->trace_index], ENTRYEMU_USER_CODE);
+	assert_int_equal(traced_at(r, ENTRYEMU_USER_CODE), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +359,8 @@ int main(void)
 		cmocka_unit_test(test_bad_user_selector_is_refused),
 		cmocka_unit_test(test_vm86_frame),
 		cmocka_unit_test(test_privileged_insns_at_cpl3_are_gp0),
+		cmocka_unit_test(test_irq_before_a_faulting_insn_counts_it_once),
+		cmocka_unit_test(test_a_fault_the_model_finds_is_traced),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

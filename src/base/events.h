@@ -32,6 +32,8 @@ struct run_event {
 			struct entryemu_regs user;	/* the CPU before the event */
 			uint32_t hw[5];		/* EIP, CS, EFLAGS, ESP, SS to save */
 			uint32_t esp0;		/* top of the frame it builds */
+			uint32_t unlisted;	/* the faulting instruction, found
+						 * before its trace hook ran; or 0 */
 		} delivered;
 		struct {
 			const struct entryemu_callout_record *rec;	/* the CPU at the call */

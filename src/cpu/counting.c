@@ -263,11 +263,21 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 	 * leave it alone this time (cut_at).
 	 */
 	c->cut_at = 0;
+	c->hooked_at = 0;
+	if (c->left_at) {
+		/* run.c stopped at left_at after some of its hooks: count_left_at() */
+		if (addr == c->left_at) {
+			c->cut_at = (uint32_t)addr;
+			c->cut_seen = c->left_seen;
+		}
+		c->left_at = 0;
+	}
 	if (m->running_stored) {
 		m->running_stored = 0;
 		if (addr >= c->cur.addr && addr < c->cur.addr + c->cur.size) {
 			count_unexecuted(m, (uint32_t)addr);
 			c->cut_at = (uint32_t)addr;
+			c->cut_seen = COUNT_SEEN_ALL;
 		}
 	}
 	c->ring[c->ring_next++ % BLOCK_RING] = c->cur;
@@ -333,6 +343,36 @@ void count_unexecuted(struct entryemu *m, uint32_t from)
 	c->insns -= n < c->insns ? n : c->insns;
 	b->ninsns -= n < b->ninsns ? n : b->ninsns;
 	b->size = from - b->addr;	/* taken back once only */
+}
+
+void count_left_at(struct entryemu *m, uint32_t pc)
+{
+	struct count_state *c = m->count;
+	if (!c)
+		return;
+	if (c->hooked_at == pc) {
+		c->left_at = pc;
+		c->left_seen = c->hooked;
+	}
+	count_unexecuted(m, pc);
+}
+
+void count_hooked(struct entryemu *m, uint32_t addr, unsigned seen)
+{
+	struct count_state *c = m->count;
+	if (!c)
+		return;
+	if (c->hooked_at != addr) {
+		c->hooked_at = addr;
+		c->hooked = 0;
+	}
+	c->hooked |= seen;
+}
+
+int count_seen(const struct entryemu *m, uint32_t addr, unsigned seen)
+{
+	const struct count_state *c = m->count;
+	return c && c->cut_at == addr && (c->cut_seen & seen);
 }
 
 void count_not_completed(struct entryemu *m)

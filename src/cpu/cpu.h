@@ -162,6 +162,23 @@ uint32_t cs_limit_returned(struct entryemu *m, uint16_t cs, uint32_t eflags);
 /* counting.c */
 void count_block_hook(void *m, uint32_t addr, uint32_t size);
 void count_unexecuted(struct entryemu *m, uint32_t from);
+/*
+ * The engine stopped with pc next, which it has not run: the count of
+ * the block it was in goes back from pc, and the instruction hooks that
+ * had seen pc already (count_hooked) leave it alone when it runs (a
+ * start that ran on past the stop asked for, to the check after a later
+ * instruction's hooks).
+ */
+void count_left_at(struct entryemu *m, uint32_t pc);
+/* An instruction hook with effects saw the instruction at addr and did
+ * not stop the engine: the trace's, or the injection hook's. */
+#define COUNT_SEEN_TRACE 1u
+#define COUNT_SEEN_STEP 2u
+#define COUNT_SEEN_ALL 3u
+void count_hooked(struct entryemu *m, uint32_t addr, unsigned seen);
+/* Did that hook see the instruction at addr already, before the engine
+ * cut its block there?  It leaves it alone then. */
+int count_seen(const struct entryemu *m, uint32_t addr, unsigned seen);
 /* One instruction counted as its block started did not complete (it faulted). */
 void count_not_completed(struct entryemu *m);
 /* An instruction the model ran in the engine's place: counted; the

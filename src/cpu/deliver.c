@@ -61,6 +61,8 @@ static void emit(struct entryemu *m, struct run_event *out, const struct event *
 	e->handler = handler;
 	e->frame = frame;
 	e->trace_index = 0;		/* the recorder knows the trace */
+	out->u.delivered.unlisted = m->cpu->fault_unlisted;
+	m->cpu->fault_unlisted = 0;
 	if (m->stream)
 		stream_emit(m->stream, out);
 }

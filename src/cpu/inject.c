@@ -248,7 +248,7 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 {
 	if (machine_stopping(m) || !m->setup)
 		return 0;
-	if (m->count && m->count->cut_at == addr)
+	if (count_seen(m, addr, COUNT_SEEN_STEP))
 		return 0;		/* seen before the engine cut its block */
 	/*
 	 * Installed for other runs: not this one's, or over the kernel's
@@ -298,6 +298,7 @@ static int inject_step(struct entryemu *m, uint32_t addr)
 	    !(m->setup->ninjects && interrupt_first(m, addr, machine_reg(m, ER_EFLAGS)))) {
 		/* a fault: EIP stays at the instruction; #GP(0), #SS(0) or no error code */
 		count_unexecuted(m, (uint32_t)addr);
+		m->cpu->fault_unlisted = (uint32_t)addr;	/* listed in the trace all the same */
 		deliver_external(m, io ? VEC_GP : limit >= 0 ? limit : fv, io || limit >= 0, 0,
 				 (uint32_t)addr - machine_cs_base(m));
 		engine_stop(m->eng);
@@ -392,7 +393,8 @@ void inject_hook(void *data, uint32_t addr, uint32_t size)
 		if (m->cpu->asked_at == addr)
 			return;
 	}
-	(void)inject_step(m, addr);
+	if (!inject_step(m, addr))
+		count_hooked(m, addr, COUNT_SEEN_STEP);
 }
 
 /*

@@ -12,6 +12,9 @@ void recorder_observe(void *ctx, const struct run_event *ev)
 	switch (ev->kind) {
 	case RUN_EV_DELIVERED: {
 		struct entryemu_event_record e = ev->u.delivered.rec;
+		/* one that faulted before the trace hook's turn is listed all the same */
+		if (rc->tracing && ev->u.delivered.unlisted)
+			result_trace_push(r, ev->u.delivered.unlisted);
 		/* the instruction that raised it is the last one traced */
 		e.trace_index = r->trace_len ? r->trace_len - 1 : 0;
 		size_t n = r->nevents;

@@ -8,6 +8,7 @@
 struct recorder {
 	entryemu_result *res;
 	long last_call;			/* index of the call in progress, or -1 */
+	int tracing;			/* the run lists its instructions */
 };
 
 void recorder_observe(void *ctx, const struct run_event *ev);

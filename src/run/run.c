@@ -23,8 +23,10 @@ static void trace_hook(void *data, uint32_t addr, uint32_t size)
 {
 	struct entryemu *m = data;
 	(void)size;
-	if (m->run && !(m->count && m->count->cut_at == addr))	/* traced before the cut */
+	if (m->run && !count_seen(m, addr, COUNT_SEEN_TRACE)) {	/* traced before the cut */
 		result_trace_push(m->run->res, (uint32_t)addr);
+		count_hooked(m, addr, COUNT_SEEN_TRACE);
+	}
 }
 
 /* The user range: the first instruction after a return from the kernel,
@@ -611,11 +613,14 @@ static int instrument(struct entryemu *m, int look, int all, uint32_t at, int tr
 	 * instruction from the run's start comes before the trace, which
 	 * then does not show an instruction an event came before; one that
 	 * replaces the hook on a kernel instruction (inject_point) would
-	 * come after it: the trace goes, to come back after it, as if the
-	 * run had had that hook from its start.
+	 * come after it, and so would an injection hook installed while a
+	 * trace hook of an earlier run is in: the trace goes, to come back
+	 * after it, as if the run had had that hook from its start.
 	 */
 	uint32_t point = inject == INJECT_USER ? at : 0;
-	if (m->hooked_trace && m->inject_at && point != m->inject_at &&
+	if (m->hooked_trace &&
+	    ((m->inject_at && point != m->inject_at) || (point && point != m->inject_at) ||
+	     (inject != INJECT_NONE && inject != m->hooked_inject)) &&
 	    set_hook(m, 0, &m->hooked_trace, &m->h_trace, 0, 0, trace_hook, "") < 0)
 		return -1;
 	if ((r[0] = set_hook(m, cfi, &m->hooked_cfi, &m->h_cfi, t->base,
@@ -802,6 +807,13 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			run->cpu.restart = 0;
 			start = machine_reg(m, ER_EIP);
 			/*
+			 * Unicorn goes on from a handler written to EIP in a hook,
+			 * and may stop only later, at the check after the hooks of
+			 * an instruction it has not run: that one's block was
+			 * counted whole, and its hooks saw it (counting.c).
+			 */
+			count_left_at(m, machine_linear_pc(m));
+			/*
 			 * or the injection hook, idle or wider than this run
 			 * needs, has cost enough: remove it, or narrow it to
 			 * the user's pages
@@ -920,7 +932,8 @@ int entryemu_run(entryemu *m, const struct entryemu_setup *s, entryemu_result *r
 	struct run state = { 0 }, *run = &state;	/* all of it zeroed, every run */
 	run->setup = s;
 	run->res = r;
-	run->recorder = (struct recorder){ .res = r, .last_call = -1 };
+	run->recorder = (struct recorder){ .res = r, .last_call = -1,
+					   .tracing = (s->flags & ENTRYEMU_RUN_TRACE) != 0 };
 	/* the cfi checker runs when asked for (ENTRYEMU_RUN_CHECK_CFI) */
 	checks_start(&run->checks, m, r, s->checks_off |
 		     ((s->flags & ENTRYEMU_RUN_CHECK_CFI) ? 0u : (unsigned)ENTRYEMU_CHECK_CFI));
