@@ -810,9 +810,12 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			 * Unicorn goes on from a handler written to EIP in a hook,
 			 * and may stop only later, at the check after the hooks of
 			 * an instruction it has not run: that one's block was
-			 * counted whole, and its hooks saw it (counting.c).
+			 * counted whole, and its hooks saw it (counting.c).  (Not
+			 * where it stopped at an access that faulted: that
+			 * instruction is the fault's, below.)
 			 */
-			count_left_at(m, machine_linear_pc(m));
+			if (run->cpu.unmapped_kind == 0)
+				count_left_at(m, machine_linear_pc(m));
 			/*
 			 * or the injection hook, idle or wider than this run
 			 * needs, has cost enough: remove it, or narrow it to
