@@ -161,6 +161,7 @@ struct count_state {
 struct cpu_run_state {
 	int in_kernel;			/* entered from ring 3, not back yet */
 	int restart;			/* stopped to resume at the new EIP */
+	uint32_t resume_at;		/* or here (linear), where EIP may be stale */
 	uint32_t fault_unlisted;	/* the instruction a fault the injection hook
 					 * found is raised at (the trace hook, after
 					 * it, never saw it): the delivery's record */

@@ -349,6 +349,43 @@ static void test_a_fault_the_model_finds_is_traced(void **state)
 	assert_int_equal(traced_at(r, ENTRYEMU_USER_CODE), 2);
 }
 
+/*
+ * A run is the same every time on one handle.  Here the block after a
+ * jump holds a read through a CS override, which has the library look
+ * at every user instruction from that block on: it stops the engine at
+ * the block's start to do so.  On a second run the engine, with the
+ * blocks translated, goes from the jump's block straight into that one,
+ * EIP still at the jump: resumed from EIP, the jump ran twice.
+ */
+static void test_a_watched_block_after_a_jump_runs_the_same_again(void **state)
+{
+	entryemu *m = *state;
+	static const uint8_t code[] = {
+		0x90,					/* nop */
+		0x71, 0x00,				/* jno to the next instruction */
+		0xb8, 0x00, 0x00, 0x06, 0x08,		/* movl $0x08060000,%eax */
+		0x2e, 0xf6, 0x00, 0x01,			/* testb $1,%cs:(%eax): a read */
+		0xb8, 0x14, 0x00, 0x00, 0x00,		/* movl $20,%eax */
+		0xcd, 0x80,				/* int $0x80 */
+	};
+	entryemu_result *r[3] = { new_result(), new_result(), new_result() };
+	struct entryemu_setup s = { 0 };
+	s.flags = ENTRYEMU_RUN_TRACE;
+	for (int k = 0; k < 3; k++) {
+		run_code(m, &s, code, sizeof(code), r[k]);
+		assert_outcome(r[k], ENTRYEMU_DONE);
+		assert_int_equal(traced_at(r[k], ENTRYEMU_USER_CODE + 1), 1);	/* the jno */
+	}
+	size_t n0 = 0, n = 0;
+	const uint32_t *t0 = entryemu_result_trace(r[0], &n0);
+	for (int k = 1; k < 3; k++) {
+		const uint32_t *t = entryemu_result_trace(r[k], &n);
+		assert_int_equal(entryemu_result_insns(r[k]), entryemu_result_insns(r[0]));
+		assert_int_equal(n, n0);
+		assert_memory_equal(t, t0, n * sizeof(*t));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_privileged_insns_at_cpl3_are_gp0),
 		cmocka_unit_test(test_irq_before_a_faulting_insn_counts_it_once),
 		cmocka_unit_test(test_a_fault_the_model_finds_is_traced),
+		cmocka_unit_test(test_a_watched_block_after_a_jump_runs_the_same_again),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

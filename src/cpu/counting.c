@@ -297,10 +297,15 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 	c->insns += n;
 	if (null_seg_block(m, (uint32_t)addr, b->cs_override != 0, b->ds_es_loads != 0) &&
 	    !machine_stopping(m)) {
-		/* go on from here with a look at every instruction */
+		/*
+		 * go on from here with a look at every instruction: from
+		 * addr, as EIP may still be the last hooked instruction's (a
+		 * block the one before jumped to directly)
+		 */
 		count_unexecuted(m, (uint32_t)addr);
 		engine_stop(m->eng);
 		m->cpu->restart = 1;
+		m->cpu->resume_at = (uint32_t)addr;
 		return;
 	}
 	/*

@@ -806,6 +806,13 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			/* an injected event was delivered: go on from its handler */
 			run->cpu.restart = 0;
 			start = machine_reg(m, ER_EIP);
+			uint32_t pc = machine_linear_pc(m);
+			if (run->cpu.resume_at) {
+				/* or a block hook stopped at its block (counting.c) */
+				pc = run->cpu.resume_at;
+				start = pc - machine_cs_base(m);
+				run->cpu.resume_at = 0;
+			}
 			/*
 			 * Unicorn goes on from a handler written to EIP in a hook,
 			 * and may stop only later, at the check after the hooks of
@@ -815,7 +822,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 			 * instruction is the fault's, below.)
 			 */
 			if (run->cpu.unmapped_kind == 0)
-				count_left_at(m, machine_linear_pc(m));
+				count_left_at(m, pc);
 			/*
 			 * or the injection hook, idle or wider than this run
 			 * needs, has cost enough: remove it, or narrow it to
