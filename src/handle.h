@@ -162,6 +162,8 @@ struct cpu_run_state {
 	int in_kernel;			/* entered from ring 3, not back yet */
 	int restart;			/* stopped to resume at the new EIP */
 	uint32_t resume_at;		/* or here (linear), where EIP may be stale */
+	uint32_t flags_at;		/* an RCL or RCR with a memory operand here */
+	uint32_t flags_before;		/* began with these EFLAGS (deliver.c) */
 	uint32_t fault_unlisted;	/* the instruction a fault the injection hook
 					 * found is raised at (the trace hook, after
 					 * it, never saw it): the delivery's record */

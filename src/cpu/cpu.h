@@ -71,6 +71,9 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 /* A page fault at addr of the instruction at linear pc (which has not run). */
 void deliver_page_fault_at(struct entryemu *m, uint32_t pc, uint32_t addr, int write);
 void deliver_invalid_opcode(struct entryemu *m);
+/* The user instruction at addr is next: an RCL or RCR through memory
+ * has its EFLAGS kept for a fault at it. */
+void deliver_note_flags(struct entryemu *m, uint32_t addr);
 /* #GP(0) at the instruction at linear at, which crosses CS's limit. */
 void deliver_past_limit_at(struct entryemu *m, uint32_t at);
 void deliver_external(struct entryemu *m, int vector, int has_error, uint32_t error,

@@ -143,9 +143,58 @@ static int contributory(int vector)
  * shuts the processor down.  Software interrupts, benign exceptions and
  * external interrupts are not "first exceptions" for this rule.
  */
+/*
+ * RCL and RCR take CF in, and the engine's translation works the
+ * arithmetic flags out before the instruction's memory access; when
+ * that access faults, the state at the instruction's start is put back
+ * with the kind of the lazily kept flags but not their operands, and the
+ * EFLAGS a fault then pushes are neither the old ones nor new ones
+ * (after `cmp $0x9b3d3d3d,%eax' with EAX 0x7b1400, CF, PF and AF set,
+ * an RCL whose read faults pushed CF and AF clear).  A fault does not
+ * change EFLAGS (SDM vol. 3A 6.5): they are read, where such an
+ * instruction is next in user code, before it runs (the user hook,
+ * run.c), and put back for an event at it.
+ */
+static int rotate_through_carry_memory(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n && fault_legacy_prefix(p[i]))
+		i++;
+	if (i + 1 >= n || !((p[i] >= 0xc0 && p[i] <= 0xc1) || (p[i] >= 0xd0 && p[i] <= 0xd3)))
+		return 0;
+	uint8_t modrm = p[i + 1];
+	unsigned reg = (modrm >> 3) & 7;
+	return (modrm >> 6) != 3 && (reg == 2 || reg == 3);
+}
+
+void deliver_note_flags(struct entryemu *m, uint32_t addr)
+{
+	size_t n = machine_avail(m, addr, 15);
+	const uint8_t *p = n ? machine_ptr(m, addr, 1) : NULL;
+	m->cpu->flags_at = 0;
+	if (p && rotate_through_carry_memory(p, n)) {
+		m->cpu->flags_at = addr;
+		m->cpu->flags_before = machine_reg(m, ER_EFLAGS);
+	}
+}
+
+/* The arithmetic flags an event at flags_at finds, as they were before it. */
+static void flags_before_event(struct entryemu *m, const struct event *ev)
+{
+	const uint32_t arith = 0x8d5;	/* OF SF ZF AF PF CF */
+	uint32_t at = m->cpu->flags_at;
+	if (!at || ev->software || machine_cs_base(m) + ev->insn_eip != at)
+		return;
+	m->cpu->flags_at = 0;
+	uint32_t now = machine_reg(m, ER_EFLAGS);
+	if ((now ^ m->cpu->flags_before) & arith)
+		machine_set_reg(m, ER_EFLAGS, (now & ~arith) | (m->cpu->flags_before & arith));
+}
+
 static void deliver_chain(struct entryemu *m, struct event ev)
 {
 	char why[256] = "";
+	flags_before_event(m, &ev);
 	/*
 	 * Events count against the budget too: a handler that faults again
 	 * before its first block completes runs no instruction the counter
