@@ -286,6 +286,9 @@ struct entryemu {
 	size_t vm86_code_len;		/* and of vm86 code, at ENTRYEMU_VM86_MEM */
 	uint32_t vm86_stop;		/* where translated vm86 blocks may end in a
 					 * stop (kernel/start.c), or 0 */
+	uint32_t code_stop;		/* and new user code's, until a run gets
+					 * there (machine.c), or 0 */
+	unsigned code_stop_insns;	/* instructions from the last stop to it */
 	uint32_t thread_size;
 	uint32_t gdt;			/* linear address of the GDT */
 	uint32_t esp0;

@@ -386,6 +386,43 @@ static void test_a_watched_block_after_a_jump_runs_the_same_again(void **state)
 	}
 }
 
+/*
+ * ENTRYEMU_RUN_SHORT_NEW_BLOCKS changes where the engine's blocks of new
+ * code end, and nothing a run reports: twenty NOPs and a getpid (past
+ * the first stop, three instructions in, and the next, six further),
+ * then the same with an IRQ due among them, run on fresh code with the
+ * flag and without.
+ */
+static void test_short_new_blocks_give_the_same_run(void **state)
+{
+	entryemu *m = *state;
+	uint8_t code[27];
+	for (int i = 0; i < 20; i++)
+		code[i] = 0x90;				/* nop */
+	const uint8_t tail[] = { 0xb8, 0x14, 0x00, 0x00, 0x00, 0xcd, 0x80 };	/* getpid */
+	for (size_t i = 0; i < sizeof(tail); i++)
+		code[20 + i] = tail[i];
+	struct entryemu_inject irq = { .kind = ENTRYEMU_INJECT_IRQ, .vector = 2, .after = 7 };
+	for (int with_irq = 0; with_irq < 2; with_irq++) {
+		entryemu_result *r[2] = { new_result(), new_result() };
+		for (int k = 0; k < 2; k++) {
+			struct entryemu_setup s = { 0 };
+			s.flags = ENTRYEMU_RUN_TRACE | (k ? ENTRYEMU_RUN_SHORT_NEW_BLOCKS : 0);
+			s.injects = with_irq ? &irq : NULL;
+			s.ninjects = (unsigned)with_irq;
+			code[0] = (uint8_t)(0x90 + k);	/* new code for each: nop, then xchg %ecx,%eax */
+			run_code(m, &s, code, sizeof(code), r[k]);
+			assert_outcome(r[k], ENTRYEMU_DONE);
+		}
+		size_t n0 = 0, n1 = 0;
+		const uint32_t *t0 = entryemu_result_trace(r[0], &n0), *t1 = entryemu_result_trace(r[1], &n1);
+		assert_int_equal(entryemu_result_insns(r[1]), entryemu_result_insns(r[0]));
+		assert_int_equal(n1, n0);
+		assert_memory_equal(t1, t0, n0 * sizeof(*t0));
+		assert_int_equal(entryemu_result_nevents(r[1]), entryemu_result_nevents(r[0]));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_irq_before_a_faulting_insn_counts_it_once),
 		cmocka_unit_test(test_a_fault_the_model_finds_is_traced),
 		cmocka_unit_test(test_a_watched_block_after_a_jump_runs_the_same_again),
+		cmocka_unit_test(test_short_new_blocks_give_the_same_run),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

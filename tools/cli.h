@@ -16,6 +16,7 @@ enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_BADINPUT = 2 };
 struct opts {
 	int trace, verbose, json, quick;
 	int check_reset;		/* replay: ENTRYEMU_RUN_CHECK_RESET */
+	int short_blocks;		/* replay: ENTRYEMU_RUN_SHORT_NEW_BLOCKS */
 	int check_cfi;			/* replay: ENTRYEMU_RUN_CHECK_CFI */
 	const char *image;
 	const char *require;		/* coverage: labels that must be reached */

@@ -627,6 +627,7 @@ static int replay_on(struct machines *ms, entryemu_result *r, const entryemu_sce
 	}
 	entryemu_binding_set_flags(b, (o->trace ? ENTRYEMU_RUN_TRACE : 0) |
 				      (o->check_reset ? ENTRYEMU_RUN_CHECK_RESET : 0) |
+				      (o->short_blocks ? ENTRYEMU_RUN_SHORT_NEW_BLOCKS : 0) |
 				      (o->check_cfi ? ENTRYEMU_RUN_CHECK_CFI : 0));
 	if (o->gdb) {
 		unsigned port = 0;
@@ -913,7 +914,7 @@ static int command_help(const char *cmd)
 {
 	static const struct { const char *cmd, *text; } h[] = {
 		{ "replay", "usage: entryemu replay [--trace] [--verbose] [--json] [--check-reset]\n"
-			    "                       [--check-cfi] [--image PATH] [FILE...]\n"
+			    "                       [--check-cfi] [--short-blocks] [--image PATH] [FILE...]\n"
 			    "Run each scenario FILE (default: every bundled scenario) on each image it\n"
 			    "names, and check its expectations and the checkers' findings.\n"
 			    "One file: events, callouts with pt_regs, fixups, findings, final state and\n"
@@ -926,6 +927,8 @@ static int command_help(const char *cmd)
 			    "             state after boot (a test of the library's reset)\n"
 			    "  --check-cfi    also hold the image's unwind table (DWARF CFI) against\n"
 			    "             the stack at every entry-code instruction (slower)\n"
+			    "  --short-blocks  translate new user code a few instructions at a time\n"
+			    "             (the results are the same; a test of that)\n"
 			    "exit status: 0 all held, 1 an expectation or checker failed, 2 bad input\n" },
 		{ "trace", "usage: entryemu trace [--image PATH] FILE\n"
 			   "Replay FILE printing every executed instruction (Capstone, image symbols).\n" },
@@ -1000,6 +1003,7 @@ static void usage(FILE *f)
 		"  --json             (replay) one JSON object per run\n"
 		"  --check-reset      (replay) check each reset restored all guest memory\n"
 		"  --check-cfi        (replay) run the cfi checker too (the unwind table)\n"
+		"  --short-blocks     (replay) new user code's blocks a few instructions long\n"
 		"  --out DIR          (explore) where reproducer scenarios go\n"
 		"  --known C,C...     (explore) these checkers' findings are known, not finds\n"
 		"  --gdb HOST:PORT    (replay) serve each run to gdb (port 0: any free one)\n"
@@ -1414,6 +1418,7 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "check-reset", no_argument, NULL, 'c' },
 		{ "check-cfi", no_argument, NULL, 'C' },
+		{ "short-blocks", no_argument, NULL, 'B' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "known", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
@@ -1464,6 +1469,7 @@ int main(int argc, char **argv)
 		}
 		case 'c': o.check_reset = 1; break;
 		case 'C': o.check_cfi = 1; break;
+		case 'B': o.short_blocks = 1; break;
 		case 'o': o.out = optarg; break;
 		default: usage(stderr); return EXIT_BADINPUT;
 		}

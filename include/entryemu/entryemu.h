@@ -440,6 +440,13 @@ ENTRYEMU_EXTERN const char *entryemu_check_name(enum entryemu_check c);
  * instruction of the entry code, which makes a warm run about 1.5 times
  * as costly in host instructions, so it is asked for, not implied. */
 #define ENTRYEMU_RUN_CHECK_CFI	0x10
+/* Translate user code that changed since the last run a few instructions
+ * at a time: the engine's blocks of it end three instructions in, then
+ * each time twice as far on.  Cheaper where new code mostly faults at
+ * once, as a fuzzer's inputs do; dearer where it runs long.  The results
+ * are the same, but for a run its instruction budget stops, which may
+ * stop at another block's start. */
+#define ENTRYEMU_RUN_SHORT_NEW_BLOCKS 0x20
 
 enum entryemu_outcome {
 	ENTRYEMU_DONE,		/* the user code ran to its end */

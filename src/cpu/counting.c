@@ -12,6 +12,7 @@
 #include "cpu/insn_size.h"
 #include "image/insn_facts.h"
 
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 #include <stdio.h>
@@ -42,8 +43,8 @@ static int loads_ds_or_es(const cs_insn *insn)
  * given) where the decode ended: addr + size, or the first bytes it could
  * not decode (an instruction cut short by the end).
  */
-static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
-			    struct block_info *b, uint32_t *last, uint32_t *stop)
+static unsigned count_block_upto(struct entryemu *m, uint32_t addr, uint32_t size,
+				 struct block_info *b, uint32_t *last, uint32_t *stop, unsigned max)
 {
 	uint8_t *p = machine_ptr(m, addr, size);
 	int code16 = b->code16 != 0;
@@ -65,7 +66,7 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 	 * moves (image/insn_facts.c, 32-bit code only): a decode costs fifty
 	 * times as much.
 	 */
-	while (left) {
+	while (left && n < max) {
 		if (last)
 			*last = (uint32_t)a;
 		struct insn_facts f;
@@ -115,6 +116,21 @@ static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
 	if (stop)
 		*stop = (uint32_t)a;
 	return n;
+}
+
+static unsigned count_block(struct entryemu *m, uint32_t addr, uint32_t size,
+			    struct block_info *b, uint32_t *last, uint32_t *stop)
+{
+	return count_block_upto(m, addr, size, b, last, stop, UINT_MAX);
+}
+
+uint32_t count_insns_on(struct entryemu *m, uint32_t addr, unsigned k, uint32_t end)
+{
+	struct block_info b = { .code16 = 0 };
+	uint32_t stop;
+	if (addr >= end || count_block_upto(m, addr, end - addr, &b, NULL, &stop, k) < k)
+		return 0;
+	return stop < end ? stop : 0;
 }
 
 /*

@@ -17,6 +17,11 @@ uint32_t machine_rd32(struct entryemu *m, uint32_t addr, int *ok);
 int machine_wr32(struct entryemu *m, uint32_t addr, uint32_t v);
 uint32_t machine_reg(struct entryemu *m, enum engine_reg r);
 void machine_set_reg(struct entryemu *m, enum engine_reg r, uint32_t v);
+/* The stop in new user code (m->code_stop, machine.c): a run got there,
+ * on to the next one; the run ended at pc, the stop goes.  -1: the
+ * engine refused to drop translated code. */
+int machine_pass_code_stop(struct entryemu *m);
+int machine_drop_code_stop(struct entryemu *m, uint32_t pc);
 int machine_build(struct entryemu *m);
 /* Back to the state after boot, with the setup's tables, flags and code... */
 int machine_reset(struct entryemu *m, const struct entryemu_setup *setup);
@@ -195,6 +200,9 @@ uint32_t count_last_start(struct entryemu *m, uint32_t addr, uint32_t size);
  * the CPU's mode now, ends: addr + size, or the start of the instruction
  * cut short there. */
 uint32_t count_decoded_to(struct entryemu *m, uint32_t addr, uint32_t size);
+/* The start of the instruction k instructions after the one at addr, by
+ * the same decode (32-bit code), if it lies before end; else 0. */
+uint32_t count_insns_on(struct entryemu *m, uint32_t addr, unsigned k, uint32_t end);
 /* Forget the counts cached for user or vm86 blocks over [lo, hi): its
  * bytes changed. */
 void count_forget_user(struct entryemu *m, uint32_t lo, uint32_t hi);

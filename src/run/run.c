@@ -755,6 +755,8 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 		/* vm86 code: its blocks end at its end (kernel/start.c) */
 		if (!until && s->vm86 && m->vm86_stop)
 			e = engine_start_ending(m->eng, start, m->vm86_stop);
+		else if (!until && !s->vm86 && m->code_stop)	/* new user code's (machine.c) */
+			e = engine_start_ending(m->eng, start, m->code_stop);
 		else
 			e = engine_start_until(m->eng, start, until);
 		if (until) {
@@ -802,6 +804,16 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 				return ENTRYEMU_E_ENGINE;
 			start = machine_reg(m, ER_EIP);
 			continue;
+		}
+		if (m->code_stop && e == ENGINE_EXIT_OK && !run->halt.stopping &&
+		    !run->cpu.unmapped_kind && machine_linear_pc(m) == m->code_stop) {
+			/* new user code ran to its stop: on, to the next */
+			if (machine_pass_code_stop(m))
+				return ENTRYEMU_E_ENGINE;
+			if (!run->cpu.restart) {
+				start = machine_reg(m, ER_EIP);
+				continue;
+			}
 		}
 		if (run->cpu.restart && !run->halt.stopping) {
 			/* an injected event was delivered: go on from its handler */
@@ -891,6 +903,8 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 
 	/* the stop at the end of vm86 code is for the code's first run (kernel/start.c) */
 	if (m->vm86_stop && kernel_vm86_drop_stop(m))
+		return ENTRYEMU_E_ENGINE;
+	if (m->code_stop && machine_drop_code_stop(m, machine_linear_pc(m)))
 		return ENTRYEMU_E_ENGINE;
 	iret_vm_restore(m);
 	machine_read_regs(m, &r->final);
