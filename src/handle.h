@@ -92,6 +92,7 @@ struct block_info {
 	uint16_t stack_ops;		/* instructions that push or pop */
 	uint16_t cs_override;		/* instructions with a CS override prefix */
 	uint16_t ds_es_loads;		/* 16-bit code: instructions that load DS or ES */
+	uint16_t rotc_memory;		/* RCL and RCR through memory (deliver.c) */
 	uint8_t code16;			/* decoded as 16-bit code: vm86 or a 16-bit CS */
 };
 /*

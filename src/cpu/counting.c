@@ -49,7 +49,7 @@ static unsigned count_block_upto(struct entryemu *m, uint32_t addr, uint32_t siz
 	uint8_t *p = machine_ptr(m, addr, size);
 	int code16 = b->code16 != 0;
 	csh cs = code16 ? m->cs_count16 : m->cs_count;
-	b->stack_ops = b->cs_override = b->ds_es_loads = 0;
+	b->stack_ops = b->cs_override = b->ds_es_loads = b->rotc_memory = 0;
 	if (stop)
 		*stop = addr;
 	if (!p || !size)
@@ -69,6 +69,8 @@ static unsigned count_block_upto(struct entryemu *m, uint32_t addr, uint32_t siz
 	while (left && n < max) {
 		if (last)
 			*last = (uint32_t)a;
+		b->rotc_memory = (uint16_t)(b->rotc_memory +
+					    insn_rotates_through_carry_memory(code, left));
 		struct insn_facts f;
 		unsigned t = 0;
 		size_t k = insn_length(code, left, code16, &t);
@@ -265,6 +267,7 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 	struct count_state *c = m->count;
 	if (!c)
 		return;			/* the boot */
+	m->cpu->flags_at = 0;		/* deliver_note_flags(): this block's */
 	iret_vm_restore(m);	/* the IRET before ran */
 	if (machine_access_faulted(m)) {
 		engine_stop(m->eng);	/* the fault is in the block before */

@@ -13,6 +13,7 @@
 #include "cpu/cpu.h"
 #include "cpu/deliver_model.h"
 #include "cpu/fault.h"
+#include "cpu/insn_size.h"
 #include "cpu/paging.h"
 
 #include <stdio.h>
@@ -153,26 +154,15 @@ static int contributory(int vector)
  * an RCL whose read faults pushed CF and AF clear).  A fault does not
  * change EFLAGS (SDM vol. 3A 6.5): they are read, where such an
  * instruction is next in user code, before it runs (the user hook,
- * run.c), and put back for an event at it.
+ * run.c, in a block whose decode found one), and put back for an event
+ * at it.
  */
-static int rotate_through_carry_memory(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n && fault_legacy_prefix(p[i]))
-		i++;
-	if (i + 1 >= n || !((p[i] >= 0xc0 && p[i] <= 0xc1) || (p[i] >= 0xd0 && p[i] <= 0xd3)))
-		return 0;
-	uint8_t modrm = p[i + 1];
-	unsigned reg = (modrm >> 3) & 7;
-	return (modrm >> 6) != 3 && (reg == 2 || reg == 3);
-}
-
 void deliver_note_flags(struct entryemu *m, uint32_t addr)
 {
 	size_t n = machine_avail(m, addr, 15);
 	const uint8_t *p = n ? machine_ptr(m, addr, 1) : NULL;
 	m->cpu->flags_at = 0;
-	if (p && rotate_through_carry_memory(p, n)) {
+	if (p && insn_rotates_through_carry_memory(p, n)) {
 		m->cpu->flags_at = addr;
 		m->cpu->flags_before = machine_reg(m, ER_EFLAGS);
 	}

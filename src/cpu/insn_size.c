@@ -340,3 +340,15 @@ size_t insn_length(const uint8_t *code, size_t len, int code16, unsigned *traits
 		*traits |= INSN_LOADS_DS_ES;	/* POP ES, POP DS, LES, LDS */
 	return p + n;
 }
+
+int insn_rotates_through_carry_memory(const uint8_t *code, size_t len)
+{
+	size_t i = 0;
+	while (i < len && insn_legacy_prefix(code[i]))
+		i++;
+	if (i + 1 >= len || !((code[i] >= 0xc0 && code[i] <= 0xc1) ||
+			      (code[i] >= 0xd0 && code[i] <= 0xd3)))
+		return 0;
+	unsigned reg = (code[i + 1] >> 3) & 7;
+	return code[i + 1] >> 6 != 3 && (reg == 2 || reg == 3);
+}

@@ -61,5 +61,8 @@ size_t insn_unknown_size16(const uint8_t *code, size_t len);
 #define INSN_LOADS_DS_ES 4u
 #define INSN_NO_MEMORY 8u
 size_t insn_length(const uint8_t *code, size_t len, int code16, unsigned *traits);
+/* Is the instruction at code RCL or RCR with a memory operand (c0, c1,
+ * d0-d3 with ModRM.reg 2 or 3 and ModRM.mod not 3), after prefixes? */
+int insn_rotates_through_carry_memory(const uint8_t *code, size_t len);
 
 #endif

@@ -77,7 +77,8 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 	case CS_LIMIT_OK:
 		break;
 	}
-	deliver_note_flags(m, (uint32_t)addr);
+	if (m->count && m->count->cur.rotc_memory)
+		deliver_note_flags(m, (uint32_t)addr);
 	/* not under gdb: its hook comes after this one, and a breakpoint
 	 * or step at the read must see the instruction */
 	int tsc = (m->hooked_gdb & CODE_USER) ? 0 : tsc_read_at(m, (uint32_t)addr);
