@@ -711,6 +711,7 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	m->profiling = (s->flags & ENTRYEMU_RUN_PROFILE) != 0;
 	m->profile = &r->profile;
 	uint64_t t_start = prof_now(m);
+	m->code_stop = 0;		/* one a refused run left is no engine's yet */
 	int rc = machine_reset(m, s);
 	if (!rc)
 		rc = s->thread_fn ? kernel_start_thread(m, s) :
