@@ -21,6 +21,9 @@ void machine_set_reg(struct entryemu *m, enum engine_reg r, uint32_t v);
  * on to the next one; the run ended at pc, the stop goes.  -1: the
  * engine refused to drop translated code. */
 int machine_pass_code_stop(struct entryemu *m);
+/* Drop the translated blocks a start's stop at `at' ends or begins
+ * (the vm86 stop's too); -1 where the engine refused. */
+int machine_drop_stop_blocks(struct entryemu *m, uint32_t at);
 int machine_drop_code_stop(struct entryemu *m, uint32_t pc);
 int machine_build(struct entryemu *m);
 /* Back to the state after boot, with the setup's tables, flags and code... */

@@ -620,14 +620,21 @@ static void first_code_stop(struct entryemu *m)
 				      ENTRYEMU_USER_CODE + (uint32_t)m->ucode_len);
 }
 
-int machine_pass_code_stop(struct entryemu *m)
+int machine_drop_stop_blocks(struct entryemu *m, uint32_t at)
 {
-	uint32_t at = m->code_stop;
-	/* the block that ends at it, or starts there (empty) */
+	/* the block that ends at the stop, or starts there (empty) */
 	if (engine_flush_range(m->eng, at - 1, at + 1)) {
 		machine_set_error(m, "cannot drop translated code");
 		return -1;
 	}
+	return 0;
+}
+
+int machine_pass_code_stop(struct entryemu *m)
+{
+	uint32_t at = m->code_stop;
+	if (machine_drop_stop_blocks(m, at))
+		return -1;
 	m->code_stop_insns *= 2;
 	m->code_stop = count_insns_on(m, at, m->code_stop_insns,
 				      ENTRYEMU_USER_CODE + (uint32_t)m->ucode_len);
@@ -639,11 +646,7 @@ int machine_drop_code_stop(struct entryemu *m, uint32_t pc)
 	uint32_t at = m->code_stop;
 	m->code_stop = 0;
 	/* an empty block at the stop is there only where the run ended at it */
-	if (at && pc == at && engine_flush_range(m->eng, at - 1, at + 1)) {
-		machine_set_error(m, "cannot drop translated code");
-		return -1;
-	}
-	return 0;
+	return at && pc == at ? machine_drop_stop_blocks(m, at) : 0;
 }
 
 static int load_user_code(struct entryemu *m, const uint8_t *code, size_t len)

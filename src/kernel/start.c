@@ -90,11 +90,8 @@ int kernel_vm86_drop_stop(struct entryemu *m)
 	uint32_t stop = m->vm86_stop;
 	if (!stop)
 		return 0;
-	/* a block with the stop ends at it, or starts there (empty) */
-	if (engine_flush_range(m->eng, stop - 1, stop + 1)) {
-		machine_set_error(m, "cannot drop translated code");
+	if (machine_drop_stop_blocks(m, stop))
 		return -1;
-	}
 	m->vm86_stop = 0;
 	return 0;
 }
