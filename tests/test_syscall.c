@@ -210,7 +210,68 @@ static void test_budget_ends_an_endless_loop(void **state)
 	entryemu_result *r = new_result();
 	run_code(m, &s, code, sizeof(code), r);
 	assert_outcome(r, ENTRYEMU_BUDGET);
-	assert_true(entryemu_result_insns(r) >= 5000 && entryemu_result_insns(r) <= 5001);
+	/* a budget of N: N instructions ran, and the next is the jump again */
+	assert_int_equal(entryemu_result_insns(r), 5000);
+	assert_int_equal(final_regs(r)->eip, ENTRYEMU_USER_CODE);
+}
+
+/*
+ * A budget that runs out in the middle of straight-line code stops there:
+ * ten INC %EAX and a jump to itself are one block to the engine, and a
+ * budget of 4 runs four of the INCs (as a CPU counting instructions
+ * would), not none of them or the whole block.
+ */
+static void test_budget_stops_inside_a_block(void **state)
+{
+	entryemu *m = *state;
+	static const uint8_t code[] = { 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40,
+					0x40, 0xeb, 0xfe };	/* 10 x inc %eax; jmp . */
+	entryemu_result *r = new_result();
+	for (int traced = 0; traced < 2; traced++) {
+		struct entryemu_setup s = { .insn_budget = 4 };
+		s.flags = traced ? ENTRYEMU_RUN_TRACE : 0;
+		run_code(m, &s, code, sizeof(code), r);
+		assert_outcome(r, ENTRYEMU_BUDGET);
+		assert_int_equal(entryemu_result_insns(r), 4);
+		assert_int_equal(final_regs(r)->eax, 4);
+		assert_int_equal(final_regs(r)->eip, ENTRYEMU_USER_CODE + 4);
+		if (traced)
+			assert_int_equal(trace_len(r), 4);
+		/* the ten INCs, the jump, and the jump once more */
+		s.insn_budget = 12;
+		run_code(m, &s, code, sizeof(code), r);
+		assert_int_equal(entryemu_result_insns(r), 12);
+		assert_int_equal(final_regs(r)->eax, 10);
+		assert_int_equal(final_regs(r)->eip, ENTRYEMU_USER_CODE + 10);
+	}
+}
+
+/*
+ * Where a budget stops does not depend on the engine's history: a loop of
+ * two blocks that jump to each other (on a later run, the engine links
+ * them) stops at the same instruction, with the same count, every time.
+ * 6 ends at the second block's start, 7 after its first instruction.
+ */
+static void test_budget_stop_is_the_same_on_every_run(void **state)
+{
+	entryemu *m = *state;
+	static const uint8_t code[] = {
+		0x40,			/* 0: inc %eax */
+		0xeb, 0x01,		/* 1: jmp 4 */
+		0x90,			/* 3: nop (jumped over) */
+		0x43,			/* 4: inc %ebx */
+		0xeb, 0xf9,		/* 5: jmp 0 */
+	};
+	entryemu_result *r = new_result();
+	for (int i = 0; i < 6; i++) {
+		struct entryemu_setup s = { .insn_budget = 6 + (uint64_t)(i & 1) };
+		run_code(m, &s, code, sizeof(code), r);
+		assert_outcome(r, ENTRYEMU_BUDGET);
+		assert_int_equal(entryemu_result_insns(r), s.insn_budget);
+		assert_int_equal(final_regs(r)->eax, 2);
+		assert_int_equal(final_regs(r)->ebx, 1 + (i & 1));
+		assert_int_equal(final_regs(r)->eip, ENTRYEMU_USER_CODE + 4 + (i & 1));
+	}
 }
 
 static void test_instruction_count_is_exact_for_user_code(void **state)
@@ -285,6 +346,8 @@ int main(void)
 		cmocka_unit_test(test_custom_syscall_gets_six_arguments),
 		cmocka_unit_test(test_pre_patch_getpid),
 		cmocka_unit_test(test_budget_ends_an_endless_loop),
+		cmocka_unit_test(test_budget_stops_inside_a_block),
+		cmocka_unit_test(test_budget_stop_is_the_same_on_every_run),
 		cmocka_unit_test(test_instruction_count_is_exact_for_user_code),
 		cmocka_unit_test(test_instruction_count_in_16bit_code),
 	};

@@ -333,7 +333,8 @@ struct entryemu_setup {
 	uint32_t ti_flags;		/* initial thread_info->flags */
 	uint32_t pid;			/* what getpid returns (0 => 1000) */
 	uint64_t insn_budget;		/* 0 => 1,000,000 instructions; at most
-					 * ENTRYEMU_INSN_BUDGET_MAX */
+					 * ENTRYEMU_INSN_BUDGET_MAX; the run
+					 * stops after exactly this many */
 	unsigned flags;			/* ENTRYEMU_RUN_* */
 	const struct entryemu_desc_edit *edits;	/* applied before user state */
 	unsigned nedits;
@@ -444,8 +445,7 @@ ENTRYEMU_EXTERN const char *entryemu_check_name(enum entryemu_check c);
  * at a time: the engine's blocks of it end three instructions in, then
  * each time twice as far on.  Cheaper where new code mostly faults at
  * once, as a fuzzer's inputs do; dearer where it runs long.  The results
- * are the same, but for a run its instruction budget stops, which may
- * stop at another block's start. */
+ * are the same. */
 #define ENTRYEMU_RUN_SHORT_NEW_BLOCKS 0x20
 
 enum entryemu_outcome {

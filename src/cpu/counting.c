@@ -249,6 +249,43 @@ static unsigned cached_count(struct entryemu *m, uint32_t addr, uint32_t size, i
 	return cached_block(m, addr, size, code16)->ninsns;
 }
 
+/*
+ * The budget runs out in the block at addr: of its instructions, only
+ * those up to limit may run.  The engine stops before the block, and the
+ * run goes on from it to a stop after the last of them (run.c), or ends
+ * there if there are none: the count and the state are those after the
+ * budget's instructions exactly, wherever the engine's blocks begin.
+ * (Stopped at a block's start, the engine may leave EIP at an earlier
+ * instruction: the run sets it.)
+ */
+static void budget_ends_in(struct entryemu *m, uint32_t addr, const struct block_info *b,
+			   uint64_t limit)
+{
+	struct count_state *c = m->count;
+	uint64_t before = c->insns - b->ninsns;
+	uint32_t at = addr;
+	if (before < limit) {
+		unsigned k = (unsigned)(limit - before);	/* fewer than the block's */
+		struct block_info part = { .code16 = b->code16 };
+		uint32_t stop;
+		if (count_block_upto(m, addr, b->size, &part, NULL, &stop, k) == k &&
+		    stop > addr && stop < addr + b->size)
+			at = stop;
+	}
+	count_unexecuted(m, addr);
+	engine_stop(m->eng);
+	m->cpu->restart = 1;
+	m->cpu->resume_at = addr;
+	c->budget_from = addr;
+	c->budget_at = at;
+}
+
+void count_budget_exhausted(struct entryemu *m)
+{
+	machine_stop(m, ENTRYEMU_BUDGET, "instruction budget of %llu exhausted",
+		     (unsigned long long)m->count->budget);
+}
+
 void count_block_hook(void *data, uint32_t addr, uint32_t size)
 {
 	struct entryemu *m = data;
@@ -333,9 +370,10 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 	 * run that loops there runs out.)
 	 */
 	uint64_t limit = c->budget + (addr - ENTRYEMU_USER_EXIT < 0x1000 ? n : 0);
-	if (c->insns > limit && !machine_stopping(m))
-		machine_stop(m, ENTRYEMU_BUDGET, "instruction budget of %llu exhausted",
-			     (unsigned long long)c->budget);
+	if (c->insns > limit && !machine_stopping(m)) {
+		budget_ends_in(m, (uint32_t)addr, b, limit);
+		return;
+	}
 	/*
 	 * A guard for hosts too slow for any budget: the clock, now and then.
 	 * A run that gets this far is long already; its clock starts here

@@ -173,6 +173,9 @@ uint32_t cs_limit_returned(struct entryemu *m, uint16_t cs, uint32_t eflags);
 /* counting.c */
 void count_block_hook(void *m, uint32_t addr, uint32_t size);
 void count_unexecuted(struct entryemu *m, uint32_t from);
+/* The run stopped where its instruction budget ran out (run.c, at
+ * count_state's budget_at). */
+void count_budget_exhausted(struct entryemu *m);
 /*
  * The engine stopped with pc next, which it has not run: the count of
  * the block it was in goes back from pc, and the instruction hooks that

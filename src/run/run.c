@@ -754,13 +754,26 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 		/* a block that failed at a fetch: its instructions before it (deliver.c) */
 		uint32_t until = run->cpu.fetch_run_to;
 		run->cpu.fetch_run_to = 0;
+		/* the budget runs out inside a block: a stop after its last instruction */
+		uint32_t budget_at = until ? 0 : run->count.budget_at;
+		run->count.budget_from = run->count.budget_at = 0;
+		if (budget_at)
+			e = engine_start_ending(m->eng, start, budget_at);
 		/* vm86 code: its blocks end at its end (kernel/start.c) */
-		if (!until && s->vm86 && m->vm86_stop)
+		else if (!until && s->vm86 && m->vm86_stop)
 			e = engine_start_ending(m->eng, start, m->vm86_stop);
 		else if (!until && !s->vm86 && m->code_stop)	/* new user code's (machine.c) */
 			e = engine_start_ending(m->eng, start, m->code_stop);
 		else
 			e = engine_start_until(m->eng, start, until);
+		if (budget_at) {
+			if (e == ENGINE_EXIT_OK && !run->halt.stopping && !run->cpu.restart &&
+			    !run->cpu.unmapped_kind && machine_linear_pc(m) == budget_at)
+				count_budget_exhausted(m);
+			/* the block cut short there: a later run has it whole */
+			if (machine_drop_stop_blocks(m, budget_at))
+				return ENTRYEMU_E_ENGINE;
+		}
 		if (until) {
 			if (engine_flush_range(m->eng, run->cpu.fetch_ran_from, until + 1)) {
 				machine_set_error(m, "cannot drop translated code");
@@ -866,6 +879,24 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 				look = 1;
 				if (instrument(m, look, all, at, trace, m->gdb != NULL, cfi))
 					return ENTRYEMU_E_ENGINE;
+			}
+			/*
+			 * or the budget runs out in the block the run goes on
+			 * from (counting.c): at its start, the run ends there;
+			 * further in, the block's translation without the stop
+			 * goes, and the next start passes it
+			 */
+			if (run->count.budget_at) {
+				uint32_t from = run->count.budget_from;
+				if (start + machine_cs_base(m) != from) {
+					run->count.budget_from = run->count.budget_at = 0;
+				} else if (run->count.budget_at == from) {
+					machine_set_reg(m, ER_EIP, start);
+					count_budget_exhausted(m);
+					break;
+				} else if (machine_drop_stop_blocks(m, run->count.budget_at)) {
+					return ENTRYEMU_E_ENGINE;
+				}
 			}
 			/*
 			 * Unicorn may run on from the handler in the same start
