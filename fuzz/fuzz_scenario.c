@@ -226,7 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			entryemu_binding_run(b, result);
 			entryemu_binding_check(b, result, report, sizeof(report));
 		} else {
-			/* a fresh binding: its actions' call counts are already 0 */
+			/* the actions count each run's calls: as the binding's own run */
 			struct entryemu_setup capped = *setup;
 			capped.insn_budget = FUZZ_INSN_BUDGET;
 			entryemu_run(m, &capped, result);

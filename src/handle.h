@@ -82,6 +82,8 @@ struct callout {
 	entryemu_callout_fn fn;
 	void *opaque;
 	entryemu_callout_fn dflt;	/* the library's default */
+	unsigned calls;			/* calls in the run numbered calls_run */
+	uint64_t calls_run;
 };
 
 #define MACHINE_REGIONS 9		/* kernel stack, system, image, 6 user */
@@ -329,6 +331,7 @@ struct entryemu {
 	struct run_tap *tap;		/* oracle/: a second machine in lockstep */
 
 	/* callouts: one per 4-byte slot of the .callouts section */
+	uint64_t runs;			/* entryemu_run() calls: the current run's number */
 	struct callout *callouts;
 	size_t ncallouts;
 	uint32_t sys_stubs;		/* address of sys_call_stubs */

@@ -211,6 +211,38 @@ static void test_binding_outlives_its_scenario(void **state)
 	entryemu_close(m);
 }
 
+/*
+ * An action for the n-th call applies to the n-th call of every run of
+ * the machine, not of the binding's first run only: a setup run as it is
+ * (entryemu explore runs its variants so) gets the action of
+ * work-signal.yaml, whose first do_notify_resume sends the return to
+ * the handler (the scenario's own expectation: %ebx 2).
+ */
+static void test_actions_count_calls_per_run(void **state)
+{
+	(void)state;
+	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
+	entryemu_result *r = new_result();
+	char err[1024], report[2048];
+	entryemu_scenario *sc = NULL;
+	entryemu_binding *b = NULL;
+	if (entryemu_scenario_load(SCENARIO_DIR "/work-signal.yaml", &sc, err, sizeof(err)))
+		fail_msg("%s", err);
+	if (entryemu_scenario_bind(sc, m, &b, err, sizeof(err)))
+		fail_msg("%s", err);
+	entryemu_scenario_free(sc);
+	for (int i = 0; i < 3; i++) {
+		if (i == 0)
+			assert_int_equal(entryemu_binding_run(b, r), 0);
+		else
+			assert_int_equal(entryemu_run(m, entryemu_binding_setup(b), r), 0);
+		assert_int_equal(final_regs(r)->ebx, 2);
+		assert_int_equal(entryemu_binding_check(b, r, report, sizeof(report)), 0);
+	}
+	entryemu_binding_free(b);
+	entryemu_close(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_recorded_failure_fails_again),
 		cmocka_unit_test(test_expect_clean_helper),
 		cmocka_unit_test(test_binding_outlives_its_scenario),
+		cmocka_unit_test(test_actions_count_calls_per_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,6 +40,40 @@ static const uint8_t getpid_loop[] = {
 /* movl $20,%eax ; int $0x80 */
 static const uint8_t getpid_code[] = { 0xb8, NR_GETPID, 0, 0, 0, 0xcd, 0x80 };
 
+/*
+ * entryemu_call_occurrence() counts a function's calls from each run's
+ * start: in getpid_loop the k-th getpid is made with %esi = k, on the
+ * first run and on the next.
+ */
+struct occurrences {
+	unsigned calls, wrong;
+};
+
+static void check_occurrence(entryemu_call *c, void *opaque)
+{
+	struct occurrences *o = opaque;
+	o->calls++;
+	o->wrong += entryemu_call_occurrence(c) != entryemu_call_reg(c, ENTRYEMU_REG_ESI);
+	entryemu_call_default(c);
+}
+
+static void test_call_occurrence_counts_from_each_run_start(void **state)
+{
+	(void)state;
+	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
+	entryemu_result *r = new_result();
+	struct occurrences o = { 0, 0 };
+	assert_int_equal(entryemu_set_syscall(m, NR_GETPID, check_occurrence, &o), 0);
+	for (int run = 0; run < 2; run++) {
+		struct entryemu_setup s = { 0 };
+		run_code(m, &s, getpid_loop, sizeof(getpid_loop), r);
+		assert_outcome(r, ENTRYEMU_DONE);
+	}
+	assert_int_equal(o.calls, 2 * LOOPS);
+	assert_int_equal(o.wrong, 0);
+	entryemu_close(m);
+}
+
 /* a. 1,000 system calls: far more records than the old fixed arrays held */
 static void test_records_beyond_the_old_limits(void **state)
 {
@@ -283,6 +317,7 @@ static void test_null_arguments(void **state)
 	entryemu_reset_callouts(NULL);
 	assert_null(entryemu_call_machine(NULL));
 	assert_non_null(entryemu_call_name(NULL));
+	assert_int_equal(entryemu_call_occurrence(NULL), 0);
 	assert_int_equal(entryemu_call_pt_regs_addr(NULL), 0);
 
 	/* machine state */
@@ -625,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_reserved_words_of_edits_and_injections),
 		cmocka_unit_test(test_refused_selector_names_its_field),
 		cmocka_unit_test(test_threads_with_a_handle_each),
+		cmocka_unit_test(test_call_occurrence_counts_from_each_run_start),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

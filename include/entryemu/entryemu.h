@@ -230,6 +230,9 @@ enum entryemu_reg {
 
 ENTRYEMU_EXTERN entryemu *entryemu_call_machine(entryemu_call *call);
 ENTRYEMU_EXTERN const char *entryemu_call_name(const entryemu_call *call);
+/* Which call of this function (or system call) in the run this is,
+ * counting from 1: each run counts afresh, however it was started. */
+ENTRYEMU_EXTERN unsigned entryemu_call_occurrence(const entryemu_call *call);
 ENTRYEMU_EXTERN uint32_t entryemu_call_reg(entryemu_call *call, enum entryemu_reg reg);
 /* Stack argument n of an asmlinkage function (0 = the first). */
 ENTRYEMU_EXTERN uint32_t entryemu_call_stack_arg(entryemu_call *call, unsigned n);

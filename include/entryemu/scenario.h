@@ -48,8 +48,9 @@ ENTRYEMU_EXTERN const char *entryemu_scenario_locate(const entryemu_scenario *s,
  * Resolve the scenario's symbols against m's image and user code
  * (unknown symbol: ENTRYEMU_E_SCENARIO with FILE:LINE:COL in err) and
  * serve its callout actions on m (replacing the callouts set before),
- * into a new binding.  Bind once, run as often as wanted: each run
- * starts the actions' call counts afresh.
+ * into a new binding.  Bind once, run as often as wanted: each run of m,
+ * the binding's own or another setup's, starts the actions' call counts
+ * afresh.
  */
 /*
  * Kernel families ("pre", "post", "pda", "fs"): the family of the image
@@ -71,8 +72,10 @@ ENTRYEMU_EXTERN const struct entryemu_setup *entryemu_binding_setup(const entrye
 /* ENTRYEMU_RUN_* flags for the bound setup's runs (none after bind),
  * e.g. ENTRYEMU_RUN_TRACE. */
 ENTRYEMU_EXTERN void entryemu_binding_set_flags(entryemu_binding *b, unsigned flags);
-/* Run the bound setup on its machine into r (entryemu_run, with the
- * actions' call counts reset). */
+/* Run the bound setup on its machine into r (entryemu_run, after
+ * setting the code's labels for traces and reports).  The actions serve
+ * every run of the machine while b lives, each counting its calls from
+ * the run's start. */
 ENTRYEMU_EXTERN int entryemu_binding_run(entryemu_binding *b, entryemu_result *r);
 /*
  * Check the scenario's expectations against a result of the binding:

@@ -251,6 +251,12 @@ void callouts_hook(void *data, uint32_t addr, uint32_t size)
 			     entryemu_symbolize(m, (uint32_t)addr, sym, sizeof(sym)));
 		return;
 	}
+	/* counted per run: a handle's earlier runs are not this one's */
+	if (co->calls_run != m->runs) {
+		co->calls_run = m->runs;
+		co->calls = 0;
+	}
+	co->calls++;
 	struct entryemu_call c = { .m = m, .co = co, .addr = (uint32_t)addr };
 	/* only what the call needs: each register read costs the engine a lookup */
 	static const enum engine_reg ids[] = { ER_ESP, ER_EAX, ER_EDX, ER_ECX, ER_EFLAGS,
@@ -306,6 +312,8 @@ void callouts_hook(void *data, uint32_t addr, uint32_t size)
 
 entryemu *entryemu_call_machine(entryemu_call *c) { return c ? c->m : NULL; }
 const char *entryemu_call_name(const entryemu_call *c) { return c ? c->co->name : ""; }
+
+unsigned entryemu_call_occurrence(const entryemu_call *c) { return c ? c->co->calls : 0; }
 
 uint32_t entryemu_call_reg(entryemu_call *c, enum entryemu_reg reg)
 {

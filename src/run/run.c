@@ -988,6 +988,7 @@ int entryemu_run(entryemu *m, const struct entryemu_setup *s, entryemu_result *r
 	if (rc)
 		return rc;
 	struct run state = { 0 }, *run = &state;	/* all of it zeroed, every run */
+	m->runs++;
 	run->setup = s;
 	run->res = r;
 	run->recorder = (struct recorder){ .res = r, .last_call = -1,

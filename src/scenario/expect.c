@@ -368,8 +368,6 @@ int entryemu_binding_run(entryemu_binding *b, entryemu_result *r)
 {
 	if (!b || !r)
 		return ENTRYEMU_E_INVAL;
-	for (int i = 0; i < b->nactions; i++)
-		b->dispatch[i].calls = 0;
 	/* traces and reports name the code's places by its labels */
 	int rc = entryemu_set_labels(b->m, b->labels, b->nlabels);
 	return rc ? rc : entryemu_run(b->m, &b->setup, r);

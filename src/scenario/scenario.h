@@ -80,7 +80,6 @@ struct dispatch {
 	struct entryemu_binding *b;
 	const char *callout;
 	int syscall;
-	int calls;			/* calls seen in this run */
 };
 
 struct inject_spec {

@@ -2,7 +2,10 @@
  * The keys of a scenario that shape its run: which images, descriptor
  * edits (gdt, idt), injected events, CR0 bits, and what callouts do
  * (actions).  Actions become callouts registered on the machine at bind
- * time; each counts its calls so an action can apply to the n-th only.
+ * time; an action for the n-th call only asks the library which call of
+ * the run this is (entryemu_call_occurrence), so every run of the
+ * machine, the binding's own or another setup's (a variant with events
+ * added), applies it to the same call.
  */
 #include "scenario.h"
 #include "yaml.h"
@@ -379,11 +382,11 @@ int parse_actions(struct parser *p, struct fy_node *k, struct fy_node *v)
 
 /* ---- at run time ------------------------------------------------------------------- */
 
-static int action_matches(const struct action *a, const struct dispatch *d)
+static int action_matches(const struct action *a, const struct dispatch *d, unsigned call)
 {
 	if (a->callout ? !d->callout || strcmp(a->callout, d->callout) : a->syscall != d->syscall)
 		return 0;
-	return !a->occurrence || a->occurrence == d->calls;
+	return !a->occurrence || (unsigned)a->occurrence == call;
 }
 
 static void action_callout(entryemu_call *c, void *opaque)
@@ -391,10 +394,10 @@ static void action_callout(entryemu_call *c, void *opaque)
 	struct dispatch *d = opaque;
 	const entryemu_binding *b = d->b;
 	entryemu *m = entryemu_call_machine(c);
-	d->calls++;
+	unsigned call = entryemu_call_occurrence(c);
 	const struct action *a = NULL;
 	for (int i = 0; i < b->nactions && !a; i++)
-		if (action_matches(&b->actions[i], d))
+		if (action_matches(&b->actions[i], d, call))
 			a = &b->actions[i];
 	if (!a) {
 		entryemu_call_default(c);
@@ -521,7 +524,6 @@ int binding_setup(entryemu_binding *b, const entryemu_scenario *s, char *err, si
 		d->b = b;
 		d->callout = a->callout;
 		d->syscall = a->syscall;
-		d->calls = 0;
 		rc = a->callout ? entryemu_set_callout(m, a->callout, action_callout, d)
 				: entryemu_set_syscall(m, (unsigned)a->syscall, action_callout, d);
 		if (rc) {
