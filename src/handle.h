@@ -145,6 +145,7 @@ struct count_state {
 	uint64_t deadline_ns;		/* CLOCK_MONOTONIC: the run ends there (0: not yet read) */
 	uint32_t budget_from;		/* the budget runs out in the block here: */
 	uint32_t budget_at;		/* the run stops here (linear; 0: not yet) */
+	uint32_t budget_in_block;	/* or here, in the user block running now */
 	struct block_info cur;		/* the block running now */
 	uint32_t cut_at;		/* this block runs again an instruction the
 					 * last one was stopped at (0: none) */

@@ -274,6 +274,32 @@ static void test_budget_stop_is_the_same_on_every_run(void **state)
 	}
 }
 
+/*
+ * A budget of N stops before the (N+1)-th instruction the run would
+ * execute, in user code, in the kernel's blocks and at the first
+ * instruction of a kernel function the library serves alike: for every
+ * N short of a getpid round trip, the run counts N and ends with EIP at
+ * the address its trace (same setup, no budget) lists at index N.
+ */
+static void test_budget_stops_at_every_instruction_of_a_syscall(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *full = new_result(), *r = new_result();
+	struct entryemu_setup s = { .flags = ENTRYEMU_RUN_TRACE };
+	run_code(m, &s, getpid_code, sizeof(getpid_code), full);
+	assert_outcome(full, ENTRYEMU_DONE);
+	size_t n = 0;
+	const uint32_t *path = entryemu_result_trace(full, &n);
+	assert_true(n > 20 && n == entryemu_result_insns(full));
+	for (size_t budget = 1; budget < n; budget++) {
+		struct entryemu_setup b = { .insn_budget = budget };
+		run_code(m, &b, getpid_code, sizeof(getpid_code), r);
+		assert_outcome(r, ENTRYEMU_BUDGET);
+		assert_int_equal(entryemu_result_insns(r), budget);
+		assert_int_equal(final_regs(r)->eip, path[budget]);
+	}
+}
+
 static void test_instruction_count_is_exact_for_user_code(void **state)
 {
 	entryemu *m = *state;
@@ -348,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_budget_ends_an_endless_loop),
 		cmocka_unit_test(test_budget_stops_inside_a_block),
 		cmocka_unit_test(test_budget_stop_is_the_same_on_every_run),
+		cmocka_unit_test(test_budget_stops_at_every_instruction_of_a_syscall),
 		cmocka_unit_test(test_instruction_count_is_exact_for_user_code),
 		cmocka_unit_test(test_instruction_count_in_16bit_code),
 	};

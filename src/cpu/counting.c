@@ -251,12 +251,15 @@ static unsigned cached_count(struct entryemu *m, uint32_t addr, uint32_t size, i
 
 /*
  * The budget runs out in the block at addr: of its instructions, only
- * those up to limit may run.  The engine stops before the block, and the
- * run goes on from it to a stop after the last of them (run.c), or ends
- * there if there are none: the count and the state are those after the
- * budget's instructions exactly, wherever the engine's blocks begin.
- * (Stopped at a block's start, the engine may leave EIP at an earlier
- * instruction: the run sets it.)
+ * those up to limit may run.  In user code the block runs, and the hook
+ * before each user instruction stops it at the first one past the
+ * budget (count_budget_stop).  Elsewhere the engine stops before the
+ * block, and the run goes on from it to an engine stop after the last
+ * of them (run.c), or ends there if there are none.  Either way the
+ * count and the state are those after the budget's instructions
+ * exactly, wherever the engine's blocks begin.  (Stopped at a block's
+ * start, the engine may leave EIP at an earlier instruction: the run
+ * sets it.)
  */
 static void budget_ends_in(struct entryemu *m, uint32_t addr, const struct block_info *b,
 			   uint64_t limit)
@@ -272,6 +275,10 @@ static void budget_ends_in(struct entryemu *m, uint32_t addr, const struct block
 		    stop > addr && stop < addr + b->size)
 			at = stop;
 	}
+	if (at != addr && addr < PAGE_OFFSET) {
+		c->budget_in_block = at;	/* no new translation */
+		return;
+	}
 	count_unexecuted(m, addr);
 	engine_stop(m->eng);
 	m->cpu->restart = 1;
@@ -284,6 +291,17 @@ void count_budget_exhausted(struct entryemu *m)
 {
 	machine_stop(m, ENTRYEMU_BUDGET, "instruction budget of %llu exhausted",
 		     (unsigned long long)m->count->budget);
+}
+
+int count_budget_stop(struct entryemu *m, uint32_t addr)
+{
+	struct count_state *c = m->count;
+	if (!c || addr != c->budget_in_block)
+		return 0;
+	count_unexecuted(m, addr);
+	count_budget_exhausted(m);
+	engine_stop(m->eng);
+	return 1;
 }
 
 void count_block_hook(void *data, uint32_t addr, uint32_t size)
@@ -305,6 +323,7 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 	if (!c)
 		return;			/* the boot */
 	m->cpu->flags_at = 0;		/* deliver_note_flags(): this block's */
+	c->budget_in_block = 0;		/* and count_budget_stop()'s */
 	iret_vm_restore(m);	/* the IRET before ran */
 	if (machine_access_faulted(m)) {
 		engine_stop(m->eng);	/* the fault is in the block before */

@@ -176,6 +176,9 @@ void count_unexecuted(struct entryemu *m, uint32_t from);
 /* The run stopped where its instruction budget ran out (run.c, at
  * count_state's budget_at). */
 void count_budget_exhausted(struct entryemu *m);
+/* A user instruction at addr is next: 1 if the budget runs out before it
+ * (the run then stops there). */
+int count_budget_stop(struct entryemu *m, uint32_t addr);
 /*
  * The engine stopped with pc next, which it has not run: the count of
  * the block it was in goes back from pc, and the instruction hooks that

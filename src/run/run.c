@@ -45,6 +45,8 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 		engine_stop(m->eng);
 		return;
 	}
+	if (count_budget_stop(m, (uint32_t)addr))
+		return;
 	m->cpu->user_insn_at = (uint32_t)addr;
 	if (m->cpu->in_kernel) {
 		m->cpu->in_kernel = 0;
