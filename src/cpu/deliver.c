@@ -328,6 +328,24 @@ static int rdpmc_at(struct entryemu *m, uint32_t pc)
 }
 
 /*
+ * INT1 (F1, "ICEBP") at pc: its length (after any prefixes but LOCK,
+ * which makes any instruction without a memory destination #UD), or 0.
+ * The engine raises #UD for it; the CPU raises a debug exception.
+ */
+static unsigned int1_at(struct entryemu *m, uint32_t pc)
+{
+	size_t n = machine_avail(m, pc, 15);
+	const uint8_t *p = n ? machine_ptr(m, pc, 1) : NULL;
+	size_t at = 0;
+	if (!p)
+		return 0;
+	for (; at + 1 < n && fault_legacy_prefix(p[at]); at++)
+		if (p[at] == 0xf0)
+			return 0;
+	return p[at] == 0xf1 ? (unsigned)at + 1 : 0;
+}
+
+/*
  * The engine's interrupt hook: the CPU raised vector intno.  For int n, EIP is already
  * past the instruction; for a fault it is the faulting instruction (and
  * nothing of it has been committed).
@@ -743,6 +761,21 @@ void deliver_invalid_opcode(struct entryemu *m)
 	iret_vm_restore(m);
 	uint32_t eip = machine_reg(m, ER_EIP), pc = machine_linear_pc(m);
 	count_unexecuted(m, pc);
+	unsigned int1 = int1_at(m, pc);
+	if (int1) {
+		/*
+		 * INT1 is a trap: it completes, and the #DB comes after it
+		 * (EIP past it, RF as it is), as a hardware event: no check of
+		 * the gate's DPL, EXT set in the error code of a fault while
+		 * delivering it, and no IOPL check in vm86 mode (SDM vol. 2A
+		 * INT n/INTO/INT3/INT1: "does not apply to INT1"; vol. 3A
+		 * 6.12.1.1).  DR6 is not modelled.
+		 */
+		count_ran(m);
+		struct event db = { .vector = VEC_DB, .eip = eip + int1, .insn_eip = eip };
+		deliver_chain(m, db);
+		return;
+	}
 	struct event ev = { .vector = VEC_UD, .eip = eip, .insn_eip = eip };
 	if (rdpmc_at(m, pc)) {
 		ev.vector = VEC_GP;
