@@ -74,6 +74,31 @@ static void test_call_occurrence_counts_from_each_run_start(void **state)
 	entryemu_close(m);
 }
 
+/*
+ * A result's records stay valid until its next run or its free, the
+ * handle that made them closed or not (entryemu.h): a callout's name
+ * too, which the handle's image had given.
+ */
+static void test_records_outlive_the_handle(void **state)
+{
+	(void)state;
+	entryemu_result *r = new_result();
+	for (int i = 0; i < 2; i++) {
+		entryemu *m = open_image(i ? ENTRYEMU_PRE_PATCH : ENTRYEMU_POST_PATCH);
+		struct entryemu_setup s = { 0 };
+		run_code(m, &s, getpid_code, sizeof(getpid_code), r);
+		entryemu_close(m);
+		/* the handle's memory reused, as a test suite's next one would */
+		entryemu *other = open_image(ENTRYEMU_PRE_PATCH);
+		assert_non_null(entryemu_result_find_callout(r, "sys_getpid", 1));
+		int getpids = 0;
+		for (size_t k = 0; k < entryemu_result_ncallouts(r); k++)
+			getpids += !strcmp(entryemu_result_callout(r, k)->name, "sys_getpid");
+		assert_int_equal(getpids, 1);
+		entryemu_close(other);
+	}
+}
+
 /* a. 1,000 system calls: far more records than the old fixed arrays held */
 static void test_records_beyond_the_old_limits(void **state)
 {
@@ -661,6 +686,7 @@ int main(void)
 		cmocka_unit_test(test_refused_selector_names_its_field),
 		cmocka_unit_test(test_threads_with_a_handle_each),
 		cmocka_unit_test(test_call_occurrence_counts_from_each_run_start),
+		cmocka_unit_test(test_records_outlive_the_handle),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);
 }

@@ -31,7 +31,7 @@ void recorder_observe(void *ctx, const struct run_event *ev)
 	case RUN_EV_CALL_AFTER:
 		/* a caller's function: what it returned and changed */
 		if (rc->last_call >= 0 && ev->u.call.rec->custom)
-			r->callouts[rc->last_call] = *ev->u.call.rec;
+			result_update_callout(r, (size_t)rc->last_call, ev->u.call.rec);
 		if (rc->last_call >= 0)
 			result_add_mark(r, ENTRYEMU_MARK_RETURNED, (size_t)rc->last_call,
 					ev->u.call.rec->ret);

@@ -23,6 +23,32 @@ int entryemu_result_new(entryemu_result **out)
 	return 0;
 }
 
+/*
+ * The result's copy of a callout's name.  Records outlive the handle
+ * that made them, whose names go when it is closed.  A run calls few
+ * functions, and the same ones run after run: the copies are found by
+ * the handle's pointer first (another handle's may have taken its place,
+ * hence the compare).
+ */
+static const char *own_name(entryemu_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->nnames; i++)
+		if (r->names[i].from == name && !strcmp(r->names[i].copy, name))
+			return r->names[i].copy;
+	for (size_t i = 0; i < r->nnames; i++)
+		if (!strcmp(r->names[i].copy, name)) {
+			r->names[i].from = name;
+			return r->names[i].copy;
+		}
+	if (vec_reserve((void **)&r->names, &r->names_cap, r->nnames, sizeof(*r->names)))
+		return NULL;
+	char *copy = strdup(name);
+	if (!copy)
+		return NULL;
+	r->names[r->nnames++] = (struct result_name){ name, copy };
+	return copy;
+}
+
 static void free_texts(entryemu_result *r)
 {
 	for (size_t i = 0; i < r->nfindings; i++)
@@ -43,6 +69,9 @@ void entryemu_result_free(entryemu_result *r)
 	free(r->findings);
 	free(r->trace);
 	free(r->marks);
+	for (size_t i = 0; i < r->nnames; i++)
+		free(r->names[i].copy);
+	free(r->names);
 	free(r);
 }
 
@@ -71,7 +100,21 @@ void result_clear(entryemu_result *r)
 
 long result_add_callout(entryemu_result *r, const struct entryemu_callout_record *c)
 {
-	return ADD(r, callouts, ncallouts, callouts_cap, *c);
+	struct entryemu_callout_record rec = *c;
+	rec.name = c->name ? own_name(r, c->name) : NULL;
+	if (c->name && !rec.name) {
+		r->dropped++;
+		return -1;
+	}
+	return ADD(r, callouts, ncallouts, callouts_cap, rec);
+}
+
+void result_update_callout(entryemu_result *r, size_t i,
+			   const struct entryemu_callout_record *c)
+{
+	const char *name = r->callouts[i].name;
+	r->callouts[i] = *c;
+	r->callouts[i].name = name;
 }
 
 void result_add_event(entryemu_result *r, const struct entryemu_event_record *e)

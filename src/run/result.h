@@ -32,12 +32,20 @@ struct entryemu_result {
 	struct entryemu_mark *marks;	/* every record above, in run order */
 	size_t nmarks, marks_cap;
 	size_t dropped;			/* records host memory could not hold */
+	/* the callouts' names, the result's own (a handle's go with it):
+	 * each copy with the handle's pointer it was made from, kept from
+	 * run to run */
+	struct result_name { const char *from; char *copy; } *names;
+	size_t nnames, names_cap;
 };
 
 /* Empty r for a new run (its storage is kept for reuse). */
 void result_clear(entryemu_result *r);
 /* Append a record; the index it got, or -1 (counted as dropped). */
 long result_add_callout(entryemu_result *r, const struct entryemu_callout_record *c);
+/* Record i again, as the call left it (its name stays the result's). */
+void result_update_callout(entryemu_result *r, size_t i,
+			   const struct entryemu_callout_record *c);
 void result_add_event(entryemu_result *r, const struct entryemu_event_record *e);
 void result_add_fixup(entryemu_result *r, const struct entryemu_fixup_record *f);
 void result_add_return(entryemu_result *r, const struct entryemu_regs *g);
