@@ -188,10 +188,11 @@ int count_budget_stop(struct entryemu *m, uint32_t addr);
  */
 void count_left_at(struct entryemu *m, uint32_t pc);
 /* An instruction hook with effects saw the instruction at addr and did
- * not stop the engine: the trace's, or the injection hook's. */
+ * not stop the engine: the trace's, the injection hook's or gdb's. */
 #define COUNT_SEEN_TRACE 1u
 #define COUNT_SEEN_STEP 2u
-#define COUNT_SEEN_ALL 3u
+#define COUNT_SEEN_GDB 4u
+#define COUNT_SEEN_ALL 7u
 void count_hooked(struct entryemu *m, uint32_t addr, unsigned seen);
 /* Did that hook see the instruction at addr already, before the engine
  * cut its block there?  It leaves it alone then. */

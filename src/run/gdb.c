@@ -349,6 +349,14 @@ static void gdb_hook(void *data, uint32_t addr, uint32_t size)
 	(void)size;
 	if (!g || g->detached || machine_stopping(m))
 		return;
+	/*
+	 * An instruction the engine runs again after it cut its block there
+	 * (a store into the running block, a late stop: cpu/counting.c) was
+	 * stopped at already: a step or a breakpoint stops once.
+	 */
+	if (count_seen(m, addr, COUNT_SEEN_GDB))
+		return;
+	count_hooked(m, addr, COUNT_SEEN_GDB);
 	int stop = !g->started || g->stepping;
 	for (unsigned i = 0; !stop && i < g->nbp; i++)
 		stop = g->bp[i] == addr;
