@@ -60,6 +60,33 @@ static void test_exit_page_write_undone(void **state)
 }
 
 /*
+ * Code run from the top of the user stack, whose bytes end in LOCK
+ * prefixes: `07 f0 f0 f0' (pop %es, then LOCK prefixes up to the end of
+ * the stack), pushed and jumped to.  The library rewrites misused LOCKs
+ * in fetched code to an #UD; with no opcode left before the stack's end
+ * it wrote one byte past it, into the exit page that follows it in host
+ * memory, and the reset, which puts back what the rewrite marked, left
+ * it changed.  The run itself: pop %es of selector 0xf007 is #GP(0xf004)
+ * (SDM vol. 3A 6.13: the selector's index and TI, RPL cleared), SIGSEGV.
+ */
+static void test_lock_at_the_stack_top_leaves_memory_alone(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *r = new_result();
+	/* movl $0xf0f0f007,%eax ; pushl %eax ; jmp *%esp */
+	static const uint8_t code[] = { 0xb8, 0x07, 0xf0, 0xf0, 0xf0, 0x50, 0xff, 0xe4 };
+	struct entryemu_setup s = { .flags = ENTRYEMU_RUN_CHECK_RESET };
+	run_code(m, &s, code, sizeof(code), r);
+	assert_outcome(r, ENTRYEMU_KILLED);
+	assert_int_equal(entryemu_result_signal(r), SIGSEGV);
+	assert_int_equal(entryemu_result_event(r, 0)->vector, 13);
+	assert_int_equal(entryemu_result_event(r, 0)->error_code, 0xf004);
+	/* the next run's check of all memory, and the exit page's bytes */
+	assert_int_equal(read_after_write(m, ENTRYEMU_USER_DATA, 1), 0);
+	assert_int_equal(read_after_write(m, ENTRYEMU_USER_EXIT, 0x90909090), 0xfeebfeeb);
+}
+
+/*
  * Code a run wrote and ran must not run again from a stale translation
  * once the reset has cleared it.  Run 1 stores "movl $0x42,%eax; ret"
  * (b8 42 00 00 00 c3) at `at' and calls it.  Run 2 calls the same address
@@ -553,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_user_data_write_undone),
 		cmocka_unit_test(test_user_stack_push_undone),
 		cmocka_unit_test(test_exit_page_write_undone),
+		cmocka_unit_test(test_lock_at_the_stack_top_leaves_memory_alone),
 		cmocka_unit_test(test_written_code_not_rerun),
 		cmocka_unit_test(test_same_code_after_it_wrote_itself),
 		cmocka_unit_test(test_written_data_code_not_rerun),

@@ -246,7 +246,12 @@ static size_t rewrite_at(uint8_t *code, size_t len, size_t at, int code16)
 		if (code[p] == 0xf2 || code[p] == 0xf3)
 			rep = code[p];
 	}
-	if (lock && !lock_allowed(code + p, len - p)) {
+	/*
+	 * Only with the opcode and the byte after it there: where the bytes
+	 * at hand end before (the top of the user stack, say), the CPU's
+	 * fetch of the rest decides, and this code may not write past them.
+	 */
+	if (lock && p + 1 < len && !lock_allowed(code + p, len - p)) {
 		code[at] = 0xff;		/* at least LOCK and an opcode byte */
 		code[at + 1] = 0xf8;		/* ModRM: mod 3, reg 7 */
 		return 2;
