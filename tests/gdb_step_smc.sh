@@ -8,19 +8,8 @@
 # Usage: gdb_step_smc.sh ENTRYEMU IMAGE SCENARIO
 set -u
 entryemu=$1 image=$2 scenario=$3
-command -v gdb >/dev/null || { echo "gdb_step_smc: gdb is not installed"; exit 1; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/entryemu-gdb.XXXXXX")
-trap 'kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
-
-"$entryemu" replay --gdb 127.0.0.1:0 --image "$image" "$scenario" >"$work/replay.out" 2>"$work/replay.err" &
-server=$!
-port=
-for _ in $(seq 50); do
-	port=$(sed -n 's/^gdb: waiting on port \([0-9]*\).*/\1/p' "$work/replay.err")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-[ -n "$port" ] || { echo "gdb_step_smc: the server did not start"; cat "$work/replay.err"; exit 1; }
+name=gdb_step_smc
+. "$(dirname "$0")/gdb_server.sh"
 
 timeout 60 gdb -batch -nx \
 	-ex 'set architecture i386' -ex "file $image" -ex "target remote 127.0.0.1:$port" \

@@ -40,17 +40,25 @@ static void clear_tls(entryemu_call *c, void *opaque)
 static const uint8_t code[] = { 0xb9, 0x33, 0, 0, 0, 0x8e, 0xe9,
 				0xb8, 200, 0, 0, 0, 0xcd, 0x80 };
 
-static void replay_file(const char *path, entryemu *m, entryemu_result *r,
-			int *failures)
+/* The scenario at path bound to m, the scenario freed (the binding owns what it needs). */
+static entryemu_binding *bind_file(const char *path, entryemu *m)
 {
-	char err[1024], report[4096];
+	char err[1024];
 	entryemu_scenario *sc = NULL;
 	entryemu_binding *b = NULL;
 	if (entryemu_scenario_load(path, &sc, err, sizeof(err)))
 		fail_msg("%s", err);
 	if (entryemu_scenario_bind(sc, m, &b, err, sizeof(err)))
 		fail_msg("%s", err);
-	entryemu_scenario_free(sc);		/* the binding owns what it needs */
+	entryemu_scenario_free(sc);
+	return b;
+}
+
+static void replay_file(const char *path, entryemu *m, entryemu_result *r,
+			int *failures)
+{
+	char report[4096];
+	entryemu_binding *b = bind_file(path, m);
 	struct entryemu_setup s = *entryemu_binding_setup(b);
 	s.flags |= ENTRYEMU_RUN_TRACE;
 	assert_int_equal(entryemu_run(m, &s, r), 0);
@@ -187,14 +195,8 @@ static void test_binding_outlives_its_scenario(void **state)
 	(void)state;
 	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
 	entryemu_result *r = new_result();
-	char err[1024], report[2048];
-	entryemu_scenario *sc = NULL;
-	entryemu_binding *b = NULL;
-	if (entryemu_scenario_load(SCENARIO_DIR "/work-signal.yaml", &sc, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (entryemu_scenario_bind(sc, m, &b, err, sizeof(err)))
-		fail_msg("%s", err);
-	entryemu_scenario_free(sc);
+	char report[2048];
+	entryemu_binding *b = bind_file(SCENARIO_DIR "/work-signal.yaml", m);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(entryemu_binding_run(b, r), 0);
 		assert_int_equal(final_regs(r)->ebx, 2);
@@ -223,14 +225,8 @@ static void test_actions_count_calls_per_run(void **state)
 	(void)state;
 	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
 	entryemu_result *r = new_result();
-	char err[1024], report[2048];
-	entryemu_scenario *sc = NULL;
-	entryemu_binding *b = NULL;
-	if (entryemu_scenario_load(SCENARIO_DIR "/work-signal.yaml", &sc, err, sizeof(err)))
-		fail_msg("%s", err);
-	if (entryemu_scenario_bind(sc, m, &b, err, sizeof(err)))
-		fail_msg("%s", err);
-	entryemu_scenario_free(sc);
+	char report[2048];
+	entryemu_binding *b = bind_file(SCENARIO_DIR "/work-signal.yaml", m);
 	for (int i = 0; i < 3; i++) {
 		if (i == 0)
 			assert_int_equal(entryemu_binding_run(b, r), 0);

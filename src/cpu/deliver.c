@@ -306,6 +306,26 @@ static int software_int_len(struct entryemu *m, uint32_t pc, uint32_t vec, int *
 }
 
 /*
+ * The bytes at pc (*n of them at hand, at most 15) and, in *at, where
+ * the opcode begins after the legacy prefixes, leaving it keep bytes;
+ * NULL if there are none, or a LOCK among the prefixes makes the
+ * instruction #UD whatever it is (RDPMC and INT1 below: neither has a
+ * memory destination; vol. 2A LOCK).
+ */
+static const uint8_t *opcode_at(struct entryemu *m, uint32_t pc, size_t keep, size_t *n,
+				size_t *at)
+{
+	*n = machine_avail(m, pc, 15);
+	const uint8_t *p = *n ? machine_ptr(m, pc, 1) : NULL;
+	if (!p)
+		return NULL;
+	for (*at = 0; *at + keep < *n && fault_legacy_prefix(p[*at]); (*at)++)
+		if (p[*at] == 0xf0)
+			return NULL;
+	return p;
+}
+
+/*
  * RDPMC at CPL > 0 with CR4.PCE clear is #GP(0) (SDM vol. 2B RDPMC,
  * "Protected Mode Exceptions": "#GP(0) If the current privilege level
  * is not 0 and the PCE flag in the CR4 register is clear").  Unicorn
@@ -315,16 +335,10 @@ static int software_int_len(struct entryemu *m, uint32_t pc, uint32_t vec, int *
  */
 static int rdpmc_at(struct entryemu *m, uint32_t pc)
 {
-	size_t n = machine_avail(m, pc, 15);
-	const uint8_t *p = n ? machine_ptr(m, pc, 1) : NULL;
-	size_t at = 0;
-	if (!p)
-		return 0;
+	size_t n, at;
 	/* after any prefixes but LOCK, which RDPMC ignores (vol. 2A 2.1.1) */
-	for (; at + 2 < n && fault_legacy_prefix(p[at]); at++)
-		if (p[at] == 0xf0)
-			return 0;
-	return at + 1 < n && p[at] == 0x0f && p[at + 1] == 0x33 && machine_cpl(m) > 0;
+	const uint8_t *p = opcode_at(m, pc, 2, &n, &at);
+	return p && at + 1 < n && p[at] == 0x0f && p[at + 1] == 0x33 && machine_cpl(m) > 0;
 }
 
 /*
@@ -334,15 +348,9 @@ static int rdpmc_at(struct entryemu *m, uint32_t pc)
  */
 static unsigned int1_at(struct entryemu *m, uint32_t pc)
 {
-	size_t n = machine_avail(m, pc, 15);
-	const uint8_t *p = n ? machine_ptr(m, pc, 1) : NULL;
-	size_t at = 0;
-	if (!p)
-		return 0;
-	for (; at + 1 < n && fault_legacy_prefix(p[at]); at++)
-		if (p[at] == 0xf0)
-			return 0;
-	return p[at] == 0xf1 ? (unsigned)at + 1 : 0;
+	size_t n, at;
+	const uint8_t *p = opcode_at(m, pc, 1, &n, &at);
+	return p && p[at] == 0xf1 ? (unsigned)at + 1 : 0;
 }
 
 /*
