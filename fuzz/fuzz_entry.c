@@ -91,6 +91,14 @@ static entryemu *machines[2][COVERS];
 static entryemu_result *result;
 static unsigned runs_since_open;
 static int print_results;	/* ENTRYEMU_FUZZ_PRINT */
+/* each machine's runs since its last reset check (check_reset) */
+#define RESET_CHECK_RUNS 128u
+static struct kept_input {
+	uint8_t *data;
+	size_t size;
+} kept[2][COVERS][RESET_CHECK_RUNS];
+static unsigned nkept[2][COVERS];
+static entryemu_result *check_result;
 
 /*
  * The library's own tests of whether a run needs its per-instruction
@@ -114,6 +122,7 @@ static void open_machines(void)
 {
 	static const enum hook_cover order[COVERS] = { COVER_ALL, COVER_USER, COVER_NONE };
 	char err[512], path[4096];
+	memset(nkept, 0, sizeof(nkept));	/* kept runs were the old machines' */
 	for (int i = 0; i < 2; i++)		/* all closed first: the space goes back */
 		for (int c = 0; c < COVERS; c++) {
 			entryemu_close(machines[i][c]);
@@ -222,7 +231,9 @@ static void write_find(entryemu *m, const struct entryemu_setup *s, const char *
 		fprintf(stderr, "fuzz_entry: %s\nfuzz_entry: cannot write %s\n", why, path);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The input's run: s, its edits and events in the arrays given; -1 if too short. */
+static int decode_input(const uint8_t *data, size_t size, struct entryemu_setup *out,
+			struct entryemu_desc_edit edits[2], struct entryemu_inject events[2])
 {
 	if (size < HEADER)
 		return -1;
@@ -252,16 +263,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.user.es = (uint16_t)(data[32] | data[33] << 8);
 	s.user.fs = (uint16_t)(data[34] | data[35] << 8);
 	s.user.gs = (uint16_t)(data[36] | data[37] << 8);
-	struct entryemu_desc_edit edits[2];
-	memset(edits, 0, sizeof(edits));
+	memset(edits, 0, 2 * sizeof(*edits));
 	for (unsigned i = 0; i < nedits; i++, at += EDIT_BYTES) {
 		edits[i].table = ENTRYEMU_GDT;
 		edits[i].index = 6 + data[at] % 3;
 		edits[i].lo = rd32(data + at + 1);
 		edits[i].hi = rd32(data + at + 5);
 	}
-	struct entryemu_inject events[2];
-	memset(events, 0, sizeof(events));
+	memset(events, 0, 2 * sizeof(*events));
 	for (unsigned i = 0; i < nevents; i++, at += EVENT_BYTES) {
 		uint8_t k = data[at];
 		events[i].kind = k & 0x80 ? ENTRYEMU_INJECT_NMI : ENTRYEMU_INJECT_IRQ;
@@ -270,12 +279,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	s.code = data + at;
 	s.code_len = size - at > CODE_MAX ? CODE_MAX : size - at;
-	if (++runs_since_open > REOPEN_RUNS)
-		open_machines();
-	enum hook_cover cover = nevents ? COVER_ALL :
-				io_in_code(s.code, s.code_len) ||
-				seg_override_in_code(s.code, s.code_len) ? COVER_USER : COVER_NONE;
-	entryemu *m = machines[data[0] & 1][cover];
 	s.edits = edits;
 	s.nedits = nedits;
 	s.injects = events;
@@ -284,6 +287,96 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.code_readonly = 1;	/* a process's text: see the comment at the top */
 	/* most inputs' code faults at once: translate it a little at a time */
 	s.flags = ENTRYEMU_RUN_SHORT_NEW_BLOCKS;
+	*out = s;
+	return 0;
+}
+
+/* What the per-instruction hook will likely cover in the run of s. */
+static enum hook_cover cover_of(const struct entryemu_setup *s)
+{
+	return s->ninjects ? COVER_ALL :
+	       io_in_code(s->code, s->code_len) || seg_override_in_code(s->code, s->code_len)
+		       ? COVER_USER : COVER_NONE;
+}
+
+/*
+ * The reset as an oracle too.  Every RESET_CHECK_RUNS runs of a machine,
+ * a run of one NOP with ENTRYEMU_RUN_CHECK_RESET compares all guest
+ * memory with its state after boot (about 200 us): a byte a run changed
+ * and the reset did not put back would change every later run.  Such a
+ * failure names no input, so the machine's last runs, kept, are run
+ * again one at a time on a fresh machine, each followed by the check,
+ * and the first that leaves memory changed is the find.
+ */
+
+/* 1 if m's memory is as after boot, 0 if not (err then says where). */
+static int memory_as_booted(entryemu *m, char *err, size_t len)
+{
+	static const uint8_t nop = 0x90;
+	struct entryemu_setup c;
+	memset(&c, 0, sizeof(c));
+	c.code = &nop;
+	c.code_len = 1;
+	c.flags = ENTRYEMU_RUN_CHECK_RESET;
+	if (!check_result && entryemu_result_new(&check_result))
+		abort();
+	if (entryemu_run(m, &c, check_result) == 0)
+		return 1;
+	snprintf(err, len, "%s", entryemu_last_error(m));
+	return strstr(err, "reset left") == NULL;
+}
+
+static void check_reset(const uint8_t *data, size_t size, int image, enum hook_cover cover)
+{
+	struct kept_input *k = &kept[image][cover][nkept[image][cover]++];
+	uint8_t *copy = realloc(k->data, size ? size : 1);
+	if (!copy)
+		abort();
+	memcpy(copy, data, size);
+	k->data = copy;
+	k->size = size;
+	if (nkept[image][cover] < RESET_CHECK_RUNS)
+		return;
+	nkept[image][cover] = 0;
+	char err[512], why[768], path[4096];
+	if (memory_as_booted(machines[image][cover], err, sizeof(err)))
+		return;
+	entryemu *fresh = NULL;
+	enum entryemu_variant v = image ? ENTRYEMU_PRE_PATCH : ENTRYEMU_POST_PATCH;
+	if (!entryemu_image_path(v, path, sizeof(path)) ||
+	    entryemu_open(&fresh, path, why, sizeof(why)))
+		abort();
+	for (unsigned i = 0; i < RESET_CHECK_RUNS; i++) {
+		struct entryemu_setup s;
+		struct entryemu_desc_edit edits[2];
+		struct entryemu_inject events[2];
+		const struct kept_input *in = &kept[image][cover][i];
+		if (decode_input(in->data, in->size, &s, edits, events) ||
+		    entryemu_run(fresh, &s, result) != 0)
+			continue;
+		if (!memory_as_booted(fresh, err, sizeof(err))) {
+			snprintf(why, sizeof(why), "fuzz_entry: after this run, %s", err);
+			write_find(fresh, &s, why, input_hash(in->data, in->size));
+			abort();
+		}
+	}
+	/* no one run alone: the find is the machine's history */
+	fprintf(stderr, "fuzz_entry: the reset left memory changed after the last %u runs, "
+		"none of them alone: %s\n", RESET_CHECK_RUNS, err);
+	abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct entryemu_setup s;
+	struct entryemu_desc_edit edits[2];
+	struct entryemu_inject events[2];
+	if (decode_input(data, size, &s, edits, events))
+		return -1;
+	if (++runs_since_open > REOPEN_RUNS)
+		open_machines();
+	enum hook_cover cover = cover_of(&s);
+	entryemu *m = machines[data[0] & 1][cover];
 
 	if (entryemu_run(m, &s, result) != 0) {
 		if (print_results)
@@ -310,5 +403,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		write_find(m, &s, why, input_hash(data, size));
 		abort();
 	}
+	check_reset(data, size, data[0] & 1, cover);
 	return 0;
 }
