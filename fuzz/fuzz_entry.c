@@ -14,7 +14,8 @@
  *   then   user code, at most 512 bytes, read-only as a process's text
  *          is (setup.code_readonly): a store into it is a #PF
  *
- * Every checker is the oracle: a run on a correct kernel that ends with
+ * Every checker is the oracle, and the reset too (check_reset): a run on
+ * a correct kernel that ends with
  * a finding, an oops, an unsupported event or an engine error is written
  * as a scenario (entryemu_scenario_record_failure: it replays as a
  * failure until the bug is fixed and the expectations are written from
