@@ -26,26 +26,19 @@ int entryemu_result_new(entryemu_result **out)
 /*
  * The result's copy of a callout's name.  Records outlive the handle
  * that made them, whose names go when it is closed.  A run calls few
- * functions, and the same ones run after run: the copies are found by
- * the handle's pointer first (another handle's may have taken its place,
- * hence the compare).
+ * functions, and the same ones run after run: the copies are kept.
  */
 static const char *own_name(entryemu_result *r, const char *name)
 {
 	for (size_t i = 0; i < r->nnames; i++)
-		if (r->names[i].from == name && !strcmp(r->names[i].copy, name))
-			return r->names[i].copy;
-	for (size_t i = 0; i < r->nnames; i++)
-		if (!strcmp(r->names[i].copy, name)) {
-			r->names[i].from = name;
-			return r->names[i].copy;
-		}
+		if (!strcmp(r->names[i], name))
+			return r->names[i];
 	if (vec_reserve((void **)&r->names, &r->names_cap, r->nnames, sizeof(*r->names)))
 		return NULL;
 	char *copy = strdup(name);
 	if (!copy)
 		return NULL;
-	r->names[r->nnames++] = (struct result_name){ name, copy };
+	r->names[r->nnames++] = copy;
 	return copy;
 }
 
@@ -70,7 +63,7 @@ void entryemu_result_free(entryemu_result *r)
 	free(r->trace);
 	free(r->marks);
 	for (size_t i = 0; i < r->nnames; i++)
-		free(r->names[i].copy);
+		free(r->names[i]);
 	free(r->names);
 	free(r);
 }

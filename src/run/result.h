@@ -32,10 +32,9 @@ struct entryemu_result {
 	struct entryemu_mark *marks;	/* every record above, in run order */
 	size_t nmarks, marks_cap;
 	size_t dropped;			/* records host memory could not hold */
-	/* the callouts' names, the result's own (a handle's go with it):
-	 * each copy with the handle's pointer it was made from, kept from
-	 * run to run */
-	struct result_name { const char *from; char *copy; } *names;
+	/* the callouts' names, the result's own (a handle's go with it),
+	 * kept from run to run */
+	char **names;
 	size_t nnames, names_cap;
 };
 
