@@ -452,6 +452,11 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 				     .flags = ENTRYEMU_RUN_TRACE };
 	if (entryemu_run(m, &ts, r) == 0)
 		count_stores(m, r, &insns, &stores);
+	/* the floor on the run's own instructions, from this machine's memory */
+	char code_why[256];
+	size_t code_insns = 0;
+	double code_us = bench_floor_code_us(m, int80_getpid, sizeof(int80_getpid), n,
+					     &code_insns, code_why, sizeof(code_why));
 	/* the floor's engine alone: each maps 1 GiB of address space */
 	entryemu_close(m);
 	m = NULL;
@@ -571,6 +576,14 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 	/* the same floor with its stack page served as the library serves its frames */
 	if (served_us > 0)
 		printf("floor_served_stack=%.3f us\n", served_us);
+	/* and plain Unicorn running the very instructions of the warm run */
+	if (code_us > 0) {
+		printf("floor_same_code_insns=%zu instructions\n", code_insns);
+		printf("floor_same_code=%.3f us\n", code_us);
+		printf("overhead_ratio_same_code=%.2f x\n", w80.us / code_us);
+	} else {
+		printf("floor_same_code=failed (%s)\n", code_why);
+	}
 	printf("roundtrip_rate=%.0f round trips/s\n", w80.per_s);
 	return EXIT_PASS;
 }

@@ -2,7 +2,10 @@
 #ifndef ENTRYEMU_BENCH_H
 #define ENTRYEMU_BENCH_H
 
+#include <entryemu/entryemu.h>
+
 #include <stddef.h>
+#include <stdint.h>
 
 /* Each figure is the median of this many batches: a host that steals
  * the CPU now and then moves a mean, not a median. */
@@ -14,6 +17,13 @@ double bench_median(double *t, int n);
 /* bench_floor.c: plain Unicorn on a straight line of insns instructions,
  * stores of them pushes; microseconds per run, or -1. */
 double bench_floor_us(unsigned insns, unsigned stores, long runs, int served);
+
+/* bench_floor_code.c: plain Unicorn running the instructions of a warm
+ * run of code on m (insns of them, checked against the library's trace),
+ * with one hook delivering its int $0x80 and one stop hook;
+ * microseconds per run, or -1 with why. */
+double bench_floor_code_us(entryemu *m, const uint8_t *code, size_t code_len, long runs,
+			   size_t *insns, char *why, size_t whylen);
 
 /* bench_qemu.c: the median wall time of booting kernel (a multiboot ELF
  * that makes one ring-3 int $0x80 round trip) in qemu-system-i386, in
