@@ -455,8 +455,11 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 	/* the floor on the run's own instructions, from this machine's memory */
 	char code_why[256];
 	size_t code_insns = 0;
-	double code_us = bench_floor_code_us(m, int80_getpid, sizeof(int80_getpid), n,
+	double code_us = bench_floor_code_us(m, int80_getpid, sizeof(int80_getpid), n, 0,
 					     &code_insns, code_why, sizeof(code_why));
+	double code_served_us = code_us < 0 ? -1 :
+		bench_floor_code_us(m, int80_getpid, sizeof(int80_getpid), n, 1, &code_insns,
+				    code_why, sizeof(code_why));
 	/* the floor's engine alone: each maps 1 GiB of address space */
 	entryemu_close(m);
 	m = NULL;
@@ -581,6 +584,11 @@ int cmd_bench(int argc, char **argv, const struct opts *o)
 		printf("floor_same_code_insns=%zu instructions\n", code_insns);
 		printf("floor_same_code=%.3f us\n", code_us);
 		printf("overhead_ratio_same_code=%.2f x\n", w80.us / code_us);
+		/* what is left of a warm run beyond it is the library's own work */
+		if (code_served_us > 0)
+			printf("floor_same_code_served_stack=%.3f us\n", code_served_us);
+		else
+			printf("floor_same_code_served_stack=failed (%s)\n", code_why);
 	} else {
 		printf("floor_same_code=failed (%s)\n", code_why);
 	}

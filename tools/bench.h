@@ -20,10 +20,11 @@ double bench_floor_us(unsigned insns, unsigned stores, long runs, int served);
 
 /* bench_floor_code.c: plain Unicorn running the instructions of a warm
  * run of code on m (insns of them, checked against the library's trace),
- * with one hook delivering its int $0x80 and one stop hook;
- * microseconds per run, or -1 with why. */
+ * with one hook delivering its int $0x80 and one stop hook, the ring-0
+ * stack's top page in RAM or, with served, served as the library serves
+ * it; microseconds per run, or -1 with why. */
 double bench_floor_code_us(entryemu *m, const uint8_t *code, size_t code_len, long runs,
-			   size_t *insns, char *why, size_t whylen);
+			   int served, size_t *insns, char *why, size_t whylen);
 
 /* bench_qemu.c: the median wall time of booting kernel (a multiboot ELF
  * that makes one ring-3 int $0x80 round trip) in qemu-system-i386, in

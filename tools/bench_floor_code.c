@@ -16,7 +16,9 @@
  * holds, so the syscall returns whatever %eax held; a run whose path
  * depends on that is refused by the check below.  Memory is the
  * library's, copied page by page once, and mapped as RAM (the stack
- * too, as a Unicorn user maps it).  Before timing, one run is traced
+ * too, as a Unicorn user maps it; with served, the ring-0 stack's top
+ * page as the library maps it, which leaves the library's own work as
+ * the difference).  Before timing, one run is traced
  * and must be the library's run instruction for instruction, or there
  * is no figure.
  */
@@ -47,6 +49,7 @@ struct floor {
 	int nbufs;
 	uint8_t *stack;			/* the host bytes of the page below esp0 */
 	uint32_t stack_base, esp0;
+	int served;			/* that page as the library maps it */
 	uint32_t gate_eip;
 	uint16_t gate_cs;
 	int gate_clears_if;
@@ -109,6 +112,37 @@ static void record(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 	f->ntrace++;
 }
 
+/* guest accesses to the served stack page (at most 8 bytes, within it) */
+static uint64_t served_read(uc_engine *uc, uint64_t off, unsigned size, void *data)
+{
+	(void)uc;
+	uint64_t v = 0;
+	if (size <= sizeof(v) && off + size <= PAGE)
+		memcpy(&v, (uint8_t *)data + off, size);
+	return v;
+}
+
+static void served_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *data)
+{
+	(void)uc;
+	if (size <= sizeof(v) && off + size <= PAGE)
+		memcpy((uint8_t *)data + off, &v, size);
+}
+
+/* host bytes b as guest [a, end): RAM, but for the stack page if served */
+static int map_range(struct floor *f, uint8_t *b, uint64_t a, uint64_t end)
+{
+	uint64_t top = f->served && f->stack_base >= a && f->stack_base < end ? f->stack_base : end;
+	if (top > a && uc_mem_map_ptr(f->uc, a, (size_t)(top - a), UC_PROT_ALL, b) != UC_ERR_OK)
+		return -1;
+	if (top == end)
+		return 0;
+	if (uc_mmio_map(f->uc, top, PAGE, served_read, b + (top - a), served_write,
+			b + (top - a)) != UC_ERR_OK)
+		return -1;
+	return top + PAGE < end ? map_range(f, b + (top + PAGE - a), top + PAGE, end) : 0;
+}
+
 /* every page the library has mapped, copied, each run of them one mapping */
 static int copy_memory(struct floor *f, entryemu *m, char *why, size_t len)
 {
@@ -130,18 +164,15 @@ static int copy_memory(struct floor *f, entryemu *m, char *why, size_t len)
 		uint8_t *b = aligned_alloc(PAGE, (size_t)(end - a));
 		for (uint64_t p = a; b && p < end; p += PAGE)
 			entryemu_mem_read(m, (uint32_t)p, b + (p - a), PAGE);
-		if (!b || uc_mem_map_ptr(f->uc, a, (size_t)(end - a), UC_PROT_ALL, b) != UC_ERR_OK) {
+		if (!b || map_range(f, b, a, end)) {
 			free(b);
 			snprintf(why, len, "cannot copy 0x%08x-0x%08x", (uint32_t)a,
 				 (uint32_t)(end - 1));
 			return -1;
 		}
 		f->bufs[f->nbufs++] = b;
-		uint32_t top = (f->esp0 - 1) & ~(PAGE - 1);
-		if (top >= a && top < end) {
-			f->stack = b + (top - a);
-			f->stack_base = top;
-		}
+		if (f->stack_base >= a && f->stack_base < end)
+			f->stack = b + (f->stack_base - a);
 		a = end;
 	}
 	if (!f->stack) {
@@ -236,7 +267,7 @@ static int same_path(struct floor *f, const uint32_t *lib, size_t nlib, uint32_t
 }
 
 double bench_floor_code_us(entryemu *m, const uint8_t *code, size_t code_len, long runs,
-			   size_t *insns, char *why, size_t whylen)
+			   int served, size_t *insns, char *why, size_t whylen)
 {
 	why[0] = 0;
 	*insns = 0;
@@ -262,6 +293,8 @@ double bench_floor_code_us(entryemu *m, const uint8_t *code, size_t code_len, lo
 	f->gate_eip = (lo & 0xffff) | (hi & 0xffff0000u);
 	f->gate_clears_if = ((hi >> 8) & 0xf) == 0xe;
 	f->esp0 = entryemu_esp0(m);
+	f->stack_base = (f->esp0 - 1) & ~(PAGE - 1);
+	f->served = served;
 	uc_hook hint, hstop;
 	uint32_t end = ENTRYEMU_USER_CODE + (uint32_t)code_len;
 	if (uc_open(UC_ARCH_X86, UC_MODE_32, &f->uc) != UC_ERR_OK) {
