@@ -158,5 +158,19 @@ for c in replay trace list coverage disasm bench cost; do
 	"$cli" "$c" --help 2>/dev/null | grep -q "^usage: entryemu $c" ||
 		{ echo "FAIL $c --help"; failures=$((failures + 1)); }
 done
+# an option the command does not read, and stray operands, are refused
+expect2 "option not read" "entryemu list: --json does not apply" list --json
+expect2 "image for cost" "entryemu cost: --image does not apply" cost --image post
+expect2 "gdb for explore" "entryemu explore: --gdb does not apply" explore --gdb :0 "$good"
+expect2 "operand for bench" "entryemu bench: takes no FILE: 'extra'" bench --quick extra
+expect2 "operand for list" "entryemu list: takes no FILE: 'extra'" list extra
+# explore's --out is checked before any variant runs
+expect2 "out not a directory" "entryemu explore: --out $good: not a directory" explore --out "$good" "$good"
+expect2 "out unreachable" "entryemu explore: --out /proc/none/x: No such file or directory" \
+	explore --out /proc/none/x "$good"
+# disasm of an address with nothing mapped
+expect2 "disasm unmapped" "entryemu disasm: 0x12345678: nothing is mapped at 0x12345678" \
+	disasm 0x12345678
+"$cli" --version | grep -q "^entryemu [0-9]" || { echo "FAIL --version"; failures=$((failures + 1)); }
 [ "$failures" -eq 0 ] && echo "cli errors: all as expected"
 exit "$failures"

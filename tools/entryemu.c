@@ -1014,6 +1014,7 @@ static void usage(FILE *f)
 		"                     (explore) run the variants on N worker processes\n"
 		"  --quick            (bench) a short run\n"
 		"  --help, -h         this text\n"
+		"  --version          the version (also: entryemu version)\n"
 		"\n"
 		"exit status: 0 all expectations held, 1 one failed, 2 bad input\n");
 }
@@ -1365,6 +1366,12 @@ static int cmd_disasm(int argc, char **argv, const struct opts *o)
 		machines_close(&ms);
 		return EXIT_BADINPUT;
 	}
+	uint8_t byte;
+	if (entryemu_mem_read(m, a, &byte, 1)) {
+		fprintf(stderr, "entryemu disasm: %s: nothing is mapped at 0x%08x\n", argv[0], a);
+		machines_close(&ms);
+		return EXIT_BADINPUT;
+	}
 	entryemu_set_syntax(m, o->intel ? ENTRYEMU_SYNTAX_INTEL : ENTRYEMU_SYNTAX_ATT);
 	/* COUNT instructions, across labels: entry code falls through them */
 	for (int i = 0; i < (o->count ? o->count : 32); i++) {
@@ -1377,6 +1384,61 @@ static int cmd_disasm(int argc, char **argv, const struct opts *o)
 	}
 	machines_close(&ms);
 	return EXIT_PASS;
+}
+
+/*
+ * The options each command reads (the o-> fields its code uses); any
+ * other given to it is refused rather than ignored.
+ */
+static const struct option_use {
+	int c;			/* getopt_long's value */
+	const char *name;
+	const char *cmds;	/* the commands that read it, space-separated */
+} option_uses[] = {
+	{ 'i', "--image", "replay trace coverage bench explore disasm" },
+	{ 't', "--trace", "replay trace" },
+	{ 'v', "--verbose", "replay trace bench" },
+	{ 'r', "--require", "coverage" },
+	{ 'q', "--quick", "bench" },
+	{ 'J', "--json", "replay trace explore" },
+	{ 'j', "--jobs", "replay trace explore" },
+	{ 'g', "--gdb", "replay trace" },
+	{ 'S', "--syntax", "replay trace disasm" },
+	{ 'n', "-n", "disasm" },
+	{ 'c', "--check-reset", "replay trace" },
+	{ 'C', "--check-cfi", "replay trace" },
+	{ 'B', "--short-blocks", "replay trace" },
+	{ 'o', "--out", "explore" },
+	{ 'K', "--known", "explore" },
+};
+
+/* Does the space-separated list hold word? */
+static int listed(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return 1;
+	return 0;
+}
+
+/* A command given an option it does not read, or operands it takes none of. */
+static int refuse_unread(const char *cmd, const int *given, int argc, char **argv)
+{
+	static const char *const commands = "replay trace list coverage bench cost explore disasm";
+	if (!listed(commands, cmd))
+		return 0;		/* the unknown command's own message follows */
+	for (size_t k = 0; k < sizeof(option_uses) / sizeof(option_uses[0]); k++)
+		if (given[k] && !listed(option_uses[k].cmds, cmd)) {
+			fprintf(stderr, "entryemu %s: %s does not apply (it is for: %s)\n", cmd,
+				option_uses[k].name, option_uses[k].cmds);
+			return 1;
+		}
+	if (argc > 0 && listed("list bench cost", cmd)) {
+		fprintf(stderr, "entryemu %s: takes no FILE: '%s'\n", cmd, argv[0]);
+		return 1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -1395,6 +1457,10 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		usage(stdout);
+		return EXIT_PASS;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("entryemu %s\n", entryemu_version_string());
 		return EXIT_PASS;
 	}
 	/* diff parses its own options; replay --oracle qemu is diff */
@@ -1424,8 +1490,10 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	optind = 2;
-	int c;
+	int c, given[sizeof(option_uses) / sizeof(option_uses[0])] = { 0 };
 	while ((c = getopt_long(argc, argv, "i:tvhj:n:", lo, NULL)) != -1) {
+		for (size_t k = 0; k < sizeof(option_uses) / sizeof(option_uses[0]); k++)
+			given[k] |= option_uses[k].c == c;
 		switch (c) {
 		case 'i': o.image = optarg; break;
 		case 't': o.trace = 1; break;
@@ -1476,6 +1544,8 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (refuse_unread(cmd, given, argc, argv))
+		return EXIT_BADINPUT;
 	/* --image names a bundled image (post, pre, post-preempt) or a path */
 	char named[4096];
 	if (o.image && !strchr(o.image, '/') && !strstr(o.image, ".elf") &&

@@ -332,6 +332,24 @@ static int parse_known(const char *list, unsigned *bits)
 	return 0;
 }
 
+/* An --out that cannot take reproducers, said before any variant runs. */
+static int out_dir_refused(const char *dir)
+{
+	struct stat st;
+	const char *why = NULL;
+	if (mkdir(dir, 0777) && errno != EEXIST)
+		why = strerror(errno);
+	else if (stat(dir, &st))
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (access(dir, W_OK | X_OK))
+		why = strerror(errno);
+	if (why)
+		fprintf(stderr, "entryemu explore: --out %s: %s\n", dir, why);
+	return why != NULL;
+}
+
 int cmd_explore(int argc, char **argv, const struct opts *o)
 {
 	if (argc < 1) {
@@ -341,6 +359,8 @@ int cmd_explore(int argc, char **argv, const struct opts *o)
 	}
 	unsigned known = 0;
 	if (o->known && parse_known(o->known, &known))
+		return EXIT_BADINPUT;
+	if (o->out && out_dir_refused(o->out))
 		return EXIT_BADINPUT;
 	struct tally t = { 0 };
 	int worst = EXIT_PASS;
