@@ -543,6 +543,26 @@ static void test_reserved_words_of_edits_and_injections(void **state)
 	assert_int_equal(entryemu_run(m, &s, r), ENTRYEMU_E_INVAL);
 }
 
+/* the header: a flag or checker bit this version does not name is refused */
+static void test_unknown_flag_bits_are_refused(void **state)
+{
+	entryemu *m = *state;
+	entryemu_result *r = new_result();
+	struct entryemu_setup s = { 0 };
+	s.code = getpid_code;
+	s.code_len = sizeof(getpid_code);
+	s.flags = 0x40000000;
+	assert_int_equal(entryemu_run(m, &s, r), ENTRYEMU_E_INVAL);
+	assert_string_equal(entryemu_last_error_field(m), "flags");
+	s.flags = ENTRYEMU_RUN_NO_CLOBBER;
+	s.checks_off = 0x80000000u;
+	assert_int_equal(entryemu_run(m, &s, r), ENTRYEMU_E_INVAL);
+	assert_string_equal(entryemu_last_error_field(m), "checks_off");
+	s.checks_off = ENTRYEMU_CHECK_ALL;
+	run_code(m, &s, getpid_code, sizeof(getpid_code), r);
+	assert_outcome(r, ENTRYEMU_DONE);
+}
+
 static void test_refused_selector_names_its_field(void **state)
 {
 	entryemu *m = *state;
@@ -683,6 +703,7 @@ int main(void)
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_reserved_words_must_be_zero),
 		cmocka_unit_test(test_reserved_words_of_edits_and_injections),
+		cmocka_unit_test(test_unknown_flag_bits_are_refused),
 		cmocka_unit_test(test_refused_selector_names_its_field),
 		cmocka_unit_test(test_threads_with_a_handle_each),
 		cmocka_unit_test(test_call_occurrence_counts_from_each_run_start),

@@ -338,7 +338,7 @@ struct entryemu_setup {
 	uint64_t insn_budget;		/* 0 => 1,000,000 instructions; at most
 					 * ENTRYEMU_INSN_BUDGET_MAX; the run
 					 * stops after exactly this many */
-	unsigned flags;			/* ENTRYEMU_RUN_* */
+	unsigned flags;			/* ENTRYEMU_RUN_*; other bits are refused */
 	const struct entryemu_desc_edit *edits;	/* applied before user state */
 	unsigned nedits;
 	const struct entryemu_inject *injects;	/* events raised from outside */
@@ -365,7 +365,8 @@ struct entryemu_setup {
 	 * (save_v86_state) ends the run normally.
 	 */
 	int vm86;
-	unsigned checks_off;		/* ENTRYEMU_CHECK_* bits to switch off */
+	unsigned checks_off;		/* ENTRYEMU_CHECK_* bits to switch off;
+					 * other bits are refused */
 	int cpu;			/* ENTRYEMU_CPU_INTEL (0) or _AMD: where
 					 * the manuals differ (RF in a fault's
 					 * pushed EFLAGS) */

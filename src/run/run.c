@@ -439,6 +439,21 @@ static int check_setup(struct entryemu *m, const struct entryemu_setup *s)
 		machine_field_error(m, "reserved", "reserved: must be zero");
 		return ENTRYEMU_E_INVAL;
 	}
+	/* bits no flag of this version names: a later one's, or a mistake */
+	const unsigned known_flags = ENTRYEMU_RUN_TRACE | ENTRYEMU_RUN_NO_CLOBBER |
+				     ENTRYEMU_RUN_PROFILE | ENTRYEMU_RUN_CHECK_RESET |
+				     ENTRYEMU_RUN_CHECK_CFI | ENTRYEMU_RUN_SHORT_NEW_BLOCKS;
+	if (s->flags & ~known_flags) {
+		machine_field_error(m, "flags", "flags = 0x%x: 0x%x names no ENTRYEMU_RUN_* flag",
+				    s->flags, s->flags & ~known_flags);
+		return ENTRYEMU_E_INVAL;
+	}
+	if (s->checks_off & ~(unsigned)ENTRYEMU_CHECK_ALL) {
+		machine_field_error(m, "checks_off",
+				    "checks_off = 0x%x: 0x%x names no ENTRYEMU_CHECK_* checker",
+				    s->checks_off, s->checks_off & ~(unsigned)ENTRYEMU_CHECK_ALL);
+		return ENTRYEMU_E_INVAL;
+	}
 	char field[32];
 	for (unsigned i = 0; i < s->nedits; i++)
 		if (nonzero(s->edits[i].reserved, sizeof(s->edits[i].reserved))) {
