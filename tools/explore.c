@@ -79,6 +79,36 @@ static void progress(const char *what, unsigned long done, unsigned long total)
 	fflush(stderr);
 }
 
+/*
+ * The kinds of the findings a variant was allowed, each counted once a
+ * variant: a finding's text up to its registers, marked "known:" when
+ * only --known let it pass (the scenario does not expect that checker).
+ */
+static void count_kinds(const entryemu_result *r, unsigned expected, unsigned known,
+			struct tally *t)
+{
+	char seen[8][EXPLORE_KIND_LEN];
+	unsigned nseen = 0;
+	for (size_t j = 0; j < entryemu_result_nfindings(r); j++) {
+		const struct entryemu_finding *f = entryemu_result_finding(r, j);
+		if (!(f->check & (expected | known)))
+			continue;
+		const char *mark = f->check & expected ? "" : "known: ";
+		char kind[EXPLORE_KIND_LEN];
+		size_t n = strcspn(f->text, ";");
+		snprintf(kind, sizeof(kind), "%s%.*s", mark, (int)(n < sizeof(kind) ? n : sizeof(kind) - 1),
+			 f->text);
+		unsigned i = 0;
+		while (i < nseen && strcmp(seen[i], kind))
+			i++;
+		if (i < nseen)
+			continue;
+		if (nseen < sizeof(seen) / sizeof(seen[0]))
+			memcpy(seen[nseen++], kind, sizeof(kind));
+		kind_add(t, kind, 1);
+	}
+}
+
 /* ---- one image ---------------------------------------------------------------- */
 
 struct image_run {
@@ -115,6 +145,7 @@ static int run_variant(struct image_run *ir, size_t k, struct tally *t)
 		      oc == ENTRYEMU_ERROR || oc == ENTRYEMU_BUDGET;
 	if (!extra && (!bad_end || oc == ir->base_outcome)) {
 		t->known += (found & ir->known & ~ir->expected) != 0;
+		count_kinds(ir->r, ir->expected, ir->known, t);
 		return 0;
 	}
 	t->found++;
@@ -291,7 +322,14 @@ static void summary(const struct tally *t, int json)
 				sep = ", ";
 			}
 		}
-		printf("}}\n");
+		printf("}, \"allowed\": [");
+		for (unsigned i = 0; i < t->nkinds; i++) {
+			printf("%s{\"kind\": \"", i ? ", " : "");
+			for (const char *p = t->kinds[i].text; *p; p++)
+				printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
+			printf("\", \"variants\": %lu}", t->kinds[i].variants);
+		}
+		printf("], \"allowed_untold\": %lu}\n", t->kinds_untold);
 		return;
 	}
 	printf("%-24s %10s\n", "explored", "count");
@@ -310,6 +348,13 @@ static void summary(const struct tally *t, int json)
 			printf("%-24s %10lu\n", label, t->by_check[c]);
 		}
 	}
+	/* what passed as expected or known: a new kind shows here */
+	if (t->nkinds)
+		printf("findings allowed, by kind (\"known:\" where only --known allowed it):\n");
+	for (unsigned i = 0; i < t->nkinds; i++)
+		printf("%10lu  %s\n", t->kinds[i].variants, t->kinds[i].text);
+	if (t->kinds_untold)
+		printf("%10lu  (variants of further kinds)\n", t->kinds_untold);
 }
 
 /* --known ptregs,slots: the ENTRYEMU_CHECK_* bits of the names. */

@@ -5,19 +5,56 @@
 #include <entryemu/entryemu.h>
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 /* The checkers a tally counts: ENTRYEMU_CHECK_* bits 0 .. EXPLORE_CHECKS-1. */
 #define EXPLORE_CHECKS 12
+
+/*
+ * The findings a variant may have without being a find (the scenario's
+ * own, and --known ones), by kind: the finding's text up to its
+ * registers ("lockdep: ... by the call at X at Y").  A kind no variant of
+ * the scenario showed before would otherwise pass unseen under --known.
+ */
+#define EXPLORE_KINDS 64
+#define EXPLORE_KIND_LEN 200
+struct finding_kind {
+	char text[EXPLORE_KIND_LEN];
+	unsigned long variants;
+};
 
 struct tally {
 	unsigned long variants, found, written;
 	unsigned long known;		/* variants with --known findings */
 	unsigned long by_check[EXPLORE_CHECKS];	/* findings by checker bit */
 	unsigned long oops, unsupported, errors;
+	struct finding_kind kinds[EXPLORE_KINDS];
+	unsigned nkinds;
+	unsigned long kinds_untold;	/* variants of kinds past EXPLORE_KINDS */
 };
+
+/* Count n variants of the kind text (at most EXPLORE_KIND_LEN - 1 long). */
+static inline void kind_add(struct tally *t, const char *text, unsigned long n)
+{
+	for (unsigned i = 0; i < t->nkinds; i++)
+		if (!strcmp(t->kinds[i].text, text)) {
+			t->kinds[i].variants += n;
+			return;
+		}
+	if (t->nkinds == EXPLORE_KINDS) {
+		t->kinds_untold += n;
+		return;
+	}
+	snprintf(t->kinds[t->nkinds].text, EXPLORE_KIND_LEN, "%s", text);
+	t->kinds[t->nkinds++].variants = n;
+}
 
 static inline void tally_add(struct tally *to, const struct tally *from)
 {
+	for (unsigned i = 0; i < from->nkinds; i++)
+		kind_add(to, from->kinds[i].text, from->kinds[i].variants);
+	to->kinds_untold += from->kinds_untold;
 	to->variants += from->variants;
 	to->found += from->found;
 	to->written += from->written;
