@@ -44,7 +44,7 @@ struct lockdep_view {
 	int on;				/* what lockdep was last told */
 	uint32_t told_at;		/* the call that told it (0: user mode) */
 	int nmi;			/* between an NMI's delivery and the next iret */
-	int handler_due;		/* an exception's C handler has not run yet */
+	int handler_due;		/* exceptions whose C handlers have not run yet */
 	int reported;			/* one finding per entry from ring 3 */
 };
 

@@ -117,9 +117,17 @@ static void on_delivered(struct checks *k, const struct run_event *ev)
 		v->nmi = 1;
 		return;
 	}
-	/* an IRQ or a system call before an exception's handler ran is
-	 * traced (or left IF as it was) like any other: check again */
-	v->handler_due = vector < FIRST_IRQ_VECTOR;
+	/*
+	 * Each exception's handler reconciles the record itself, one taken
+	 * at the first instruction of another's entry too (a #DB there): the
+	 * outer handler still starts from the interrupted code's record.  An
+	 * IRQ or a system call before the handlers ran is traced (or left IF
+	 * as it was) like any other: check again.
+	 */
+	if (vector < FIRST_IRQ_VECTOR)
+		v->handler_due++;
+	else
+		v->handler_due = 0;
 }
 
 static void on_trace_call(struct checks *k, const struct entryemu_callout_record *rec, int on)
@@ -156,7 +164,7 @@ static void on_call(struct checks *k, const struct entryemu_callout_record *rec,
 		return;
 	if (v->handler_due) {
 		if (regs_addr)
-			v->handler_due = 0;	/* the handler: it reconciles */
+			v->handler_due--;	/* a handler: it reconciles */
 		return;
 	}
 	int cpu = flag_if(rec->eflags);
