@@ -135,6 +135,10 @@ int expectations_resolve(struct expectations *e, const entryemu_scenario *s,
 		if ((rc = resolve_fields(s, m, &e->callouts[i].at, err, errlen)) ||
 		    (rc = resolve_fields(s, m, &e->callouts[i].regs, err, errlen)))
 			return rc;
+	for (int i = 0; i < e->nfindings; i++)
+		if (e->findings[i].at.set &&
+		    (rc = value_resolve(s, m, &e->findings[i].at, err, errlen)))
+			return rc;
 	return 0;
 }
 
@@ -153,6 +157,7 @@ void expectations_free(struct expectations *e)
 	for (int i = 0; i < e->nfindings; i++) {
 		free(e->findings[i].insn);
 		free(e->findings[i].image);
+		free(e->findings[i].at.sym);
 	}
 	for (int i = 0; i < e->nevents; i++)
 		free_fields(&e->events[i].f);
@@ -196,7 +201,8 @@ int expectations_copy(struct expectations *dst, const struct expectations *src)
 	for (int i = 0; i < dst->nnot_called; i++)
 		bad |= dup_in_place(&dst->not_called[i].insn);
 	for (int i = 0; i < dst->nfindings; i++)
-		bad |= dup_in_place(&dst->findings[i].insn) | dup_in_place(&dst->findings[i].image);
+		bad |= dup_in_place(&dst->findings[i].insn) | dup_in_place(&dst->findings[i].image) |
+		       dup_in_place(&dst->findings[i].at.sym);
 	for (int i = 0; i < dst->nevents; i++)
 		bad |= dup_fields(&dst->events[i].f);
 	for (int i = 0; i < dst->nreturns; i++)
@@ -279,6 +285,7 @@ static void findings_for_image(struct expectations *e, const char *image)
 		if (e->findings[i].image && strcmp(e->findings[i].image, image)) {
 			free(e->findings[i].insn);
 			free(e->findings[i].image);
+			free(e->findings[i].at.sym);
 			continue;
 		}
 		e->findings[n++] = e->findings[i];
@@ -560,15 +567,33 @@ int entryemu_binding_check(const entryemu_binding *b, const entryemu_result *res
 	if (!matched)
 		return ENTRYEMU_E_NOMEM;
 	for (int i = 0; i < s->nfindings; i++) {
+		const struct fixup_expect *fe = &s->findings[i];
 		int found = 0;
-		for (size_t j = 0; j < nfind && !found; j++)
-			if (!matched[j] &&
-			    !strcmp(entryemu_check_name(entryemu_result_finding(res, j)->check),
-				    s->findings[i].insn))
+		const struct entryemu_finding *elsewhere = NULL;
+		for (size_t j = 0; j < nfind && !found; j++) {
+			const struct entryemu_finding *f = entryemu_result_finding(res, j);
+			if (matched[j] || strcmp(entryemu_check_name(f->check), fe->insn))
+				continue;
+			if (fe->at.set && f->eip != fe->at.num)
+				elsewhere = elsewhere ? elsewhere : f;
+			else
 				found = matched[j] = 1;
-		if (!found)
-			failf(&r, s->findings[i].loc, "expected a %s finding, there was none",
-			      s->findings[i].insn);
+		}
+		if (found)
+			continue;
+		if (elsewhere) {
+			char sym[128];
+			failf(&r, fe->at.loc, "expected a %s finding at %s (0x%08x), there was one "
+			      "at %s: %s", fe->insn, fe->at.sym ? fe->at.sym : "it", fe->at.num,
+			      entryemu_symbolize(m, elsewhere->eip, sym, sizeof(sym)),
+			      elsewhere->text);
+			/* reported here: not again as unexpected */
+			for (size_t j = 0; j < nfind; j++)
+				if (entryemu_result_finding(res, j) == elsewhere)
+					matched[j] = 1;
+		} else {
+			failf(&r, fe->loc, "expected a %s finding, there was none", fe->insn);
+		}
 	}
 	for (size_t j = 0; j < nfind; j++)
 		if (!matched[j])

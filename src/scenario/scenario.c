@@ -119,7 +119,8 @@ static int siginfo_pair(struct parser *p, const char *key, struct fy_node *k,
 /*
  * findings: a list of checker names, expected on every image, or a
  * mapping from image name to such a list ({post: [slots]}): expected on
- * that image only.
+ * that image only.  An item {lockdep: place} expects the finding seen at
+ * that instruction (a symbol, a code label or an address).
  */
 static int findings_list(struct parser *p, struct fy_node *k, struct fy_node *v,
 			 const char *image, struct expectations *s)
@@ -136,10 +137,25 @@ static int findings_list(struct parser *p, struct fy_node *k, struct fy_node *v,
 		s->findings[i].loc = loc_of_item(items[j]);
 		if (image && !(s->findings[i].image = strdup(image)))
 			return fail_at(p, s->findings[i].loc, "out of memory");
-		if (!fy_node_is_scalar(items[j]))
+		/* a checker name, or {checker: place} for where it is seen */
+		struct fy_node *name = items[j];
+		if (fy_node_is_mapping(items[j])) {
+			void *it = NULL;
+			struct fy_node_pair *pair = fy_node_mapping_iterate(items[j], &it);
+			if (!pair || fy_node_mapping_iterate(items[j], &it))
+				return fail_at(p, loc_of(items[j]), "findings: {checker: place} "
+					       "names one checker");
+			name = fy_node_pair_key(pair);
+			if (!name || !fy_node_pair_value(pair) ||
+			    get_value(p, name, fy_node_pair_value(pair), 0xffffffffu, 1,
+				      &s->findings[i].at) < 0)
+				return name ? -1 : fail_at(p, loc_of(items[j]), "findings: "
+							   "{checker: place} names one checker");
+		}
+		if (!fy_node_is_scalar(name))
 			return fail_at(p, loc_of(items[j]), "findings: each item is a "
-				       "checker name");
-		if (get_string(p, items[j], items[j], &s->findings[i].insn) < 0)
+				       "checker name, or {checker: place}");
+		if (get_string(p, name, name, &s->findings[i].insn) < 0)
 			return -1;
 		int known = 0;
 		for (unsigned c = 1; c <= ENTRYEMU_CHECK_ALL; c <<= 1)

@@ -52,6 +52,7 @@ struct fixup_expect {
 	char *insn;			/* the faulting instruction, "pop gs" */
 	struct loc loc;
 	char *image;			/* findings only: on this image (NULL: all) */
+	struct value at;		/* findings only: where it is seen (unset: anywhere) */
 };
 
 struct event_expect {
