@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "explore.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,28 @@ static void progress(const char *what, unsigned long done, unsigned long total)
 }
 
 /*
+ * A finding's kind: its text up to the registers (the first ';'), with
+ * each number that is not a symbol's offset (a value, an address on the
+ * stack) written 0x#, so that one kind seen at other depths is one.
+ */
+static void kind_of(const char *text, const char *mark, char *out, size_t len)
+{
+	size_t n = strcspn(text, ";"), o = (size_t)snprintf(out, len, "%s", mark);
+	for (size_t i = 0; i < n && o + 4 < len; i++) {
+		int hex = text[i] == '0' && text[i + 1] == 'x' && (i == 0 || text[i - 1] != '+');
+		if (!hex) {
+			out[o++] = text[i];
+			continue;
+		}
+		memcpy(out + o, "0x#", 3);
+		o += 3;
+		for (i += 2; i + 1 < n && isxdigit((unsigned char)text[i + 1]); i++)
+			;
+	}
+	out[o < len ? o : len - 1] = 0;
+}
+
+/*
  * The kinds of the findings a variant was allowed, each counted once a
  * variant: a finding's text up to its registers, marked "known:" when
  * only --known let it pass (the scenario does not expect that checker).
@@ -95,9 +118,7 @@ static void count_kinds(const entryemu_result *r, unsigned expected, unsigned kn
 			continue;
 		const char *mark = f->check & expected ? "" : "known: ";
 		char kind[EXPLORE_KIND_LEN];
-		size_t n = strcspn(f->text, ";");
-		snprintf(kind, sizeof(kind), "%s%.*s", mark, (int)(n < sizeof(kind) ? n : sizeof(kind) - 1),
-			 f->text);
+		kind_of(f->text, mark, kind, sizeof(kind));
 		unsigned i = 0;
 		while (i < nseen && strcmp(seen[i], kind))
 			i++;
