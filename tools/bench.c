@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void)
+double bench_now_s(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -117,10 +117,10 @@ static int warm_runs(entryemu *m, entryemu_result *r, const uint8_t *code, size_
 	double per_run[BATCHES];
 	long each = n / BATCHES > 0 ? n / BATCHES : 1;
 	for (int b = 0; b < BATCHES; b++) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		for (long i = 0; i < each; i++)
 			entryemu_run(m, &s, r);
-		per_run[b] = (now_s() - t0) / (double)each;
+		per_run[b] = (bench_now_s() - t0) / (double)each;
 		if (warm_done(r, w))
 			return -1;
 		if (entryemu_result_nfindings(r) != w->findings) {
@@ -175,14 +175,14 @@ static int replay_process(const char *file, double *ms, long *rss_kib)
 	if (l <= 0)
 		return -1;
 	self[l] = 0;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	char *argv[] = { self, "replay", (char *)file, NULL };
 	pid_t pid = spawn_quiet(self, argv);
 	int status = 0;
 	struct rusage ru;
 	if (pid < 0 || wait4(pid, &status, 0, &ru) != pid)
 		return -1;
-	*ms = (now_s() - t0) * 1e3;
+	*ms = (bench_now_s() - t0) * 1e3;
 	*rss_kib = ru.ru_maxrss;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
@@ -263,10 +263,10 @@ static double warm_scenario(struct engines *es, const entryemu_scenario *s, int 
 	if (entryemu_binding_run(b, r) == 0 &&		/* translated once */
 	    entryemu_binding_check(b, r, report, sizeof(report)) == 0) {
 		for (int k = 0; k < batches; k++) {
-			double t0 = now_s();
+			double t0 = bench_now_s();
 			for (long j = 0; j < each; j++)
 				entryemu_binding_run(b, r);
-			per[k] = (now_s() - t0) / (double)each;
+			per[k] = (bench_now_s() - t0) / (double)each;
 		}
 		if (entryemu_binding_check(b, r, report, sizeof(report)) == 0)
 			t = bench_median(per, batches) * 1e6;

@@ -14,6 +14,19 @@
 /* The median of n values; sorts them in place. */
 double bench_median(double *t, int n);
 
+/* The monotonic clock, in seconds. */
+double bench_now_s(void);
+
+/*
+ * uc_mmio_map callbacks serving a 4 KiB page of host bytes (data), as
+ * the library serves the kernel stack's top page: accesses of at most 8
+ * bytes within it.
+ */
+struct uc_struct;
+uint64_t bench_served_read(struct uc_struct *uc, uint64_t off, unsigned size, void *data);
+void bench_served_write(struct uc_struct *uc, uint64_t off, unsigned size, uint64_t v,
+			void *data);
+
 /* bench_floor.c: plain Unicorn on a straight line of insns instructions,
  * stores of them pushes; microseconds per run, or -1. */
 double bench_floor_us(unsigned insns, unsigned stores, long runs, int served);

@@ -12,7 +12,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unicorn/unicorn.h>
 
 #define FLOOR_CODE	0x00100000u
@@ -20,22 +19,25 @@
 
 static uint8_t served_stack[0x1000];
 
-static uint64_t served_read(uc_engine *uc, uint64_t off, unsigned size, void *data)
+/*
+ * uc_mmio_map callbacks over a 4 KiB page of host bytes (data), as the
+ * library serves the kernel stack's top page; accesses of at most 8 bytes
+ * within the page.  Shared with bench_floor_code.c.
+ */
+uint64_t bench_served_read(uc_engine *uc, uint64_t off, unsigned size, void *data)
 {
 	(void)uc;
-	(void)data;
 	uint64_t v = 0;
-	if (size <= sizeof(v) && off + size <= sizeof(served_stack))
-		memcpy(&v, served_stack + off, size);
+	if (size <= sizeof(v) && off < 0x1000 && size <= 0x1000 - off)
+		memcpy(&v, (const uint8_t *)data + off, size);
 	return v;
 }
 
-static void served_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *data)
+void bench_served_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *data)
 {
 	(void)uc;
-	(void)data;
-	if (size <= sizeof(v) && off + size <= sizeof(served_stack))
-		memcpy(served_stack + off, &v, size);
+	if (size <= sizeof(v) && off < 0x1000 && size <= 0x1000 - off)
+		memcpy((uint8_t *)data + off, &v, size);
 }
 
 static void stop_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
@@ -44,13 +46,6 @@ static void stop_hook(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 	(void)size;
 	(void)data;
 	uc_emu_stop(uc);
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 double bench_floor_us(unsigned insns, unsigned stores, long runs, int served)
@@ -70,8 +65,8 @@ double bench_floor_us(unsigned insns, unsigned stores, long runs, int served)
 	double us = -1;
 	uc_hook h;
 	if (uc_mem_map(uc, FLOOR_CODE, 0x2000, UC_PROT_ALL) == UC_ERR_OK &&
-	    (served ? uc_mmio_map(uc, FLOOR_STACK - 0x1000, 0x1000, served_read, NULL,
-				  served_write, NULL)
+	    (served ? uc_mmio_map(uc, FLOOR_STACK - 0x1000, 0x1000, bench_served_read,
+				  served_stack, bench_served_write, served_stack)
 		    : uc_mem_map(uc, FLOOR_STACK - 0x1000, 0x1000, UC_PROT_READ | UC_PROT_WRITE)) ==
 		    UC_ERR_OK &&
 	    uc_mem_write(uc, FLOOR_CODE, code, n + 1) == UC_ERR_OK &&
@@ -85,12 +80,12 @@ double bench_floor_us(unsigned insns, unsigned stores, long runs, int served)
 		double per[BENCH_BATCHES];
 		long each = runs / BENCH_BATCHES > 0 ? runs / BENCH_BATCHES : 1;
 		for (int b = 0; b < BENCH_BATCHES; b++) {
-			double t0 = now_s();
+			double t0 = bench_now_s();
 			for (long i = 0; i < each; i++) {
 				uc_reg_write(uc, UC_X86_REG_ESP, &esp);
 				uc_emu_start(uc, FLOOR_CODE, 0, 0, 0);
 			}
-			per[b] = (now_s() - t0) / (double)each;
+			per[b] = (bench_now_s() - t0) / (double)each;
 		}
 		us = bench_median(per, BENCH_BATCHES) * 1e6;
 	}

@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unicorn/unicorn.h>
 
 #define PAGE 0x1000u
@@ -57,13 +56,6 @@ struct floor {
 	uint32_t trace[TRACE_MAX];
 	size_t ntrace;
 };
-
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* CPL 3 -> CPL 0 through an IDT gate, SDM vol. 3A 6.12.1 */
 static void deliver(uc_engine *uc, uint32_t intno, void *data)
@@ -112,23 +104,6 @@ static void record(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 	f->ntrace++;
 }
 
-/* guest accesses to the served stack page (at most 8 bytes, within it) */
-static uint64_t served_read(uc_engine *uc, uint64_t off, unsigned size, void *data)
-{
-	(void)uc;
-	uint64_t v = 0;
-	if (size <= sizeof(v) && off + size <= PAGE)
-		memcpy(&v, (uint8_t *)data + off, size);
-	return v;
-}
-
-static void served_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *data)
-{
-	(void)uc;
-	if (size <= sizeof(v) && off + size <= PAGE)
-		memcpy((uint8_t *)data + off, &v, size);
-}
-
 /* host bytes b as guest [a, end): RAM, but for the stack page if served */
 static int map_range(struct floor *f, uint8_t *b, uint64_t a, uint64_t end)
 {
@@ -137,7 +112,7 @@ static int map_range(struct floor *f, uint8_t *b, uint64_t a, uint64_t end)
 		return -1;
 	if (top == end)
 		return 0;
-	if (uc_mmio_map(f->uc, top, PAGE, served_read, b + (top - a), served_write,
+	if (uc_mmio_map(f->uc, top, PAGE, bench_served_read, b + (top - a), bench_served_write,
 			b + (top - a)) != UC_ERR_OK)
 		return -1;
 	return top + PAGE < end ? map_range(f, b + (top + PAGE - a), top + PAGE, end) : 0;
@@ -316,10 +291,10 @@ double bench_floor_code_us(entryemu *m, const uint8_t *code, size_t code_len, lo
 	double per[BENCH_BATCHES];
 	long each = runs / BENCH_BATCHES > 0 ? runs / BENCH_BATCHES : 1;
 	for (int b = 0; b < BENCH_BATCHES; b++) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		for (long i = 0; i < each; i++)
 			run_once(f);
-		per[b] = (now_s() - t0) / (double)each;
+		per[b] = (bench_now_s() - t0) / (double)each;
 	}
 	us = f->bad_vector ? -1 : bench_median(per, BENCH_BATCHES) * 1e6;
 	if (us < 0)
