@@ -168,6 +168,11 @@ expect2 "operand for list" "entryemu list: takes no FILE: 'extra'" list extra
 expect2 "out not a directory" "entryemu explore: --out $good: not a directory" explore --out "$good" "$good"
 expect2 "out unreachable" "entryemu explore: --out /proc/none/x: No such file or directory" \
 	explore --out /proc/none/x "$good"
+# explore --known with a place that is not there, or none
+expect2 "known place missing" "entryemu explore: --known: no place 'nowhere'" \
+	explore --known lockdep@nowhere "$good"
+expect2 "known place empty" "entryemu explore: --known: lockdep@: give a place" \
+	explore --known lockdep@ "$good"
 # disasm of an address with nothing mapped
 expect2 "disasm unmapped" "entryemu disasm: 0x12345678: nothing is mapped at 0x12345678" \
 	disasm 0x12345678

@@ -81,6 +81,34 @@ static void progress(const char *what, unsigned long done, unsigned long total)
 }
 
 /*
+ * --known: whole checkers (lockdep), or one checker's finding where it is
+ * seen (lockdep@work_notifysig+0x13: the address a report prints after
+ * "at"), its place looked up on each image.
+ */
+#define KNOWN_PLACES 16
+struct known {
+	unsigned bits;
+	int unresolved;			/* a place missing on an image: stop */
+	unsigned n;
+	struct {
+		unsigned check;
+		char place[96];
+		uint32_t addr;		/* on the image being explored */
+	} at[KNOWN_PLACES];
+};
+
+/* Is f one --known names: its checker, or its checker at its place? */
+static int is_known(const struct known *k, const struct entryemu_finding *f)
+{
+	if (f->check & k->bits)
+		return 1;
+	for (unsigned i = 0; i < k->n; i++)
+		if (k->at[i].check == f->check && k->at[i].addr == f->eip)
+			return 1;
+	return 0;
+}
+
+/*
  * A finding's kind: its text up to the registers (the first ';'), with
  * each number that is not a symbol's offset (a value, an address on the
  * stack) written 0x#, so that one kind seen at other depths is one.
@@ -107,14 +135,14 @@ static void kind_of(const char *text, const char *mark, char *out, size_t len)
  * variant: a finding's text up to its registers, marked "known:" when
  * only --known let it pass (the scenario does not expect that checker).
  */
-static void count_kinds(const entryemu_result *r, unsigned expected, unsigned known,
+static void count_kinds(const entryemu_result *r, unsigned expected, const struct known *known,
 			struct tally *t)
 {
 	char seen[8][EXPLORE_KIND_LEN];
 	unsigned nseen = 0;
 	for (size_t j = 0; j < entryemu_result_nfindings(r); j++) {
 		const struct entryemu_finding *f = entryemu_result_finding(r, j);
-		if (!(f->check & (expected | known)))
+		if (!(f->check & expected) && !is_known(known, f))
 			continue;
 		const char *mark = f->check & expected ? "" : "known: ";
 		char kind[EXPLORE_KIND_LEN];
@@ -140,7 +168,7 @@ struct image_run {
 	entryemu_result *r;
 	const struct entryemu_setup *base;
 	unsigned expected;		/* what the scenario's own run found */
-	unsigned known;			/* checkers whose findings are known (--known) */
+	const struct known *known;	/* findings that are known (--known) */
 	enum entryemu_outcome base_outcome;	/* and how it ended */
 	struct variants v;
 };
@@ -159,13 +187,26 @@ static int run_variant(struct image_run *ir, size_t k, struct tally *t)
 		return -1;
 	}
 	enum entryemu_outcome oc = entryemu_result_outcome(ir->r);
-	unsigned found = checks_found(ir->r);
-	unsigned extra = found & ~ir->expected & ~ir->known;
+	/* what the scenario's own run did not find, and --known does not name */
+	unsigned extra = 0;
+	int known = 0;
+	const struct entryemu_finding *f = NULL;
+	for (size_t j = 0; j < entryemu_result_nfindings(ir->r); j++) {
+		const struct entryemu_finding *g = entryemu_result_finding(ir->r, j);
+		if (g->check & ir->expected)
+			continue;
+		if (is_known(ir->known, g)) {
+			known = 1;
+			continue;
+		}
+		extra |= g->check;
+		f = f ? f : g;
+	}
 	/* an ending the scenario itself has (an oops it tests) is no news */
 	int bad_end = oc == ENTRYEMU_OOPS || oc == ENTRYEMU_UNSUPPORTED ||
 		      oc == ENTRYEMU_ERROR || oc == ENTRYEMU_BUDGET;
 	if (!extra && (!bad_end || oc == ir->base_outcome)) {
-		t->known += (found & ir->known & ~ir->expected) != 0;
+		t->known += known;
 		count_kinds(ir->r, ir->expected, ir->known, t);
 		return 0;
 	}
@@ -175,10 +216,6 @@ static int run_variant(struct image_run *ir, size_t k, struct tally *t)
 	t->oops += oc == ENTRYEMU_OOPS;
 	t->unsupported += oc == ENTRYEMU_UNSUPPORTED;
 	t->errors += oc == ENTRYEMU_ERROR || oc == ENTRYEMU_BUDGET;
-	const struct entryemu_finding *f = NULL;
-	for (size_t j = 0; j < entryemu_result_nfindings(ir->r) && !f; j++)
-		if (entryemu_result_finding(ir->r, j)->check & extra)
-			f = entryemu_result_finding(ir->r, j);
 	char what[256], label[128], why[512];
 	variant_describe(&ir->v, k, ir->m, what, sizeof(what), label, sizeof(label));
 	snprintf(why, sizeof(why), "explore: %s: %s", what,
@@ -279,8 +316,28 @@ static int run_all(struct image_run *ir, struct tally *t)
  * image's (entryemu_reopen: each image is explored once, and the engine's
  * set-up is most of an open), or opened when there is none.
  */
+/* A place on m: symbol, symbol+offset, or an address; 0 if none. */
+static uint32_t place_addr(entryemu *m, const char *place)
+{
+	char name[96];
+	char *end;
+	unsigned long v = strtoul(place, &end, 0);
+	if (end != place && !*end)
+		return (uint32_t)v;
+	size_t n = strcspn(place, "+");
+	if (n >= sizeof(name))
+		return 0;
+	memcpy(name, place, n);
+	name[n] = 0;
+	uint32_t a = entryemu_symbol(m, name);
+	if (!a || !place[n])
+		return a;
+	v = strtoul(place + n + 1, &end, 0);
+	return end != place + n + 1 && !*end ? a + (uint32_t)v : 0;
+}
+
 static int explore_image(const entryemu_scenario *sc, int i, const struct opts *o,
-			 unsigned known, struct tally *t, entryemu **m)
+			 struct known *known, struct tally *t, entryemu **m)
 {
 	const char *image = o->image ? o->image : entryemu_scenario_image(sc, i);
 	char err[1024];
@@ -312,6 +369,13 @@ static int explore_image(const entryemu_scenario *sc, int i, const struct opts *
 		goto out;
 	}
 	ir.expected = checks_found(ir.r);
+	for (unsigned k = 0; k < known->n; k++)
+		if (!(known->at[k].addr = place_addr(ir.m, known->at[k].place))) {
+			fprintf(stderr, "entryemu explore: --known: no place '%s' in %s\n",
+				known->at[k].place, image);
+			known->unresolved = 1;
+			goto out;
+		}
 	ir.known = known;
 	ir.base_outcome = entryemu_result_outcome(ir.r);
 	if (variants_list(&ir.v, ir.m, ir.r, ir.base->insn_budget)) {
@@ -378,12 +442,20 @@ static void summary(const struct tally *t, int json)
 		printf("%10lu  (variants of further kinds)\n", t->kinds_untold);
 }
 
-/* --known ptregs,slots: the ENTRYEMU_CHECK_* bits of the names. */
-static int parse_known(const char *list, unsigned *bits)
+/* --known ptregs,lockdep@work_notifysig+0x13: checkers, or one's finding at a place. */
+static int parse_known(const char *list, struct known *k)
 {
-	char buf[256];
+	char buf[1024];
+	if (strlen(list) >= sizeof(buf)) {
+		fprintf(stderr, "entryemu explore: --known: longer than %zu characters\n",
+			sizeof(buf) - 1);
+		return -1;
+	}
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (char *save = NULL, *n = strtok_r(buf, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+		char *place = strchr(n, '@');
+		if (place)
+			*place++ = 0;
 		unsigned b = 0;
 		for (int c = 0; c < EXPLORE_CHECKS && !b; c++)
 			if (((1u << c) & ENTRYEMU_CHECK_ALL) &&
@@ -393,7 +465,19 @@ static int parse_known(const char *list, unsigned *bits)
 			fprintf(stderr, "entryemu explore: --known: no checker '%s'\n", n);
 			return -1;
 		}
-		*bits |= b;
+		if (!place) {
+			k->bits |= b;
+			continue;
+		}
+		if (!*place || strlen(place) >= sizeof(k->at[0].place) || k->n == KNOWN_PLACES) {
+			fprintf(stderr, "entryemu explore: --known: %s@%s: %s\n", n, place,
+				k->n == KNOWN_PLACES ? "too many places" : "give a place, "
+				"symbol+offset or address");
+			return -1;
+		}
+		k->at[k->n].check = b;
+		snprintf(k->at[k->n].place, sizeof(k->at[0].place), "%s", place);
+		k->n++;
 	}
 	return 0;
 }
@@ -423,7 +507,7 @@ int cmd_explore(int argc, char **argv, const struct opts *o)
 				"FILE...\n");
 		return EXIT_BADINPUT;
 	}
-	unsigned known = 0;
+	struct known known = { 0 };
 	if (o->known && parse_known(o->known, &known))
 		return EXIT_BADINPUT;
 	if (o->out && out_dir_refused(o->out))
@@ -441,7 +525,12 @@ int cmd_explore(int argc, char **argv, const struct opts *o)
 		}
 		int n = o->image ? 1 : entryemu_scenario_nimages(sc);
 		for (int i = 0; i < n; i++) {
-			int rc = explore_image(sc, i, o, known, &t, &m);
+			int rc = explore_image(sc, i, o, &known, &t, &m);
+			if (known.unresolved) {
+				entryemu_scenario_free(sc);
+				entryemu_close(m);
+				return EXIT_BADINPUT;
+			}
 			if (rc > worst)
 				worst = rc;
 		}
