@@ -566,8 +566,11 @@ int entryemu_binding_check(const entryemu_binding *b, const entryemu_result *res
 	unsigned char *matched = calloc(nfind ? nfind : 1, 1);
 	if (!matched)
 		return ENTRYEMU_E_NOMEM;
-	for (int i = 0; i < s->nfindings; i++) {
-		const struct fixup_expect *fe = &s->findings[i];
+	/* those with a place first: a plain one must not take their finding */
+	for (int k = 0; k < 2 * s->nfindings; k++) {
+		const struct fixup_expect *fe = &s->findings[k % s->nfindings];
+		if ((k < s->nfindings) != fe->at.set)
+			continue;
 		int found = 0;
 		const struct entryemu_finding *elsewhere = NULL;
 		for (size_t j = 0; j < nfind && !found; j++) {
@@ -582,10 +585,13 @@ int entryemu_binding_check(const entryemu_binding *b, const entryemu_result *res
 		if (found)
 			continue;
 		if (elsewhere) {
-			char sym[128];
-			failf(&r, fe->at.loc, "expected a %s finding at %s (0x%08x), there was one "
-			      "at %s: %s", fe->insn, fe->at.sym ? fe->at.sym : "it", fe->at.num,
-			      entryemu_symbolize(m, elsewhere->eip, sym, sizeof(sym)),
+			char sym[128], want[160];
+			if (fe->at.sym)
+				snprintf(want, sizeof(want), "%s (0x%08x)", fe->at.sym, fe->at.num);
+			else
+				snprintf(want, sizeof(want), "0x%08x", fe->at.num);
+			failf(&r, fe->at.loc, "expected a %s finding at %s, there was one at %s: %s",
+			      fe->insn, want, entryemu_symbolize(m, elsewhere->eip, sym, sizeof(sym)),
 			      elsewhere->text);
 			/* reported here: not again as unexpected */
 			for (size_t j = 0; j < nfind; j++)
