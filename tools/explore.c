@@ -124,8 +124,8 @@ static void kind_of(const char *text, const char *mark, char *out, size_t len)
 		}
 		memcpy(out + o, "0x#", 3);
 		o += 3;
-		for (i += 2; i + 1 < n && isxdigit((unsigned char)text[i + 1]); i++)
-			;
+		for (i++; i + 1 < n && isxdigit((unsigned char)text[i + 1]); i++)
+			;			/* to the number's last digit (or the x) */
 	}
 	out[o < len ? o : len - 1] = 0;
 }
