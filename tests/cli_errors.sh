@@ -173,6 +173,8 @@ expect2 "known place missing" "entryemu explore: --known: no place 'nowhere'" \
 	explore --known lockdep@nowhere "$good"
 expect2 "known place empty" "entryemu explore: --known: lockdep@: give a place" \
 	explore --known lockdep@ "$good"
+expect2 "known words empty" "entryemu explore: --known: lockdep~: give words of the report" \
+	explore --known lockdep~ "$good"
 # disasm of an address with nothing mapped
 expect2 "disasm unmapped" "entryemu disasm: 0x12345678: nothing is mapped at 0x12345678" \
 	disasm 0x12345678

@@ -947,7 +947,7 @@ static int command_help(const char *cmd)
 			   "cold replays (of every bundled file too); name=value unit lines, the last\n"
 			   "roundtrip_rate=N round trips/s.  --verbose adds a warm_run line for every\n"
 			   "bundled scenario on every image and a cold_run line for every file.\n" },
-		{ "explore", "usage: entryemu explore [--image PATH] [--out DIR] [-j N] [--known C[@PLACE],...]\n"
+		{ "explore", "usage: entryemu explore [--image PATH] [--out DIR] [-j N] [--known C[@PLACE|~WORDS],...]\n"
 		  "                        [--json] FILE...\n"
 		  "Re-run each scenario with an IRQ and an NMI injected before every kernel\n"
 		  "instruction of its run and a debug exception after each user access (a\n"
@@ -1006,7 +1006,8 @@ static void usage(FILE *f)
 		"  --short-blocks     (replay) new user code's blocks a few instructions long\n"
 		"  --out DIR          (explore) where reproducer scenarios go\n"
 		"  --known C,C...     (explore) these checkers' findings are known, not finds;\n"
-		"                     C@PLACE: C's finding seen at PLACE only\n"
+		"                     C@PLACE: C's finding seen at PLACE only; C~WORDS: C's\n"
+		"                     findings whose report says WORDS\n"
 		"  --gdb HOST:PORT    (replay) serve each run to gdb (port 0: any free one)\n"
 		"  --syntax att|intel (trace, disasm) assembler syntax, AT&T by default\n"
 		"  -n COUNT           (disasm) instructions to show (default 32)\n"

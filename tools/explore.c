@@ -83,7 +83,8 @@ static void progress(const char *what, unsigned long done, unsigned long total)
 /*
  * --known: whole checkers (lockdep), or one checker's finding where it is
  * seen (lockdep@work_notifysig+0x13: the address a report prints after
- * "at"), its place looked up on each image.
+ * "at"), its place looked up on each image, or whose report says
+ * something (lockdep~by the call at ret_from_exception+0x9).
  */
 #define KNOWN_PLACES 16
 struct known {
@@ -92,6 +93,7 @@ struct known {
 	unsigned n;
 	struct {
 		unsigned check;
+		int text;		/* place is words of the report, not a place */
 		char place[96];
 		uint32_t addr;		/* on the image being explored */
 	} at[KNOWN_PLACES];
@@ -103,7 +105,9 @@ static int is_known(const struct known *k, const struct entryemu_finding *f)
 	if (f->check & k->bits)
 		return 1;
 	for (unsigned i = 0; i < k->n; i++)
-		if (k->at[i].check == f->check && k->at[i].addr == f->eip)
+		if (k->at[i].check == f->check &&
+		    (k->at[i].text ? strstr(f->text, k->at[i].place) != NULL
+				   : k->at[i].addr == f->eip))
 			return 1;
 	return 0;
 }
@@ -370,7 +374,8 @@ static int explore_image(const entryemu_scenario *sc, int i, const struct opts *
 	}
 	ir.expected = checks_found(ir.r);
 	for (unsigned k = 0; k < known->n; k++)
-		if (!(known->at[k].addr = place_addr(ir.m, known->at[k].place))) {
+		if (!known->at[k].text &&
+		    !(known->at[k].addr = place_addr(ir.m, known->at[k].place))) {
 			fprintf(stderr, "entryemu explore: --known: no place '%s' in %s\n",
 				known->at[k].place, image);
 			known->unresolved = 1;
@@ -453,9 +458,12 @@ static int parse_known(const char *list, struct known *k)
 	}
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (char *save = NULL, *n = strtok_r(buf, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
-		char *place = strchr(n, '@');
-		if (place)
+		char *place = n + strcspn(n, "@~");
+		int text = *place == '~';
+		if (*place)
 			*place++ = 0;
+		else
+			place = NULL;
 		unsigned b = 0;
 		for (int c = 0; c < EXPLORE_CHECKS && !b; c++)
 			if (((1u << c) & ENTRYEMU_CHECK_ALL) &&
@@ -470,12 +478,14 @@ static int parse_known(const char *list, struct known *k)
 			continue;
 		}
 		if (!*place || strlen(place) >= sizeof(k->at[0].place) || k->n == KNOWN_PLACES) {
-			fprintf(stderr, "entryemu explore: --known: %s@%s: %s\n", n, place,
-				k->n == KNOWN_PLACES ? "too many places" : "give a place, "
-				"symbol+offset or address");
+			fprintf(stderr, "entryemu explore: --known: %s%c%s: %s\n", n,
+				text ? '~' : '@', place, k->n == KNOWN_PLACES ? "too many places" :
+				text ? "give words of the report" :
+				"give a place, symbol+offset or address");
 			return -1;
 		}
 		k->at[k->n].check = b;
+		k->at[k->n].text = text;
 		snprintf(k->at[k->n].place, sizeof(k->at[0].place), "%s", place);
 		k->n++;
 	}
