@@ -35,13 +35,6 @@
 #define FLOOR_BOOT 0x00301000u
 #define TRACE_MAX  4096
 
-/* EFLAGS bits an interrupt or trap gate clears (SDM vol. 3A 6.12.1.3) */
-#define FL_TF 0x00000100u
-#define FL_IF 0x00000200u
-#define FL_NT 0x00004000u
-#define FL_RF 0x00010000u
-#define FL_VM 0x00020000u
-
 struct floor {
 	uc_engine *uc;
 	uint8_t *bufs[256];		/* host copies of the library's memory */
@@ -79,7 +72,10 @@ static void deliver(uc_engine *uc, uint32_t intno, void *data)
 	uc_reg_read(uc, UC_X86_REG_CR0, &cr0);
 	uint32_t real = cr0 & ~1u, null = 0, ss = ENTRYEMU_KERNEL_DS, esp = f->esp0 - 20;
 	uint32_t cs = f->gate_cs, eip = f->gate_eip;
-	uint32_t fl = v[2] & ~(FL_TF | FL_VM | FL_RF | FL_NT) & ~(f->gate_clears_if ? FL_IF : 0);
+	/* the bits an interrupt or trap gate clears (SDM vol. 3A 6.12.1.3) */
+	uint32_t fl = v[2] & ~(ENTRYEMU_EFLAGS_TF | ENTRYEMU_EFLAGS_VM | ENTRYEMU_EFLAGS_RF |
+			       ENTRYEMU_EFLAGS_NT) &
+		      ~(f->gate_clears_if ? ENTRYEMU_EFLAGS_IF : 0u);
 	int wid[8] = { UC_X86_REG_CR0, UC_X86_REG_SS, UC_X86_REG_CR0, UC_X86_REG_SS,
 		       UC_X86_REG_ESP, UC_X86_REG_CS, UC_X86_REG_EFLAGS, UC_X86_REG_EIP };
 	void *wv[8] = { &real, &null, &cr0, &ss, &esp, &cs, &fl, &eip };
@@ -194,8 +190,22 @@ static int boot(struct floor *f, entryemu *m, char *why, size_t len)
 	int wid[8] = { UC_X86_REG_CR0, UC_X86_REG_SS, UC_X86_REG_CR0, UC_X86_REG_SS,
 		       UC_X86_REG_CS, UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_ESP };
 	void *wv[8] = { &real, &null, &cr0, &kss, &kcs, &uds, &uds, &esp };
-	if (uc_reg_write_batch(f->uc, wid, wv, 8) != UC_ERR_OK ||
-	    uc_emu_start(f->uc, FLOOR_BOOT, ENTRYEMU_USER_CODE, 0, 0) != UC_ERR_OK) {
+	/*
+	 * A stop hook on the user code's first instruction, removed after
+	 * (which drops the block it was translated into), rather than an
+	 * `until': a start with one drops translated code.
+	 */
+	uc_hook h;
+	uc_err u = UC_ERR_HOOK;
+	if (uc_reg_write_batch(f->uc, wid, wv, 8) == UC_ERR_OK &&
+	    uc_hook_add(f->uc, &h, UC_HOOK_CODE, (void *)stop, NULL, ENTRYEMU_USER_CODE,
+			ENTRYEMU_USER_CODE) == UC_ERR_OK) {
+		u = uc_emu_start(f->uc, FLOOR_BOOT, 0, 0, 0);
+		uc_hook_del(f->uc, h);
+	}
+	uint32_t eip = 0;
+	uc_reg_read(f->uc, UC_X86_REG_EIP, &eip);
+	if (u != UC_ERR_OK || eip != ENTRYEMU_USER_CODE) {
 		snprintf(why, len, "cannot reach ring 3");
 		return -1;
 	}
