@@ -31,6 +31,8 @@ int machine_reset(struct entryemu *m, const struct entryemu_setup *setup);
 /* ... then its user state (for a run that starts in user code). */
 int machine_load_user(struct entryemu *m, const struct entryemu_setup *setup);
 int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs);
+int machine_enter_ring0_at(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs,
+			   uint32_t eflags, uint32_t eip);
 void machine_read_regs(struct entryemu *m, struct entryemu_regs *r);
 int machine_cpl(struct entryemu *m);
 uint32_t machine_cs_base(struct entryemu *m);
@@ -52,7 +54,7 @@ uint32_t machine_ti_flags(struct entryemu *m);
 void machine_set_ti_flags(struct entryemu *m, uint32_t flags);
 /* End the run in progress (the first reason counts) and stop the engine. */
 void machine_stop(struct entryemu *m, enum entryemu_outcome o, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4), cold));
 static inline int machine_stopping(const struct entryemu *m)
 {
 	return !m->halt || m->halt->stopping;

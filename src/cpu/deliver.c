@@ -104,7 +104,8 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 	if (d.new_cpl < d.cpl) {
 		if (d.vm86)	/* leave vm86 first, or the real-mode trick lands in CPL 3 */
 			machine_set_reg(m, ER_EFLAGS, d.new_eflags);
-		if (machine_enter_ring0(m, d.new_ss, d.new_esp, d.new_cs)) {
+		if (machine_enter_ring0_at(m, d.new_ss, d.new_esp, d.new_cs, d.new_eflags,
+					   d.new_eip)) {
 			snprintf(why, whylen, "the emulator refused SS=0x%04x CS=0x%04x",
 				 d.new_ss, d.new_cs);
 			return BROKEN;
@@ -121,9 +122,9 @@ static enum delivered deliver(struct entryemu *m, const struct event *ev,
 		machine_set_reg(m, ER_ESP, d.new_esp);
 		if (d.new_cs != cpu.cs)
 			engine_set_reg(m->eng, ER_CS, d.new_cs);
+		machine_set_reg(m, ER_EFLAGS, d.new_eflags);
+		machine_set_reg(m, ER_EIP, d.new_eip);
 	}
-	machine_set_reg(m, ER_EFLAGS, d.new_eflags);
-	machine_set_reg(m, ER_EIP, d.new_eip);
 	out.u.delivered.rec.to_cpl = d.new_cpl;
 	emit(m, &out, ev, d.cpl, d.new_eip, d.frame);
 	return DELIVERED;
@@ -585,13 +586,13 @@ static void deliver_sysenter(struct entryemu *m)
 		memcpy(out.u.delivered.hw, hw, sizeof(hw));
 		out.u.delivered.esp0 = esp0;
 	}
-	if (machine_enter_ring0(m, (uint16_t)(sel + 8), (uint32_t)esp, sel)) {
+	if (machine_enter_ring0_at(m, (uint16_t)(sel + 8), (uint32_t)esp, sel,
+				   eflags & ~(ENTRYEMU_EFLAGS_VM | ENTRYEMU_EFLAGS_IF |
+					      ENTRYEMU_EFLAGS_RF),
+				   (uint32_t)eip - len)) {
 		machine_stop(m, ENTRYEMU_ERROR, "the emulator refused the sysenter selectors");
 		return;
 	}
-	machine_set_reg(m, ER_EFLAGS, eflags & ~(ENTRYEMU_EFLAGS_VM |
-		ENTRYEMU_EFLAGS_IF | ENTRYEMU_EFLAGS_RF));
-	machine_set_reg(m, ER_EIP, (uint32_t)eip - len);
 	if (cpl == 3)
 		m->cpu->in_kernel = 1;
 	struct event ev = { .vector = ENTRYEMU_EVENT_SYSENTER, .software = 1,

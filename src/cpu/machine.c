@@ -462,17 +462,26 @@ static int set_table(struct entryemu *m, enum engine_table t, uint16_t sel, uint
  * from SS.DPL), after which the kernel selectors load with their normal
  * checks.  Used by the boot and by event delivery.
  */
+static int enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs,
+		       uint32_t eflags, uint32_t eip, int n)
+{
+	static const enum engine_reg ids[] = { ER_CR0, ER_SS, ER_CR0, ER_SS, ER_ESP, ER_CS,
+					       ER_EFLAGS, ER_EIP };
+	uint32_t cr0 = engine_reg(m->eng, ER_CR0);
+	const uint32_t vals[] = { cr0 & ~1u, 0, cr0, ss, esp, cs, eflags, eip };
+	return engine_set_regs(m->eng, ids, vals, n);
+}
+
 int machine_enter_ring0(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs)
 {
-	struct engine *e = m->eng;
-	uint32_t cr0 = engine_reg(e, ER_CR0);
-	if (engine_set_reg(e, ER_CR0, cr0 & ~1u) || engine_set_reg(e, ER_SS, 0) ||
-	    engine_set_reg(e, ER_CR0, cr0))
-		return -1;
-	if (engine_set_reg(e, ER_SS, ss) || engine_set_reg(e, ER_ESP, esp) ||
-	    engine_set_reg(e, ER_CS, cs))
-		return -1;
-	return 0;
+	return enter_ring0(m, ss, esp, cs, 0, 0, 6);
+}
+
+/* The same, and EFLAGS and EIP after it, in the one call to the engine an event needs. */
+int machine_enter_ring0_at(struct entryemu *m, uint16_t ss, uint32_t esp, uint16_t cs,
+			   uint32_t eflags, uint32_t eip)
+{
+	return enter_ring0(m, ss, esp, cs, eflags, eip, 8);
 }
 
 /*

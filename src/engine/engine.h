@@ -83,7 +83,7 @@ uint32_t engine_reg(struct engine *e, enum engine_reg r);
 int engine_set_reg(struct engine *e, enum engine_reg r, uint32_t v);
 /* n registers in one call each way */
 void engine_regs(struct engine *e, const enum engine_reg *ids, uint32_t *vals, int n);
-void engine_set_regs(struct engine *e, const enum engine_reg *ids, const uint32_t *vals, int n);
+int engine_set_regs(struct engine *e, const enum engine_reg *ids, const uint32_t *vals, int n);
 int engine_table(struct engine *e, enum engine_table t, struct engine_table_reg *out);
 /* All four at once, indexed by enum engine_table. */
 int engine_tables(struct engine *e, struct engine_table_reg out[4]);

@@ -188,7 +188,8 @@ void engine_regs(struct engine *e, const enum engine_reg *ids, uint32_t *vals, i
 	uc_reg_read_batch(e->uc, uids, ptrs, n);
 }
 
-void engine_set_regs(struct engine *e, const enum engine_reg *ids, const uint32_t *vals, int n)
+/* In order, as one call to the engine; -1 if it refused one (the rest are not written). */
+int engine_set_regs(struct engine *e, const enum engine_reg *ids, const uint32_t *vals, int n)
 {
 	int uids[ER_COUNT];
 	void *ptrs[ER_COUNT];
@@ -199,7 +200,7 @@ void engine_set_regs(struct engine *e, const enum engine_reg *ids, const uint32_
 		ptrs[i] = (void *)&vals[i];
 		e->stops += ids[i] == ER_EIP;
 	}
-	uc_reg_write_batch(e->uc, uids, ptrs, n);
+	return uc_reg_write_batch(e->uc, uids, ptrs, n) == UC_ERR_OK ? 0 : -1;
 }
 
 static const int table_ids[] = {
