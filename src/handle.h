@@ -364,10 +364,10 @@ struct entryemu {
 
 /* base/error.c: the handle's last error, for entryemu_last_error() */
 void machine_set_error(struct entryemu *m, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3), cold));
 /* An error about one setup field ("user.gs"): entryemu_last_error_field(). */
 void machine_field_error(struct entryemu *m, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4), cold));
 
 /* Phase timers, active with ENTRYEMU_RUN_PROFILE only. */
 #include <time.h>

@@ -91,7 +91,7 @@ static void vfinding(struct checks *k, enum entryemu_check c, uint32_t eip,
 
 /* A finding at eip, with the CPU's registers as they are now. */
 static void finding(struct checks *k, enum entryemu_check c, uint32_t eip,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5), cold));
 static void finding(struct checks *k, enum entryemu_check c, uint32_t eip,
 		    const char *fmt, ...)
 {

@@ -73,7 +73,7 @@ void checks_observe(void *ctx, const struct run_event *ev);
 int checks_image(struct entryemu *m);
 /* A finding at eip, with the CPU's registers as they are now. */
 void checks_finding(struct checks *k, enum entryemu_check c, uint32_t eip,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5), cold));
 
 /*
  * Has c reported at insn this run?  If not, note that it now does: a
