@@ -38,6 +38,15 @@ double bench_floor_us(unsigned insns, unsigned stores, long runs, int served);
  * it; microseconds per run, or -1 with why. */
 double bench_floor_code_us(entryemu *m, const uint8_t *code, size_t code_len, long runs,
 			   int served, size_t *insns, char *why, size_t whylen);
+/* The same in parts, to time it in turn with something else: the floor
+ * made, checked and run warmup times (NULL with why); seconds per run of
+ * a batch of runs (-1: a run went wrong); the floor gone. */
+struct floor;
+struct floor *bench_floor_code_open(entryemu *m, const uint8_t *code, size_t code_len,
+				    long warmup, int served, size_t *insns, char *why,
+				    size_t whylen);
+double bench_floor_code_batch(struct floor *f, long runs);
+void bench_floor_code_close(struct floor *f);
 
 /* bench_qemu.c: the median wall time of booting kernel (a multiboot ELF
  * that makes one ring-3 int $0x80 round trip) in qemu-system-i386, in

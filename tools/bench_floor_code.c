@@ -251,14 +251,26 @@ static int same_path(struct floor *f, const uint32_t *lib, size_t nlib, uint32_t
 	return 0;
 }
 
-double bench_floor_code_us(entryemu *m, const uint8_t *code, size_t code_len, long runs,
-			   int served, size_t *insns, char *why, size_t whylen)
+static void floor_free(struct floor *f)
+{
+	if (!f)
+		return;
+	if (f->uc)
+		uc_close(f->uc);
+	for (int i = 0; i < f->nbufs; i++)
+		free(f->bufs[i]);
+	free(f);
+}
+
+struct floor *bench_floor_code_open(entryemu *m, const uint8_t *code, size_t code_len,
+				    long warmup, int served, size_t *insns, char *why,
+				    size_t whylen)
 {
 	why[0] = 0;
 	*insns = 0;
 	struct floor *f = calloc(1, sizeof(*f));
 	entryemu_result *r = NULL;
-	double us = -1;
+	int ok = 0;
 	if (!f || entryemu_result_new(&r)) {
 		snprintf(why, whylen, "out of memory");
 		goto out;
@@ -283,6 +295,7 @@ double bench_floor_code_us(entryemu *m, const uint8_t *code, size_t code_len, lo
 	uc_hook hint, hstop;
 	uint32_t end = ENTRYEMU_USER_CODE + (uint32_t)code_len;
 	if (uc_open(UC_ARCH_X86, UC_MODE_32, &f->uc) != UC_ERR_OK) {
+		f->uc = NULL;
 		snprintf(why, whylen, "uc_open failed");
 		goto out;
 	}
@@ -296,27 +309,50 @@ double bench_floor_code_us(entryemu *m, const uint8_t *code, size_t code_len, lo
 	if (same_path(f, lib, nlib, end, why, whylen))
 		goto out;
 	*insns = f->ntrace;
-	for (long i = 0; i < runs / 10 + 10; i++)	/* translated once */
+	for (long i = 0; i < warmup; i++)	/* translated once */
 		run_once(f);
-	double per[BENCH_BATCHES];
-	long each = runs / BENCH_BATCHES > 0 ? runs / BENCH_BATCHES : 1;
-	for (int b = 0; b < BENCH_BATCHES; b++) {
-		double t0 = bench_now_s();
-		for (long i = 0; i < each; i++)
-			run_once(f);
-		per[b] = (bench_now_s() - t0) / (double)each;
-	}
-	us = f->bad_vector ? -1 : bench_median(per, BENCH_BATCHES) * 1e6;
-	if (us < 0)
+	ok = !f->bad_vector;
+	if (!ok)
 		snprintf(why, whylen, "an INT other than 0x80 was raised");
 out:
-	if (f) {
-		if (f->uc)
-			uc_close(f->uc);
-		for (int i = 0; i < f->nbufs; i++)
-			free(f->bufs[i]);
-	}
-	free(f);
 	entryemu_result_free(r);
+	if (!ok) {
+		floor_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+double bench_floor_code_batch(struct floor *f, long runs)
+{
+	double t0 = bench_now_s();
+	for (long i = 0; i < runs; i++)
+		run_once(f);
+	double t = (bench_now_s() - t0) / (double)(runs > 0 ? runs : 1);
+	return f->bad_vector ? -1 : t;
+}
+
+void bench_floor_code_close(struct floor *f)
+{
+	floor_free(f);
+}
+
+double bench_floor_code_us(entryemu *m, const uint8_t *code, size_t code_len, long runs,
+			   int served, size_t *insns, char *why, size_t whylen)
+{
+	struct floor *f = bench_floor_code_open(m, code, code_len, runs / 10 + 10, served, insns,
+						why, whylen);
+	if (!f)
+		return -1;
+	double per[BENCH_BATCHES];
+	long each = runs / BENCH_BATCHES > 0 ? runs / BENCH_BATCHES : 1;
+	for (int b = 0; b < BENCH_BATCHES; b++)
+		per[b] = bench_floor_code_batch(f, each);
+	double us = bench_median(per, BENCH_BATCHES) * 1e6;
+	if (f->bad_vector) {
+		us = -1;
+		snprintf(why, whylen, "an INT other than 0x80 was raised");
+	}
+	bench_floor_code_close(f);
 	return us;
 }
