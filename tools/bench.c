@@ -437,22 +437,27 @@ static double paired_ratio(entryemu *m, entryemu_result *r, long n, char *why, s
 	struct entryemu_setup s = { .code = int80_getpid, .code_len = sizeof(int80_getpid) };
 	double ratio[BENCH_BATCHES];
 	long each = n / BENCH_BATCHES > 0 ? n / BENCH_BATCHES : 1;
-	int bad = 0;
-	for (int b = 0; b < BENCH_BATCHES && !bad; b++) {
+	for (int b = 0; b < BENCH_BATCHES; b++) {
 		double t0 = bench_now_s();
 		for (long i = 0; i < each; i++)
 			entryemu_run(m, &s, r);
 		double lib = (bench_now_s() - t0) / (double)each;
-		bad = entryemu_result_outcome(r) != ENTRYEMU_DONE;
+		if (entryemu_result_outcome(r) != ENTRYEMU_DONE) {
+			snprintf(why, len, "a warm run of the pairs ended %s: %s",
+				 entryemu_outcome_name(entryemu_result_outcome(r)),
+				 entryemu_result_message(r));
+			bench_floor_code_close(f);
+			return -1;
+		}
 		double fl = bench_floor_code_batch(f, each);
-		bad |= fl <= 0;
-		ratio[b] = bad ? 0 : lib / fl;
+		if (fl <= 0) {
+			snprintf(why, len, "the floor's run of the pairs raised an INT other than 0x80");
+			bench_floor_code_close(f);
+			return -1;
+		}
+		ratio[b] = lib / fl;
 	}
 	bench_floor_code_close(f);
-	if (bad) {
-		snprintf(why, len, "a run of the pair did not come back to ring 3");
-		return -1;
-	}
 	return bench_median(ratio, BENCH_BATCHES);
 }
 
