@@ -78,6 +78,16 @@ static int warm_done(const entryemu_result *r, struct warm *w)
 	return -1;
 }
 
+/* Seconds per run of a batch of each warm runs of s. */
+static double run_batch_s(entryemu *m, const struct entryemu_setup *s, entryemu_result *r,
+			  long each)
+{
+	double t0 = bench_now_s();
+	for (long i = 0; i < each; i++)
+		entryemu_run(m, s, r);
+	return (bench_now_s() - t0) / (double)each;
+}
+
 static int warm_runs(entryemu *m, entryemu_result *r, const uint8_t *code, size_t len,
 		     const struct entryemu_desc_edit *edit, long n, struct warm *w)
 {
@@ -117,10 +127,7 @@ static int warm_runs(entryemu *m, entryemu_result *r, const uint8_t *code, size_
 	double per_run[BATCHES];
 	long each = n / BATCHES > 0 ? n / BATCHES : 1;
 	for (int b = 0; b < BATCHES; b++) {
-		double t0 = bench_now_s();
-		for (long i = 0; i < each; i++)
-			entryemu_run(m, &s, r);
-		per_run[b] = (bench_now_s() - t0) / (double)each;
+		per_run[b] = run_batch_s(m, &s, r, each);
 		if (warm_done(r, w))
 			return -1;
 		if (entryemu_result_nfindings(r) != w->findings) {
@@ -438,10 +445,7 @@ static double paired_ratio(entryemu *m, entryemu_result *r, long n, char *why, s
 	double ratio[BENCH_BATCHES];
 	long each = n / BENCH_BATCHES > 0 ? n / BENCH_BATCHES : 1;
 	for (int b = 0; b < BENCH_BATCHES; b++) {
-		double t0 = bench_now_s();
-		for (long i = 0; i < each; i++)
-			entryemu_run(m, &s, r);
-		double lib = (bench_now_s() - t0) / (double)each;
+		double lib = run_batch_s(m, &s, r, each);
 		if (entryemu_result_outcome(r) != ENTRYEMU_DONE) {
 			snprintf(why, len, "a warm run of the pairs ended %s: %s",
 				 entryemu_outcome_name(entryemu_result_outcome(r)),
