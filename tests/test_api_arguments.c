@@ -163,6 +163,13 @@ static void scenario_bad_values(void)
 	CHILD_CHECK(entryemu_scenario_locate(s, NULL, err, sizeof(err)) == NULL);
 	CHILD_CHECK(entryemu_scenario_locate(s, "user.gs", NULL, 0) == NULL);
 	CHILD_CHECK(entryemu_scenario_locate(s, "no.such.field", err, sizeof(err)) == NULL);
+	/* the file's line 5 is "image: [post, pre, pda, fs]": pre at column 15 */
+	char want[4200];
+	snprintf(want, sizeof(want), "%s:5:15", scenario_path());
+	CHILD_CHECK(entryemu_scenario_locate(s, "image[1]", err, sizeof(err)) != NULL);
+	CHILD_CHECK(strcmp(err, want) == 0);
+	CHILD_CHECK(entryemu_scenario_locate(s, "image[4]", err, sizeof(err)) == NULL);
+	CHILD_CHECK(entryemu_scenario_locate(s, "image[-1]", err, sizeof(err)) == NULL);
 
 	entryemu *m = open_image(ENTRYEMU_POST_PATCH);
 	entryemu_binding *b = NULL;

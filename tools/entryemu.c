@@ -96,7 +96,14 @@ struct machines {
 	int once;			/* each image is needed once */
 };
 
-static entryemu *machine_for(struct machines *ms, const char *path)
+/*
+ * The machine for the image at path, opened if need be.  One that does
+ * not open is reported on stderr, after where (the scenario's
+ * "FILE:LINE:COL" that names the image) or "entryemu", and the report
+ * is left in why if given.
+ */
+static entryemu *machine_for_at(struct machines *ms, const char *path, const char *where,
+				char *why, size_t whylen)
 {
 	for (int i = 0; i < ms->n; i++)
 		if (!strcmp(ms->e[i].path, path))
@@ -127,7 +134,12 @@ static entryemu *machine_for(struct machines *ms, const char *path)
 		}
 	}
 	if (rc) {
-		fprintf(stderr, "entryemu: %s: %s\n", entryemu_strerror(rc), err[0] ? err : path);
+		char msg[2200];
+		snprintf(msg, sizeof(msg), "%s: %s: %s", where ? where : "entryemu",
+			 entryemu_strerror(rc), err[0] ? err : path);
+		fprintf(stderr, "%s\n", msg);
+		if (why)
+			snprintf(why, whylen, "%s", msg);
 		return NULL;
 	}
 	if (ms->n == MACHINES_KEPT) {
@@ -140,6 +152,11 @@ static entryemu *machine_for(struct machines *ms, const char *path)
 	ms->e[ms->n].m = m;
 	ms->n++;
 	return m;
+}
+
+static entryemu *machine_for(struct machines *ms, const char *path)
+{
+	return machine_for_at(ms, path, NULL, NULL, 0);
 }
 
 static void machines_close(struct machines *ms)
@@ -611,13 +628,40 @@ static const char *image_name_of(const entryemu_scenario *s, const char *image)
 
 /* Run scenario s on one image into r; returns its exit status. */
 static int replay_on(struct machines *ms, entryemu_result *r, const entryemu_scenario *s,
-		     const char *path, const char *image, const char *label,
+		     const char *path, const char *image, int image_index, const char *label,
 		     const struct opts *o, int details, int table)
 {
-	char err[1024];
-	entryemu *m = machine_for(ms, image);
-	if (!m)
+	char err[2200], where[1024], field[32];
+	/* an image the scenario names: the report points at the name */
+	snprintf(field, sizeof(field), "image[%d]", image_index);
+	const char *at = image_index >= 0 ?
+			 entryemu_scenario_locate(s, field, where, sizeof(where)) : NULL;
+	entryemu *m;
+	const char *name = image_index >= 0 ? entryemu_scenario_image_name(s, image_index) : NULL;
+	struct stat st;
+	if (name && !strchr(name, '/') && stat(image, &st) != 0) {
+		/* a bare name is an image of the image directory */
+		static const char *const bundled[] = { "post", "pre", "pda", "fs", "post-preempt" };
+		int known = 0;
+		for (size_t k = 0; k < sizeof(bundled) / sizeof(bundled[0]); k++)
+			known |= !strcmp(name, bundled[k]);
+		snprintf(err, sizeof(err), "%s: image '%s': no such image (no file %s)%s%s",
+			 at ? at : path, name, image,
+			 known ? "" : "; the bundled ones are post, pre, pda, fs and "
+				      "post-preempt, and a path needs a '/': ./",
+			 known ? "" : name);
+		fprintf(stderr, "%s\n", err);
+		m = NULL;
+	} else {
+		m = machine_for_at(ms, image, at, err, sizeof(err));
+	}
+	if (!m) {
+		if (o->json)
+			json_error(path, err);
+		else if (table)
+			printf("%-40s %-8s\n", path, "BADINPUT");
 		return EXIT_BADINPUT;
+	}
 	entryemu_binding *b = NULL;
 	if (entryemu_scenario_bind(s, m, &b, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
@@ -757,7 +801,17 @@ static int replay_one(struct machines *ms, entryemu_result *r, const char *path,
 		return EXIT_BADINPUT;
 	}
 	int worst = EXIT_PASS, n = o->image ? 1 : entryemu_scenario_nimages(s);
-	entryemu *m = o->image ? machine_for(ms, o->image) : NULL;
+	char why[2200];
+	entryemu *m = o->image ? machine_for_at(ms, o->image, NULL, why, sizeof(why)) : NULL;
+	if (o->image && !m) {
+		if (o->json)
+			json_error(path, why);
+		else if (table)
+			printf("%-40s %-8s\n", path, "BADINPUT");
+		if (!pre)
+			entryemu_scenario_free(s);
+		return EXIT_BADINPUT;
+	}
 	if (m && !entryemu_scenario_applies(s, m)) {
 		print_skip(s, path, m, o, table);
 		if (!pre)
@@ -772,7 +826,7 @@ static int replay_one(struct machines *ms, entryemu_result *r, const char *path,
 			snprintf(label, sizeof(label), " [%s]", entryemu_scenario_image_name(s, i));
 		int rc = replay_on(ms, r, s, path,
 				   o->image ? o->image : entryemu_scenario_image(s, i),
-				   label, o, details, table);
+				   o->image ? -1 : i, label, o, details, table);
 		if (rc > worst)
 			worst = rc;
 	}

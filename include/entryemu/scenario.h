@@ -39,7 +39,8 @@ ENTRYEMU_EXTERN const char *entryemu_scenario_image(const entryemu_scenario *s, 
 ENTRYEMU_EXTERN const char *entryemu_scenario_image_name(const entryemu_scenario *s, int i);
 /*
  * "FILE:LINE:COL" of a field the scenario sets ("user.gs", as
- * entryemu_last_error_field() names it), or NULL if it does not set it.
+ * entryemu_last_error_field() names it; "image[I]" for its image I), or
+ * NULL if it does not set it.
  */
 ENTRYEMU_EXTERN const char *entryemu_scenario_locate(const entryemu_scenario *s,
 						     const char *field, char *buf, size_t len);

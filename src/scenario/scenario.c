@@ -965,6 +965,8 @@ const char *entryemu_scenario_locate(const entryemu_scenario *s, const char *fie
 	}
 	if (!strcmp(field, "code"))
 		return at(s, s->code_loc, buf, len);
+	if ((i = index_of(field, "image")) >= 0)	/* no image key: "post", named nowhere */
+		return i < s->nimages ? at(s, s->image_locs[i], buf, len) : NULL;
 	if (!strcmp(field, "edits"))
 		return s->nedits ? at(s, s->edit_locs[0], buf, len) : NULL;
 	if ((i = index_of(field, "edits")) >= 0)

@@ -163,6 +163,7 @@ struct family_expect {
 struct entryemu_scenario {
 	char *path, *name, *description;
 	char *images[MAX_IMAGES];	/* "post", "pre" or a path */
+	struct loc image_locs[MAX_IMAGES];	/* where each is named */
 	int nimages;
 	char image_paths[MAX_IMAGES][4096];	/* resolved at load */
 	struct entryemu_setup setup;	/* the plain-number parts of the setup */

@@ -34,6 +34,7 @@ int parse_images(struct parser *p, struct fy_node *k, struct fy_node *v)
 				       fy_node_is_mapping(items[i]) ? "mapping" : "sequence");
 		if (get_string(p, items[i], items[i], &s->images[i]) < 0)
 			return -1;
+		s->image_locs[i] = loc_of(items[i]);
 	}
 	s->nimages = n;
 	return 0;
