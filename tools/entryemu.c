@@ -640,16 +640,15 @@ static int replay_on(struct machines *ms, entryemu_result *r, const entryemu_sce
 	const char *name = image_index >= 0 ? entryemu_scenario_image_name(s, image_index) : NULL;
 	struct stat st;
 	if (name && !strchr(name, '/') && stat(image, &st) != 0) {
-		/* a bare name is an image of the image directory */
-		static const char *const bundled[] = { "post", "pre", "pda", "fs", "post-preempt" };
-		int known = 0;
-		for (size_t k = 0; k < sizeof(bundled) / sizeof(bundled[0]); k++)
-			known |= !strcmp(name, bundled[k]);
+		/*
+		 * A bare name is an image of the image directory, which the
+		 * report names; one that reads like a file name ("mine.elf")
+		 * was meant as a path.
+		 */
+		int file_like = strchr(name, '.') != NULL;
 		snprintf(err, sizeof(err), "%s: image '%s': no such image (no file %s)%s%s",
 			 at ? at : path, name, image,
-			 known ? "" : "; the bundled ones are post, pre, pda, fs and "
-				      "post-preempt, and a path needs a '/': ./",
-			 known ? "" : name);
+			 file_like ? "; a path needs a '/': ./" : "", file_like ? name : "");
 		fprintf(stderr, "%s\n", err);
 		m = NULL;
 	} else {
