@@ -251,7 +251,7 @@ static int same_path(struct floor *f, const uint32_t *lib, size_t nlib, uint32_t
 	return 0;
 }
 
-static void floor_free(struct floor *f)
+void bench_floor_code_close(struct floor *f)
 {
 	if (!f)
 		return;
@@ -317,7 +317,7 @@ struct floor *bench_floor_code_open(entryemu *m, const uint8_t *code, size_t cod
 out:
 	entryemu_result_free(r);
 	if (!ok) {
-		floor_free(f);
+		bench_floor_code_close(f);
 		return NULL;
 	}
 	return f;
@@ -330,11 +330,6 @@ double bench_floor_code_batch(struct floor *f, long runs)
 		run_once(f);
 	double t = (bench_now_s() - t0) / (double)(runs > 0 ? runs : 1);
 	return f->bad_vector ? -1 : t;
-}
-
-void bench_floor_code_close(struct floor *f)
-{
-	floor_free(f);
 }
 
 double bench_floor_code_us(entryemu *m, const uint8_t *code, size_t code_len, long runs,

@@ -626,39 +626,53 @@ static const char *image_name_of(const entryemu_scenario *s, const char *image)
 	return image;
 }
 
+/* A file's BADINPUT line for --json or the table (the message went to stderr). */
+static void badinput_line(const char *path, const char *err, const struct opts *o, int table)
+{
+	if (o->json)
+		json_error(path, err);
+	else if (table)
+		printf("%-40s %-8s\n", path, "BADINPUT");
+}
+
+/*
+ * The machine for image, which is scenario s's image image_index (or,
+ * -1, --image's); NULL with the report in err, which for an image the
+ * scenario names points at its name in the file.
+ */
+static entryemu *scenario_machine(struct machines *ms, const entryemu_scenario *s,
+				  const char *path, const char *image, int image_index,
+				  char *err, size_t errlen)
+{
+	char loc[1024], field[32];
+	snprintf(field, sizeof(field), "image[%d]", image_index);
+	const char *at = image_index >= 0 ? entryemu_scenario_locate(s, field, loc, sizeof(loc))
+					  : NULL;
+	const char *name = image_index >= 0 ? entryemu_scenario_image_name(s, image_index) : NULL;
+	struct stat st;
+	if (!name || strchr(name, '/') || stat(image, &st) == 0)
+		return machine_for_at(ms, image, at, err, errlen);
+	/*
+	 * A bare name is an image of the image directory, which the report
+	 * names; one that reads like a file name ("mine.elf") was meant as a
+	 * path.
+	 */
+	int file_like = strchr(name, '.') != NULL;
+	snprintf(err, errlen, "%s: image '%s': no such image (no file %s)%s%s", at ? at : path,
+		 name, image, file_like ? "; a path needs a '/': ./" : "", file_like ? name : "");
+	fprintf(stderr, "%s\n", err);
+	return NULL;
+}
+
 /* Run scenario s on one image into r; returns its exit status. */
 static int replay_on(struct machines *ms, entryemu_result *r, const entryemu_scenario *s,
 		     const char *path, const char *image, int image_index, const char *label,
 		     const struct opts *o, int details, int table)
 {
-	char err[2200], where[1024], field[32];
-	/* an image the scenario names: the report points at the name */
-	snprintf(field, sizeof(field), "image[%d]", image_index);
-	const char *at = image_index >= 0 ?
-			 entryemu_scenario_locate(s, field, where, sizeof(where)) : NULL;
-	entryemu *m;
-	const char *name = image_index >= 0 ? entryemu_scenario_image_name(s, image_index) : NULL;
-	struct stat st;
-	if (name && !strchr(name, '/') && stat(image, &st) != 0) {
-		/*
-		 * A bare name is an image of the image directory, which the
-		 * report names; one that reads like a file name ("mine.elf")
-		 * was meant as a path.
-		 */
-		int file_like = strchr(name, '.') != NULL;
-		snprintf(err, sizeof(err), "%s: image '%s': no such image (no file %s)%s%s",
-			 at ? at : path, name, image,
-			 file_like ? "; a path needs a '/': ./" : "", file_like ? name : "");
-		fprintf(stderr, "%s\n", err);
-		m = NULL;
-	} else {
-		m = machine_for_at(ms, image, at, err, sizeof(err));
-	}
+	char err[2200];
+	entryemu *m = scenario_machine(ms, s, path, image, image_index, err, sizeof(err));
 	if (!m) {
-		if (o->json)
-			json_error(path, err);
-		else if (table)
-			printf("%-40s %-8s\n", path, "BADINPUT");
+		badinput_line(path, err, o, table);
 		return EXIT_BADINPUT;
 	}
 	entryemu_binding *b = NULL;
@@ -793,20 +807,14 @@ static int replay_one(struct machines *ms, entryemu_result *r, const char *path,
 	entryemu_scenario *s = pre;
 	if (!s && entryemu_scenario_load(path, &s, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
-		if (o->json)
-			json_error(path, err);
-		else if (table)
-			printf("%-40s %-8s\n", path, "BADINPUT");
+		badinput_line(path, err, o, table);
 		return EXIT_BADINPUT;
 	}
 	int worst = EXIT_PASS, n = o->image ? 1 : entryemu_scenario_nimages(s);
 	char why[2200];
 	entryemu *m = o->image ? machine_for_at(ms, o->image, NULL, why, sizeof(why)) : NULL;
 	if (o->image && !m) {
-		if (o->json)
-			json_error(path, why);
-		else if (table)
-			printf("%-40s %-8s\n", path, "BADINPUT");
+		badinput_line(path, why, o, table);
 		if (!pre)
 			entryemu_scenario_free(s);
 		return EXIT_BADINPUT;
