@@ -203,6 +203,8 @@ struct cpu_run_state {
 	uint32_t asked_at;
 	uint32_t user_insn_at;		/* the user instruction the user hook saw
 					 * last (linear; 0: none this run) */
+	int user_hook_wanted;		/* plain code's run went where it needs the
+					 * hook before each user instruction (run.c) */
 	uint32_t fetch_run_to;		/* deliver.c: run up to this instruction
 					 * (linear), whose fetch faults; 0: none */
 	uint32_t fetch_ran_from;	/* the block start that run began at */
@@ -234,6 +236,8 @@ struct kernel_run_state {
 
 /* sites of an image the run hooks one by one (run.c): within the engine's 64 hooks */
 #define RUN_MAX_SITES 48
+/* the longest user code (with its jmp to the exit page) that may run unhooked */
+#define PLAIN_CODE_MAX 256
 
 struct entryemu {
 	struct engine *eng;		/* engine/engine.h: the only way to the CPU */
@@ -288,6 +292,10 @@ struct entryemu {
 	uint8_t *ucode_src;		/* the code given for them (before the
 					 * rewrite and the jmp), ucode_src_len bytes */
 	size_t ucode_src_len;
+	int ucode_plain;		/* it needs no hook before each instruction
+					 * (plain_code.c), and its instructions begin
+					 * at the bits set in ucode_starts */
+	uint64_t ucode_starts[PLAIN_CODE_MAX / 64];
 	int code_readonly;		/* its pages are read-only now (paging.c) */
 	size_t vm86_code_len;		/* and of vm86 code, at ENTRYEMU_VM86_MEM */
 	uint32_t vm86_stop;		/* where translated vm86 blocks may end in a
@@ -308,6 +316,10 @@ struct entryemu {
 					 * the user's code (run.c, inject_point) */
 	uint32_t inject_at;		/* where h_inject_at is (0: not installed) */
 	int hooked_trace, hooked_gdb;
+	engine_hook h_user;		/* the hook before each user instruction below
+					 * PAGE_OFFSET (run.c, user_hook) */
+	int user_unhooked;		/* not installed: the runs' code is plain */
+	int user_hook_kept;		/* a run of the loaded code needed it anyway */
 	int hooked_inject;		/* run.c's enum inject_hook_mode */
 	unsigned inject_all_idle;	/* runs in a row that did not need it everywhere */
 	int inject_all_seen;		/* a run has needed it everywhere */

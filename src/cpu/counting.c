@@ -253,7 +253,8 @@ static unsigned cached_count(struct entryemu *m, uint32_t addr, uint32_t size, i
  * The budget runs out in the block at addr: of its instructions, only
  * those up to limit may run.  In user code the block runs, and the hook
  * before each user instruction stops it at the first one past the
- * budget (count_budget_stop).  Elsewhere the engine stops before the
+ * budget (count_budget_stop).  Elsewhere (and in plain user code, which
+ * runs without that hook: run.c) the engine stops before the
  * block, and the run goes on from it to an engine stop after the last
  * of them (run.c), or ends there if there are none.  Either way the
  * count and the state are those after the budget's instructions
@@ -275,7 +276,7 @@ static void budget_ends_in(struct entryemu *m, uint32_t addr, const struct block
 		    stop > addr && stop < addr + b->size)
 			at = stop;
 	}
-	if (at != addr && addr < PAGE_OFFSET) {
+	if (at != addr && addr < PAGE_OFFSET && !m->user_unhooked) {
 		c->budget_in_block = at;	/* no new translation */
 		return;
 	}

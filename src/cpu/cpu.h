@@ -11,6 +11,7 @@
 
 #include "mem/memory.h"
 #include "image/symbols.h"
+#include "cpu/plain_code.h"
 
 /* machine.c */
 uint32_t machine_rd32(struct entryemu *m, uint32_t addr, int *ok);
@@ -119,6 +120,10 @@ void tsc_after_step(struct entryemu *m, uint32_t pc);
 int io_permission_fault(struct entryemu *m, uint32_t addr);
 /* Could the code hold an I/O instruction (then the run checks each one)? */
 int io_in_code(const uint8_t *code, size_t len);
+
+/* machine.c: does the block at addr begin an instruction of the loaded
+ * plain code (cpu/plain_code.h), with its bytes as loaded? */
+int machine_plain_at(struct entryemu *m, uint32_t addr);
 
 /* null_seg.c: #GP(0) for an access through a null DS/ES/FS/GS at CPL 3 */
 int null_seg_fault(struct entryemu *m, uint32_t addr);

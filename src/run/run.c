@@ -29,6 +29,37 @@ static void trace_hook(void *data, uint32_t addr, uint32_t size)
 	}
 }
 
+/* Back in user code from the kernel, at addr (linear): the return, as
+ * the stream has it; 1 if to the flat __USER_CS outside vm86 mode. */
+static int user_returned(struct entryemu *m, uint32_t addr)
+{
+	m->cpu->in_kernel = 0;
+	/*
+	 * With its code unhooked (one injection at a user instruction,
+	 * inject.c) the injection hook last saw the user's instruction
+	 * before the entry, and an entry by an event makes the injection
+	 * hook forget it (inject.c, shadow_maker); one by SYSENTER leaves
+	 * SYSENTER, which makes no shadow either.
+	 */
+	struct run_event ev = { .kind = RUN_EV_RETURN };
+	machine_read_regs(m, &ev.u.ret);
+	/* in a hook the engine's EIP is linear: the offset in CS */
+	ev.u.ret.eip = addr - cs_limit_returned(m, ev.u.ret.cs, ev.u.ret.eflags);
+	stream_emit(m->stream, &ev);
+	return ev.u.ret.cs == ENTRYEMU_USER_CS && !(ev.u.ret.eflags & ENTRYEMU_EFLAGS_VM);
+}
+
+/* The exit page's instruction is next (it never runs): the run is done. */
+static void user_code_finished(struct entryemu *m, uint32_t addr)
+{
+	count_unexecuted(m, addr);
+	/* the common end: no formatting */
+	m->halt->stopping = 1;
+	m->halt->outcome = ENTRYEMU_DONE;
+	memcpy(m->halt->why, "user code finished", sizeof("user code finished"));
+	engine_stop(m->eng);
+}
+
 /* The user range: the first instruction after a return from the kernel,
  * and the exit page. */
 static void user_hook(void *data, uint32_t addr, uint32_t size)
@@ -48,22 +79,8 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 	if (count_budget_stop(m, (uint32_t)addr))
 		return;
 	m->cpu->user_insn_at = (uint32_t)addr;
-	if (m->cpu->in_kernel) {
-		m->cpu->in_kernel = 0;
-		/*
-		 * Back from the kernel.  With its code unhooked (one injection
-		 * at a user instruction, inject.c) the injection hook last
-		 * saw the user's instruction before the entry, and an entry
-		 * by an event makes the injection hook forget it (inject.c,
-		 * shadow_maker); one by SYSENTER leaves SYSENTER, which makes
-		 * no shadow either.
-		 */
-		struct run_event ev = { .kind = RUN_EV_RETURN };
-		machine_read_regs(m, &ev.u.ret);
-		/* in a hook the engine's EIP is linear: the offset in CS */
-		ev.u.ret.eip = (uint32_t)addr - cs_limit_returned(m, ev.u.ret.cs, ev.u.ret.eflags);
-		stream_emit(m->stream, &ev);
-	}
+	if (m->cpu->in_kernel)
+		user_returned(m, addr);
 	iret_vm_restore(m);
 	/* code past CS's limit, where memory is mapped: #GP(0) */
 	switch (cs_limit_at(m, (uint32_t)addr)) {
@@ -115,14 +132,46 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
 		break;
 	}
 	iret_vm_hide(m, (uint32_t)addr);
-	if (addr >= ENTRYEMU_USER_EXIT && addr < ENTRYEMU_USER_EXIT + 0x1000) {
-		count_unexecuted(m, (uint32_t)addr);
-		/* the common end: no formatting */
-		m->halt->stopping = 1;
-		m->halt->outcome = ENTRYEMU_DONE;
-		memcpy(m->halt->why, "user code finished", sizeof("user code finished"));
-		engine_stop(m->eng);
+	if (addr - ENTRYEMU_USER_EXIT < 0x1000)
+		user_code_finished(m, addr);
+}
+
+/*
+ * A block below PAGE_OFFSET while those pages run without the user hook
+ * (plain code, plain_code.c): what the hook would have done at its first
+ * instruction, the rest needing none of it.  A block the code's decode
+ * does not vouch for (another address, bytes a run wrote, a return to
+ * another CS) has not run: the run goes on from it with the hook
+ * (user_hook_wanted, run_once).
+ */
+static void plain_block(struct entryemu *m, uint32_t addr)
+{
+	int plain = 1;
+	m->cpu->user_insn_at = 0;
+	if (m->cpu->in_kernel)
+		plain = user_returned(m, addr);
+	if (plain && addr - ENTRYEMU_USER_EXIT < 0x1000) {
+		user_code_finished(m, addr);
+		return;
 	}
+	if (plain && machine_plain_at(m, addr))
+		return;
+	count_unexecuted(m, addr);
+	m->cpu->user_hook_wanted = 1;
+	m->cpu->restart = 1;
+	m->cpu->resume_at = addr;
+	engine_stop(m->eng);
+}
+
+/* Every block: its count (counting.c), then plain user code's look. */
+static void block_hook(void *data, uint32_t addr, uint32_t size)
+{
+	struct entryemu *m = data;
+	unsigned stops = engine_stops(m->eng);
+	count_block_hook(m, addr, size);
+	if (addr < PAGE_OFFSET && m->user_unhooked && m->run && !machine_stopping(m) &&
+	    engine_stops(m->eng) == stops)
+		plain_block(m, addr);
 }
 
 /* An instruction of the entry code: the cfi checker holds its rules
@@ -241,7 +290,11 @@ static int add_site(struct entryemu *m, uint32_t addr, void (*fn)(void *, uint32
 	return 0;
 }
 
-/* The code hooks every run has, in their order: callouts, user ranges, sites. */
+/*
+ * The code hooks every run has, in their order: callouts, user ranges,
+ * sites.  The first user range's (h_user) is left out while plain code
+ * runs (set_user_hook).
+ */
 static int static_hooks_add(struct entryemu *m)
 {
 	struct engine *e = m->eng;
@@ -249,21 +302,25 @@ static int static_hooks_add(struct entryemu *m)
 	if (engine_hook_code(e, &h[0], m->img.callouts_start, m->img.callouts_end - 1,
 			     callouts_hook, m))
 		return -1;
-	for (size_t i = 0; i < NUSER_RANGES; i++)
-		if (engine_hook_code(e, &h[1 + i], user_ranges[i].lo, user_ranges[i].hi, user_hook,
-				     m))
+	if (!m->user_unhooked && engine_hook_code(e, &m->h_user, user_ranges[0].lo,
+						  user_ranges[0].hi, user_hook, m))
+		return -1;
+	for (size_t i = 1; i < NUSER_RANGES; i++)
+		if (engine_hook_code(e, &h[i], user_ranges[i].lo, user_ranges[i].hi, user_hook, m))
 			return -1;
 	for (unsigned i = 0; i < m->nsites; i++)
-		if (engine_hook_code(e, &h[1 + NUSER_RANGES + i], m->sites[i].addr,
-				     m->sites[i].addr, m->sites[i].fn, m))
+		if (engine_hook_code(e, &h[NUSER_RANGES + i], m->sites[i].addr, m->sites[i].addr,
+				     m->sites[i].fn, m))
 			return -1;
 	return 0;
 }
 
 static void static_hooks_remove(struct entryemu *m)
 {
-	for (unsigned i = 0; i < 1 + NUSER_RANGES + m->nsites; i++)
+	for (unsigned i = 0; i < NUSER_RANGES + m->nsites; i++)
 		engine_unhook(m->eng, m->h_static[i]);
+	if (!m->user_unhooked)
+		engine_unhook(m->eng, m->h_user);
 }
 
 /*
@@ -305,7 +362,7 @@ int run_install_hooks(struct entryemu *m)
 	engine_hook h;
 	if (engine_hook_intr(e, &h, deliver_intr_hook, m) ||
 	    engine_hook_sysenter(e, &h, deliver_sysenter_hook, m) ||
-	    engine_hook_block(e, &h, count_block_hook, m) ||
+	    engine_hook_block(e, &h, block_hook, m) ||
 	    engine_hook_unmapped(e, &h, unmapped_hook, m)) {
 		machine_set_error(m, "cannot install the emulator hooks");
 		return ENTRYEMU_E_ENGINE;
@@ -579,6 +636,61 @@ static int set_inject_point(struct entryemu *m, uint32_t at)
 }
 
 /*
+ * Can this run's user code go without the hook before each user
+ * instruction?  Plain code (plain_code.c) that no run of it has found
+ * otherwise, under the flat __USER_CS, in a run that starts in user
+ * mode.  (The caller rules out the runs that hook every user
+ * instruction for other reasons.)
+ */
+static int user_code_plain(struct entryemu *m)
+{
+	const struct entryemu_setup *s = m->setup;
+	if (!m->ucode_plain || m->user_hook_kept || m->cpu->user_hook_wanted || s->vm86 ||
+	    s->thread_fn)
+		return 0;
+	uint32_t base, limit;
+	machine_cs_extent_of(m, ENTRYEMU_USER_CS, 0, &base, &limit);
+	return base == 0 && limit == 0xffffffffu;
+}
+
+/*
+ * The user hook over the pages below PAGE_OFFSET on (want) or off.  It
+ * comes before every per-run hook over those pages, as installed with
+ * the static ones: those go first, and come back after it as the run's
+ * instrument() installs them.  Code translated without it is dropped;
+ * Unicorn drops the code it was in as it goes.
+ */
+static int set_user_hook(struct entryemu *m, int want)
+{
+	if (want == !m->user_unhooked)
+		return 0;
+	if (!want) {
+		if (!m->one_hook)
+			engine_unhook(m->eng, m->h_user);
+		m->user_unhooked = 1;
+		return 0;
+	}
+	enum code_pages drop = CODE_ALL;
+	if (set_hook(m, 0, &m->hooked_gdb, &m->h_gdb, 0, 0, gdb_hook_fn(), "") < 0 ||
+	    set_inject_point(m, 0) < 0 || set_inject_hook(m, INJECT_NONE, &drop) < 0 ||
+	    set_hook(m, 0, &m->hooked_trace, &m->h_trace, 0, 0, trace_hook, "") < 0)
+		return -1;
+	m->user_unhooked = 0;
+	if (m->one_hook)
+		return 0;		/* one_hook calls it */
+	if (engine_hook_code(m->eng, &m->h_user, user_ranges[0].lo, user_ranges[0].hi, user_hook,
+			     m)) {
+		machine_set_error(m, "cannot install the emulator hooks");
+		return -1;
+	}
+	if (machine_drop_code(m, CODE_USER)) {
+		machine_set_error(m, "cannot drop translated code");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * look: the run needs the injection hook's checks; all: on every
  * instruction; at: or on the user's and this kernel instruction
  * (inject_point).
@@ -608,6 +720,9 @@ static int instrument(struct entryemu *m, int look, int all, uint32_t at, int tr
 	int r[4] = { 0 };
 	enum code_pages drop = CODE_ALL;
 	int one = inject == INJECT_ALL && !cfi && !debug && !trace, changed = 0;
+	/* plain user code, and nothing else to see of it: no user hook */
+	if (set_user_hook(m, !(inject == INJECT_NONE && !trace && !debug && user_code_plain(m))))
+		return -1;
 	if (one != m->one_hook) {
 		/* every per-run hook off first: after the change the static
 		 * hooks come first again, as they were installed */
@@ -888,6 +1003,12 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 				start = run->cpu.widen_at - machine_cs_base(m);
 				run->cpu.widen_at = 0;
 				all = 1;
+				if (instrument(m, look, all, at, trace, m->gdb != NULL, cfi))
+					return ENTRYEMU_E_ENGINE;
+			}
+			/* or plain user code went where it needs the user hook */
+			if (run->cpu.user_hook_wanted && m->user_unhooked) {
+				m->user_hook_kept = 1;	/* for the later runs of this code too */
 				if (instrument(m, look, all, at, trace, m->gdb != NULL, cfi))
 					return ENTRYEMU_E_ENGINE;
 			}

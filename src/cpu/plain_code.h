@@ -1,0 +1,16 @@
+/* Plain user code: what may run without the hook before each user instruction. */
+#ifndef ENTRYEMU_CPU_PLAIN_CODE_H
+#define ENTRYEMU_CPU_PLAIN_CODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * 1 if the len bytes of code loaded at base are plain (plain_code.c),
+ * with a bit set in starts (nwords words) at each instruction's offset;
+ * 0 if not, or if len is past what the words hold.
+ */
+int plain_user_code(const uint8_t *code, size_t len, uint32_t base, uint64_t *starts,
+		    size_t nwords);
+
+#endif
