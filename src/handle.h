@@ -296,6 +296,7 @@ struct entryemu {
 					 * (plain_code.c), and its instructions begin
 					 * at the bits set in ucode_starts */
 	uint64_t ucode_starts[PLAIN_CODE_MAX / 64];
+	struct host_region *ucode_region;	/* the regions' entry that holds it */
 	int code_readonly;		/* its pages are read-only now (paging.c) */
 	size_t vm86_code_len;		/* and of vm86 code, at ENTRYEMU_VM86_MEM */
 	uint32_t vm86_stop;		/* where translated vm86 blocks may end in a

@@ -371,7 +371,9 @@ void count_block_hook(void *data, uint32_t addr, uint32_t size)
 	if (c->cur_esp_known)
 		c->cur_esp = machine_reg(m, ER_ESP);
 	c->insns += n;
-	if (null_seg_block(m, (uint32_t)addr, b->cs_override != 0, b->ds_es_loads != 0) &&
+	/* (plain user code makes no data access: its blocks, run.c) */
+	if (!(m->user_unhooked && addr < PAGE_OFFSET) &&
+	    null_seg_block(m, (uint32_t)addr, b->cs_override != 0, b->ds_es_loads != 0) &&
 	    !machine_stopping(m)) {
 		/*
 		 * go on from here with a look at every instruction: from

@@ -714,7 +714,9 @@ static int load_user_code(struct entryemu *m, const uint8_t *code, size_t len)
 		return ENTRYEMU_E_ENGINE;
 	}
 	m->ucode_len = n;
-	m->ucode_plain = plain_user_code(m->ucode, n, ENTRYEMU_USER_CODE, m->ucode_starts,
+	m->ucode_region = machine_region(m, ENTRYEMU_USER_CODE);
+	m->ucode_plain = m->ucode_region &&
+			 plain_user_code(m->ucode, n, ENTRYEMU_USER_CODE, m->ucode_starts,
 					 sizeof(m->ucode_starts) / sizeof(m->ucode_starts[0]));
 	m->user_hook_kept = 0;		/* new code: plain or not, as it is */
 	count_forget_user(m, lo, hi);
@@ -728,7 +730,7 @@ int machine_plain_at(struct entryemu *m, uint32_t addr)
 {
 	uint32_t off = addr - ENTRYEMU_USER_CODE;
 	return m->ucode_plain && off < m->ucode_len && ((m->ucode_starts[off / 64] >> (off % 64)) & 1) &&
-	       !machine_written(m, ENTRYEMU_USER_CODE, (uint32_t)m->ucode_len);
+	       !machine_region_written(m->ucode_region, ENTRYEMU_USER_CODE, (uint32_t)m->ucode_len);
 }
 
 static const char *sreg_name(enum engine_reg r)

@@ -116,7 +116,12 @@ void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len)
 int machine_written(struct entryemu *m, uint32_t addr, uint32_t len)
 {
 	const struct host_region *r = len ? region_of(m, addr, len) : NULL;
-	return r && (r->dirty & granules(r, addr, len)) != 0;
+	return r && machine_region_written(r, addr, len);
+}
+
+int machine_region_written(const struct host_region *r, uint32_t addr, uint32_t len)
+{
+	return (r->dirty & granules(r, addr, len)) != 0;
 }
 
 /* A block ran at [addr, addr+size): restoring those bytes must also drop

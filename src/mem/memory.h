@@ -19,6 +19,8 @@ void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len);
 /* Was [addr, addr+len), one region's, written since the last reset?  (To
  * the granule: a write beside it may count.) */
 int machine_written(struct entryemu *m, uint32_t addr, uint32_t len);
+/* The same, in r (machine_region), without a search for it. */
+int machine_region_written(const struct host_region *r, uint32_t addr, uint32_t len);
 void machine_set_lasting(struct entryemu *m, uint32_t addr, const void *bytes, size_t len);
 void machine_mark_code(struct entryemu *m, uint32_t addr, uint32_t size);
 /*
