@@ -2,8 +2,8 @@
  * Which user code may run without the hook before each user instruction
  * (src/cpu/plain_code.c), on its own.  The forms and their lengths come
  * from the SDM vol. 2, appendix A (the one-byte opcode map) and 2.1
- * (a ModRM with mod 11b names a register, no memory operand; 0f 34 is
- * SYSENTER, e9 a JMP rel32 counted from the next instruction).  Code
+ * (a ModRM with mod 11b names a register, no memory operand; cd is
+ * INT imm8, e9 a JMP rel32 counted from the next instruction).  Code
  * with anything else, a prefix included, is not plain.
  */
 #include <stdarg.h>
@@ -62,7 +62,7 @@ static void test_register_forms_are_plain(void **state)
 		0xb1, 0x05,			/* mov $5,%cl */
 		0x85, 0xc0,			/* test %eax,%eax */
 		0xf8, 0xf9, 0xf5, 0xfc, 0xfd,	/* clc stc cmc cld std */
-		0x0f, 0x34,			/* sysenter */
+		0xcd, 0x80,			/* int $0x80 */
 	};
 	uint64_t starts[4];
 	assert_int_equal(plain(code, sizeof(code), starts), 1);
@@ -102,6 +102,8 @@ static void test_what_the_user_hook_handles_is_not_plain(void **state)
 	static const uint8_t rcl_mem[] = { 0xd1, 0x13 };	/* rcl (%ebx) */
 	static const uint8_t jmp_near[] = { 0xeb, 0x00 };
 	static const uint8_t in_port[] = { 0xe4, 0x60 };
+	/* the engine calls the sysenter hook with EIP and the flags stale */
+	static const uint8_t sysenter[] = { 0x0f, 0x34 };
 	assert_int_equal(plain(rdtsc, sizeof(rdtsc), starts), 0);
 	assert_int_equal(plain(iret, sizeof(iret), starts), 0);
 	assert_int_equal(plain(lcall, sizeof(lcall), starts), 0);
@@ -110,6 +112,7 @@ static void test_what_the_user_hook_handles_is_not_plain(void **state)
 	assert_int_equal(plain(rcl_mem, sizeof(rcl_mem), starts), 0);
 	assert_int_equal(plain(jmp_near, sizeof(jmp_near), starts), 0);
 	assert_int_equal(plain(in_port, sizeof(in_port), starts), 0);
+	assert_int_equal(plain(sysenter, sizeof(sysenter), starts), 0);
 }
 
 static void test_a_prefix_is_not_plain(void **state)

@@ -12,6 +12,9 @@
  * exit page; nor, with CS flat, the fetch of one (the run checks that
  * CS is the flat __USER_CS, run.c).  So code made only of those is
  * plain; anything else, a prefix included, is not, and keeps the hook.
+ * SYSENTER is not: Unicorn 2.0.1 calls the sysenter hook with EIP and
+ * the flags as the last hooked instruction left them (its translation
+ * of SYSENTER brings neither up to date), and the delivery reads both.
  *
  * The forms, by their opcode (SDM vol. 2, appendix A, one-byte map),
  * each register-only where it has a ModRM (mod = 11b: no memory
@@ -25,8 +28,9 @@
  *   b0-bf                      MOV r, imm (imm8, then imm32)
  *   f5 f8 f9 fc fd             CMC, CLC, STC, CLD, STD
  *   cd ib                      INT imm8: into the kernel, which the
- *                              delivery model follows (an event)
- *   0f 34                      SYSENTER: likewise (the sysenter hook)
+ *                              delivery model follows (an event); the
+ *                              engine brings EIP and the flags up to
+ *                              date before it raises one
  *   e9 rel32                   JMP to the exit page, as the loader
  *                              ends every program (machine.c)
  */
@@ -63,7 +67,7 @@ int plain_user_code(const uint8_t *code, size_t len, uint32_t base, uint64_t *st
 			n = 2;
 		else if (op >= 0xb8 && op <= 0xbf)
 			n = 5;
-		else if (op == 0xcd || (op == 0x0f && left >= 2 && code[at + 1] == 0x34))
+		else if (op == 0xcd)
 			n = 2;
 		else if (op == 0xe9 && left == 5) {
 			int32_t rel = (int32_t)((uint32_t)code[at + 1] | (uint32_t)code[at + 2] << 8 |
