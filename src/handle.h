@@ -292,8 +292,9 @@ struct entryemu {
 	uint8_t *ucode_src;		/* the code given for them (before the
 					 * rewrite and the jmp), ucode_src_len bytes */
 	size_t ucode_src_len;
-	int ucode_plain;		/* it needs no hook before each instruction
-					 * (plain_code.c), and its instructions begin
+	int ucode_plain;		/* it needs no hook before each instruction:
+					 * plain_user_code()'s PLAIN_CODE and
+					 * PLAIN_STACK, and its instructions begin
 					 * at the bits set in ucode_starts */
 	uint64_t ucode_starts[PLAIN_CODE_MAX / 64];
 	struct host_region *ucode_region;	/* the regions' entry that holds it */

@@ -85,9 +85,66 @@ static void test_a_memory_operand_is_not_plain(void **state)
 	/* add $1,4(%esp): 83 with mod 01 */
 	static const uint8_t rmw[] = { 0x83, 0x44, 0x24, 0x04, 0x01 };
 	assert_int_equal(plain(rmw, sizeof(rmw), starts), 0);
-	/* push %eax: the stack */
-	static const uint8_t push[] = { 0x50 };
-	assert_int_equal(plain(push, sizeof(push), starts), 0);
+	/* pushl (%eax): a push from memory */
+	static const uint8_t push_mem[] = { 0xff, 0x30 };
+	assert_int_equal(plain(push_mem, sizeof(push_mem), starts), 0);
+}
+
+static void test_the_stack_forms_are_plain_with_their_own_mark(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0x50, 0x5b,			/* push %eax ; pop %ebx */
+		0x6a, 0x07,			/* push $7 */
+		0x68, 1, 2, 3, 4,		/* push $0x04030201 */
+		0xe8, 0, 0, 0, 0,		/* call the next instruction */
+		0x58, 0x59, 0x5d,		/* pop %eax ; pop %ecx ; pop %ebp */
+		0xc3,				/* ret */
+	};
+	uint64_t starts[4];
+	assert_int_equal(plain(code, sizeof(code), starts), PLAIN_CODE | PLAIN_STACK);
+	/* 0 1 2 4 9 14 15 16 17, the jmp at 18 */
+	static const unsigned at[] = { 0, 1, 2, 4, 9, 14, 15, 16, 17, 18 };
+	uint64_t want = 0;
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		want |= 1ull << at[i];
+	assert_int_equal(starts[0], want);
+	/* pop %esp: ESP from the stack */
+	static const uint8_t pop_esp[] = { 0x5c };
+	assert_int_equal(plain(pop_esp, sizeof(pop_esp), starts), 0);
+}
+
+/* With a push or pop, nothing else may write ESP (vol. 2A 2.1.5: the
+ * destination is ModRM.rm unless bit 1 of the opcode is set) */
+static void test_stack_code_may_not_write_esp_otherwise(void **state)
+{
+	(void)state;
+	uint64_t starts[4];
+	static const uint8_t writers[][5] = {
+		{ 0x89, 0xc4 },		/* mov %eax,%esp (rm = 4) */
+		{ 0x8b, 0xe0 },		/* mov %eax,%esp (reg = 4) */
+		{ 0x83, 0xc4, 0x10 },	/* add $16,%esp */
+		{ 0x31, 0xe4 },		/* xor %esp,%esp */
+		{ 0x87, 0xe0 },		/* xchg %esp,%eax */
+		{ 0x87, 0xc4 },		/* xchg %eax,%esp */
+		{ 0x44 }, { 0x4c }, { 0x94 },	/* inc, dec, xchg with EAX */
+		{ 0xbc, 0, 0, 0xff, 0xbf },	/* mov $0xbfff0000,%esp */
+	};
+	static const size_t lens[] = { 2, 2, 3, 2, 2, 2, 1, 1, 1, 5 };
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		uint8_t code[8] = { 0x50 };		/* push %eax first */
+		for (size_t k = 0; k < lens[i]; k++)
+			code[1 + k] = writers[i][k];
+		assert_int_equal(plain(code, 1 + lens[i], starts), 0);
+		/* without the push, the same write is plain */
+		assert_int_equal(plain(code + 1, lens[i], starts), PLAIN_CODE);
+	}
+	/* reading ESP, or comparing with it, is not writing it */
+	static const uint8_t readers[] = { 0x50, 0x89, 0xe0,	/* mov %esp,%eax */
+					   0x39, 0xc4,		/* cmp %eax,%esp */
+					   0x83, 0xfc, 0x10,	/* cmp $16,%esp */
+					   0x85, 0xe4 };	/* test %esp,%esp */
+	assert_int_equal(plain(readers, sizeof(readers), starts), PLAIN_CODE | PLAIN_STACK);
 }
 
 static void test_what_the_user_hook_handles_is_not_plain(void **state)
@@ -165,6 +222,8 @@ int main(void)
 		cmocka_unit_test(test_register_forms_are_plain),
 		cmocka_unit_test(test_a_memory_operand_is_not_plain),
 		cmocka_unit_test(test_what_the_user_hook_handles_is_not_plain),
+		cmocka_unit_test(test_the_stack_forms_are_plain_with_their_own_mark),
+		cmocka_unit_test(test_stack_code_may_not_write_esp_otherwise),
 		cmocka_unit_test(test_a_prefix_is_not_plain),
 		cmocka_unit_test(test_only_a_jmp_to_the_exit_page_ends_it),
 		cmocka_unit_test(test_cut_or_long_code_is_not_plain),

@@ -161,9 +161,78 @@ static void test_plain_and_hooked_round_trips_agree(void **state)
 }
 
 /*
+ * Plain code's pushes are checked against memory as each block starts;
+ * code that also moves ESP otherwise is not plain.  push %eax ; mov
+ * %ebx,%esp ; push %eax, with EBX at memory the machine does not have:
+ * the second push raises #PF there (SDM vol. 3 4.7: error code 6, a
+ * write from user mode to a page not present), with EIP at it, in both
+ * twins.
+ */
+static void test_a_push_after_esp_moved_faults_at_itself(void **state)
+{
+	entryemu *m = *state;
+	entryemu_reset_callouts(m);
+	static const uint8_t plain[] = { 0x50, 0x89, 0xdc, 0x50, 0x90, 0xcd, 0x80 };
+	static const uint8_t hooked[] = { 0x50, 0x89, 0xdc, 0x50, 0x66, 0x90, 0xcd, 0x80 };
+	for (int twin = 0; twin < 2; twin++) {
+		entryemu_result *r = new_result();
+		struct entryemu_setup s = { 0 };
+		s.user.ebx = 0x40000000u;
+		if (twin)
+			run_code(m, &s, hooked, sizeof(hooked), r);
+		else
+			run_code(m, &s, plain, sizeof(plain), r);
+		const struct entryemu_event_record *e = must_event(r, 0);
+		assert_int_equal(e->vector, 14);
+		assert_int_equal(e->error_code, 6);
+		assert_int_equal(e->eip, ENTRYEMU_USER_CODE + 3);
+		assert_int_equal(e->from_cpl, 3);
+	}
+}
+
+/*
+ * Pushes are plain only through a flat __USER_DS.  With its limit cut
+ * below the stack (GDT entry 15: base 0, limit 0xbffee in pages, so the
+ * last byte is 0xbffeefff), the push after the system call, once the
+ * kernel's IRET has loaded SS from that descriptor, writes at
+ * 0xbffefffc, past it: #SS(0) at the push (SDM vol. 3 6.15, interrupt
+ * 12: a limit violation by an operation that refers to SS), in both
+ * twins.
+ */
+static void test_pushes_through_a_cut_stack_segment_fault(void **state)
+{
+	entryemu *m = *state;
+	entryemu_reset_callouts(m);
+	/* nop (or xchg %ax,%ax) ; movl $20,%eax ; int $0x80 ; push %eax */
+	static const uint8_t plain[] = { 0x90, 0xb8, 0x14, 0, 0, 0, 0xcd, 0x80, 0x50 };
+	static const uint8_t hooked[] = { 0x66, 0x90, 0xb8, 0x14, 0, 0, 0, 0xcd, 0x80, 0x50 };
+	/* P, DPL 3, S, type 3 (data, read/write, accessed), D/B and G */
+	struct entryemu_desc_edit cut = { .table = ENTRYEMU_GDT, .index = 15,
+					   .lo = 0x0000ffeeu, .hi = 0x00cbf300u };
+	for (int twin = 0; twin < 2; twin++) {
+		entryemu_result *r = new_result();
+		struct entryemu_setup s = { 0 };
+		s.edits = &cut;
+		s.nedits = 1;
+		if (twin)
+			run_code(m, &s, hooked, sizeof(hooked), r);
+		else
+			run_code(m, &s, plain, sizeof(plain), r);
+		size_t n = entryemu_result_nevents(r);
+		assert_true(n >= 2);
+		const struct entryemu_event_record *e = must_event(r, n - 1);
+		assert_int_equal(e->vector, 12);
+		assert_int_equal(e->has_error_code, 1);
+		assert_int_equal(e->error_code, 0);
+		assert_int_equal(e->eip, ENTRYEMU_USER_CODE + 8 + (uint32_t)twin);
+	}
+}
+
+/*
  * Random plain programs (register forms, immediates, INC/DEC, XCHG,
- * flag instructions, INT n, getpid and other system calls) with random
- * registers, EFLAGS (TF among them) and budgets: each run as it is,
+ * flag instructions, pushes, pops, CALL and RET, INT n, getpid and
+ * other system calls) with random registers, ESP (on the stack, at its
+ * end, anywhere), EFLAGS (TF among them) and budgets: each run as it is,
  * without the user hook, and traced, which keeps the hook on every
  * user instruction, must end alike in everything the result holds.
  * (SYSENTER, which the programs hold now and then, was plain at
@@ -189,7 +258,21 @@ static size_t random_plain(uint8_t *c)
 	size_t n = 0;
 	for (unsigned i = 0, k = 1 + next_random() % 12; i < k; i++) {
 		uint32_t v;
-		switch (next_random() % 9) {
+		switch (next_random() % 11) {
+		case 9:		/* a push or pop */
+			c[n++] = (uint8_t)(0x50 + next_random() % 16);
+			if (c[n - 1] == 0x5c)
+				c[n - 1] = 0x6a, c[n++] = (uint8_t)next_random();	/* push $imm8 */
+			break;
+		case 10:	/* call the next instruction, or ret */
+			if (next_random() % 4) {
+				c[n++] = 0xe8;
+				for (int b = 0; b < 4; b++)
+					c[n++] = 0;
+			} else {
+				c[n++] = 0xc3;
+			}
+			break;
 		case 0:		/* mov $imm32, r32 */
 			c[n++] = (uint8_t)(0xb8 + next_random() % 8);
 			v = next_random() % 4 ? next_random() % 400 : next_random();
@@ -282,6 +365,18 @@ static void test_random_plain_programs_run_as_with_the_hook(void **state)
 		s.user.edx = next_random();
 		s.user.esi = next_random();
 		s.user.ebp = next_random() % 2 ? ENTRYEMU_USER_STACK_TOP - 64 : next_random();
+		/* the stack: as it starts, a few pushes from its end, or anywhere */
+		switch (next_random() % 4) {
+		case 1:
+			s.user.esp = ENTRYEMU_USER_STACK_TOP - ENTRYEMU_USER_STACK_SIZE +
+				     4 * (next_random() % 4);
+			break;
+		case 2:
+			s.user.esp = next_random();
+			break;
+		default:
+			break;
+		}
 		s.user.eflags = 0x202u | (next_random() % 8 ? 0 : ENTRYEMU_EFLAGS_TF) |
 				(next_random() & 0x8d5u);
 		s.insn_budget = next_random() % 3 ? 0 : 1 + next_random() % 300;
@@ -299,6 +394,8 @@ int main(void)
 		cmocka_unit_test(test_plain_code_the_kernel_wrote_over_gets_the_hook),
 		cmocka_unit_test(test_the_budget_ends_exactly_inside_plain_code),
 		cmocka_unit_test(test_plain_and_hooked_round_trips_agree),
+		cmocka_unit_test(test_a_push_after_esp_moved_faults_at_itself),
+		cmocka_unit_test(test_pushes_through_a_cut_stack_segment_fault),
 		cmocka_unit_test(test_random_plain_programs_run_as_with_the_hook),
 	};
 	return cmocka_run_group_tests(tests, setup_post_image, close_image);

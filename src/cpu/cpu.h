@@ -124,6 +124,10 @@ int io_in_code(const uint8_t *code, size_t len);
 /* machine.c: does the block at addr begin an instruction of the loaded
  * plain code (cpu/plain_code.h), with its bytes as loaded? */
 int machine_plain_at(struct entryemu *m, uint32_t addr);
+/* Where the pushes and pops of plain code's block at [addr, addr+size)
+ * reach, from its ESP at the start: [ESP + *lo, ESP + *hi). */
+void machine_plain_stack_reach(struct entryemu *m, uint32_t addr, uint32_t size, int32_t *lo,
+			       int32_t *hi);
 
 /* null_seg.c: #GP(0) for an access through a null DS/ES/FS/GS at CPL 3 */
 int null_seg_fault(struct entryemu *m, uint32_t addr);

@@ -715,7 +715,7 @@ static int load_user_code(struct entryemu *m, const uint8_t *code, size_t len)
 	}
 	m->ucode_len = n;
 	m->ucode_region = machine_region(m, ENTRYEMU_USER_CODE);
-	m->ucode_plain = m->ucode_region &&
+	m->ucode_plain = !m->ucode_region ? 0 :
 			 plain_user_code(m->ucode, n, ENTRYEMU_USER_CODE, m->ucode_starts,
 					 sizeof(m->ucode_starts) / sizeof(m->ucode_starts[0]));
 	m->user_hook_kept = 0;		/* new code: plain or not, as it is */
@@ -731,6 +731,27 @@ int machine_plain_at(struct entryemu *m, uint32_t addr)
 	uint32_t off = addr - ENTRYEMU_USER_CODE;
 	return m->ucode_plain && off < m->ucode_len && ((m->ucode_starts[off / 64] >> (off % 64)) & 1) &&
 	       !machine_region_written(m->ucode_region, ENTRYEMU_USER_CODE, (uint32_t)m->ucode_len);
+}
+
+void machine_plain_stack_reach(struct entryemu *m, uint32_t addr, uint32_t size, int32_t *lo,
+			       int32_t *hi)
+{
+	int32_t pos = 0;	/* ESP from the block's start's, bytes */
+	*lo = *hi = 0;
+	for (uint32_t off = addr - ENTRYEMU_USER_CODE, end = off + size;
+	     off < end && off < m->ucode_len; off++) {
+		if (!((m->ucode_starts[off / 64] >> (off % 64)) & 1))
+			continue;
+		uint8_t op = m->ucode[off];
+		if ((op >= 0x50 && op <= 0x57) || op == 0x6a || op == 0x68 || op == 0xe8)
+			pos -= 4;			/* a push: 4 bytes at the new ESP */
+		else if (!((op >= 0x58 && op <= 0x5f) || op == 0xc3))
+			continue;
+		*lo = pos < *lo ? pos : *lo;
+		*hi = pos + 4 > *hi ? pos + 4 : *hi;
+		if (op >= 0x58)
+			pos += 4;			/* a pop: 4 bytes at ESP, then up */
+	}
 }
 
 static const char *sreg_name(enum engine_reg r)

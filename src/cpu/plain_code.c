@@ -8,10 +8,20 @@
  * (fault.c, iret_vm.c), the flags of RCL/RCR through memory (deliver.c),
  * and a data access that faults, whose instruction the hook's last look
  * names (deliver.c).  None of them concerns an instruction that reads
- * and writes registers only, traps into the kernel, or jumps to the
- * exit page; nor, with CS flat, the fetch of one (the run checks that
- * CS is the flat __USER_CS, run.c).  So code made only of those is
- * plain; anything else, a prefix included, is not, and keeps the hook.
+ * and writes registers only (or pushes and pops them), traps into the
+ * kernel, or jumps to the exit page; nor, with CS flat, the fetch of
+ * one (the run checks that CS is the flat __USER_CS, run.c).  So code
+ * made only of those is plain; anything else, a prefix included, is
+ * not, and keeps the hook.
+ *
+ * The stack forms reach memory through SS at ESP: the run checks that
+ * SS is the flat __USER_DS, and before each block that its pushes and
+ * pops stay on memory the machine has (run.c; a page the page tables
+ * refuse faults in the engine itself, at the instruction), and code
+ * with stack forms may not write ESP otherwise (a MOV, an ALU form,
+ * INC, DEC or XCHG with ESP as destination), or that check would not
+ * hold.  The callee of a CALL and the target of a RET are blocks like
+ * any other, looked at as they start.
  * SYSENTER is not: Unicorn 2.0.1 calls the sysenter hook with EIP and
  * the flags as the last hooked instruction left them (its translation
  * of SYSENTER brings neither up to date), and the delivery reads both.
@@ -27,6 +37,9 @@
  *   90-97                      NOP, XCHG EAX, r32
  *   b0-bf                      MOV r, imm (imm8, then imm32)
  *   f5 f8 f9 fc fd             CMC, CLC, STC, CLD, STD
+ *   50-57 58-5b 5d-5f          PUSH r32, POP r32 but POP ESP
+ *   6a ib, 68 id               PUSH imm8, imm32
+ *   e8 rel32, c3               CALL rel32, RET
  *   cd ib                      INT imm8: into the kernel, which the
  *                              delivery model follows (an event); the
  *                              engine brings EIP and the flags up to
@@ -43,6 +56,29 @@ static int alu_with_modrm(uint8_t op)
 	return (op < 0x40 && (op & 7) < 4) || (op >= 0x84 && op <= 0x8b);
 }
 
+/*
+ * Does the instruction at p (of the forms above) write ESP other than
+ * as a push or pop does?  A register form's destination is ModRM.rm
+ * when bit 1 of the opcode is clear and ModRM.reg when it is set (vol.
+ * 2A 2.1.5, the "d" bit), 32 bits wide with bit 0 set; CMP and TEST
+ * write nothing, XCHG both.  4 is ESP.
+ */
+static int writes_esp(const uint8_t *p, size_t n)
+{
+	uint8_t op = p[0];
+	if (op == 0x44 || op == 0x4c || op == 0x94 || op == 0xbc)	/* INC, DEC, XCHG, MOV */
+		return 1;
+	if (n < 2)
+		return 0;
+	unsigned reg = (p[1] >> 3) & 7, rm = p[1] & 7;
+	if (alu_with_modrm(op))
+		return (op & 1) && op != 0x39 && op != 0x3b && op != 0x85 &&
+		       ((op == 0x87 && (reg == 4 || rm == 4)) || ((op & 2) ? reg : rm) == 4);
+	if (op == 0x81 || op == 0x83)
+		return rm == 4 && reg != 7;
+	return 0;
+}
+
 int plain_user_code(const uint8_t *code, size_t len, uint32_t base, uint64_t *starts,
 		    size_t nwords)
 {
@@ -51,10 +87,17 @@ int plain_user_code(const uint8_t *code, size_t len, uint32_t base, uint64_t *st
 	for (size_t w = 0; w < nwords; w++)
 		starts[w] = 0;
 	size_t at = 0;
+	int stack = 0, esp = 0;
 	while (at < len) {
 		uint8_t op = code[at];
 		size_t n = 0, left = len - at;
-		if (alu_with_modrm(op))
+		if ((op >= 0x50 && op <= 0x5f && op != 0x5c) || op == 0xc3)
+			n = 1, stack = 1;	/* PUSH r32, POP r32 but ESP, RET */
+		else if (op == 0x6a)
+			n = 2, stack = 1;	/* PUSH imm8 */
+		else if (op == 0x68 || op == 0xe8)
+			n = 5, stack = 1;	/* PUSH imm32, CALL rel32 */
+		else if (alu_with_modrm(op))
 			n = left >= 2 && code[at + 1] >= 0xc0 ? 2 : 0;
 		else if (op == 0x80 || op == 0x83)
 			n = left >= 3 && code[at + 1] >= 0xc0 ? 3 : 0;
@@ -77,8 +120,9 @@ int plain_user_code(const uint8_t *code, size_t len, uint32_t base, uint64_t *st
 		}
 		if (!n || n > left)
 			return 0;
+		esp |= writes_esp(code + at, n);
 		starts[at / 64] |= 1ull << (at % 64);
 		at += n;
 	}
-	return 1;
+	return stack ? (esp ? 0 : PLAIN_CODE | PLAIN_STACK) : PLAIN_CODE;
 }

@@ -6,10 +6,12 @@
 #include <stdint.h>
 
 /*
- * 1 if the len bytes of code loaded at base are plain (plain_code.c),
- * with a bit set in starts (nwords words) at each instruction's offset;
- * 0 if not, or if len is past what the words hold.
+ * PLAIN_CODE if the len bytes of code loaded at base are plain
+ * (plain_code.c), with PLAIN_STACK if they push or pop, and a bit set
+ * in starts (nwords words) at each instruction's offset; 0 if not, or
+ * if len is past what the words hold.
  */
+enum { PLAIN_CODE = 1, PLAIN_STACK = 2 };
 int plain_user_code(const uint8_t *code, size_t len, uint32_t base, uint64_t *starts,
 		    size_t nwords);
 

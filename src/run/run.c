@@ -7,6 +7,7 @@
  * blocks the instruction counter saw: nothing runs twice.
  */
 #include "run/run.h"
+#include "cpu/desc.h"
 #include "cpu/fault.h"
 #include "run/gdb.h"
 
@@ -30,7 +31,7 @@ static void trace_hook(void *data, uint32_t addr, uint32_t size)
 }
 
 /* Back in user code from the kernel, at addr (linear): the return, as
- * the stream has it; 1 if to the flat __USER_CS outside vm86 mode. */
+ * the stream has it; 1 if to __USER_CS and __USER_DS outside vm86 mode. */
 static int user_returned(struct entryemu *m, uint32_t addr)
 {
 	m->cpu->in_kernel = 0;
@@ -46,7 +47,23 @@ static int user_returned(struct entryemu *m, uint32_t addr)
 	/* in a hook the engine's EIP is linear: the offset in CS */
 	ev.u.ret.eip = addr - cs_limit_returned(m, ev.u.ret.cs, ev.u.ret.eflags);
 	stream_emit(m->stream, &ev);
-	return ev.u.ret.cs == ENTRYEMU_USER_CS && !(ev.u.ret.eflags & ENTRYEMU_EFLAGS_VM);
+	return ev.u.ret.cs == ENTRYEMU_USER_CS && ev.u.ret.ss == ENTRYEMU_USER_DS &&
+	       !(ev.u.ret.eflags & ENTRYEMU_EFLAGS_VM);
+}
+
+/* Do the pushes and pops of plain code's block at its start stay on
+ * memory the machine has? */
+static int plain_stack_ok(struct entryemu *m)
+{
+	const struct count_state *c = m->count;
+	if (!c->cur.stack_ops)
+		return 1;
+	int32_t lo, hi;
+	machine_plain_stack_reach(m, c->cur.addr, c->cur.size, &lo, &hi);
+	uint32_t esp = c->cur_esp_known ? c->cur_esp : machine_reg(m, ER_ESP);
+	uint32_t from = esp + (uint32_t)lo;
+	return from <= esp && (uint64_t)esp + (uint32_t)hi <= 0x100000000ull &&
+	       machine_ptr(m, from, (size_t)(hi - lo)) != NULL;
 }
 
 /* The exit page's instruction is next (it never runs): the run is done. */
@@ -154,7 +171,7 @@ static void plain_block(struct entryemu *m, uint32_t addr)
 		user_code_finished(m, addr);
 		return;
 	}
-	if (plain && machine_plain_at(m, addr))
+	if (plain && machine_plain_at(m, addr) && plain_stack_ok(m))
 		return;
 	count_unexecuted(m, addr);
 	m->cpu->user_hook_wanted = 1;
@@ -650,7 +667,16 @@ static int user_code_plain(struct entryemu *m)
 		return 0;
 	uint32_t base, limit;
 	machine_cs_extent_of(m, ENTRYEMU_USER_CS, 0, &base, &limit);
-	return base == 0 && limit == 0xffffffffu;
+	if (base != 0 || limit != 0xffffffffu)
+		return 0;
+	if (!(m->ucode_plain & PLAIN_STACK))
+		return 1;
+	/* its pushes and pops: through SS, which must be a flat 32-bit
+	 * stack for the check before each block to hold (plain_stack_ok) */
+	struct desc d;
+	return (!s->user.ss || s->user.ss == ENTRYEMU_USER_DS) &&
+	       desc_fetch(m, ENTRYEMU_USER_DS, &d) == 0 && d.s && d.p && d.db &&
+	       (d.type & 0xe) == 2 && d.base == 0 && d.limit == 0xffffffffu;
 }
 
 /*
