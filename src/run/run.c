@@ -158,7 +158,8 @@ static void user_hook(void *data, uint32_t addr, uint32_t size)
  * (plain code, plain_code.c): what the hook would have done at its first
  * instruction, the rest needing none of it.  A block the code's decode
  * does not vouch for (another address, bytes a run wrote, a return to
- * another CS) has not run: the run goes on from it with the hook
+ * another CS or SS, pushes or pops that would leave the machine's
+ * memory) has not run: the run goes on from it with the hook
  * (user_hook_wanted, run_once).
  */
 static void plain_block(struct entryemu *m, uint32_t addr)
