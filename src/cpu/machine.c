@@ -736,22 +736,9 @@ int machine_plain_at(struct entryemu *m, uint32_t addr)
 void machine_plain_stack_reach(struct entryemu *m, uint32_t addr, uint32_t size, int32_t *lo,
 			       int32_t *hi)
 {
-	int32_t pos = 0;	/* ESP from the block's start's, bytes */
-	*lo = *hi = 0;
-	for (uint32_t off = addr - ENTRYEMU_USER_CODE, end = off + size;
-	     off < end && off < m->ucode_len; off++) {
-		if (!((m->ucode_starts[off / 64] >> (off % 64)) & 1))
-			continue;
-		uint8_t op = m->ucode[off];
-		if ((op >= 0x50 && op <= 0x57) || op == 0x6a || op == 0x68 || op == 0xe8)
-			pos -= 4;			/* a push: 4 bytes at the new ESP */
-		else if (!((op >= 0x58 && op <= 0x5f) || op == 0xc3))
-			continue;
-		*lo = pos < *lo ? pos : *lo;
-		*hi = pos + 4 > *hi ? pos + 4 : *hi;
-		if (op >= 0x58)
-			pos += 4;			/* a pop: 4 bytes at ESP, then up */
-	}
+	size_t from = addr - ENTRYEMU_USER_CODE, to = from + size;
+	plain_stack_reach(m->ucode, m->ucode_starts, from, to < m->ucode_len ? to : m->ucode_len,
+			  lo, hi);
 }
 
 static const char *sreg_name(enum engine_reg r)

@@ -51,6 +51,21 @@
 
 #include <entryemu/entryemu.h>
 
+/* How a plain stack form moves ESP: -4 for a push (PUSH r32, PUSH
+ * imm8 or imm32, CALL rel32), +4 for a pop (POP r32, RET), 0 for the
+ * rest.  (POP ESP, 5c, is no plain form.) */
+static int stack_step(uint8_t op)
+{
+	if ((op >= 0x50 && op <= 0x57) || op == 0x6a || op == 0x68 || op == 0xe8)
+		return -4;
+	return (op >= 0x58 && op <= 0x5f) || op == 0xc3 ? 4 : 0;
+}
+
+static int starts_at(const uint64_t *starts, size_t off)
+{
+	return (starts[off / 64] >> (off % 64)) & 1;
+}
+
 static int alu_with_modrm(uint8_t op)
 {
 	return (op < 0x40 && (op & 7) < 4) || (op >= 0x84 && op <= 0x8b);
@@ -91,12 +106,8 @@ int plain_user_code(const uint8_t *code, size_t len, uint32_t base, uint64_t *st
 	while (at < len) {
 		uint8_t op = code[at];
 		size_t n = 0, left = len - at;
-		if ((op >= 0x50 && op <= 0x5f && op != 0x5c) || op == 0xc3)
-			n = 1, stack = 1;	/* PUSH r32, POP r32 but ESP, RET */
-		else if (op == 0x6a)
-			n = 2, stack = 1;	/* PUSH imm8 */
-		else if (op == 0x68 || op == 0xe8)
-			n = 5, stack = 1;	/* PUSH imm32, CALL rel32 */
+		if (op != 0x5c && stack_step(op))
+			n = op == 0x6a ? 2 : op == 0x68 || op == 0xe8 ? 5 : 1, stack = 1;
 		else if (alu_with_modrm(op))
 			n = left >= 2 && code[at + 1] >= 0xc0 ? 2 : 0;
 		else if (op == 0x80 || op == 0x83)
@@ -125,4 +136,20 @@ int plain_user_code(const uint8_t *code, size_t len, uint32_t base, uint64_t *st
 		at += n;
 	}
 	return stack ? (esp ? 0 : PLAIN_CODE | PLAIN_STACK) : PLAIN_CODE;
+}
+
+void plain_stack_reach(const uint8_t *code, const uint64_t *starts, size_t from, size_t to,
+		       int32_t *lo, int32_t *hi)
+{
+	int32_t pos = 0;	/* ESP from the one at from, bytes */
+	*lo = *hi = 0;
+	for (size_t off = from; off < to; off++) {
+		int step = starts_at(starts, off) ? stack_step(code[off]) : 0;
+		if (!step)
+			continue;
+		pos += step < 0 ? step : 0;	/* a push writes at the new ESP */
+		*lo = pos < *lo ? pos : *lo;
+		*hi = pos + 4 > *hi ? pos + 4 : *hi;
+		pos += step > 0 ? step : 0;	/* a pop reads at ESP, then moves up */
+	}
 }

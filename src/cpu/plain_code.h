@@ -14,5 +14,9 @@
 enum { PLAIN_CODE = 1, PLAIN_STACK = 2 };
 int plain_user_code(const uint8_t *code, size_t len, uint32_t base, uint64_t *starts,
 		    size_t nwords);
+/* Where the pushes and pops of plain code's instructions (those starting
+ * in [from, to)) reach, from ESP before the first: [ESP + *lo, ESP + *hi). */
+void plain_stack_reach(const uint8_t *code, const uint64_t *starts, size_t from, size_t to,
+		       int32_t *lo, int32_t *hi);
 
 #endif
