@@ -729,7 +729,7 @@ static int load_user_code(struct entryemu *m, const uint8_t *code, size_t len)
 int machine_plain_at(struct entryemu *m, uint32_t addr)
 {
 	uint32_t off = addr - ENTRYEMU_USER_CODE;
-	return m->ucode_plain && off < m->ucode_len && ((m->ucode_starts[off / 64] >> (off % 64)) & 1) &&
+	return m->ucode_plain && off < m->ucode_len && plain_starts_at(m->ucode_starts, off) &&
 	       !machine_region_written(m->ucode_region, ENTRYEMU_USER_CODE, (uint32_t)m->ucode_len);
 }
 

@@ -61,11 +61,6 @@ static int stack_step(uint8_t op)
 	return (op >= 0x58 && op <= 0x5f) || op == 0xc3 ? 4 : 0;
 }
 
-static int starts_at(const uint64_t *starts, size_t off)
-{
-	return (starts[off / 64] >> (off % 64)) & 1;
-}
-
 static int alu_with_modrm(uint8_t op)
 {
 	return (op < 0x40 && (op & 7) < 4) || (op >= 0x84 && op <= 0x8b);
@@ -144,7 +139,7 @@ void plain_stack_reach(const uint8_t *code, const uint64_t *starts, size_t from,
 	int32_t pos = 0;	/* ESP from the one at from, bytes */
 	*lo = *hi = 0;
 	for (size_t off = from; off < to; off++) {
-		int step = starts_at(starts, off) ? stack_step(code[off]) : 0;
+		int step = plain_starts_at(starts, off) ? stack_step(code[off]) : 0;
 		if (!step)
 			continue;
 		pos += step < 0 ? step : 0;	/* a push writes at the new ESP */

@@ -12,6 +12,11 @@
  * if len is past what the words hold.
  */
 enum { PLAIN_CODE = 1, PLAIN_STACK = 2 };
+/* Does an instruction begin at offset off, by the bits plain_user_code() set? */
+static inline int plain_starts_at(const uint64_t *starts, size_t off)
+{
+	return (starts[off / 64] >> (off % 64)) & 1;
+}
 int plain_user_code(const uint8_t *code, size_t len, uint32_t base, uint64_t *starts,
 		    size_t nwords);
 /* Where the pushes and pops of plain code's instructions (those starting

@@ -308,6 +308,13 @@ static int add_site(struct entryemu *m, uint32_t addr, void (*fn)(void *, uint32
 	return 0;
 }
 
+/* The hook before each user instruction below PAGE_OFFSET (h_user). */
+static int user_hook_add(struct entryemu *m)
+{
+	return engine_hook_code(m->eng, &m->h_user, user_ranges[0].lo, user_ranges[0].hi, user_hook,
+				m);
+}
+
 /*
  * The code hooks every run has, in their order: callouts, user ranges,
  * sites.  The first user range's (h_user) is left out while plain code
@@ -320,8 +327,7 @@ static int static_hooks_add(struct entryemu *m)
 	if (engine_hook_code(e, &h[0], m->img.callouts_start, m->img.callouts_end - 1,
 			     callouts_hook, m))
 		return -1;
-	if (!m->user_unhooked && engine_hook_code(e, &m->h_user, user_ranges[0].lo,
-						  user_ranges[0].hi, user_hook, m))
+	if (!m->user_unhooked && user_hook_add(m))
 		return -1;
 	for (size_t i = 1; i < NUSER_RANGES; i++)
 		if (engine_hook_code(e, &h[i], user_ranges[i].lo, user_ranges[i].hi, user_hook, m))
@@ -705,8 +711,7 @@ static int set_user_hook(struct entryemu *m, int want)
 	m->user_unhooked = 0;
 	if (m->one_hook)
 		return 0;		/* one_hook calls it */
-	if (engine_hook_code(m->eng, &m->h_user, user_ranges[0].lo, user_ranges[0].hi, user_hook,
-			     m)) {
+	if (user_hook_add(m)) {
 		machine_set_error(m, "cannot install the emulator hooks");
 		return -1;
 	}
