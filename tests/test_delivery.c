@@ -391,7 +391,9 @@ static void test_a_watched_block_after_a_jump_runs_the_same_again(void **state)
  * code end, and nothing a run reports: twenty NOPs and a getpid (past
  * the first stop, three instructions in, and the next, six further),
  * then the same with an IRQ due among them, run on fresh code with the
- * flag and without.
+ * flag and without; traced, and not: untraced, the IRQ's run has one
+ * hook over every instruction, whose calls the flag has the engine
+ * translate the other way (engine_inline_hook_calls).
  */
 static void test_short_new_blocks_give_the_same_run(void **state)
 {
@@ -403,24 +405,48 @@ static void test_short_new_blocks_give_the_same_run(void **state)
 	for (size_t i = 0; i < sizeof(tail); i++)
 		code[20 + i] = tail[i];
 	struct entryemu_inject irq = { .kind = ENTRYEMU_INJECT_IRQ, .vector = 2, .after = 7 };
-	for (int with_irq = 0; with_irq < 2; with_irq++) {
-		entryemu_result *r[2] = { new_result(), new_result() };
-		for (int k = 0; k < 2; k++) {
-			struct entryemu_setup s = { 0 };
-			s.flags = ENTRYEMU_RUN_TRACE | (k ? ENTRYEMU_RUN_SHORT_NEW_BLOCKS : 0);
-			s.injects = with_irq ? &irq : NULL;
-			s.ninjects = (unsigned)with_irq;
-			code[0] = (uint8_t)(0x90 + k);	/* new code for each: nop, then xchg %ecx,%eax */
-			run_code(m, &s, code, sizeof(code), r[k]);
-			assert_outcome(r[k], ENTRYEMU_DONE);
+	for (int traced = 0; traced < 2; traced++)
+		for (int with_irq = 0; with_irq < 2; with_irq++) {
+			entryemu_result *r[2] = { new_result(), new_result() };
+			for (int k = 0; k < 2; k++) {
+				struct entryemu_setup s = { 0 };
+				s.flags = (traced ? ENTRYEMU_RUN_TRACE : 0) |
+					  (k ? ENTRYEMU_RUN_SHORT_NEW_BLOCKS : 0);
+				s.injects = with_irq ? &irq : NULL;
+				s.ninjects = (unsigned)with_irq;
+				/* new code for each: nop, then xchg %ecx,%eax */
+				code[0] = (uint8_t)(0x90 + k);
+				run_code(m, &s, code, sizeof(code), r[k]);
+				assert_outcome(r[k], ENTRYEMU_DONE);
+			}
+			size_t n0 = 0, n1 = 0;
+			const uint32_t *t0 = entryemu_result_trace(r[0], &n0);
+			const uint32_t *t1 = entryemu_result_trace(r[1], &n1);
+			assert_int_equal(entryemu_result_insns(r[1]), entryemu_result_insns(r[0]));
+			assert_int_equal(n1, n0);
+			assert_memory_equal(t1, t0, n0 * sizeof(*t0));
+			assert_int_equal(entryemu_result_nevents(r[1]), entryemu_result_nevents(r[0]));
+			/*
+			 * the IRQ after seven instructions, before the eighth
+			 * (a NOP, IF = 1: SDM vol. 3 6.8.1), vector 0x20 + 2,
+			 * then the int $0x80
+			 */
+			assert_int_equal(entryemu_result_nevents(r[0]), 1 + (size_t)with_irq);
+			if (with_irq) {
+				assert_int_equal(entryemu_result_event(r[0], 0)->vector, 0x22);
+				assert_int_equal(entryemu_result_event(r[0], 0)->eip,
+						 ENTRYEMU_USER_CODE + 7);
+			}
+			assert_int_equal(entryemu_result_event(r[0], (size_t)with_irq)->vector, 0x80);
+			for (size_t i = 0; i < entryemu_result_nevents(r[0]); i++) {
+				assert_int_equal(entryemu_result_event(r[1], i)->vector,
+						 entryemu_result_event(r[0], i)->vector);
+				assert_int_equal(entryemu_result_event(r[1], i)->eip,
+						 entryemu_result_event(r[0], i)->eip);
+			}
+			assert_int_equal(entryemu_result_final(r[1])->eax,
+					 entryemu_result_final(r[0])->eax);
 		}
-		size_t n0 = 0, n1 = 0;
-		const uint32_t *t0 = entryemu_result_trace(r[0], &n0), *t1 = entryemu_result_trace(r[1], &n1);
-		assert_int_equal(entryemu_result_insns(r[1]), entryemu_result_insns(r[0]));
-		assert_int_equal(n1, n0);
-		assert_memory_equal(t1, t0, n0 * sizeof(*t0));
-		assert_int_equal(entryemu_result_nevents(r[1]), entryemu_result_nevents(r[0]));
-	}
 }
 
 int main(void)

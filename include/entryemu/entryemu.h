@@ -448,8 +448,9 @@ ENTRYEMU_EXTERN const char *entryemu_check_name(enum entryemu_check c);
 /* Translate user code that changed since the last run a few instructions
  * at a time: the engine's blocks of it end three instructions in, then
  * each time twice as far on.  Cheaper where new code mostly faults at
- * once, as a fuzzer's inputs do; dearer where it runs long.  The results
- * are the same. */
+ * once, as a fuzzer's inputs do; dearer where it runs long.  And where a
+ * run hooks every instruction, the calls are translated the way that is
+ * cheaper to translate and dearer to run.  The results are the same. */
 #define ENTRYEMU_RUN_SHORT_NEW_BLOCKS 0x20
 
 enum entryemu_outcome {

@@ -158,6 +158,15 @@ unsigned engine_stops(struct engine *e);
 
 int engine_hook_code(struct engine *e, engine_hook *h, uint32_t lo, uint32_t hi,
 		     engine_code_fn fn, void *ctx);
+/*
+ * How the engine translates the call before a hooked instruction while
+ * only one code hook is installed: inline (1, as it starts: a direct
+ * call, cheap to run, about 1,840 host instructions more to translate
+ * each such instruction), or through its generic helper (0: cheap to
+ * translate, a walk of the hooks at every call).  Code translated either
+ * way stays right after a change.
+ */
+int engine_inline_hook_calls(struct engine *e, int inline_calls);
 int engine_hook_block(struct engine *e, engine_hook *h, engine_code_fn fn, void *ctx);
 int engine_hook_intr(struct engine *e, engine_hook *h, engine_intr_fn fn, void *ctx);
 int engine_hook_sysenter(struct engine *e, engine_hook *h, engine_insn_fn fn, void *ctx);

@@ -56,7 +56,8 @@ struct engine {
 	struct served served[MAX_SERVED];	/* in place: Unicorn holds their addresses */
 	struct mapped maps[MAX_MAPS];
 	uc_context *fresh;		/* the CPU as uc_open left it: engine_recycle() */
-	uc_hook never;			/* a code hook that never fires: engine_open() */
+	uc_hook never;			/* a code hook that never fires, while */
+	int never_on;			/* installed: engine_inline_hook_calls() */
 	unsigned stops;			/* stops asked for: engine_stops() */
 	int until_left;			/* a start with `until' since the TLB was last
 					 * emptied: engine_until_left() */
@@ -107,7 +108,7 @@ static int address_space_for_engine(char *err, size_t errlen)
 	return 0;
 }
 
-/* The code hook at NEVER_RUN_ADDR (engine_open): nothing to do. */
+/* The code hook at NEVER_RUN_ADDR (engine_inline_hook_calls): nothing to do. */
 static void never_tramp(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
 {
 	(void)uc;
@@ -146,26 +147,6 @@ int engine_open(struct engine **out, char *err, size_t errlen)
 	if (uc_context_alloc(e->uc, &e->fresh) != UC_ERR_OK ||
 	    uc_context_save(e->uc, e->fresh) != UC_ERR_OK) {
 		snprintf(err, errlen, "cannot save the engine's first state");
-		engine_close(e);
-		return -1;
-	}
-	/*
-	 * With exactly one code hook, Unicorn 2.0.1 translates each hooked
-	 * instruction into a call straight to that hook's callback
-	 * (gen_uc_tracecode, uc_add_inline_hook), and makes the call's
-	 * description anew every time: two allocations, a name formatted
-	 * with snprintf and two hash-table inserts, about 1,840 host
-	 * instructions an instruction translated.  With two or more it calls
-	 * its generic helper, which looks through the hooks at run time, a
-	 * few host instructions a call.  A run whose one hook covers every
-	 * instruction (run.c's one_hook) translates every user instruction
-	 * it reaches so: this hook, over one address no code runs from, keeps
-	 * the count at two.  It is the engine's own: engine_recycle() leaves
-	 * it.
-	 */
-	if (uc_hook_add(e->uc, &e->never, UC_HOOK_CODE, (void *)never_tramp, NULL, NEVER_RUN_ADDR,
-			NEVER_RUN_ADDR) != UC_ERR_OK) {
-		snprintf(err, errlen, "cannot install the engine's own code hook");
 		engine_close(e);
 		return -1;
 	}
@@ -606,6 +587,38 @@ int engine_hook_code(struct engine *e, engine_hook *h, uint32_t lo, uint32_t hi,
 	struct hook *k = slot(e, h, (void *)fn, ctx);
 	return k ? added(k, uc_hook_add(e->uc, &k->uh, UC_HOOK_CODE, (void *)code_tramp, k,
 					lo, hi)) : -1;
+}
+
+/*
+ * With exactly one code hook, Unicorn 2.0.1 translates each hooked
+ * instruction into a call straight to that hook's callback
+ * (gen_uc_tracecode, uc_add_inline_hook), and makes the call's
+ * description anew every time: two allocations, a name formatted with
+ * snprintf and two hash-table inserts, about 1,840 host instructions an
+ * instruction translated.  With two or more it calls its generic helper,
+ * which looks through the hooks at run time: a warm run whose one hook
+ * covers every instruction (run.c's one_hook) took 7.0% more host
+ * instructions so (fidelity-nmi-blocked-until-iret, 192,500 a run
+ * against 179,900).  A second hook, over one address no code runs from
+ * and doing nothing, makes the count two.  Code translated with the
+ * inline call goes on calling the one hook, which is all a helper would
+ * call there; and as no code was translated with the second hook in it,
+ * deleting it drops none (uc_hook_del invalidates a hook's regions only).
+ */
+int engine_inline_hook_calls(struct engine *e, int inline_calls)
+{
+	if ((inline_calls != 0) != e->never_on)
+		return 0;
+	if (inline_calls) {
+		uc_hook_del(e->uc, e->never);
+		e->never_on = 0;
+		return 0;
+	}
+	if (uc_hook_add(e->uc, &e->never, UC_HOOK_CODE, (void *)never_tramp, NULL, NEVER_RUN_ADDR,
+			NEVER_RUN_ADDR) != UC_ERR_OK)
+		return -1;
+	e->never_on = 1;
+	return 0;
 }
 
 int engine_hook_block(struct engine *e, engine_hook *h, engine_code_fn fn, void *ctx)

@@ -903,6 +903,11 @@ static int run_once(struct entryemu *m, struct run *run, const struct entryemu_s
 	cfi = cfi && m->img.cfi.rows;
 	if (gdb_run_start(m))
 		return ENTRYEMU_E_IO;
+	/* code new every run (a fuzzer's): hook calls the way cheaper to translate */
+	if (engine_inline_hook_calls(m->eng, !(s->flags & ENTRYEMU_RUN_SHORT_NEW_BLOCKS))) {
+		machine_set_error(m, "cannot install the emulator hooks");
+		return ENTRYEMU_E_ENGINE;
+	}
 	if (instrument(m, look, all, at, trace, m->gdb != NULL, cfi))
 		return ENTRYEMU_E_ENGINE;
 	if (m->tap)
