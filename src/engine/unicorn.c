@@ -56,8 +56,8 @@ struct engine {
 	struct served served[MAX_SERVED];	/* in place: Unicorn holds their addresses */
 	struct mapped maps[MAX_MAPS];
 	uc_context *fresh;		/* the CPU as uc_open left it: engine_recycle() */
-	uc_hook never;			/* a code hook that never fires, while */
-	int never_on;			/* installed: engine_inline_hook_calls() */
+	uc_hook never;			/* a code hook that never fires, or 0:
+					 * engine_inline_hook_calls() */
 	unsigned stops;			/* stops asked for: engine_stops() */
 	int until_left;			/* a start with `until' since the TLB was last
 					 * emptied: engine_until_left() */
@@ -107,18 +107,6 @@ static int address_space_for_engine(char *err, size_t errlen)
 	munmap(p, size);
 	return 0;
 }
-
-/* The code hook at NEVER_RUN_ADDR (engine_inline_hook_calls): nothing to do. */
-static void never_tramp(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
-{
-	(void)uc;
-	(void)addr;
-	(void)size;
-	(void)data;
-}
-
-/* The last byte of the address space: no instruction of the machine starts there. */
-#define NEVER_RUN_ADDR 0xffffffffu
 
 int engine_open(struct engine **out, char *err, size_t errlen)
 {
@@ -605,19 +593,31 @@ int engine_hook_code(struct engine *e, engine_hook *h, uint32_t lo, uint32_t hi,
  * call there; and as no code was translated with the second hook in it,
  * deleting it drops none (uc_hook_del invalidates a hook's regions only).
  */
+static void never_tramp(uc_engine *uc, uint64_t addr, uint32_t size, void *data)
+{
+	(void)uc;
+	(void)addr;
+	(void)size;
+	(void)data;
+}
+
+/* The last byte of the address space: no instruction of the machine starts there. */
+#define NEVER_RUN_ADDR 0xffffffffu
+
 int engine_inline_hook_calls(struct engine *e, int inline_calls)
 {
-	if ((inline_calls != 0) != e->never_on)
+	if ((inline_calls != 0) == (e->never == 0))
 		return 0;
 	if (inline_calls) {
 		uc_hook_del(e->uc, e->never);
-		e->never_on = 0;
+		e->never = 0;
 		return 0;
 	}
-	if (uc_hook_add(e->uc, &e->never, UC_HOOK_CODE, (void *)never_tramp, NULL, NEVER_RUN_ADDR,
+	uc_hook h;
+	if (uc_hook_add(e->uc, &h, UC_HOOK_CODE, (void *)never_tramp, NULL, NEVER_RUN_ADDR,
 			NEVER_RUN_ADDR) != UC_ERR_OK)
 		return -1;
-	e->never_on = 1;
+	e->never = h;
 	return 0;
 }
 
