@@ -31,7 +31,7 @@
  * stack; the task's thread_info and kernel stack is another.
  */
 #define SYS_BASE	0xC0800000u
-#define SYS_SIZE	0x8000u
+#define SYS_SIZE	0xC000u
 #define SYS_GDT		(SYS_BASE + 0x000)	/* 32 descriptors, unless the image
 						 * has its own (per_cpu__gdt_page) */
 #define SYS_IDT		(SYS_BASE + 0x100)	/* 256 gates */
@@ -46,10 +46,8 @@
 #define SYS_LDT_ENTRIES	512
 #define SYS_BOOT_STACK	(SYS_BASE + 0x2800)
 #define SYS_PGDIR	(SYS_BASE + 0x4000)	/* page directory (CR3) */
-#define SYS_PGTABLE_TOP	(SYS_BASE + 0x5000)	/* page table of the top 4 MiB */
-#define SYS_PGTABLE_LOW	(SYS_BASE + 0x6000)	/* page table of the first 4 MiB */
-#define SYS_PGTABLE_CODE (SYS_BASE + 0x7000)	/* page table of the 4 MiB holding the
-						 * user code (setup.code_readonly) */
+#define SYS_PGTABLES	(SYS_BASE + 0x5000)	/* the page tables (paging.c) */
+#define SYS_PGTABLE_COUNT 7
 #define TLB_SCRATCH	(SYS_BASE + SYS_SIZE)	/* never mapped but by engine_flush_tlb() */
 
 /* __PAGE_OFFSET (asm/include/asm/page.h): user space lies below it */

@@ -364,8 +364,13 @@ static void deliver_intr(struct entryemu *m, uint32_t intno);
 void deliver_intr_hook(void *data, uint32_t intno)
 {
 	struct entryemu *m = data;
-	if (machine_stopping(m))
+	if (machine_stopping(m)) {
+		/* the engine would go on at the instruction and raise it again */
+		if (intno == VEC_DE || intno == VEC_DF || (intno >= VEC_TS && intno <= VEC_PF))
+			engine_exception_delivered(m->eng);
+		engine_stop(m->eng);
 		return;
+	}
 	if (machine_access_faulted(m)) {
 		/* e.g. the single-step trap of an FNSAVE whose store faulted:
 		 * single-step traps after a completed instruction (SDM vol.
@@ -443,6 +448,15 @@ static int page_fault_from_cpu(struct entryemu *m, struct event *ev)
 	return 0;
 }
 
+/*
+ * A #PF the CPU raised for an address the page tables leave absent (all
+ * of user space where the machine has no memory, paging.c), handled as
+ * the engine's own stop at unmapped memory is (deliver_page_fault), with
+ * the instruction known: returns 0 if the page at CR2 is present, for
+ * page_fault_from_cpu().
+ */
+static int absent_page_fault(struct entryemu *m, uint32_t pc);
+
 static void deliver_intr(struct entryemu *m, uint32_t intno)
 {
 	uint32_t eip = machine_reg(m, ER_EIP);
@@ -473,6 +487,9 @@ static void deliver_intr(struct entryemu *m, uint32_t intno)
 		count_unexecuted(m, pc);
 	} else if (intno == VEC_PF) {
 		count_unexecuted(m, pc);	/* the faulting insn did not retire */
+		/* a fetch past CS's limit that a near transfer went to: #GP(0) at it */
+		if (cs_limit_fetch_fault(m, eip) || absent_page_fault(m, pc))
+			return;
 		if (page_fault_from_cpu(m, &ev))
 			return;
 	} else if (machine_reg(m, ER_EFLAGS) & ENTRYEMU_EFLAGS_VM) {
@@ -660,6 +677,29 @@ void deliver_past_limit_at(struct entryemu *m, uint32_t at)
 	deliver_gp0_at(m, at);
 }
 
+/*
+ * The instruction at the linear address at accessed addr, where nothing
+ * is: #PF there with CR2 the first byte of its operand that is not
+ * mapped (the engine may meet a later one first, as QEMU's FBSTP stores
+ * its last byte first), or the #UD of bytes that are no instruction,
+ * which comes before any access (the engine reads some undefined forms'
+ * memory operands, `ff /7' among them).
+ */
+static void data_fault_at(struct entryemu *m, uint32_t at, uint32_t addr, int write)
+{
+	if (machine_cs_16(m)) {
+		for (int n = 0; n < 15 && machine_ptr(m, addr, 1); n++)
+			addr++;	/* an access that straddles: its first unmapped byte */
+	} else if (fault_undefined_at(m, at)) {
+		deliver_undefined_at(m, at);
+		return;
+	} else {
+		addr = fault_first_unmapped(m, at, addr);
+	}
+	machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
+	deliver_page_fault_at(m, at, addr, write);
+}
+
 void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 {
 	iret_vm_restore(m);
@@ -726,17 +766,7 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 		 * address registers a later one changed could be taken for
 		 * it, and 16-bit code would be decoded as 32-bit.)
 		 */
-		if (machine_cs_16(m)) {
-			for (int n = 0; n < 15 && machine_ptr(m, addr, 1); n++)
-				addr++;	/* an access that straddles: its first unmapped byte */
-		} else if (fault_undefined_at(m, at)) {
-			deliver_undefined_at(m, at);
-			return;
-		} else {
-			addr = fault_first_unmapped(m, at, addr);
-		}
-		machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
-		deliver_page_fault_at(m, at, addr, write);
+		data_fault_at(m, at, addr, write);
 		return;
 	}
 	char sym[128];
@@ -762,6 +792,45 @@ void deliver_page_fault(struct entryemu *m, uint32_t addr, int write, int fetch)
 	}
 	machine_set_reg(m, ER_EIP, at - machine_cs_base(m));
 	deliver_page_fault_at(m, at, fault_first_unmapped(m, at, addr), write);
+}
+
+/*
+ * The CPU raises #PF for a fetch from an absent page when it translates
+ * the block that reaches it: at the block's start, before any of it runs
+ * (its EIP), as the engine stops for a fetch from unmapped memory; so
+ * such a fetch goes where that stop does.  It may be one if the page is
+ * the block's own (the block starts on it) or the next one's first byte:
+ * then the run goes on up to the instruction that reaches that page, and
+ * if the #PF was the data access of the one at pc, it comes again at pc,
+ * from the same place (deliver_page_fault), and is taken for that.
+ * Anything else is the data access of the instruction at pc, whose
+ * state the CPU put back as it was before it.
+ */
+static int absent_page_fault(struct entryemu *m, uint32_t pc)
+{
+	uint32_t cr2 = machine_reg(m, ER_CR2), cpu_err;
+	if (paging_rights(m, cr2) & PAGING_P)
+		return 0;
+	uint32_t next = (pc | 0xfffu) + 1;
+	if ((cr2 & ~0xfffu) == (pc & ~0xfffu) ||
+	    (cr2 == next && next && m->cpu->fetch_ran_from != pc)) {
+		deliver_page_fault(m, cr2, 0, 1);
+		if (!m->halt->stopping && m->cpu->fetch_run_to) {
+			m->cpu->restart = 1;	/* the run goes on up to it first */
+			engine_stop(m->eng);
+		}
+		return 1;
+	}
+	m->cpu->fetch_ran_from = 0;
+	if (engine_exception_error(m->eng, &cpu_err)) {
+		char sym[128];
+		machine_stop(m, ENTRYEMU_UNSUPPORTED, "#PF at %s (CR2 0x%08x): the engine does "
+			     "not expose the access's kind (read or write)",
+			     entryemu_symbolize(m, machine_reg(m, ER_EIP), sym, sizeof(sym)), cr2);
+		return 1;
+	}
+	data_fault_at(m, pc, cr2, (cpu_err & PF_W) != 0);
+	return 1;
 }
 
 /* An invalid opcode at the current EIP: #UD, a fault, no error code. */

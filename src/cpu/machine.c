@@ -410,7 +410,10 @@ static int map_all(struct entryemu *m)
 		{ VSYSCALL_PAGE, PAGE, &m->uvsys, 1, PAGE, 0, 0, 0 },
 		{ ENTRYEMU_VM86_MEM, 0x10000, &m->uvm86, 0, 0x10000, 0, 1, 0 },
 	};
-	int rc = machine_map_regions(m, regions, sizeof(regions) / sizeof(regions[0]));
+	/* and the rest absent, as in the page tables (paging.c), but the page
+	 * engine_flush_tlb() maps for a moment */
+	int rc = machine_map_regions(m, regions, sizeof(regions) / sizeof(regions[0]),
+				     TLB_SCRATCH);
 	if (rc)
 		return rc;
 	/* code a program writes and runs: checked as it is translated (far_indirect.c) */
@@ -585,7 +588,8 @@ int machine_build(struct entryemu *m)
 	build_idt(m);
 	build_tss(m);
 	build_thread_info(m);
-	paging_build(m);
+	if (paging_build(m))
+		return ENTRYEMU_E_IMAGE;
 	machine_snapshot(m);
 	return boot_to_user(m);
 }

@@ -34,6 +34,8 @@
 _Static_assert(CODE_LO >> PDE_SHIFT == (CODE_HI - 1) >> PDE_SHIFT,
 	       "the user code's pages share one page table");
 _Static_assert(CODE_PDE != 0 && CODE_PDE != TOP_PDE, "a page table of its own");
+_Static_assert(SYS_PGTABLES + SYS_PGTABLE_COUNT * 0x1000u == SYS_BASE + SYS_SIZE,
+	       "the page tables end the system area");
 
 /* Entry i of the 4 KiB table whose host bytes are at t. */
 static void put32(uint8_t *t, uint32_t i, uint32_t v)
@@ -41,49 +43,84 @@ static void put32(uint8_t *t, uint32_t i, uint32_t v)
 	memcpy(t + i * 4, &v, 4);
 }
 
-void paging_build(struct entryemu *m)
+/* How much of the 4 MiB at lin the machine has memory behind: 0 none, 2 all, 1 some. */
+static int covered(struct entryemu *m, uint32_t lin)
+{
+	if (!machine_memory_in(m, lin, lin + ((1u << PDE_SHIFT) - 1)))
+		return 0;
+	for (uint32_t page = lin; page - lin < (1u << PDE_SHIFT); page += 0x1000u)
+		if (!machine_memory_in(m, page, page + 0xfffu))
+			return 1;
+	return 2;
+}
+
+/*
+ * The entry of the page at lin: present where the machine has memory,
+ * user and writable below PAGE_OFFSET, supervisor and writable above it,
+ * user and read-only for the vsyscall page; absent elsewhere, and at
+ * page 0, a null pointer's target (Unicorn would stop cleanly at linear
+ * 0, the address it takes as the end of emulation, where the CPU raises
+ * #PF with P = 0).
+ */
+static uint32_t page_entry(struct entryemu *m, uint32_t lin)
+{
+	if (!lin || !machine_memory_in(m, lin, lin + 0xfffu))
+		return 0;
+	if (lin == VSYSCALL_PAGE)
+		return lin | PTE_P | PTE_US | PTE_AD;
+	return lin | PTE_P | PTE_RW | PTE_AD | (lin < PAGE_OFFSET ? PTE_US : 0);
+}
+
+int paging_build(struct entryemu *m)
 {
 	/* each table whole at once: 3,072 single-word writes cost a fifth
 	 * of an engine's set-up */
 	uint8_t *dir = machine_wptr(m, SYS_PGDIR, 4096);
-	uint8_t *top = machine_wptr(m, SYS_PGTABLE_TOP, 4096);
-	uint8_t *low = machine_wptr(m, SYS_PGTABLE_LOW, 4096);
-	uint8_t *code = machine_wptr(m, SYS_PGTABLE_CODE, 4096);
-	if (!dir || !top || !low || !code)
-		return;		/* not in the system region: map_all() failed first */
+	uint8_t *tables = machine_wptr(m, SYS_PGTABLES, SYS_PGTABLE_COUNT * 0x1000u);
+	if (!dir || !tables)
+		return -1;	/* not in the system region: map_all() failed first */
+	/*
+	 * A page is present only where the machine has memory, as a
+	 * process's page tables map only its VMAs: an access anywhere else
+	 * is a #PF the CPU itself raises, at the instruction and with its
+	 * state as it was before it.  (Unicorn's own stop at unmapped
+	 * memory has neither, docs/fidelity.md; the rest of the address
+	 * space is mapped absent behind these tables, engine_map_absent.)
+	 * A 4 MiB range the machine has memory in only in part has a page
+	 * table; one it has none in is absent whole.  The code's range has
+	 * a table whatever it holds (paging_code_readonly), and so do the
+	 * first and the top ones (page 0, the vsyscall page).
+	 */
+	unsigned used = 0;
 	for (uint32_t i = 0; i < 1024; i++) {
-		uint32_t lin = i << PDE_SHIFT, pde;
-		if (i == TOP_PDE)
-			pde = SYS_PGTABLE_TOP | PTE_P | PTE_RW | PTE_US | PTE_AD;
-		else if (i == 0)
-			pde = SYS_PGTABLE_LOW | PTE_P | PTE_RW | PTE_US | PTE_AD;
-		else if (i == CODE_PDE)
-			pde = SYS_PGTABLE_CODE | PTE_P | PTE_RW | PTE_US | PTE_AD;
-		else if (lin < PAGE_OFFSET)
-			pde = lin | PDE_PS | PTE_P | PTE_RW | PTE_US | PTE_AD;
-		else
-			pde = lin | PDE_PS | PTE_P | PTE_RW | PTE_AD;
+		uint32_t lin = i << PDE_SHIFT, pde = 0;
+		int cover = covered(m, lin);
+		if (cover == 1 || i == 0 || i == CODE_PDE || i == TOP_PDE) {
+			if (used == SYS_PGTABLE_COUNT) {
+				machine_set_error(m, "the machine's memory lies in more 4 MiB ranges "
+						  "than its %u page tables map", SYS_PGTABLE_COUNT);
+				return -1;
+			}
+			uint32_t table = SYS_PGTABLES + used * 0x1000u;
+			uint8_t *t = tables + used++ * 0x1000u;
+			for (uint32_t k = 0; k < 1024; k++)
+				put32(t, k, page_entry(m, lin | k << 12));
+			pde = table | PTE_P | PTE_RW | PTE_US | PTE_AD;	/* the PTEs say */
+		} else if (cover == 2) {
+			pde = page_entry(m, lin) | PDE_PS;
+		}
 		put32(dir, i, pde);
 	}
-	for (uint32_t i = 0; i < 1024; i++) {
-		uint32_t lin = (TOP_PDE << PDE_SHIFT) | (i << 12);
-		uint32_t pte = lin | PTE_P | PTE_RW | PTE_AD;
-		if (lin == VSYSCALL_PAGE)
-			pte = lin | PTE_P | PTE_US | PTE_AD;
-		put32(top, i, pte);
-	}
-	/*
-	 * The first 4 MiB: all user pages but page 0, which a process has
-	 * not mapped (a null pointer's target), so that the CPU itself
-	 * raises #PF with P = 0 there.  Unicorn would stop cleanly at linear
-	 * 0 instead, the address it takes as the end of emulation.
-	 */
-	for (uint32_t i = 0; i < 1024; i++)
-		put32(low, i, i ? (i << 12) | PTE_P | PTE_RW | PTE_US | PTE_AD : 0);
-	/* as a 4-MiB page would map it, in 4-KiB pages: paging_code_readonly() */
-	for (uint32_t i = 0; i < 1024; i++)
-		put32(code, i, (CODE_PDE << PDE_SHIFT | i << 12) | PTE_P | PTE_RW | PTE_US | PTE_AD);
 	m->code_readonly = 0;
+	return 0;
+}
+
+/* The guest address of the page table of the user code's 4 MiB. */
+static uint32_t code_table(struct entryemu *m)
+{
+	uint32_t pde;
+	memcpy(&pde, m->sys + (SYS_PGDIR - SYS_BASE) + CODE_PDE * 4, 4);
+	return pde & ~0xfffu;
 }
 
 int paging_code_readonly(struct entryemu *m, int ro)
@@ -93,7 +130,7 @@ int paging_code_readonly(struct entryemu *m, int ro)
 		return 0;
 	for (uint32_t lin = CODE_LO; lin < CODE_HI; lin += 0x1000) {
 		uint32_t pte = lin | PTE_P | (ro ? 0 : PTE_RW) | PTE_US | PTE_AD;
-		machine_set_lasting(m, SYS_PGTABLE_CODE + ((lin >> 12) & 0x3ffu) * 4, &pte, 4);
+		machine_set_lasting(m, code_table(m) + ((lin >> 12) & 0x3ffu) * 4, &pte, 4);
 	}
 	/* the old rights may be cached: a writable entry would let stores by */
 	if (engine_flush_tlb(m->eng, TLB_SCRATCH))
@@ -154,6 +191,15 @@ uint32_t paging_fault_error(struct entryemu *m, uint32_t addr, int write, int cp
 {
 	int ok = 1, user = cpl == 3;
 	uint32_t err = (write ? PF_W : 0) | (user ? PF_U : 0);
+	/*
+	 * Above PAGE_OFFSET the kernel maps its lowmem whole, supervisor
+	 * only, memory or not: a user access there is a protection fault
+	 * wherever the machine's tables leave a page absent.
+	 */
+	if (user && addr >= PAGE_OFFSET && !(paging_rights(m, addr) & PTE_P)) {
+		*denied = 1;
+		return err | PF_P;
+	}
 	uint32_t pde = machine_rd32(m, SYS_PGDIR + (addr >> PDE_SHIFT) * 4, &ok);
 	uint32_t rights = pde;
 	*denied = 0;

@@ -7,7 +7,10 @@
  * what 2.6.18's do for the ranges a run can reach:
  *   below PAGE_OFFSET   user, writable; present where memory is mapped
  *                       (elsewhere no VMA: the page is not present)
- *   PAGE_OFFSET and up  supervisor, present (lowmem, vmalloc, fixmaps)
+ *   PAGE_OFFSET and up  supervisor, present where memory is mapped; a
+ *                       user access to the rest is a protection fault
+ *                       all the same (lowmem, vmalloc, fixmaps), and a
+ *                       kernel access a fault on a page not present
  *   the vsyscall page   user, read-only (FIX_VSYSCALL, PAGE_READONLY_EXEC)
  *   the user code       user, writable; read-only for a run that asks
  *                       (setup.code_readonly), as a process's text is
@@ -24,8 +27,9 @@ struct entryemu;
 #define PF_W	0x2u		/* the access was a write */
 #define PF_U	0x4u		/* the access was made in user mode (CPL 3) */
 
-/* Write the page directory and its page tables into guest memory. */
-void paging_build(struct entryemu *m);
+/* Write the page directory and its page tables into guest memory: 0, or
+ * -1 (the machine's error says why). */
+int paging_build(struct entryemu *m);
 /*
  * Make the pages of the user code (the exit page and the 64 KiB from
  * ENTRYEMU_USER_CODE) read-only to every access (ro), or writable.  The

@@ -111,6 +111,18 @@ int engine_map(struct engine *e, uint32_t base, uint32_t size, void *host, unsig
  */
 int engine_map_served(struct engine *e, uint32_t base, uint32_t size, void *host, char *err,
 		      size_t errlen);
+/*
+ * Map size bytes at base as nothing: an address the engine knows, which
+ * reads as 0 and drops writes.  Unicorn 2.0.1 looks a data access's
+ * linear address up in its memory map before it walks the page tables,
+ * and stops at one it does not find there, with EIP where the block
+ * started and the arithmetic flags as they were before it (its own
+ * exit, not the CPU's #PF).  Behind a linear range the machine's page
+ * tables leave absent and identity-map nowhere else, the walk then comes
+ * first and raises #PF itself, at the instruction and with the state the
+ * manual gives, and nothing ever reaches the mapping.
+ */
+int engine_map_absent(struct engine *e, uint32_t base, uint32_t size, char *err, size_t errlen);
 
 /* Run from pc until a hook stops it, the CPU halts or it cannot go on. */
 enum engine_exit engine_start(struct engine *e, uint32_t pc);

@@ -14,7 +14,7 @@
 #include <unicorn/unicorn.h>
 
 #define MAX_HOOKS 64
-#define MAX_SERVED 4
+#define MAX_SERVED 12
 #define MAX_MAPS 16
 
 /*
@@ -108,6 +108,28 @@ static int address_space_for_engine(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A fetch from a mapping without exec: from an absent range
+ * (engine_map_absent), the fetch goes on to the page walk, whose #PF is
+ * the CPU's; from anything else, the hooks installed later decide (and
+ * without one, the start ends with an error).
+ */
+static bool absent_fetch_tramp(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+			       int64_t value, void *data)
+{
+	const struct engine *e = data;
+	(void)uc;
+	(void)type;
+	(void)size;
+	(void)value;
+	for (unsigned i = 0; i < MAX_SERVED; i++) {
+		const struct served *s = &e->served[i];
+		if (s->state == SLOT_LIVE && !s->host && addr - s->base < s->size)
+			return true;
+	}
+	return false;
+}
+
 int engine_open(struct engine **out, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -135,6 +157,14 @@ int engine_open(struct engine **out, char *err, size_t errlen)
 	if (uc_context_alloc(e->uc, &e->fresh) != UC_ERR_OK ||
 	    uc_context_save(e->uc, e->fresh) != UC_ERR_OK) {
 		snprintf(err, errlen, "cannot save the engine's first state");
+		engine_close(e);
+		return -1;
+	}
+	/* for fetches from absent ranges (engine_map_absent): the engine's own, never removed */
+	uc_hook absent;
+	if (uc_hook_add(e->uc, &absent, UC_HOOK_MEM_FETCH_PROT, (void *)absent_fetch_tramp, e, 1,
+			0) != UC_ERR_OK) {
+		snprintf(err, errlen, "cannot install the engine's fetch hook");
 		engine_close(e);
 		return -1;
 	}
@@ -344,7 +374,7 @@ static uint64_t served_read(uc_engine *uc, uint64_t off, unsigned size, void *da
 	(void)uc;
 	const struct served *s = data;
 	uint64_t v = 0;
-	if (size <= sizeof(v) && off < s->size && size <= s->size - off)
+	if (s->host && size <= sizeof(v) && off < s->size && size <= s->size - off)
 		memcpy(&v, s->host + off, size);
 	return v;
 }
@@ -353,7 +383,7 @@ static void served_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t v,
 {
 	(void)uc;
 	const struct served *s = data;
-	if (size <= sizeof(v) && off < s->size && size <= s->size - off)
+	if (s->host && size <= sizeof(v) && off < s->size && size <= s->size - off)
 		memcpy(s->host + off, &v, size);
 }
 
@@ -387,6 +417,12 @@ int engine_map_served(struct engine *e, uint32_t base, uint32_t size, void *host
 	}
 	s->state = SLOT_LIVE;
 	return 0;
+}
+
+/* A served range without host memory: served_read() and served_write() do nothing. */
+int engine_map_absent(struct engine *e, uint32_t base, uint32_t size, char *err, size_t errlen)
+{
+	return engine_map_served(e, base, size, NULL, err, errlen);
 }
 
 /*

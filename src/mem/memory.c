@@ -86,6 +86,16 @@ void machine_set_lasting(struct entryemu *m, uint32_t addr, const void *bytes, s
 	memcpy(r->pristine + (addr - r->base), bytes, len);
 }
 
+int machine_memory_in(struct entryemu *m, uint32_t lo, uint32_t hi)
+{
+	for (unsigned i = 0; i < m->nregions; i++) {
+		const struct host_region *r = &m->regions[i];
+		if (r->base < hi && lo < (uint64_t)r->base + r->size)
+			return 1;
+	}
+	return 0;
+}
+
 /* The granules of r that [addr, addr+len) touches. */
 static uint64_t granules(const struct host_region *r, uint32_t addr, uint32_t len)
 {
@@ -334,7 +344,48 @@ static void zero_arena(uint8_t *arena, size_t size)
  * machine's arena (machine_take_arena) if it is large enough.  Each
  * *host is pointed at its region's buffer.  Then the write-watch hook.
  */
-int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n)
+/*
+ * Every page no region of spec covers, but the one at keep_free, mapped
+ * as absent (engine_map_absent): where the machine has no memory, an
+ * access is the page tables' #PF (paging.c) rather than the engine's
+ * stop.
+ */
+static int map_absent(struct entryemu *m, const struct region_spec *spec, unsigned n,
+		      uint32_t keep_free)
+{
+	uint64_t at = 0;
+	while (at < 1ull << 32) {
+		uint64_t next = 1ull << 32;	/* the lowest region or hole above at */
+		int inside = 0;
+		for (unsigned i = 0; i < n && !inside; i++) {
+			uint64_t lo = spec[i].base, hi = (lo + spec[i].size + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+			if (lo <= at && at < hi) {
+				at = hi;
+				inside = 1;
+			} else if (lo > at && lo < next) {
+				next = lo;
+			}
+		}
+		if (inside)
+			continue;
+		if (at == keep_free) {
+			at += PAGE;
+			continue;
+		}
+		if (keep_free > at && keep_free < next)
+			next = keep_free;
+		char err[256];
+		if (engine_map_absent(m->eng, (uint32_t)at, (uint32_t)(next - at), err, sizeof(err))) {
+			machine_set_error(m, "%s", err);
+			return ENTRYEMU_E_ENGINE;
+		}
+		at = next;
+	}
+	return 0;
+}
+
+int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n,
+			uint32_t keep_free)
 {
 	if (n > MACHINE_REGIONS) {
 		machine_set_error(m, "%u regions, at most %u", n, MACHINE_REGIONS);
@@ -380,6 +431,9 @@ int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsi
 		if (rc)
 			return rc;
 	}
+	int rc = map_absent(m, spec, n, keep_free);
+	if (rc)
+		return rc;
 	if (engine_drop_parked(m->eng)) {
 		machine_set_error(m, "cannot unmap the last machine's memory");
 		return ENTRYEMU_E_ENGINE;

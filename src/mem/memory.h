@@ -15,6 +15,8 @@ uint8_t *machine_ptr(struct entryemu *m, uint32_t addr, size_t len);
  * there may read (max 15: the longest instruction). */
 size_t machine_avail(struct entryemu *m, uint32_t addr, size_t max);
 uint8_t *machine_wptr(struct entryemu *m, uint32_t addr, size_t len);
+/* Does the machine have memory anywhere in [lo, hi)? */
+int machine_memory_in(struct entryemu *m, uint32_t lo, uint32_t hi);
 void machine_mark_dirty(struct entryemu *m, uint32_t addr, uint32_t len);
 /* Was [addr, addr+len), one region's, written since the last reset?  (To
  * the granule: a write beside it may count.) */
@@ -40,7 +42,10 @@ struct region_spec {
 					 * code there trap (engine_hook_fetch_noexec) */
 	int varies;			/* its size depends on the image */
 };
-int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n);
+/* The regions, and every other page but the one at keep_free as absent
+ * (engine_map_absent). */
+int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n,
+			uint32_t keep_free);
 void machine_snapshot(struct entryemu *m);
 void machine_restore(struct entryemu *m);
 int machine_check_restored(struct entryemu *m);
