@@ -449,8 +449,8 @@ static int page_fault_from_cpu(struct entryemu *m, struct event *ev)
 }
 
 /*
- * A #PF the CPU raised for an address the page tables leave absent (all
- * of user space where the machine has no memory, paging.c), handled as
+ * A #PF the CPU raised for an address the page tables leave absent
+ * (every page the machine has no memory behind, paging.c), handled as
  * the engine's own stop at unmapped memory is (deliver_page_fault), with
  * the instruction known: returns 0 if the page at CR2 is present, for
  * page_fault_from_cpu().

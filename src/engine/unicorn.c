@@ -14,7 +14,7 @@
 #include <unicorn/unicorn.h>
 
 #define MAX_HOOKS 64
-#define MAX_SERVED 12
+#define MAX_SERVED 16
 #define MAX_MAPS 16
 
 /*

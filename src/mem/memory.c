@@ -337,14 +337,6 @@ static void zero_arena(uint8_t *arena, size_t size)
 }
 
 /*
- * The regions, backed by one anonymous mapping: zero-filled by the
- * kernel, and its pages are only faulted in once used (most of the user
- * code and vm86 regions never are), which matters to a short-lived
- * process.  A machine reopened on another's engine takes over that
- * machine's arena (machine_take_arena) if it is large enough.  Each
- * *host is pointed at its region's buffer.  Then the write-watch hook.
- */
-/*
  * Every page no region of spec covers, but the one at keep_free, mapped
  * as absent (engine_map_absent): where the machine has no memory, an
  * access is the page tables' #PF (paging.c) rather than the engine's
@@ -358,7 +350,8 @@ static int map_absent(struct entryemu *m, const struct region_spec *spec, unsign
 		uint64_t next = 1ull << 32;	/* the lowest region or hole above at */
 		int inside = 0;
 		for (unsigned i = 0; i < n && !inside; i++) {
-			uint64_t lo = spec[i].base, hi = (lo + spec[i].size + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+			uint64_t lo = spec[i].base;
+			uint64_t hi = (lo + spec[i].size + PAGE - 1) & ~(uint64_t)(PAGE - 1);
 			if (lo <= at && at < hi) {
 				at = hi;
 				inside = 1;
@@ -384,6 +377,15 @@ static int map_absent(struct entryemu *m, const struct region_spec *spec, unsign
 	return 0;
 }
 
+/*
+ * The regions, backed by one anonymous mapping: zero-filled by the
+ * kernel, and its pages are only faulted in once used (most of the user
+ * code and vm86 regions never are), which matters to a short-lived
+ * process.  A machine reopened on another's engine takes over that
+ * machine's arena (machine_take_arena) if it is large enough.  Each
+ * *host is pointed at its region's buffer.  Then every other page but
+ * keep_free is mapped absent (map_absent), and the write-watch hook.
+ */
 int machine_map_regions(struct entryemu *m, const struct region_spec *spec, unsigned n,
 			uint32_t keep_free)
 {
