@@ -494,8 +494,15 @@ int machine_enter_ring0_at(struct entryemu *m, uint16_t ss, uint32_t esp, uint16
  */
 static int boot_to_user(struct entryemu *m)
 {
+	/*
+	 * TR's hidden part holds the TSS descriptor as it was before LTR
+	 * marked it busy, as QEMU's own LTR leaves it: QEMU reads that
+	 * type where a call gate switches to an inner stack, and aborts the
+	 * process on a busy one.  No instruction reads the cached type.
+	 */
 	uint32_t hi;
 	memcpy(&hi, machine_ptr(m, m->gdt + 16 * 8 + 4, 4), 4);
+	hi &= ~0x200u;			/* type 0xB, busy, to 0x9 */
 	if (set_table(m, ET_GDTR, 0, m->gdt, ENTRYEMU_GDT_ENTRIES * 8 - 1, 0) ||
 	    set_table(m, ET_IDTR, 0, SYS_IDT, 256 * 8 - 1, 0) ||
 	    set_table(m, ET_LDTR, 0, 0, 0, 0) ||
