@@ -361,12 +361,23 @@ static unsigned int1_at(struct entryemu *m, uint32_t pc)
  */
 static void deliver_intr(struct entryemu *m, uint32_t intno);
 
+/*
+ * The faults the engine remembers until its own delivery, which this
+ * model replaces: a contributory fault or #PF (its `old_exception`).
+ * Each is told delivered (engine_exception_delivered), or the next fault
+ * of the run would come back as #DF.
+ */
+static int engine_remembers(uint32_t intno)
+{
+	return intno == VEC_DE || intno == VEC_DF || (intno >= VEC_TS && intno <= VEC_PF);
+}
+
 void deliver_intr_hook(void *data, uint32_t intno)
 {
 	struct entryemu *m = data;
 	if (machine_stopping(m)) {
 		/* the engine would go on at the instruction and raise it again */
-		if (intno == VEC_DE || intno == VEC_DF || (intno >= VEC_TS && intno <= VEC_PF))
+		if (engine_remembers(intno))
 			engine_exception_delivered(m->eng);
 		engine_stop(m->eng);
 		return;
@@ -375,7 +386,7 @@ void deliver_intr_hook(void *data, uint32_t intno)
 		/* e.g. the single-step trap of an FNSAVE whose store faulted:
 		 * single-step traps after a completed instruction (SDM vol.
 		 * 3A 17.3.1.4) */
-		if (intno == VEC_DE || intno == VEC_DF || (intno >= VEC_TS && intno <= VEC_PF))
+		if (engine_remembers(intno))
 			engine_exception_delivered(m->eng);
 		engine_stop(m->eng);
 		return;
@@ -383,12 +394,7 @@ void deliver_intr_hook(void *data, uint32_t intno)
 	uint64_t t0 = prof_now(m);
 	iret_vm_restore(m);	/* the IRET faulted: its stack as the program left it */
 	deliver_intr(m, intno);
-	/*
-	 * The engine remembers a contributory fault or #PF until its own
-	 * delivery, which this model replaces: tell it the event was
-	 * delivered, or the next fault of the run comes back as #DF.
-	 */
-	if (intno == VEC_DE || intno == VEC_DF || (intno >= VEC_TS && intno <= VEC_PF))
+	if (engine_remembers(intno))
 		engine_exception_delivered(m->eng);
 	PROF_ADD(m, deliver_ns, t0);
 }
@@ -423,16 +429,25 @@ static int error_disagrees(struct entryemu *m, const struct event *ev,
  * CPL, per SDM vol. 3 4.7.  Returns 0 with ev filled, or 1 when the run
  * was stopped.
  */
+/* The error code the CPU computed for the #PF at EIP: 0, or 1 when the
+ * engine does not expose it and the run was stopped. */
+static int cpu_page_fault_error(struct entryemu *m, uint32_t addr, uint32_t *cpu_err)
+{
+	char sym[128];
+	if (!engine_exception_error(m->eng, cpu_err))
+		return 0;
+	machine_stop(m, ENTRYEMU_UNSUPPORTED, "#PF at %s (CR2 0x%08x): the engine does not "
+		     "expose the access's kind (read or write)",
+		     entryemu_symbolize(m, machine_reg(m, ER_EIP), sym, sizeof(sym)), addr);
+	return 1;
+}
+
 static int page_fault_from_cpu(struct entryemu *m, struct event *ev)
 {
 	uint32_t addr = machine_reg(m, ER_CR2), cpu_err;
 	char sym[128];
-	if (engine_exception_error(m->eng, &cpu_err)) {
-		machine_stop(m, ENTRYEMU_UNSUPPORTED, "#PF at %s (CR2 0x%08x): the engine does "
-			     "not expose the access's kind (read or write)",
-			     entryemu_symbolize(m, ev->eip, sym, sizeof(sym)), addr);
+	if (cpu_page_fault_error(m, addr, &cpu_err))
 		return 1;
-	}
 	int denied;
 	uint32_t err = paging_fault_error(m, addr, (cpu_err & PF_W) != 0, machine_cpl(m),
 					  &denied);
@@ -822,13 +837,8 @@ static int absent_page_fault(struct entryemu *m, uint32_t pc)
 		return 1;
 	}
 	m->cpu->fetch_ran_from = 0;
-	if (engine_exception_error(m->eng, &cpu_err)) {
-		char sym[128];
-		machine_stop(m, ENTRYEMU_UNSUPPORTED, "#PF at %s (CR2 0x%08x): the engine does "
-			     "not expose the access's kind (read or write)",
-			     entryemu_symbolize(m, machine_reg(m, ER_EIP), sym, sizeof(sym)), cr2);
+	if (cpu_page_fault_error(m, cr2, &cpu_err))
 		return 1;
-	}
 	data_fault_at(m, pc, cr2, (cpu_err & PF_W) != 0);
 	return 1;
 }
